@@ -1,0 +1,25 @@
+"""tensortrio: TensorStore's API on a trio actor runtime.
+
+Importing this package starts no thread; the runtime starts on first use.
+"""
+
+from __future__ import annotations
+
+# --- errors
+from .errors import AbortedError as AbortedError
+from .errors import AlreadyExistsError as AlreadyExistsError
+from .errors import DataLossError as DataLossError
+from .errors import FailedPreconditionError as FailedPreconditionError
+from .errors import InvalidArgumentError as InvalidArgumentError
+from .errors import KeyNotFoundError as KeyNotFoundError
+from .errors import OutOfRangeError as OutOfRangeError
+from .errors import TensorTrioError as TensorTrioError
+from .errors import UnimplementedError as UnimplementedError
+
+# --- runtime (futures)
+
+# --- context
+
+# --- index space
+
+# --- kvstore

@@ -1,0 +1,63 @@
+"""Every exception tensortrio raises.
+
+Each subclasses the built-in a TensorStore user would catch for the same
+failure (TensorStore's Python API raises ``ValueError`` for invalid arguments,
+``KeyError`` for missing keys, ``IndexError`` for out-of-bounds indices), so
+code written against ``tensorstore`` keeps working. Messages say what was wrong
+and where: the member, key, dimension or value at fault.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AbortedError",
+    "AlreadyExistsError",
+    "DataLossError",
+    "FailedPreconditionError",
+    "InvalidArgumentError",
+    "KeyNotFoundError",
+    "OutOfRangeError",
+    "TensorTrioError",
+    "UnimplementedError",
+]
+
+
+class TensorTrioError(Exception):
+    """Base class of every tensortrio error."""
+
+
+class InvalidArgumentError(TensorTrioError, ValueError):
+    """A spec, argument or JSON member is malformed or inconsistent."""
+
+
+class OutOfRangeError(TensorTrioError, IndexError):
+    """An index or interval lies outside the domain it must be within."""
+
+
+class KeyNotFoundError(TensorTrioError, KeyError):
+    """A key, chunk or stored object does not exist."""
+
+    def __str__(self) -> str:
+        # KeyError's str() repr()s its argument; ours are already messages.
+        return str(self.args[0]) if self.args else ""
+
+
+class AlreadyExistsError(TensorTrioError, ValueError):
+    """Creating something that already exists, without permission to open it."""
+
+
+class FailedPreconditionError(TensorTrioError, ValueError):
+    """The stored state does not allow the operation (e.g. a generation mismatch)."""
+
+
+class AbortedError(TensorTrioError, RuntimeError):
+    """An operation or transaction was aborted."""
+
+
+class DataLossError(TensorTrioError, ValueError):
+    """Stored data is corrupt or cannot be decoded."""
+
+
+class UnimplementedError(TensorTrioError, ValueError):
+    """The driver does not support this operation (e.g. a multi-key atomic commit)."""
+

@@ -1,0 +1,3 @@
+"""Suite-wide fixtures."""
+
+from __future__ import annotations
