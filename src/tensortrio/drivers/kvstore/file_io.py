@@ -1,0 +1,370 @@
+"""The ``file`` driver's blocking I/O: what one worker thread does for a batch of operations.
+
+A committed write is durable and atomic: the value is written to the key's
+lock file ``key.__lock`` (while holding its lock, see ``file_lock``),
+``fsync``-ed, renamed over ``key``, and the directory is ``fsync``-ed before
+the write is acknowledged. A crash therefore leaves either the old or the new
+value under ``key``, never a torn one; at worst a stale ``.__lock`` file,
+which is never listed and is reused by the next write.
+
+Storage generations encode (device, inode, mtime) exactly as TensorStore's
+file driver does, so they are comparable between the two libraries. Each
+write gets a fresh inode, but inode numbers are recycled and kernel
+timestamps are coarse (one clock tick), so (inode, mtime) alone could repeat
+an old generation within a tick, and a conditional write holding that old
+generation would wrongly succeed. While holding the key's lock we therefore
+set the new file's mtime to ``max(now_ns, previous mtime + 1)``: the
+generations of one key strictly increase in their mtime part.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .file_key import LOCK_SUFFIX
+from .file_lock import FileLock, acquire_file_lock
+from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration, generation_from_values
+from .operations import ReadRequest, WriteRequest, answer_reads
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .key_range import KeyRange
+    from .read_result import ReadResult
+
+__all__ = [
+    "FileReadGroup",
+    "FileWrite",
+    "delete_range",
+    "file_generation",
+    "list_keys",
+    "read_group",
+    "run_batch",
+    "write_value",
+]
+
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
+_DIR_FLAGS = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0)
+_MAX_WRITE_CHUNK = 1 << 26
+
+
+def file_generation(st: os.stat_result) -> bytes:
+    """The storage generation of a value file with status ``st`` (TensorStore's encoding)."""
+    return generation_from_values(st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+@attrs.frozen
+class FileReadGroup:
+    """Reads of one key, answered from one open of its file."""
+
+    path: bytes
+    requests: tuple[ReadRequest, ...]
+
+
+@attrs.frozen
+class FileWrite:
+    """One write or delete of the file at ``path``."""
+
+    path: bytes
+    request: WriteRequest
+
+
+def _os_error(exc: OSError, action: str, key: bytes, path: bytes) -> OSError:
+    # OSError(errno, ...) picks the matching subclass (FileNotFoundError, ...).
+    return OSError(
+        exc.errno, f"file: cannot {action} key {key!r}: {exc.strerror}", os.fsdecode(path)
+    )
+
+
+def _parent(path: bytes) -> bytes:
+    return os.path.dirname(path) or b"."
+
+
+# --- reads
+
+
+def read_group(group: FileReadGroup) -> list[ReadResult | Exception]:
+    """Answer every read of ``group`` from a single open, stat and read of the file."""
+    path = group.path
+    key = group.requests[0].key
+    now = time.time()
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        return answer_reads(
+            group.requests, TimestampedStorageGeneration(NO_VALUE, now), None, _no_fetch
+        )
+    except OSError as exc:
+        return [_os_error(exc, "read", key, path)] * len(group.requests)
+    try:
+        st = os.fstat(fd)
+        if not _is_regular(st):
+            stamp = TimestampedStorageGeneration(NO_VALUE, now)
+            return answer_reads(group.requests, stamp, None, _no_fetch)
+        stamp = TimestampedStorageGeneration(file_generation(st), now)
+
+        def fetch(start: int, stop: int) -> bytes:
+            return _pread_exactly(fd, start, stop, key, path)
+
+        return answer_reads(group.requests, stamp, st.st_size, fetch)
+    except OSError as exc:
+        return [_os_error(exc, "read", key, path)] * len(group.requests)
+    finally:
+        os.close(fd)
+
+
+def _no_fetch(start: int, stop: int) -> bytes:
+    raise AssertionError("a missing value has no bytes")
+
+
+def _is_regular(st: os.stat_result) -> bool:
+    return (st.st_mode & 0o170000) == 0o100000
+
+
+def _pread_exactly(fd: int, start: int, stop: int, key: bytes, path: bytes) -> bytes:
+    data = os.read(fd, stop) if start == 0 else os.pread(fd, stop - start, start)
+    if len(data) == stop - start:
+        return data
+    # Values are replaced by rename, never modified in place, so a short read
+    # means the file was truncated by something outside the protocol.
+    parts = [data]
+    have = len(data)
+    while have < stop - start:
+        more = os.pread(fd, stop - start - have, start + have)
+        if not more:
+            raise OSError(5, f"file: unexpected end of file reading key {key!r}", os.fsdecode(path))
+        parts.append(more)
+        have += len(more)
+    return b"".join(parts)
+
+
+# --- writes
+
+
+def _stat_value(path: bytes) -> os.stat_result | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st if _is_regular(st) else None
+
+
+def _make_parents(path: bytes, dirs_to_sync: set[bytes]) -> None:
+    missing = []
+    parent = os.path.dirname(path)
+    while parent and not os.path.isdir(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o777)
+        # The new directory's own entry must reach the disk too.
+        dirs_to_sync.add(_parent(directory))
+
+
+def _lock(path: bytes, dirs_to_sync: set[bytes]) -> FileLock:
+    lock_path = path + LOCK_SUFFIX
+    try:
+        return acquire_file_lock(lock_path)
+    except FileNotFoundError:
+        _make_parents(lock_path, dirs_to_sync)
+        return acquire_file_lock(lock_path)
+
+
+def _write_all(fd: int, value: bytes) -> None:
+    view = memoryview(value)
+    while view:
+        written = os.write(fd, view[:_MAX_WRITE_CHUNK])
+        view = view[written:]
+
+
+def write_value(
+    path: bytes, request: WriteRequest, *, sync: bool, dirs_to_sync: set[bytes]
+) -> TimestampedStorageGeneration:
+    """Write or delete one key under its lock; the caller ``fsync``s ``dirs_to_sync`` after.
+
+    Returns the new generation; ``b""`` (unknown) when ``if_equal`` did not
+    match, ``b"\\x02"`` after a delete.
+
+    Raises:
+        OSError: naming the key, when the filesystem refuses.
+    """
+    start = time.time()
+    key = request.key
+    action = "write" if request.value is not None else "delete"
+    try:
+        lock = _lock(path, dirs_to_sync)
+    except OSError as exc:
+        raise _os_error(exc, action, key, path) from exc
+    renamed = False
+    try:
+        current = _stat_value(path)
+        if request.if_equal:
+            generation = NO_VALUE if current is None else file_generation(current)
+            if generation != request.if_equal:
+                return TimestampedStorageGeneration(UNKNOWN, start)
+        if request.value is None:
+            if current is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                if sync:
+                    dirs_to_sync.add(_parent(path))
+            return TimestampedStorageGeneration(NO_VALUE, start)
+        if lock.stat.st_size:
+            # A writer killed mid-write left its partial value here.
+            os.ftruncate(lock.fd, 0)
+        _write_all(lock.fd, request.value)
+        mtime = time.time_ns()
+        if current is not None and mtime <= current.st_mtime_ns:
+            mtime = current.st_mtime_ns + 1
+        os.utime(lock.fd, ns=(mtime, mtime))
+        if sync:
+            os.fsync(lock.fd)
+        st = os.fstat(lock.fd)
+        os.rename(lock.lock_path, path)
+        renamed = True
+        if sync:
+            dirs_to_sync.add(_parent(path))
+        return TimestampedStorageGeneration(file_generation(st), start)
+    except OSError as exc:
+        raise _os_error(exc, action, key, path) from exc
+    finally:
+        if renamed:
+            lock.release()
+        else:
+            lock.delete()
+
+
+def sync_directories(directories: set[bytes]) -> dict[bytes, OSError]:
+    """``fsync`` each directory; return the errors by directory."""
+    errors: dict[bytes, OSError] = {}
+    for directory in sorted(directories):
+        try:
+            fd = os.open(directory, _DIR_FLAGS)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            errors[directory] = exc
+    return errors
+
+
+def run_batch(
+    operations: Sequence[FileReadGroup | FileWrite], *, sync: bool
+) -> list[list[ReadResult | Exception] | TimestampedStorageGeneration | Exception]:
+    """Execute a batch in order on this thread; writes are acknowledged after their directories are synced.
+
+    Returns one outcome per operation: a list of read outcomes for a
+    ``FileReadGroup``, a generation or an exception for a ``FileWrite``.
+    """
+    outcomes: list[list[ReadResult | Exception] | TimestampedStorageGeneration | Exception] = []
+    dirs_to_sync: set[bytes] = set()
+    for operation in operations:
+        if isinstance(operation, FileReadGroup):
+            outcomes.append(read_group(operation))
+            continue
+        try:
+            outcomes.append(
+                write_value(operation.path, operation.request, sync=sync, dirs_to_sync=dirs_to_sync)
+            )
+        except OSError as exc:
+            outcomes.append(exc)
+    if dirs_to_sync:
+        failures = sync_directories(dirs_to_sync)
+        if failures:
+            for index, operation in enumerate(operations):
+                if isinstance(operation, FileWrite):
+                    failure = failures.get(_parent(operation.path))
+                    if failure is not None and not isinstance(outcomes[index], Exception):
+                        outcomes[index] = _os_error(
+                            failure, "sync the directory of", operation.request.key, operation.path
+                        )
+    return outcomes
+
+
+# --- listing and deleting ranges
+
+
+def _walk(range_: KeyRange, *, directories: bool) -> list[tuple[bytes, bool]]:
+    """Paths in ``range_`` (a range of full paths): files, then (post-order) directories."""
+    prefix = range_.longest_prefix()
+    cut = prefix.rfind(b"/")
+    start = b"/" if cut == 0 else prefix[:cut] if cut > 0 else b""
+    found: list[tuple[bytes, bool]] = []
+
+    def visit(directory: bytes) -> None:
+        base = directory if directory.endswith(b"/") or not directory else directory + b"/"
+        try:
+            entries = os.scandir(directory or b".")
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        with entries:
+            children = list(entries)
+        for entry in children:
+            full = base + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if range_.intersects_prefix(full + b"/"):
+                    visit(full)
+                    if directories and range_.contains_prefix(full + b"/"):
+                        found.append((full, True))
+            elif range_.contains(full):
+                found.append((full, False))
+
+    visit(start)
+    return found
+
+
+def list_keys(range_: KeyRange) -> list[tuple[bytes, int]]:
+    """The value files in ``range_`` (full paths) with their sizes, sorted, lock files excluded."""
+    out: list[tuple[bytes, int]] = []
+    for path, _ in _walk(range_, directories=False):
+        if path.endswith(LOCK_SUFFIX):
+            continue
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            continue  # deleted while listing
+        out.append((path, size))
+    out.sort()
+    return out
+
+
+def delete_range(range_: KeyRange, *, sync: bool) -> None:
+    """Delete every file in ``range_`` and the directories it wholly contains.
+
+    Raises:
+        OSError: the first deletion the filesystem refused (the others are still attempted).
+    """
+    first_error: OSError | None = None
+    dirs_to_sync: set[bytes] = set()
+    for path, is_dir in _walk(range_, directories=True):
+        try:
+            if is_dir:
+                os.rmdir(path)
+            else:
+                os.unlink(path)
+        except (FileNotFoundError, OSError) as exc:
+            if isinstance(exc, FileNotFoundError) or (is_dir and exc.errno == 39):  # ENOTEMPTY
+                continue
+            if first_error is None:
+                first_error = OSError(
+                    exc.errno, f"file: cannot delete {os.fsdecode(path)!r}: {exc.strerror}"
+                )
+            continue
+        dirs_to_sync.add(_parent(path))
+    if sync:
+        failures = sync_directories(dirs_to_sync)
+        if failures and first_error is None:
+            directory, failure = next(iter(failures.items()))
+            first_error = OSError(
+                failure.errno,
+                f"file: cannot sync directory {os.fsdecode(directory)!r}: {failure.strerror}",
+            )
+    if first_error is not None:
+        raise first_error

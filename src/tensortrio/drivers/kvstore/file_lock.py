@@ -1,0 +1,90 @@
+"""Per-key write locks of the ``file`` driver, compatible with TensorStore's.
+
+Writers of ``key`` serialise on an exclusive lock of the file ``key.__lock``,
+which is also the temporary file the new value is written to before it is
+renamed over ``key``. The lock is an open-file-description lock
+(``F_OFD_SETLKW``, Linux 3.15+; ``flock`` elsewhere), the kind TensorStore's
+``AcquireFileLock`` takes, so tensortrio and TensorStore processes writing the
+same directory exclude each other. OFD locks belong to the open file, not the
+process, so two threads of one process exclude each other too.
+
+Only the owner of the lock on the file that *currently* has the lock path may
+remove it or rename it into place; after acquiring the lock we therefore
+re-open the path and check it is still the same inode, retrying otherwise.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+
+import attrs
+
+__all__ = ["FileLock", "acquire_file_lock"]
+
+_OPEN_FLAGS = os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC
+# struct flock on 64-bit Linux: short l_type, short l_whence, off_t l_start,
+# off_t l_len, pid_t l_pid, padded to 32 bytes. Zero length locks the whole file.
+_WHOLE_FILE_WRITE_LOCK = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+_F_OFD_SETLKW: int | None = getattr(fcntl, "F_OFD_SETLKW", None)
+
+
+def _lock_fd(fd: int) -> None:
+    if _F_OFD_SETLKW is not None:
+        try:
+            fcntl.fcntl(fd, _F_OFD_SETLKW, _WHOLE_FILE_WRITE_LOCK)
+        except OSError as exc:
+            # Filesystems without OFD lock support fall back to flock, as TensorStore does.
+            if exc.errno not in (22, 95):  # EINVAL, ENOTSUP
+                raise
+        else:
+            return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+@attrs.define(eq=False)
+class FileLock:
+    """An acquired lock on ``lock_path``; ``fd`` is open for writing the new value."""
+
+    lock_path: bytes
+    fd: int
+    stat: os.stat_result
+
+    def delete(self) -> None:
+        """Remove the lock file and release the lock (the write did not happen)."""
+        try:
+            os.unlink(self.lock_path)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(self.fd)
+
+    def release(self) -> None:
+        """Release the lock, keeping the file (it was renamed into place)."""
+        os.close(self.fd)
+
+
+def acquire_file_lock(lock_path: bytes) -> FileLock:
+    """Block until this thread holds the write lock of ``lock_path``.
+
+    Raises:
+        OSError: if the lock file cannot be created or locked.
+        IsADirectoryError: if ``lock_path`` exists and is not a regular file.
+    """
+    fd = os.open(lock_path, _OPEN_FLAGS, 0o666)
+    try:
+        st = os.fstat(fd)
+        while True:
+            _lock_fd(fd)
+            other = os.open(lock_path, _OPEN_FLAGS, 0o666)
+            other_st = os.fstat(other)
+            if (other_st.st_dev, other_st.st_ino) == (st.st_dev, st.st_ino):
+                os.close(other)
+                return FileLock(lock_path, fd, st)
+            # The previous owner renamed or removed the file we locked: lock the new one.
+            os.close(fd)
+            fd, st = other, other_st
+    except BaseException:
+        os.close(fd)
+        raise
