@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "AbortedError",
+    "ActorClosedError",
     "AlreadyExistsError",
     "DataLossError",
     "FailedPreconditionError",
@@ -61,3 +62,6 @@ class DataLossError(TensorTrioError, ValueError):
 class UnimplementedError(TensorTrioError, ValueError):
     """The driver does not support this operation (e.g. a multi-key atomic commit)."""
 
+
+class ActorClosedError(TensorTrioError, RuntimeError):
+    """An actor stopped (closed, crashed or cancelled) before answering a message."""
