@@ -1,0 +1,325 @@
+"""Composition of index transforms and the bounds propagation it needs.
+
+``compose(b_to_c, a_to_b)`` is ``b_to_c[a_to_b]``: the transform mapping ``x`` to
+``b_to_c(a_to_b(x))``.  The bounds of ``b`` (``b_to_c.domain``) are propagated
+back through ``a_to_b``: explicit bounds of ``a`` must lie within the
+propagated ones, implicit bounds of ``a`` are replaced by them, and index array
+maps get their ``index_range`` narrowed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, OutOfRangeError
+from .domain import IndexDomain
+from .interval import INF, IndexInterval
+from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod
+from .transform import IndexTransform
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "affine_preimage",
+    "compose",
+    "evaluate_map",
+    "permute_input_dims",
+    "propagate_bounds",
+    "slice_by_domain",
+]
+
+_NEG_INF = -INF
+_POS_INF_EXCL = INF + 1
+
+
+def _floor_div(a: int, b: int) -> int:
+    return a // b
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
+def affine_preimage(bounds: IndexInterval, offset: int, stride: int) -> IndexInterval:
+    """The interval of ``x`` with ``offset + stride * x`` in ``bounds`` (flags follow bounds).
+
+    Infinite bounds stay infinite; a negative stride swaps the sides.
+    """
+    lo_inf = bounds.inclusive_min == _NEG_INF
+    hi_inf = bounds.exclusive_max == _POS_INF_EXCL
+    lo, hi = bounds.inclusive_min, bounds.inclusive_max
+    if stride > 0:
+        new_lo = _NEG_INF if lo_inf else _ceil_div(lo - offset, stride)
+        new_hi = INF if hi_inf else _floor_div(hi - offset, stride)
+        lo_implicit, hi_implicit = bounds.implicit_lower, bounds.implicit_upper
+    else:
+        new_lo = _NEG_INF if hi_inf else _ceil_div(hi - offset, stride)
+        new_hi = INF if lo_inf else _floor_div(lo - offset, stride)
+        lo_implicit, hi_implicit = bounds.implicit_upper, bounds.implicit_lower
+    new_lo = max(new_lo, _NEG_INF)
+    new_hi = min(new_hi, INF)
+    return IndexInterval.make(new_lo, max(new_hi + 1, new_lo), lo_implicit, hi_implicit)
+
+
+def _tighter(a: IndexInterval, b: IndexInterval) -> IndexInterval:
+    lo = max((a.inclusive_min, not a.implicit_lower), (b.inclusive_min, not b.implicit_lower))
+    hi = min((a.exclusive_max, a.implicit_upper), (b.exclusive_max, b.implicit_upper))
+    return IndexInterval.make(lo[0], max(hi[0], lo[0]), not lo[1], hi[1])
+
+
+def _explicit_part(bounds: IndexInterval) -> IndexInterval:
+    """Bounds with implicit sides replaced by infinity (they do not constrain)."""
+    return IndexInterval.make(
+        _NEG_INF if bounds.implicit_lower else bounds.inclusive_min,
+        _POS_INF_EXCL if bounds.implicit_upper else bounds.exclusive_max,
+    )
+
+
+def propagate_bounds(
+    b_domain: IndexDomain, a_to_b: IndexTransform
+) -> tuple[IndexDomain, list[OutputIndexMap]]:
+    """Propagate ``b_domain`` back through ``a_to_b``.
+
+    Returns the new ``a`` domain and ``a_to_b``'s maps with narrowed index ranges.
+
+    Raises:
+      OutOfRangeError: an explicit bound of ``a`` or a constant lies outside ``b_domain``.
+    """
+    a_dims = list(a_to_b.domain.dims)
+    inferred: list[IndexInterval | None] = [None] * len(a_dims)
+    maps: list[OutputIndexMap] = []
+    for j, (m, b) in enumerate(zip(a_to_b.maps, b_domain.dims, strict=True)):
+        if m.method is OutputIndexMethod.constant:
+            explicit = _explicit_part(b)
+            if not explicit.inclusive_min <= m.offset < explicit.exclusive_max:
+                raise OutOfRangeError(
+                    f"Checking bounds of constant output index map for dimension {j}: Index "
+                    f"{m.offset} is outside valid range {explicit.bounds_str()}"
+                )
+            maps.append(m)
+            continue
+        assert m.stride is not None
+        if m.method is OutputIndexMethod.single_input_dimension:
+            assert m.input_dimension is not None
+            propagated = affine_preimage(b, m.offset, m.stride)
+            i = m.input_dimension
+            previous = inferred[i]
+            inferred[i] = propagated if previous is None else _tighter(previous, propagated)
+            maps.append(m)
+            continue
+        assert m.index_array is not None
+        assert m.index_range is not None
+        allowed = affine_preimage(_explicit_part(b), m.offset, m.stride)
+        narrowed = m.index_range.intersect(allowed)
+        maps.append(OutputIndexMap.array(
+            m.index_array, m.offset, m.stride,
+            IndexInterval.make(narrowed.inclusive_min, narrowed.exclusive_max),
+        ))
+    new_dims: list[IndexInterval] = []
+    for i, (existing, bound) in enumerate(zip(a_dims, inferred, strict=True)):
+        if bound is None:
+            new_dims.append(existing)
+            continue
+        if (not existing.implicit_lower and not bound.implicit_lower
+                and existing.inclusive_min < bound.inclusive_min) or (
+                not existing.implicit_upper and not bound.implicit_upper
+                and existing.exclusive_max > bound.exclusive_max):
+            raise OutOfRangeError(
+                f"Propagated bounds {bound.bounds_str()}, with size={bound.size}, for "
+                f"dimension {i} are incompatible with existing bounds {existing.bounds_str()}, "
+                f"with size={existing.size}"
+            )
+        lo, lo_implicit = (
+            (bound.inclusive_min, bound.implicit_lower) if existing.implicit_lower
+            else (existing.inclusive_min, False)
+        )
+        hi, hi_implicit = (
+            (bound.exclusive_max, bound.implicit_upper) if existing.implicit_upper
+            else (existing.exclusive_max, False)
+        )
+        new_dims.append(IndexInterval.make(lo, max(hi, lo), lo_implicit, hi_implicit, existing.label))
+    return IndexDomain.from_dims(new_dims), maps
+
+
+def evaluate_map(m: OutputIndexMap, domain: IndexDomain) -> IndexArray:
+    """Output indices of one map over a finite ``domain``, in compact broadcastable form.
+
+    Raises:
+      InvalidArgumentError: the map depends on an unbounded input dimension.
+    """
+    rank = domain.rank
+    if m.method is OutputIndexMethod.constant:
+        return np.full((1,) * rank, m.offset, dtype=np.int64)
+    assert m.stride is not None
+    if m.method is OutputIndexMethod.single_input_dimension:
+        assert m.input_dimension is not None
+        dim = domain.dims[m.input_dimension]
+        if not dim.finite:
+            raise InvalidArgumentError(
+                f"Input dimension {m.input_dimension} with unbounded domain {dim.bounds_str()} "
+                "cannot be used to index an array"
+            )
+        shape = [1] * rank
+        shape[m.input_dimension] = dim.size
+        values = np.arange(dim.inclusive_min, dim.exclusive_max, dtype=np.int64) * m.stride + m.offset
+        return values.reshape(shape)
+    assert m.index_array is not None
+    return m.offset + m.stride * m.index_array
+
+
+def _check_within(values: IndexArray, bounds: IndexInterval, what: str) -> None:
+    if values.size == 0:
+        return
+    low, high = int(values.min()), int(values.max())
+    if low < bounds.inclusive_min or high >= bounds.exclusive_max:
+        bad = low if low < bounds.inclusive_min else high
+        raise OutOfRangeError(f"{what}: Index {bad} is outside valid range {bounds.bounds_str()}")
+
+
+def compose(b_to_c: IndexTransform, a_to_b: IndexTransform) -> IndexTransform:
+    """``b_to_c[a_to_b]``: the transform ``x -> b_to_c(a_to_b(x))``.
+
+    Raises:
+      OutOfRangeError: ranks differ or ``a_to_b`` maps outside ``b_to_c``'s domain.
+    """
+    if a_to_b.output_rank != b_to_c.input_rank:
+        raise OutOfRangeError(
+            f"Rank {b_to_c.input_rank} -> {b_to_c.output_rank} transform cannot be composed with "
+            f"rank {a_to_b.input_rank} -> {a_to_b.output_rank} transform."
+        )
+    a_domain, ab_maps = propagate_bounds(b_to_c.domain, a_to_b)
+    empty = 0 in a_domain.shape
+    result: list[OutputIndexMap] = []
+    gathered_b: list[IndexArray | None] = [None] * b_to_c.input_rank
+    for m in b_to_c.maps:
+        if m.method is OutputIndexMethod.constant:
+            result.append(m)
+            continue
+        assert m.stride is not None
+        if m.method is OutputIndexMethod.single_input_dimension:
+            assert m.input_dimension is not None
+            inner = ab_maps[m.input_dimension]
+            offset = m.offset + m.stride * inner.offset
+            if inner.method is OutputIndexMethod.constant:
+                result.append(OutputIndexMap.constant(offset))
+            elif inner.method is OutputIndexMethod.single_input_dimension:
+                assert inner.input_dimension is not None
+                assert inner.stride is not None
+                result.append(OutputIndexMap.single(inner.input_dimension, offset, m.stride * inner.stride))
+            else:
+                assert inner.index_array is not None
+                assert inner.stride is not None
+                assert inner.index_range is not None
+                result.append(OutputIndexMap.array(
+                    inner.index_array, offset, m.stride * inner.stride, inner.index_range
+                ))
+            continue
+        assert m.index_array is not None
+        assert m.index_range is not None
+        if empty:
+            result.append(OutputIndexMap.constant(0))
+            continue
+        positions = []
+        for k, b_dim in enumerate(b_to_c.domain.dims):
+            if m.index_array.shape[k] == 1:
+                positions.append(np.zeros((1,) * a_domain.rank, dtype=np.int64))
+                continue
+            values = gathered_b[k]
+            if values is None:
+                values = evaluate_map(ab_maps[k], a_domain)
+                _check_within(values, b_dim, f"Computing index array for input dimension {k}")
+                gathered_b[k] = values
+            positions.append(values - b_dim.inclusive_min)
+        gathered = np.asarray(m.index_array[tuple(positions)], dtype=np.int64)
+        gathered.flags.writeable = False
+        result.append(OutputIndexMap.array(gathered, m.offset, m.stride, m.index_range))
+    composed = IndexTransform.make(a_domain, result)
+    # Re-normalize: gathered arrays may no longer vary along some dimensions.
+    from .transform import normalize_output_maps
+
+    return IndexTransform.make(a_domain, normalize_output_maps(a_domain, composed.maps))
+
+
+def permute_input_dims(transform: IndexTransform, order: Sequence[int]) -> IndexTransform:
+    """New transform whose input dimension ``i`` is the old dimension ``order[i]``."""
+    inverse = {old: new for new, old in enumerate(order)}
+    domain = IndexDomain.from_dims(transform.domain.dims[old] for old in order)
+    maps = []
+    for m in transform.maps:
+        if m.method is OutputIndexMethod.single_input_dimension:
+            assert m.input_dimension is not None
+            assert m.stride is not None
+            maps.append(OutputIndexMap.single(inverse[m.input_dimension], m.offset, m.stride))
+        elif m.method is OutputIndexMethod.array:
+            assert m.index_array is not None
+            assert m.index_range is not None
+            assert m.stride is not None
+            array = np.transpose(m.index_array, order)
+            maps.append(OutputIndexMap.array(array, m.offset, m.stride, m.index_range))
+        else:
+            maps.append(m)
+    return IndexTransform.make(domain, maps)
+
+
+def _match_dims(target: IndexDomain, other: IndexDomain) -> list[int]:
+    """Dimensions of ``target`` matched by ``other``'s dimensions (by label, else by order)."""
+    target_labeled = any(target.labels)
+    other_labeled = any(other.labels)
+    if not target_labeled or not other_labeled:
+        if target.rank != other.rank:
+            raise InvalidArgumentError(
+                f"Rank of {other} ({other.rank}) does not match rank of {target} ({target.rank})"
+            )
+        return list(range(target.rank))
+    unlabeled_target = [i for i, label in enumerate(target.labels) if not label]
+    dims: list[int] = []
+    next_unlabeled = 0
+    if not all(other.labels) and target.rank != other.rank:
+        raise InvalidArgumentError(
+            f"Rank of {other} ({other.rank}) does not match rank of {target} ({target.rank})"
+        )
+    for label in other.labels:
+        if label:
+            if label not in target.labels:
+                raise InvalidArgumentError(f'Label "{label}" does not match one of {target}')
+            dims.append(target.labels.index(label))
+        else:
+            if next_unlabeled >= len(unlabeled_target):
+                raise InvalidArgumentError(f"Too many unlabeled dimensions in {other} for {target}")
+            dims.append(unlabeled_target[next_unlabeled])
+            next_unlabeled += 1
+    return dims
+
+
+def slice_by_domain(transform: IndexTransform, other: IndexDomain) -> IndexTransform:
+    """``transform[domain]``: restrict matching input dimensions to ``other``'s bounds.
+
+    Dimensions are matched by label where both sides are labeled, else by position;
+    an entirely unlabeled ``transform`` takes ``other``'s labels.  Implicit flags of
+    ``other`` have no effect.
+
+    Raises:
+      OutOfRangeError: ``other``'s bounds are not contained in an explicit bound.
+      InvalidArgumentError: dimensions cannot be matched.
+    """
+    target = transform.domain
+    dims = _match_dims(target, other)
+    new_dims = list(target.dims)
+    take_labels = not any(target.labels)
+    for dim_index, bound in zip(dims, other.dims, strict=True):
+        existing = new_dims[dim_index]
+        explicit = _explicit_part(existing)
+        if bound.inclusive_min < explicit.inclusive_min or bound.exclusive_max > explicit.exclusive_max:
+            raise OutOfRangeError(
+                f"Cannot slice dimension {dim_index} with bounds {existing.bounds_str()} to "
+                f"{bound.bounds_str()}: out of bounds"
+            )
+        new_dims[dim_index] = IndexInterval.make(
+            bound.inclusive_min, bound.exclusive_max, False, False,
+            bound.label if take_labels else existing.label,
+        )
+    new_domain = IndexDomain.from_dims(new_dims)
+    return compose(transform, IndexTransform(new_domain))

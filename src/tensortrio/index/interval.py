@@ -1,0 +1,357 @@
+"""``IndexInterval`` (``ts.Dim``): one dimension of an index domain.
+
+An interval is ``[inclusive_min, exclusive_max)`` over 64-bit indices where
+``-inf``/``+inf`` are the special values ``-INF``/``+INF`` (``INF = 2**62 - 1``,
+TensorStore's ``kInfIndex``), each bound may be *implicit* (resizeable), and the
+dimension may carry a label (``""`` means unlabeled).  Constructor forms, reprs
+and errors follow TensorStore's ``tensorstore.Dim``.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "INF",
+    "MAX_FINITE_INDEX",
+    "MIN_FINITE_INDEX",
+    "IndexInterval",
+    "c_escape",
+    "format_bounds",
+    "to_index",
+]
+
+INF = 2**62 - 1
+"""TensorStore's ``kInfIndex``: ``ts.inf``; ``-INF`` stands for minus infinity."""
+MAX_FINITE_INDEX = INF - 1
+MIN_FINITE_INDEX = -MAX_FINITE_INDEX
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def to_index(value: Any, what: str) -> int:
+    """Convert ``value`` to a Python int via ``__index__``, naming ``what`` on failure."""
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        result = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {value!r}") from None
+    if not _INT64_MIN <= result <= _INT64_MAX:
+        raise InvalidArgumentError(f"{what} {result} is outside the 64-bit index range")
+    return result
+
+
+def c_escape(text: str) -> str:
+    """Escape ``text`` the way TensorStore quotes labels (C escapes of its UTF-8 bytes)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        if char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif char in "\"'\\":
+            out.append("\\" + char)
+        elif 0x20 <= byte < 0x7F:
+            out.append(char)
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)
+
+
+def format_bounds(
+    inclusive_min: int, exclusive_max: int, implicit_lower: bool, implicit_upper: bool
+) -> str:
+    """Format bounds as TensorStore prints them: ``[0, 5)``, ``(-inf*, +inf*)``."""
+    star_lo = "*" if implicit_lower else ""
+    star_hi = "*" if implicit_upper else ""
+    lower = f"(-inf{star_lo}" if inclusive_min == -INF else f"[{inclusive_min}{star_lo}"
+    upper = f"+inf{star_hi})" if exclusive_max == INF + 1 else f"{exclusive_max}{star_hi})"
+    return f"{lower}, {upper}"
+
+
+def _valid_half_open(inclusive_min: int, exclusive_max: int) -> bool:
+    return (
+        -INF <= inclusive_min <= MAX_FINITE_INDEX
+        and MIN_FINITE_INDEX + 1 <= exclusive_max <= INF + 1
+        and inclusive_min <= exclusive_max
+    )
+
+
+def _optional_index(value: Any, default: int, what: str) -> int:
+    return default if value is None else to_index(value, what)
+
+
+def _label(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(f"label must be a str or None, got {value!r}")
+    return value
+
+
+_FORM_KEYWORDS = {
+    "unbounded": {"label", "implicit_lower", "implicit_upper"},
+    "size": {"size", "label", "inclusive_min", "implicit_lower", "implicit_upper"},
+    "exclusive_max": {"inclusive_min", "exclusive_max", "label", "implicit_lower", "implicit_upper"},
+    "inclusive_max": {"inclusive_min", "inclusive_max", "label", "implicit_lower", "implicit_upper"},
+}
+_FORM_POSITIONAL = {
+    "unbounded": ("label",),
+    "size": ("size", "label"),
+    "exclusive_max": ("inclusive_min", "exclusive_max"),
+    "inclusive_max": (),
+}
+
+
+def _is_int_like(value: Any) -> bool:
+    return not isinstance(value, str) and hasattr(value, "__index__")
+
+
+def _choose_form(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """Pick the constructor overload the way TensorStore's overload resolution does."""
+    if "inclusive_max" in kwargs:
+        return "inclusive_max"
+    if "exclusive_max" in kwargs or (len(args) >= 2 and _is_int_like(args[1])):
+        return "exclusive_max"
+    if "size" in kwargs:
+        return "size"
+    if args and _is_int_like(args[0]):
+        return "size"
+    if args and args[0] is None and len(args) == 2:
+        return "size"
+    if "inclusive_min" in kwargs:
+        return "exclusive_max"
+    return "unbounded"
+
+
+@attrs.frozen(init=False, repr=False)
+class IndexInterval:
+    """Half-open interval of indices with implicit-bound flags and a label (``ts.Dim``).
+
+    Constructor forms (as TensorStore):
+
+    - ``Dim(label=None, *, implicit_lower=True, implicit_upper=True)``: ``(-inf, +inf)``
+    - ``Dim(size, label=None, *, inclusive_min=0, implicit_lower=False, implicit_upper=None)``
+    - ``Dim(inclusive_min=-inf, exclusive_max=+inf, *, label=None, implicit_lower=None,
+      implicit_upper=None)``
+    - ``Dim(*, inclusive_min=-inf, inclusive_max=+inf, label=None, ...)``
+
+    Raises:
+      InvalidArgumentError: the bounds do not form a valid interval.
+    """
+
+    inclusive_min: int
+    exclusive_max: int
+    implicit_lower: bool
+    implicit_upper: bool
+    label: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        form = _choose_form(args, kwargs)
+        positional = _FORM_POSITIONAL[form]
+        if len(args) > len(positional):
+            raise TypeError(f"Dim() takes at most {len(positional)} positional arguments for this form")
+        params = dict(zip(positional, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in _FORM_KEYWORDS[form]:
+                raise TypeError(f"Dim() got an unexpected keyword argument {key!r}")
+            if key in params:
+                raise TypeError(f"Dim() got multiple values for argument {key!r}")
+            params[key] = value
+        label = _label(params.get("label"))
+        lower_flag = params.get("implicit_lower")
+        upper_flag = params.get("implicit_upper")
+        if form == "unbounded":
+            lo, hi = -INF, INF + 1
+            implicit_lower = True if lower_flag is None else bool(lower_flag)
+            implicit_upper = True if upper_flag is None else bool(upper_flag)
+        elif form == "size":
+            size = params.get("size")
+            lo = _optional_index(params.get("inclusive_min"), 0, "inclusive_min")
+            implicit_lower = bool(lower_flag) if lower_flag is not None else False
+            if size is None:
+                hi = INF + 1
+                implicit_upper = True if upper_flag is None else bool(upper_flag)
+            else:
+                n = to_index(size, "size")
+                hi = lo + n
+                if n < 0 or not _valid_half_open(lo, hi):
+                    raise InvalidArgumentError(f"({lo}, {n}) do not specify a valid sized index interval")
+                implicit_upper = False if upper_flag is None else bool(upper_flag)
+            if size is None and params.get("inclusive_min") is None:
+                lo = -INF
+                implicit_lower = True if lower_flag is None else bool(lower_flag)
+        else:
+            lo_given = params.get("inclusive_min")
+            lo = _optional_index(lo_given, -INF, "inclusive_min")
+            if form == "exclusive_max":
+                hi_given = params.get("exclusive_max")
+                hi = _optional_index(hi_given, INF + 1, "exclusive_max")
+                valid = _valid_half_open(lo, hi)
+                kind, shown = "half-open", hi
+            else:
+                hi_given = params.get("inclusive_max")
+                hi_inclusive = _optional_index(hi_given, INF, "inclusive_max")
+                hi = hi_inclusive + 1
+                valid = _valid_half_open(lo, hi)
+                kind, shown = "closed", hi_inclusive
+            if not valid:
+                raise InvalidArgumentError(f"({lo}, {shown}) do not specify a valid {kind} index interval")
+            implicit_lower = (lo_given is None) if lower_flag is None else bool(lower_flag)
+            implicit_upper = (hi_given is None) if upper_flag is None else bool(upper_flag)
+        self.__attrs_init__(lo, hi, implicit_lower, implicit_upper, label)
+
+    @classmethod
+    def make(
+        cls,
+        inclusive_min: int,
+        exclusive_max: int,
+        implicit_lower: bool = False,
+        implicit_upper: bool = False,
+        label: str = "",
+    ) -> IndexInterval:
+        """Build from already-validated bounds (internal fast path, no overload parsing)."""
+        self = object.__new__(cls)
+        self.__attrs_init__(inclusive_min, exclusive_max, implicit_lower, implicit_upper, label)
+        return self
+
+    @classmethod
+    def checked(
+        cls,
+        inclusive_min: int,
+        exclusive_max: int,
+        implicit_lower: bool = False,
+        implicit_upper: bool = False,
+        label: str = "",
+    ) -> IndexInterval:
+        """Build from half-open bounds, raising if they are not a valid interval."""
+        if not _valid_half_open(inclusive_min, exclusive_max):
+            raise InvalidArgumentError(
+                f"({inclusive_min}, {exclusive_max}) do not specify a valid half-open index interval"
+            )
+        return cls.make(inclusive_min, exclusive_max, implicit_lower, implicit_upper, label)
+
+    @property
+    def inclusive_max(self) -> int:
+        """Inclusive upper bound (``+inf`` when unbounded above)."""
+        return self.exclusive_max - 1
+
+    @property
+    def exclusive_min(self) -> int:
+        """Exclusive lower bound (``-inf-1`` when unbounded below)."""
+        return self.inclusive_min - 1
+
+    @property
+    def size(self) -> int:
+        """``exclusive_max - inclusive_min`` (not meaningful when not finite)."""
+        return self.exclusive_max - self.inclusive_min
+
+    @property
+    def empty(self) -> bool:
+        """True if the interval contains no index."""
+        return self.size == 0
+
+    @property
+    def finite(self) -> bool:
+        """True if both bounds are finite."""
+        return self.inclusive_min != -INF and self.exclusive_max != INF + 1
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        if not self.finite:
+            raise InvalidArgumentError("Cannot iterate over infinite interval")
+        return iter(range(self.inclusive_min, self.exclusive_max))
+
+    def __contains__(self, other: object) -> bool:
+        if isinstance(other, IndexInterval):
+            return other.empty or (
+                self.inclusive_min <= other.inclusive_min and other.exclusive_max <= self.exclusive_max
+            )
+        index = to_index(other, "index")
+        return self.inclusive_min <= index < self.exclusive_max and -INF < index < INF
+
+    def _merged_label(self, other: IndexInterval) -> str:
+        if self.label and other.label and self.label != other.label:
+            raise InvalidArgumentError(
+                f"Dimension labels do not match: {self.label!r} vs {other.label!r}"
+            )
+        return self.label or other.label
+
+    def intersect(self, other: IndexInterval) -> IndexInterval:
+        """Intersection; the implicit flag of the selected bound and the label propagate."""
+        label = self._merged_label(other)
+        lo, lo_implicit = max(
+            (self.inclusive_min, self.implicit_lower), (other.inclusive_min, other.implicit_lower),
+            key=lambda bound: bound[0],
+        )
+        hi, hi_implicit = min(
+            (self.exclusive_max, self.implicit_upper), (other.exclusive_max, other.implicit_upper),
+            key=lambda bound: bound[0],
+        )
+        if hi < lo:
+            hi = lo
+        return IndexInterval.make(lo, hi, lo_implicit, hi_implicit, label)
+
+    def hull(self, other: IndexInterval) -> IndexInterval:
+        """Smallest interval containing both; an empty interval contributes nothing."""
+        label = self._merged_label(other)
+        if self.empty:
+            return IndexInterval.make(
+                other.inclusive_min, other.exclusive_max, other.implicit_lower, other.implicit_upper, label
+            )
+        if other.empty:
+            return IndexInterval.make(
+                self.inclusive_min, self.exclusive_max, self.implicit_lower, self.implicit_upper, label
+            )
+        lo, lo_implicit = min(
+            (self.inclusive_min, self.implicit_lower), (other.inclusive_min, other.implicit_lower),
+            key=lambda bound: bound[0],
+        )
+        hi, hi_implicit = max(
+            (self.exclusive_max, self.implicit_upper), (other.exclusive_max, other.implicit_upper),
+            key=lambda bound: bound[0],
+        )
+        return IndexInterval.make(lo, hi, lo_implicit, hi_implicit, label)
+
+    def bounds_str(self) -> str:
+        """The bounds alone, e.g. ``[2*, 5)``."""
+        return format_bounds(self.inclusive_min, self.exclusive_max, self.implicit_lower, self.implicit_upper)
+
+    def __str__(self) -> str:
+        prefix = f'"{c_escape(self.label)}": ' if self.label else ""
+        return prefix + self.bounds_str()
+
+    def __repr__(self) -> str:
+        parts = []
+        if self.inclusive_min != -INF:
+            parts.append(f"inclusive_min={self.inclusive_min}")
+        if self.implicit_lower != (self.inclusive_min == -INF):
+            parts.append(f"implicit_lower={self.implicit_lower}")
+        if self.exclusive_max != INF + 1:
+            parts.append(f"exclusive_max={self.exclusive_max}")
+        if self.implicit_upper != (self.exclusive_max == INF + 1):
+            parts.append(f"implicit_upper={self.implicit_upper}")
+        if self.label:
+            parts.append(f'label="{c_escape(self.label)}"')
+        return f"Dim({', '.join(parts)})"
+
+
+Dim = IndexInterval
+"""TensorStore's public name for ``IndexInterval``."""
+inf = INF
+"""``ts.inf``: the special index value standing for (plus) infinity."""
