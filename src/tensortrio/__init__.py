@@ -21,5 +21,13 @@ from .errors import UnimplementedError as UnimplementedError
 # --- context
 
 # --- index space
+# isort: split
+from .index import Dim as Dim
+from .index import IndexDomain as IndexDomain
+from .index import IndexTransform as IndexTransform
+from .index import OutputIndexMap as OutputIndexMap
+from .index import OutputIndexMaps as OutputIndexMaps
+from .index import OutputIndexMethod as OutputIndexMethod
+from .index import inf as inf
 
 # --- kvstore
