@@ -17,6 +17,9 @@ from .errors import TensorTrioError as TensorTrioError
 from .errors import UnimplementedError as UnimplementedError
 
 # --- runtime (futures)
+from .runtime import Future as Future
+from .runtime import Promise as Promise
+from .runtime import WriteFutures as WriteFutures
 
 # --- context
 

@@ -1,0 +1,403 @@
+"""``Future`` and ``Promise``: TensorStore's handle on one asynchronous result.
+
+A Future is completed exactly once, by the runtime (for an operation) or by a
+``Promise``. It can be consumed from anywhere: blocking ``result()`` from any
+thread but the runtime thread, ``await`` from trio or asyncio (including core
+code on the runtime thread), and done callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Final, Generic, Self, SupportsFloat, SupportsIndex, TypeVar
+
+import sniffio
+import trio
+
+from ..errors import AbortedError
+from ._runtime_thread import in_runtime_thread
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
+    from ._write_futures import WriteFutures
+
+__all__ = ["Future", "Promise"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("tensortrio.runtime")
+
+_PENDING: Final = 0
+_RESULT: Final = 1
+_EXCEPTION: Final = 2
+_CANCELLED: Final = 3
+
+Seconds = SupportsFloat | SupportsIndex
+
+
+class Future(Generic[T]):
+    """Handle for consuming the result of an asynchronous operation.
+
+    ``await future`` works from trio and from asyncio; ``future.result()``
+    blocks the calling thread (any thread but the runtime's own, where it
+    raises ``RuntimeError`` instead of deadlocking). Cancelling the future, or
+    the trio/asyncio task awaiting it, cancels the operation.
+
+    ``Future(x)`` converts a future-like value as ``tensorstore.Future(x)``
+    does: a ``Future`` is returned as is, ``WriteFutures`` gives its commit
+    future, and any other value becomes an already-completed future.
+    """
+
+    # A plain slotted class rather than attrs: ``Future(value)`` converts its
+    # argument in ``__new__``, as TensorStore's constructor does.
+    __slots__ = ("__weakref__", "_callbacks", "_canceller", "_lock", "_state", "_value", "_wakers")
+    __module__ = "tensortrio"
+
+    _lock: threading.Lock
+    _state: int
+    _value: Any
+    _callbacks: list[Callable[[Future[T]], object]] | None
+    _wakers: list[Callable[[], object]] | None
+    _canceller: Callable[[], object] | None
+
+    def __new__(cls, future: Future[T] | WriteFutures | T) -> Future[T]:
+        from ._write_futures import WriteFutures
+
+        if isinstance(future, Future):
+            return future
+        if isinstance(future, WriteFutures):
+            return future.commit  # type: ignore[return-value]
+        self = cls._pending()
+        self._finish(_RESULT, future)
+        return self
+
+    @classmethod
+    def _pending(cls) -> Self:
+        """Create a future that is not yet done (for the runtime and ``Promise``)."""
+        self = object.__new__(cls)
+        self._lock = threading.Lock()
+        self._state = _PENDING
+        self._value = None
+        self._callbacks = None
+        self._wakers = None
+        self._canceller = None
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"cannot pickle '{type(self).__module__}.{type(self).__qualname__}' object")
+
+    # --- accessors
+
+    def done(self) -> bool:
+        """Return whether the operation has completed or been cancelled."""
+        return self._state != _PENDING
+
+    def cancelled(self) -> bool:
+        """Return whether the operation has been cancelled."""
+        return self._state == _CANCELLED
+
+    def force(self) -> None:
+        """Ensure the operation begins executing (operations start eagerly; kept for TensorStore)."""
+
+    # --- blocking interface
+
+    def result(self, timeout: Seconds | None = None, deadline: Seconds | None = None) -> T:
+        """Block until the operation completes and return its result.
+
+        Args:
+          timeout: maximum number of seconds to block.
+          deadline: deadline in seconds since the Unix epoch.
+
+        Raises:
+          the operation's error; ``asyncio.CancelledError`` if it was cancelled;
+          ``TimeoutError`` if not done within ``timeout``/``deadline``;
+          ``KeyboardInterrupt`` on Ctrl-C in the main thread; ``RuntimeError``
+          when called on the runtime thread for a future that is not done.
+        """
+        if self._state == _PENDING:
+            self._block("result", timeout, deadline)
+        return self._outcome()
+
+    def exception(
+        self, timeout: Seconds | None = None, deadline: Seconds | None = None
+    ) -> BaseException | None:
+        """Block until the operation completes and return its error, or None on success.
+
+        Raises like ``result()``, except that the operation's own error is returned.
+        """
+        if self._state == _PENDING:
+            self._block("exception", timeout, deadline)
+        if self._state == _CANCELLED:
+            raise asyncio.CancelledError()
+        if self._state == _EXCEPTION:
+            error: BaseException = self._value
+            return error
+        return None
+
+    def _outcome(self) -> T:
+        state = self._state
+        if state == _RESULT:
+            result: T = self._value
+            return result
+        if state == _EXCEPTION:
+            raise self._value
+        raise asyncio.CancelledError()
+
+    def _block(self, method: str, timeout: Seconds | None, deadline: Seconds | None) -> None:
+        limit = _seconds_to_wait(method, timeout, deadline)
+        if in_runtime_thread():
+            raise RuntimeError(
+                f"Future.{method}() called on the tensortrio runtime thread for a future that"
+                " is not done; blocking here would deadlock the runtime: use 'await future'"
+                " in code running on the runtime"
+            )
+        gate = threading.Lock()
+        gate.acquire()
+        release = gate.release
+        if not self._add_waker(release):
+            return
+        try:
+            if limit is None:
+                gate.acquire()
+            elif (
+                not gate.acquire(timeout=min(max(limit, 0.0), threading.TIMEOUT_MAX))
+                and self._state == _PENDING
+            ):
+                raise TimeoutError()
+        finally:
+            self._remove_waker(release)
+
+    # --- callbacks
+
+    def add_done_callback(self, callback: Callable[[Future[T]], object]) -> None:
+        """Call ``callback(self)`` once done, at once if already done.
+
+        The callback may run on any thread (often the runtime thread): it must
+        not block. An exception it raises is logged and does not affect other
+        callbacks.
+        """
+        with self._lock:
+            if self._state == _PENDING:
+                if self._callbacks is None:
+                    self._callbacks = [callback]
+                else:
+                    self._callbacks.append(callback)
+                return
+        self._run_callback(callback)
+
+    def remove_done_callback(self, callback: Callable[[Future[T]], object]) -> int:
+        """Unregister every registration of ``callback``; return how many were removed."""
+        with self._lock:
+            callbacks = self._callbacks
+            if not callbacks:
+                return 0
+            kept = [cb for cb in callbacks if cb != callback]
+            self._callbacks = kept
+            return len(callbacks) - len(kept)
+
+    def _run_callback(self, callback: Callable[[Future[T]], object]) -> None:
+        try:
+            callback(self)
+        except Exception:
+            logger.exception("Exception in done callback %r of %r", callback, self)
+
+    # --- cancellation
+
+    def cancel(self) -> bool:
+        """Request cancellation; return False if the operation had already completed.
+
+        A cancelled future raises ``asyncio.CancelledError`` from ``result()``,
+        ``exception()`` and ``await``; the operation's cancel scope is cancelled.
+        """
+        return self._finish(_CANCELLED, None)
+
+    def _set_canceller(self, canceller: Callable[[], object]) -> bool:
+        """Arrange for ``canceller()`` to run on ``cancel()``; False if already done."""
+        with self._lock:
+            if self._state != _PENDING:
+                return False
+            self._canceller = canceller
+            return True
+
+    # --- completion
+
+    def _finish(self, state: int, value: object) -> bool:
+        """Complete the future once; later attempts are ignored (returns False)."""
+        with self._lock:
+            if self._state != _PENDING:
+                return False
+            self._state = state
+            self._value = value
+            wakers, callbacks, canceller = self._wakers, self._callbacks, self._canceller
+            self._wakers = self._callbacks = self._canceller = None
+        if canceller is not None and state == _CANCELLED:
+            canceller()
+        if wakers is not None:
+            for wake in wakers:
+                wake()
+        if callbacks is not None:
+            for callback in callbacks:
+                self._run_callback(callback)
+        return True
+
+    def _set_result(self, value: T) -> bool:
+        return self._finish(_RESULT, value)
+
+    def _set_exception(self, error: BaseException) -> bool:
+        return self._finish(_EXCEPTION, error)
+
+    def _add_waker(self, wake: Callable[[], object]) -> bool:
+        """Call ``wake()`` (on the completing thread) once done; False if already done."""
+        with self._lock:
+            if self._state != _PENDING:
+                return False
+            if self._wakers is None:
+                self._wakers = [wake]
+            else:
+                self._wakers.append(wake)
+            return True
+
+    def _remove_waker(self, wake: Callable[[], object]) -> None:
+        with self._lock:
+            if self._wakers is not None and wake in self._wakers:
+                self._wakers.remove(wake)
+
+    # --- awaiting
+
+    def __await__(self) -> Generator[Any, None, T]:
+        if self._state == _PENDING:
+            library = sniffio.current_async_library()
+            if library == "trio":
+                yield from self._wait_trio().__await__()
+            elif library == "asyncio":
+                yield from self._wait_asyncio()
+            else:
+                raise RuntimeError(f"a tensortrio Future cannot be awaited from {library!r}")
+        return self._outcome()
+
+    async def _wait_trio(self) -> None:
+        task = trio.lowlevel.current_task()
+        token = trio.lowlevel.current_trio_token()
+        thread = threading.get_ident()
+        aborted = False
+
+        def reschedule() -> None:
+            if not aborted:
+                trio.lowlevel.reschedule(task)
+
+        def wake() -> None:
+            if threading.get_ident() == thread:
+                # Completed by code of this same trio run: no thread hop needed.
+                reschedule()
+            else:
+                with contextlib.suppress(trio.RunFinishedError):
+                    token.run_sync_soon(reschedule)
+
+        def abort(raise_cancel: object) -> trio.lowlevel.Abort:
+            nonlocal aborted
+            aborted = True
+            self._remove_waker(wake)
+            self.cancel()
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        if self._add_waker(wake):
+            await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def _wait_asyncio(self) -> Generator[Any, None, None]:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+
+        def wake() -> None:
+            # A closed loop raises RuntimeError: nobody is left there to wake.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve_waiter, waiter)
+
+        if not self._add_waker(wake):
+            return
+        try:
+            yield from waiter
+        except asyncio.CancelledError:
+            self._remove_waker(wake)
+            self.cancel()
+            raise
+
+
+def _resolve_waiter(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _seconds_to_wait(
+    method: str, timeout: Seconds | None, deadline: Seconds | None
+) -> float | None:
+    limit: float | None = None
+    if timeout is not None:
+        limit = _as_seconds(method, "timeout", timeout)
+    if deadline is not None:
+        until = _as_seconds(method, "deadline", deadline) - time.time()
+        limit = until if limit is None else min(limit, until)
+    return limit
+
+
+def _as_seconds(method: str, name: str, value: object) -> float:
+    if not hasattr(value, "__float__") and not hasattr(value, "__index__"):
+        raise TypeError(f"Future.{method}(): {name!r} must be a number of seconds, got {value!r}")
+    seconds = float(value)  # type: ignore[arg-type]
+    if seconds != seconds:
+        raise ValueError(f"Future.{method}(): {name!r} must not be NaN")
+    return seconds
+
+
+class Promise(Generic[T]):
+    """Handle for producing the result of an asynchronous operation.
+
+    ``Promise.new()`` returns a linked ``(promise, future)`` pair. The first
+    ``set_result``/``set_exception`` wins; later ones (and any after the
+    future was cancelled) are ignored. A promise dropped without a result
+    fails its future with ``AbortedError``.
+    """
+
+    __slots__ = ("_future",)
+    __module__ = "tensortrio"
+
+    _future: Future[T]
+
+    def __init__(self) -> None:
+        raise TypeError("cannot create 'tensortrio.Promise' instances: use Promise.new()")
+
+    @classmethod
+    def new(cls) -> tuple[Promise[T], Future[T]]:
+        """Create a linked promise and future pair."""
+        promise = object.__new__(cls)
+        future: Future[T] = Future._pending()
+        promise._future = future
+        return promise, future
+
+    def set_result(self, result: T) -> None:
+        """Mark the linked future as successfully completed with ``result``."""
+        self._future._finish(_RESULT, result)
+
+    def set_exception(self, exception: BaseException | type[BaseException]) -> None:
+        """Mark the linked future as failed with ``exception`` (an instance or class)."""
+        if isinstance(exception, type) and issubclass(exception, BaseException):
+            exception = exception()
+        if not isinstance(exception, BaseException):
+            raise TypeError(
+                f"Promise.set_exception(): 'exception' must be an exception, got {exception!r}"
+            )
+        self._future._finish(_EXCEPTION, exception)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("cannot pickle 'tensortrio.Promise' object")
+
+    def __del__(self) -> None:
+        future = getattr(self, "_future", None)
+        if future is not None and future._state == _PENDING:
+            future._finish(
+                _EXCEPTION, AbortedError("Promise was destroyed without setting a result")
+            )

@@ -1,0 +1,313 @@
+"""Runtime.submit / start_service and awaiting operations from every kind of caller."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import trio
+import trio.testing
+
+import tensortrio as ts
+from tensortrio.runtime import get_runtime, in_runtime_thread, run_async
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+WAIT = 30.0  # generous bound on cross-thread waits: a hang fails the test instead of stalling
+
+
+async def double(x: int) -> int:
+    await trio.lowlevel.checkpoint()
+    return 2 * x
+
+
+async def fail(message: str) -> None:
+    await trio.lowlevel.checkpoint()
+    raise KeyError(message)
+
+
+def test_submit_from_plain_thread() -> None:
+    runtime = get_runtime()
+    assert get_runtime() is runtime
+    future = runtime.submit(double, 21)
+    assert isinstance(future, ts.Future)
+    assert future.result(timeout=WAIT) == 42
+    assert run_async(double, 4) == 8
+    assert not runtime.in_runtime_thread()
+
+
+def test_operation_runs_on_runtime_thread() -> None:
+    async def where() -> tuple[bool, str]:
+        return in_runtime_thread(), threading.current_thread().name
+
+    assert run_async(where) == (True, "tensortrio-runtime")
+
+
+def test_error_lands_on_future() -> None:
+    future = get_runtime().submit(fail, "missing")
+    with pytest.raises(KeyError, match=r"^'missing'$"):
+        future.result(timeout=WAIT)
+    assert isinstance(future.exception(), KeyError)
+
+
+def test_result_from_32_threads() -> None:
+    results: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(32)
+
+    def worker(i: int) -> None:
+        barrier.wait(WAIT)
+        value = get_runtime().submit(double, i).result(timeout=WAIT)
+        with lock:
+            results.append(value)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert sorted(results) == [2 * i for i in range(32)]
+
+
+def test_many_threads_wait_on_one_future() -> None:
+    gate_promise, gate = ts.Promise[None].new()
+
+    async def op() -> int:
+        await gate
+        return 5
+
+    future = get_runtime().submit(op)
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(future.result(timeout=WAIT)))
+        for _ in range(32)
+    ]
+    for thread in threads:
+        thread.start()
+    gate_promise.set_result(None)
+    for thread in threads:
+        thread.join(WAIT)
+    assert results == [5] * 32
+
+
+async def test_await_from_trio() -> None:
+    assert await get_runtime().submit(double, 5) == 10
+    with pytest.raises(KeyError, match=r"^'k'$"):
+        await get_runtime().submit(fail, "k")
+
+
+def test_await_from_asyncio() -> None:
+    async def main() -> int:
+        value = await get_runtime().submit(double, 6)
+        with pytest.raises(KeyError, match=r"^'k'$"):
+            await get_runtime().submit(fail, "k")
+        return value
+
+    assert asyncio.run(main()) == 12
+
+
+async def test_result_inside_running_trio() -> None:
+    # Blocking the caller's loop is rude but must not deadlock: the work runs elsewhere.
+    assert get_runtime().submit(double, 7).result(timeout=WAIT) == 14
+
+
+def test_result_inside_running_asyncio() -> None:
+    async def main() -> int:
+        return get_runtime().submit(double, 8).result(timeout=WAIT)
+
+    assert asyncio.run(main()) == 16
+
+
+def test_runtime_code_awaits_futures_and_submits() -> None:
+    async def outer() -> int:
+        inner = get_runtime().submit(double, 10)  # submit from the runtime thread itself
+        promise, other = ts.Promise[int].new()
+        threading.Thread(target=promise.set_result, args=(1,)).start()
+        return await inner + await other
+
+    assert run_async(outer) == 21
+
+
+def test_result_on_runtime_thread_raises_instead_of_deadlocking() -> None:
+    async def blocks() -> None:
+        _promise, pending = ts.Promise[int].new()
+        pending.result()
+
+    with pytest.raises(
+        RuntimeError,
+        match=r"^Future.result\(\) called on the tensortrio runtime thread for a future that is not done; blocking here would deadlock",
+    ):
+        run_async(blocks)
+
+    async def done_is_fine() -> int:
+        return ts.Future(3).result()
+
+    assert run_async(done_is_fine) == 3
+
+
+def _cancellable_op() -> tuple[Callable[[], Awaitable[None]], ts.Future[None], ts.Future[None]]:
+    """An operation that waits forever, with futures saying it started and saw Cancelled."""
+    started_promise, started = ts.Promise[None].new()
+    cancelled_promise, cancelled = ts.Promise[None].new()
+
+    async def op() -> None:
+        started_promise.set_result(None)
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            cancelled_promise.set_result(None)
+            raise
+
+    return op, started, cancelled
+
+
+def test_future_cancel_cancels_operation_scope() -> None:
+    op, started, cancelled = _cancellable_op()
+    future = get_runtime().submit(op)
+    started.result(timeout=WAIT)
+    assert future.cancel() is True
+    cancelled.result(timeout=WAIT)
+    assert future.cancelled()
+    with pytest.raises(asyncio.CancelledError):
+        future.result()
+
+
+def test_cancel_before_start_never_runs() -> None:
+    ran: list[bool] = []
+
+    async def op() -> None:
+        ran.append(True)
+
+    async def submit_and_cancel() -> bool:
+        # On the runtime thread the op task cannot start before we yield.
+        future = get_runtime().submit(op)
+        future.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        return future.cancelled()
+
+    assert run_async(submit_and_cancel) is True
+    assert ran == []
+
+
+async def test_cancelling_trio_awaiter_cancels_operation() -> None:
+    op, started, cancelled = _cancellable_op()
+    future = get_runtime().submit(op)
+
+    async def awaiter() -> None:
+        await future
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(awaiter)
+        await started
+        nursery.cancel_scope.cancel()
+    with trio.fail_after(WAIT):
+        await cancelled
+    assert future.cancelled()
+
+
+def test_cancelling_asyncio_awaiter_cancels_operation() -> None:
+    op, started, cancelled = _cancellable_op()
+
+    async def main() -> ts.Future[None]:
+        future = get_runtime().submit(op)
+        await started
+        entered = asyncio.Event()
+
+        async def awaiter() -> None:
+            entered.set()
+            await future  # suspends here before main() resumes
+
+        task = asyncio.create_task(awaiter())
+        await entered.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(_as_asyncio(cancelled), WAIT)
+        return future
+
+    assert asyncio.run(main()).cancelled()
+
+
+async def _as_asyncio(future: ts.Future[Any]) -> Any:
+    return await future
+
+
+def test_operation_error_group_lands_on_future() -> None:
+    async def grouped() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(fail, "a")
+            nursery.start_soon(trio.sleep_forever)
+
+    error = get_runtime().submit(grouped).exception(timeout=WAIT)
+    assert isinstance(error, ExceptionGroup)
+    assert error.split(KeyError)[0] is not None
+
+
+def test_start_service_from_thread_and_runtime() -> None:
+    ready_promise, ready = ts.Promise[str].new()
+    stop = trio.Event()
+
+    async def service(tag: str) -> None:
+        ready_promise.set_result(tag)
+        await stop.wait()
+
+    get_runtime().start_service(service, "outside", name="test-service")
+    assert ready.result(timeout=WAIT) == "outside"
+
+    async def from_runtime() -> None:
+        second_promise, second = ts.Promise[None].new()
+
+        async def other() -> None:
+            second_promise.set_result(None)
+
+        get_runtime().start_service(other)
+        nursery = get_runtime().service_nursery
+        assert isinstance(nursery, trio.Nursery)
+        await second
+        stop.set()
+
+    run_async(from_runtime)
+
+
+class _SignalOnRecord(logging.Handler):
+    """Resolve a promise when the runtime logs something."""
+
+    def __init__(self, promise: ts.Promise[str]) -> None:
+        super().__init__()
+        self.promise = promise
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.promise.set_result(record.getMessage())
+
+
+def test_service_failure_is_logged_and_contained() -> None:
+    logged_promise, logged = ts.Promise[str].new()
+
+    async def broken() -> None:
+        await trio.lowlevel.checkpoint()
+        raise ValueError("actor bug")
+
+    handler = _SignalOnRecord(logged_promise)
+    logger = logging.getLogger("tensortrio.runtime")
+    logger.addHandler(handler)
+    try:
+        runtime = get_runtime()
+        runtime.start_service(broken, name="broken-actor")
+        assert logged.result(timeout=WAIT) == "tensortrio service 'broken-actor' failed"
+    finally:
+        logger.removeHandler(handler)
+    # The runtime and its other tasks carry on.
+    assert get_runtime() is runtime
+    assert run_async(double, 1) == 2
+
+
+def test_service_nursery_only_on_runtime_thread() -> None:
+    with pytest.raises(
+        RuntimeError, match=r"^Runtime.service_nursery is only valid on the runtime thread$"
+    ):
+        get_runtime().service_nursery
+    assert isinstance(get_runtime().trio_token, trio.lowlevel.TrioToken)
