@@ -300,3 +300,35 @@ def test_mailbox_size_is_validated() -> None:
         ValueError, match=r"^actor 'rec': mailbox size must be an integer >= 0, got -1$"
     ):
         Recorder(name="rec", mailbox_size=-1)
+
+
+def test_start_service_runs_in_the_runtime() -> None:
+    from tensortrio.runtime import run_async
+
+    async def scenario() -> tuple[tuple[str, ...], bool]:
+        actor = Recorder(name="svc")
+        actor.start_service()
+        await actor.send(Append("a"))
+        items = await actor.ask(Items())
+        await actor.aclose()
+        return items, actor.statistics().running
+
+    assert run_async(scenario) == (("a",), False)
+
+
+def test_crash_under_the_runtime_ends_only_that_actor() -> None:
+    from tensortrio.runtime import run_async
+
+    async def scenario() -> tuple[str, tuple[str, ...]]:
+        doomed, healthy = Recorder(name="doomed"), Recorder(name="healthy")
+        doomed.start_service()
+        healthy.start_service()
+        await doomed.send(Crash("boom"))
+        with pytest.raises(ActorClosedError) as info:
+            await doomed.ask(Items())
+        await healthy.send(Append("still here"))
+        items = await healthy.ask(Items())
+        await healthy.aclose()
+        return str(info.value), items
+
+    assert run_async(scenario) == ("actor 'doomed' crashed: RuntimeError('boom')", ("still here",))

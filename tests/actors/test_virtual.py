@@ -358,3 +358,18 @@ async def test_registry_must_be_started_and_arguments_are_checked() -> None:
         ValueError, match=r"^counters: mailbox size must be an integer >= 0, got 1.5$"
     ):
         Counters(name="counters", mailbox_size=1.5)  # type: ignore[arg-type]
+
+
+def test_start_service_activates_keys_in_the_runtime() -> None:
+    from tensortrio.runtime import run_async
+
+    async def scenario() -> tuple[int, int]:
+        registry = Counters(name="svc", idle_timeout=0)
+        registry.start_service()
+        for i in range(3):
+            await registry.send(f"k{i % 2}", Add(i))
+        total = await registry.ask("k0", Get()) + await registry.ask("k1", Get())
+        await registry.aclose()
+        return total, registry.statistics().live_actors
+
+    assert run_async(scenario) == (3, 0)

@@ -23,7 +23,7 @@ Subclass :class:`Actor`, give it state fields and a ``handle`` method::
             return None
 
     counter = Counter(name="counter")
-    counter.start(nursery)
+    counter.start(nursery)          # or counter.start_service() in production
     await counter.send(Add(2))
     assert await counter.ask(Total()) == 2
     await counter.aclose()
@@ -105,6 +105,17 @@ class Actor(abc.ABC, Generic[M]):
         """Start the run loop in ``nursery`` (the actor lives as long as that nursery)."""
         self._claim_start()
         nursery.start_soon(self._run, name=f"actor {self.name!r}")
+
+    def start_service(self) -> None:
+        """Start the run loop in the runtime's service nursery (production use).
+
+        There a crash is logged and ends only this actor. Call it on the runtime
+        thread, like every other method of an actor.
+        """
+        from ..runtime import get_runtime  # the runtime starts lazily, on first use
+
+        self._claim_start()
+        get_runtime().start_service(self._run, name=f"actor {self.name!r}")
 
     async def run(self) -> None:
         """Run the actor in the calling task until it is closed (alternative to ``start``)."""

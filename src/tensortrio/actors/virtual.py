@@ -29,7 +29,7 @@ from __future__ import annotations
 import abc
 import functools
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 import trio
@@ -43,6 +43,12 @@ K = TypeVar("K", bound=Hashable)
 S = TypeVar("S")
 M = TypeVar("M")
 R = TypeVar("R")
+
+
+class _Spawner(Protocol):
+    def __call__(
+        self, async_fn: Callable[..., Awaitable[object]], *args: Any, name: object = None
+    ) -> None: ...
 
 
 @attrs.frozen
@@ -97,7 +103,7 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
     idle_timeout: float = attrs.field(default=1.0, kw_only=True)
     mailbox_size: int = attrs.field(default=0, kw_only=True)
     max_active: int | None = attrs.field(default=None, kw_only=True)
-    _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
+    _spawn: _Spawner | None = attrs.field(init=False, default=None)
     _slots: dict[K, _Slot[S, M]] = attrs.field(init=False, factory=dict)
     # Insertion order is idle order: the first entry has been idle longest.
     _idle: dict[K, _Activation[M]] = attrs.field(init=False, factory=dict)
@@ -133,10 +139,23 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
         return True
 
     def start(self, nursery: trio.Nursery) -> None:
-        """Activate keys as tasks in ``nursery`` (in production the runtime's service nursery)."""
-        if self._nursery is not None:
+        """Activate keys as tasks in ``nursery``; a crashing key crashes the nursery."""
+        self._set_spawner(nursery.start_soon)
+
+    def start_service(self) -> None:
+        """Activate keys as services of the runtime (production use).
+
+        There a crashing key's task is logged and ends alone. The registry must
+        then be used from the runtime thread only.
+        """
+        from ..runtime import get_runtime  # the runtime starts lazily, on first use
+
+        self._set_spawner(get_runtime().start_service)
+
+    def _set_spawner(self, spawn: _Spawner) -> None:
+        if self._spawn is not None:
             raise RuntimeError(f"{self.name}: registry was already started")
-        self._nursery = nursery
+        self._spawn = spawn
 
     async def send(self, key: K, message: M) -> None:
         """Queue a fire-and-forget message for ``key``, activating it if needed.
@@ -188,7 +207,7 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
             return slot.activation
         if self._closing:
             raise ActorClosedError(f"{self.name}: registry is closed")
-        if self._nursery is None:
+        if self._spawn is None:
             raise RuntimeError(f"{self.name}: registry was not started")
         if self.max_active is not None and self._live >= self.max_active:
             return None
@@ -199,9 +218,7 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
         slot.activation = activation
         self._live += 1
         self._activations += 1
-        self._nursery.start_soon(
-            self._activation_main, key, slot, activation, name=f"{self.name} actor {key!r}"
-        )
+        self._spawn(self._activation_main, key, slot, activation, name=f"{self.name} actor {key!r}")
         return activation
 
     async def _wait_for_capacity(self) -> None:
