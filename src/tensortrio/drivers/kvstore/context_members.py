@@ -1,0 +1,54 @@
+"""Parsing the context-resource members of driver specs (``"file_io_concurrency": ...``).
+
+A member is a reference string (``"file_io_concurrency"``,
+``"file_io_concurrency#a"``), an inline resource spec (a JSON object, or a
+value such as ``true`` for ``file_io_sync``), or absent (the default resource).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import InvalidArgumentError
+
+__all__ = ["check_no_extra_members", "resource_member", "resource_member_json"]
+
+
+def resource_member(
+    driver: str, members: dict[str, Any], provider: str, *, value_types: tuple[type, ...] = ()
+) -> Any:
+    """Pop and check ``members[provider]``; None when absent.
+
+    Raises:
+        InvalidArgumentError: naming the member when it is not a reference to
+            ``provider``, an object, or one of ``value_types``.
+    """
+    value = members.pop(provider, None)
+    if value is None or isinstance(value, (dict, *value_types)):
+        return value
+    if isinstance(value, str):
+        if value == provider or value.startswith(provider + "#"):
+            return value
+        raise InvalidArgumentError(
+            f"{driver}: {provider!r} must reference a {provider!r} resource, got {value!r}"
+        )
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        # TensorStore's bound-resource form ["file_io_concurrency"] (retain_context).
+        return value[0]
+    raise InvalidArgumentError(
+        f"{driver}: {provider!r} must be a resource reference string or object, got {value!r}"
+    )
+
+
+def resource_member_json(provider: str, value: Any, *, include_defaults: bool) -> dict[str, Any]:
+    """The JSON member for a resource spec value (omitted when default, unless asked)."""
+    if value is None:
+        return {provider: provider} if include_defaults else {}
+    return {provider: value}
+
+
+def check_no_extra_members(driver: str, members: dict[str, Any]) -> None:
+    """Raise InvalidArgumentError naming any member left unparsed."""
+    if members:
+        names = ", ".join(repr(m) for m in sorted(members))
+        raise InvalidArgumentError(f"{driver}: unknown member(s) {names} in kvstore spec")

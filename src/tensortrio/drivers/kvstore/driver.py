@@ -1,0 +1,141 @@
+"""What a kvstore driver provides: a JSON spec, and an opened driver executing batches.
+
+A driver registers a :class:`DriverSpec` subclass under its ``id`` (see
+``registry``). ``DriverSpec.open`` binds context resources and returns a
+:class:`KvStoreDriver`, which the KvStore actor feeds with batches of
+driver-level requests. Keys at this level are full keys: the store's
+``path`` is already prepended.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+
+import attrs
+
+from ...errors import UnimplementedError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .generation import TimestampedStorageGeneration
+    from .key_range import KeyRange
+    from .operations import ReadRequest, WriteRequest
+    from .read_result import ReadResult
+
+__all__ = ["BatchOutcome", "DriverSpec", "KvStoreDriver", "ReadGroup"]
+
+
+@attrs.frozen
+class ReadGroup:
+    """Reads of one key that the driver answers with one I/O."""
+
+    key: bytes
+    requests: tuple[ReadRequest, ...]
+
+
+#: Per operation of a batch: the read outcomes of a ReadGroup, or a write's generation or error.
+BatchOutcome: TypeAlias = "list[ReadResult | Exception] | TimestampedStorageGeneration | Exception"
+
+
+class DriverSpec(abc.ABC):
+    """The driver-specific part of a ``KvStore.Spec`` (every member but ``driver``, ``path``, ``context``).
+
+    Subclasses are ``@attrs.frozen`` and registered with ``register_driver``.
+    """
+
+    id: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def from_json(cls, members: dict[str, Any]) -> DriverSpec:
+        """Parse the driver-specific members (the caller removed ``driver``, ``path``, ``context``).
+
+        Raises:
+            InvalidArgumentError: naming the offending member.
+        """
+
+    @abc.abstractmethod
+    def to_json(self, *, include_defaults: bool) -> dict[str, Any]:
+        """The driver-specific members, as ``from_json`` accepts them."""
+
+    def normalize_path(self, path: str) -> str:
+        """Validate and normalise the spec's ``path``; raise InvalidArgumentError if invalid."""
+        return path
+
+    def to_url(self, path: str) -> str:
+        """The URL of this spec with ``path``.
+
+        Raises:
+            InvalidArgumentError: when the spec has no URL form.
+        """
+        from ...errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"{self.id}: this key-value store has no URL representation")
+
+    @abc.abstractmethod
+    async def open(self, context: Any) -> KvStoreDriver:
+        """Bind context resources and open the driver (on the runtime thread)."""
+
+
+class KvStoreDriver(abc.ABC):
+    """An opened driver: executes batches of requests for the KvStore actor.
+
+    ``inline`` drivers (memory) execute a batch synchronously on the runtime
+    thread; the others are awaited in tasks, at most ``concurrency`` at once.
+    """
+
+    inline: ClassVar[bool] = False
+
+    @property
+    @abc.abstractmethod
+    def spec(self) -> DriverSpec:
+        """The spec this driver was opened from."""
+
+    @property
+    def concurrency(self) -> int:
+        """How many batches may be in flight at once."""
+        return 1
+
+    def bound_json(self) -> dict[str, Any]:
+        """The driver's JSON with its context resources bound (used by ``repr(KvStore)``)."""
+        return {"driver": self.spec.id, **self.spec.to_json(include_defaults=False)}
+
+    def validate_key(self, prefix: bytes, key: bytes) -> None:
+        """Refuse ``prefix + key`` if the driver cannot store it (InvalidArgumentError naming ``key``)."""
+        return None
+
+    def validate_range(self, range_: KeyRange) -> None:
+        """Refuse a key range the driver cannot list or delete."""
+        return None
+
+    def run_batch_now(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
+        """Execute a batch synchronously (``inline`` drivers only)."""
+        raise UnimplementedError(f"{self.spec.id}: batches are not executed inline")
+
+    async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
+        """Execute a batch in order and return one outcome per operation."""
+        return self.run_batch_now(operations)
+
+    @abc.abstractmethod
+    async def list_keys(self, range_: KeyRange) -> list[bytes]:
+        """The full keys in ``range_``, sorted."""
+
+    @abc.abstractmethod
+    async def delete_range(self, range_: KeyRange) -> None:
+        """Delete every key in ``range_``."""
+
+    async def commit_atomic(
+        self, writes: Sequence[WriteRequest]
+    ) -> list[TimestampedStorageGeneration]:
+        """Apply conditional writes/deletes all-or-nothing.
+
+        Raises:
+            FailedPreconditionError: a condition failed; nothing was written.
+            UnimplementedError: the driver cannot commit several keys atomically.
+        """
+        keys = ", ".join(repr(w.key) for w in writes)
+        raise UnimplementedError(
+            f"{self.spec.id}: cannot commit writes to several keys atomically ({keys})"
+        )

@@ -1,0 +1,218 @@
+"""The ``file`` kvstore driver: each key is a file under a root directory.
+
+Blocking I/O runs in worker threads, one batch of operations per thread hop,
+under the context's ``file_io_concurrency`` limit; see ``file_io`` for how a
+write is made durable and atomic and ``file_lock`` for the locking protocol
+shared with TensorStore.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import trio
+
+from ...errors import InvalidArgumentError
+from . import file_io
+from .context_members import check_no_extra_members, resource_member, resource_member_json
+from .driver import DriverSpec, KvStoreDriver, ReadGroup
+from .file_key import validate_file_key, validate_file_path
+from .registry import register_driver, register_root_url_scheme
+from .url import decode_url_path, encode_url_path, split_component
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .driver import BatchOutcome
+    from .key_range import KeyRange
+    from .operations import WriteRequest
+    from .spec import KvStoreSpec
+
+__all__ = ["FileDriver", "FileDriverSpec"]
+
+_LOCKING_MODES = ("os",)
+_IO_MODES = ("default", "memmap", "direct")
+
+
+def _check_mode(member: str, value: Any, modes: tuple[str, ...]) -> None:
+    if isinstance(value, dict) and "mode" in value and value["mode"] not in modes:
+        allowed = ", ".join(repr(m) for m in modes)
+        raise InvalidArgumentError(
+            f"file: '{member}.mode' must be one of {allowed} in tensortrio, got {value['mode']!r}"
+        )
+
+
+@register_driver
+@attrs.frozen
+class FileDriverSpec(DriverSpec):
+    """Spec members of the ``file`` driver (context resources; ``path`` is the root directory).
+
+    ``file_io_locking`` supports mode ``"os"`` (TensorStore's default) only;
+    ``file_io_mode`` is accepted for compatibility and reads always use
+    ``pread``; ``file_io_retries`` is accepted and has no effect.
+    """
+
+    id: ClassVar[str] = "file"
+
+    file_io_concurrency: Any = None
+    file_io_sync: Any = None
+    file_io_locking: Any = None
+    file_io_mode: Any = None
+    file_io_retries: Any = None
+
+    @classmethod
+    def from_json(cls, members: dict[str, Any]) -> FileDriverSpec:
+        members = dict(members)
+        concurrency = resource_member("file", members, "file_io_concurrency")
+        sync = resource_member("file", members, "file_io_sync", value_types=(bool,))
+        locking = resource_member("file", members, "file_io_locking")
+        mode = resource_member("file", members, "file_io_mode")
+        retries = resource_member("file", members, "file_io_retries")
+        check_no_extra_members("file", members)
+        _check_mode("file_io_locking", locking, _LOCKING_MODES)
+        _check_mode("file_io_mode", mode, _IO_MODES)
+        return cls(concurrency, sync, locking, mode, retries)
+
+    def to_json(self, *, include_defaults: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for member in (
+            "file_io_concurrency",
+            "file_io_locking",
+            "file_io_mode",
+            "file_io_retries",
+            "file_io_sync",
+        ):
+            out.update(
+                resource_member_json(
+                    member, getattr(self, member), include_defaults=include_defaults
+                )
+            )
+        return out
+
+    def normalize_path(self, path: str) -> str:
+        validate_file_path(path)
+        return path
+
+    def to_url(self, path: str) -> str:
+        if not path.startswith("/"):
+            raise InvalidArgumentError(
+                f"file: a relative path has no URL representation (file: URLs are absolute), got {path!r}"
+            )
+        return "file://" + encode_url_path(path)
+
+    async def open(self, context: Any) -> FileDriver:
+        concurrency = context.get_resource("file_io_concurrency", self.file_io_concurrency)
+        sync = self.file_io_sync
+        if not isinstance(sync, bool):
+            sync = _resolve_sync(context, sync)
+        return FileDriver(self, concurrency, sync)
+
+
+def _resolve_sync(context: Any, reference: Any) -> bool:
+    try:
+        resource = context.get_resource("file_io_sync", reference)
+    except (KeyError, ValueError):
+        # Contexts that do not know file_io_sync get TensorStore's default.
+        return True
+    value = getattr(resource, "value", resource)
+    return value if isinstance(value, bool) else True
+
+
+@attrs.define(eq=False)
+class FileDriver(KvStoreDriver):
+    """An opened ``file`` kvstore."""
+
+    _spec: FileDriverSpec
+    concurrency_resource: Any
+    """The bound ``file_io_concurrency`` resource (``.limit``, ``.limiter``)."""
+    sync: bool
+    """Whether writes are ``fsync``-ed before they are acknowledged."""
+
+    @property
+    def spec(self) -> FileDriverSpec:
+        return self._spec
+
+    @property
+    def concurrency(self) -> int:
+        return int(self.concurrency_resource.limit)
+
+    @property
+    def _limiter(self) -> trio.CapacityLimiter:
+        limiter: trio.CapacityLimiter = self.concurrency_resource.limiter
+        return limiter
+
+    def bound_json(self) -> dict[str, Any]:
+        return {
+            "context": {"file_io_concurrency": {}},
+            "driver": "file",
+            "file_io_sync": self.sync,
+        }
+
+    def validate_key(self, prefix: bytes, key: bytes) -> None:
+        validate_file_key(prefix, key)
+
+    async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
+        file_ops: list[file_io.FileReadGroup | file_io.FileWrite] = [
+            file_io.FileReadGroup(op.key, op.requests)
+            if isinstance(op, ReadGroup)
+            else file_io.FileWrite(op.key, op)
+            for op in operations
+        ]
+        outcomes: list[BatchOutcome] = await trio.to_thread.run_sync(
+            _run_batch, file_ops, self.sync, limiter=self._limiter
+        )
+        return outcomes
+
+    async def list_keys(self, range_: KeyRange) -> list[bytes]:
+        self._validate_range(range_)
+        entries = await trio.to_thread.run_sync(file_io.list_keys, range_, limiter=self._limiter)
+        return [path for path, _ in entries]
+
+    async def delete_range(self, range_: KeyRange) -> None:
+        self._validate_range(range_)
+        await trio.to_thread.run_sync(_delete_range, range_, self.sync, limiter=self._limiter)
+
+    def _validate_range(self, range_: KeyRange) -> None:
+        # Only the directory part of the range's common prefix is ever opened.
+        prefix = range_.longest_prefix()
+        cut = prefix.rfind(b"/")
+        if cut > 0:
+            validate_file_key(b"", prefix[:cut])
+
+
+def _run_batch(
+    operations: list[file_io.FileReadGroup | file_io.FileWrite], sync: bool
+) -> list[BatchOutcome]:
+    return file_io.run_batch(operations, sync=sync)
+
+
+def _delete_range(range_: KeyRange, sync: bool) -> None:
+    file_io.delete_range(range_, sync=sync)
+
+
+def _parse_file_url(url: str) -> KvStoreSpec:
+    from .spec import KvStoreSpec
+
+    component = split_component(url)
+    if not component.has_authority:
+        raise InvalidArgumentError(f"kvstore URL {url!r}: expected 'file://<absolute path>'")
+    authority, slash, rest = component.rest.partition("/")
+    if authority not in ("", "localhost"):
+        raise InvalidArgumentError(
+            f"kvstore URL {url!r}: file: URLs do not support an authority (host), got {authority!r}"
+        )
+    if not slash:
+        raise InvalidArgumentError(f"kvstore URL {url!r}: file: URLs need an absolute path")
+    path = decode_url_path("/" + rest)
+    trailing = path.endswith("/")
+    normalized = posixpath.normpath(path)
+    if normalized.startswith("//"):
+        normalized = normalized[1:]
+    if trailing and not normalized.endswith("/"):
+        normalized += "/"
+    return KvStoreSpec.from_parts(FileDriverSpec(), normalized)
+
+
+register_root_url_scheme("file", _parse_file_url)

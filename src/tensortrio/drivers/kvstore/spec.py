@@ -1,0 +1,167 @@
+"""``KvStore.Spec``: the parsed JSON (or URL) description of a key-value store."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ...errors import InvalidArgumentError
+from ...schema.json_pretty import pretty_repr
+from .registry import driver_spec_class
+from .url import parse_url
+
+if TYPE_CHECKING:
+    from .driver import DriverSpec
+
+__all__ = ["KvStoreSpec", "join_path_component"]
+
+
+def join_path_component(path: str, component: str) -> str:
+    """Join ``component`` to ``path`` with exactly one ``/`` between them (TensorStore's rule)."""
+    component = component.lstrip("/")
+    if not path:
+        return component
+    if not component:
+        return path
+    return path + component if path.endswith("/") else path + "/" + component
+
+
+def _as_path_text(value: object, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    raise TypeError(f"{what} must be str or bytes, got {type(value).__name__}: {value!r}")
+
+
+@attrs.frozen(init=False, repr=False, eq=False)
+class KvStoreSpec:
+    """Parsed representation of a JSON key-value store specification.
+
+    ``KvStore.Spec(json)`` accepts the JSON object (``{'driver': 'file',
+    'path': '/tmp/data/'}``) or a URL (``'file:///tmp/data/'``).
+
+    Raises:
+        InvalidArgumentError: naming the offending member or URL component.
+    """
+
+    driver_spec: DriverSpec
+    path: str
+    """Path prefix within the base key-value store."""
+    context: dict[str, Any] | None
+    """The spec's own ``context`` member (resources augmenting the parent context)."""
+
+    def __init__(self, json: Any) -> None:
+        parsed = KvStoreSpec.from_json(json)
+        object.__setattr__(self, "driver_spec", parsed.driver_spec)
+        object.__setattr__(self, "path", parsed.path)
+        object.__setattr__(self, "context", parsed.context)
+
+    @classmethod
+    def from_parts(
+        cls, driver_spec: DriverSpec, path: str = "", context: dict[str, Any] | None = None
+    ) -> KvStoreSpec:
+        """Build from an already-parsed driver spec (``path`` is validated by the driver)."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "driver_spec", driver_spec)
+        object.__setattr__(self, "path", driver_spec.normalize_path(path))
+        object.__setattr__(self, "context", context)
+        return self
+
+    @classmethod
+    def from_json(cls, json: Any) -> KvStoreSpec:
+        """Parse a spec from its JSON object, a URL string, or return a ``KvStoreSpec`` as is."""
+        if isinstance(json, KvStoreSpec):
+            return json
+        if isinstance(json, str):
+            return parse_url(json)
+        if not isinstance(json, dict):
+            raise InvalidArgumentError(
+                f"kvstore: a spec must be a JSON object or a URL string, got {json!r}"
+            )
+        members = dict(json)
+        driver = members.pop("driver", None)
+        if driver is None:
+            raise InvalidArgumentError("kvstore: spec member 'driver' is missing")
+        if not isinstance(driver, str):
+            raise InvalidArgumentError(f"kvstore: 'driver' must be a string, got {driver!r}")
+        path = members.pop("path", "")
+        if not isinstance(path, str):
+            raise InvalidArgumentError(f"{driver}: 'path' must be a string, got {path!r}")
+        context = members.pop("context", None)
+        if context is not None and not isinstance(context, dict):
+            raise InvalidArgumentError(
+                f"{driver}: 'context' must be a JSON object, got {context!r}"
+            )
+        driver_spec = driver_spec_class(driver).from_json(members)
+        return cls.from_parts(driver_spec, path, copy.deepcopy(context) or None)
+
+    @property
+    def driver(self) -> str:
+        """The driver identifier."""
+        return self.driver_spec.id
+
+    @property
+    def url(self) -> str:
+        """URL representation of the key-value store specification."""
+        return self.driver_spec.to_url(self.path)
+
+    @property
+    def base(self) -> KvStoreSpec | None:
+        """Underlying key-value store of an adapter; None for root drivers."""
+        return None
+
+    def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
+        """Converts to the JSON representation (members sorted, defaults omitted unless asked)."""
+        out: dict[str, Any] = {"driver": self.driver_spec.id}
+        out.update(self.driver_spec.to_json(include_defaults=include_defaults))
+        if self.path or include_defaults:
+            out["path"] = self.path
+        if self.context:
+            out["context"] = copy.deepcopy(self.context)
+        elif include_defaults:
+            out["context"] = {}
+        return dict(sorted(out.items()))
+
+    def with_path(self, path: str) -> KvStoreSpec:
+        """This spec with ``path`` replaced."""
+        return KvStoreSpec.from_parts(self.driver_spec, path, self.context)
+
+    def __add__(self, suffix: str | bytes) -> KvStoreSpec:
+        """The spec with ``suffix`` appended to ``path`` without a separator."""
+        return self.with_path(self.path + _as_path_text(suffix, "KvStore.Spec + suffix"))
+
+    def __truediv__(self, component: str | bytes) -> KvStoreSpec:
+        """The spec with ``component`` joined to ``path`` by a ``/``."""
+        text = _as_path_text(component, "KvStore.Spec / component")
+        return self.with_path(join_path_component(self.path, text))
+
+    def copy(self) -> KvStoreSpec:
+        """Returns a copy (specs are immutable: this is ``self``)."""
+        return self
+
+    def __copy__(self) -> KvStoreSpec:
+        return self
+
+    def __deepcopy__(self, memo: object) -> KvStoreSpec:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KvStoreSpec):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (KvStoreSpec, (self.to_json(),))
+
+    def __repr__(self) -> str:
+        return pretty_repr(self.to_json(), "KvStore.Spec(", ")")
+
+
+KvStoreSpec.__module__ = "tensortrio"
+KvStoreSpec.__qualname__ = "KvStore.Spec"
