@@ -194,7 +194,7 @@ def _parts_from_json(json: Any) -> tuple[float, str]:
     if not (math.isfinite(multiplier) and multiplier > 0):
         raise InvalidArgumentError(
             "Error parsing value at position 0: Expected finite positive number, "
-            f"but received: {_json_text(multiplier)}"
+            f"but received: {_json_text(float(multiplier))}"
         )
     if not isinstance(base_unit, str):
         raise InvalidArgumentError(
