@@ -22,6 +22,7 @@ from .runtime import Promise as Promise
 from .runtime import WriteFutures as WriteFutures
 
 # --- context
+from .schema.context import Context as Context
 
 # --- index space
 # isort: split

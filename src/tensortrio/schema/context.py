@@ -1,0 +1,226 @@
+"""``ts.Context``: shared resources (cache pools, concurrency limits, memory stores).
+
+A context is a spec plus an optional parent. Resources are made lazily, on
+first lookup, and then shared: every lookup that resolves to the same resource
+in a context tree returns the same object.
+
+Lookup of a key (``context["cache_pool#a"]`` or a driver's
+``context.get_resource("cache_pool", "cache_pool#a")``) finds the nearest
+context, this one or an ancestor, whose spec names the key; a reference found
+there is resolved again from that context. A plain ``"<type>"`` key that no
+spec names gets the default resource, made once in the root context. A
+``"<type>#<id>"`` key that no spec names is an error.
+
+Pickling keeps sharing: resources and contexts pickled together come back
+sharing exactly as before, as in TensorStore.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import attrs
+
+from ..errors import InvalidArgumentError
+from .context_resources import (
+    CachePoolResource,
+    ConcurrencyResource,
+    ContextResource,
+    MemoryKeyValueStoreResource,
+    get_provider,
+    json_text,
+)
+from .context_spec import (
+    ContextSpec,
+    DefaultResourceSpec,
+    DirectResourceSpec,
+    ResourceReference,
+    parse_resource_spec,
+    provider_of_key,
+)
+
+if TYPE_CHECKING:
+    from .context_resources import ResourceProvider
+
+__all__ = ["Context"]
+
+# One lock for every context: resolution is quick and must never make two
+# resources for one key, whichever threads look it up.
+_lock = threading.RLock()
+
+
+class _ReferenceCycle(Exception):
+    """Raised through the resolution of a reference cycle, collecting its steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[str] = []
+
+
+@attrs.define(eq=False, init=False, repr=False)
+class Context:
+    """Manages shared TensorStore context resources, such as caches and credentials.
+
+    ``Context()`` is a new default context: it shares no resource with other
+    default contexts. ``Context(spec, parent=None)`` takes a ``Context.Spec`` or
+    its JSON; resources it does not name come from ``parent``.
+    """
+
+    Spec = ContextSpec
+    Resource = ContextResource
+
+    _spec: ContextSpec | None
+    _parent: Context | None
+    _resources: dict[str, ContextResource]
+    _resolving: set[str]
+
+    def __init__(self, spec: ContextSpec | Any = None, parent: Context | None = None) -> None:
+        if parent is not None and not isinstance(parent, Context):
+            raise TypeError(f"Context: parent must be a Context, got {type(parent).__name__}")
+        if spec is not None and not isinstance(spec, ContextSpec):
+            spec = ContextSpec(spec)
+        self.__attrs_init__(spec, parent, {}, set())
+
+    @property
+    def spec(self) -> ContextSpec | None:
+        """Spec from which this context was constructed (None for a default context)."""
+        return self._spec
+
+    @property
+    def parent(self) -> Context | None:
+        """Parent context from which this context inherits."""
+        return self._parent
+
+    def __getitem__(self, key: str) -> ContextResource:
+        """Creates or retrieves the context resource for ``key`` (``"<type>"`` or ``"<type>#<id>"``)."""
+        provider = _provider(provider_of_key(key))
+        with _lock:
+            return self._resolve_top(provider, key)
+
+    @overload
+    def get_resource(
+        self, provider: Literal["cache_pool"], spec: Any = None
+    ) -> CachePoolResource: ...
+    @overload
+    def get_resource(
+        self,
+        provider: Literal["data_copy_concurrency", "file_io_concurrency"],
+        spec: Any = None,
+    ) -> ConcurrencyResource: ...
+    @overload
+    def get_resource(
+        self, provider: Literal["memory_key_value_store"], spec: Any = None
+    ) -> MemoryKeyValueStoreResource: ...
+    @overload
+    def get_resource(self, provider: str, spec: Any = None) -> ContextResource: ...
+
+    def get_resource(self, provider: str, spec: Any = None) -> ContextResource:
+        """Resolve the resource a driver spec asks for.
+
+        Args:
+          provider: the resource type, e.g. ``"cache_pool"``.
+          spec: the driver spec's member: None (the default resource), a
+            reference such as ``"cache_pool#a"``, an object (a new resource of
+            its own, not shared), or an already resolved resource.
+
+        Raises:
+          InvalidArgumentError: malformed spec, or a reference to a resource no
+            context defines.
+        """
+        resource_provider = _provider(provider)
+        if isinstance(spec, ContextResource):
+            if spec.provider != provider:
+                raise InvalidArgumentError(
+                    f'Invalid spec or reference to "{provider}" resource: {spec!r}'
+                )
+            return spec
+        if spec is None:
+            key = provider
+        else:
+            parsed = parse_resource_spec(provider, spec, allow_null=False)
+            if isinstance(parsed, DirectResourceSpec):
+                return resource_provider.create(parsed.config)
+            assert isinstance(parsed, ResourceReference)
+            key = parsed.key
+        with _lock:
+            return self._resolve_top(resource_provider, key)
+
+    def _resolve_top(self, provider: ResourceProvider, key: str) -> ContextResource:
+        try:
+            return self._resolve(provider, key)
+        except _ReferenceCycle as cycle:
+            path = " -> ".join(cycle.steps)
+            raise InvalidArgumentError(f"Context resource reference cycle: {path}") from None
+
+    def _resolve(self, provider: ResourceProvider, key: str) -> ContextResource:
+        context: Context | None = self
+        while context is not None:
+            resource = context._resources.get(key)
+            if resource is not None:
+                return resource
+            if context._spec is not None and key in context._spec:
+                return context._resolve_defined(provider, key)
+            if context._parent is None:
+                break
+            context = context._parent
+        if key != provider.name:
+            raise InvalidArgumentError(f'Resource not defined: "{key}"')
+        assert context is not None
+        resource = provider.create(provider.default)
+        context._resources[key] = resource
+        return resource
+
+    def _resolve_defined(self, provider: ResourceProvider, key: str) -> ContextResource:
+        assert self._spec is not None
+        spec = self._spec.get(key)
+        if isinstance(spec, DirectResourceSpec):
+            resource = provider.create(spec.config)
+        else:
+            if key in self._resolving:
+                raise _ReferenceCycle
+            self._resolving.add(key)
+            try:
+                if isinstance(spec, ResourceReference):
+                    resource = self._resolve(provider, spec.key)
+                elif key != provider.name:
+                    resource = self._resolve(provider, provider.name)
+                elif self._parent is not None:
+                    # null for "<type>" itself: what the parent would give.
+                    resource = self._parent._resolve(provider, key)
+                else:
+                    resource = provider.create(provider.default)
+            except _ReferenceCycle as cycle:
+                assert isinstance(spec, ResourceReference | DefaultResourceSpec)
+                cycle.steps.append(f"{json_text(key)}:{json_text(spec.to_json())}")
+                raise
+            finally:
+                self._resolving.discard(key)
+        self._resources[key] = resource
+        return resource
+
+    def __repr__(self) -> str:
+        args = [] if self._spec is None else [repr(self._spec)]
+        if self._parent is not None:
+            args.append(f"parent={self._parent!r}")
+        return f"Context({', '.join(args)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        with _lock:
+            resources = dict(self._resources)
+        return (_restore_context, (self._spec, self._parent, resources))
+
+
+def _restore_context(
+    spec: ContextSpec | None, parent: Context | None, resources: dict[str, ContextResource]
+) -> Context:
+    context = Context(spec, parent)
+    context._resources.update(resources)
+    return context
+
+
+def _provider(name: str) -> ResourceProvider:
+    provider = get_provider(name)
+    if provider is None:
+        raise InvalidArgumentError(f'Invalid context resource identifier: "{name}"')
+    return provider

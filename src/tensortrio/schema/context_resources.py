@@ -1,0 +1,349 @@
+"""The context resources TensorStore defines and we support, and their JSON.
+
+Each resource type ("provider") parses its JSON into a frozen config and makes
+live resources from it:
+
+- ``cache_pool``: ``{"total_bytes_limit": integer[0, 2**64-1] = 0}``
+- ``data_copy_concurrency``: ``{"limit": integer[1, 2**64-1] | "shared" = "shared"}``
+  ("shared": one process-wide limit equal to the number of CPU cores)
+- ``file_io_concurrency``: same, "shared" meaning ``max(4, CPU cores)``
+- ``memory_key_value_store``: ``{}`` (an identity: each resource is a separate store)
+
+A live resource is what drivers receive from ``Context.get_resource``; the
+same object is the ``Context.Resource`` handle Python users see.
+"""
+
+from __future__ import annotations
+
+import abc
+import json as _json
+import math
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import attrs
+import trio
+
+from ..errors import InvalidArgumentError
+from .json_pretty import pretty_repr
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "CachePoolConfig",
+    "CachePoolResource",
+    "ConcurrencyConfig",
+    "ConcurrencyResource",
+    "ContextResource",
+    "MemoryKeyValueStoreConfig",
+    "MemoryKeyValueStoreResource",
+    "ResourceConfig",
+    "ResourceProvider",
+    "get_provider",
+    "json_text",
+    "provider_names",
+]
+
+_UINT64_MAX = 2**64 - 1
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON, as TensorStore quotes it in error messages."""
+    try:
+        return _json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return "null"  # nan/inf: nlohmann::json prints them as null
+    except TypeError:
+        return repr(value)
+
+
+def _expect_object(json: Any, members: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(json, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
+    extra = sorted(k for k in json if k not in members)
+    if extra:
+        names = ",".join(json_text(k) for k in extra)
+        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    return json
+
+
+def _integral(value: Any) -> int | None:
+    """``value`` as an int if it is a JSON integer (or integral number), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _member_error(member: str, message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f'Error parsing object member "{member}": {message}')
+
+
+class ResourceConfig(Protocol):
+    """The parsed JSON of one resource: ``to_json`` gives it back."""
+
+    def to_json(self, include_defaults: bool = False) -> dict[str, Any]: ...
+
+
+@attrs.frozen
+class CachePoolConfig:
+    """Parsed ``cache_pool`` JSON."""
+
+    total_bytes_limit: int = 0
+
+    @classmethod
+    def from_json(cls, json: Any) -> CachePoolConfig:
+        members = _expect_object(json, ("total_bytes_limit",))
+        if "total_bytes_limit" not in members:
+            return cls()
+        value = members["total_bytes_limit"]
+        limit = _integral(value)
+        if limit is None or not 0 <= limit <= _UINT64_MAX:
+            raise _member_error(
+                "total_bytes_limit",
+                f"Expected 64-bit unsigned integer, but received: {json_text(value)}",
+            )
+        return cls(limit)
+
+    def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
+        if include_defaults or self.total_bytes_limit != 0:
+            return {"total_bytes_limit": self.total_bytes_limit}
+        return {}
+
+
+@attrs.frozen
+class ConcurrencyConfig:
+    """Parsed ``data_copy_concurrency`` / ``file_io_concurrency`` JSON (``limit=None``: "shared")."""
+
+    limit: int | None = None
+
+    @classmethod
+    def from_json(cls, json: Any) -> ConcurrencyConfig:
+        members = _expect_object(json, ("limit",))
+        value = members.get("limit", "shared")
+        if value == "shared":
+            return cls()
+        limit = _integral(value)
+        if limit is None or not 1 <= limit <= _UINT64_MAX:
+            raise _member_error(
+                "limit",
+                f"Expected integer in the range [1, {_UINT64_MAX}], but received: {json_text(value)}",
+            )
+        return cls(limit)
+
+    def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
+        if self.limit is not None:
+            return {"limit": self.limit}
+        return {"limit": "shared"} if include_defaults else {}
+
+
+@attrs.frozen
+class MemoryKeyValueStoreConfig:
+    """Parsed ``memory_key_value_store`` JSON (always ``{}``)."""
+
+    @classmethod
+    def from_json(cls, json: Any) -> MemoryKeyValueStoreConfig:
+        _expect_object(json, ())
+        return cls()
+
+    def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
+        return {}
+
+
+@attrs.define(eq=False, repr=False)
+class ContextResource(abc.ABC):
+    """Handle to a context resource (``ts.Context.Resource``).
+
+    Compared by identity: two handles are the same resource only if they are
+    the same object. Subclasses are the live resources drivers use.
+    """
+
+    _PROVIDER: ClassVar[str] = ""
+
+    @property
+    def provider(self) -> str:
+        """The resource type, e.g. ``"cache_pool"``."""
+        return self._PROVIDER
+
+    def to_json(self, include_defaults: bool = False) -> Any:
+        """Return the JSON representation of the context resource."""
+        return self._config().to_json(include_defaults)
+
+    @abc.abstractmethod
+    def _config(self) -> ResourceConfig:
+        """The parsed JSON this resource was made from."""
+
+    def __repr__(self) -> str:
+        return pretty_repr(self.to_json(), "Context.Resource(", ")")
+
+
+@attrs.define(eq=False, repr=False)
+class CachePoolResource(ContextResource):
+    """A cache pool: chunk caches sharing it stay under ``total_bytes_limit`` bytes."""
+
+    _PROVIDER: ClassVar[str] = "cache_pool"
+    config: CachePoolConfig = attrs.field(factory=CachePoolConfig)
+
+    @property
+    def total_bytes_limit(self) -> int:
+        return self.config.total_bytes_limit
+
+    def _config(self) -> ResourceConfig:
+        return self.config
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+# "shared" limits are process-wide: one limiter per provider for every context.
+_SHARED_LIMITS: dict[str, Callable[[], int]] = {
+    "data_copy_concurrency": _cpu_count,
+    "file_io_concurrency": lambda: max(4, _cpu_count()),
+}
+_shared_limiters: dict[str, trio.CapacityLimiter] = {}
+_limiter_lock = threading.Lock()
+_resources_with_limiters: weakref.WeakSet[ConcurrencyResource] = weakref.WeakSet()
+
+
+def _forget_limiters_in_child() -> None:
+    # A forked child has a fresh runtime; limiter tokens held by the parent's
+    # tasks would never be released there.
+    _shared_limiters.clear()
+    for resource in list(_resources_with_limiters):
+        resource._limiter = None
+    _resources_with_limiters.clear()
+
+
+os.register_at_fork(after_in_child=_forget_limiters_in_child)
+
+
+@attrs.define(eq=False, repr=False)
+class ConcurrencyResource(ContextResource):
+    """A bound on concurrent work: ``data_copy_concurrency`` or ``file_io_concurrency``.
+
+    ``limiter`` is a ``trio.CapacityLimiter`` created on first access; use it
+    from the runtime thread only. All "shared" resources of one provider share
+    one process-wide limiter.
+    """
+
+    kind: str = attrs.field()
+    config: ConcurrencyConfig = attrs.field(factory=ConcurrencyConfig)
+    _limiter: trio.CapacityLimiter | None = attrs.field(init=False, default=None)
+
+    @kind.validator
+    def _check_kind(self, _: attrs.Attribute[str], value: str) -> None:
+        if value not in _SHARED_LIMITS:
+            raise ValueError(f"not a concurrency resource: {value!r}")
+
+    @property
+    def provider(self) -> str:
+        return self.kind
+
+    @property
+    def shared(self) -> bool:
+        """True for the "shared" limit (one process-wide limiter)."""
+        return self.config.limit is None
+
+    @property
+    def limit(self) -> int:
+        """The maximum number of concurrent operations."""
+        if self.config.limit is None:
+            return _SHARED_LIMITS[self.kind]()
+        return self.config.limit
+
+    @property
+    def limiter(self) -> trio.CapacityLimiter:
+        """The ``trio.CapacityLimiter`` enforcing ``limit`` (runtime thread only)."""
+        limiter = self._limiter
+        if limiter is None:
+            with _limiter_lock:
+                limiter = self._limiter
+                if limiter is None:
+                    if self.shared:
+                        limiter = _shared_limiters.get(self.kind)
+                        if limiter is None:
+                            limiter = trio.CapacityLimiter(self.limit)
+                            _shared_limiters[self.kind] = limiter
+                    else:
+                        limiter = trio.CapacityLimiter(self.limit)
+                    self._limiter = limiter
+                    _resources_with_limiters.add(self)
+        return limiter
+
+    def _config(self) -> ResourceConfig:
+        return self.config
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The limiter belongs to this process's runtime; an unpickled copy makes its own.
+        return (ConcurrencyResource, (self.kind, self.config))
+
+
+@attrs.define(eq=False, repr=False)
+class MemoryKeyValueStoreResource(ContextResource):
+    """The storage identity of ``memory`` kvstores: stores sharing it share their data.
+
+    It holds no data; the memory driver keys its storage on this object.
+    """
+
+    _PROVIDER: ClassVar[str] = "memory_key_value_store"
+    config: MemoryKeyValueStoreConfig = attrs.field(factory=MemoryKeyValueStoreConfig)
+
+    def _config(self) -> ResourceConfig:
+        return self.config
+
+
+@attrs.frozen
+class ResourceProvider:
+    """One resource type: how to parse its JSON and make a live resource."""
+
+    name: str
+    parse: Callable[[Any], ResourceConfig]
+    """JSON (an object) to config; raises InvalidArgumentError."""
+    create: Callable[[Any], ContextResource]
+    """Config (from ``parse``) to a new live resource."""
+    default: ResourceConfig
+    """The config of ``{}``."""
+
+
+def _provider(
+    name: str,
+    config_cls: type[CachePoolConfig | ConcurrencyConfig | MemoryKeyValueStoreConfig],
+    create: Callable[[Any], ContextResource],
+) -> ResourceProvider:
+    return ResourceProvider(name, config_cls.from_json, create, config_cls())
+
+
+_PROVIDERS: dict[str, ResourceProvider] = {
+    p.name: p
+    for p in (
+        _provider("cache_pool", CachePoolConfig, CachePoolResource),
+        _provider(
+            "data_copy_concurrency",
+            ConcurrencyConfig,
+            lambda config: ConcurrencyResource("data_copy_concurrency", config),
+        ),
+        _provider(
+            "file_io_concurrency",
+            ConcurrencyConfig,
+            lambda config: ConcurrencyResource("file_io_concurrency", config),
+        ),
+        _provider("memory_key_value_store", MemoryKeyValueStoreConfig, MemoryKeyValueStoreResource),
+    )
+}
+
+
+def get_provider(name: str) -> ResourceProvider | None:
+    """The provider called ``name``, or None if there is none."""
+    return _PROVIDERS.get(name)
+
+
+def provider_names() -> tuple[str, ...]:
+    """Every supported resource type."""
+    return tuple(_PROVIDERS)
