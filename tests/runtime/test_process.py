@@ -1,0 +1,184 @@
+"""Process-level behaviour: Ctrl-C, fork and interpreter exit (each in a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+LIMIT = 60.0  # a subprocess that hangs fails the test via TimeoutExpired
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+        check=False,
+    )
+
+
+def test_ctrl_c_interrupts_result_promptly() -> None:
+    out = run_python(
+        """
+        import os, signal, threading, time
+        import trio
+        from tensortrio.runtime import get_runtime
+
+        future = get_runtime().submit(trio.sleep_forever)
+        start = time.monotonic()
+        try:
+            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+            future.result()
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - start < 10)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted", "True"]
+
+
+def test_ctrl_c_interrupts_result_with_timeout() -> None:
+    out = run_python(
+        """
+        import os, signal, threading
+        import trio
+        from tensortrio.runtime import get_runtime
+
+        future = get_runtime().submit(trio.sleep_forever)
+        try:
+            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+            future.result(timeout=1000)
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_child_gets_fresh_runtime() -> None:
+    out = run_python(
+        """
+        import os, sys, threading
+        import trio
+        from tensortrio.runtime import get_runtime, run_async
+
+        async def pid():
+            await trio.lowlevel.checkpoint()
+            return os.getpid()
+
+        assert run_async(pid) == os.getpid()
+        parent_runtime = get_runtime()
+        in_flight = parent_runtime.submit(trio.sleep_forever)
+        child = os.fork()
+        if child == 0:
+            try:
+                assert get_runtime() is not parent_runtime
+                assert run_async(pid) == os.getpid()
+                # The parent's operation does not run here; waiting on it must not hang.
+                error = in_flight.exception(timeout=30)
+                assert "running in the parent process when it forked" in str(error), error
+                print("child ok", flush=True)
+            except BaseException as exc:
+                print("child failed", repr(exc), flush=True)
+                os._exit(1)
+            sys.exit(0)  # a normal exit: atexit stops the child's runtime
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert run_async(pid) == os.getpid()
+        assert get_runtime() is parent_runtime
+        in_flight.cancel()
+        print("parent ok", flush=True)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["child ok", "parent ok"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_before_first_use() -> None:
+    out = run_python(
+        """
+        import os, threading
+        import tensortrio
+        from tensortrio.runtime import run_async
+
+        async def one():
+            return 1
+
+        assert threading.active_count() == 1
+        child = os.fork()
+        if child == 0:
+            os._exit(0 if run_async(one) == 1 else 1)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        print(run_async(one))
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1"]
+
+
+def test_exit_with_operations_and_services_in_flight() -> None:
+    out = run_python(
+        """
+        import threading
+        import trio
+        from tensortrio.runtime import get_runtime
+
+        async def stubborn():
+            # Ignores cancellation for a while: exit must still not hang.
+            with trio.CancelScope(shield=True):
+                await trio.sleep(3600)
+
+        async def actor():
+            await trio.sleep_forever()
+
+        runtime = get_runtime()
+        futures = [runtime.submit(trio.sleep_forever) for _ in range(100)]
+        futures.append(runtime.submit(stubborn))
+        runtime.start_service(actor)
+        runtime.start_service(stubborn)
+        # A daemon thread blocked on an operation at exit.
+        threading.Thread(target=futures[0].result, daemon=True).start()
+        print("exiting", flush=True)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["exiting"]
+
+
+def test_exit_cancels_operations_cleanly() -> None:
+    out = run_python(
+        """
+        import atexit
+        import trio
+        from tensortrio.runtime import get_runtime
+
+        saw = []
+
+        async def op():
+            try:
+                await trio.sleep_forever()
+            except trio.Cancelled:
+                saw.append("cancelled")
+                raise
+
+        futures = []
+
+        def report():
+            print(saw, futures[0].cancelled(), flush=True)
+
+        # Registered before the runtime starts (and registers its own hook), so it runs after it.
+        atexit.register(report)
+        futures.append(get_runtime().submit(op))
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['cancelled'] True"
