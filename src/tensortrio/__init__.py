@@ -35,3 +35,39 @@ from .index import OutputIndexMethod as OutputIndexMethod
 from .index import inf as inf
 
 # --- kvstore
+
+# --- schema
+# isort: split
+from .schema.chunk_layout import ChunkLayout as ChunkLayout
+from .schema.dtype import dtype as dtype
+from .schema.dtypes import bfloat16 as bfloat16
+from .schema.dtypes import bool as bool
+from .schema.dtypes import byte as byte
+from .schema.dtypes import char as char
+from .schema.dtypes import complex64 as complex64
+from .schema.dtypes import complex128 as complex128
+from .schema.dtypes import float4_e2m1fn as float4_e2m1fn
+from .schema.dtypes import float8_e3m4 as float8_e3m4
+from .schema.dtypes import float8_e4m3b11fnuz as float8_e4m3b11fnuz
+from .schema.dtypes import float8_e4m3fn as float8_e4m3fn
+from .schema.dtypes import float8_e4m3fnuz as float8_e4m3fnuz
+from .schema.dtypes import float8_e5m2 as float8_e5m2
+from .schema.dtypes import float8_e5m2fnuz as float8_e5m2fnuz
+from .schema.dtypes import float8_e8m0fnu as float8_e8m0fnu
+from .schema.dtypes import float16 as float16
+from .schema.dtypes import float32 as float32
+from .schema.dtypes import float64 as float64
+from .schema.dtypes import int2 as int2
+from .schema.dtypes import int4 as int4
+from .schema.dtypes import int8 as int8
+from .schema.dtypes import int16 as int16
+from .schema.dtypes import int32 as int32
+from .schema.dtypes import int64 as int64
+from .schema.dtypes import json as json
+from .schema.dtypes import string as string
+from .schema.dtypes import uint8 as uint8
+from .schema.dtypes import uint16 as uint16
+from .schema.dtypes import uint32 as uint32
+from .schema.dtypes import uint64 as uint64
+from .schema.dtypes import ustring as ustring
+from .schema.unit import Unit as Unit

@@ -8,6 +8,7 @@ itself depends on) can represent is here, under TensorStore's name:
 (str) and ``json``.  The last three are stored in NumPy ``object`` arrays.
 
 A ``dtype`` is an interned immutable value: ``ts.dtype("uint8") is ts.uint8``.
+The ``ts.<name>`` constants live in :mod:`.dtypes`.
 """
 
 from __future__ import annotations
@@ -24,40 +25,7 @@ from ..errors import InvalidArgumentError
 if TYPE_CHECKING:
     import builtins
 
-__all__ = [
-    "DTypeLike",
-    "bfloat16",
-    "bool_",
-    "byte",
-    "char",
-    "complex64",
-    "complex128",
-    "dtype",
-    "float4_e2m1fn",
-    "float8_e3m4",
-    "float8_e4m3b11fnuz",
-    "float8_e4m3fn",
-    "float8_e4m3fnuz",
-    "float8_e5m2",
-    "float8_e5m2fnuz",
-    "float8_e8m0fnu",
-    "float16",
-    "float32",
-    "float64",
-    "int2",
-    "int4",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "json_",
-    "string",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "ustring",
-]
+__all__ = ["DTypeLike", "dtype"]
 
 DTypeLike: TypeAlias = "dtype | str | np.dtype[Any] | type"
 """Anything ``ts.dtype(...)`` accepts: a dtype, a name, a NumPy dtype or a type."""
@@ -254,35 +222,3 @@ def _to_json_value(value: Any, path: str = "value") -> Any:
     if hasattr(value, "__float__") and not isinstance(value, complex):
         return float(value)
     raise TypeError(f"Object '{type(value).__name__}' does not support conversion to JSON")
-
-
-bool_: Final = dtype("bool")
-char: Final = dtype("char")
-byte: Final = dtype("byte")
-int2: Final = dtype("int2")
-int4: Final = dtype("int4")
-int8: Final = dtype("int8")
-uint8: Final = dtype("uint8")
-int16: Final = dtype("int16")
-uint16: Final = dtype("uint16")
-int32: Final = dtype("int32")
-uint32: Final = dtype("uint32")
-int64: Final = dtype("int64")
-uint64: Final = dtype("uint64")
-float8_e3m4: Final = dtype("float8_e3m4")
-float8_e4m3fn: Final = dtype("float8_e4m3fn")
-float8_e4m3fnuz: Final = dtype("float8_e4m3fnuz")
-float8_e4m3b11fnuz: Final = dtype("float8_e4m3b11fnuz")
-float8_e5m2: Final = dtype("float8_e5m2")
-float8_e5m2fnuz: Final = dtype("float8_e5m2fnuz")
-float8_e8m0fnu: Final = dtype("float8_e8m0fnu")
-float4_e2m1fn: Final = dtype("float4_e2m1fn")
-float16: Final = dtype("float16")
-bfloat16: Final = dtype("bfloat16")
-float32: Final = dtype("float32")
-float64: Final = dtype("float64")
-complex64: Final = dtype("complex64")
-complex128: Final = dtype("complex128")
-string: Final = dtype("string")
-ustring: Final = dtype("ustring")
-json_: Final = dtype("json")
