@@ -176,23 +176,21 @@ class Context:
         spec = self._spec.get(key)
         if isinstance(spec, DirectResourceSpec):
             resource = provider.create(spec.config)
+        elif isinstance(spec, DefaultResourceSpec):
+            # null: the default the parent gives, or a new default in a root context.
+            if self._parent is not None:
+                resource = self._parent._resolve(provider, provider.name)
+            else:
+                resource = provider.create(provider.default)
         else:
+            assert isinstance(spec, ResourceReference)
             if key in self._resolving:
                 raise _ReferenceCycle
             self._resolving.add(key)
             try:
-                if isinstance(spec, ResourceReference):
-                    resource = self._resolve(provider, spec.key)
-                elif key != provider.name:
-                    resource = self._resolve(provider, provider.name)
-                elif self._parent is not None:
-                    # null for "<type>" itself: what the parent would give.
-                    resource = self._parent._resolve(provider, key)
-                else:
-                    resource = provider.create(provider.default)
+                resource = self._resolve(provider, spec.key)
             except _ReferenceCycle as cycle:
-                assert isinstance(spec, ResourceReference | DefaultResourceSpec)
-                cycle.steps.append(f"{json_text(key)}:{json_text(spec.to_json())}")
+                cycle.steps.append(f"{json_text(key)}:{json_text(spec.key)}")
                 raise
             finally:
                 self._resolving.discard(key)

@@ -6,8 +6,8 @@ or ``"<resource-type>#<id>"`` (defines a named resource). A value is one of:
 - an object: the resource itself, e.g. ``{"total_bytes_limit": 100000000}``;
 - a string: a reference to another resource of the same type in this or a
   parent context, ``"cache_pool"`` or ``"cache_pool#remote"``;
-- ``null``: the default resource of that type (for ``"<type>"`` itself: the
-  one the parent context would give).
+- ``null``: the default resource of that type as the parent context gives
+  it, or a new default resource in a context without parent.
 """
 
 from __future__ import annotations
