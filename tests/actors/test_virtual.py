@@ -373,3 +373,35 @@ def test_start_service_activates_keys_in_the_runtime() -> None:
         return total, registry.statistics().live_actors
 
     assert run_async(scenario) == (3, 0)
+
+
+async def test_idle_timeout_bounds_live_tasks_over_time(
+    nursery: trio.Nursery, autojump_clock: MockClock
+) -> None:
+    registry = Counters(idle_timeout=0.1)
+    registry.start(nursery)
+    for i in range(1000):
+        await registry.send(f"k{i}", Add(1))
+        await trio.sleep(0.01)
+    assert registry.peak_live <= 11
+    await trio.sleep(0.2)
+    stats = registry.statistics()
+    assert (stats.live_actors, stats.states, stats.deactivations) == (0, 1000, 1000)
+
+
+async def test_message_for_a_key_made_to_make_way_is_never_lost(mock_clock: MockClock) -> None:
+    """A sender for the idle key and a sender needing its slot run in either order."""
+    for _ in range(32):
+        registry = Counters(idle_timeout=60, max_active=1)
+        async with trio.open_nursery() as nursery:
+            registry.start(nursery)
+            await registry.send("a", Add(1))
+            await wait_all_tasks_blocked()
+            nursery.start_soon(registry.send, "b", Add(1))
+            nursery.start_soon(registry.send, "a", Add(1))
+            await wait_all_tasks_blocked()
+            assert registry.is_active("b")
+            assert await registry.ask("a", Get()) == 2
+            assert await registry.ask("b", Get()) == 1
+            await registry.aclose()
+        assert registry.statistics().messages_handled == 5
