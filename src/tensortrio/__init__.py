@@ -35,6 +35,7 @@ from .index import OutputIndexMethod as OutputIndexMethod
 from .index import inf as inf
 
 # --- kvstore
+from .drivers.kvstore import KvStore as KvStore
 
 # --- schema
 # isort: split

@@ -21,21 +21,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import time
+from stat import S_ISREG
 from typing import TYPE_CHECKING
 
 import attrs
 
+from .byte_range import FULL
 from .file_key import LOCK_SUFFIX
 from .file_lock import FileLock, acquire_file_lock
-from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration, generation_from_values
+from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration
 from .operations import ReadRequest, WriteRequest, answer_reads
+from .read_result import ReadResult
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .key_range import KeyRange
-    from .read_result import ReadResult
 
 __all__ = [
     "FileReadGroup",
@@ -53,9 +56,15 @@ _DIR_FLAGS = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0)
 _MAX_WRITE_CHUNK = 1 << 26
 
 
+_GENERATION = struct.Struct("<xQQQ")
+
+
 def file_generation(st: os.stat_result) -> bytes:
-    """The storage generation of a value file with status ``st`` (TensorStore's encoding)."""
-    return generation_from_values(st.st_dev, st.st_ino, st.st_mtime_ns)
+    """The storage generation of a value file with status ``st`` (TensorStore's encoding).
+
+    Equal to ``generation_from_values(st_dev, st_ino, st_mtime_ns)``.
+    """
+    return _GENERATION.pack(st.st_dev, st.st_ino, st.st_mtime_ns & 0xFFFFFFFFFFFFFFFF)
 
 
 @attrs.frozen
@@ -91,39 +100,48 @@ def _parent(path: bytes) -> bytes:
 def read_group(group: FileReadGroup) -> list[ReadResult | Exception]:
     """Answer every read of ``group`` from a single open, stat and read of the file."""
     path = group.path
-    key = group.requests[0].key
+    requests = group.requests
     now = time.time()
     try:
         fd = os.open(path, _READ_FLAGS)
     except (FileNotFoundError, NotADirectoryError):
-        return answer_reads(
-            group.requests, TimestampedStorageGeneration(NO_VALUE, now), None, _no_fetch
-        )
+        return _missing(requests, now)
     except OSError as exc:
-        return [_os_error(exc, "read", key, path)] * len(group.requests)
+        return [_os_error(exc, "read", requests[0].key, path)] * len(requests)
     try:
         st = os.fstat(fd)
-        if not _is_regular(st):
-            stamp = TimestampedStorageGeneration(NO_VALUE, now)
-            return answer_reads(group.requests, stamp, None, _no_fetch)
-        stamp = TimestampedStorageGeneration(file_generation(st), now)
+        if not S_ISREG(st.st_mode):
+            return _missing(requests, now)
+        stamp = TimestampedStorageGeneration._make(file_generation(st), now)
+        size = st.st_size
+        if len(requests) == 1:
+            request = requests[0]
+            if (
+                request.byte_range is FULL
+                and not request.if_equal
+                and request.if_not_equal != stamp.generation
+            ):
+                data = os.read(fd, size)
+                if len(data) != size:
+                    data = _pread_exactly(fd, 0, size, request.key, path)
+                return [ReadResult._make("value", data, stamp)]
 
         def fetch(start: int, stop: int) -> bytes:
-            return _pread_exactly(fd, start, stop, key, path)
+            return _pread_exactly(fd, start, stop, requests[0].key, path)
 
-        return answer_reads(group.requests, stamp, st.st_size, fetch)
+        return answer_reads(requests, stamp, size, fetch)
     except OSError as exc:
-        return [_os_error(exc, "read", key, path)] * len(group.requests)
+        return [_os_error(exc, "read", requests[0].key, path)] * len(requests)
     finally:
         os.close(fd)
 
 
+def _missing(requests: Sequence[ReadRequest], now: float) -> list[ReadResult | Exception]:
+    return answer_reads(requests, TimestampedStorageGeneration._make(NO_VALUE, now), None, _no_fetch)
+
+
 def _no_fetch(start: int, stop: int) -> bytes:
     raise AssertionError("a missing value has no bytes")
-
-
-def _is_regular(st: os.stat_result) -> bool:
-    return (st.st_mode & 0o170000) == 0o100000
 
 
 def _pread_exactly(fd: int, start: int, stop: int, key: bytes, path: bytes) -> bytes:
@@ -151,7 +169,7 @@ def _stat_value(path: bytes) -> os.stat_result | None:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return st if _is_regular(st) else None
+    return st if S_ISREG(st.st_mode) else None
 
 
 def _make_parents(path: bytes, dirs_to_sync: set[bytes]) -> None:

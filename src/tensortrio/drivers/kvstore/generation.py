@@ -67,6 +67,14 @@ class TimestampedStorageGeneration:
     generation: bytes = attrs.field(default=b"", converter=_as_generation)
     time: float = attrs.field(default=-math.inf, converter=_as_time)
 
+    @classmethod
+    def _make(cls, generation: bytes, time: float) -> TimestampedStorageGeneration:
+        """Construct from values already of the right types (skips conversion; hot path)."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "generation", generation)
+        object.__setattr__(self, "time", time)
+        return self
+
     def __copy__(self) -> TimestampedStorageGeneration:
         return self
 

@@ -50,17 +50,17 @@ class MemoryStorage:
         entry = self._values.get(key)
         now = time.time()
         if entry is None:
-            stamp = TimestampedStorageGeneration(NO_VALUE, now)
+            stamp = TimestampedStorageGeneration._make(NO_VALUE, now)
             return answer_reads(requests, stamp, None, _no_fetch)
         value, generation = entry
-        stamp = TimestampedStorageGeneration(generation, now)
+        stamp = TimestampedStorageGeneration._make(generation, now)
         if len(requests) == 1 and requests[0].byte_range.is_full:
             # The common case, without slicing: values are immutable bytes.
             request = requests[0]
             if request.if_not_equal != generation and (
                 not request.if_equal or request.if_equal == generation
             ):
-                return [ReadResult("value", value, stamp)]
+                return [ReadResult._make("value", value, stamp)]
         return answer_reads(requests, stamp, len(value), lambda lo, hi: value[lo:hi])
 
     def write(self, request: WriteRequest) -> TimestampedStorageGeneration:
@@ -68,8 +68,8 @@ class MemoryStorage:
         now = time.time()
         key = request.key
         if request.if_equal and request.if_equal != self.generation(key):
-            return TimestampedStorageGeneration(UNKNOWN, now)
-        return TimestampedStorageGeneration(self._apply(key, request.value), now)
+            return TimestampedStorageGeneration._make(UNKNOWN, now)
+        return TimestampedStorageGeneration._make(self._apply(key, request.value), now)
 
     def commit_atomic(self, writes: Sequence[WriteRequest]) -> list[TimestampedStorageGeneration]:
         """Apply every write/delete, or none if any ``if_equal`` condition fails.

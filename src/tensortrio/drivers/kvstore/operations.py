@@ -69,20 +69,30 @@ def answer_reads(
     that value. Byte ranges closer than ``MAX_COALESCING_GAP`` are fetched
     together, so N reads of one key cost one I/O.
     """
+    if len(requests) == 1:
+        # The common case: one plain read, answered without planning spans.
+        request = requests[0]
+        if (
+            size is not None
+            and request.byte_range is FULL
+            and not request.if_equal
+            and request.if_not_equal != stamp.generation
+        ):
+            return [ReadResult._make("value", fetch(0, size), stamp)]
     outcomes: list[ReadResult | Exception | None] = []
     spans: list[tuple[int, int, int]] = []  # (start, stop, index in outcomes)
     generation = stamp.generation
     for request in requests:
         if size is None:
             if request.if_equal and request.if_equal != NO_VALUE:
-                outcomes.append(ReadResult("unspecified", b"", stamp))
+                outcomes.append(ReadResult._make("unspecified", b"", stamp))
             else:
-                outcomes.append(ReadResult("missing", b"", stamp))
+                outcomes.append(ReadResult._make("missing", b"", stamp))
             continue
         if (request.if_not_equal and request.if_not_equal == generation) or (
             request.if_equal and request.if_equal != generation
         ):
-            outcomes.append(ReadResult("unspecified", b"", stamp))
+            outcomes.append(ReadResult._make("unspecified", b"", stamp))
             continue
         try:
             start, stop = request.byte_range.resolve(size, request.key)
@@ -95,7 +105,7 @@ def answer_reads(
         for segment_start, data, members in _coalesce(spans, fetch):
             for start, stop, index in members:
                 piece = data[start - segment_start : stop - segment_start]
-                outcomes[index] = ReadResult("value", piece, stamp)
+                outcomes[index] = ReadResult._make("value", piece, stamp)
     # Every slot is filled: each span's index was answered above.
     return cast("list[ReadResult | Exception]", outcomes)
 

@@ -36,6 +36,17 @@ class ReadResult:
     value: bytes = attrs.field(default=b"", converter=as_key)
     stamp: TimestampedStorageGeneration = attrs.field(factory=TimestampedStorageGeneration)
 
+    @classmethod
+    def _make(
+        cls, state: ReadState, value: bytes, stamp: TimestampedStorageGeneration
+    ) -> ReadResult:
+        """Construct from values already of the right types (skips conversion; hot path)."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "state", state)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "stamp", stamp)
+        return self
+
     @property
     def has_value(self) -> bool:
         """Whether the read found a value."""

@@ -1,0 +1,394 @@
+"""``ts.KvStore``: a handle on an opened key-value store plus a path prefix.
+
+Every operation goes to the store's KvStore actor (``actors/kvstore.py``) and
+returns a ``ts.Future`` at once; ``kv[key]``, ``kv[key] = value`` and
+``del kv[key]`` wait for it. Handles made by ``kv / "sub/"``, ``kv + "x"`` or
+``copy()`` share the actor; when the last one is gone the actor is closed.
+
+Transactions: the ``transaction`` attribute is part of the API and is always
+``None`` for now; ``with_transaction`` arrives with transactions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
+from ...errors import KeyNotFoundError
+from ...runtime import Future, Promise, get_runtime
+from ...schema.json_pretty import pretty_repr
+from .byte_range import FULL, ByteRangeRequest
+from .generation import TimestampedStorageGeneration as _Stamp
+from .key_range import KeyRange as _KeyRange
+from .key_range import as_key
+from .operations import ReadRequest, WriteRequest
+from .read_result import ReadResult as _ReadResult
+from .spec import KvStoreSpec as _Spec
+from .spec import join_path_component
+
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from ...actors.kvstore import KvStoreStatistics
+    from .driver import KvStoreDriver
+
+__all__ = ["KvStore"]
+
+
+def _close_actor(actor: KvStoreActor) -> None:
+    # Runs when the last handle is collected, possibly on any thread.
+    try:
+        runtime = get_runtime()
+        runtime.submit(actor.aclose)
+    except RuntimeError:
+        pass  # the runtime is gone, and the actor with it
+
+
+@attrs.define(eq=False)
+class _ActorLease:
+    """Shared by every handle on one actor; its collection closes the actor."""
+
+    actor: KvStoreActor
+
+    def __attrs_post_init__(self) -> None:
+        weakref.finalize(self, _close_actor, self.actor)
+
+
+def _failed(error: BaseException) -> Future[Any]:
+    promise: Promise[Any]
+    future: Future[Any]
+    promise, future = Promise.new()
+    promise.set_exception(error)
+    return future
+
+
+def _as_path(value: str | bytes, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    raise TypeError(f"{what} must be str or bytes, got {type(value).__name__}: {value!r}")
+
+
+def _as_generation(value: str | bytes | None, what: str) -> bytes:
+    if value is None:
+        return b""
+    if isinstance(value, bytes | str):
+        return as_key(value)
+    raise TypeError(f"KvStore: {what!r} must be bytes or None, got {value!r}")
+
+
+@attrs.define(eq=False, repr=False)
+class KvStore:
+    """Key-value store that maps an ordered set of byte string keys to byte string values.
+
+    Open one with ``KvStore.open(spec)``; keys are ``str`` or ``bytes`` and
+    are appended to ``path`` without a separator.
+    """
+
+    Spec: ClassVar[type[_Spec]] = _Spec
+    KeyRange: ClassVar[type[_KeyRange]] = _KeyRange
+    ReadResult: ClassVar[type[_ReadResult]] = _ReadResult
+    TimestampedStorageGeneration: ClassVar[type[_Stamp]] = _Stamp
+
+    _lease: _ActorLease
+    _spec: _Spec
+    """The spec the store was opened from (its path is replaced by ``path``)."""
+    _path: str
+    _prefix: bytes = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._prefix = self._path.encode("utf-8", "surrogateescape")
+
+    # --- opening
+
+    @staticmethod
+    def open(spec: _Spec | Any, *, context: Any = None) -> Future[KvStore]:
+        """Opens a key-value store from a ``KvStore.Spec``, its JSON or a URL.
+
+        Raises:
+            InvalidArgumentError: at once, for a malformed spec.
+        """
+        parsed = _Spec.from_json(spec)
+        return get_runtime().submit(_open, parsed, context)
+
+    # --- accessors
+
+    @property
+    def path(self) -> str:
+        """Path prefix within the base key-value store."""
+        return self._path
+
+    @path.setter
+    def path(self, path: str | bytes) -> None:
+        text = _as_path(path, "KvStore.path")
+        self._spec.driver_spec.normalize_path(text)
+        self._path = text
+        self._prefix = text.encode("utf-8", "surrogateescape")
+
+    @property
+    def transaction(self) -> None:
+        """Transaction bound to this key-value store (always None until transactions land)."""
+        return None
+
+    @property
+    def base(self) -> KvStore | None:
+        """Underlying key-value store of an adapter; None for root drivers."""
+        return None
+
+    @property
+    def url(self) -> str:
+        """URL representation of the key-value store specification."""
+        return self.spec().url
+
+    @property
+    def _actor(self) -> KvStoreActor:
+        return self._lease.actor
+
+    @property
+    def _driver(self) -> KvStoreDriver:
+        return self._lease.actor.driver
+
+    def spec(self, *, unbind_context: bool = False) -> _Spec:
+        """Spec that may be used to re-open the key-value store.
+
+        With ``unbind_context=True`` the spec names the context resources the
+        store uses (as new resources of the same kind).
+        """
+        if unbind_context:
+            return _Spec.from_json(self._bound_json())
+        return self._spec.with_path(self._path)
+
+    def _bound_json(self) -> dict[str, Any]:
+        out = dict(self._driver.bound_json())
+        if self._path:
+            out["path"] = self._path
+        return dict(sorted(out.items()))
+
+    def statistics(self) -> KvStoreStatistics:
+        """Counters of the store's actor: requests, I/O done, batches (tensortrio extension)."""
+        return self._actor.statistics()
+
+    # --- deriving handles
+
+    def _with_path(self, path: str) -> KvStore:
+        self._spec.driver_spec.normalize_path(path)
+        return KvStore(self._lease, self._spec, path)
+
+    def __add__(self, suffix: str | bytes) -> KvStore:
+        """Returns a key-value store with the suffix appended to the path (no separator)."""
+        return self._with_path(self._path + _as_path(suffix, "KvStore + suffix"))
+
+    def __truediv__(self, component: str | bytes) -> KvStore:
+        """Returns a key-value store with an additional path component joined to the path."""
+        text = _as_path(component, "KvStore / component")
+        return self._with_path(join_path_component(self._path, text))
+
+    def copy(self) -> KvStore:
+        """Returns a copy of the key-value store (same store, independent ``path``)."""
+        return KvStore(self._lease, self._spec, self._path)
+
+    def __copy__(self) -> KvStore:
+        return self.copy()
+
+    # --- asynchronous I/O
+
+    def _full_key(self, key: str | bytes) -> bytes:
+        raw = as_key(key)
+        self._driver.validate_key(self._prefix, raw)
+        return self._prefix + raw
+
+    def read(
+        self,
+        key: str | bytes,
+        *,
+        if_not_equal: str | bytes | None = None,
+        staleness_bound: float | None = None,
+        byte_range: slice | None = None,
+    ) -> Future[_ReadResult]:
+        """Reads the value of a single key; a missing key gives state ``'missing'``.
+
+        Args:
+            key: appended (without any separator) to ``path``.
+            if_not_equal: abort (state ``'unspecified'``) if the stored
+                generation equals it.
+            staleness_bound: seconds since the epoch: results at least this
+                recent are acceptable (``inf``, the default: current as of now).
+            byte_range: ``slice(50, 100)``, ``slice(None, 100)``,
+                ``slice(50, None)`` or ``slice(-50, None)``.
+        """
+        actor = self._lease.actor
+        try:
+            raw = key.encode("utf-8", "surrogateescape") if type(key) is str else as_key(key)
+            actor.driver.validate_key(self._prefix, raw)
+            request = ReadRequest(
+                self._prefix + raw,
+                FULL if byte_range is None else ByteRangeRequest.from_slice(byte_range),
+                b"" if if_not_equal is None else _as_generation(if_not_equal, "if_not_equal"),
+                b"",
+                _staleness_bound(staleness_bound),
+            )
+        except Exception as exc:
+            return _failed(exc)
+        promise: Promise[_ReadResult]
+        future: Future[_ReadResult]
+        promise, future = Promise.new()
+        actor.submit(ReadOp(request, promise, future))
+        return future
+
+    def write(
+        self, key: str | bytes, value: str | bytes | None, *, if_equal: str | bytes | None = None
+    ) -> Future[_Stamp]:
+        """Writes (or, with ``value=None``, deletes) a single key.
+
+        Resolves to the new generation once the write is durable; to a stamp
+        with generation ``b''`` when ``if_equal`` did not match.
+        """
+        try:
+            full = self._full_key(key)
+            data = None if value is None else as_key(value)
+            condition = _as_generation(if_equal, "if_equal")
+        except Exception as exc:
+            return _failed(exc)
+        promise: Promise[_Stamp]
+        future: Future[_Stamp]
+        promise, future = Promise.new()
+        self._lease.actor.submit(WriteOp(WriteRequest(full, data, condition), promise, future))
+        return future
+
+    def delete_range(self, range: _KeyRange) -> Future[None]:
+        """Deletes every key in ``range`` (relative to ``path``)."""
+        try:
+            relative = _check_range(range, "delete_range")
+        except TypeError as exc:
+            return _failed(exc)
+        if relative.empty:
+            return Future(None)
+        full = relative.with_prefix(self._prefix)
+        driver = self._driver
+        return self._task("delete_range", lambda: driver.delete_range(full))
+
+    def list(
+        self,
+        range: _KeyRange | None = None,
+        strip_prefix_length: int = 0,
+    ) -> Future[builtins.list[bytes]]:
+        """Lists the keys (relative to ``path``) in ``range``, sorted.
+
+        ``strip_prefix_length`` bytes are removed from the start of each key.
+        """
+        try:
+            relative = _KeyRange() if range is None else _check_range(range, "list")
+        except TypeError as exc:
+            return _failed(exc)
+        if relative.empty:
+            return Future([])
+        full = relative.with_prefix(self._prefix)
+        strip = len(self._prefix) + int(strip_prefix_length)
+        driver = self._driver
+
+        async def run() -> builtins.list[bytes]:
+            return [key[strip:] for key in await driver.list_keys(full)]
+
+        return self._task("list", run)
+
+    def _task(self, kind: str, run: Callable[[], Awaitable[Any]]) -> Future[Any]:
+        promise: Promise[Any]
+        future: Future[Any]
+        promise, future = Promise.new()
+        self._lease.actor.submit(TaskOp(kind, run, promise, future))
+        return future
+
+    def commit_atomic(
+        self, writes: Sequence[tuple[str | bytes, str | bytes | None, str | bytes | None]]
+    ) -> Future[builtins.list[_Stamp]]:
+        """Apply ``(key, value_or_None, if_equal)`` writes all-or-nothing (internal, for transactions).
+
+        Fails with FailedPreconditionError (nothing written) if a condition
+        does not hold, UnimplementedError if the driver cannot do it.
+        """
+        try:
+            requests = [
+                WriteRequest(
+                    self._full_key(key),
+                    None if value is None else as_key(value),
+                    _as_generation(if_equal, "if_equal"),
+                )
+                for key, value, if_equal in writes
+            ]
+        except Exception as exc:
+            return _failed(exc)
+        driver = self._driver
+        return self._task("commit_atomic", lambda: driver.commit_atomic(requests))
+
+    # --- synchronous I/O
+
+    def __getitem__(self, key: str | bytes) -> bytes:
+        """Synchronously reads the value of a single key.
+
+        Raises:
+            KeyError: if the key is not found.
+        """
+        result = self.read(key).result()
+        if result.state != "value":
+            raise KeyNotFoundError(f"kvstore: key {as_key(key)!r} not found (path {self._path!r})")
+        return result.value
+
+    def __setitem__(self, key: str | bytes, value: str | bytes | None) -> None:
+        """Synchronously writes (``None``: deletes) the value of a single key."""
+        self.write(key, value).result()
+
+    def __delitem__(self, key: str | bytes) -> None:
+        """Synchronously deletes a single key."""
+        self.write(key, None).result()
+
+    def __contains__(self, key: str | bytes) -> bool:
+        """Synchronously checks if the given key is present."""
+        return self.read(key, byte_range=slice(0, 0)).result().state == "value"
+
+    # --- representation and pickling
+
+    def __repr__(self) -> str:
+        return pretty_repr(self._bound_json(), "KvStore(", ")")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unpickle, (self._bound_json(),))
+
+
+KvStore.__module__ = "tensortrio"
+
+
+def _check_range(value: object, method: str) -> _KeyRange:
+    if not isinstance(value, _KeyRange):
+        raise TypeError(f"KvStore.{method}: 'range' must be a KvStore.KeyRange, got {value!r}")
+    return value
+
+
+def _staleness_bound(value: float | None) -> float:
+    if value is None:
+        return time.time()
+    bound = float(value)
+    if math.isnan(bound):
+        raise ValueError("KvStore.read: 'staleness_bound' must not be NaN")
+    return time.time() if bound == math.inf else bound
+
+
+def _unpickle(json: dict[str, Any]) -> KvStore:
+    return KvStore.open(json).result()
+
+
+async def _open(spec: _Spec, context: Any) -> KvStore:
+    from ...schema.context import Context
+
+    parent = context if context is not None else Context()
+    bound = Context(spec.context, parent=parent) if spec.context else parent
+    driver = await spec.driver_spec.open(bound)
+    actor = KvStoreActor(driver=driver, name=f"kvstore {spec.driver}", mailbox_size=64)
+    get_runtime().start_service(actor.serve, name=f"kvstore {spec.driver}")
+    return KvStore(_ActorLease(actor), spec, spec.path)
