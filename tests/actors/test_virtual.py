@@ -405,3 +405,14 @@ async def test_message_for_a_key_made_to_make_way_is_never_lost(mock_clock: Mock
             assert await registry.ask("b", Get()) == 1
             await registry.aclose()
         assert registry.statistics().messages_handled == 5
+
+
+async def test_activation_in_a_closed_nursery_fails_cleanly() -> None:
+    registry = Counters(name="counters")
+    async with trio.open_nursery() as nursery:
+        registry.start(nursery)
+    with pytest.raises(RuntimeError, match=r"^Nursery is closed to new arrivals$"):
+        await registry.send("a", Add(1))
+    stats = registry.statistics()
+    assert (stats.live_actors, stats.activations) == (0, 0)
+    assert not registry.is_active("a")

@@ -215,10 +215,12 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
             slot = _Slot(self.new_state(key))
             self._slots[key] = slot
         activation = _Activation(Mailbox[M](f"{self.name} actor {key!r}", self.mailbox_size))
+        # The task runs only after we yield, so publishing after a successful
+        # spawn is still race-free, and a failed spawn publishes nothing.
+        self._spawn(self._activation_main, key, slot, activation, name=f"{self.name} actor {key!r}")
         slot.activation = activation
         self._live += 1
         self._activations += 1
-        self._spawn(self._activation_main, key, slot, activation, name=f"{self.name} actor {key!r}")
         return activation
 
     async def _wait_for_capacity(self) -> None:
