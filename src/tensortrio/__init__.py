@@ -33,6 +33,9 @@ from .index import OutputIndexMap as OutputIndexMap
 from .index import OutputIndexMaps as OutputIndexMaps
 from .index import OutputIndexMethod as OutputIndexMethod
 from .index import inf as inf
+from .index import newaxis as newaxis
+
+# isort: split
 
 # --- kvstore
 from .drivers.kvstore import KvStore as KvStore

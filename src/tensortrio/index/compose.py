@@ -17,7 +17,7 @@ from ..errors import InvalidArgumentError, OutOfRangeError
 from .domain import IndexDomain
 from .interval import INF, IndexInterval
 from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod
-from .transform import IndexTransform
+from .transform import IndexTransform, normalize_output_maps
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -230,17 +230,34 @@ def compose(b_to_c: IndexTransform, a_to_b: IndexTransform) -> IndexTransform:
             values = gathered_b[k]
             if values is None:
                 values = evaluate_map(ab_maps[k], a_domain)
-                _check_within(values, b_dim, f"Computing index array for input dimension {k}")
+                _check_within(values, b_dim, f"In index array map for output dimension {k}")
                 gathered_b[k] = values
             positions.append(values - b_dim.inclusive_min)
         gathered = np.asarray(m.index_array[tuple(positions)], dtype=np.int64)
         gathered.flags.writeable = False
         result.append(OutputIndexMap.array(gathered, m.offset, m.stride, m.index_range))
-    composed = IndexTransform.make(a_domain, result)
-    # Re-normalize: gathered arrays may no longer vary along some dimensions.
-    from .transform import normalize_output_maps
+    return IndexTransform.make(a_domain, simplify_maps(a_domain, result))
 
-    return IndexTransform.make(a_domain, normalize_output_maps(a_domain, composed.maps))
+
+def simplify_maps(domain: IndexDomain, maps: Sequence[OutputIndexMap]) -> tuple[OutputIndexMap, ...]:
+    """Normalize maps after composition; a one-element index array becomes a constant.
+
+    Raises:
+      OutOfRangeError: such a single index lies outside its ``index_range``.
+    """
+    normalized = []
+    for m in normalize_output_maps(domain, maps):
+        if m.index_array is not None and m.index_array.size == 1:
+            assert m.index_range is not None
+            assert m.stride is not None
+            value = int(m.index_array.reshape(-1)[0])
+            if value not in m.index_range:
+                raise OutOfRangeError(
+                    f"Index {value} is outside valid range {m.index_range.bounds_str()}"
+                )
+            m = OutputIndexMap.constant(m.offset + m.stride * value)
+        normalized.append(m)
+    return tuple(normalized)
 
 
 def permute_input_dims(transform: IndexTransform, order: Sequence[int]) -> IndexTransform:

@@ -1,0 +1,88 @@
+"""Apply an ``IndexTransform`` to a NumPy array (pure; used by the ``array`` driver and tests)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidArgumentError, OutOfRangeError
+from .compose import evaluate_map
+from .output_map import OutputIndexMethod
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .transform import IndexTransform
+
+__all__ = ["output_indices", "transform_array"]
+
+
+def output_indices(
+    transform: IndexTransform, origin: Sequence[int], shape: Sequence[int]
+) -> list[npt.NDArray[np.int64]]:
+    """Per output dimension, the 0-based positions in an array with ``origin``/``shape``.
+
+    Each is a compact array (extent 1 where it does not vary) broadcastable to the
+    input shape.
+
+    Raises:
+      InvalidArgumentError: the input domain is unbounded, or ranks differ.
+      OutOfRangeError: an output index falls outside ``[origin, origin + shape)`` or an
+        index array value outside its ``index_range``; the message names the dimension.
+    """
+    if len(origin) != transform.output_rank or len(shape) != transform.output_rank:
+        raise InvalidArgumentError(
+            f"Array of rank {len(shape)} does not match output rank {transform.output_rank}"
+        )
+    for i, dim in enumerate(transform.domain.dims):
+        if not dim.finite:
+            raise InvalidArgumentError(
+                f"Input dimension {i} has unbounded domain {dim.bounds_str()}; cannot index an array"
+            )
+    positions = []
+    for j, m in enumerate(transform.maps):
+        if m.method is OutputIndexMethod.array and transform.domain.size:
+            assert m.index_array is not None
+            assert m.index_range is not None
+            low, high = int(m.index_array.min()), int(m.index_array.max())
+            r = m.index_range
+            if low < r.inclusive_min or high >= r.exclusive_max:
+                bad = low if low < r.inclusive_min else high
+                raise OutOfRangeError(
+                    f"Index array for output dimension {j}: Index {bad} is outside valid range "
+                    f"{r.bounds_str()}"
+                )
+        values = evaluate_map(m, transform.domain) - origin[j]
+        if values.size and transform.domain.size:
+            low, high = int(values.min()), int(values.max())
+            if low < 0 or high >= shape[j]:
+                bad = (low if low < 0 else high) + origin[j]
+                raise OutOfRangeError(
+                    f"Output dimension {j}: Index {bad} is outside valid range "
+                    f"[{origin[j]}, {origin[j] + shape[j]})"
+                )
+        positions.append(values)
+    return positions
+
+
+def transform_array(
+    transform: IndexTransform, array: npt.NDArray[Any], origin: Sequence[int] | None = None
+) -> npt.NDArray[Any]:
+    """The array seen through ``transform``: ``result[x] = array[transform(x) - origin]``.
+
+    ``array`` spans the output space from ``origin`` (default all zeros); the result
+    has the transform's input shape (a read-only broadcast where the transform does
+    not vary along a dimension).
+    """
+    base = np.asarray(array)
+    start = (0,) * base.ndim if origin is None else tuple(origin)
+    positions = output_indices(transform, start, base.shape)
+    input_shape = transform.domain.shape
+    if transform.domain.size == 0:
+        return np.empty(input_shape, dtype=base.dtype)
+    if not positions:
+        return np.broadcast_to(base, input_shape)
+    gathered = base[tuple(positions)]
+    return np.broadcast_to(gathered, input_shape)
