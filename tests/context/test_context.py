@@ -193,6 +193,8 @@ def test_constructor_arguments_are_checked() -> None:
         ts.Context({"cache_pool": 3})
     with pytest.raises(TypeError):
         ts.Context.Resource()  # type: ignore[abstract]
+    with pytest.raises(TypeError, match=r"^Context: resource key must be a str, got int$"):
+        ts.Context()[1]  # type: ignore[index]
 
 
 def test_pickle_keeps_sharing_as_tensorstore_documents() -> None:

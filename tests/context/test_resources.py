@@ -170,3 +170,19 @@ def test_resource_repr_and_json() -> None:
     assert context["data_copy_concurrency"].to_json(include_defaults=True) == {"limit": "shared"}
     assert context["cache_pool"] == context["cache_pool"]
     assert context["cache_pool"] != ts.Context(context.spec)["cache_pool"]
+
+
+def test_memory_store_resource_keys_a_weak_dictionary() -> None:
+    import gc
+    import weakref
+
+    storage: weakref.WeakKeyDictionary[MemoryKeyValueStoreResource, dict[str, bytes]] = (
+        weakref.WeakKeyDictionary()
+    )
+    context = ts.Context({"memory_key_value_store#a": {}})
+    resource = context.get_resource("memory_key_value_store", "memory_key_value_store#a")
+    storage[resource] = {"k": b"v"}
+    assert storage[context["memory_key_value_store#a"]] == {"k": b"v"}  # type: ignore[index]
+    del context, resource
+    gc.collect()
+    assert len(storage) == 0

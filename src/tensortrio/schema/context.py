@@ -94,6 +94,8 @@ class Context:
 
     def __getitem__(self, key: str) -> ContextResource:
         """Creates or retrieves the context resource for ``key`` (``"<type>"`` or ``"<type>#<id>"``)."""
+        if not isinstance(key, str):
+            raise TypeError(f"Context: resource key must be a str, got {type(key).__name__}")
         provider = _provider(provider_of_key(key))
         with _lock:
             return self._resolve_top(provider, key)
