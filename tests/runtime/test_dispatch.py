@@ -316,3 +316,40 @@ def test_worker_thread_abandoned_on_cancel() -> None:
     # The operation stopped waiting while the thread was still stuck.
     assert left.result(timeout=WAIT) is False
     release.set()
+
+
+async def _get_value() -> int:
+    if sniffio.current_async_library() == "trio":
+        await trio.lowlevel.checkpoint()
+    else:
+        await asyncio.sleep(0)
+    return 42
+
+
+def test_future_from_coroutine_on_running_asyncio_loop() -> None:
+    async def main() -> tuple[bool, int, int]:
+        future = ts.Future(_get_value())
+        first_done = future.done()
+        return first_done, await future, future.result()
+
+    assert asyncio.run(main()) == (False, 42, 42)
+
+
+async def test_future_from_coroutine_in_trio() -> None:
+    future = ts.Future(_get_value())
+    assert not future.done()
+    assert await future == 42
+
+
+def test_future_from_coroutine_on_given_loop(
+    asyncio_thread: tuple[asyncio.AbstractEventLoop, threading.Thread],
+) -> None:
+    loop, _ = asyncio_thread
+    assert ts.Future(_get_value(), loop=loop).result(timeout=WAIT) == 42
+
+
+def test_future_from_coroutine_without_loop() -> None:
+    with pytest.raises(
+        ValueError, match=r"^no event loop specified and thread does not have a default event loop$"
+    ):
+        ts.Future(_get_value())

@@ -236,6 +236,20 @@ async def _as_asyncio(future: ts.Future[Any]) -> Any:
     return await future
 
 
+def test_operation_awaiting_a_cancelled_future_is_cancelled() -> None:
+    promise, inner = ts.Promise[int].new()
+
+    async def op() -> int:
+        return await inner
+
+    outer = get_runtime().submit(op)
+    inner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        outer.result(timeout=WAIT)
+    assert outer.cancelled()
+    del promise
+
+
 def test_operation_error_group_lands_on_future() -> None:
     async def grouped() -> None:
         async with trio.open_nursery() as nursery:

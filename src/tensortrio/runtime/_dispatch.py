@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import threading
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, TypeVarTuple
 
 import attrs
 import sniffio
@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 #: How often a pending foreign call checks that its loop is still alive.
 LIVENESS_CHECK_SECONDS: Final = 0.5
@@ -103,8 +104,8 @@ def run_on_loop(callback_loop: CallbackLoop, fn: Callable[..., Any], *args: obje
 
 
 async def call_in_worker_thread(
-    fn: Callable[..., T],
-    *args: object,
+    fn: Callable[[*Ts], T],
+    *args: *Ts,
     limiter: trio.CapacityLimiter | None = None,
     abandon_on_cancel: bool = False,
 ) -> T:

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final, Generic, Self, SupportsFloat, SupportsIndex, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Generic,
+    Self,
+    SupportsFloat,
+    SupportsIndex,
+    TypeVar,
+    cast,
+)
 
 import sniffio
 import trio
@@ -22,7 +33,7 @@ from ..errors import AbortedError
 from ._runtime_thread import in_runtime_thread
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Awaitable, Callable, Generator
 
     from ._write_futures import WriteFutures
 
@@ -48,9 +59,13 @@ class Future(Generic[T]):
     raises ``RuntimeError`` instead of deadlocking). Cancelling the future, or
     the trio/asyncio task awaiting it, cancels the operation.
 
-    ``Future(x)`` converts a future-like value as ``tensorstore.Future(x)``
-    does: a ``Future`` is returned as is, ``WriteFutures`` gives its commit
-    future, and any other value becomes an already-completed future.
+    ``Future(x, loop=None)`` converts a future-like value as
+    ``tensorstore.Future(x)`` does: a ``Future`` is returned as is,
+    ``WriteFutures`` gives its commit future, a coroutine (any awaitable) is
+    run on ``loop`` or else the calling thread's running asyncio loop or trio
+    run (``ValueError`` if there is none), and any other value becomes an
+    already-completed future. As in TensorStore, blocking on ``result()`` in
+    the thread of the loop that runs the coroutine deadlocks: await it there.
     """
 
     # A plain slotted class rather than attrs: ``Future(value)`` converts its
@@ -65,16 +80,43 @@ class Future(Generic[T]):
     _wakers: list[Callable[[], object]] | None
     _canceller: Callable[[], object] | None
 
-    def __new__(cls, future: Future[T] | WriteFutures | T) -> Future[T]:
+    def __new__(
+        cls,
+        future: Future[T] | WriteFutures | Awaitable[T] | T,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> Future[T]:
         from ._write_futures import WriteFutures
 
         if isinstance(future, Future):
             return future
         if isinstance(future, WriteFutures):
             return future.commit  # type: ignore[return-value]
+        if inspect.isawaitable(future):
+            return cls._from_awaitable(cast("Awaitable[T]", future), loop)
         self = cls._pending()
         self._finish(_RESULT, future)
         return self
+
+    @staticmethod
+    def _from_awaitable(
+        awaitable: Awaitable[T], loop: asyncio.AbstractEventLoop | None
+    ) -> Future[T]:
+        from ._dispatch import capture_callback_loop, run_on_loop
+
+        callback_loop = capture_callback_loop(loop)
+        if callback_loop is None:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # it will never run; spare the "never awaited" warning
+            raise ValueError(
+                "no event loop specified and thread does not have a default event loop"
+            )
+
+        def get() -> Awaitable[T]:
+            return awaitable
+
+        future: Future[T] = run_on_loop(callback_loop, get)
+        return future
 
     @classmethod
     def _pending(cls) -> Self:

@@ -9,13 +9,14 @@ hangs.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import functools
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, TypeVarTuple
 
 import attrs
 import trio
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Runtime", "get_runtime", "run_async"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 logger = logging.getLogger("tensortrio.runtime")
 
@@ -69,7 +71,7 @@ class Runtime:
         return in_runtime_thread()
 
     def submit(
-        self, async_fn: Callable[..., Awaitable[T]], *args: object, name: object = None
+        self, async_fn: Callable[[*Ts], Awaitable[T]], *args: *Ts, name: object = None
     ) -> Future[T]:
         """Run ``async_fn(*args)`` on the runtime as one operation; return its Future.
 
@@ -91,7 +93,7 @@ class Runtime:
         return future
 
     def start_service(
-        self, async_fn: Callable[..., Awaitable[object]], *args: object, name: object = None
+        self, async_fn: Callable[[*Ts], Awaitable[object]], *args: *Ts, name: object = None
     ) -> None:
         """Start a long-lived task (an actor) in the service nursery.
 
@@ -203,7 +205,8 @@ class Runtime:
 
 
 def _settle_failure(future: Future[Any], exc: BaseException) -> None:
-    if isinstance(exc, trio.Cancelled):
+    # asyncio.CancelledError: the operation awaited a Future that was cancelled.
+    if isinstance(exc, (trio.Cancelled, asyncio.CancelledError)):
         future.cancel()
         return
     if isinstance(exc, BaseExceptionGroup):
@@ -254,7 +257,7 @@ def get_runtime() -> Runtime:
         return _runtime
 
 
-def run_async(async_fn: Callable[..., Awaitable[T]], *args: object) -> T:
+def run_async(async_fn: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> T:
     """Run ``async_fn(*args)`` on the runtime and block for its result."""
     return get_runtime().submit(async_fn, *args).result()
 
