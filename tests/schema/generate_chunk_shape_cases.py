@@ -15,7 +15,17 @@ import tensorstore as ts
 
 ZARR_INPUTS: list[tuple[str, list[int], dict[str, Any]]] = [
     ("float32", [1000, 2000, 3000], {}),
-    ("float32", [1000, 2000, 3000], {"chunk": {"shape": [10, None, None], "aspect_ratio": [None, 2, 1], "elements": 10_000_000}}),
+    (
+        "float32",
+        [1000, 2000, 3000],
+        {
+            "chunk": {
+                "shape": [10, None, None],
+                "aspect_ratio": [None, 2, 1],
+                "elements": 10_000_000,
+            }
+        },
+    ),
     ("uint8", [1000, 2000, 3000], {}),
     ("uint8", [100], {}),
     ("int16", [5], {}),
@@ -39,8 +49,19 @@ ZARR_INPUTS: list[tuple[str, list[int], dict[str, Any]]] = [
     ("complex128", [300, 300, 300], {"chunk": {"elements": 2**16}}),
     ("float32", [1000, 1000], {"chunk": {"shape": [None, 1]}}),
     ("float32", [], {}),
-    ("float32", [2000, 2000], {"read_chunk": {"shape_soft_constraint": [100, None]}, "write_chunk": {"aspect_ratio_soft_constraint": [1, 3]}}),
-    ("float32", [2000, 2000], {"write_chunk": {"shape": [300, None]}, "read_chunk": {"elements": 90_000}}),
+    (
+        "float32",
+        [2000, 2000],
+        {
+            "read_chunk": {"shape_soft_constraint": [100, None]},
+            "write_chunk": {"aspect_ratio_soft_constraint": [1, 3]},
+        },
+    ),
+    (
+        "float32",
+        [2000, 2000],
+        {"write_chunk": {"shape": [300, None]}, "read_chunk": {"elements": 90_000}},
+    ),
     ("float32", [999, 997], {"chunk": {"aspect_ratio": [1000, 1]}}),
     ("float32", [50, 60, 70], {"chunk": {"elements": 10**12}}),
     ("float32", [1, 1, 1], {}),
@@ -50,23 +71,84 @@ ZARR3_INPUTS: list[tuple[str, list[int], dict[str, Any]]] = [
     ("float32", [1000, 2000, 3000], {}),
     ("float32", [1000, 2000, 3000], {"read_chunk": {"shape": [10, 20, 30]}}),
     ("float32", [1000, 1000], {"write_chunk": {"shape": [100, 100]}}),
-    ("float32", [4096, 4096], {"read_chunk": {"shape": [64, None]}, "write_chunk": {"shape": [256, 256]}}),
-    ("uint8", [10_000, 10_000], {"write_chunk": {"elements": 100_000_000}, "read_chunk": {"elements": 10_000}}),
-    ("uint8", [1000, 1000], {"read_chunk": {"shape_soft_constraint": [30, 30]}, "write_chunk": {"shape": [100, 100]}}),
-    ("uint8", [1000, 1000], {"read_chunk": {"shape": [30, 30]}, "write_chunk": {"shape_soft_constraint": [100, 100]}}),
-    ("uint8", [1000, 1000], {"read_chunk": {"shape": [30, 30]}, "write_chunk": {"shape": [100, 100]}}),
-    ("int16", [5000, 5000, 20], {"read_chunk": {"elements": 50_000}, "write_chunk": {"aspect_ratio": [1, 1, 0.01]}}),
-    ("float64", [777, 555], {"read_chunk": {"shape_soft_constraint": [70, 50]}, "write_chunk": {"shape_soft_constraint": [200, 200]}}),
+    (
+        "float32",
+        [4096, 4096],
+        {"read_chunk": {"shape": [64, None]}, "write_chunk": {"shape": [256, 256]}},
+    ),
+    (
+        "uint8",
+        [10_000, 10_000],
+        {"write_chunk": {"elements": 100_000_000}, "read_chunk": {"elements": 10_000}},
+    ),
+    (
+        "uint8",
+        [1000, 1000],
+        {"read_chunk": {"shape_soft_constraint": [30, 30]}, "write_chunk": {"shape": [100, 100]}},
+    ),
+    (
+        "uint8",
+        [1000, 1000],
+        {"read_chunk": {"shape": [30, 30]}, "write_chunk": {"shape_soft_constraint": [100, 100]}},
+    ),
+    (
+        "uint8",
+        [1000, 1000],
+        {"read_chunk": {"shape": [30, 30]}, "write_chunk": {"shape": [100, 100]}},
+    ),
+    (
+        "int16",
+        [5000, 5000, 20],
+        {"read_chunk": {"elements": 50_000}, "write_chunk": {"aspect_ratio": [1, 1, 0.01]}},
+    ),
+    (
+        "float64",
+        [777, 555],
+        {
+            "read_chunk": {"shape_soft_constraint": [70, 50]},
+            "write_chunk": {"shape_soft_constraint": [200, 200]},
+        },
+    ),
     ("float32", [100_000], {"read_chunk": {"elements": 1000}}),
-    ("float32", [3000, 3000], {"write_chunk": {"elements": 10_000_000}, "read_chunk": {"shape": [97, None]}}),
+    (
+        "float32",
+        [3000, 3000],
+        {"write_chunk": {"elements": 10_000_000}, "read_chunk": {"shape": [97, None]}},
+    ),
     ("uint8", [10, 10, 10], {"chunk": {"shape": [-1, 5, None]}}),
-    ("float32", [2048, 2048], {"read_chunk": {"aspect_ratio": [1, 2], "elements": 8192}, "write_chunk": {"aspect_ratio": [2, 1], "elements": 2**22}}),
-    ("float32", [1000, 1000], {"write_chunk": {"shape": [101, None]}, "read_chunk": {"shape_soft_constraint": [7, 7]}}),
+    (
+        "float32",
+        [2048, 2048],
+        {
+            "read_chunk": {"aspect_ratio": [1, 2], "elements": 8192},
+            "write_chunk": {"aspect_ratio": [2, 1], "elements": 2**22},
+        },
+    ),
+    (
+        "float32",
+        [1000, 1000],
+        {"write_chunk": {"shape": [101, None]}, "read_chunk": {"shape_soft_constraint": [7, 7]}},
+    ),
     ("float32", [123, 456, 789], {"chunk": {"elements": 12_345}}),
     ("float32", [100, 100], {"read_chunk": {"shape": [33, 33]}}),
-    ("float32", [1_000_000_000], {"read_chunk": {"elements": 1_000_003}, "write_chunk": {"elements": 1_000_000_007}}),
-    ("float32", [9973, 9973], {"write_chunk": {"shape": [9973, 9973]}, "read_chunk": {"shape_soft_constraint": [100, 100]}}),
-    ("float32", [60, 60], {"read_chunk": {"shape": [7, 11]}, "write_chunk": {"shape_soft_constraint": [30, 30]}}),
+    (
+        "float32",
+        [1_000_000_000],
+        {"read_chunk": {"elements": 1_000_003}, "write_chunk": {"elements": 1_000_000_007}},
+    ),
+    (
+        "float32",
+        [9973, 9973],
+        {
+            "write_chunk": {"shape": [9973, 9973]},
+            "read_chunk": {"shape_soft_constraint": [100, 100]},
+        },
+    ),
+    (
+        "float32",
+        [60, 60],
+        {"read_chunk": {"shape": [7, 11]}, "write_chunk": {"shape_soft_constraint": [30, 30]}},
+    ),
 ]
 
 
@@ -88,8 +170,14 @@ def chosen(driver: str, dtype: str, shape: list[int], layout: dict[str, Any]) ->
 
 
 def main() -> None:
-    for name, driver, inputs in (("ZARR_CASES", "zarr", ZARR_INPUTS), ("ZARR3_CASES", "zarr3", ZARR3_INPUTS)):
-        cases = [(dtype, shape, layout, chosen(driver, dtype, shape, layout)) for dtype, shape, layout in inputs]
+    for name, driver, inputs in (
+        ("ZARR_CASES", "zarr", ZARR_INPUTS),
+        ("ZARR3_CASES", "zarr3", ZARR3_INPUTS),
+    ):
+        cases = [
+            (dtype, shape, layout, chosen(driver, dtype, shape, layout))
+            for dtype, shape, layout in inputs
+        ]
         print(f"{name} = ", end="")
         pprint.pprint(cases, width=100, sort_dicts=False)
 

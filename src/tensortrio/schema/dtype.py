@@ -88,9 +88,15 @@ def _name_for_numpy(numpy_dtype: np.dtype[Any]) -> str:
         return _BY_ML_TYPE[numpy_dtype.type]
     if numpy_dtype.kind == "S":
         return "char"
-    if numpy_dtype.kind == "V":
+    if numpy_dtype.kind == "V" and issubclass(numpy_dtype.type, np.void):
         return "byte"
-    name = _BY_KIND_SIZE.get((numpy_dtype.kind, numpy_dtype.itemsize))
+    # Only NumPy's own scalar types qualify: ml_dtypes extensions TensorStore
+    # lacks (uint4, float8_e4m3, ...) share kinds and sizes with built-ins.
+    name = (
+        _BY_KIND_SIZE.get((numpy_dtype.kind, numpy_dtype.itemsize))
+        if numpy_dtype.type.__module__ == "numpy"
+        else None
+    )
     if name is None:
         raise InvalidArgumentError(
             f"No TensorStore data type corresponding to NumPy dtype: {numpy_dtype!r}"
