@@ -254,3 +254,21 @@ def test_concurrent_lookups_make_one_resource() -> None:
         thread.join()
     assert len(seen) == 8
     assert all(resource is seen[0] for resource in seen)
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 5, 6, 7])
+def test_cycle_messages_match_tensorstore(length: int) -> None:
+    # A lead-in key, then a cycle; TensorStore's message depends on the entry point
+    # and is kept for every key involved once reported.
+    spec: dict[str, Any] = {"cache_pool#in": "cache_pool#0"}
+    for i in range(length):
+        spec[f"cache_pool#{i}"] = f"cache_pool#{(i + 1) % length}"
+    keys = ["cache_pool#in", *(f"cache_pool#{i}" for i in range(length))]
+    for entry in keys:
+        ours, theirs = ts.Context(spec), real_ts.Context(spec)
+        for key in [entry, *keys]:
+            with pytest.raises(ValueError, match=r"^Context resource reference cycle: ") as info:
+                ours[key]
+            with pytest.raises(ValueError, match=r"^Context resource reference cycle: ") as real:
+                theirs[key]
+            assert str(info.value) == str(real.value)

@@ -51,11 +51,35 @@ _lock = threading.RLock()
 
 
 class _ReferenceCycle(Exception):
-    """Raised through the resolution of a reference cycle, collecting its steps."""
+    """Raised through the references of a cycle until the key where it closes."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: Context, key: str) -> None:
         super().__init__()
-        self.steps: list[str] = []
+        self.start = (context, key)
+        self.steps: list[tuple[str, str]] = []  # (key, reference), innermost first
+
+    def message(self) -> str:
+        """TensorStore's message: the cycle from the node Brent's algorithm meets at."""
+        steps = self.steps[::-1]
+        first = _brent_meeting_index(len(steps))
+        parts = [f"{json_text(k)}:{json_text(ref)}" for k, ref in steps[first:] + steps[:first]]
+        return "Context resource reference cycle: " + " -> ".join(parts)
+
+
+def _brent_meeting_index(length: int) -> int:
+    """Where Brent's cycle detection, started at index 0 of a cycle, finds it.
+
+    TensorStore starts its message there, so the order of a cycle's steps in
+    the message depends on where the lookup entered the cycle.
+    """
+    power = steps = 1
+    tortoise, hare = 0, 1 % length
+    while tortoise != hare:
+        if power == steps:
+            tortoise, power, steps = hare, power * 2, 0
+        hare = (hare + 1) % length
+        steps += 1
+    return tortoise
 
 
 @attrs.define(eq=False, init=False, repr=False)
@@ -74,13 +98,16 @@ class Context:
     _parent: Context | None
     _resources: dict[str, ContextResource]
     _resolving: set[str]
+    # A reference that failed fails the same way forever: the tree is immutable,
+    # and a cycle's message depends on where it was entered first.
+    _failures: dict[str, str]
 
     def __init__(self, spec: ContextSpec | Any = None, parent: Context | None = None) -> None:
         if parent is not None and not isinstance(parent, Context):
             raise TypeError(f"Context: parent must be a Context, got {type(parent).__name__}")
         if spec is not None and not isinstance(spec, ContextSpec):
             spec = ContextSpec(spec)
-        self.__attrs_init__(spec, parent, {}, set())
+        self.__attrs_init__(spec, parent, {}, set(), {})
 
     @property
     def spec(self) -> ContextSpec | None:
@@ -98,7 +125,7 @@ class Context:
             raise TypeError(f"Context: resource key must be a str, got {type(key).__name__}")
         provider = _provider(provider_of_key(key))
         with _lock:
-            return self._resolve_top(provider, key)
+            return self._resolve(provider, key)
 
     @overload
     def get_resource(
@@ -146,14 +173,7 @@ class Context:
             assert isinstance(parsed, ResourceReference)
             key = parsed.key
         with _lock:
-            return self._resolve_top(resource_provider, key)
-
-    def _resolve_top(self, provider: ResourceProvider, key: str) -> ContextResource:
-        try:
-            return self._resolve(provider, key)
-        except _ReferenceCycle as cycle:
-            path = " -> ".join(cycle.steps)
-            raise InvalidArgumentError(f"Context resource reference cycle: {path}") from None
+            return self._resolve(resource_provider, key)
 
     def _resolve(self, provider: ResourceProvider, key: str) -> ContextResource:
         context: Context | None = self
@@ -186,13 +206,24 @@ class Context:
                 resource = provider.create(provider.default)
         else:
             assert isinstance(spec, ResourceReference)
+            failure = self._failures.get(key)
+            if failure is not None:
+                raise InvalidArgumentError(failure)
             if key in self._resolving:
-                raise _ReferenceCycle
+                raise _ReferenceCycle(self, key)
             self._resolving.add(key)
             try:
                 resource = self._resolve(provider, spec.key)
             except _ReferenceCycle as cycle:
-                cycle.steps.append(f"{json_text(key)}:{json_text(spec.key)}")
+                cycle.steps.append((key, spec.key))
+                if cycle.start != (self, key):
+                    raise
+                message = cycle.message()
+                for step_key, _ in cycle.steps:
+                    self._failures[step_key] = message
+                raise InvalidArgumentError(message) from None
+            except InvalidArgumentError as error:
+                self._failures[key] = str(error)
                 raise
             finally:
                 self._resolving.discard(key)
