@@ -25,6 +25,8 @@ VALID_SPECS: list[dict[str, Any]] = [
     {"cache_pool#": {}, "cache_pool#a#b": {}, "cache_pool#a b/c": "cache_pool#"},
     {"memory_key_value_store": {}, "memory_key_value_store#a": "memory_key_value_store"},
     {"memory_key_value_store": None},
+    {"file_io_sync": False, "file_io_sync#on": True, "file_io_sync#ref": "file_io_sync"},
+    {"file_io_sync": None},
     {"file_io_concurrency#z": {"limit": 1}, "data_copy_concurrency#a": {"limit": 3}},
     {
         "cache_pool#aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa": {
@@ -99,6 +101,12 @@ INVALID_SPECS: list[tuple[Any, str]] = [
         'Object includes extra members: "queued_for_writeback_bytes_limit"',
     ),
     ({"memory_key_value_store": {"x": 1}}, 'Object includes extra members: "x"'),
+    ({"file_io_sync": 1}, "Expected boolean, but received: 1"),
+    ({"file_io_sync": {}}, "Expected boolean, but received: {}"),
+    (
+        {"file_io_sync": "x"},
+        'Invalid spec or reference to "file_io_sync" resource: "x" (Expected boolean, but received: "x")',
+    ),
     (
         {"cache_pool": {"total_bytes_limit": -1}},
         'Error parsing object member "total_bytes_limit": Expected 64-bit unsigned integer, but received: -1',

@@ -14,6 +14,7 @@ import tensortrio as ts
 from tensortrio.schema.context_resources import (
     CachePoolResource,
     ConcurrencyResource,
+    FileIoSyncResource,
     MemoryKeyValueStoreResource,
     _forget_limiters_in_child,
 )
@@ -186,3 +187,17 @@ def test_memory_store_resource_keys_a_weak_dictionary() -> None:
     del context, resource
     gc.collect()
     assert len(storage) == 0
+
+
+def test_file_io_sync_resource() -> None:
+    import tensorstore as real_ts
+
+    context = ts.Context({"file_io_sync#off": False})
+    default = context.get_resource("file_io_sync")
+    off = context.get_resource("file_io_sync", "file_io_sync#off")
+    assert isinstance(off, FileIoSyncResource)
+    assert (default.value, off.value) == (True, False)
+    assert context.get_resource("file_io_sync", False).value is False
+    assert repr(off) == repr(real_ts.Context({"file_io_sync#off": False})["file_io_sync#off"])
+    assert default.to_json(include_defaults=True) is True
+    assert default.to_json() == real_ts.Context()["file_io_sync"].to_json()

@@ -27,6 +27,7 @@ from .context_resources import (
     CachePoolResource,
     ConcurrencyResource,
     ContextResource,
+    FileIoSyncResource,
     MemoryKeyValueStoreResource,
     get_provider,
     json_text,
@@ -141,6 +142,10 @@ class Context:
     def get_resource(
         self, provider: Literal["memory_key_value_store"], spec: Any = None
     ) -> MemoryKeyValueStoreResource: ...
+    @overload
+    def get_resource(
+        self, provider: Literal["file_io_sync"], spec: Any = None
+    ) -> FileIoSyncResource: ...
     @overload
     def get_resource(self, provider: str, spec: Any = None) -> ContextResource: ...
 

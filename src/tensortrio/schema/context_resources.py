@@ -8,6 +8,7 @@ live resources from it:
   ("shared": one process-wide limit equal to the number of CPU cores)
 - ``file_io_concurrency``: same, "shared" meaning ``max(4, CPU cores)``
 - ``memory_key_value_store``: ``{}`` (an identity: each resource is a separate store)
+- ``file_io_sync``: ``true`` (default) or ``false``: whether file writes are fsync-ed
 
 A live resource is what drivers receive from ``Context.get_resource``; the
 same object is the ``Context.Resource`` handle Python users see.
@@ -38,6 +39,8 @@ __all__ = [
     "ConcurrencyConfig",
     "ConcurrencyResource",
     "ContextResource",
+    "FileIoSyncConfig",
+    "FileIoSyncResource",
     "MemoryKeyValueStoreConfig",
     "MemoryKeyValueStoreResource",
     "ResourceConfig",
@@ -88,7 +91,7 @@ def _member_error(member: str, message: str) -> InvalidArgumentError:
 class ResourceConfig(Protocol):
     """The parsed JSON of one resource: ``to_json`` gives it back."""
 
-    def to_json(self, include_defaults: bool = False) -> dict[str, Any]: ...
+    def to_json(self, include_defaults: bool = False) -> Any: ...
 
 
 @attrs.frozen
@@ -154,6 +157,22 @@ class MemoryKeyValueStoreConfig:
 
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
         return {}
+
+
+@attrs.frozen
+class FileIoSyncConfig:
+    """Parsed ``file_io_sync`` JSON: a boolean (whether file writes are fsync-ed)."""
+
+    value: bool = True
+
+    @classmethod
+    def from_json(cls, json: Any) -> FileIoSyncConfig:
+        if not isinstance(json, bool):
+            raise InvalidArgumentError(f"Expected boolean, but received: {json_text(json)}")
+        return cls(json)
+
+    def to_json(self, include_defaults: bool = False) -> Any:
+        return self.value
 
 
 @attrs.define(eq=False, repr=False)
@@ -299,11 +318,28 @@ class MemoryKeyValueStoreResource(ContextResource):
         return self.config
 
 
+@attrs.define(eq=False, repr=False)
+class FileIoSyncResource(ContextResource):
+    """Whether the ``file`` kvstore fsyncs data before acknowledging a write."""
+
+    _PROVIDER: ClassVar[str] = "file_io_sync"
+    config: FileIoSyncConfig = attrs.field(factory=FileIoSyncConfig)
+
+    @property
+    def value(self) -> bool:
+        return self.config.value
+
+    def _config(self) -> ResourceConfig:
+        return self.config
+
+
 @attrs.frozen
 class ResourceProvider:
     """One resource type: how to parse its JSON and make a live resource."""
 
     name: str
+    expected: str
+    """What its JSON must be, for messages: "object" or "boolean"."""
     parse: Callable[[Any], ResourceConfig]
     """JSON (an object) to config; raises InvalidArgumentError."""
     create: Callable[[Any], ContextResource]
@@ -314,10 +350,13 @@ class ResourceProvider:
 
 def _provider(
     name: str,
-    config_cls: type[CachePoolConfig | ConcurrencyConfig | MemoryKeyValueStoreConfig],
+    config_cls: type[
+        CachePoolConfig | ConcurrencyConfig | MemoryKeyValueStoreConfig | FileIoSyncConfig
+    ],
     create: Callable[[Any], ContextResource],
+    expected: str = "object",
 ) -> ResourceProvider:
-    return ResourceProvider(name, config_cls.from_json, create, config_cls())
+    return ResourceProvider(name, expected, config_cls.from_json, create, config_cls())
 
 
 _PROVIDERS: dict[str, ResourceProvider] = {
@@ -335,6 +374,7 @@ _PROVIDERS: dict[str, ResourceProvider] = {
             lambda config: ConcurrencyResource("file_io_concurrency", config),
         ),
         _provider("memory_key_value_store", MemoryKeyValueStoreConfig, MemoryKeyValueStoreResource),
+        _provider("file_io_sync", FileIoSyncConfig, FileIoSyncResource, "boolean"),
     )
 }
 

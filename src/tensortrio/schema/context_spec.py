@@ -87,7 +87,7 @@ def parse_resource_spec(provider: str, json: Any, *, allow_null: bool = True) ->
         if provider_of_key(json) != provider:
             raise InvalidArgumentError(
                 f'Invalid spec or reference to "{provider}" resource: {json_text(json)} '
-                f"(Expected object, but received: {json_text(json)})"
+                f"(Expected {resource_provider.expected}, but received: {json_text(json)})"
             )
         return ResourceReference(json)
     return DirectResourceSpec(provider, resource_provider.parse(json))
