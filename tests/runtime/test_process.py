@@ -182,3 +182,21 @@ def test_exit_cancels_operations_cleanly() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['cancelled'] True"
+
+
+def test_exit_hook_registered_before_first_use_can_still_use_the_runtime() -> None:
+    out = run_python(
+        """
+        import atexit
+        from tensortrio.runtime import run_async
+
+        async def answer():
+            return 42
+
+        # Runs after the runtime's own exit hook has stopped it: a fresh runtime serves it.
+        atexit.register(lambda: print(run_async(answer), flush=True))
+        print(run_async(answer), flush=True)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["42", "42"]

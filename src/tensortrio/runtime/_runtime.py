@@ -128,19 +128,22 @@ class Runtime:
     async def _run_op(
         self, future: Future[T], async_fn: Callable[..., Awaitable[T]], args: tuple[object, ...]
     ) -> None:
-        try:
-            with trio.CancelScope() as scope:
-                if not future._set_canceller(functools.partial(self._cancel_soon, scope)):
-                    return
-                try:
-                    value = await async_fn(*args)
-                except BaseException as exc:
-                    # Nothing escapes an operation: its outcome belongs to its Future.
-                    _settle_failure(future, exc)
-                else:
-                    future._set_result(value)
-        finally:
-            self._pending.discard(future)
+        failure: BaseException | None = None
+        with trio.CancelScope() as scope:
+            if not future._set_canceller(functools.partial(self._cancel_soon, scope)):
+                self._pending.discard(future)
+                return
+            try:
+                value = await async_fn(*args)
+            except BaseException as exc:
+                # Nothing escapes an operation: its outcome belongs to its Future.
+                failure = exc
+        # Settle last: whoever waits wakes up to a runtime with nothing left to do.
+        self._pending.discard(future)
+        if failure is None:
+            future._set_result(value)
+        else:
+            _settle_failure(future, failure)
 
     def _cancel_soon(self, scope: trio.CancelScope) -> None:
         if in_runtime_thread():
