@@ -185,3 +185,43 @@ def test_transpose_and_pickle() -> None:
     assert pickle.loads(pickle.dumps(t)) == t
     m = ts.OutputIndexMap(index_array=np.arange(3), index_range=ts.Dim(0, 3))
     assert pickle.loads(pickle.dumps(m)) == m
+
+
+def test_output_index_map_forms() -> None:
+    assert repr(ts.OutputIndexMap(8)) == "OutputIndexMap(offset=8)"
+    assert repr(ts.OutputIndexMap(1, 2)) == "OutputIndexMap(offset=2, stride=1, input_dimension=1)"
+    assert repr(ts.OutputIndexMap(1, 2, 3)) == "OutputIndexMap(offset=2, stride=3, input_dimension=1)"
+    assert repr(ts.OutputIndexMap(input_dimension=2)) == "OutputIndexMap(offset=0, stride=1, input_dimension=2)"
+    m = ts.OutputIndexMap(index_array=[1, 2], index_range=ts.Dim(inclusive_min=1, exclusive_max=4, label="x"))
+    assert repr(m) == "OutputIndexMap(offset=0, stride=1, index_array={1, 2}, index_range=[1, 4))"
+    assert repr(ts.OutputIndexMap([[1, 2]]).index_range) == "Dim(implicit_lower=False, implicit_upper=False)"
+    assert ts.OutputIndexMap([[1, 2]]) != ts.OutputIndexMap([1, 2])
+    assert ts.OutputIndexMap(5).method is ts.OutputIndexMethod.constant
+    assert ts.OutputIndexMap(5).stride is None
+    assert ts.OutputIndexMap(5).index_range is None
+    in_transform = ts.IndexTransform(input_shape=[2], output=[m]).output[0]
+    assert repr(in_transform.index_range) == "Dim(inclusive_min=1, exclusive_max=4)"  # label dropped
+    with pytest.raises(InvalidArgumentError, match=r"^index_array must contain integers, got dtype <U1$"):
+        ts.OutputIndexMap(index_array=["a"])
+
+
+def test_output_index_maps_sequence() -> None:
+    maps = example().output
+    assert maps.rank == len(maps) == 3
+    assert maps[-1] == ts.OutputIndexMap(8)
+    assert maps[1:] == [maps[1], maps[2]]
+    with pytest.raises(IndexError, match=r"^Index 3 is outside valid range \[-3, 3\)$"):
+        maps[3]
+    rebuilt = ts.IndexTransform(example().domain, maps)
+    assert rebuilt == example()
+
+
+def test_dim_expression_shortcuts() -> None:
+    d = ts.IndexDomain(shape=[2, 3], labels=["a", "b"])
+    assert str(d.translate_to[1]) == '{ "a": [1, 3), "b": [1, 4) }'
+    assert str(d.label["x", "y"]) == '{ "x": [0, 2), "y": [0, 3) }'
+    assert str(d.mark_bounds_implicit[True:]) == '{ "a": [0*, 2), "b": [0*, 3) }'
+    t = ts.IndexTransform(input_shape=[2, 3]).translate_by[1, 2]
+    assert t.output == [ts.OutputIndexMap(input_dimension=0, offset=-1), ts.OutputIndexMap(input_dimension=1, offset=-2)]
+    assert t([1, 2]) == (0, 0)
+    assert str(ts.IndexTransform(input_shape=[2]).translate_backward_by[1].domain) == "{ [-1, 1) }"

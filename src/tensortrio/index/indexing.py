@@ -114,7 +114,9 @@ def _parse_term(term: Any) -> list[_Term]:
             raise OutOfRangeError("Arrays used as indices must be of integer (or boolean) type")
     if array.dtype == np.uint64 and array.size and array.max() > np.iinfo(np.int64).max:
         raise InvalidArgumentError("Index array values must fit in a 64-bit signed integer")
-    return [_Term("array", array.astype(np.int64))]
+    result = np.array(array, dtype=np.int64)  # our own copy: the caller may mutate theirs
+    result.flags.writeable = False
+    return [_Term("array", result)]
 
 
 def _parse(key: Any) -> list[_Term]:
@@ -250,7 +252,7 @@ def _apply(
         shape = _broadcast_shape(all_arrays)
         first = array_items[0][0]
         key = (first.anchor, first.seq) if (mode is IndexingMode.DEFAULT and arrays_in_place) else (-1, 0)
-        tags = [("group", i) for i in range(len(shape))]
+        tags: list[Any] = [("group", i) for i in range(len(shape))]
         group_tags = tags
         for i, extent in enumerate(shape):
             entries.append(((*key, i), IndexInterval.make(0, extent), tags[i]))
