@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -317,6 +318,26 @@ def test_service_failure_is_logged_and_contained() -> None:
     # The runtime and its other tasks carry on.
     assert get_runtime() is runtime
     assert run_async(double, 1) == 2
+
+
+def test_callback_calling_sys_exit_on_runtime_thread_is_contained() -> None:
+    logged_promise, logged = ts.Promise[str].new()
+    handler = _SignalOnRecord(logged_promise)
+    logger = logging.getLogger("tensortrio.runtime")
+    logger.addHandler(handler)
+    try:
+        gate_promise, gate = ts.Promise[None].new()
+
+        async def op() -> None:
+            await gate
+
+        future = get_runtime().submit(op)
+        future.add_done_callback(lambda f: sys.exit(3))  # runs on the runtime thread
+        gate_promise.set_result(None)
+        assert logged.result(timeout=WAIT).startswith("Exception in done callback")
+    finally:
+        logger.removeHandler(handler)
+    assert run_async(double, 2) == 4
 
 
 def test_service_nursery_only_on_runtime_thread() -> None:

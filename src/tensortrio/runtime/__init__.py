@@ -1,5 +1,12 @@
 """Where code runs: the loop host, futures, and crossing loops and threads."""
 
+from ._dispatch import AsyncioLoop as AsyncioLoop
+from ._dispatch import CallbackLoop as CallbackLoop
+from ._dispatch import TrioRun as TrioRun
+from ._dispatch import call_in_worker_thread as call_in_worker_thread
+from ._dispatch import call_on_loop as call_on_loop
+from ._dispatch import capture_callback_loop as capture_callback_loop
+from ._dispatch import run_on_loop as run_on_loop
 from ._future import Future as Future
 from ._future import Promise as Promise
 from ._runtime import Runtime as Runtime

@@ -245,7 +245,11 @@ class Future(Generic[T]):
     def _run_callback(self, callback: Callable[[Future[T]], object]) -> None:
         try:
             callback(self)
-        except Exception:
+        except BaseException as exc:
+            # Ctrl-C or sys.exit() in a callback stops its own thread, but never
+            # the runtime thread: that would stop every operation in the process.
+            if not isinstance(exc, Exception) and not in_runtime_thread():
+                raise
             logger.exception("Exception in done callback %r of %r", callback, self)
 
     # --- cancellation
