@@ -30,12 +30,19 @@ def test_ctrl_c_interrupts_result_promptly() -> None:
         from tensortrio.runtime import get_runtime
 
         future = get_runtime().submit(trio.sleep_forever)
-        start = time.monotonic()
+
+        def interrupt_once_blocked():
+            while not future._wakers:  # the main thread registers just before it blocks
+                time.sleep(0.001)
+            global sent
+            sent = time.monotonic()
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=interrupt_once_blocked).start()
         try:
-            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
             future.result()
         except KeyboardInterrupt:
-            print("interrupted", time.monotonic() - start < 10)
+            print("interrupted", time.monotonic() - sent < 5)
         """
     )
     assert out.returncode == 0, out.stderr
@@ -45,13 +52,19 @@ def test_ctrl_c_interrupts_result_promptly() -> None:
 def test_ctrl_c_interrupts_result_with_timeout() -> None:
     out = run_python(
         """
-        import os, signal, threading
+        import os, signal, threading, time
         import trio
         from tensortrio.runtime import get_runtime
 
         future = get_runtime().submit(trio.sleep_forever)
+
+        def interrupt_once_blocked():
+            while not future._wakers:  # the main thread registers just before it blocks
+                time.sleep(0.001)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        threading.Thread(target=interrupt_once_blocked).start()
         try:
-            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
             future.result(timeout=1000)
         except KeyboardInterrupt:
             print("interrupted")
@@ -200,3 +213,31 @@ def test_exit_hook_registered_before_first_use_can_still_use_the_runtime() -> No
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["42", "42"]
+
+
+def test_ctrl_c_interrupts_result_inside_trio_run() -> None:
+    out = run_python(
+        """
+        import os, signal, threading, time
+        import trio
+        from tensortrio.runtime import get_runtime
+
+        future = get_runtime().submit(trio.sleep_forever)
+
+        def interrupt_once_blocked():
+            while not future._wakers:
+                time.sleep(0.001)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        async def main():
+            threading.Thread(target=interrupt_once_blocked).start()
+            future.result()  # blocks this trio run; Ctrl-C must still get through
+
+        try:
+            trio.run(main)
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted"]
