@@ -13,6 +13,7 @@ import trio
 
 import tensortrio as ts
 from tensortrio.errors import AbortedError
+from tensortrio.runtime import wait_done
 
 
 def test_promise_result() -> None:
@@ -285,3 +286,17 @@ async def test_cancelled_trio_awaiter_cancels_future() -> None:
         await future
     assert scope.cancelled_caught
     assert future.cancelled()
+
+
+async def test_wait_done_leaves_future_alone_when_cancelled() -> None:
+    promise, future = ts.Promise[int].new()
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await wait_done(future)
+    assert scope.cancelled_caught
+    assert not future.done()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(trio.to_thread.run_sync, promise.set_result, 2)
+        await wait_done(future)
+    assert future.result() == 2
+    await wait_done(future)  # already done: returns at once

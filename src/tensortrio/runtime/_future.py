@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from ._write_futures import WriteFutures
 
-__all__ = ["Future", "Promise"]
+__all__ = ["Future", "Promise", "wait_done"]
 
 T = TypeVar("T")
 
@@ -326,7 +326,7 @@ class Future(Generic[T]):
                 raise RuntimeError(f"a tensortrio Future cannot be awaited from {library!r}")
         return self._outcome()
 
-    async def _wait_trio(self) -> None:
+    async def _wait_trio(self, cancel_future: bool = True) -> None:
         task = trio.lowlevel.current_task()
         token = trio.lowlevel.current_trio_token()
         thread = threading.get_ident()
@@ -348,7 +348,8 @@ class Future(Generic[T]):
             nonlocal aborted
             aborted = True
             self._remove_waker(wake)
-            self.cancel()
+            if cancel_future:
+                self.cancel()
             return trio.lowlevel.Abort.SUCCEEDED
 
         if self._add_waker(wake):
@@ -371,6 +372,16 @@ class Future(Generic[T]):
             self._remove_waker(wake)
             self.cancel()
             raise
+
+
+async def wait_done(future: Future[Any]) -> None:
+    """Wait (in trio) until ``future`` is done, without consuming its outcome.
+
+    Unlike ``await future``, cancelling the waiting task leaves the future
+    alone: for core code waiting on a future it shares with others.
+    """
+    if future._state == _PENDING:
+        await future._wait_trio(cancel_future=False)
 
 
 def _resolve_waiter(waiter: asyncio.Future[None]) -> None:
