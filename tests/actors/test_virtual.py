@@ -416,3 +416,38 @@ async def test_activation_in_a_closed_nursery_fails_cleanly() -> None:
     stats = registry.statistics()
     assert (stats.live_actors, stats.activations) == (0, 0)
     assert not registry.is_active("a")
+
+
+async def test_handler_of_a_message_racing_the_deadline_is_not_cut_short(
+    nursery: trio.Nursery, mock_clock: MockClock
+) -> None:
+    registry = Counters(idle_timeout=1)
+    registry.start(nursery)
+    await registry.send("a", Add(1))
+    await wait_all_tasks_blocked()
+    mock_clock.jump(5)  # past the idle deadline, which the run loop has not yet seen
+    registry.send_nowait("a", Slow(1))
+    await wait_all_tasks_blocked()
+    mock_clock.jump(1)
+    await wait_all_tasks_blocked()
+    assert await registry.ask("a", Progress()) == (1, 1)
+    assert registry.statistics().activations == 1
+
+
+async def test_handler_of_a_message_racing_make_way_is_not_cut_short(
+    mock_clock: MockClock,
+) -> None:
+    for _ in range(16):
+        registry = Counters(idle_timeout=60, max_active=1)
+        async with trio.open_nursery() as nursery:
+            registry.start(nursery)
+            await registry.send("a", Add(1))
+            await wait_all_tasks_blocked()
+            registry.send_nowait("a", Slow(1))  # handed straight to the waiting task
+            nursery.start_soon(registry.send, "b", Add(1))  # wants "a" to make way
+            await wait_all_tasks_blocked()
+            mock_clock.jump(1)
+            await wait_all_tasks_blocked()
+            assert registry.is_active("b")
+            assert await registry.ask("a", Progress()) == (1, 1)
+            await registry.aclose()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import math
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -244,21 +245,8 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
         cause: BaseException | None = None
         retired = False
         try:
-            while True:
-                try:
-                    envelope = activation.mailbox.get_nowait()
-                except trio.EndOfChannel:
-                    break
-                except trio.WouldBlock:
-                    if self._waiting:
-                        retired = True
-                        break
-                    next_envelope = await self._wait_idle(key, activation)
-                    if next_envelope is None:
-                        retired = not self._closing
-                        break
-                    envelope = next_envelope
-                await self._handle(envelope, handler, owner)
+            while not retired:
+                retired = await self._serve(key, activation, handler, owner)
         except Exception as exc:
             reason, cause = f"{owner} crashed: {exc!r}", exc
             raise
@@ -267,7 +255,7 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
             raise
         finally:
             # One synchronous step: unpublish, then fail whatever is still queued.
-            activation.retired = retired
+            activation.retired = retired and not self._closing
             if slot.activation is activation:
                 slot.activation = None
             activation.mailbox.shut(reason, cause)
@@ -275,23 +263,55 @@ class ActorRegistry(abc.ABC, Generic[K, S, M]):
             self._deactivations += 1
             self._exited.unpark_all()
 
-    async def _wait_idle(self, key: K, activation: _Activation[M]) -> Envelope[M] | None:
-        """The next envelope, or None once idle too long, asked to exit, or closing."""
-        with trio.move_on_after(self.idle_timeout) as scope:
+    async def _serve(
+        self,
+        key: K,
+        activation: _Activation[M],
+        handler: Callable[[M], Awaitable[object]],
+        owner: str,
+    ) -> bool:
+        """Handle messages until idle too long or asked to exit; return whether to exit.
+
+        One cancel scope serves many messages (entering one per message would
+        cost a quarter of a message's time): its deadline is the idle deadline
+        while waiting and infinite while handling, so a handler is never cut short.
+        """
+        mailbox = activation.mailbox
+        pending: Envelope[M] | None = None
+        with trio.CancelScope() as scope:
             activation.idle_scope = scope
-            self._idle[key] = activation
+            while True:
+                try:
+                    envelope = mailbox.get_nowait()
+                except trio.EndOfChannel:
+                    return True
+                except trio.WouldBlock:
+                    if self._waiting:
+                        return True
+                    scope.deadline = trio.current_time() + self.idle_timeout
+                    self._idle[key] = activation
+                    try:
+                        envelope = await mailbox.get()
+                    except trio.EndOfChannel:
+                        return True
+                    finally:
+                        del self._idle[key]
+                    if scope.cancel_called:
+                        # The idle deadline (or a request to make way) struck as
+                        # this message arrived: handle it outside the doomed scope.
+                        pending = envelope
+                        break
+                    scope.deadline = math.inf
+                await self._handle(envelope, handler, owner)
+        activation.idle_scope = None
+        if pending is None:
+            # Idle too long or asked to make way; a sender may have queued meanwhile.
             try:
-                return await activation.mailbox.get()
-            except trio.EndOfChannel:
-                return None
-            finally:
-                activation.idle_scope = None
-                del self._idle[key]
-        # Timed out: a sender may have queued in the meantime; take its message.
-        try:
-            return activation.mailbox.get_nowait()
-        except (trio.WouldBlock, trio.EndOfChannel):
-            return None
+                pending = mailbox.get_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return True
+        await self._handle(pending, handler, owner)
+        return False
 
     async def _handle(
         self, envelope: Envelope[M], handler: Callable[[M], Awaitable[object]], owner: str
