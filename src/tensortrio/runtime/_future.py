@@ -285,7 +285,10 @@ class Future(Generic[T]):
             canceller()
         if wakers is not None:
             for wake in wakers:
-                wake()
+                try:
+                    wake()
+                except Exception:  # a waiter in a broken state must not strand the others
+                    logger.exception("Failed to wake a waiter of %r", self)
         if callbacks is not None:
             for callback in callbacks:
                 self._run_callback(callback)

@@ -200,6 +200,8 @@ class Runtime:
         thread, token, nursery = self._thread, self._token, self._nursery
         if thread is None or token is None or nursery is None or not thread.is_alive():
             return
+        # From now on get_runtime() hands out a fresh runtime, not this dying one.
+        self._stopped = True
         try:
             token.run_sync_soon(nursery.cancel_scope.cancel)
         except trio.RunFinishedError:
@@ -235,7 +237,8 @@ async def _run_service(
         await async_fn(*args)
     except* Exception as group:
         # One crashed actor must not cancel every operation of the process.
-        logger.error("tensortrio service %r failed", label, exc_info=group)
+        error = group.exceptions[0] if len(group.exceptions) == 1 else group
+        logger.error("tensortrio service %r failed", label, exc_info=error)
 
 
 _runtime: Runtime | None = None
