@@ -55,6 +55,8 @@ __all__ = [
 
 #: Most operations one batch (one thread hop) carries.
 MAX_BATCH = 128
+#: How far past a full batch the queue is scanned for more reads of its keys.
+ABSORB_SCAN = 256
 
 
 @attrs.frozen
@@ -253,25 +255,30 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         blocked: set[bytes] = set()
         held: list[ReadOp | WriteOp] = []
         scanned = 0
-        while queued and len(operations) < size and scanned < size + 1024:
+        # Past ``size`` groups, keep scanning a little to absorb more reads of
+        # keys already in the batch: they cost no extra I/O there.
+        while queued and scanned < size + ABSORB_SCAN:
             op = queued.popleft()
             scanned += 1
             if op.future.done():
                 counts["cancelled"] += 1
                 continue
+            full = len(operations) >= size
             if isinstance(op, ReadOp):
                 key = op.request.key
                 group = groups.get(key)
-                if group is None:
+                if group is not None:
+                    group.append(op)
+                    counts["coalesced_reads"] += 1
+                elif full:
+                    held.append(op)
+                else:
                     groups[key] = group = [op]
                     operations.append(ReadGroup(key, ()))  # requests filled in below
                     ops.append(group)
-                else:
-                    group.append(op)
-                    counts["coalesced_reads"] += 1
                 continue
             key = op.request.key
-            if key in busy or key in blocked:
+            if full or key in busy or key in blocked:
                 # Keep this key's writes in submission order behind the one in flight.
                 blocked.add(key)
                 held.append(op)

@@ -27,14 +27,16 @@ def resource_member(
     if value is None or isinstance(value, (dict, *value_types)):
         return value
     if isinstance(value, str):
-        if value == provider or value.startswith(provider + "#"):
+        if value == provider:
+            return None  # the default resource, however it is spelled
+        if value.startswith(provider + "#"):
             return value
         raise InvalidArgumentError(
             f"{driver}: {provider!r} must reference a {provider!r} resource, got {value!r}"
         )
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
         # TensorStore's bound-resource form ["file_io_concurrency"] (retain_context).
-        return value[0]
+        return None if value[0] == provider else value[0]
     raise InvalidArgumentError(
         f"{driver}: {provider!r} must be a resource reference string or object, got {value!r}"
     )

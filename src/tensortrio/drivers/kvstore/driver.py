@@ -60,6 +60,10 @@ class DriverSpec(abc.ABC):
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:
         """The driver-specific members, as ``from_json`` accepts them."""
 
+    @abc.abstractmethod
+    def strip_context(self) -> DriverSpec:
+        """This spec with every context resource member reset to the default."""
+
     def normalize_path(self, path: str) -> str:
         """Validate and normalise the spec's ``path``; raise InvalidArgumentError if invalid."""
         return path

@@ -18,7 +18,7 @@ from ...errors import InvalidArgumentError
 from . import file_io
 from .context_members import check_no_extra_members, resource_member, resource_member_json
 from .driver import DriverSpec, KvStoreDriver, ReadGroup
-from .file_key import validate_file_key, validate_file_path
+from .file_key import validate_file_key, validate_file_path, validate_range_directory
 from .registry import register_driver, register_root_url_scheme
 from .url import decode_url_path, encode_url_path, split_component
 
@@ -91,6 +91,9 @@ class FileDriverSpec(DriverSpec):
             )
         return out
 
+    def strip_context(self) -> FileDriverSpec:
+        return FileDriverSpec()
+
     def normalize_path(self, path: str) -> str:
         validate_file_path(path)
         return path
@@ -144,11 +147,13 @@ class FileDriver(KvStoreDriver):
         return limiter
 
     def bound_json(self) -> dict[str, Any]:
-        return {
-            "context": {"file_io_concurrency": {}},
-            "driver": "file",
-            "file_io_sync": self.sync,
-        }
+        out: dict[str, Any] = {"driver": "file", "file_io_sync": self.sync}
+        resource = self.concurrency_resource
+        if getattr(resource, "shared", True):
+            out["context"] = {"file_io_concurrency": {}}
+        else:
+            out["file_io_concurrency"] = {"limit": resource.limit}
+        return out
 
     def validate_key(self, prefix: bytes, key: bytes) -> None:
         validate_file_key(prefix, key)
@@ -179,7 +184,7 @@ class FileDriver(KvStoreDriver):
         prefix = range_.longest_prefix()
         cut = prefix.rfind(b"/")
         if cut > 0:
-            validate_file_key(b"", prefix[:cut])
+            validate_range_directory(prefix[:cut])
 
 
 def _run_batch(

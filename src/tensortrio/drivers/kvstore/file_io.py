@@ -137,7 +137,9 @@ def read_group(group: FileReadGroup) -> list[ReadResult | Exception]:
 
 
 def _missing(requests: Sequence[ReadRequest], now: float) -> list[ReadResult | Exception]:
-    return answer_reads(requests, TimestampedStorageGeneration._make(NO_VALUE, now), None, _no_fetch)
+    return answer_reads(
+        requests, TimestampedStorageGeneration._make(NO_VALUE, now), None, _no_fetch
+    )
 
 
 def _no_fetch(start: int, stop: int) -> bytes:
@@ -375,6 +377,8 @@ def delete_range(range_: KeyRange, *, sync: bool) -> None:
                     exc.errno, f"file: cannot delete {os.fsdecode(path)!r}: {exc.strerror}"
                 )
             continue
+        if is_dir:
+            dirs_to_sync.discard(path)
         dirs_to_sync.add(_parent(path))
     if sync:
         failures = sync_directories(dirs_to_sync)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ...errors import InvalidArgumentError
 
-__all__ = ["LOCK_SUFFIX", "validate_file_key", "validate_file_path"]
+__all__ = ["LOCK_SUFFIX", "validate_file_key", "validate_file_path", "validate_range_directory"]
 
 LOCK_SUFFIX = b".__lock"
 _SEPARATORS = (b"/", b"\\")
@@ -49,10 +49,26 @@ def validate_file_key(root: bytes, key: bytes) -> bytes:
             NUL byte, or a component ending in ``.__lock``.
     """
     full_path = root + key
-    problem = _problem(full_path)
+    if not root and key.startswith(_SEPARATORS):
+        problem: str | None = "it is an absolute path, but keys are relative to the store's root"
+    else:
+        problem = _problem(full_path)
     if problem is not None:
         raise InvalidArgumentError(f"file: invalid key {key!r} (path {full_path!r}): {problem}")
     return full_path
+
+
+def validate_range_directory(directory: bytes) -> None:
+    """Check the directory a listing or range deletion starts from (the range's common prefix).
+
+    Raises:
+        InvalidArgumentError: naming the directory when it is not a valid key path.
+    """
+    problem = _problem(directory)
+    if problem is not None:
+        raise InvalidArgumentError(
+            f"file: invalid key range: its common prefix {directory!r} is not a valid path: {problem}"
+        )
 
 
 def validate_file_path(path: str) -> None:

@@ -163,7 +163,7 @@ class KvStore:
         """
         if unbind_context:
             return _Spec.from_json(self._bound_json())
-        return self._spec.with_path(self._path)
+        return _Spec.from_parts(self._spec.driver_spec.strip_context(), self._path)
 
     def _bound_json(self) -> dict[str, Any]:
         out = dict(self._driver.bound_json())

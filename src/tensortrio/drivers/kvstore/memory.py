@@ -55,6 +55,9 @@ class MemoryDriverSpec(DriverSpec):
             out["atomic"] = self.atomic
         return out
 
+    def strip_context(self) -> MemoryDriverSpec:
+        return MemoryDriverSpec(None, self.atomic)
+
     def to_url(self, path: str) -> str:
         return "memory://" + encode_url_path(path)
 
@@ -79,7 +82,15 @@ class MemoryDriver(KvStoreDriver):
         return self._spec
 
     def bound_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"context": {_PROVIDER: {}}, "driver": "memory"}
+        reference = self._spec.memory_key_value_store
+        out: dict[str, Any] = {"driver": "memory"}
+        if isinstance(reference, str):
+            out["context"] = {reference: {}}
+            out[_PROVIDER] = reference
+        elif isinstance(reference, dict):
+            out[_PROVIDER] = {}
+        else:
+            out["context"] = {_PROVIDER: {}}
         if not self._spec.atomic:
             out["atomic"] = False
         return out
