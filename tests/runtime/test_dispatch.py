@@ -360,3 +360,26 @@ def test_future_from_coroutine_without_loop() -> None:
         ValueError, match=r"^no event loop specified and thread does not have a default event loop$"
     ):
         ts.Future(_get_value())
+
+
+def test_blocking_on_own_loop_raises_instead_of_deadlocking() -> None:
+    async def main() -> int:
+        future = ts.Future(_get_value())
+        with pytest.raises(
+            RuntimeError,
+            match=r"^Future.result\(\) called in the thread running asyncio loop 0x[0-9a-f]+ for a future that waits for a callback on that same loop; blocking here would deadlock",
+        ):
+            future.result()
+        return await future
+
+    assert asyncio.run(main()) == 42
+
+
+async def test_blocking_on_own_trio_run_raises_instead_of_deadlocking() -> None:
+    future = ts.Future(_get_value())
+    with pytest.raises(
+        RuntimeError,
+        match=r"^Future.exception\(\) called in the thread running trio run 0x[0-9a-f]+ ",
+    ):
+        future.exception()
+    assert await future == 42

@@ -50,12 +50,32 @@ class AsyncioLoop:
 
     loop: asyncio.AbstractEventLoop
 
+    def is_current(self) -> bool:
+        """Return whether the calling thread is running this loop."""
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def __str__(self) -> str:
+        return f"asyncio loop {id(self.loop):#x}"
+
 
 @attrs.frozen
 class TrioRun:
     """Callbacks run as system tasks in the trio run this token belongs to."""
 
     token: trio.lowlevel.TrioToken
+
+    def is_current(self) -> bool:
+        """Return whether the calling thread is inside this trio run."""
+        try:
+            return trio.lowlevel.current_trio_token() is self.token
+        except RuntimeError:
+            return False
+
+    def __str__(self) -> str:
+        return f"trio run {id(self.token):#x}"
 
 
 CallbackLoop = AsyncioLoop | TrioRun
@@ -99,8 +119,14 @@ async def call_on_loop(callback_loop: CallbackLoop, fn: Callable[..., Any], *arg
 
 
 def run_on_loop(callback_loop: CallbackLoop, fn: Callable[..., Any], *args: object) -> Future[Any]:
-    """Like ``call_on_loop``, as an operation of the runtime: return its Future."""
-    return get_runtime().submit(call_on_loop, callback_loop, fn, *args)
+    """Like ``call_on_loop``, as an operation of the runtime: return its Future.
+
+    Blocking on that Future in the thread running ``callback_loop`` would
+    deadlock, so ``result()`` there raises ``RuntimeError`` instead.
+    """
+    future = get_runtime().submit(call_on_loop, callback_loop, fn, *args)
+    future._home = callback_loop
+    return future
 
 
 async def call_in_worker_thread(
@@ -175,7 +201,7 @@ async def _call_on_asyncio(
     fn: Callable[..., Any],
     args: tuple[object, ...],
 ) -> Any:
-    where = f"cannot run {_describe(fn)} on asyncio loop {id(loop):#x}"
+    where = f"cannot run {_describe(fn)} on {AsyncioLoop(loop)}"
     if loop.is_closed():
         raise RuntimeError(f"{where}: the loop is closed")
     if not loop.is_running():
@@ -245,7 +271,7 @@ async def _call_on_trio(
     fn: Callable[..., Any],
     args: tuple[object, ...],
 ) -> Any:
-    where = f"cannot run {_describe(fn)} in trio run {id(token):#x}"
+    where = f"cannot run {_describe(fn)} in {TrioRun(token)}"
     # Touched only on the foreign run's thread.
     state: dict[str, Any] = {"scope": None, "cancelled": False}
 

@@ -19,6 +19,7 @@ from typing import (
     Any,
     Final,
     Generic,
+    Protocol,
     Self,
     SupportsFloat,
     SupportsIndex,
@@ -64,13 +65,23 @@ class Future(Generic[T]):
     ``WriteFutures`` gives its commit future, a coroutine (any awaitable) is
     run on ``loop`` or else the calling thread's running asyncio loop or trio
     run (``ValueError`` if there is none), and any other value becomes an
-    already-completed future. As in TensorStore, blocking on ``result()`` in
-    the thread of the loop that runs the coroutine deadlocks: await it there.
+    already-completed future. Blocking on ``result()`` in the thread of the
+    loop that runs the coroutine would deadlock (it does in TensorStore): it
+    raises ``RuntimeError`` instead; await it there.
     """
 
     # A plain slotted class rather than attrs: ``Future(value)`` converts its
     # argument in ``__new__``, as TensorStore's constructor does.
-    __slots__ = ("__weakref__", "_callbacks", "_canceller", "_lock", "_state", "_value", "_wakers")
+    __slots__ = (
+        "__weakref__",
+        "_callbacks",
+        "_canceller",
+        "_home",
+        "_lock",
+        "_state",
+        "_value",
+        "_wakers",
+    )
     __module__ = "tensortrio"
 
     _lock: threading.Lock
@@ -79,6 +90,8 @@ class Future(Generic[T]):
     _callbacks: list[Callable[[Future[T]], object]] | None
     _wakers: list[Callable[[], object]] | None
     _canceller: Callable[[], object] | None
+    # The loop whose callback this future waits for (see _dispatch.run_on_loop).
+    _home: _HomeLoop | None
 
     def __new__(
         cls,
@@ -128,6 +141,7 @@ class Future(Generic[T]):
         self._callbacks = None
         self._wakers = None
         self._canceller = None
+        self._home = None
         return self
 
     def __reduce__(self) -> Any:
@@ -197,6 +211,13 @@ class Future(Generic[T]):
                 f"Future.{method}() called on the tensortrio runtime thread for a future that"
                 " is not done; blocking here would deadlock the runtime: use 'await future'"
                 " in code running on the runtime"
+            )
+        home = self._home
+        if home is not None and home.is_current():
+            raise RuntimeError(
+                f"Future.{method}() called in the thread running {home} for a future that"
+                " waits for a callback on that same loop; blocking here would deadlock:"
+                " use 'await future'"
             )
         gate = threading.Lock()
         gate.acquire()
@@ -411,6 +432,10 @@ def _as_seconds(method: str, name: str, value: object) -> float:
     if seconds != seconds:
         raise ValueError(f"Future.{method}(): {name!r} must not be NaN")
     return seconds
+
+
+class _HomeLoop(Protocol):
+    def is_current(self) -> bool: ...
 
 
 class Promise(Generic[T]):
