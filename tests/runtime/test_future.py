@@ -218,7 +218,6 @@ def test_write_futures_behave_as_commit() -> None:
         write.result()
     assert write.remove_done_callback(seen.append) == 0
     assert write.cancel() is False
-    write.force()
 
 
 def test_write_futures_cancel_cancels_commit() -> None:

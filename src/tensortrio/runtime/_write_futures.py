@@ -56,10 +56,6 @@ class WriteFutures:
         """Cancel the commit future (and so the write); False if already done."""
         return self._commit.cancel()
 
-    def force(self) -> None:
-        """Ensure the write begins executing."""
-        self._commit.force()
-
     def result(self, timeout: Seconds | None = None, deadline: Seconds | None = None) -> None:
         """Block until the write is committed; see ``Future.result``."""
         return self._commit.result(timeout=timeout, deadline=deadline)
