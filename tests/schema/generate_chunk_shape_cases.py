@@ -65,6 +65,22 @@ ZARR_INPUTS: list[tuple[str, list[int], dict[str, Any]]] = [
     ("float32", [999, 997], {"chunk": {"aspect_ratio": [1000, 1]}}),
     ("float32", [50, 60, 70], {"chunk": {"elements": 10**12}}),
     ("float32", [1, 1, 1], {}),
+    # Small targets with uneven aspect ratios pin the exact search steps
+    # (tensorstore 0.1.86 normalises ratios and searches geometrically first).
+    ("uint8", [3, 9], {"chunk": {"aspect_ratio": [1, 1.0078125], "elements": 6}}),
+    ("uint8", [2, 6], {"chunk": {"aspect_ratio": [1, 2.125], "elements": 6}}),
+    ("uint8", [100, 100], {"chunk": {"aspect_ratio": [1, 1.0625], "elements": 7}}),
+    ("uint8", [100, 100], {"chunk": {"aspect_ratio": [1, 1.0625], "elements": 12}}),
+    (
+        "uint8",
+        [1, 1, 2, 6],
+        {
+            "write_chunk": {"aspect_ratio_soft_constraint": [None, None, None, 2.125]},
+            "read_chunk": {"elements": 6},
+        },
+    ),
+    ("uint8", [50, 50, 50], {"chunk": {"aspect_ratio": [0.001, 1, 1000], "elements": 500}}),
+    ("uint8", [10**9, 10**9], {"chunk": {"aspect_ratio": [1e-6, 1], "elements": 10**12}}),
 ]
 
 ZARR3_INPUTS: list[tuple[str, list[int], dict[str, Any]]] = [
@@ -148,6 +164,30 @@ ZARR3_INPUTS: list[tuple[str, list[int], dict[str, Any]]] = [
         "float32",
         [60, 60],
         {"read_chunk": {"shape": [7, 11]}, "write_chunk": {"shape_soft_constraint": [30, 30]}},
+    ),
+    (
+        "uint8",
+        [100, 100],
+        {
+            "read_chunk": {"aspect_ratio": [1, 1.0625], "elements": 7},
+            "write_chunk": {"elements": 50},
+        },
+    ),
+    (
+        "uint8",
+        [30, 40, 50],
+        {
+            "read_chunk": {"aspect_ratio": [3, 1, 0.5], "elements": 60},
+            "write_chunk": {"aspect_ratio": [1, 2.125, 1], "elements": 3000},
+        },
+    ),
+    (
+        "uint8",
+        [1000, 1000],
+        {
+            "read_chunk": {"shape_soft_constraint": [13, None], "elements": 100},
+            "write_chunk": {"shape": [100, None], "elements": 999},
+        },
     ),
 ]
 

@@ -90,6 +90,41 @@ ZARR_CASES: list[tuple[str, list[int], dict[str, Any], Any]] = [
     ("float32", [999, 997], {"chunk": {"aspect_ratio": [1000, 1]}}, ([999, 997], [999, 997])),
     ("float32", [50, 60, 70], {"chunk": {"elements": 1000000000000}}, ([50, 60, 70], [50, 60, 70])),
     ("float32", [1, 1, 1], {}, ([1, 1, 1], [1, 1, 1])),
+    ("uint8", [3, 9], {"chunk": {"aspect_ratio": [1, 1.0078125], "elements": 6}}, ([2, 2], [2, 2])),
+    ("uint8", [2, 6], {"chunk": {"aspect_ratio": [1, 2.125], "elements": 6}}, ([1, 3], [1, 3])),
+    (
+        "uint8",
+        [100, 100],
+        {"chunk": {"aspect_ratio": [1, 1.0625], "elements": 7}},
+        ([2, 3], [2, 3]),
+    ),
+    (
+        "uint8",
+        [100, 100],
+        {"chunk": {"aspect_ratio": [1, 1.0625], "elements": 12}},
+        ([3, 3], [3, 3]),
+    ),
+    (
+        "uint8",
+        [1, 1, 2, 6],
+        {
+            "write_chunk": {"aspect_ratio_soft_constraint": [None, None, None, 2.125]},
+            "read_chunk": {"elements": 6},
+        },
+        ([1, 1, 1, 3], [1, 1, 1, 3]),
+    ),
+    (
+        "uint8",
+        [50, 50, 50],
+        {"chunk": {"aspect_ratio": [0.001, 1, 1000], "elements": 500}},
+        ([1, 10, 50], [1, 10, 50]),
+    ),
+    (
+        "uint8",
+        [1000000000, 1000000000],
+        {"chunk": {"aspect_ratio": [1e-06, 1], "elements": 1000000000000}},
+        ([1000, 1000000000], [1000, 1000000000]),
+    ),
 ]
 ZARR3_CASES: list[tuple[str, list[int], dict[str, Any], Any]] = [
     ("float32", [1000, 2000, 3000], {}, ([101, 101, 101], [101, 101, 101])),
@@ -193,6 +228,33 @@ ZARR3_CASES: list[tuple[str, list[int], dict[str, Any], Any]] = [
         [60, 60],
         {"read_chunk": {"shape": [7, 11]}, "write_chunk": {"shape_soft_constraint": [30, 30]}},
         ([7, 11], [28, 33]),
+    ),
+    (
+        "uint8",
+        [100, 100],
+        {
+            "read_chunk": {"aspect_ratio": [1, 1.0625], "elements": 7},
+            "write_chunk": {"elements": 50},
+        },
+        ([2, 3], [6, 6]),
+    ),
+    (
+        "uint8",
+        [30, 40, 50],
+        {
+            "read_chunk": {"aspect_ratio": [3, 1, 0.5], "elements": 60},
+            "write_chunk": {"aspect_ratio": [1, 2.125, 1], "elements": 3000},
+        },
+        ([11, 3, 1], [11, 24, 11]),
+    ),
+    (
+        "uint8",
+        [1000, 1000],
+        {
+            "read_chunk": {"shape_soft_constraint": [13, None], "elements": 100},
+            "write_chunk": {"shape": [100, None], "elements": 999},
+        },
+        ([10, 10], [100, 10]),
     ),
 ]
 

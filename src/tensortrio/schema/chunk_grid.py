@@ -117,7 +117,7 @@ def merge_elements(
     """Merge a target-elements constraint; ``None`` means unset."""
     if new is None:
         return existing, existing_hard
-    if new < 0:
+    if new < 0 or new > MAX_FINITE_INDEX:
         raise InvalidArgumentError(f"Invalid value: {new}")
     if existing is not None:
         if not new_hard:
@@ -130,7 +130,7 @@ def merge_elements(
 
 
 def valid_shape(value: int) -> bool:
-    return value == -1 or value >= 0
+    return -1 <= value <= MAX_FINITE_INDEX
 
 
 def valid_aspect_ratio(value: float) -> bool:

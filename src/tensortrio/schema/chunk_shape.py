@@ -12,8 +12,9 @@ are used as given (``-1`` means the full extent of the domain); the remaining
 dimensions are sized by ``aspect_ratio`` (unset: ``1``) so that the chunk holds
 about ``elements`` elements (unset: ``1024 * 1024``, whatever the data type),
 never exceeding the domain's extent (or ``elements``) in any dimension.  The
-scale factor is found by bisection and the chunk then holds at most
-``elements`` elements unless some dimension is already larger.  The grid
+scale factor is found by a geometric-then-bisecting search (tensorstore
+0.1.86's, reproduced step for step so results match exactly); the chunk then
+holds at most ``elements`` elements unless some dimension is already larger.  The grid
 origin defaults to the domain origin modulo the chunk shape (``0`` for an
 unbounded origin).
 
@@ -25,12 +26,14 @@ chunk_elements=10_000_000`` gets ``[10, 1414, 707]``.
 from __future__ import annotations
 
 import functools
+import math
+import sys
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
 import attrs
 
 from ..errors import InvalidArgumentError
-from .chunk_grid import INF_INDEX, INT64_MAX, Grid, GridConstraints
+from .chunk_grid import INF_INDEX, INT64_MAX, MAX_FINITE_INDEX, Grid, GridConstraints
 from .chunk_layout import ChunkLayout, LayoutConstraints
 
 if TYPE_CHECKING:
@@ -50,6 +53,10 @@ __all__ = [
 DEFAULT_CHUNK_ELEMENTS: Final = 1024 * 1024
 """Target elements per chunk when no ``elements`` constraint is given."""
 _MAX_DIVISOR_SEARCH: Final = 1_000_000
+_MAX_CHUNK_SIZE: Final = float.fromhex("0x1.fffffffffffffp61")
+"""Largest double below 2**62: no chunk dimension may reach ``ts.inf``."""
+_DBL_MIN: Final = sys.float_info.min
+_DBL_MAX: Final = sys.float_info.max
 
 
 class BoxLike(Protocol):
@@ -104,6 +111,13 @@ def _as_domain(domain: DomainLike) -> _Domain:
     return _Domain(lower, tuple(hi - lo for lo, hi in zip(lower, upper, strict=True)), finite)
 
 
+def _format_interval(lower: int, upper: int) -> str:
+    """An interval as TensorStore prints it: ``[0, 5)``, ``(-inf, +inf)``."""
+    low = "(-inf" if lower == -INF_INDEX else f"[{lower}"
+    high = "+inf)" if upper == INF_INDEX + 1 else f"{upper})"
+    return f"{low}, {high}"
+
+
 def _rank_error(constraints_rank: int, domain_rank: int) -> InvalidArgumentError:
     return InvalidArgumentError(
         f"Rank of constraints ({constraints_rank}) does not match rank of domain ({domain_rank})"
@@ -124,7 +138,7 @@ def _initial_shape(grid: GridConstraints, domain: _Domain) -> tuple[list[int], l
             hard[i] = False
         elif shape[i] == -1:
             if not domain.finite[i]:
-                bounds = f"({domain.origin[i]}, {domain.origin[i] + domain.size[i]})"
+                bounds = _format_interval(domain.origin[i], domain.origin[i] + domain.size[i])
                 raise InvalidArgumentError(
                     f"Cannot match chunk size for dimension {i} to unbounded domain {bounds}"
                 )
@@ -165,12 +179,23 @@ def _choose_sizes(
         bound = float(target)
         if domain.finite[i]:
             bound = min(bound, max(1.0, float(domain.size[i])))
-        max_size.append(min(bound, 2.0**62))
+        max_size.append(min(bound, _MAX_CHUNK_SIZE))
+
+    free = [i for i in range(rank) if shape[i] == 0]
+    # Aspect ratios are scaled so the largest free one is 1.
+    largest = max((aspect[i] for i in free if math.isfinite(aspect[i])), default=0.0)
+    ratio: list[float] = []
+    for value in aspect:
+        if not math.isfinite(value) or value <= 0:
+            value = 1.0
+        elif largest > 0:
+            value = value / largest or _DBL_MIN
+        ratio.append(value)
 
     def size_for(i: int, factor: float) -> int:
         if shape[i] != 0:
             return shape[i]
-        return map_size(i, max(1, int(min(aspect[i] * factor, max_size[i]))))
+        return map_size(i, max(1, int(min(ratio[i] * factor, max_size[i]))))
 
     def total_for(factor: float) -> int:
         total = 1
@@ -180,14 +205,18 @@ def _choose_sizes(
                 return INT64_MAX
         return total
 
-    free = [i for i in range(rank) if shape[i] == 0]
-    # Bisect the scale factor between bounds a little wider than any useful value.
-    min_increment = min(1.0 / aspect[i] for i in free) / 2
-    high = max(max_size[i] / aspect[i] for i in free) * 2
+    # Search the scale factor between bounds a little wider than any useful
+    # value: geometrically while they are far apart, then by bisection.
+    min_increment = max(min(1.0 / ratio[i] for i in free) / 2, _DBL_MIN)
+    high = min(max(max_size[i] / ratio[i] for i in free), _DBL_MAX / 4.0) * 2.0
     low = min_increment
     high_total = total_for(high)
-    while low + min_increment < high:
-        mid = low + (high - low) / 2.0
+    for _ in range(100):
+        if not low + min_increment < high:
+            break
+        mid = math.sqrt(low * high) if high > low * 4.0 and low > 0 else low + (high - low) / 2.0
+        if not math.isfinite(mid) or mid <= low or mid >= high:
+            break
         mid_total = total_for(mid)
         if mid_total >= target:
             high = mid
@@ -195,8 +224,7 @@ def _choose_sizes(
         if mid_total <= target:
             low = mid
     factor = high if high_total == target else low
-    chosen = [size_for(i, factor) for i in range(rank)]
-    shape[:] = chosen
+    shape[:] = [size_for(i, factor) for i in range(rank)]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -220,6 +248,8 @@ def _nearest_multiple(divisor: int, target: int) -> int:
         return divisor
     lower = target // divisor * divisor
     upper = lower + divisor
+    if upper > MAX_FINITE_INDEX:
+        return lower
     return lower if target - lower <= upper - target else upper
 
 
