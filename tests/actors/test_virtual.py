@@ -451,3 +451,21 @@ async def test_handler_of_a_message_racing_make_way_is_not_cut_short(
             assert registry.is_active("b")
             assert await registry.ask("a", Progress()) == (1, 1)
             await registry.aclose()
+
+
+def test_key_crashed_under_the_runtime_reactivates_with_its_state() -> None:
+    from tensortrio.runtime import run_async
+
+    async def scenario() -> tuple[int, int]:
+        registry = Counters(name="svc", idle_timeout=10)
+        registry.start_service()
+        await registry.send("a", Add(2))
+        await registry.send("a", Crash())
+        await wait_all_tasks_blocked()  # the crash is logged; other services live on
+        assert not registry.is_active("a")
+        # The next message activates the key again, on the state it had.
+        count = await registry.ask("a", Get())
+        await registry.aclose()
+        return count, registry.statistics().activations
+
+    assert run_async(scenario) == (2, 2)
