@@ -383,3 +383,11 @@ async def test_blocking_on_own_trio_run_raises_instead_of_deadlocking() -> None:
     ):
         future.exception()
     assert await future == 42
+
+
+def test_call_on_loop_rejects_non_loops() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"^call_on_loop: 'callback_loop' must be an AsyncioLoop or TrioRun, got None$",
+    ):
+        run_async(call_on_loop, None, where, 1)  # type: ignore[arg-type]

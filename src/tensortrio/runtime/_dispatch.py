@@ -115,7 +115,11 @@ async def call_on_loop(callback_loop: CallbackLoop, fn: Callable[..., Any], *arg
     handoff = _Handoff(trio.lowlevel.current_trio_token())
     if isinstance(callback_loop, AsyncioLoop):
         return await _call_on_asyncio(callback_loop.loop, handoff, fn, args)
-    return await _call_on_trio(callback_loop.token, handoff, fn, args)
+    if isinstance(callback_loop, TrioRun):
+        return await _call_on_trio(callback_loop.token, handoff, fn, args)
+    raise TypeError(
+        f"call_on_loop: 'callback_loop' must be an AsyncioLoop or TrioRun, got {callback_loop!r}"
+    )
 
 
 def run_on_loop(callback_loop: CallbackLoop, fn: Callable[..., Any], *args: object) -> Future[Any]:
