@@ -21,6 +21,7 @@ from tensortrio.runtime._dispatch import (
     call_in_worker_thread,
     call_on_loop,
     capture_callback_loop,
+    run_in_worker_thread,
     run_on_loop,
 )
 
@@ -282,6 +283,7 @@ def test_worker_thread_under_limiter() -> None:
         return sorted(results)
 
     assert run_async(op) == [(0, True), (1, True)]
+    assert run_in_worker_thread(sync_where, 7, limiter=limiter).result(timeout=WAIT)[1] == 7
 
 
 def test_worker_thread_sees_cancellation() -> None:

@@ -6,6 +6,7 @@ from ._dispatch import TrioRun as TrioRun
 from ._dispatch import call_in_worker_thread as call_in_worker_thread
 from ._dispatch import call_on_loop as call_on_loop
 from ._dispatch import capture_callback_loop as capture_callback_loop
+from ._dispatch import run_in_worker_thread as run_in_worker_thread
 from ._dispatch import run_on_loop as run_on_loop
 from ._future import Future as Future
 from ._future import Promise as Promise

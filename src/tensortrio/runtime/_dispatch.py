@@ -34,6 +34,7 @@ __all__ = [
     "call_in_worker_thread",
     "call_on_loop",
     "capture_callback_loop",
+    "run_in_worker_thread",
     "run_on_loop",
 ]
 
@@ -148,6 +149,22 @@ async def call_in_worker_thread(
     return await trio.to_thread.run_sync(
         fn, *args, limiter=limiter, abandon_on_cancel=abandon_on_cancel
     )
+
+
+def run_in_worker_thread(
+    fn: Callable[[*Ts], T],
+    *args: *Ts,
+    limiter: trio.CapacityLimiter | None = None,
+    abandon_on_cancel: bool = False,
+) -> Future[T]:
+    """Like ``call_in_worker_thread``, as an operation of the runtime: return its Future."""
+
+    async def call() -> T:
+        return await call_in_worker_thread(
+            fn, *args, limiter=limiter, abandon_on_cancel=abandon_on_cancel
+        )
+
+    return get_runtime().submit(call)
 
 
 # --- the hand-off back to the awaiting trio task
