@@ -138,20 +138,20 @@ def valid_aspect_ratio(value: float) -> bool:
 
 
 def to_int(value: object, what: str) -> int:
-    """Convert ``value`` to an int (bool, float and str refused), naming ``what``."""
-    if isinstance(value, bool | str | bytes):
+    """Convert ``value`` to a 64-bit int (float and str refused, as tensorstore), naming ``what``."""
+    if isinstance(value, str | bytes | float):
         raise TypeError(f"{what} must be an integer, got {value!r}")
     try:
         result = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"{what} must be an integer, got {value!r}") from None
     if not INT64_MIN <= result <= INT64_MAX:
-        raise InvalidArgumentError(f"{what}: {result} is outside the 64-bit integer range")
+        raise TypeError(f"{what} must be a 64-bit integer, got {result}")
     return result
 
 
 def to_float(value: object, what: str) -> float:
-    if isinstance(value, bool | str | bytes) or not hasattr(value, "__float__"):
+    if isinstance(value, str | bytes) or not hasattr(value, "__float__"):
         raise TypeError(f"{what} must be a number, got {value!r}")
     return float(value)
 
