@@ -43,6 +43,7 @@ from .drivers.kvstore import KvStore as KvStore
 # --- schema
 # isort: split
 from .schema.chunk_layout import ChunkLayout as ChunkLayout
+from .schema.codec_spec import CodecSpec as CodecSpec
 from .schema.dtype import dtype as dtype
 from .schema.dtypes import bfloat16 as bfloat16
 from .schema.dtypes import bool as bool
