@@ -346,3 +346,84 @@ def test_service_nursery_only_on_runtime_thread() -> None:
     ):
         get_runtime().service_nursery
     assert isinstance(get_runtime().trio_token, trio.lowlevel.TrioToken)
+
+
+async def _ticks(n: int) -> int:
+    for _ in range(n):
+        await trio.lowlevel.checkpoint()
+    return n
+
+
+async def test_racing_cancellations_and_completions_from_trio() -> None:
+    # Awaiters cancelled at every point relative to completion: each outcome must be
+    # a value or a cancellation, and the awaiting run must never be rescheduled twice.
+    futures = [get_runtime().submit(_ticks, i % 7) for i in range(300)]
+    outcomes: list[str] = []
+
+    async def await_one(i: int, future: ts.Future[int]) -> None:
+        with trio.move_on_after(0 if i % 3 == 0 else 30) as scope:
+            for _ in range(i % 5):
+                await trio.lowlevel.checkpoint()
+            try:
+                assert await future == i % 7
+                outcomes.append("value")
+            except asyncio.CancelledError:
+                outcomes.append("cancelled")
+        if scope.cancelled_caught:
+            outcomes.append("timed out")
+
+    async with trio.open_nursery() as nursery:
+        for i, future in enumerate(futures):
+            nursery.start_soon(await_one, i, future)
+    assert len(outcomes) == 300
+    assert all(future.done() for future in futures)
+    assert outcomes.count("value") >= 100
+
+
+def test_racing_cancellations_and_completions_from_threads() -> None:
+    errors: list[BaseException] = []
+
+    def worker(seed: int) -> None:
+        try:
+            for i in range(200):
+                future = get_runtime().submit(_ticks, (seed + i) % 4)
+                if (seed + i) % 3 == 0:
+                    future.cancel()
+                try:
+                    assert future.result(timeout=WAIT) == (seed + i) % 4
+                except asyncio.CancelledError:
+                    assert future.cancelled()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert errors == []
+
+
+def test_racing_cancellations_and_completions_from_asyncio() -> None:
+    async def main() -> list[str]:
+        futures = [get_runtime().submit(_ticks, i % 7) for i in range(300)]
+
+        async def await_one(i: int, future: ts.Future[int]) -> str:
+            for _ in range(i % 5):
+                await asyncio.sleep(0)
+            try:
+                if i % 3 == 0:
+                    await asyncio.wait_for(_as_asyncio(future), 0)
+                else:
+                    assert await future == i % 7
+            except (TimeoutError, asyncio.CancelledError):
+                return "cancelled"
+            return "value"
+
+        outcomes = await asyncio.gather(*(await_one(i, f) for i, f in enumerate(futures)))
+        assert all(future.done() for future in futures)
+        return outcomes
+
+    outcomes = asyncio.run(main())
+    assert len(outcomes) == 300
+    assert outcomes.count("value") >= 200
