@@ -34,6 +34,9 @@ from .index import OutputIndexMaps as OutputIndexMaps
 from .index import OutputIndexMethod as OutputIndexMethod
 from .index import inf as inf
 from .index import newaxis as newaxis
+from .index.dim_expression import DimExpression as DimExpression
+from .index.dim_expression import DimSelection as DimSelection
+from .index.dim_expression import d as d
 
 # isort: split
 
