@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from .output_map import OutputIndexMap, OutputIndexMethod
 from .partition_dims import (
     ChunkGrid,
     EnumeratedPieces,
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from numpy.typing import NDArray
+
+    from .transform import IndexTransform
 
 __all__ = [
     "ChunkCellSelection",
@@ -126,7 +129,7 @@ class IndexTransformPartition:
 
 
 def partition_index_transform(
-    transform: Any,
+    transform: IndexTransform,
     chunk_shape: Sequence[int],
     grid_origin: Sequence[int] | None = None,
 ) -> IndexTransformPartition:
@@ -139,38 +142,27 @@ def partition_index_transform(
 
     Raises:
       InvalidArgumentError: if the chunk grid's rank differs from the output
-        rank, a chunk size is not positive, or an input bound is infinite.
+        rank, a chunk size is not positive, or an input dimension is unbounded.
     """
     domain = transform.domain
-    origin = tuple(int(x) for x in domain.inclusive_min)
-    shape = tuple(int(x) for x in domain.shape)
-    for dim, (lo, size) in enumerate(zip(origin, shape, strict=True)):
-        if size > 0 and (
-            domain[dim].inclusive_min == -_INF or domain[dim].exclusive_max == _INF + 1
-        ):
+    for dim, interval in enumerate(domain.dims):
+        if not interval.finite and not interval.empty:
             raise InvalidArgumentError(
                 f"partition: input dimension {dim} has unbounded domain "
-                f"{domain[dim]!r}; a request domain must be bounded"
+                f"{interval.bounds_str()}; a request domain must be bounded"
             )
-        del lo
-    maps = [_to_output_map(m, origin, shape) for m in transform.output_index_maps]
-    return partition_output_maps(origin, shape, maps, chunk_shape, grid_origin)
+    maps = [_to_output_map(m) for m in transform.maps]
+    return partition_output_maps(domain.origin, domain.shape, maps, chunk_shape, grid_origin)
 
 
-_INF = 2**62 - 1
-
-
-def _to_output_map(m: Any, origin: tuple[int, ...], shape: tuple[int, ...]) -> OutputMap:
-    """Convert one ``OutputIndexMap`` to the partition's plain form."""
-    method = str(m.method)
-    if method.endswith("constant"):
-        return OutputMap(offset=int(m.offset))
-    if method.endswith("single_input_dimension"):
-        return OutputMap(
-            offset=int(m.offset), stride=int(m.stride), input_dimension=int(m.input_dimension)
-        )
-    array = np.asarray(m.index_array, dtype=np.int64)
-    return OutputMap(offset=int(m.offset), stride=int(m.stride), index_array=array)
+def _to_output_map(m: OutputIndexMap) -> OutputMap:
+    """Convert one ``OutputIndexMap`` (index arrays in compact form) to the plain form."""
+    if m.method is OutputIndexMethod.constant:
+        return OutputMap(offset=m.offset)
+    assert m.stride is not None
+    if m.method is OutputIndexMethod.single_input_dimension:
+        return OutputMap(offset=m.offset, stride=m.stride, input_dimension=m.input_dimension)
+    return OutputMap(offset=m.offset, stride=m.stride, index_array=m.index_array)
 
 
 def partition_output_maps(
