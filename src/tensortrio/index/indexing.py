@@ -149,10 +149,14 @@ def _slice_dim(
         if hi < lo:
             raise OutOfRangeError(prefix + f"({lo}, {hi - 1}) do not specify a valid closed index interval")
     else:
+        # As TensorStore: a given start makes the *lower* bound explicit and a given stop
+        # the upper one, whatever the step's sign.  With a negative step the implicit
+        # side that remains is then widened by bounds propagation (see compose), so
+        # [0*, 10*)[5::-1] is [-9*, 1) and [0, 10*)[:5:-1] is [-9, -5).
         a = dim.inclusive_max if start is None else start
         b = dim.exclusive_min if stop is None else stop
-        a_implicit = dim.implicit_upper if start is None else False
-        b_implicit = dim.implicit_lower if stop is None else False
+        a_implicit = stop is None and dim.implicit_upper
+        b_implicit = start is None and dim.implicit_lower
         lo, hi = b + 1, a + 1
         if hi < lo:
             raise OutOfRangeError(prefix + f"({lo}, {hi - 1}) do not specify a valid closed index interval")
@@ -160,7 +164,8 @@ def _slice_dim(
     b_infinite = b in (-INF - 1, INF + 1)
     explicit_lo = -INF if dim.implicit_lower else dim.inclusive_min
     explicit_hi = INF + 1 if dim.implicit_upper else dim.exclusive_max
-    if (start is not None or stop is not None) and (lo < explicit_lo or hi > explicit_hi):
+    # An empty slice selects nothing, so TensorStore does not bounds-check it.
+    if lo < hi and (start is not None or stop is not None) and (lo < explicit_lo or hi > explicit_hi):
         shown = IndexInterval.make(explicit_lo, explicit_hi).bounds_str()
         raise OutOfRangeError(
             prefix + f"Slice interval [{lo}, {hi}) is not contained within domain {shown}"

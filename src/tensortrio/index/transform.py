@@ -53,8 +53,11 @@ def _normalize_array_map(domain: IndexDomain, j: int, m: OutputIndexMap) -> Outp
             f"{{{', '.join(map(str, array.shape))}}} which does not match input_shape "
             f"{{{', '.join(map(str, shape))}}}"
         )
-    if m.stride == 0 or 0 in shape:
-        return OutputIndexMap.constant(m.offset if m.stride == 0 else 0)
+    if m.stride == 0:
+        return OutputIndexMap.constant(m.offset)
+    if any(d.empty and not d.implicit_lower and not d.implicit_upper for d in domain.dims):
+        # No index of an (explicitly) empty domain is ever mapped: TensorStore drops the array.
+        return OutputIndexMap.constant(0)
     # Compact form: extent 1 wherever the array does not vary along an input dimension.
     compact = array[
         tuple(slice(0, 1) if (a == 1 or s == 0) else slice(None)
