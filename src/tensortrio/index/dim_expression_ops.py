@@ -122,14 +122,14 @@ def apply_translate(
         shifts[dim] = shift
     maps = []
     for m in transform.maps:
-        if m.method is OutputIndexMethod.single_input_dimension and shifts[m.input_dimension or 0]:
+        # Index arrays are stored relative to the input origin: they move with it.
+        if m.method is OutputIndexMethod.single_input_dimension:
             assert m.input_dimension is not None
             assert m.stride is not None
-            offset = m.offset - m.stride * shifts[m.input_dimension]
-            maps.append(OutputIndexMap.single(m.input_dimension, offset, m.stride))
-        else:
-            # Index arrays are stored relative to the input origin: they move with it.
-            maps.append(m)
+            shift = shifts[m.input_dimension]
+            if shift:
+                m = OutputIndexMap.single(m.input_dimension, m.offset - m.stride * shift, m.stride)
+        maps.append(m)
     return _rebuild(transform, intervals, maps)
 
 
