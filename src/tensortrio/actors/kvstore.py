@@ -10,9 +10,12 @@ everything that arrived at once:
 - small operations are *batched*: one worker-thread hop executes a whole
   batch, so a 4 KiB value does not pay a ~100 µs hop of its own; drivers
   whose operations are plain memory work (``memory``) run batches inline;
-- at most ``driver.concurrency`` batches are in flight (the context's
-  ``file_io_concurrency`` for ``file``); while all are busy, arrivals queue
-  and the next batches grow, which is what makes batching adapt to load;
+- concurrency is bounded: at most ``driver.concurrency`` write batches (the
+  context's ``file_io_concurrency`` for ``file``) and a quarter as many read
+  batches are in flight; while all are busy, arrivals queue and the next
+  batches grow, which is what makes batching adapt to load. Reads get fewer
+  threads because reading cached files is Python CPU work that parallel
+  threads only fight over (the GIL), while writes mostly wait in ``fsync``;
 - writes to one key are applied in the order they were submitted: a write
   waits while an earlier write of the same key is in flight elsewhere.
 
@@ -53,10 +56,12 @@ __all__ = [
     "WriteOp",
 ]
 
-#: Most operations one batch (one thread hop) carries.
-MAX_BATCH = 128
-#: How far past a full batch the queue is scanned for more reads of its keys.
-ABSORB_SCAN = 256
+#: Most read groups (keys) one read batch (one thread hop) carries.
+READ_BATCH = 512
+#: Most writes one write batch carries.
+WRITE_BATCH = 128
+#: Writes held back behind in-flight writes of their keys before a batch stops scanning.
+_MAX_HELD = 1024
 
 
 @attrs.frozen
@@ -66,8 +71,9 @@ class Drain:
 
 @attrs.frozen
 class BatchDone:
-    """A batch finished; ``keys`` are the keys its writes held."""
+    """A batch finished; ``keys`` are the keys its writes held (none for a read batch)."""
 
+    writes: bool
     keys: tuple[bytes, ...]
 
 
@@ -139,11 +145,17 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     )
     _intake: collections.deque[Op] = attrs.field(init=False, factory=collections.deque)
     _wake_pending: bool = attrs.field(init=False, default=False)
-    _queued: collections.deque[ReadOp | WriteOp] = attrs.field(
+    _read_queue: collections.deque[list[ReadOp]] = attrs.field(
         init=False, factory=collections.deque
     )
+    """Read groups waiting for a batch: one per key, in the place of its first read."""
+    _reads: dict[bytes, list[ReadOp]] = attrs.field(init=False, factory=dict)
+    """The queued read group of each key (later reads of the key join it)."""
+    _write_queue: collections.deque[WriteOp] = attrs.field(init=False, factory=collections.deque)
     _busy: dict[bytes, int] = attrs.field(init=False, factory=dict)
-    _in_flight: int = attrs.field(init=False, default=0)
+    """Keys with writes in flight, and how many batches hold them."""
+    _read_batches: int = attrs.field(init=False, default=0)
+    _write_batches: int = attrs.field(init=False, default=0)
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
     _counts: collections.Counter[str] = attrs.field(init=False, factory=collections.Counter)
 
@@ -159,9 +171,14 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             self._fail_waiting(ActorClosedError(f"actor {self.name!r} is closed"))
 
     def _fail_waiting(self, error: Exception) -> None:
-        for queue in (self._intake, self._queued):
-            while queue:
-                queue.popleft().promise.set_exception(error)
+        while self._intake:
+            self._intake.popleft().promise.set_exception(error)
+        while self._read_queue:
+            for op in self._read_queue.popleft():
+                op.promise.set_exception(error)
+        self._reads.clear()
+        while self._write_queue:
+            self._write_queue.popleft().promise.set_exception(error)
 
     # --- intake (any thread)
 
@@ -194,108 +211,172 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
 
     async def handle(self, message: Drain | BatchDone) -> object:
         if isinstance(message, BatchDone):
-            self._in_flight -= 1
-            for key in message.keys:
-                remaining = self._busy[key] - 1
-                if remaining:
-                    self._busy[key] = remaining
-                else:
-                    del self._busy[key]
-        self._take_intake()
-        self._dispatch()
+            if message.writes:
+                self._write_batches -= 1
+                for key in message.keys:
+                    remaining = self._busy[key] - 1
+                    if remaining:
+                        self._busy[key] = remaining
+                    else:
+                        del self._busy[key]
+            else:
+                self._read_batches -= 1
+        if self.driver.inline:
+            self._run_intake_inline()
+        else:
+            self._take_intake()
+            self._dispatch()
         return None
 
+    def _start_task(self, op: TaskOp) -> None:
+        self._counts[op.kind] += 1
+        assert self._nursery is not None
+        self._nursery.start_soon(self._run_task, op)
+
+    def _run_intake_inline(self) -> None:
+        """Execute everything in the intake now, in order, as one batch (inline drivers)."""
+        intake, counts = self._intake, self._counts
+        operations: list[ReadGroup | WriteRequest] = []
+        ops: list[list[ReadOp] | WriteOp] = []
+        groups: dict[bytes, list[ReadOp]] = {}
+        while intake:
+            op = intake.popleft()
+            if isinstance(op, TaskOp):
+                self._start_task(op)
+                continue
+            if op.future.done():
+                counts["cancelled"] += 1
+                continue
+            if isinstance(op, WriteOp):
+                counts["writes"] += 1
+                operations.append(op.request)
+                ops.append(op)
+                continue
+            counts["reads"] += 1
+            key = op.request.key
+            group = groups.get(key)
+            if group is None:
+                groups[key] = group = [op]
+                operations.append(ReadGroup(key, ()))  # requests filled in below
+                ops.append(group)
+            else:
+                group.append(op)
+                counts["coalesced_reads"] += 1
+        if not operations:
+            return
+        for index, member in enumerate(ops):
+            if isinstance(member, list):
+                operations[index] = ReadGroup(
+                    member[0].request.key, tuple(r.request for r in member)
+                )
+        counts["io_reads"] += len(groups)
+        counts["io_writes"] += len(operations) - len(groups)
+        counts["batches"] += 1
+        try:
+            outcomes = self.driver.run_batch_now(operations)
+        except Exception as exc:
+            outcomes = [exc] * len(ops)
+        self._complete(ops, outcomes)
+
     def _take_intake(self) -> None:
-        intake, queued, counts = self._intake, self._queued, self._counts
+        intake, reads, counts = self._intake, self._reads, self._counts
         while intake:
             op = intake.popleft()
             if isinstance(op, ReadOp):
                 counts["reads"] += 1
-                queued.append(op)
+                key = op.request.key
+                group = reads.get(key)
+                if group is None:
+                    reads[key] = group = [op]
+                    self._read_queue.append(group)
+                else:
+                    group.append(op)
+                    counts["coalesced_reads"] += 1
             elif isinstance(op, WriteOp):
                 counts["writes"] += 1
-                queued.append(op)
+                self._write_queue.append(op)
             else:
-                counts[op.kind] += 1
-                assert self._nursery is not None
-                self._nursery.start_soon(self._run_task, op)
+                self._start_task(op)
 
     def _dispatch(self) -> None:
-        if self.driver.inline:
-            while self._queued:
-                operations, ops, _ = self._form_batch(MAX_BATCH)
-                try:
-                    outcomes = self.driver.run_batch_now(operations)
-                except Exception as exc:
-                    outcomes = [exc] * len(ops)
-                self._complete(ops, outcomes)
-            return
         assert self._nursery is not None
-        limit = self.driver.concurrency
-        while self._queued and self._in_flight < limit:
-            free = limit - self._in_flight
-            size = max(1, min(MAX_BATCH, math.ceil(len(self._queued) / free)))
-            operations, ops, keys = self._form_batch(size)
+        # Reads of cached files are CPU work in Python: parallel worker threads
+        # only contend for the GIL (measured: context-switch storms), so reads
+        # go in few, large batches. Writes wait on fsync with the GIL released
+        # and gain from every allowed thread.
+        write_limit = self.driver.concurrency
+        read_limit = max(1, write_limit // 4)
+        while self._read_queue and self._read_batches < read_limit:
+            operations, ops = self._form_read_batch(READ_BATCH)
+            if not operations:
+                continue
+            self._read_batches += 1
+            self._nursery.start_soon(self._run_batch, operations, ops, False, ())
+        while self._write_queue and self._write_batches < write_limit:
+            free = write_limit - self._write_batches
+            size = max(1, min(WRITE_BATCH, math.ceil(len(self._write_queue) / free)))
+            operations, ops, keys = self._form_write_batch(size)
             if not operations:
                 break  # everything queued waits behind writes in flight
             for key in keys:
                 self._busy[key] = self._busy.get(key, 0) + 1
-            self._in_flight += 1
-            self._nursery.start_soon(self._run_batch, operations, ops, keys)
+            self._write_batches += 1
+            self._nursery.start_soon(self._run_batch, operations, ops, True, keys)
 
-    def _form_batch(
+    def _form_read_batch(
         self, size: int
-    ) -> tuple[list[ReadGroup | WriteRequest], list[list[ReadOp] | WriteOp], tuple[bytes, ...]]:
-        """Take up to ``size`` operations off the queue, coalescing reads of one key."""
-        queued, busy, counts = self._queued, self._busy, self._counts
+    ) -> tuple[list[ReadGroup | WriteRequest], list[list[ReadOp] | WriteOp]]:
+        """Take up to ``size`` read groups off the queue, dropping cancelled reads."""
+        queue, reads, counts = self._read_queue, self._reads, self._counts
         operations: list[ReadGroup | WriteRequest] = []
         ops: list[list[ReadOp] | WriteOp] = []
-        groups: dict[bytes, list[ReadOp]] = {}
+        while queue and len(operations) < size:
+            group = queue.popleft()
+            key = group[0].request.key
+            del reads[key]
+            live = [op for op in group if not op.future.done()]
+            if len(live) < len(group):
+                counts["cancelled"] += len(group) - len(live)
+                if not live:
+                    continue
+            operations.append(ReadGroup(key, tuple(op.request for op in live)))
+            ops.append(live)
+        if operations:
+            counts["io_reads"] += len(operations)
+            counts["batches"] += 1
+        return operations, ops
+
+    def _form_write_batch(
+        self, size: int
+    ) -> tuple[list[ReadGroup | WriteRequest], list[list[ReadOp] | WriteOp], tuple[bytes, ...]]:
+        """Take up to ``size`` writes off the queue, in order.
+
+        A write whose key has a write in flight in another batch stays queued
+        (with every later write of that key) so that writes apply in order.
+        """
+        queue, busy, counts = self._write_queue, self._busy, self._counts
+        operations: list[ReadGroup | WriteRequest] = []
+        ops: list[list[ReadOp] | WriteOp] = []
         write_keys: set[bytes] = set()
         blocked: set[bytes] = set()
-        held: list[ReadOp | WriteOp] = []
-        scanned = 0
-        # Past ``size`` groups, keep scanning a little to absorb more reads of
-        # keys already in the batch: they cost no extra I/O there.
-        while queued and scanned < size + ABSORB_SCAN:
-            op = queued.popleft()
-            scanned += 1
+        held: list[WriteOp] = []
+        while queue and len(operations) < size and len(held) <= _MAX_HELD:
+            op = queue.popleft()
             if op.future.done():
                 counts["cancelled"] += 1
                 continue
-            full = len(operations) >= size
-            if isinstance(op, ReadOp):
-                key = op.request.key
-                group = groups.get(key)
-                if group is not None:
-                    group.append(op)
-                    counts["coalesced_reads"] += 1
-                elif full:
-                    held.append(op)
-                else:
-                    groups[key] = group = [op]
-                    operations.append(ReadGroup(key, ()))  # requests filled in below
-                    ops.append(group)
-                continue
             key = op.request.key
-            if full or key in busy or key in blocked:
-                # Keep this key's writes in submission order behind the one in flight.
+            if key in busy or key in blocked:
                 blocked.add(key)
                 held.append(op)
                 continue
             write_keys.add(key)
             operations.append(op.request)
             ops.append(op)
-        queued.extendleft(reversed(held))
-        for index, member in enumerate(ops):
-            if isinstance(member, list):
-                operations[index] = ReadGroup(
-                    member[0].request.key, tuple(r.request for r in member)
-                )
-                counts["io_reads"] += 1
-            else:
-                counts["io_writes"] += 1
+        if held:
+            queue.extendleft(reversed(held))
         if operations:
+            counts["io_writes"] += len(operations)
             counts["batches"] += 1
         return operations, ops, tuple(write_keys)
 
@@ -322,6 +403,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         self,
         operations: list[ReadGroup | WriteRequest],
         ops: list[list[ReadOp] | WriteOp],
+        writes: bool,
         keys: tuple[bytes, ...],
     ) -> None:
         try:
@@ -333,7 +415,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             raise
         self._complete(ops, outcomes)
         with contextlib.suppress(ActorClosedError):
-            await self.send(BatchDone(keys))
+            await self.send(BatchDone(writes, keys))
 
     def _fail_ops(self, ops: list[list[ReadOp] | WriteOp], error: Exception) -> None:
         for member in ops:
@@ -372,6 +454,8 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             batches=counts["batches"],
             coalesced_reads=counts["coalesced_reads"],
             cancelled=counts["cancelled"],
-            queued=len(self._queued) + len(self._intake),
-            in_flight=self._in_flight,
+            queued=sum(len(g) for g in self._read_queue)
+            + len(self._write_queue)
+            + len(self._intake),
+            in_flight=self._read_batches + self._write_batches,
         )
