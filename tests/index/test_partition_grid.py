@@ -1,12 +1,23 @@
-"""Brute-force NumPy reference for the partition tests (not a test module)."""
+"""Partition of plain output maps over a chunk grid, against a brute-force NumPy reference.
+
+The reference materialises the full output array over the bounding box of the
+request, evaluates every input position's output coordinates with NumPy, and
+checks that reading each chunk through the partition fills every user element
+exactly once with the right value (and, where asked, that writes land where reads
+come from).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tensortrio.index.partition import IndexTransformPartition, OutputMap
+from tensortrio.errors import InvalidArgumentError
+from tensortrio.index.partition import IndexTransformPartition, OutputMap, partition_output_maps
 
 
 def output_coords(
@@ -119,16 +130,15 @@ def _chunk_of(
     return chunk
 
 
-# --------------------------------------------------------------------------- tests
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from tensortrio.errors import InvalidArgumentError  # noqa: E402
-from tensortrio.index.partition import partition_output_maps  # noqa: E402
-
-
-def _run(origin, shape, maps, chunk_shape, grid_origin=None, *, check_write=False):  # type: ignore[no-untyped-def]
+def _run(
+    origin: tuple[int, ...],
+    shape: tuple[int, ...],
+    maps: list[OutputMap],
+    chunk_shape: tuple[int, ...],
+    grid_origin: tuple[int, ...] | None = None,
+    *,
+    check_write: bool = False,
+) -> IndexTransformPartition:
     go = tuple(grid_origin) if grid_origin is not None else (0,) * len(chunk_shape)
     part = partition_output_maps(origin, shape, maps, chunk_shape, go)
     check_partition(
