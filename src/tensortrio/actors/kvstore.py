@@ -108,6 +108,10 @@ class TaskOp:
 Op: TypeAlias = ReadOp | WriteOp | TaskOp
 
 
+def _bad_outcome(outcome: object) -> Exception:
+    return TypeError(f"kvstore driver returned {outcome!r} for an operation of the other kind")
+
+
 @attrs.frozen
 class KvStoreStatistics(ActorStatistics):
     """Counters of a KvStore actor (``reads`` etc. count requests; ``io_*`` count I/O done)."""
@@ -332,8 +336,16 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         ops: list[list[ReadOp] | WriteOp] = []
         while queue and len(operations) < size:
             group = queue.popleft()
-            key = group[0].request.key
+            first = group[0]
+            key = first.request.key
             del reads[key]
+            if len(group) == 1:
+                if first.future.done():
+                    counts["cancelled"] += 1
+                    continue
+                operations.append(ReadGroup(key, (first.request,)))
+                ops.append(group)
+                continue
             live = [op for op in group if not op.future.done()]
             if len(live) < len(group):
                 counts["cancelled"] += len(group) - len(live)
@@ -382,22 +394,31 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
 
     def _complete(self, ops: list[list[ReadOp] | WriteOp], outcomes: list[BatchOutcome]) -> None:
         for member, outcome in zip(ops, outcomes, strict=True):
-            if isinstance(member, list):
-                if isinstance(outcome, Exception):
-                    for read in member:
-                        read.promise.set_exception(outcome)
+            if type(member) is list:
+                if type(outcome) is list:
+                    if len(member) == 1:
+                        result = outcome[0]
+                        if isinstance(result, Exception):
+                            member[0].promise.set_exception(result)
+                        else:
+                            member[0].promise.set_result(result)
+                        continue
+                    for read, result in zip(member, outcome, strict=True):
+                        if isinstance(result, Exception):
+                            read.promise.set_exception(result)
+                        else:
+                            read.promise.set_result(result)
                     continue
-                assert isinstance(outcome, list)
-                for read, result in zip(member, outcome, strict=True):
-                    if isinstance(result, Exception):
-                        read.promise.set_exception(result)
-                    else:
-                        read.promise.set_result(result)
-            elif isinstance(outcome, Exception):
-                member.promise.set_exception(outcome)
-            else:
-                assert not isinstance(outcome, list)
-                member.promise.set_result(outcome)
+                error = outcome if isinstance(outcome, Exception) else _bad_outcome(outcome)
+                for read in member:
+                    read.promise.set_exception(error)
+            elif isinstance(member, WriteOp):
+                if isinstance(outcome, Exception):
+                    member.promise.set_exception(outcome)
+                elif isinstance(outcome, list):
+                    member.promise.set_exception(_bad_outcome(outcome))
+                else:
+                    member.promise.set_result(outcome)
 
     async def _run_batch(
         self,

@@ -159,14 +159,9 @@ class FileDriver(KvStoreDriver):
         validate_file_key(prefix, key)
 
     async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
-        file_ops: list[file_io.FileReadGroup | file_io.FileWrite] = [
-            file_io.FileReadGroup(op.key, op.requests)
-            if isinstance(op, ReadGroup)
-            else file_io.FileWrite(op.key, op)
-            for op in operations
-        ]
+        # A full key is the file's path, so the driver's requests go to file_io as they are.
         outcomes: list[BatchOutcome] = await trio.to_thread.run_sync(
-            _run_batch, file_ops, self.sync, limiter=self._limiter
+            _run_batch, operations, self.sync, limiter=self._limiter
         )
         return outcomes
 
@@ -187,9 +182,7 @@ class FileDriver(KvStoreDriver):
             validate_range_directory(prefix[:cut])
 
 
-def _run_batch(
-    operations: list[file_io.FileReadGroup | file_io.FileWrite], sync: bool
-) -> list[BatchOutcome]:
+def _run_batch(operations: Sequence[ReadGroup | WriteRequest], sync: bool) -> list[BatchOutcome]:
     return file_io.run_batch(operations, sync=sync)
 
 

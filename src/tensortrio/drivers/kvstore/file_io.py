@@ -26,23 +26,21 @@ import time
 from stat import S_ISREG
 from typing import TYPE_CHECKING
 
-import attrs
-
 from .byte_range import FULL
+from .driver import ReadGroup
 from .file_key import LOCK_SUFFIX
 from .file_lock import FileLock, acquire_file_lock
 from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration
-from .operations import ReadRequest, WriteRequest, answer_reads
+from .operations import WriteRequest, answer_reads
 from .read_result import ReadResult
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .key_range import KeyRange
+    from .operations import ReadRequest
 
 __all__ = [
-    "FileReadGroup",
-    "FileWrite",
     "delete_range",
     "file_generation",
     "list_keys",
@@ -67,22 +65,6 @@ def file_generation(st: os.stat_result) -> bytes:
     return _GENERATION.pack(st.st_dev, st.st_ino, st.st_mtime_ns & 0xFFFFFFFFFFFFFFFF)
 
 
-@attrs.frozen
-class FileReadGroup:
-    """Reads of one key, answered from one open of its file."""
-
-    path: bytes
-    requests: tuple[ReadRequest, ...]
-
-
-@attrs.frozen
-class FileWrite:
-    """One write or delete of the file at ``path``."""
-
-    path: bytes
-    request: WriteRequest
-
-
 def _os_error(exc: OSError, action: str, key: bytes, path: bytes) -> OSError:
     # OSError(errno, ...) picks the matching subclass (FileNotFoundError, ...).
     return OSError(
@@ -97,11 +79,13 @@ def _parent(path: bytes) -> bytes:
 # --- reads
 
 
-def read_group(group: FileReadGroup) -> list[ReadResult | Exception]:
-    """Answer every read of ``group`` from a single open, stat and read of the file."""
-    path = group.path
+def read_group(group: ReadGroup, now: float) -> list[ReadResult | Exception]:
+    """Answer every read of ``group`` (its key is the file's path) from one open, stat and read.
+
+    ``now`` is the time stamped on the results: a time before the read began.
+    """
+    path = group.key
     requests = group.requests
-    now = time.time()
     try:
         fd = os.open(path, _READ_FLAGS)
     except (FileNotFoundError, NotADirectoryError):
@@ -276,7 +260,7 @@ def sync_directories(directories: set[bytes]) -> dict[bytes, OSError]:
 
 
 def run_batch(
-    operations: Sequence[FileReadGroup | FileWrite], *, sync: bool
+    operations: Sequence[ReadGroup | WriteRequest], *, sync: bool
 ) -> list[list[ReadResult | Exception] | TimestampedStorageGeneration | Exception]:
     """Execute a batch in order on this thread; writes are acknowledged after their directories are synced.
 
@@ -285,13 +269,14 @@ def run_batch(
     """
     outcomes: list[list[ReadResult | Exception] | TimestampedStorageGeneration | Exception] = []
     dirs_to_sync: set[bytes] = set()
+    now = time.time()
     for operation in operations:
-        if isinstance(operation, FileReadGroup):
-            outcomes.append(read_group(operation))
+        if isinstance(operation, ReadGroup):
+            outcomes.append(read_group(operation, now))
             continue
         try:
             outcomes.append(
-                write_value(operation.path, operation.request, sync=sync, dirs_to_sync=dirs_to_sync)
+                write_value(operation.key, operation, sync=sync, dirs_to_sync=dirs_to_sync)
             )
         except OSError as exc:
             outcomes.append(exc)
@@ -299,11 +284,11 @@ def run_batch(
         failures = sync_directories(dirs_to_sync)
         if failures:
             for index, operation in enumerate(operations):
-                if isinstance(operation, FileWrite):
-                    failure = failures.get(_parent(operation.path))
+                if isinstance(operation, WriteRequest):
+                    failure = failures.get(_parent(operation.key))
                     if failure is not None and not isinstance(outcomes[index], Exception):
                         outcomes[index] = _os_error(
-                            failure, "sync the directory of", operation.request.key, operation.path
+                            failure, "sync the directory of", operation.key, operation.key
                         )
     return outcomes
 

@@ -11,12 +11,17 @@ files, so a bad key is refused before anything on disk is touched.
 
 from __future__ import annotations
 
+import re
+
 from ...errors import InvalidArgumentError
 
 __all__ = ["LOCK_SUFFIX", "validate_file_key", "validate_file_path", "validate_range_directory"]
 
 LOCK_SUFFIX = b".__lock"
 _SEPARATORS = (b"/", b"\\")
+# Anything _problem() would refuse: an empty, "." or ".." component, a NUL, a
+# component ending in the lock suffix. Searched first, because most keys are fine.
+_SUSPECT = re.compile(rb"(?:^|[/\\])(?:\.\.?)?(?:[/\\]|$)|\x00|\.__lock(?:[/\\]|$)")
 
 
 def _problem(full_path: bytes) -> str | None:
@@ -49,6 +54,11 @@ def validate_file_key(root: bytes, key: bytes) -> bytes:
             NUL byte, or a component ending in ``.__lock``.
     """
     full_path = root + key
+    # The root was checked when the spec was parsed; only the key, joined to
+    # the root's last component, can add a problem.
+    tail = key if not root or root.endswith(_SEPARATORS) else root[root.rfind(b"/") + 1 :] + key
+    if _SUSPECT.search(tail) is None:
+        return full_path
     if not root and key.startswith(_SEPARATORS):
         problem: str | None = "it is an absolute path, but keys are relative to the store's root"
     else:
