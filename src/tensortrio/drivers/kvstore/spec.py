@@ -19,13 +19,14 @@ __all__ = ["KvStoreSpec", "join_path_component"]
 
 
 def join_path_component(path: str, component: str) -> str:
-    """Join ``component`` to ``path`` with exactly one ``/`` between them (TensorStore's rule)."""
-    component = component.lstrip("/")
+    """Join ``component`` to ``path`` as TensorStore does: a ``/`` is added only if neither has one there."""
     if not path:
         return component
     if not component:
         return path
-    return path + component if path.endswith("/") else path + "/" + component
+    if path.endswith("/") or component.startswith("/"):
+        return path + component
+    return path + "/" + component
 
 
 def _as_path_text(value: object, what: str) -> str:

@@ -1,0 +1,237 @@
+"""The KvStore actor against a driver whose batches the test releases one by one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import pytest
+import trio
+import trio.testing
+
+from tensortrio.actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
+from tensortrio.drivers.kvstore.driver import BatchOutcome, KvStoreDriver, ReadGroup
+from tensortrio.drivers.kvstore.generation import TimestampedStorageGeneration
+from tensortrio.drivers.kvstore.memory import MemoryDriverSpec
+from tensortrio.drivers.kvstore.operations import ReadRequest, WriteRequest
+from tensortrio.drivers.kvstore.read_result import ReadResult
+from tensortrio.errors import ActorClosedError
+from tensortrio.runtime import Future, Promise
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from tensortrio.drivers.kvstore.key_range import KeyRange
+
+
+@attrs.define(eq=False)
+class GatedDriver(KvStoreDriver):
+    """Executes each batch against a dict once the test opens its gate."""
+
+    inline: ClassVar[bool] = False
+    limit: int = 2
+    batches: list[list[ReadGroup | WriteRequest]] = attrs.field(factory=list)
+    gates: list[trio.Event] = attrs.field(factory=list)
+    data: dict[bytes, bytes] = attrs.field(factory=dict)
+    version: int = 0
+
+    @property
+    def spec(self) -> MemoryDriverSpec:
+        return MemoryDriverSpec()
+
+    @property
+    def concurrency(self) -> int:
+        return self.limit
+
+    async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
+        gate = trio.Event()
+        self.batches.append(list(operations))
+        self.gates.append(gate)
+        await gate.wait()
+        outcomes: list[BatchOutcome] = []
+        for op in operations:
+            if isinstance(op, ReadGroup):
+                value = self.data.get(op.key)
+                state = "missing" if value is None else "value"
+                outcomes.append(
+                    [
+                        ReadResult(state, value or b"", TimestampedStorageGeneration())
+                        for _ in op.requests
+                    ]
+                )
+            else:
+                assert op.value is not None
+                self.data[op.key] = op.value
+                self.version += 1
+                outcomes.append(TimestampedStorageGeneration(b"\x00%d" % self.version, 0.0))
+        return outcomes
+
+    async def list_keys(self, range_: KeyRange) -> list[bytes]:
+        return sorted(k for k in self.data if range_.contains(k))
+
+    async def delete_range(self, range_: KeyRange) -> None:
+        for key in [k for k in self.data if range_.contains(k)]:
+            del self.data[key]
+
+
+@pytest.fixture
+async def actor() -> AsyncIterator[KvStoreActor]:
+    actor = KvStoreActor(driver=GatedDriver(), name="test kvstore", mailbox_size=8)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(actor.serve)
+        yield actor
+        for gate in actor.driver.gates:  # type: ignore[attr-defined]
+            gate.set()
+        await actor.aclose()
+
+
+def read(actor: KvStoreActor, key: bytes) -> Future[ReadResult]:
+    promise: Promise[ReadResult]
+    future: Future[ReadResult]
+    promise, future = Promise.new()
+    actor.submit(ReadOp(ReadRequest(key), promise, future))
+    return future
+
+
+def write(actor: KvStoreActor, key: bytes, value: bytes) -> Future[TimestampedStorageGeneration]:
+    promise: Promise[TimestampedStorageGeneration]
+    future: Future[TimestampedStorageGeneration]
+    promise, future = Promise.new()
+    actor.submit(WriteOp(WriteRequest(key, value), promise, future))
+    return future
+
+
+def driver(actor: KvStoreActor) -> GatedDriver:
+    assert isinstance(actor.driver, GatedDriver)
+    return actor.driver
+
+
+async def release(actor: KvStoreActor, index: int) -> None:
+    driver(actor).gates[index].set()
+    await trio.testing.wait_all_tasks_blocked()
+
+
+def keys(batch: list[ReadGroup | WriteRequest]) -> list[bytes]:
+    return [op.key for op in batch]
+
+
+async def test_write_batches_are_bounded_by_the_concurrency(actor: KvStoreActor) -> None:
+    futures = [write(actor, b"k%d" % i, b"v") for i in range(10)]
+    await trio.testing.wait_all_tasks_blocked()
+    # Two batches in flight (the limit), the queue split evenly between them.
+    assert [len(b) for b in driver(actor).batches] == [5, 5]
+    assert actor.statistics().in_flight == 2
+    await release(actor, 0)
+    await release(actor, 1)
+    assert all(f.done() for f in futures)
+    stats = actor.statistics()
+    assert (stats.writes, stats.io_writes, stats.batches, stats.in_flight) == (10, 10, 2, 0)
+
+
+async def test_arrivals_while_all_slots_are_busy_form_bigger_batches(actor: KvStoreActor) -> None:
+    write(actor, b"a", b"1")
+    write(actor, b"b", b"1")
+    await trio.testing.wait_all_tasks_blocked()
+    assert [len(b) for b in driver(actor).batches] == [1, 1]
+    for i in range(6):
+        write(actor, b"c%d" % i, b"1")
+    await trio.testing.wait_all_tasks_blocked()
+    assert actor.statistics().queued == 6
+    await release(actor, 0)
+    # One slot freed: everything waiting goes in one batch (up to WRITE_BATCH).
+    assert [len(b) for b in driver(actor).batches] == [1, 1, 6]
+
+
+async def test_reads_go_in_one_large_batch(actor: KvStoreActor) -> None:
+    futures = [read(actor, b"k%d" % i) for i in range(10)]
+    await trio.testing.wait_all_tasks_blocked()
+    assert [len(b) for b in driver(actor).batches] == [10]
+    await release(actor, 0)
+    assert [f.result().state for f in futures] == ["missing"] * 10
+
+
+async def test_reads_waiting_together_share_one_io(actor: KvStoreActor) -> None:
+    first = read(actor, b"k")
+    await trio.testing.wait_all_tasks_blocked()
+    # While that read is in flight, three more reads of the key queue up...
+    later = [read(actor, b"k") for _ in range(3)]
+    await trio.testing.wait_all_tasks_blocked()
+    assert len(driver(actor).batches) == 1
+    await release(actor, 0)
+    # ...and are answered by one I/O that started after they were submitted.
+    (group,) = driver(actor).batches[1]
+    assert isinstance(group, ReadGroup)
+    assert len(group.requests) == 3
+    driver(actor).data[b"k"] = b"new"
+    await release(actor, 1)
+    assert first.result().state == "missing"
+    assert [f.result().value for f in later] == [b"new"] * 3
+    stats = actor.statistics()
+    assert (stats.reads, stats.io_reads, stats.coalesced_reads) == (4, 2, 2)
+
+
+async def test_writes_to_a_key_apply_in_submission_order(actor: KvStoreActor) -> None:
+    write(actor, b"k", b"1")
+    await trio.testing.wait_all_tasks_blocked()
+    second = write(actor, b"k", b"2")
+    other = write(actor, b"j", b"1")
+    await trio.testing.wait_all_tasks_blocked()
+    # The second write of k waits for the first; the write of j does not.
+    assert [keys(b) for b in driver(actor).batches] == [[b"k"], [b"j"]]
+    await release(actor, 1)
+    assert other.done()
+    assert not second.done()
+    await release(actor, 0)
+    assert [keys(b) for b in driver(actor).batches] == [[b"k"], [b"j"], [b"k"]]
+    await release(actor, 2)
+    assert driver(actor).data[b"k"] == b"2"
+
+
+async def test_cancelled_operations_are_dropped(actor: KvStoreActor) -> None:
+    write(actor, b"a", b"1")
+    write(actor, b"b", b"1")
+    await trio.testing.wait_all_tasks_blocked()
+    dropped = write(actor, b"c", b"1")
+    kept = write(actor, b"d", b"1")
+    dropped_read = read(actor, b"c")
+    assert dropped.cancel()
+    assert dropped_read.cancel()
+    await trio.testing.wait_all_tasks_blocked()
+    await release(actor, 0)
+    assert [keys(b) for b in driver(actor).batches][2] == [b"d"]
+    assert actor.statistics().cancelled == 2
+    await release(actor, 2)
+    assert kept.done()
+
+
+async def test_tasks_run_beside_batches(actor: KvStoreActor) -> None:
+    promise: Promise[Any]
+    future: Future[Any]
+    promise, future = Promise.new()
+    driver(actor).data[b"x"] = b"1"
+
+    async def run() -> list[bytes]:
+        return [b"listed"]
+
+    actor.submit(TaskOp("list", run, promise, future))
+    assert await future == [b"listed"]
+    assert actor.statistics().lists == 1
+
+
+async def test_closing_fails_what_waits_and_finishes_what_started() -> None:
+    actor = KvStoreActor(driver=GatedDriver(limit=1), name="closing", mailbox_size=8)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(actor.serve)
+        started = write(actor, b"k", b"1")
+        await trio.testing.wait_all_tasks_blocked()
+        waiting = write(actor, b"k", b"2")
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(actor.aclose)
+        await trio.testing.wait_all_tasks_blocked()
+        driver(actor).gates[0].set()
+    assert started.result().generation == b"\x001"
+    with pytest.raises(ActorClosedError, match=r"^actor 'closing' is closed$"):
+        waiting.result()
+    late = write(actor, b"k", b"3")
+    with pytest.raises(ActorClosedError):
+        await late
