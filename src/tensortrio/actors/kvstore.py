@@ -240,7 +240,6 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     def _run_intake_inline(self) -> None:
         """Execute everything in the intake now, in order, as one batch (inline drivers)."""
         intake, counts = self._intake, self._counts
-        operations: list[ReadGroup | WriteRequest] = []
         ops: list[list[ReadOp] | WriteOp] = []
         groups: dict[bytes, list[ReadOp]] = {}
         while intake:
@@ -252,29 +251,32 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                 counts["cancelled"] += 1
                 continue
             if isinstance(op, WriteOp):
-                counts["writes"] += 1
-                operations.append(op.request)
                 ops.append(op)
                 continue
-            counts["reads"] += 1
             key = op.request.key
             group = groups.get(key)
             if group is None:
                 groups[key] = group = [op]
-                operations.append(ReadGroup(key, ()))  # requests filled in below
                 ops.append(group)
             else:
                 group.append(op)
-                counts["coalesced_reads"] += 1
-        if not operations:
+        if not ops:
             return
-        for index, member in enumerate(ops):
-            if isinstance(member, list):
-                operations[index] = ReadGroup(
-                    member[0].request.key, tuple(r.request for r in member)
-                )
+        operations: list[ReadGroup | WriteRequest] = [
+            ReadGroup(
+                m[0].request.key, tuple(r.request for r in m) if len(m) > 1 else (m[0].request,)
+            )
+            if type(m) is list
+            else m.request  # type: ignore[union-attr]
+            for m in ops
+        ]
+        reads = len(ops) - len(groups)
+        coalesced = sum(len(g) for g in groups.values()) - len(groups)
+        counts["reads"] += len(groups) + coalesced
+        counts["coalesced_reads"] += coalesced
+        counts["writes"] += reads
         counts["io_reads"] += len(groups)
-        counts["io_writes"] += len(operations) - len(groups)
+        counts["io_writes"] += reads
         counts["batches"] += 1
         try:
             outcomes = self.driver.run_batch_now(operations)

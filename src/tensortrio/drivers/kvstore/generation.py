@@ -10,6 +10,7 @@ stored under a key changes. Two values have special meaning, as in TensorStore:
 from __future__ import annotations
 
 import math
+import struct
 
 import attrs
 
@@ -38,6 +39,9 @@ def is_no_value(generation: bytes) -> bool:
     return generation == NO_VALUE
 
 
+_ONE_VALUE = struct.Struct("<xQ")
+
+
 def generation_from_values(*values: int) -> bytes:
     """Encode 64-bit integers as a clean generation, byte-compatible with TensorStore.
 
@@ -45,6 +49,8 @@ def generation_from_values(*values: int) -> bytes:
     each value little-endian; matching it keeps file generations comparable
     between the two libraries.
     """
+    if len(values) == 1:
+        return _ONE_VALUE.pack(values[0] & 0xFFFFFFFFFFFFFFFF)
     return b"\x00" + b"".join((v & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little") for v in values)
 
 

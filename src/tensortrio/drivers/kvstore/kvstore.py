@@ -232,7 +232,7 @@ class KvStore:
                 FULL if byte_range is None else ByteRangeRequest.from_slice(byte_range),
                 b"" if if_not_equal is None else _as_generation(if_not_equal, "if_not_equal"),
                 b"",
-                _staleness_bound(staleness_bound),
+                time.time() if staleness_bound is None else _staleness_bound(staleness_bound),
             )
         except Exception as exc:
             return _failed(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -98,9 +99,10 @@ class MemoryDriver(KvStoreDriver):
     def run_batch_now(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
         storage = self.storage
         outcomes: list[BatchOutcome] = []
+        now = time.time()
         for operation in operations:
             if isinstance(operation, ReadGroup):
-                outcomes.append(storage.read(operation.key, operation.requests))
+                outcomes.append(storage.read(operation.key, operation.requests, now))
             else:
                 outcomes.append(storage.write(operation))
         return outcomes

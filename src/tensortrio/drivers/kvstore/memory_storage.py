@@ -45,10 +45,13 @@ class MemoryStorage:
         entry = self._values.get(key)
         return NO_VALUE if entry is None else entry[1]
 
-    def read(self, key: bytes, requests: Sequence[ReadRequest]) -> list[ReadResult | Exception]:
-        """Answer reads of ``key``."""
+    def read(
+        self, key: bytes, requests: Sequence[ReadRequest], now: float | None = None
+    ) -> list[ReadResult | Exception]:
+        """Answer reads of ``key``; ``now`` (default: the current time) is stamped on the results."""
         entry = self._values.get(key)
-        now = time.time()
+        if now is None:
+            now = time.time()
         if entry is None:
             stamp = TimestampedStorageGeneration._make(NO_VALUE, now)
             return answer_reads(requests, stamp, None, _no_fetch)
