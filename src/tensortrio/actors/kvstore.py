@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
+import os
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
@@ -55,6 +56,17 @@ __all__ = [
     "TaskOp",
     "WriteOp",
 ]
+
+_fork_epoch = 0
+
+
+def _after_fork_in_child() -> None:
+    global _fork_epoch
+    _fork_epoch += 1
+
+
+# A forked child has no runtime thread: actors of the parent cannot serve it.
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 #: Most read groups (keys) one read batch (one thread hop) carries.
 READ_BATCH = 512
@@ -147,6 +159,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     _token: trio.lowlevel.TrioToken = attrs.field(
         init=False, factory=trio.lowlevel.current_trio_token
     )
+    _epoch: int = attrs.field(init=False, factory=lambda: _fork_epoch)
     _intake: collections.deque[Op] = attrs.field(init=False, factory=collections.deque)
     _wake_pending: bool = attrs.field(init=False, default=False)
     _read_queue: collections.deque[list[ReadOp]] = attrs.field(
@@ -184,6 +197,10 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         while self._write_queue:
             self._write_queue.popleft().promise.set_exception(error)
 
+    def in_this_process(self) -> bool:
+        """False in a process forked after the actor was created (it cannot run here)."""
+        return self._epoch == _fork_epoch
+
     # --- intake (any thread)
 
     def submit(self, op: Op) -> None:
@@ -192,6 +209,14 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         Its promise is settled when the operation ends (with ActorClosedError
         if the actor is closed first).
         """
+        if self._epoch != _fork_epoch:
+            op.promise.set_exception(
+                ActorClosedError(
+                    f"actor {self.name!r} belongs to the process this one was forked from: "
+                    "open the kvstore again in this process"
+                )
+            )
+            return
         self._intake.append(op)
         if not self._wake_pending:
             self._wake_pending = True

@@ -11,6 +11,7 @@ Transactions: the ``transaction`` attribute is part of the API and is always
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import weakref
@@ -20,7 +21,7 @@ import attrs
 
 from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
 from ...errors import KeyNotFoundError
-from ...runtime import Future, Promise, get_runtime
+from ...runtime import Future, Promise, Runtime, get_runtime
 from ...schema.json_pretty import pretty_repr
 from .byte_range import FULL, ByteRangeRequest
 from .generation import TimestampedStorageGeneration as _Stamp
@@ -41,13 +42,14 @@ if TYPE_CHECKING:
 __all__ = ["KvStore"]
 
 
-def _close_actor(actor: KvStoreActor) -> None:
-    # Runs when the last handle is collected, possibly on any thread.
-    try:
-        runtime = get_runtime()
+def _close_actor(actor: KvStoreActor, runtime: Runtime | None) -> None:
+    # Runs when the last handle is collected, on whatever thread that happens.
+    # Never starts a runtime: not in a forked child (the actor lived in the
+    # parent's runtime), not after the runtime stopped.
+    if runtime is None or not actor.in_this_process():
+        return
+    with contextlib.suppress(RuntimeError, AssertionError):
         runtime.submit(actor.aclose)
-    except RuntimeError:
-        pass  # the runtime is gone, and the actor with it
 
 
 @attrs.define(eq=False)
@@ -55,9 +57,13 @@ class _ActorLease:
     """Shared by every handle on one actor; its collection closes the actor."""
 
     actor: KvStoreActor
+    runtime: Runtime | None = None
+    """The runtime the actor runs in (None when a test runs it in its own nursery)."""
 
     def __attrs_post_init__(self) -> None:
-        weakref.finalize(self, _close_actor, self.actor)
+        finalizer = weakref.finalize(self, _close_actor, self.actor, self.runtime)
+        # At interpreter exit the runtime is stopping on its own.
+        finalizer.atexit = False
 
 
 def _failed(error: BaseException) -> Future[Any]:
@@ -390,5 +396,6 @@ async def _open(spec: _Spec, context: Any) -> KvStore:
     bound = Context(spec.context, parent=parent) if spec.context else parent
     driver = await spec.driver_spec.open(bound)
     actor = KvStoreActor(driver=driver, name=f"kvstore {spec.driver}", mailbox_size=64)
-    get_runtime().start_service(actor.serve, name=f"kvstore {spec.driver}")
-    return KvStore(_ActorLease(actor), spec, spec.path)
+    runtime = get_runtime()
+    runtime.start_service(actor.serve, name=f"kvstore {spec.driver}")
+    return KvStore(_ActorLease(actor, runtime), spec, spec.path)
