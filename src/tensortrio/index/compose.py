@@ -15,12 +15,13 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .domain import IndexDomain
-from .interval import INF, IndexInterval
+from .interval import INF, MAX_FINITE_INDEX, MIN_FINITE_INDEX, IndexInterval
 from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod
 from .transform import IndexTransform, normalize_output_maps
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "affine_preimage",
@@ -43,14 +44,27 @@ def _ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 
 
-def affine_preimage(bounds: IndexInterval, offset: int, stride: int) -> IndexInterval:
+def affine_preimage(
+    bounds: IndexInterval, offset: int, stride: int, *, clamp: bool = True
+) -> IndexInterval:
     """The interval of ``x`` with ``offset + stride * x`` in ``bounds`` (flags follow bounds).
 
-    Infinite bounds stay infinite; a negative stride swaps the sides.
+    Infinite bounds stay infinite; a negative stride swaps the sides.  A finite bound
+    whose preimage is not a finite index is clamped, or with ``clamp=False`` raises.
+
+    Raises:
+      OutOfRangeError: (``clamp=False``) a finite bound overflows the index range.
     """
     lo_inf = bounds.inclusive_min == _NEG_INF
     hi_inf = bounds.exclusive_max == _POS_INF_EXCL
     lo, hi = bounds.inclusive_min, bounds.inclusive_max
+    if bounds.empty:
+        # As TensorStore: an empty interval maps to the empty interval at the preimage of its
+        # position.
+        at = _ceil_div(lo - offset, stride)
+        flags = (bounds.implicit_lower, bounds.implicit_upper)
+        lo_flag, hi_flag = flags if stride > 0 else flags[::-1]
+        return IndexInterval.make(at, at, lo_flag, hi_flag)
     if stride > 0:
         new_lo = _NEG_INF if lo_inf else _ceil_div(lo - offset, stride)
         new_hi = INF if hi_inf else _floor_div(hi - offset, stride)
@@ -59,15 +73,32 @@ def affine_preimage(bounds: IndexInterval, offset: int, stride: int) -> IndexInt
         new_lo = _NEG_INF if hi_inf else _ceil_div(hi - offset, stride)
         new_hi = INF if lo_inf else _floor_div(lo - offset, stride)
         lo_implicit, hi_implicit = bounds.implicit_upper, bounds.implicit_lower
+    finite_lo = new_lo != _NEG_INF
+    finite_hi = new_hi != INF
+    if not clamp and (
+        (finite_lo and not MIN_FINITE_INDEX <= new_lo <= MAX_FINITE_INDEX)
+        or (finite_hi and not MIN_FINITE_INDEX <= new_hi <= MAX_FINITE_INDEX)
+    ):
+        raise OutOfRangeError(
+            f"Integer overflow propagating range {bounds.bounds_str()} through inverse affine "
+            f"transform with offset {offset} and multiplier {stride}"
+        )
     new_lo = max(new_lo, _NEG_INF)
     new_hi = min(new_hi, INF)
     return IndexInterval.make(new_lo, max(new_hi + 1, new_lo), lo_implicit, hi_implicit)
 
 
 def _tighter(a: IndexInterval, b: IndexInterval) -> IndexInterval:
-    lo = max((a.inclusive_min, not a.implicit_lower), (b.inclusive_min, not b.implicit_lower))
-    hi = min((a.exclusive_max, a.implicit_upper), (b.exclusive_max, b.implicit_upper))
-    return IndexInterval.make(lo[0], max(hi[0], lo[0]), not lo[1], hi[1])
+    """Combine two propagated constraints: implicit bounds do not constrain, explicit ones do."""
+
+    def side(x: tuple[int, bool], y: tuple[int, bool], choose: Any) -> tuple[int, bool]:
+        if x[1] != y[1]:
+            return y if x[1] else x
+        return choose(x[0], y[0]), x[1]
+
+    lo = side((a.inclusive_min, a.implicit_lower), (b.inclusive_min, b.implicit_lower), max)
+    hi = side((a.exclusive_max, a.implicit_upper), (b.exclusive_max, b.implicit_upper), min)
+    return IndexInterval.make(lo[0], max(hi[0], lo[0]), lo[1], hi[1])
 
 
 def _explicit_part(bounds: IndexInterval) -> IndexInterval:
@@ -106,8 +137,13 @@ def propagate_bounds(
         assert m.stride is not None
         if m.method is OutputIndexMethod.single_input_dimension:
             assert m.input_dimension is not None
-            propagated = affine_preimage(b, m.offset, m.stride)
             i = m.input_dimension
+            try:
+                propagated = affine_preimage(b, m.offset, m.stride, clamp=False)
+            except OutOfRangeError as exc:
+                raise OutOfRangeError(
+                    f"Propagating bounds from dimension {j} to input dimension {i}: {exc}"
+                ) from None
             previous = inferred[i]
             inferred[i] = propagated if previous is None else _tighter(previous, propagated)
             maps.append(m)
@@ -316,7 +352,7 @@ def _match_dims(target: IndexDomain, other: IndexDomain) -> list[int]:
 
 
 def slice_by_domain(transform: IndexTransform, other: IndexDomain) -> IndexTransform:
-    """``transform[domain]``: restrict matching input dimensions to ``other``'s bounds.
+    """``transform[domain]``: ``transform[ts.d[dims][other.inclusive_min:other.exclusive_max]]``.
 
     Dimensions are matched by label where both sides are labeled, else by position;
     an entirely unlabeled ``transform`` takes ``other``'s labels.  Implicit flags of
@@ -326,21 +362,17 @@ def slice_by_domain(transform: IndexTransform, other: IndexDomain) -> IndexTrans
       OutOfRangeError: ``other``'s bounds are not contained in an explicit bound.
       InvalidArgumentError: dimensions cannot be matched.
     """
-    target = transform.domain
-    dims = _match_dims(target, other)
-    new_dims = list(target.dims)
-    take_labels = not any(target.labels)
-    for dim_index, bound in zip(dims, other.dims, strict=True):
-        existing = new_dims[dim_index]
-        explicit = _explicit_part(existing)
-        if bound.inclusive_min < explicit.inclusive_min or bound.exclusive_max > explicit.exclusive_max:
-            raise OutOfRangeError(
-                f"Cannot slice dimension {dim_index} with bounds {existing.bounds_str()} to "
-                f"{bound.bounds_str()}: out of bounds"
-            )
-        new_dims[dim_index] = IndexInterval.make(
-            bound.inclusive_min, bound.exclusive_max, False, False,
-            bound.label if take_labels else existing.label,
-        )
-    new_domain = IndexDomain.from_dims(new_dims)
-    return compose(transform, IndexTransform(new_domain))
+    from .indexing import IndexingMode, apply_index_terms
+
+    dims = _match_dims(transform.domain, other)
+    if not dims:
+        return transform
+    key = tuple(slice(d.inclusive_min, d.exclusive_max) for d in other.dims)
+    result, _ = apply_index_terms(transform, tuple(dims), key, IndexingMode.DEFAULT)
+    if any(other.labels) and not any(transform.domain.labels):
+        labeled = [
+            IndexInterval.make(d.inclusive_min, d.exclusive_max, d.implicit_lower, d.implicit_upper, label)
+            for d, label in zip(result.domain.dims, other.labels, strict=True)
+        ]
+        result = IndexTransform.make(IndexDomain.from_dims(labeled), result.maps)
+    return result

@@ -137,6 +137,15 @@ def _choose_form(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return "unbounded"
 
 
+def _pick(
+    a: tuple[int, bool], b: tuple[int, bool], choose: Any
+) -> tuple[int, bool]:
+    """The bound ``choose`` (min/max) selects, with its implicit flag; on a tie explicit wins."""
+    if a[0] == b[0]:
+        return a[0], a[1] and b[1]
+    return a if choose(a[0], b[0]) == a[0] else b
+
+
 @attrs.frozen(init=False, repr=False)
 class IndexInterval:
     """Half-open interval of indices with implicit-bound flags and a label (``ts.Dim``).
@@ -295,37 +304,29 @@ class IndexInterval:
     def intersect(self, other: IndexInterval) -> IndexInterval:
         """Intersection; the implicit flag of the selected bound and the label propagate."""
         label = self._merged_label(other)
-        lo, lo_implicit = max(
-            (self.inclusive_min, self.implicit_lower), (other.inclusive_min, other.implicit_lower),
-            key=lambda bound: bound[0],
+        lo, lo_implicit = _pick(
+            (self.inclusive_min, self.implicit_lower), (other.inclusive_min, other.implicit_lower), max
         )
-        hi, hi_implicit = min(
-            (self.exclusive_max, self.implicit_upper), (other.exclusive_max, other.implicit_upper),
-            key=lambda bound: bound[0],
+        hi, hi_implicit = _pick(
+            (self.exclusive_max, self.implicit_upper), (other.exclusive_max, other.implicit_upper), min
         )
-        if hi < lo:
-            hi = lo
-        return IndexInterval.make(lo, hi, lo_implicit, hi_implicit, label)
+        return IndexInterval.make(lo, max(hi, lo), lo_implicit, hi_implicit, label)
 
     def hull(self, other: IndexInterval) -> IndexInterval:
-        """Smallest interval containing both; an empty interval contributes nothing."""
+        """Smallest interval containing both; an empty interval contributes nothing.
+
+        A result bound is implicit only if it is implicit in every input having that bound.
+        """
         label = self._merged_label(other)
         if self.empty:
-            return IndexInterval.make(
-                other.inclusive_min, other.exclusive_max, other.implicit_lower, other.implicit_upper, label
-            )
-        if other.empty:
-            return IndexInterval.make(
-                self.inclusive_min, self.exclusive_max, self.implicit_lower, self.implicit_upper, label
-            )
-        lo, lo_implicit = min(
-            (self.inclusive_min, self.implicit_lower), (other.inclusive_min, other.implicit_lower),
-            key=lambda bound: bound[0],
-        )
-        hi, hi_implicit = max(
-            (self.exclusive_max, self.implicit_upper), (other.exclusive_max, other.implicit_upper),
-            key=lambda bound: bound[0],
-        )
+            lo, hi = other.inclusive_min, other.exclusive_max
+        elif other.empty:
+            lo, hi = self.inclusive_min, self.exclusive_max
+        else:
+            lo = min(self.inclusive_min, other.inclusive_min)
+            hi = max(self.exclusive_max, other.exclusive_max)
+        lo_implicit = all(d.implicit_lower for d in (self, other) if d.inclusive_min == lo)
+        hi_implicit = all(d.implicit_upper for d in (self, other) if d.exclusive_max == hi)
         return IndexInterval.make(lo, hi, lo_implicit, hi_implicit, label)
 
     def bounds_str(self) -> str:

@@ -55,12 +55,9 @@ def _normalize_array_map(domain: IndexDomain, j: int, m: OutputIndexMap) -> Outp
         )
     if m.stride == 0:
         return OutputIndexMap.constant(m.offset)
-    if any(d.empty and not d.implicit_lower and not d.implicit_upper for d in domain.dims):
-        # No index of an (explicitly) empty domain is ever mapped: TensorStore drops the array.
-        return OutputIndexMap.constant(0)
     # Compact form: extent 1 wherever the array does not vary along an input dimension.
     compact = array[
-        tuple(slice(0, 1) if (a == 1 or s == 0) else slice(None)
+        tuple(slice(0, 1) if (a == 1 or (s == 0 and array.size)) else slice(None)
               for a, s in zip(array.shape, array.strides, strict=True))
     ]
     for d, dim in enumerate(domain.dims):
@@ -69,6 +66,9 @@ def _normalize_array_map(domain: IndexDomain, j: int, m: OutputIndexMap) -> Outp
                 f"Index array for output dimension {j} depends on input dimension {d} with "
                 "implicit bounds"
             )
+    if any(d.empty and not d.implicit_lower and not d.implicit_upper for d in domain.dims):
+        # No index of an (explicitly) empty domain is ever mapped: TensorStore drops the array.
+        return OutputIndexMap.constant(0)
     if compact.flags.writeable:
         # Our own arrays are read-only already; copy only what callers could still mutate.
         compact = np.array(compact, dtype=np.int64)

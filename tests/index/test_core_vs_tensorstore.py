@@ -1,0 +1,131 @@
+"""Hypothesis: construction, JSON, composition and domain operations agree with tensorstore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorstore
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tensortrio as ts
+
+
+def run(module: Any, build: Any) -> tuple[str, Any]:
+    try:
+        return "ok", build(module)
+    except IndexError:
+        return "IndexError", None
+    except ValueError:
+        return "ValueError", None
+
+
+@st.composite
+def domain_kwargs(draw: st.DrawFn, rank: int, prefix: str = "input_") -> dict[str, Any]:
+    lower = [draw(st.sampled_from([-tensorstore.inf, -2, 0, 1])) for _ in range(rank)]
+    shape = [draw(st.integers(0, 3)) for _ in range(rank)]
+    upper = [tensorstore.inf + 1 if lo == -tensorstore.inf and n == 0 else lo + n for lo, n in zip(lower, shape, strict=True)]
+    return {
+        f"{prefix}inclusive_min": lower,
+        f"{prefix}exclusive_max": upper,
+        "implicit_lower_bounds": [draw(st.booleans()) for _ in range(rank)],
+        "implicit_upper_bounds": [draw(st.booleans()) for _ in range(rank)],
+        f"{prefix}labels": [draw(st.sampled_from(["", f"a{i}"])) for i in range(rank)],
+    }
+
+
+@st.composite
+def output_maps(draw: st.DrawFn, input_rank: int, input_shape: list[int], output_rank: int) -> list[tuple[Any, ...]]:
+    maps: list[tuple[Any, ...]] = []
+    for _ in range(output_rank):
+        kind = draw(st.sampled_from(["constant", "single", "array"] if input_rank else ["constant"]))
+        offset = draw(st.integers(-3, 3))
+        stride = draw(st.sampled_from([-2, -1, 1, 2]))
+        if kind == "constant":
+            maps.append(("constant", offset))
+        elif kind == "single":
+            maps.append(("single", draw(st.integers(0, input_rank - 1)), offset, stride))
+        else:
+            shape = [n if draw(st.booleans()) else 1 for n in input_shape]
+            values = np.array(draw(st.lists(st.integers(-2, 4), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))), dtype=np.int64).reshape(shape)
+            bounded = draw(st.booleans())
+            maps.append(("array", values, offset, stride, bounded))
+    return maps
+
+
+def build_transform(module: Any, kwargs: dict[str, Any], maps: list[tuple[Any, ...]]) -> Any:
+    output = []
+    for m in maps:
+        if m[0] == "constant":
+            output.append(module.OutputIndexMap(offset=m[1]))
+        elif m[0] == "single":
+            output.append(module.OutputIndexMap(input_dimension=m[1], offset=m[2], stride=m[3]))
+        else:
+            extra = {"index_range": module.Dim(inclusive_min=-1, exclusive_max=3)} if m[4] else {}
+            output.append(module.OutputIndexMap(index_array=m[1], offset=m[2], stride=m[3], **extra))
+    return module.IndexTransform(**kwargs, output=output)
+
+
+@st.composite
+def transforms(draw: st.DrawFn, input_rank: int, output_rank: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    kwargs = draw(domain_kwargs(input_rank))
+    finite_shape = [hi - lo if lo != -tensorstore.inf else 1 for lo, hi in zip(kwargs["input_inclusive_min"], kwargs["input_exclusive_max"], strict=True)]
+    maps = draw(output_maps(input_rank, finite_shape, output_rank))
+    if any(m[0] == "array" for m in maps):
+        # tensorstore 0.1.86 segfaults composing index arrays over implicit bounds.
+        kwargs["implicit_lower_bounds"] = [False] * input_rank
+        kwargs["implicit_upper_bounds"] = [False] * input_rank
+    return kwargs, maps
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_construction_str_and_json(data: st.DataObject) -> None:
+    kwargs, maps = data.draw(transforms(data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))))
+
+    def build(module: Any) -> tuple[str, Any, str, Any]:
+        t = build_transform(module, kwargs, maps)
+        # Over an empty domain tensorstore's index_array property disagrees with its own str;
+        # compare the maps there through str and JSON only.
+        maps_repr = "" if 0 in t.domain.shape else repr(t.output)
+        return str(t), t.to_json(), maps_repr, str(module.IndexTransform(json=t.to_json()))
+
+    assert run(ts, build) == run(tensorstore, build)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_composition(data: st.DataObject) -> None:
+    a_rank, b_rank, c_rank = (data.draw(st.integers(0, 2)) for _ in range(3))
+    b_to_c = data.draw(transforms(b_rank, c_rank))
+    a_to_b = data.draw(transforms(a_rank, b_rank))
+
+    def build(module: Any) -> str:
+        return str(build_transform(module, *b_to_c)[build_transform(module, *a_to_b)])
+
+    assert run(ts, build) == run(tensorstore, build)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_domain_operations(data: st.DataObject) -> None:
+    rank = data.draw(st.integers(1, 3))
+    a = data.draw(domain_kwargs(rank, prefix=""))
+    b = data.draw(domain_kwargs(rank, prefix=""))
+    b["labels"] = data.draw(st.sampled_from([a["labels"], [""] * rank, list(reversed(a["labels"]))]))
+    perm = data.draw(st.permutations(range(rank)))
+
+    def build(module: Any) -> tuple[str, ...]:
+        x, y = module.IndexDomain(**a), module.IndexDomain(**b)
+        results = []
+        for op in (lambda: x.intersect(y), lambda: x.hull(y), lambda: x.transpose(perm), lambda: x[y], lambda: x.T):
+            try:
+                results.append(str(op()))
+            except IndexError:
+                results.append("IndexError")
+            except ValueError:
+                results.append("ValueError")
+        return tuple(results)
+
+    assert run(ts, build) == run(tensorstore, build)
