@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import attrs
 
-from ...errors import UnimplementedError
+from ...errors import InvalidArgumentError, UnimplementedError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -74,8 +74,6 @@ class DriverSpec(abc.ABC):
         Raises:
             InvalidArgumentError: when the spec has no URL form.
         """
-        from ...errors import InvalidArgumentError
-
         raise InvalidArgumentError(f"{self.id}: this key-value store has no URL representation")
 
     @abc.abstractmethod

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from ...actors.kvstore import KvStoreStatistics
+    from ...schema.context import Context
     from .driver import KvStoreDriver
 
 __all__ = ["KvStore"]
@@ -115,8 +116,11 @@ class KvStore:
     # --- opening
 
     @staticmethod
-    def open(spec: _Spec | Any, *, context: Any = None) -> Future[KvStore]:
+    def open(spec: _Spec | Any, *, context: Context | None = None) -> Future[KvStore]:
         """Opens a key-value store from a ``KvStore.Spec``, its JSON or a URL.
+
+        ``context`` supplies shared resources (default: a new default context);
+        the spec's own ``context`` member augments it.
 
         Raises:
             InvalidArgumentError: at once, for a malformed spec.
@@ -389,7 +393,7 @@ def _unpickle(json: dict[str, Any]) -> KvStore:
     return KvStore.open(json).result()
 
 
-async def _open(spec: _Spec, context: Any) -> KvStore:
+async def _open(spec: _Spec, context: Context | None) -> KvStore:
     from ...schema.context import Context
 
     parent = context if context is not None else Context()
