@@ -10,6 +10,7 @@ driver-level requests. Keys at this level are full keys: the store's
 from __future__ import annotations
 
 import abc
+import time
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import attrs
@@ -109,16 +110,33 @@ class KvStoreDriver(abc.ABC):
         return None
 
     def validate_range(self, range_: KeyRange) -> None:
-        """Refuse a key range the driver cannot list or delete."""
+        """Refuse a key range the driver cannot list or delete (InvalidArgumentError)."""
         return None
 
-    def run_batch_now(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
-        """Execute a batch synchronously (``inline`` drivers only)."""
-        raise UnimplementedError(f"{self.spec.id}: batches are not executed inline")
+    def read_now(self, request: ReadRequest, now: float) -> ReadResult | Exception:
+        """Answer one read synchronously, stamped ``now`` (``inline`` drivers only)."""
+        return UnimplementedError(f"{self.spec.id}: reads are not executed inline")
+
+    def write_now(self, request: WriteRequest, now: float) -> TimestampedStorageGeneration:
+        """Apply one write synchronously, stamped ``now`` (``inline`` drivers only)."""
+        raise UnimplementedError(f"{self.spec.id}: writes are not executed inline")
 
     async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
-        """Execute a batch in order and return one outcome per operation."""
-        return self.run_batch_now(operations)
+        """Execute a batch in order and return one outcome per operation.
+
+        The default runs ``read_now``/``write_now`` (right for ``inline`` drivers).
+        """
+        now = time.time()
+        outcomes: list[BatchOutcome] = []
+        for operation in operations:
+            if isinstance(operation, ReadGroup):
+                outcomes.append([self.read_now(r, now) for r in operation.requests])
+            else:
+                try:
+                    outcomes.append(self.write_now(operation, now))
+                except Exception as exc:
+                    outcomes.append(exc)
+        return outcomes
 
     @abc.abstractmethod
     async def list_keys(self, range_: KeyRange) -> list[bytes]:

@@ -166,15 +166,15 @@ class FileDriver(KvStoreDriver):
         return outcomes
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
-        self._validate_range(range_)
+        self.validate_range(range_)
         entries = await trio.to_thread.run_sync(file_io.list_keys, range_, limiter=self._limiter)
         return [path for path, _ in entries]
 
     async def delete_range(self, range_: KeyRange) -> None:
-        self._validate_range(range_)
+        self.validate_range(range_)
         await trio.to_thread.run_sync(_delete_range, range_, self.sync, limiter=self._limiter)
 
-    def _validate_range(self, range_: KeyRange) -> None:
+    def validate_range(self, range_: KeyRange) -> None:
         # Only the directory part of the range's common prefix is ever opened.
         prefix = range_.longest_prefix()
         cut = prefix.rfind(b"/")

@@ -282,6 +282,10 @@ class KvStore:
             return Future(None)
         full = relative.with_prefix(self._prefix)
         driver = self._driver
+        try:
+            driver.validate_range(full)
+        except Exception as exc:
+            return _failed(exc)
         return self._task("delete_range", lambda: driver.delete_range(full))
 
     def list(
@@ -302,6 +306,10 @@ class KvStore:
         full = relative.with_prefix(self._prefix)
         strip = len(self._prefix) + int(strip_prefix_length)
         driver = self._driver
+        try:
+            driver.validate_range(full)
+        except Exception as exc:
+            return _failed(exc)
 
         async def run() -> builtins.list[bytes]:
             return [key[strip:] for key in await driver.list_keys(full)]

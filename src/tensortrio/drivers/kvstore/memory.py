@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from ...errors import InvalidArgumentError, UnimplementedError
 from .context_members import check_no_extra_members, resource_member, resource_member_json
-from .driver import DriverSpec, KvStoreDriver, ReadGroup
+from .driver import DriverSpec, KvStoreDriver
 from .memory_storage import MemoryStorage, storage_for_resource
 from .registry import register_driver, register_root_url_scheme
 from .url import decode_url_path, encode_url_path, split_component
@@ -17,10 +16,10 @@ from .url import decode_url_path, encode_url_path, split_component
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .driver import BatchOutcome
     from .generation import TimestampedStorageGeneration
     from .key_range import KeyRange
-    from .operations import WriteRequest
+    from .operations import ReadRequest, WriteRequest
+    from .read_result import ReadResult
     from .spec import KvStoreSpec
 
 __all__ = ["MemoryDriver", "MemoryDriverSpec"]
@@ -96,16 +95,11 @@ class MemoryDriver(KvStoreDriver):
             out["atomic"] = False
         return out
 
-    def run_batch_now(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
-        storage = self.storage
-        outcomes: list[BatchOutcome] = []
-        now = time.time()
-        for operation in operations:
-            if isinstance(operation, ReadGroup):
-                outcomes.append(storage.read(operation.key, operation.requests, now))
-            else:
-                outcomes.append(storage.write(operation))
-        return outcomes
+    def read_now(self, request: ReadRequest, now: float) -> ReadResult | Exception:
+        return self.storage.read_one(request, now)
+
+    def write_now(self, request: WriteRequest, now: float) -> TimestampedStorageGeneration:
+        return self.storage.write(request, now)
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         return self.storage.list(range_)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ...errors import FailedPreconditionError
+from .byte_range import FULL
 from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration, generation_from_values
 from .operations import answer_reads
 from .read_result import ReadResult
@@ -66,9 +67,27 @@ class MemoryStorage:
                 return [ReadResult._make("value", value, stamp)]
         return answer_reads(requests, stamp, len(value), lambda lo, hi: value[lo:hi])
 
-    def write(self, request: WriteRequest) -> TimestampedStorageGeneration:
+    def read_one(self, request: ReadRequest, now: float) -> ReadResult | Exception:
+        """Answer one read, stamped ``now``."""
+        entry = self._values.get(request.key)
+        if (
+            entry is not None
+            and request.byte_range is FULL
+            and request.if_not_equal != entry[1]
+            and (not request.if_equal or request.if_equal == entry[1])
+        ):
+            # The common case, without slicing: values are immutable bytes.
+            return ReadResult._make(
+                "value", entry[0], TimestampedStorageGeneration._make(entry[1], now)
+            )
+        return self.read(request.key, (request,), now)[0]
+
+    def write(
+        self, request: WriteRequest, now: float | None = None
+    ) -> TimestampedStorageGeneration:
         """Apply one write or delete; generation ``b""`` when ``if_equal`` did not match."""
-        now = time.time()
+        if now is None:
+            now = time.time()
         key = request.key
         if request.if_equal and request.if_equal != self.generation(key):
             return TimestampedStorageGeneration._make(UNKNOWN, now)
