@@ -9,7 +9,8 @@ everything that arrived at once:
   answers all of them (their byte ranges are read in one go);
 - small operations are *batched*: one worker-thread hop executes a whole
   batch, so a 4 KiB value does not pay a ~100 µs hop of its own; drivers
-  whose operations are plain memory work (``memory``) run batches inline;
+  whose operations are plain memory work (``memory``) answer everything
+  that arrived in one go, inline;
 - concurrency is bounded: at most ``driver.concurrency`` write batches (the
   context's ``file_io_concurrency`` for ``file``) and a quarter as many read
   batches are in flight; while all are busy, arrivals queue and the next

@@ -85,8 +85,9 @@ class DriverSpec(abc.ABC):
 class KvStoreDriver(abc.ABC):
     """An opened driver: executes batches of requests for the KvStore actor.
 
-    ``inline`` drivers (memory) execute a batch synchronously on the runtime
-    thread; the others are awaited in tasks, at most ``concurrency`` at once.
+    ``inline`` drivers (memory) answer each operation synchronously on the
+    runtime thread (``read_now``/``write_now``); the others get batches
+    (``run_batch``) awaited in tasks, at most ``concurrency`` at once.
     """
 
     inline: ClassVar[bool] = False
@@ -114,7 +115,10 @@ class KvStoreDriver(abc.ABC):
         return None
 
     def read_now(self, request: ReadRequest, now: float) -> ReadResult | Exception:
-        """Answer one read synchronously, stamped ``now`` (``inline`` drivers only)."""
+        """Answer one read synchronously, stamped ``now`` (``inline`` drivers only).
+
+        Returns the error instead of raising it, as batch outcomes do.
+        """
         return UnimplementedError(f"{self.spec.id}: reads are not executed inline")
 
     def write_now(self, request: WriteRequest, now: float) -> TimestampedStorageGeneration:
