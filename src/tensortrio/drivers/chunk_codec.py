@@ -1,0 +1,67 @@
+"""The chunk codec: what the chunk cache needs to know about a chunked format.
+
+A format driver (zarr, zarr3, n5, ...) gives the chunk cache one
+:class:`ChunkCodec` per opened array. The cache calls it to name a chunk's key
+and to turn stored bytes into a decoded chunk and back; everything else
+(caching, coalescing, conditional writes) is the cache's business.
+
+``decode`` and ``encode`` are pure CPU work and may run in worker threads, many
+chunks per thread hop, so they must not touch shared mutable state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["ChunkCodec"]
+
+
+@runtime_checkable
+class ChunkCodec(Protocol):
+    """How one array's chunks are keyed, decoded and encoded.
+
+    Attributes:
+      chunk_shape: the full chunk shape (zarr v2: edge chunks are stored full size).
+      dtype: the in-memory dtype (native byte order) of decoded chunks.
+      fill_value: a 0-d array of ``dtype``: the value of elements never written
+        (zeros if the format has no fill value).
+      inline_codec_bytes: codec work for chunks whose decoded size is below this
+        many bytes runs inline on the runtime thread (a thread hop costs about
+        100 µs, more than decoding a small chunk); larger chunks are decoded and
+        encoded in worker threads.
+    """
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+
+    @property
+    def fill_value(self) -> np.ndarray: ...
+
+    @property
+    def inline_codec_bytes(self) -> int: ...
+
+    def chunk_key(self, cell: tuple[int, ...]) -> str:
+        """The kvstore key of grid cell ``cell``, relative to the array's kvstore path."""
+        ...
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """Decode stored bytes into a C-contiguous array of ``chunk_shape`` and ``dtype``.
+
+        The result must not share memory with anything the codec keeps; the cache
+        may modify it in place (to merge writes). Raises any exception for
+        corrupt data (the cache reraises it as DataLossError naming the key).
+        """
+        ...
+
+    def encode(self, chunk: np.ndarray) -> bytes:
+        """Encode a C-contiguous array of ``chunk_shape`` and ``dtype`` into stored bytes.
+
+        Must not modify ``chunk`` nor keep a reference to it.
+        """
+        ...
