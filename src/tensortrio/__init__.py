@@ -78,4 +78,5 @@ from .schema.dtypes import uint16 as uint16
 from .schema.dtypes import uint32 as uint32
 from .schema.dtypes import uint64 as uint64
 from .schema.dtypes import ustring as ustring
+from .schema.open_mode import OpenMode as OpenMode
 from .schema.unit import Unit as Unit
