@@ -235,3 +235,24 @@ async def test_closing_fails_what_waits_and_finishes_what_started() -> None:
     late = write(actor, b"k", b"3")
     with pytest.raises(ActorClosedError):
         await late
+
+
+async def test_cancelling_the_actor_still_reports_started_writes() -> None:
+    actor = KvStoreActor(driver=GatedDriver(limit=1), name="cancelled", mailbox_size=8)
+    scope = trio.CancelScope()
+
+    async def serve() -> None:
+        with scope:
+            await actor.serve()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        started = write(actor, b"k", b"1")
+        await trio.testing.wait_all_tasks_blocked()
+        scope.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        # The write batch is shielded: it still waits for its gate.
+        assert not started.done()
+        driver(actor).gates[0].set()
+    assert started.result().generation == b"\x001"
+    assert driver(actor).data[b"k"] == b"1"

@@ -454,7 +454,10 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         keys: tuple[bytes, ...],
     ) -> None:
         try:
-            outcomes = await self.driver.run_batch(operations)
+            # A write batch that started is finished and reported, even if the
+            # actor is being cancelled: its futures must say what happened.
+            with trio.CancelScope(shield=writes):
+                outcomes = await self.driver.run_batch(operations)
         except Exception as exc:
             outcomes = [exc] * len(ops)
         except BaseException:
