@@ -17,6 +17,7 @@ __all__ = [
     "FailedPreconditionError",
     "InvalidArgumentError",
     "KeyNotFoundError",
+    "NotFoundError",
     "OutOfRangeError",
     "TensorTrioError",
     "UnimplementedError",
@@ -41,6 +42,13 @@ class KeyNotFoundError(TensorTrioError, KeyError):
     def __str__(self) -> str:
         # KeyError's str() repr()s its argument; ours are already messages.
         return str(self.args[0]) if self.args else ""
+
+
+class NotFoundError(TensorTrioError, ValueError):
+    """Something an operation needs (e.g. an array's metadata) is not stored.
+
+    A ``ValueError``, as TensorStore raises for ``NOT_FOUND`` when opening.
+    """
 
 
 class AlreadyExistsError(TensorTrioError, ValueError):
