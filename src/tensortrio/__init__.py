@@ -79,4 +79,5 @@ from .schema.dtypes import uint32 as uint32
 from .schema.dtypes import uint64 as uint64
 from .schema.dtypes import ustring as ustring
 from .schema.open_mode import OpenMode as OpenMode
+from .schema.schema import Schema as Schema
 from .schema.unit import Unit as Unit

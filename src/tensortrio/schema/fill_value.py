@@ -1,0 +1,280 @@
+"""Fill values: conversion of Python and JSON fill values to arrays of a TensorStore dtype.
+
+A fill value is a NumPy array (often 0-d) that must broadcast to the domain.
+Python values convert as NumPy converts them (``1.5`` to ``int32`` is ``1``),
+except that NumPy arrays and scalars must cast safely, as in TensorStore.
+JSON values are parsed element by element with TensorStore's messages
+(``Error parsing array element at position {1}: Expected integer in the range
+[0, 255], but received: "x"``).  Without a dtype a JSON fill value is kept as
+an ``object`` array of JSON values and converted once the dtype is known.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .chunk_json import json_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .dtype import dtype as DType
+
+__all__ = [
+    "check_fill_value_broadcast",
+    "fill_value_from_json",
+    "fill_value_from_python",
+    "fill_value_to_json",
+    "fill_values_equal",
+    "format_array",
+    "unbroadcast",
+]
+
+_JSON_UNSUPPORTED = frozenset({"complex64", "complex128", "char", "byte"})
+_BIT_INTS = {"int2": (-2, 1), "int4": (-8, 7)}
+
+
+def _position(index: Sequence[int]) -> str:
+    return "{" + ", ".join(map(str, index)) + "}"
+
+
+def format_array(array: np.ndarray[Any, Any]) -> str:
+    """An array as TensorStore prints it in messages: ``1``, ``{1, 2}``, ``{{1}, {2}}``."""
+
+    def render(value: Any) -> str:
+        if isinstance(value, list):
+            return "{" + ", ".join(render(v) for v in value) + "}"
+        if isinstance(value, bytes):
+            return json_text(value.decode("latin-1"))
+        if isinstance(value, str):
+            return json_text(value)
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    return render(_to_python(array))
+
+
+def _to_python(array: np.ndarray[Any, Any]) -> Any:
+    if array.dtype.type.__module__ == "numpy":
+        return array.tolist()
+    # ml_dtypes (bfloat16, float8, int2/int4) convert to Python numbers via a wide type.
+    integral = array.dtype.name.startswith("int")
+    return array.astype(np.int64 if integral else np.float64).tolist()
+
+
+def _element_to_json(value: Any, name: str) -> Any:
+    if isinstance(value, list):
+        return [_element_to_json(v, name) for v in value]
+    if name == "string":
+        return value.decode("latin-1") if isinstance(value, bytes) else value
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if name.startswith(("float", "bfloat")):
+        return float(value)
+    return value
+
+
+def fill_value_to_json(array: np.ndarray[Any, Any], dtype: DType | None) -> Any:
+    """The JSON form: nested lists of elements (floats stay floats, complex is ``[re, im]``)."""
+    name = dtype.name if dtype is not None else ""
+    return _element_to_json(_to_python(array), name)
+
+
+def _cast_error(src: np.dtype[Any], dst: np.dtype[Any], scalar: bool) -> TypeError:
+    what = "scalar" if scalar else "array data"
+    return TypeError(f"Cannot cast {what} from {src!r} to {dst!r} according to the rule 'safe'")
+
+
+def fill_value_from_python(value: Any, dtype: DType | None) -> np.ndarray[Any, Any]:
+    """Convert the ``fill_value`` argument (array-like) to an array of ``dtype``.
+
+    Raises:
+        TypeError: a NumPy array or scalar that does not cast safely, or an element of
+            the wrong type for ``string``/``ustring``.
+        ValueError, OverflowError: NumPy cannot convert the value (prefixed
+            ``Invalid fill_value: ``).
+    """
+    if dtype is None:
+        array = np.asarray(value)
+        if array.dtype.kind in "US":
+            array = array.astype(object)
+        return array
+    name = dtype.name
+    target = dtype.numpy_dtype
+    if isinstance(value, np.ndarray | np.generic) and target.kind != "O":
+        source = np.asarray(value)
+        if not np.can_cast(source.dtype, target, "safe"):
+            raise _cast_error(source.dtype, target, source.ndim == 0)
+        return source.astype(target)
+    if name in ("string", "ustring"):
+        wanted = bytes if name == "string" else str
+        array = np.array(value, dtype=object)
+        for element in array.reshape(-1):
+            if not isinstance(element, wanted):
+                raise TypeError(
+                    f"Invalid fill_value: expected {wanted.__name__}, "
+                    f"{type(element).__name__} found"
+                )
+        return array
+    if name == "json":
+        if isinstance(value, list | tuple):
+            array = np.array(value, dtype=object)
+            for index in np.ndindex(array.shape):
+                array[index] = dtype(array[index])
+            return array
+        converted = np.empty((), dtype=object)
+        converted[()] = dtype(value)
+        return converted
+    try:
+        return np.array(value, dtype=target)
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise type(exc)(f"Invalid fill_value: {exc}") from None
+
+
+def _json_shape(json: Any) -> tuple[int, ...]:
+    shape: list[int] = []
+    node = json
+    while isinstance(node, list):
+        shape.append(len(node))
+        if not node:
+            break
+        node = node[0]
+    return tuple(shape)
+
+
+def _parse_element(value: Any, name: str) -> Any:
+    """One JSON element of dtype ``name``; message without the position prefix."""
+    if name == "json":
+        return value
+    if name == "bool":
+        if isinstance(value, bool):
+            return value
+        raise InvalidArgumentError(f"Expected boolean, but received: {json_text(value)}")
+    if name in ("string", "ustring"):
+        if isinstance(value, str):
+            return value.encode("utf-8") if name == "string" else value
+        raise InvalidArgumentError(f"Expected string, but received: {json_text(value)}")
+    if name.startswith(("float", "bfloat")):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise InvalidArgumentError(
+            f"Expected 64-bit floating-point number, but received: {json_text(value)}"
+        )
+    # integers
+    if name in _BIT_INTS:
+        lo, hi = _BIT_INTS[name]
+    else:
+        info = np.iinfo(np.dtype(name))
+        lo, hi = int(info.min), int(info.max)
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    if number is not None and lo <= number <= hi:
+        return number
+    if name == "int64":
+        expected = "64-bit signed integer"
+    elif name == "uint64":
+        expected = "64-bit unsigned integer"
+    else:
+        expected = f"integer in the range [{lo}, {hi}]"
+    raise InvalidArgumentError(f"Expected {expected}, but received: {json_text(value)}")
+
+
+def _walk(json: Any, shape: tuple[int, ...], index: list[int], name: str, out: list[Any]) -> None:
+    depth = len(index)
+    if depth == len(shape):
+        if isinstance(json, list) and name != "json":
+            raise InvalidArgumentError(
+                f"Expected array of shape {_position(shape)}, but found array element "
+                f"{json_text(json)} at position {_position(index)}."
+            )
+        try:
+            out.append(_parse_element(json, name))
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"Error parsing array element at position {_position(index)}: {exc}"
+            ) from None
+        return
+    if not isinstance(json, list) or len(json) != shape[depth]:
+        found = (
+            f"array element {json_text(json)} of length {len(json)}"
+            if isinstance(json, list)
+            else f"scalar element {json_text(json)}"
+        )
+        raise InvalidArgumentError(
+            f"Expected array of shape {_position(shape)}, but found {found} "
+            f"at position {_position(index)}."
+        )
+    for i, item in enumerate(json):
+        _walk(item, shape, [*index, i], name, out)
+
+
+def fill_value_from_json(json: Any, dtype: DType | None) -> np.ndarray[Any, Any]:
+    """Parse the JSON ``fill_value`` member (nested arrays of elements of ``dtype``).
+
+    Raises:
+        ValueError: TensorStore's messages, without the member prefix.
+    """
+    name = dtype.name if dtype is not None else "json"
+    if name in _JSON_UNSUPPORTED:
+        raise InvalidArgumentError(f"Conversion from JSON to {name} is not implemented")
+    shape = _json_shape(json)
+    elements: list[Any] = []
+    _walk(json, shape, [], name, elements)
+    if dtype is None or dtype.numpy_dtype.kind == "O":
+        array = np.empty(len(elements), dtype=object)
+        array[:] = elements
+        return array.reshape(shape)
+    return np.array(elements, dtype=dtype.numpy_dtype).reshape(shape)
+
+
+def unbroadcast(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Drop leading dimensions of extent 1 (they add nothing when broadcasting)."""
+    leading = 0
+    while leading < array.ndim and array.shape[leading] == 1:
+        leading += 1
+    return array.reshape(array.shape[leading:])
+
+
+def check_fill_value_broadcast(array: np.ndarray[Any, Any], shape: Sequence[int]) -> None:
+    """Check ``array`` broadcasts to ``shape`` (NumPy rules, aligned at the end).
+
+    Raises:
+        ValueError: ``fill_value is incompatible with domain: Cannot broadcast array of
+            shape {2} to target shape {3, 3}``.
+    """
+    ok = array.ndim <= len(shape) and all(
+        a in (1, t) for a, t in zip(reversed(array.shape), reversed(shape), strict=False)
+    )
+    if not ok:
+        raise InvalidArgumentError(
+            "fill_value is incompatible with domain: Cannot broadcast array of shape "
+            f"{_position(array.shape)} to target shape {_position(shape)}"
+        )
+
+
+def fill_values_equal(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:
+    """Equal after broadcasting to a common shape, with the same dtype (NaN equals NaN)."""
+    if a.dtype != b.dtype:
+        return False
+    try:
+        left, right = np.broadcast_arrays(a, b)
+    except ValueError:
+        return False
+    if a.dtype.kind in "fc":
+        return bool(np.array_equal(left, right, equal_nan=True))
+    return bool(np.array_equal(left, right))
