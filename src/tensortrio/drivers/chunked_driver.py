@@ -1,0 +1,649 @@
+"""The generic kvstore-backed chunked driver: metadata cache, open flow, bounds, resize.
+
+A format (``ChunkedFormat``: zarr, ...) knows its metadata and chunks; this
+module does the rest as TensorStore's ``KeyValueStoreBackedChunkDriver`` does:
+
+- opening reads the metadata (or reuses the context's cached copy when it is
+  fresh enough for ``recheck_cached_metadata``) and validates it against the
+  spec's constraints; creating writes new metadata with a "must not exist"
+  conditional write, so of two concurrent creators exactly one wins (the other
+  opens what the winner wrote when ``open=True`` too, else fails);
+- ``assume_metadata`` neither reads nor writes metadata;
+  ``assume_cached_metadata`` skips the read at open;
+- every read and write resolves the view's implicit bounds against the current
+  metadata and checks the explicit ones;
+- ``resize`` rewrites the metadata conditionally (retrying on a concurrent
+  change) and deletes chunks that fall outside a shrunk domain.
+
+Metadata entries are shared per metadata cache pool, so two stores opened in
+one context see each other's resizes, as in TensorStore.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import weakref
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import numpy as np
+
+from ..errors import (
+    AlreadyExistsError,
+    DataLossError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    OutOfRangeError,
+)
+from ..index import IndexDomain, IndexInterval, IndexTransform, OutputIndexMethod
+from ..index.compose import compose, propagate_bounds
+from ..schema.open_mode import effective_open_mode, validate_open_mode
+from .chunked_format import chunked_format, chunked_format_ids
+from .driver import Driver, OpenedDriver, OpenRequest, register_driver
+from .kvstore.generation import NO_VALUE
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import trio
+
+    from ..runtime import WriteFutures
+    from ..schema.context import Context
+    from ..schema.schema import Schema
+    from .chunk_codec import ChunkCodec
+    from .chunked_format import ChunkedFormat
+    from .kvstore import KvStore
+
+__all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
+
+_MAX_RESIZE_ATTEMPTS: Final = 64
+
+
+@attrs.define(eq=False)
+class MetadataEntry:
+    """The cached metadata of one array; shared by every store opened on it in a context."""
+
+    metadata: Any = None
+    """The format's metadata value, or None when unknown or absent."""
+    generation: bytes = b""
+    time: float = -math.inf
+    """When ``metadata`` (or its absence) was known current; ``-inf``: never checked."""
+    schema: Any = None
+    """``metadata_schema(metadata)``, computed once per metadata value."""
+    _refresh: trio.Event | None = attrs.field(default=None, init=False)
+
+    def set(
+        self, fmt: ChunkedFormat[Any, Any], metadata: Any, generation: bytes, when: float
+    ) -> None:
+        """Record metadata read or written at ``when``."""
+        if metadata is not self.metadata:
+            self.schema = None if metadata is None else fmt.metadata_schema(metadata)
+        self.metadata = metadata
+        self.generation = generation
+        self.time = when
+
+
+# Per metadata cache pool: (kvstore JSON, metadata key) -> entry. Weak on the
+# pool, so a context's cache goes away with the context.
+_METADATA_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], MetadataEntry]] = (
+    weakref.WeakKeyDictionary()
+)
+# Per data cache pool: (kvstore JSON, path, codec) -> chunk cache.
+_CHUNK_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, Any], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _store_identity(kvstore: KvStore) -> str:
+    import json
+
+    return json.dumps(kvstore._bound_json(), sort_keys=True, default=str)
+
+
+def _now_bound(bound: float) -> float:
+    """A staleness bound with "always revalidate" (``inf``) meaning "current as of now"."""
+    return time.time() if bound == math.inf else bound
+
+
+async def read_metadata_entry(
+    fmt: ChunkedFormat[Any, Any], kvstore: KvStore, entry: MetadataEntry, staleness_bound: float
+) -> Any:
+    """The entry's metadata, re-read from the kvstore unless fetched at or after ``staleness_bound``.
+
+    Concurrent callers share one read. Returns None when the metadata key is absent.
+
+    Raises:
+        DataLossError: the stored metadata cannot be parsed (naming the key).
+    """
+    import trio
+
+    bound = _now_bound(staleness_bound)
+    while entry.time < bound:
+        if entry._refresh is not None:
+            await entry._refresh.wait()
+            continue
+        entry._refresh = event = trio.Event()
+        try:
+            result = await kvstore.read(fmt.metadata_key)
+            if result.state == "value":
+                try:
+                    metadata = fmt.decode_metadata(result.value)
+                except (DataLossError, InvalidArgumentError) as exc:
+                    raise DataLossError(
+                        f'Error reading "{kvstore.path}{fmt.metadata_key}": {exc}'
+                    ) from exc
+            else:
+                metadata = None
+            entry.set(fmt, metadata, result.stamp.generation, result.stamp.time)
+            # A store whose clock lags ours must not make us read forever.
+            entry.time = max(entry.time, bound)
+        finally:
+            entry._refresh = None
+            event.set()
+    return entry.metadata
+
+
+def _explicit_domain(domain: IndexDomain) -> IndexDomain:
+    return IndexDomain.from_dims(
+        IndexInterval.make(d.inclusive_min, d.exclusive_max, False, False, d.label) for d in domain
+    )
+
+
+def resolve_bounds(domain: IndexDomain, transform: IndexTransform) -> IndexTransform:
+    """``transform`` with implicit bounds taken from ``domain``; every index checked to lie in it.
+
+    Raises:
+        OutOfRangeError: naming the dimension and the index outside ``domain``.
+    """
+    explicit = _explicit_domain(domain)
+    new_domain, maps = propagate_bounds(explicit, transform)
+    for j, m in enumerate(maps):
+        if m.method is not OutputIndexMethod.array or new_domain.size == 0:
+            continue
+        assert m.index_array is not None
+        assert m.stride is not None
+        values = m.offset + m.stride * m.index_array
+        dim = explicit[j]
+        outside = (values < dim.inclusive_min) | (values >= dim.exclusive_max)
+        if outside.any():
+            bad = int(values.reshape(-1)[int(np.argmax(outside.reshape(-1)))])
+            raise OutOfRangeError(
+                f"In index array map for output dimension {j}: Index {bad} is outside valid "
+                f"range {dim.bounds_str()}"
+            )
+    for i, d in enumerate(new_domain):
+        if not d.finite:
+            raise OutOfRangeError(
+                f"Input dimension {i} has unbounded domain {d.bounds_str()}; "
+                "slice it to finite bounds before reading or writing"
+            )
+    return IndexTransform.make(new_domain, maps)
+
+
+@attrs.define(eq=False)
+class ChunkedDriver(Driver):
+    """An opened kvstore-backed chunked array."""
+
+    fmt: ChunkedFormat[Any, Any]
+    members: Any
+    kv: KvStore
+    entry: MetadataEntry
+    cache: Any
+    """The CORE ``ChunkCache`` of the array's chunks."""
+    request: OpenRequest
+    open_time: float
+    assume_metadata: bool
+    _data_context: Context
+
+    # --- Driver surface
+
+    @property
+    def driver_id(self) -> str:
+        return self.fmt.driver_id
+
+    @property
+    def numpy_dtype(self) -> np.dtype[Any]:
+        return self.codec.dtype
+
+    @property
+    def codec(self) -> ChunkCodec:
+        """The chunk codec of the current metadata."""
+        return self.fmt.chunk_codec(self.entry.metadata)
+
+    @property
+    def context(self) -> Context:
+        return self._data_context
+
+    def schema(self) -> Schema:
+        schema: Schema = self.entry.schema
+        return schema
+
+    def base_domain(self) -> IndexDomain:
+        domain: IndexDomain = self.schema().domain
+        return domain
+
+    def kvstore(self) -> KvStore:
+        return self.kv
+
+    def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
+        kv_json = self.kv._bound_json() if unbind_context else self.kv.spec().to_json()
+        kv_json = {k: v for k, v in kv_json.items() if k != "context"}
+        out: dict[str, Any] = {"driver": self.fmt.driver_id, "kvstore": kv_json}
+        out["dtype"] = str(self.schema().dtype.name)
+        if not minimal:
+            out["metadata"] = self.fmt.metadata_json(self.entry.metadata)
+        if unbind_context:
+            for name in ("cache_pool", "metadata_cache_pool", "data_copy_concurrency"):
+                value = self.request.resource_members.get(name)
+                if value is not None and not isinstance(value, str):
+                    out[name] = value
+        return out
+
+    def context_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        kv_context = self.kv._bound_json().get("context", {})
+        ctx = self._data_context
+        members = self.request.resource_members
+        pool = ctx.get_resource("cache_pool", members.get("cache_pool"))
+        out["cache_pool"] = pool.to_json()
+        copy = ctx.get_resource("data_copy_concurrency", members.get("data_copy_concurrency"))
+        out["data_copy_concurrency"] = copy.to_json()
+        if members.get("metadata_cache_pool") is not None:
+            meta = ctx.get_resource("cache_pool", members["metadata_cache_pool"])
+            if meta is not pool:
+                out["cache_pool#metadata"] = meta.to_json()
+        out.update(kv_context)
+        return dict(sorted(out.items()))
+
+    async def _current_metadata(self) -> Any:
+        if self.assume_metadata:
+            return self.entry.metadata
+        bound = self.request.recheck_cached_metadata
+        if bound.bound == "open":
+            return self.entry.metadata
+        staleness = bound.staleness_bound(self.open_time)
+        if self.entry.time >= staleness != math.inf:
+            return self.entry.metadata
+        metadata = await read_metadata_entry(self.fmt, self.kv, self.entry, staleness)
+        if metadata is None:
+            raise NotFoundError(
+                f'Metadata at "{self.kv.path}{self.fmt.metadata_key}" does not exist '
+                "(deleted since the array was opened)"
+            )
+        return metadata
+
+    async def resolve(self, transform: IndexTransform) -> IndexTransform:
+        await self._current_metadata()
+        return resolve_bounds(self.base_domain(), transform)
+
+    async def read(self, transform: IndexTransform) -> np.ndarray:
+        from .chunked_io import read_chunked
+
+        bound = self.request.recheck_cached_data.staleness_bound(self.open_time)
+        result: np.ndarray = await read_chunked(
+            self.cache, transform, staleness_bound=_now_bound(bound)
+        )
+        return result
+
+    def write(self, transform: IndexTransform, source: np.ndarray) -> WriteFutures:
+        from .chunked_io import write_chunked
+
+        futures: WriteFutures = write_chunked(self.cache, transform, source)
+        return futures
+
+    async def resize(
+        self,
+        transform: IndexTransform,
+        inclusive_min: Sequence[int | None],
+        exclusive_max: Sequence[int | None],
+        *,
+        resize_metadata_only: bool,
+        resize_tied_bounds: bool,
+        expand_only: bool,
+        shrink_only: bool,
+    ) -> IndexTransform:
+        if self.assume_metadata:
+            raise FailedPreconditionError(
+                f"{self.fmt.driver_id}: resize is not supported by a store opened with "
+                "assume_metadata=True (open it without assume_metadata to resize)"
+            )
+        rank = transform.input_rank
+        if len(inclusive_min) != rank or len(exclusive_max) != rank:
+            raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
+        for _attempt in range(_MAX_RESIZE_ATTEMPTS):
+            metadata = await read_metadata_entry(self.fmt, self.kv, self.entry, math.inf)
+            if metadata is None:
+                raise NotFoundError(
+                    f'Metadata at "{self.kv.path}{self.fmt.metadata_key}" does not exist'
+                )
+            domain = self.base_domain()
+            old_shape = tuple(domain.shape)
+            new_shape = _resized_shape(
+                transform,
+                domain,
+                inclusive_min,
+                exclusive_max,
+                resize_tied_bounds=resize_tied_bounds,
+                expand_only=expand_only,
+                shrink_only=shrink_only,
+            )
+            if new_shape == old_shape:
+                break
+            new_metadata = self.fmt.resize_metadata(metadata, new_shape)
+            stamp = await self.kv.write(
+                self.fmt.metadata_key,
+                self.fmt.encode_metadata(new_metadata),
+                if_equal=self.entry.generation or NO_VALUE,
+            )
+            if not stamp.generation:
+                # Someone changed the metadata meanwhile: re-read and re-plan.
+                self.entry.time = -math.inf
+                continue
+            self.entry.set(self.fmt, new_metadata, stamp.generation, stamp.time)
+            if not resize_metadata_only and any(
+                n < o for n, o in zip(new_shape, old_shape, strict=True)
+            ):
+                await self._delete_out_of_bounds(old_shape, new_shape)
+            break
+        else:  # pragma: no cover - needs 64 consecutive lost races
+            raise FailedPreconditionError(
+                f"{self.fmt.driver_id}: resize gave up after {_MAX_RESIZE_ATTEMPTS} concurrent metadata changes"
+            )
+        return _resized_transform(transform, inclusive_min, exclusive_max)
+
+    async def _delete_out_of_bounds(
+        self, old_shape: tuple[int, ...], new_shape: tuple[int, ...]
+    ) -> None:
+        from .chunked_io import delete_out_of_bounds_chunks
+
+        chunk_shape, grid_origin = self.fmt.chunk_grid(self.entry.metadata)
+        await delete_out_of_bounds_chunks(
+            self.cache,
+            old_shape=old_shape,
+            new_shape=new_shape,
+            chunk_shape=chunk_shape,
+            grid_origin=grid_origin,
+        )
+
+
+def _resized_shape(
+    transform: IndexTransform,
+    domain: IndexDomain,
+    inclusive_min: Sequence[int | None],
+    exclusive_max: Sequence[int | None],
+    *,
+    resize_tied_bounds: bool,
+    expand_only: bool,
+    shrink_only: bool,
+) -> tuple[int, ...]:
+    shape = list(domain.shape)
+    for i in range(transform.input_rank):
+        lo, hi = inclusive_min[i], exclusive_max[i]
+        if lo is None and hi is None:
+            continue
+        dim = transform.domain[i]
+        j, m = _single_output(transform, i)
+        if m is None or m.stride != 1:
+            raise InvalidArgumentError(
+                f"Invalid resize request for input dimension {i}: it does not map to an "
+                "output dimension with stride 1"
+            )
+        out = domain[j]
+        if lo is not None and lo + m.offset != out.inclusive_min:
+            raise InvalidArgumentError(
+                f"Invalid resize request for input dimension {i}: Cannot change explicit lower bound"
+            )
+        if hi is None:
+            continue
+        view = (dim.inclusive_min + m.offset, dim.exclusive_max + m.offset)
+        covers = (dim.implicit_lower or view[0] <= out.inclusive_min) and (
+            dim.implicit_upper or view[1] >= out.exclusive_max
+        )
+        if not covers and not resize_tied_bounds:
+            raise FailedPreconditionError(
+                f"Resize operation would also affect output dimension {j} over the interval "
+                f"{out.bounds_str()} but `resize_tied_bounds` was not specified"
+            )
+        new_max = hi + m.offset
+        if new_max < out.inclusive_min:
+            raise InvalidArgumentError(
+                f"Invalid resize request for input dimension {i}: exclusive_max {hi} is below "
+                f"the lower bound {out.inclusive_min - m.offset}"
+            )
+        old = f"[{out.inclusive_min}, {out.exclusive_max})"
+        new = f"[{out.inclusive_min}, {new_max})"
+        if expand_only and new_max < out.exclusive_max:
+            raise FailedPreconditionError(
+                f"Resize operation would shrink output dimension {j} from {old} to {new} "
+                "but `expand_only` was specified"
+            )
+        if shrink_only and new_max > out.exclusive_max:
+            raise FailedPreconditionError(
+                f"Resize operation would expand output dimension {j} from {old} to {new} "
+                "but `shrink_only` was specified"
+            )
+        shape[j] = new_max - out.inclusive_min
+    return tuple(shape)
+
+
+def _single_output(transform: IndexTransform, input_dim: int) -> tuple[int, Any]:
+    for j, m in enumerate(transform.maps):
+        if m.method is OutputIndexMethod.single_input_dimension and m.input_dimension == input_dim:
+            return j, m
+    return -1, None
+
+
+def _resized_transform(
+    transform: IndexTransform,
+    inclusive_min: Sequence[int | None],
+    exclusive_max: Sequence[int | None],
+) -> IndexTransform:
+    dims = []
+    for i, d in enumerate(transform.domain):
+        hi = exclusive_max[i]
+        if hi is None:
+            dims.append(d)
+            continue
+        lo = d.inclusive_min if inclusive_min[i] is None else inclusive_min[i]
+        assert lo is not None
+        dims.append(IndexInterval.make(lo, hi, d.implicit_lower, d.implicit_upper, d.label))
+    return IndexTransform.make(IndexDomain.from_dims(dims), transform.maps)
+
+
+def _array_path(kvstore: KvStore, extra: str) -> str:
+    path = kvstore.path
+    if extra:
+        path = (path.rstrip("/") + "/" if path else "") + extra.strip("/")
+    if path and not path.endswith("/"):
+        path += "/"
+    return path
+
+
+def _effective_domain(schema: Schema, transform: IndexTransform | None) -> Schema:
+    """Let an identity-like spec transform stand in for a missing schema domain (as TensorStore)."""
+    if schema.domain is not None or transform is None:
+        return schema
+    if (
+        all(
+            m.method is OutputIndexMethod.single_input_dimension
+            and m.input_dimension == j
+            and m.offset == 0
+            and m.stride == 1
+            for j, m in enumerate(transform.maps)
+        )
+        and transform.input_rank == transform.output_rank
+    ):
+        from ..schema.schema import Schema as _Schema
+
+        merged: Schema = _Schema(schema.to_json())
+        merged.update(domain=transform.domain)
+        return merged
+    return schema
+
+
+async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) -> OpenedDriver:
+    """Open or create the array ``req`` names, as ``req.open_mode`` allows.
+
+    Raises:
+        NotFoundError: nothing stored and ``create`` not given (the message says so).
+        AlreadyExistsError: creating where metadata exists and ``open`` not given.
+        FailedPreconditionError / InvalidArgumentError: stored metadata does not match the spec.
+    """
+    from .kvstore import KvStore
+
+    members = fmt.parse_spec_members(req.members)
+    if req.kvstore is None:
+        raise InvalidArgumentError(f'{fmt.driver_id}: "kvstore" must be specified')
+    kv = (
+        req.kvstore
+        if isinstance(req.kvstore, KvStore)
+        else await KvStore.open(req.kvstore, context=req.context)
+    )
+    kv = kv.copy()
+    kv.path = _array_path(kv, req.path)
+    mode = effective_open_mode(req.open_mode)
+    validate_open_mode(mode)
+    ctx = req.context
+    resource_members = req.resource_members
+    pool = ctx.get_resource("cache_pool", resource_members.get("cache_pool"))
+    meta_member = resource_members.get("metadata_cache_pool")
+    meta_pool = pool if meta_member is None else ctx.get_resource("cache_pool", meta_member)
+    copy_resource = ctx.get_resource(
+        "data_copy_concurrency", resource_members.get("data_copy_concurrency")
+    )
+    schema = _effective_domain(req.schema, req.transform)
+    open_time = time.time()
+    metadata_key = f"{kv.path}{fmt.metadata_key}"
+
+    entries = _METADATA_CACHES.setdefault(meta_pool, {})
+    cache_key = (_store_identity(kv), fmt.metadata_key)
+    entry = entries.setdefault(cache_key, MetadataEntry())
+
+    if mode.assume_metadata:
+        entry = MetadataEntry()
+        entry.set(fmt, fmt.create_metadata(schema, members), b"", math.inf)
+    elif mode.assume_cached_metadata and entry.metadata is not None:
+        fmt.validate_metadata(entry.metadata, schema, members)
+    elif mode.assume_cached_metadata:
+        entry.set(fmt, fmt.create_metadata(schema, members), b"", -math.inf)
+    else:
+        await _open_or_create(fmt, kv, entry, mode, schema, members, req, open_time, metadata_key)
+
+    codec = fmt.chunk_codec(entry.metadata)
+    cache = _chunk_cache(pool, copy_resource, kv, codec, req)
+    driver = ChunkedDriver(
+        fmt, members, kv, entry, cache, req, open_time, mode.assume_metadata, ctx
+    )
+    base = (
+        entry.schema.domain.identity_transform()
+        if hasattr(entry.schema.domain, "identity_transform")
+        else IndexTransform(entry.schema.domain)
+    )
+    if req.transform is None:
+        return OpenedDriver(driver, base)
+    if req.transform.output_rank != base.input_rank:
+        raise FailedPreconditionError(
+            f"{fmt.driver_id}: Rank is {base.input_rank}, but the spec's transform has output "
+            f"rank {req.transform.output_rank}"
+        )
+    return OpenedDriver(driver, compose(base, req.transform))
+
+
+async def _open_or_create(
+    fmt: ChunkedFormat[Any, Any],
+    kv: KvStore,
+    entry: MetadataEntry,
+    mode: Any,
+    schema: Schema,
+    members: Any,
+    req: OpenRequest,
+    open_time: float,
+    metadata_key: str,
+) -> None:
+    from .kvstore import KvStore
+
+    if mode.delete_existing:
+        await kv.delete_range(KvStore.KeyRange())
+        entry.set(fmt, None, NO_VALUE, time.time())
+    elif mode.open:
+        staleness = req.recheck_cached_metadata.staleness_bound(open_time)
+        existing = await read_metadata_entry(fmt, kv, entry, staleness)
+        if existing is not None:
+            fmt.validate_metadata(existing, schema, members)
+            return
+        if not mode.create:
+            raise NotFoundError(
+                f'{fmt.driver_id}: Metadata at "{metadata_key}" does not exist; '
+                "specify create=True to create it"
+            )
+    try:
+        metadata = fmt.create_metadata(schema, members)
+    except (InvalidArgumentError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f'{fmt.driver_id}: Cannot create using specified "metadata" and schema: {exc}'
+        ) from exc
+    stamp = await kv.write(fmt.metadata_key, fmt.encode_metadata(metadata), if_equal=NO_VALUE)
+    if stamp.generation:
+        entry.set(fmt, metadata, stamp.generation, stamp.time)
+        return
+    # The metadata exists: written before us, or by a concurrent creator that won.
+    if not mode.open:
+        raise AlreadyExistsError(
+            f'{fmt.driver_id}: Error writing "{metadata_key}": metadata already exists; '
+            "specify open=True to open the existing array, or delete_existing=True to replace it"
+        )
+    existing = await read_metadata_entry(fmt, kv, entry, math.inf)
+    if existing is None:
+        raise FailedPreconditionError(
+            f'{fmt.driver_id}: Metadata at "{metadata_key}" was deleted while being created'
+        )
+    fmt.validate_metadata(existing, schema, members)
+
+
+def _chunk_cache(
+    pool: Any, copy_resource: Any, kv: KvStore, codec: ChunkCodec, req: OpenRequest
+) -> Any:
+    """The context's chunk cache for this array (shared by stores opened on it)."""
+    from ..actors.chunk_cache import ChunkCache
+
+    caches = _CHUNK_CACHES.setdefault(pool, {})
+    try:
+        key: tuple[str, str, Any] | None = (_store_identity(kv), kv.path, codec)
+        hash(key)
+    except TypeError:
+        key = None
+    options = (req.fill_missing_data_reads, req.store_data_equal_to_fill_value)
+    if key is not None:
+        found = caches.get(key)
+        if found is not None and found[1] == options:
+            return found[0]
+    cache = ChunkCache(
+        kvstore=kv,
+        codec=codec,
+        pool=pool,
+        data_copy_concurrency=copy_resource,
+        fill_missing_data_reads=req.fill_missing_data_reads,
+        store_data_equal_to_fill_value=req.store_data_equal_to_fill_value,
+    )
+    if key is not None:
+        caches[key] = (cache, options)
+    return cache
+
+
+async def _open_registered(req: OpenRequest) -> OpenedDriver:
+    fmt = chunked_format(req.driver_id)
+    if fmt is None:  # registered and later replaced: cannot happen, but say what is known
+        raise InvalidArgumentError(
+            f'"{req.driver_id}" is not a registered chunked driver ({", ".join(chunked_format_ids())})'
+        )
+    return await open_chunked_driver(fmt, req)
+
+
+def register_chunked_driver(fmt: ChunkedFormat[Any, Any]) -> None:
+    """Register ``fmt`` as a chunked format and its driver id as a TensorStore driver."""
+    from .chunked_format import register_chunked_format
+
+    register_chunked_format(fmt)
+    register_driver(fmt.driver_id, _open_registered)

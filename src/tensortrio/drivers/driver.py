@@ -1,0 +1,200 @@
+"""What an opened TensorStore driver gives ``ts.TensorStore``, and the driver registry.
+
+A ``TensorStore`` is a driver plus an index transform, a read/write mode and
+(later) a transaction. The driver owns the stored array: its metadata, its
+caches and its I/O; the transform selects the view. Every coroutine here runs
+on the runtime thread; the synchronous members are cheap reads of state that
+may be called from any thread.
+
+Drivers register an opener under their ``"driver"`` id with
+:func:`register_driver`; ``ts.open`` parses the common spec members into an
+:class:`OpenRequest` and hands it to the opener.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    import numpy as np
+
+    from ..index import IndexDomain, IndexTransform
+    from ..runtime import WriteFutures
+    from ..schema.context import Context
+    from ..schema.open_mode import OpenMode
+    from ..schema.schema import Schema
+    from .kvstore import KvStore
+
+__all__ = [
+    "Driver",
+    "OpenRequest",
+    "OpenedDriver",
+    "ReadWriteMode",
+    "driver_opener",
+    "register_driver",
+    "registered_driver_ids",
+]
+
+
+@attrs.frozen
+class ReadWriteMode:
+    """Whether a TensorStore allows reading, writing or both (``mode`` ``'r'``, ``'w'``, ``'rw'``)."""
+
+    read: bool
+    write: bool
+
+    @classmethod
+    def from_flags(cls, read: bool | None, write: bool | None) -> ReadWriteMode:
+        """TensorStore's default: both when neither is given, else what is given."""
+        if read is None and write is None:
+            return cls(True, True)
+        return cls(bool(read), bool(write))
+
+    @property
+    def mode(self) -> str:
+        """``'r'``, ``'w'``, ``'rw'`` or ``''``."""
+        return ("r" if self.read else "") + ("w" if self.write else "")
+
+
+@attrs.frozen
+class OpenRequest:
+    """Everything ``ts.open`` resolved before the driver opens: spec members and options.
+
+    ``members`` are the spec's driver-specific members (the ones the generic
+    code does not know); ``json`` is the whole spec JSON, for error messages.
+    """
+
+    driver_id: str
+    json: dict[str, Any]
+    context: Context
+    schema: Schema
+    transform: IndexTransform | None
+    open_mode: OpenMode
+    rw: ReadWriteMode
+    kvstore: Any
+    """The ``kvstore`` member (JSON, URL, ``KvStore.Spec`` or ``KvStore``), or None."""
+    path: str
+    """The legacy ``path`` member, joined to the kvstore path."""
+    members: dict[str, Any]
+    resource_members: dict[str, Any]
+    """``cache_pool``, ``metadata_cache_pool``, ``data_copy_concurrency`` members as given."""
+    recheck_cached_metadata: Any
+    recheck_cached_data: Any
+    """``CacheRevalidationBound`` values."""
+    fill_missing_data_reads: bool = True
+    store_data_equal_to_fill_value: bool = False
+
+
+class Driver(abc.ABC):
+    """An opened array: the base that ``TensorStore`` views through its transform."""
+
+    @property
+    @abc.abstractmethod
+    def driver_id(self) -> str:
+        """The ``"driver"`` id, e.g. ``"zarr"``."""
+
+    @property
+    @abc.abstractmethod
+    def numpy_dtype(self) -> np.dtype[Any]:
+        """The in-memory NumPy dtype of elements."""
+
+    @abc.abstractmethod
+    def schema(self) -> Schema:
+        """The schema of the stored array as currently known (no I/O)."""
+
+    @abc.abstractmethod
+    def base_domain(self) -> IndexDomain:
+        """The stored array's domain as currently known (resizable bounds implicit)."""
+
+    @property
+    @abc.abstractmethod
+    def context(self) -> Context:
+        """The context the driver's resources were bound from."""
+
+    @abc.abstractmethod
+    def kvstore(self) -> KvStore | None:
+        """The key-value store holding the array (at its path), or None."""
+
+    @abc.abstractmethod
+    def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
+        """The spec JSON of the base array, without ``transform`` and ``context``.
+
+        With ``unbind_context`` context resources appear bound (``kvstore``
+        members such as ``file_io_sync`` spelled out); ``minimal`` leaves out
+        what can be read back from stored metadata.
+        """
+
+    @abc.abstractmethod
+    def context_json(self) -> dict[str, Any]:
+        """The context resources the driver uses, as a ``"context"`` member."""
+
+    @abc.abstractmethod
+    async def resolve(self, transform: IndexTransform) -> IndexTransform:
+        """Revalidate metadata as ``recheck_cached_metadata`` requires; resolve and check bounds.
+
+        Returns ``transform`` with implicit bounds replaced by the stored
+        array's current bounds.
+
+        Raises:
+            OutOfRangeError: the transform reaches outside the stored array.
+        """
+
+    @abc.abstractmethod
+    async def read(self, transform: IndexTransform) -> np.ndarray:
+        """Read the (resolved, finite) ``transform``'s domain into a C-order array."""
+
+    @abc.abstractmethod
+    def write(self, transform: IndexTransform, source: np.ndarray) -> WriteFutures:
+        """Write ``source`` (shape of the resolved domain, driver dtype) through ``transform``."""
+
+    @abc.abstractmethod
+    async def resize(
+        self,
+        transform: IndexTransform,
+        inclusive_min: Sequence[int | None],
+        exclusive_max: Sequence[int | None],
+        *,
+        resize_metadata_only: bool,
+        resize_tied_bounds: bool,
+        expand_only: bool,
+        shrink_only: bool,
+    ) -> IndexTransform:
+        """Persistently resize the array through ``transform``; return the resized view's transform."""
+
+
+@attrs.frozen
+class OpenedDriver:
+    """What an opener returns: the driver and the transform of the opened view."""
+
+    driver: Driver
+    transform: IndexTransform
+
+
+_OPENERS: Final[dict[str, Callable[[OpenRequest], Awaitable[OpenedDriver]]]] = {}
+
+
+def register_driver(
+    driver_id: str, opener: Callable[[OpenRequest], Awaitable[OpenedDriver]]
+) -> None:
+    """Make ``driver_id`` openable by ``ts.open``; the opener runs on the runtime thread."""
+    existing = _OPENERS.get(driver_id)
+    if existing is not None and existing is not opener:
+        raise InvalidArgumentError(f'TensorStore driver "{driver_id}" is already registered')
+    _OPENERS[driver_id] = opener
+
+
+def driver_opener(driver_id: str) -> Callable[[OpenRequest], Awaitable[OpenedDriver]] | None:
+    """The opener registered for ``driver_id``, or None."""
+    return _OPENERS.get(driver_id)
+
+
+def registered_driver_ids() -> tuple[str, ...]:
+    """Every registered driver id, sorted."""
+    return tuple(sorted(_OPENERS))

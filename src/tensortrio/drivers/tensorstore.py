@@ -1,0 +1,578 @@
+"""``ts.TensorStore``: an opened array viewed through an index transform.
+
+A ``TensorStore`` is an immutable handle: an opened driver, the index
+transform of the view, the read/write mode and (later) a transaction.
+Indexing (``store[...]``, ``.oindex``, ``.vindex``, ``ts.d`` expressions,
+``.T``, ``translate_to``...) composes the transform and touches no data.
+``read()``, ``write()`` and ``resize()`` run on the tensortrio runtime and
+return futures awaitable from trio, asyncio or any thread.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..index import IndexTransform, OutputIndexMethod
+from ..index.shortcut import DimExpressionShortcut
+from ..runtime import Future, Promise, WriteFutures, get_runtime
+from ..schema.json_pretty import pretty_repr
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ..index import IndexDomain
+    from ..schema.chunk_layout import ChunkLayout
+    from ..schema.codec_spec import CodecSpec
+    from ..schema.schema import Schema
+    from ..schema.spec import Spec
+    from .driver import Driver, ReadWriteMode
+    from .kvstore import KvStore
+
+__all__ = ["TensorStore"]
+
+
+def _reject_transaction(transaction: object, where: str) -> None:
+    if transaction is not None:
+        raise InvalidArgumentError(
+            f"{where}: transactions are not supported yet; pass transaction=None "
+            f"(got {type(transaction).__name__})"
+        )
+
+
+def _reject_batch(batch: object, where: str) -> None:
+    if batch is not None:
+        raise InvalidArgumentError(
+            f"{where}: batches are not supported yet; pass batch=None (got {type(batch).__name__})"
+        )
+
+
+def _is_identity(transform: IndexTransform) -> bool:
+    return transform.input_rank == transform.output_rank and all(
+        m.method is OutputIndexMethod.single_input_dimension
+        and m.input_dimension == j
+        and m.offset == 0
+        and m.stride == 1
+        for j, m in enumerate(transform.maps)
+    )
+
+
+def _failed(error: BaseException) -> Future[Any]:
+    promise: Promise[Any]
+    future: Future[Any]
+    promise, future = Promise.new()
+    promise.set_exception(error)
+    return future
+
+
+def align_source(source: np.ndarray, domain: IndexDomain) -> np.ndarray:
+    """Broadcast ``source`` to ``domain``'s shape as TensorStore aligns a write source.
+
+    Dimensions are matched from the right; a source dimension of size 1
+    broadcasts, and extra leading source dimensions must have size 1.
+
+    Raises:
+        InvalidArgumentError: naming the mismatched source and target dimensions.
+    """
+    target = tuple(domain.shape)
+    shape = source.shape
+    extra = len(shape) - len(target)
+    for k in range(max(extra, 0)):
+        if shape[k] != 1:
+            raise InvalidArgumentError(
+                f"Error aligning dimensions: source dimension {k} [0, {shape[k]}) does not "
+                f"correspond to any target dimension (target rank {len(target)})"
+            )
+    squeezed = source.reshape(shape[extra:]) if extra > 0 else source
+    offset = len(target) - squeezed.ndim
+    for k, size in enumerate(squeezed.shape):
+        j = k + offset
+        if size != 1 and size != target[j]:
+            dim = domain[j]
+            raise InvalidArgumentError(
+                f"Error aligning dimensions: source dimension {k + max(extra, 0)} [0, {size}) "
+                f"mismatch with target dimension {j} {dim.bounds_str()}"
+            )
+    if squeezed.shape == target:
+        return squeezed
+    return np.broadcast_to(squeezed, target)
+
+
+def convert_source(source: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """``source`` as an array of ``dtype``, converting as TensorStore does.
+
+    NumPy arrays convert only under the ``'safe'`` casting rule; anything else
+    (Python scalars, lists, NumPy scalars) converts as ``np.asarray(source, dtype)``.
+
+    Raises:
+        TypeError: an array whose dtype does not safely cast to ``dtype``.
+    """
+    if isinstance(source, np.ndarray):
+        if source.dtype == dtype:
+            return source
+        if not np.can_cast(source.dtype, dtype, "safe"):
+            raise TypeError(
+                f"Cannot cast array data from {source.dtype!r} to {dtype!r} according to the "
+                "rule 'safe'"
+            )
+        return source.astype(dtype)
+    return np.asarray(source, dtype=dtype)
+
+
+@attrs.define(eq=False, repr=False)
+class TensorStore:
+    """Asynchronous multi-dimensional array handle (``ts.TensorStore``).
+
+    Obtain one from ``ts.open``. Views made by indexing share the opened
+    driver; ``read``/``write`` return futures.
+    """
+
+    _driver: Driver
+    _transform: IndexTransform
+    _rw: ReadWriteMode
+
+    __module__: ClassVar[str] = "tensortrio"  # type: ignore[misc]
+
+    # --- views
+
+    def _view(self, transform: IndexTransform) -> TensorStore:
+        return TensorStore(self._driver, transform, self._rw)
+
+    def __getitem__(self, key: Any) -> TensorStore:
+        """A view by NumPy-style indexing, a ``ts.d`` expression, an IndexTransform or domain."""
+        return self._view(self._transform[key])
+
+    @property
+    def oindex(self) -> _Indexer:
+        """Outer indexing: each index array indexes its own dimension."""
+        return _Indexer(self, "oindex")
+
+    @property
+    def vindex(self) -> _Indexer:
+        """Vectorized indexing: index array dimensions come first."""
+        return _Indexer(self, "vindex")
+
+    @property
+    def T(self) -> TensorStore:
+        """View with the dimension order reversed."""
+        return self._view(self._transform.T)
+
+    def transpose(self, axes: Any = None) -> TensorStore:
+        """View with transposed domain (``self[ts.d[axes].transpose[:]]``)."""
+        return self._view(self._transform.transpose(axes))
+
+    @property
+    def translate_to(self) -> DimExpressionShortcut:
+        """``store.translate_to[origins]``: ``store[ts.d[:].translate_to[origins]]``."""
+        return DimExpressionShortcut(self, "translate_to")
+
+    @property
+    def translate_by(self) -> DimExpressionShortcut:
+        """``store.translate_by[offsets]``: ``store[ts.d[:].translate_by[offsets]]``."""
+        return DimExpressionShortcut(self, "translate_by")
+
+    @property
+    def translate_backward_by(self) -> DimExpressionShortcut:
+        """``store.translate_backward_by[offsets]``: ``store[ts.d[:].translate_backward_by[...]]``."""
+        return DimExpressionShortcut(self, "translate_backward_by")
+
+    @property
+    def label(self) -> DimExpressionShortcut:
+        """``store.label[labels]``: ``store[ts.d[:].label[labels]]``."""
+        return DimExpressionShortcut(self, "label")
+
+    @property
+    def mark_bounds_implicit(self) -> DimExpressionShortcut:
+        """``store.mark_bounds_implicit[flags]``: ``store[ts.d[:].mark_bounds_implicit[flags]]``."""
+        return DimExpressionShortcut(self, "mark_bounds_implicit")
+
+    def with_transaction(self, transaction: Any) -> TensorStore:
+        """A transaction-bound view; only ``None`` (non-transactional) until transactions land."""
+        _reject_transaction(transaction, "TensorStore.with_transaction")
+        return self
+
+    # --- properties
+
+    @property
+    def domain(self) -> IndexDomain:
+        """Domain of the view (implicit bounds shown as stored metadata left them)."""
+        return self._transform.domain
+
+    @property
+    def rank(self) -> int:
+        """Number of dimensions."""
+        return self._transform.input_rank
+
+    @property
+    def ndim(self) -> int:
+        """Alias of ``rank``."""
+        return self._transform.input_rank
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the domain."""
+        return tuple(self._transform.domain.shape)
+
+    @property
+    def origin(self) -> tuple[int, ...]:
+        """Inclusive lower bound of the domain."""
+        return tuple(self._transform.domain.origin)
+
+    @property
+    def size(self) -> int:
+        """Total number of elements in the domain."""
+        return int(self._transform.domain.size)
+
+    @property
+    def dtype(self) -> Any:
+        """Data type of the array (``ts.dtype``)."""
+        return self._driver.schema().dtype
+
+    @property
+    def schema(self) -> Schema:
+        """Schema of the view: domain, dtype, chunk layout, codec, fill value, units."""
+        from ..schema.schema import Schema as _Schema
+
+        base = self._driver.schema()
+        if _is_identity(self._transform):
+            json = base.to_json()
+            json["domain"] = self._transform.domain.to_json()
+            return _Schema(json)
+        json = {
+            key: value
+            for key, value in base.to_json().items()
+            if key in ("dtype", "codec", "fill_value")
+        }
+        json["rank"] = self.rank
+        json["domain"] = self._transform.domain.to_json()
+        return _Schema(json)
+
+    @property
+    def chunk_layout(self) -> ChunkLayout:
+        """Chunk layout of the view."""
+        layout: ChunkLayout = self.schema.chunk_layout
+        return layout
+
+    @property
+    def codec(self) -> CodecSpec | None:
+        """Codec of the stored array."""
+        codec: CodecSpec | None = self._driver.schema().codec
+        return codec
+
+    @property
+    def fill_value(self) -> np.ndarray | None:
+        """Fill value of the stored array, or None if it has none."""
+        fill: np.ndarray | None = self._driver.schema().fill_value
+        return fill
+
+    @property
+    def dimension_units(self) -> tuple[Any, ...]:
+        """Physical unit of each dimension of the view (None: unknown)."""
+        base = self._driver.schema().dimension_units
+        units: list[Any] = []
+        for i in range(self.rank):
+            unit = None
+            if base is not None:
+                for j, m in enumerate(self._transform.maps):
+                    if (
+                        m.method is OutputIndexMethod.single_input_dimension
+                        and m.input_dimension == i
+                    ):
+                        unit = base[j]
+                        break
+            units.append(unit)
+        return tuple(units)
+
+    @property
+    def kvstore(self) -> KvStore | None:
+        """The key-value store holding the array, at the array's path."""
+        return self._driver.kvstore()
+
+    @property
+    def url(self) -> str:
+        """URL representation of the spec."""
+        url: str = self.spec().url
+        return url
+
+    @property
+    def mode(self) -> str:
+        """``'r'``, ``'w'`` or ``'rw'``."""
+        return self._rw.mode
+
+    @property
+    def readable(self) -> bool:
+        """Whether reading is allowed."""
+        return self._rw.read
+
+    @property
+    def writable(self) -> bool:
+        """Whether writing is allowed."""
+        return self._rw.write
+
+    @property
+    def transaction(self) -> None:
+        """Associated transaction (always None until transactions land)."""
+        return None
+
+    @property
+    def base(self) -> None:
+        """Underlying TensorStore of an adapter driver; None here."""
+        return None
+
+    # --- spec and repr
+
+    def _json(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
+        out = self._driver.spec_members(minimal=minimal, unbind_context=unbind_context)
+        out["transform"] = self._transform.to_json()
+        if unbind_context:
+            out["context"] = self._driver.context_json()
+        return dict(sorted(out.items()))
+
+    def spec(
+        self,
+        *,
+        open_mode: Any = None,
+        open: bool | None = None,
+        create: bool | None = None,
+        delete_existing: bool | None = None,
+        assume_metadata: bool | None = None,
+        assume_cached_metadata: bool | None = None,
+        minimal_spec: bool | None = None,
+        retain_context: bool | None = None,
+        unbind_context: bool | None = None,
+        recheck_cached_metadata: Any = None,
+        recheck_cached_data: Any = None,
+        recheck_cached: Any = None,
+    ) -> Spec:
+        """Spec that may be used to re-open or re-create the TensorStore.
+
+        ``minimal_spec`` leaves out what stored metadata supplies;
+        ``unbind_context`` (and ``retain_context``, which tensortrio treats the
+        same way) includes the context resources the store uses. The open-mode
+        and ``recheck_cached*`` options are applied as ``Spec.update`` does.
+        """
+        from ..schema.spec import Spec as _Spec
+
+        json = self._json(
+            minimal=bool(minimal_spec), unbind_context=bool(unbind_context or retain_context)
+        )
+        spec = _Spec(json)
+        options = {
+            "open_mode": open_mode,
+            "open": open,
+            "create": create,
+            "delete_existing": delete_existing,
+            "assume_metadata": assume_metadata,
+            "assume_cached_metadata": assume_cached_metadata,
+            "recheck_cached_metadata": recheck_cached_metadata,
+            "recheck_cached_data": recheck_cached_data,
+            "recheck_cached": recheck_cached,
+        }
+        given = {k: v for k, v in options.items() if v is not None}
+        if given:
+            spec.update(**given)
+        return spec
+
+    def __repr__(self) -> str:
+        return pretty_repr(self._json(minimal=False, unbind_context=True), "TensorStore(", ")")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        json = self._json(minimal=False, unbind_context=True)
+        return (_unpickle, (json, self._rw.read, self._rw.write))
+
+    # --- I/O
+
+    def read(self, *, order: str = "C", batch: Any = None) -> Future[np.ndarray]:
+        """Reads the data within the current domain into a new NumPy array.
+
+        Args:
+            order: ``'C'`` or ``'F'``, the memory layout of the result.
+
+        Raises (on the future):
+            ValueError: the store was opened without read access.
+            OutOfRangeError: the view reaches outside the stored array.
+        """
+        if order not in ("C", "F"):
+            raise TypeError("`order` must be specified as 'C' or 'F'")
+        _reject_batch(batch, "TensorStore.read")
+        if not self._rw.read:
+            return _failed(InvalidArgumentError("Source does not support reading."))
+        return get_runtime().submit(_read, self._driver, self._transform, order, name="read")
+
+    def write(
+        self,
+        source: Any,
+        *,
+        batch: Any = None,
+        can_reference_source_data_indefinitely: bool | None = None,
+    ) -> WriteFutures:
+        """Writes ``source`` (broadcast to the domain, converted to ``dtype``) to the view.
+
+        ``copy`` resolves once the source may be reused, ``commit`` (and the
+        handle itself) once the data is durable.
+
+        Raises:
+            TypeError: a NumPy array whose dtype cannot be cast safely.
+            ValueError: the source shape does not broadcast to the domain (naming
+                the dimensions), or the store was opened without write access.
+        """
+        _reject_batch(batch, "TensorStore.write")
+        if not self._rw.write:
+            error = InvalidArgumentError("Destination does not support writing.")
+            return WriteFutures(_failed(error), _failed(error))
+        copy_promise: Promise[None]
+        copy_future: Future[None]
+        copy_promise, copy_future = Promise.new()
+        if isinstance(source, TensorStore):
+            commit = get_runtime().submit(
+                _write_from_store,
+                self._driver,
+                self._transform,
+                source,
+                copy_promise,
+                name="write",
+            )
+            return WriteFutures(copy_future, commit)
+        array = convert_source(source, self._driver.numpy_dtype)
+        array = align_source(array, self._transform.domain)
+        commit = get_runtime().submit(
+            _write, self._driver, self._transform, array, copy_promise, name="write"
+        )
+        return WriteFutures(copy_future, commit)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Synchronously writes ``value`` to ``self[key]``."""
+        self[key].write(value).result()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """Synchronously reads the whole view (for ``np.asarray(store)``)."""
+        array = self.read().result()
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            return array.astype(dtype)
+        return array
+
+    def resize(
+        self,
+        inclusive_min: Iterable[int | None] | None = None,
+        exclusive_max: Iterable[int | None] | None = None,
+        resize_metadata_only: bool = False,
+        resize_tied_bounds: bool = False,
+        expand_only: bool = False,
+        shrink_only: bool = False,
+    ) -> Future[TensorStore]:
+        """Resizes the current domain, persistently modifying the stored metadata.
+
+        ``None`` entries (or omitting an argument) leave a bound unchanged.
+        Shrinking deletes chunks entirely outside the new bounds unless
+        ``resize_metadata_only``. Resolves to the resized view.
+        """
+        rank = self.rank
+        lo = [None] * rank if inclusive_min is None else list(inclusive_min)
+        hi = [None] * rank if exclusive_max is None else list(exclusive_max)
+        if len(lo) != rank or len(hi) != rank:
+            raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
+        if not self._rw.write:
+            return _failed(InvalidArgumentError("Resize requires write access."))
+        return get_runtime().submit(
+            _resize,
+            self,
+            lo,
+            hi,
+            (resize_metadata_only, resize_tied_bounds, expand_only, shrink_only),
+            name="resize",
+        )
+
+    def resolve(self, fix_resizable_bounds: bool = False, batch: Any = None) -> Future[TensorStore]:
+        """Resolves the view's implicit bounds against the current stored metadata."""
+        _reject_batch(batch, "TensorStore.resolve")
+        return get_runtime().submit(_resolve, self, fix_resizable_bounds, name="resolve")
+
+
+TensorStore.__module__ = "tensortrio"
+
+
+@attrs.frozen
+class _Indexer:
+    store: TensorStore
+    mode: str
+
+    def __getitem__(self, key: Any) -> TensorStore:
+        transform = getattr(self.store._transform, self.mode)[key]
+        return self.store._view(transform)
+
+
+async def _read(driver: Driver, transform: IndexTransform, order: str) -> np.ndarray:
+    resolved = await driver.resolve(transform)
+    array = await driver.read(resolved)
+    return np.asfortranarray(array) if order == "F" else array
+
+
+async def _write(
+    driver: Driver, transform: IndexTransform, array: np.ndarray, copy: Promise[None]
+) -> None:
+    try:
+        resolved = await driver.resolve(transform)
+        futures = driver.write(resolved, array)
+        await futures.copy
+    except BaseException as exc:
+        copy.set_exception(
+            exc if isinstance(exc, Exception) else InvalidArgumentError("write cancelled")
+        )
+        raise
+    copy.set_result(None)
+    await futures.commit
+
+
+async def _write_from_store(
+    driver: Driver, transform: IndexTransform, source: TensorStore, copy: Promise[None]
+) -> None:
+    try:
+        data = await source.read()
+        array = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
+    except BaseException as exc:
+        copy.set_exception(
+            exc if isinstance(exc, Exception) else InvalidArgumentError("write cancelled")
+        )
+        raise
+    await _write(driver, transform, array, copy)
+
+
+async def _resize(
+    store: TensorStore,
+    inclusive_min: list[int | None],
+    exclusive_max: list[int | None],
+    flags: tuple[bool, bool, bool, bool],
+) -> TensorStore:
+    metadata_only, tied, expand_only, shrink_only = flags
+    transform = await store._driver.resize(
+        store._transform,
+        inclusive_min,
+        exclusive_max,
+        resize_metadata_only=metadata_only,
+        resize_tied_bounds=tied,
+        expand_only=expand_only,
+        shrink_only=shrink_only,
+    )
+    return store._view(transform)
+
+
+async def _resolve(store: TensorStore, fix_resizable_bounds: bool) -> TensorStore:
+    resolved = await store._driver.resolve(store._transform)
+    if fix_resizable_bounds:
+        return store._view(resolved)
+    dims = [
+        type(r).make(r.inclusive_min, r.exclusive_max, o.implicit_lower, o.implicit_upper, o.label)
+        for r, o in zip(resolved.domain, store._transform.domain, strict=True)
+    ]
+    from ..index import IndexDomain
+
+    return store._view(IndexTransform.make(IndexDomain.from_dims(dims), resolved.maps))
+
+
+def _unpickle(json: dict[str, Any], read: bool, write: bool) -> TensorStore:
+    from .open import open as _open
+
+    return _open(json, read=read, write=write).result()
