@@ -1,0 +1,100 @@
+"""``ZARR_FORMAT``: the zarr v2 format as a ``ChunkedFormat``, registered as driver ``"zarr"``.
+
+The generic chunked driver calls it to parse the spec's zarr members, to
+read, create, check and resize ``.zarray`` metadata, and for the chunk codec
+and grid.  ``.zattrs`` is never read, written or created (TensorStore does
+not either), so an existing one is left untouched.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ...errors import DataLossError, InvalidArgumentError
+from ..chunked_format import register_chunked_format
+from .codec import ZarrChunkCodec, chunk_codec_for
+from .metadata import ZarrMetadata, parse_zarr_metadata
+from .metadata_schema import create_metadata, metadata_schema, spec_schema, validate_metadata
+from .spec_members import DEFAULT_METADATA_KEY, ZarrSpecMembers, parse_zarr_spec_members
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ...schema.schema import Schema
+
+__all__ = ["ZARR_FORMAT", "ZarrFormat"]
+
+
+@attrs.frozen
+class ZarrFormat:
+    """Zarr v2 (``.zarray`` + one key per chunk), TensorStore's ``zarr`` driver."""
+
+    driver_id: str = "zarr"
+    metadata_key: str = DEFAULT_METADATA_KEY
+
+    def parse_spec_members(self, members: Mapping[str, Any]) -> ZarrSpecMembers:
+        """Parse ``metadata``, ``key_encoding``, ``metadata_key``, ``field``, ``open_as_void``.
+
+        ``members.metadata_key`` is where the metadata lives for this spec
+        (``".zarray"`` unless the spec says otherwise).
+        """
+        return parse_zarr_spec_members(members)
+
+    def decode_metadata(self, data: bytes) -> ZarrMetadata:
+        """Parse stored ``.zarray`` bytes.
+
+        Raises:
+            DataLossError: not JSON, or not valid zarr v2 metadata (names the member).
+        """
+        try:
+            json = _json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise DataLossError("Invalid JSON") from None
+        try:
+            return parse_zarr_metadata(json)
+        except InvalidArgumentError as exc:
+            raise DataLossError(str(exc)) from None
+
+    def encode_metadata(self, metadata: ZarrMetadata) -> bytes:
+        """Compact JSON with sorted keys, as TensorStore writes ``.zarray``."""
+        return _json.dumps(metadata.to_json(), separators=(",", ":"), allow_nan=False).encode()
+
+    def create_metadata(self, schema: Schema, spec_members: ZarrSpecMembers) -> ZarrMetadata:
+        return create_metadata(schema, spec_members)
+
+    def validate_metadata(
+        self, metadata: ZarrMetadata, schema: Schema, spec_members: ZarrSpecMembers
+    ) -> None:
+        validate_metadata(metadata, schema, spec_members)
+
+    def metadata_schema(self, metadata: ZarrMetadata) -> Schema:
+        return metadata_schema(metadata)
+
+    def spec_schema(self, spec_members: ZarrSpecMembers) -> Schema:
+        """Schema constraints implied by the spec members alone (for ``Spec.schema``)."""
+        return spec_schema(spec_members)
+
+    def metadata_json(self, metadata: ZarrMetadata) -> dict[str, Any]:
+        """The ``"metadata"`` member of ``spec()``: ``.zarray`` without unknown members,
+        ``dimension_separator`` always shown."""
+        json = metadata.to_json()
+        for key, _ in metadata.extra_members:
+            del json[key]
+        json["dimension_separator"] = metadata.key_separator
+        return dict(sorted(json.items()))
+
+    def chunk_codec(self, metadata: ZarrMetadata) -> ZarrChunkCodec:
+        return chunk_codec_for(metadata)
+
+    def resize_metadata(self, metadata: ZarrMetadata, new_shape: Sequence[int]) -> ZarrMetadata:
+        return metadata.resize(new_shape)
+
+    def chunk_grid(self, metadata: ZarrMetadata) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return metadata.chunks, (0,) * metadata.rank
+
+
+ZARR_FORMAT: Final = ZarrFormat()
+register_chunked_format(ZARR_FORMAT)

@@ -1,0 +1,154 @@
+"""The ``"fill_value"`` member of zarr v2 metadata: JSON to a NumPy scalar and back.
+
+Encodings (TensorStore's, which follow the zarr v2 spec): ``null`` (no fill
+value: reads of unwritten data give zeros); booleans for ``|b1``; JSON
+integers (range-checked) for ints; numbers or ``"NaN"``, ``"Infinity"``,
+``"-Infinity"`` (and numeric strings) for floats; ``[real, imag]`` for complex,
+which also accept the base64 encoding of the element's stored bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...errors import InvalidArgumentError
+from ...schema.chunk_json import json_text
+
+if TYPE_CHECKING:
+    from .dtype import ZarrDType
+
+__all__ = ["convert_fill_value", "decode_fill_value", "encode_fill_value"]
+
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _decode_float(json: Any) -> float:
+    if isinstance(json, str):
+        if json in _SPECIAL_FLOATS:
+            return _SPECIAL_FLOATS[json]
+        try:
+            value = float(json)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(value):
+                return value
+    elif isinstance(json, int | float) and not isinstance(json, bool):
+        return float(json)
+    raise InvalidArgumentError(f"Invalid floating-point value: {json_text(json)}")
+
+
+def _encode_float(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _decode_integer(json: Any, low: int, high: int) -> int:
+    value: int | None = None
+    if isinstance(json, int) and not isinstance(json, bool):
+        value = json
+    elif isinstance(json, float) and json.is_integer():
+        value = int(json)
+    if value is None or not low <= value <= high:
+        raise InvalidArgumentError(
+            f"Expected integer in the range [{low}, {high}], but received: {json_text(json)}"
+        )
+    return value
+
+
+def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
+    size = dtype.stored.itemsize
+    raw: bytes | None = None
+    if isinstance(json, str):
+        try:
+            raw = base64.b64decode(json, validate=True)
+        except (binascii.Error, ValueError):
+            raw = None
+    if raw is None or len(raw) != size:
+        raise InvalidArgumentError(
+            f"Expected {size} base64-encoded bytes, but received: {json_text(json)}"
+        )
+    return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(())
+
+
+def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
+    """The fill value ``json`` denotes for ``dtype``: a 0-d native array, or None for ``null``.
+
+    Raises:
+        ValueError: the JSON does not encode a value of ``dtype`` (TensorStore's message).
+    """
+    if json is None:
+        return None
+    kind = dtype.kind
+    if kind == "f":
+        return np.array(_decode_float(json), dtype=dtype.native)
+    if kind in "iu":
+        bits = dtype.native.itemsize * 8
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if kind == "i" else (0, (1 << bits) - 1)
+        return np.array(_decode_integer(json, low, high), dtype=dtype.native)
+    if kind == "b":
+        if not isinstance(json, bool):
+            raise InvalidArgumentError(f"Expected boolean, but received: {json_text(json)}")
+        return np.array(json, dtype=dtype.native)
+    if isinstance(json, list):
+        if len(json) != 2:
+            raise InvalidArgumentError(f"Array has length {len(json)} but should have length 2")
+        parts = []
+        for i, item in enumerate(json):
+            try:
+                parts.append(_decode_float(item))
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(f"Error parsing value at position {i}: {exc}") from None
+        return np.array(complex(parts[0], parts[1]), dtype=dtype.native)
+    return _decode_base64(json, dtype)
+
+
+def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
+    """The JSON TensorStore writes for fill value ``value`` (``None`` is ``null``)."""
+    if value is None:
+        return None
+    kind = dtype.kind
+    scalar = value.reshape(())[()]
+    if kind == "f":
+        return _encode_float(float(scalar))
+    if kind == "c":
+        number = complex(scalar)
+        return [_encode_float(number.real), _encode_float(number.imag)]
+    if kind == "b":
+        return bool(scalar)
+    return int(scalar)
+
+
+def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
+    """Convert a schema fill value to a 0-d array of ``dtype`` (as TensorStore's conversion does).
+
+    An array whose elements are all equal counts as that one value (it
+    broadcasts to the scalar element); anything else cannot be a zarr scalar
+    fill value.
+
+    Raises:
+        ValueError: not broadcastable to a scalar, or not convertible to ``dtype``.
+    """
+    array = np.asarray(value)
+    if array.ndim:
+        flat = array.reshape(-1)
+        if flat.size == 0 or not bool(np.all(flat == flat[0])):
+            shape = ", ".join(str(n) for n in array.shape)
+            raise InvalidArgumentError(
+                f"Invalid fill_value: Cannot broadcast array of shape {{{shape}}} to target shape {{}}"
+            )
+        array = flat[0]
+    try:
+        return np.asarray(array).astype(dtype.native).reshape(())
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f"Invalid fill_value: cannot convert {array!r} to {dtype.name}: {exc}"
+        ) from None

@@ -1,0 +1,353 @@
+"""Zarr v2 array metadata (``.zarray``): the full stored form and the partial spec form.
+
+:class:`ZarrMetadata` is what is stored: every member required, unknown
+members kept (and written back) as TensorStore does.  :class:`ZarrPartialMetadata`
+is the spec's ``"metadata"`` member: every member optional, unknown members an
+error, ``fill_value`` only together with ``dtype``.  Messages are TensorStore's,
+e.g. ``Error parsing object member "chunks": Array has length 1 but should have
+length 2``.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import attrs
+
+from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...schema.chunk_json import json_text
+from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
+from .dtype import ZarrDType, parse_zarr_dtype
+from .fill_value import decode_fill_value, encode_fill_value
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    import numpy as np
+
+__all__ = [
+    "ZarrMetadata",
+    "ZarrPartialMetadata",
+    "parse_partial_metadata",
+    "parse_zarr_metadata",
+]
+
+Order = Literal["C", "F"]
+Separator = Literal[".", "/"]
+_MAX_RANK: Final = 32
+_MAX_INDEX: Final = 2**63 - 2
+_KNOWN: Final = (
+    "zarr_format",
+    "shape",
+    "chunks",
+    "dtype",
+    "compressor",
+    "fill_value",
+    "order",
+    "filters",
+    "dimension_separator",
+)
+
+
+def _member_error(name: str, exc: Exception) -> InvalidArgumentError:
+    return InvalidArgumentError(f'Error parsing object member "{name}": {exc}')
+
+
+def _missing(expected: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"Expected {expected}, but member is missing")
+
+
+def _index(value: Any, low: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= _MAX_INDEX:
+        return value
+    raise InvalidArgumentError(
+        f"Expected integer in the range [{low}, {_MAX_INDEX}], but received: {json_text(value)}"
+    )
+
+
+def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
+    if rank is not None and len(value) != rank:
+        raise InvalidArgumentError(f"Array has length {len(value)} but should have length {rank}")
+    if len(value) > _MAX_RANK:
+        raise InvalidArgumentError(f"Rank {len(value)} is outside valid range [0, {_MAX_RANK}]")
+    out = []
+    for i, item in enumerate(value):
+        try:
+            out.append(_index(item, low))
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Error parsing value at position {i}: {exc}") from None
+    return tuple(out)
+
+
+def _zarr_format(value: Any) -> int:
+    if value == 2 and not isinstance(value, bool):
+        return 2
+    raise InvalidArgumentError(f"Expected integer in the range [2, 2], but received: {json_text(value)}")
+
+
+def _order(value: Any) -> Order:
+    if value == "C" or value == "F":
+        return "C" if value == "C" else "F"
+    raise InvalidArgumentError(f'Expected one of "C", "F", but received: {json_text(value)}')
+
+
+def _separator(value: Any) -> Separator:
+    if value == "." or value == "/":
+        return "." if value == "." else "/"
+    raise InvalidArgumentError(f'Expected one of ".", "/", but received: {json_text(value)}')
+
+
+def _fill_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def _items(json: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    # Unknown members are kept as JSON text so the value stays hashable.
+    return tuple(sorted((k, _json.dumps(v)) for k, v in json.items() if k not in _KNOWN))
+
+
+@attrs.frozen
+class ZarrMetadata:
+    """The complete metadata of a zarr v2 array, as stored in ``.zarray``.
+
+    ``dimension_separator`` is ``None`` when the stored metadata omits it
+    (meaning ``"."``); ``fill_value`` is a 0-d native array or ``None``
+    (``null``: unwritten elements read as zeros).
+    """
+
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dtype: ZarrDType
+    compressor: ZarrCodecConfig | None
+    fill_value: np.ndarray | None = attrs.field(eq=attrs.cmp_using(eq=_fill_eq), hash=False)
+    order: Order = "C"
+    filters: tuple[ZarrCodecConfig, ...] | None = None
+    dimension_separator: Separator | None = None
+    extra_members: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def key_separator(self) -> Separator:
+        """The separator used in chunk keys (``"."`` when unspecified)."""
+        return self.dimension_separator or "."
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``.zarray`` JSON object (unknown members included, keys sorted)."""
+        json: dict[str, Any] = {
+            "chunks": list(self.chunks),
+            "compressor": None if self.compressor is None else self.compressor.to_json(),
+            "dtype": self.dtype.to_json(),
+            "fill_value": encode_fill_value(self.fill_value, self.dtype),
+            "filters": None if self.filters is None else [f.to_json() for f in self.filters],
+            "order": self.order,
+            "shape": list(self.shape),
+            "zarr_format": 2,
+        }
+        if self.dimension_separator is not None:
+            json["dimension_separator"] = self.dimension_separator
+        for key, text in self.extra_members:
+            json[key] = _json.loads(text)
+        return dict(sorted(json.items()))
+
+    def resize(self, new_shape: Sequence[int]) -> ZarrMetadata:
+        """This metadata with ``shape`` replaced (same rank, non-negative sizes).
+
+        Raises:
+            ValueError: a different rank or a negative size.
+        """
+        shape = tuple(int(n) for n in new_shape)
+        if len(shape) != self.rank:
+            raise InvalidArgumentError(
+                f"zarr: new shape {list(shape)} must have rank {self.rank}"
+            )
+        if any(not 0 <= n <= _MAX_INDEX for n in shape):
+            raise InvalidArgumentError(f"zarr: new shape {list(shape)} has an invalid size")
+        return attrs.evolve(self, shape=shape)
+
+
+def _parse_member(
+    json: Mapping[str, Any],
+    name: str,
+    parse: Callable[[Any], Any],
+    expected: str | None,
+) -> Any:
+    """Parse member ``name``; a missing member is an error unless ``expected`` is None."""
+    if name not in json:
+        if expected is None:
+            return None
+        raise _member_error(name, _missing(expected))
+    try:
+        return parse(json[name])
+    except InvalidArgumentError as exc:
+        raise _member_error(name, exc) from None
+
+
+def parse_zarr_metadata(json: Any) -> ZarrMetadata:
+    """Parse complete ``.zarray`` JSON.
+
+    Raises:
+        ValueError: not an object, a missing or invalid member (message names it).
+    """
+    if not isinstance(json, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
+    _parse_member(json, "zarr_format", _zarr_format, "integer in the range [2, 2]")
+    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), "array")
+    chunks = _parse_member(json, "chunks", lambda v: _vector(v, 1, len(shape)), "array")
+    dtype: ZarrDType = _parse_member(json, "dtype", parse_zarr_dtype, "array")
+    if "compressor" not in json:
+        raise _member_error("compressor", _missing("object"))
+    compressor = _parse_member(json, "compressor", parse_compressor, None)
+    if "fill_value" not in json:
+        raise _member_error("fill_value", InvalidArgumentError("member is missing"))
+    fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, dtype), None)
+    order = _parse_member(json, "order", _order, 'one of "C", "F"')
+    if "filters" not in json:
+        raise _member_error("filters", _missing("null or array"))
+    filters = _parse_member(json, "filters", parse_filters, None)
+    separator = _parse_member(json, "dimension_separator", _separator, None)
+    return ZarrMetadata(
+        shape=shape,
+        chunks=chunks,
+        dtype=dtype,
+        compressor=compressor,
+        fill_value=fill_value,
+        order=order,
+        filters=filters,
+        dimension_separator=separator,
+        extra_members=_items(json),
+    )
+
+
+
+@attrs.frozen
+class ZarrPartialMetadata:
+    """The spec's ``"metadata"`` member: constraints on some ``.zarray`` members.
+
+    A member that was not given is ``None`` — except ``compressor``,
+    ``fill_value`` and ``filters``, where ``null`` is a value, so "not given" is
+    tracked by the ``*_given`` flags.
+    """
+
+    shape: tuple[int, ...] | None = None
+    chunks: tuple[int, ...] | None = None
+    dtype: ZarrDType | None = None
+    compressor: ZarrCodecConfig | None = None
+    compressor_given: bool = False
+    fill_value: np.ndarray | None = attrs.field(
+        default=None, eq=attrs.cmp_using(eq=_fill_eq), hash=False
+    )
+    fill_value_given: bool = False
+    order: Order | None = None
+    filters: tuple[ZarrCodecConfig, ...] | None = None
+    filters_given: bool = False
+    dimension_separator: Separator | None = None
+    zarr_format: int | None = None
+
+    @property
+    def rank(self) -> int | None:
+        """The chunked rank, if ``shape`` or ``chunks`` is given."""
+        if self.shape is not None:
+            return len(self.shape)
+        return None if self.chunks is None else len(self.chunks)
+
+    def to_json(self) -> dict[str, Any]:
+        """The normalised ``"metadata"`` JSON (given members only, keys sorted)."""
+        json: dict[str, Any] = {}
+        if self.chunks is not None:
+            json["chunks"] = list(self.chunks)
+        if self.compressor_given:
+            json["compressor"] = None if self.compressor is None else self.compressor.to_json()
+        if self.dimension_separator is not None:
+            json["dimension_separator"] = self.dimension_separator
+        if self.dtype is not None:
+            json["dtype"] = self.dtype.to_json()
+            if self.fill_value_given:
+                json["fill_value"] = encode_fill_value(self.fill_value, self.dtype)
+        if self.filters_given:
+            json["filters"] = None if self.filters is None else [f.to_json() for f in self.filters]
+        if self.order is not None:
+            json["order"] = self.order
+        if self.shape is not None:
+            json["shape"] = list(self.shape)
+        if self.zarr_format is not None:
+            json["zarr_format"] = self.zarr_format
+        return json
+
+
+def parse_partial_metadata(json: Any) -> ZarrPartialMetadata:
+    """Parse the spec's ``"metadata"`` member (all members optional, no unknown ones).
+
+    Raises:
+        ValueError: not an object, an unknown or invalid member, or
+            ``fill_value`` without ``dtype``.
+    """
+    if not isinstance(json, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
+    extra = [k for k in json if k not in _KNOWN]
+    if extra:
+        names = ", ".join(json_text(k) for k in extra)
+        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    zarr_format = _parse_member(json, "zarr_format", _zarr_format, None)
+    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
+    rank = None if shape is None else len(shape)
+    chunks = _parse_member(json, "chunks", lambda v: _vector(v, 1, rank), None)
+    dtype: ZarrDType | None = _parse_member(json, "dtype", parse_zarr_dtype, None)
+    compressor = _parse_member(json, "compressor", parse_compressor, None)
+    fill_value = None
+    if "fill_value" in json:
+        if dtype is None:
+            raise _member_error(
+                "fill_value", InvalidArgumentError('must be specified in conjunction with "dtype"')
+            )
+        fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, dtype), None)
+    return ZarrPartialMetadata(
+        shape=shape,
+        chunks=chunks,
+        dtype=dtype,
+        compressor=compressor,
+        compressor_given="compressor" in json,
+        fill_value=fill_value,
+        fill_value_given="fill_value" in json,
+        order=_parse_member(json, "order", _order, None),
+        filters=_parse_member(json, "filters", parse_filters, None),
+        filters_given="filters" in json,
+        dimension_separator=_parse_member(json, "dimension_separator", _separator, None),
+        zarr_format=zarr_format,
+    )
+
+
+def _mismatch(name: str, expected: Any, actual: Any) -> FailedPreconditionError:
+    return FailedPreconditionError(
+        f'Expected "{name}" of {json_text(expected)} but received: {json_text(actual)}'
+    )
+
+
+def check_metadata_constraints(metadata: ZarrMetadata, constraints: ZarrPartialMetadata) -> None:
+    """Check stored ``metadata`` against the spec's ``"metadata"`` constraints.
+
+    Raises:
+        FailedPreconditionError: a member differs, e.g. ``Expected "chunks" of
+            [5,6] but received: [5,5]``.
+    """
+    stored = metadata.to_json()
+    wanted = constraints.to_json()
+    for name in ("shape", "chunks", "compressor", "order", "dtype", "fill_value", "filters"):
+        if name in wanted and wanted[name] != stored[name]:
+            raise _mismatch(name, wanted[name], stored[name])
+    separator = constraints.dimension_separator
+    if (
+        separator is not None
+        and metadata.dimension_separator is not None
+        and separator != metadata.dimension_separator
+    ):
+        raise _mismatch("dimension_separator", separator, metadata.dimension_separator)

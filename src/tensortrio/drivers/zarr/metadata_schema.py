@@ -1,0 +1,301 @@
+"""Zarr v2 metadata and ``ts.Schema``: creating metadata from constraints, checking it, describing it.
+
+TensorStore's mapping: the domain is ``[0, shape)`` with resizable (implicit)
+upper bounds; one chunk grid (read = write chunk) with origin 0; ``order`` is
+``inner_order`` (C: ``[0, 1, ...]``, F: reversed); the codec is
+``{"driver": "zarr", "compressor": ..., "filters": ...}``; a ``null``
+fill value is no fill value; dimension units cannot be stored.
+
+New metadata takes the spec's ``"metadata"`` members first, then schema
+constraints, then defaults: native-endian dtype, chunks from the chunk layout
+(:func:`~tensortrio.schema.chunk_shape.choose_read_write_chunk_grid`), blosc
+``lz4`` level 5 with automatic shuffle, C order, ``"."`` separator, ``null``
+fill value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...index.domain import IndexDomain
+from ...index.interval import INF, IndexInterval
+from ...schema.chunk_grid import GridConstraints, format_vector
+from ...schema.chunk_layout import LayoutConstraints
+from ...schema.chunk_shape import choose_read_write_chunk_grid
+from ...schema.codec_spec import CodecSpec
+from ...schema.dtype import dtype as ts_dtype
+from ...schema.fill_value import format_array
+from ...schema.schema import Schema, SchemaConstraints, merge_domains
+from .codec_spec import zarr_codec_members
+from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
+from .dtype import choose_zarr_dtype
+from .fill_value import convert_fill_value
+from .metadata import ZarrMetadata, check_metadata_constraints
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .dtype import ZarrDType
+    from .spec_members import ZarrSpecMembers
+
+__all__ = ["create_metadata", "metadata_schema", "validate_metadata"]
+
+_DEFAULT_COMPRESSOR: Final = {"id": "blosc"}
+
+
+def _metadata_domain(shape: tuple[int, ...] | None, rank: int) -> IndexDomain:
+    """``[0, shape)`` with implicit upper bounds (``[0, +inf)`` where the shape is unknown)."""
+    uppers = shape if shape is not None else (INF + 1,) * rank
+    return IndexDomain.from_dims(IndexInterval.make(0, upper, False, True) for upper in uppers)
+
+
+def _inner_order(order: str, rank: int) -> tuple[int, ...]:
+    return tuple(range(rank)) if order == "C" else tuple(range(rank - 1, -1, -1))
+
+
+def _metadata_layout(
+    base: LayoutConstraints, rank: int, chunks: tuple[int, ...] | None, order: str | None
+) -> LayoutConstraints:
+    """``base`` with the metadata's hard constraints: origin 0, ``chunks``, ``order``."""
+    out = base.with_rank(rank)
+    try:
+        out = out.with_grid_origin((0,) * rank, (True,) * rank)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"Error setting grid_origin: {exc}") from None
+    shape = chunks if chunks is not None else (0,) * rank
+    grid = GridConstraints(
+        rank=rank,
+        shape=shape,
+        shape_hard=tuple(n != 0 for n in shape),
+        aspect_ratio=(0.0,) * rank,
+        aspect_ratio_hard=(False,) * rank,
+    )
+    out = out.with_grid("write", grid).with_grid("read", grid)
+    if order is not None:
+        try:
+            out = out.with_inner_order(_inner_order(order, rank), True)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Error setting inner_order: {exc}") from None
+    return out
+
+
+def _codec_spec(compressor: ZarrCodecConfig | None, filters: Any) -> CodecSpec:
+    return CodecSpec(
+        {
+            "driver": "zarr",
+            "compressor": None if compressor is None else compressor.to_json(),
+            "filters": None if filters is None else [f.to_json() for f in filters],
+        }
+    )
+
+
+def _choose_compressor(
+    members: ZarrSpecMembers, codec: CodecSpec | None
+) -> tuple[ZarrCodecConfig | None, tuple[ZarrCodecConfig, ...] | None]:
+    partial = members.metadata
+    wanted: dict[str, Any] = {}
+    if partial.compressor_given:
+        wanted["compressor"] = None if partial.compressor is None else partial.compressor.to_json()
+    if partial.filters is not None:
+        wanted["filters"] = [f.to_json() for f in partial.filters]
+    spec = CodecSpec({"driver": "zarr", **wanted})
+    if codec is not None:
+        spec = spec.merge(codec)
+    json = spec.to_json()
+    compressor = parse_compressor(json.get("compressor", _DEFAULT_COMPRESSOR))
+    return compressor, parse_filters(json.get("filters"))
+
+
+def _choose_order(layout: LayoutConstraints, rank: int) -> str:
+    inner = layout.inner_order
+    if inner is None or inner == _inner_order("C", rank):
+        return "C"
+    if inner == _inner_order("F", rank):
+        return "F"
+    if layout.inner_order_hard:
+        raise InvalidArgumentError(f'Invalid "inner_order" constraint: {format_vector(inner)}')
+    return "C"
+
+
+def _choose_fill_value(
+    members: ZarrSpecMembers, constraints: SchemaConstraints, dtype: ZarrDType
+) -> np.ndarray | None:
+    if members.metadata.fill_value_given:
+        return members.metadata.fill_value
+    if constraints.fill_value is None:
+        return None
+    return convert_fill_value(constraints.fill_value, dtype)
+
+
+def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
+    """Metadata for a new array from the spec's ``"metadata"`` and the schema constraints.
+
+    Raises:
+        ValueError: no dtype or domain given, a rank/domain/chunk layout/codec/
+            fill value conflict (message names it), or an inner order that is
+            neither C nor Fortran as a hard constraint.
+    """
+    constraints = schema.constraints
+    partial = members.metadata
+    if partial.dtype is not None:
+        dtype = partial.dtype
+    elif constraints.dtype is not None:
+        dtype = choose_zarr_dtype(constraints.dtype)
+    else:
+        raise InvalidArgumentError('"dtype" must be specified')
+    rank = partial.rank
+    if rank is not None and constraints.rank is not None and rank != constraints.rank:
+        raise InvalidArgumentError(
+            f"Rank specified by schema ({constraints.rank}) is not compatible with metadata"
+        )
+    if rank is None:
+        rank = constraints.rank
+    if rank is None or (partial.shape is None and constraints.domain is None):
+        raise InvalidArgumentError("domain must be specified")
+    domain = _metadata_domain(partial.shape, rank)
+    if constraints.domain is not None:
+        try:
+            domain = merge_domains(domain, constraints.domain)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Invalid domain: {exc}") from None
+    if any(lo == -INF or hi == INF + 1 for lo, hi in zip(domain.inclusive_min, domain.exclusive_max, strict=True)):
+        raise InvalidArgumentError("domain must be specified")
+    layout = _metadata_layout(constraints.chunk_layout, rank, partial.chunks, partial.order)
+    chunks = choose_read_write_chunk_grid(layout, domain).shape
+    compressor, filters = _choose_compressor(members, constraints.codec)
+    metadata = ZarrMetadata(
+        shape=tuple(domain.shape),
+        chunks=chunks,
+        dtype=dtype,
+        compressor=compressor,
+        fill_value=_choose_fill_value(members, constraints, dtype),
+        order="C" if rank == 0 else _choose_order(layout, rank),  # type: ignore[arg-type]
+        filters=filters,
+        dimension_separator=partial.dimension_separator or ".",
+    )
+    validate_metadata_schema(metadata, constraints)
+    return metadata
+
+
+def validate_metadata(metadata: ZarrMetadata, schema: Schema, members: ZarrSpecMembers) -> None:
+    """Check existing metadata against the spec's ``"metadata"`` and the schema.
+
+    Raises:
+        ValueError: the first mismatch, naming the member and both values.
+    """
+    check_metadata_constraints(metadata, members.metadata)
+    validate_metadata_schema(metadata, schema.constraints)
+
+
+def validate_metadata_schema(metadata: ZarrMetadata, constraints: SchemaConstraints) -> None:
+    """Check metadata against schema constraints, with TensorStore's messages.
+
+    Raises:
+        FailedPreconditionError: rank or dtype differ.
+        ValueError: domain, codec, fill value, chunk layout or dimension units conflict.
+    """
+    rank = metadata.rank
+    if constraints.rank is not None and constraints.rank != rank:
+        raise FailedPreconditionError(
+            f"Rank is {rank}, but schema specifies rank of {constraints.rank}"
+        )
+    if constraints.dtype is not None and constraints.dtype.name != metadata.dtype.name:
+        raise FailedPreconditionError(
+            f"dtype from metadata ({metadata.dtype.name}) does not match dtype in schema "
+            f"({constraints.dtype.name})"
+        )
+    if constraints.domain is not None:
+        try:
+            merge_domains(_metadata_domain(metadata.shape, rank), constraints.domain)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"domain from metadata does not match domain in schema: {exc}"
+            ) from None
+    if constraints.codec is not None:
+        try:
+            _codec_spec(metadata.compressor, metadata.filters).merge(constraints.codec)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"codec from metadata does not match codec in schema: {exc}"
+            ) from None
+    _check_fill_value(metadata, constraints)
+    if constraints.chunk_layout.rank is not None:
+        layout = _metadata_layout(constraints.chunk_layout, rank, metadata.chunks, metadata.order)
+        if any(layout.codec.shape_hard):
+            raise InvalidArgumentError("codec_chunk_shape not supported")
+    units = constraints.dimension_units
+    if units is not None and any(u is not None for u in units):
+        raise InvalidArgumentError("Dimension units not supported by zarr driver")
+
+
+def _check_fill_value(metadata: ZarrMetadata, constraints: SchemaConstraints) -> None:
+    wanted = constraints.fill_value
+    if wanted is None:
+        return
+    if metadata.fill_value is None:
+        raise InvalidArgumentError(
+            f"Invalid fill_value: schema requires fill value of {format_array(wanted)}, but "
+            "metadata specifies no fill value"
+        )
+    converted = convert_fill_value(wanted, metadata.dtype)
+    if converted.tobytes() != metadata.fill_value.tobytes():
+        raise InvalidArgumentError(
+            f"Invalid fill_value: schema requires fill value of {format_array(converted)}, "
+            f"but metadata specifies fill value of {format_array(metadata.fill_value)}"
+        )
+
+
+def metadata_schema(metadata: ZarrMetadata) -> Schema:
+    """The schema an existing array has (what ``TensorStore.schema`` shows)."""
+    rank = metadata.rank
+    layout = _metadata_layout(LayoutConstraints(), rank, metadata.chunks, metadata.order)
+    dtype = ts_dtype(metadata.dtype.name)
+    fill_value = (
+        None
+        if metadata.fill_value is None
+        else metadata.fill_value.astype(dtype.numpy_dtype).reshape(())
+    )
+    constraints = SchemaConstraints(
+        rank=rank,
+        dtype=dtype,
+        domain=_metadata_domain(metadata.shape, rank),
+        chunk_layout=layout,
+        codec=_codec_spec(metadata.compressor, metadata.filters),
+        fill_value=fill_value,
+    )
+    return Schema.from_constraints(constraints)
+
+
+def spec_schema(members: ZarrSpecMembers) -> Schema:
+    """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
+
+    Domain, chunk layout and rank appear only when the chunked rank is known
+    (``shape`` or ``chunks`` given); the codec always does.
+    """
+    partial = members.metadata
+    codec_members: dict[str, Any] = {}
+    if partial.compressor_given:
+        codec_members["compressor"] = (
+            None if partial.compressor is None else partial.compressor.to_json()
+        )
+    if partial.filters is not None:
+        codec_members["filters"] = [f.to_json() for f in partial.filters]
+    constraints = SchemaConstraints(
+        codec=CodecSpec({"driver": "zarr", **zarr_codec_members(codec_members)})
+    )
+    if partial.dtype is not None:
+        constraints = constraints.with_dtype(ts_dtype(partial.dtype.name))
+        if partial.fill_value is not None:
+            constraints = constraints.with_fill_value(
+                partial.fill_value.astype(ts_dtype(partial.dtype.name).numpy_dtype)
+            )
+    rank = partial.rank
+    if rank is not None and partial.dtype is not None:
+        constraints = constraints.with_rank(rank)
+        if partial.shape is not None:
+            constraints = constraints.with_domain(_metadata_domain(partial.shape, rank))
+        constraints = constraints.with_chunk_layout(
+            _metadata_layout(LayoutConstraints(), rank, partial.chunks, partial.order)
+        )
+    return Schema.from_constraints(constraints)
