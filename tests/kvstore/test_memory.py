@@ -78,3 +78,9 @@ def test_non_atomic_store_refuses_multi_key_commit() -> None:
         r"the store was opened with 'atomic': false$",
     ):
         store.commit_atomic([("a", b"1", None), ("b", b"2", None)]).result()
+
+
+def test_not_iterable() -> None:
+    store = ts.KvStore.open("memory://").result()
+    with pytest.raises(TypeError, match=r"^'KvStore' object is not iterable$"):
+        iter(store)  # type: ignore[call-overload]

@@ -104,6 +104,9 @@ class KvStore:
     ReadResult: ClassVar[type[_ReadResult]] = _ReadResult
     TimestampedStorageGeneration: ClassVar[type[_Stamp]] = _Stamp
 
+    # Not iterable (as in TensorStore), although it has __getitem__.
+    __iter__: ClassVar[None] = None
+
     _lease: _ActorLease
     _spec: _Spec
     """The spec the store was opened from (its path is replaced by ``path``)."""
