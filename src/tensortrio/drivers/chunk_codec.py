@@ -51,11 +51,12 @@ class ChunkCodec(Protocol):
         ...
 
     def decode(self, data: bytes) -> np.ndarray:
-        """Decode stored bytes into a C-contiguous array of ``chunk_shape`` and ``dtype``.
+        """Decode stored bytes into an array of ``chunk_shape`` and ``dtype``.
 
-        The result must not share memory with anything the codec keeps; the cache
-        may modify it in place (to merge writes). Raises any exception for
-        corrupt data (the cache reraises it as DataLossError naming the key).
+        The result may be read-only and may share memory with ``data`` (the
+        cache never modifies a decoded chunk: it merges writes into a copy).
+        Raises any exception for corrupt data (the cache reraises it as
+        DataLossError naming the key).
         """
         ...
 

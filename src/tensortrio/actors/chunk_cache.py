@@ -1,0 +1,590 @@
+"""The chunk cache of one opened array: ChunkEntry virtual actors over a kvstore.
+
+Every grid cell has a :class:`~.chunk_entry.ChunkEntry`, a virtual actor: its
+state (decoded chunk or "missing", storage generation and time, pending writes)
+lives here, accounted by the :class:`~.cache_pool.CachePool`, and a task runs
+for it only while it has I/O to do. Operations act on an entry in synchronous
+steps on the runtime thread (each step atomic, as an actor's message handler
+is), which keeps the per-chunk cost in the microseconds instead of a message
+round trip per chunk; the I/O runs in writeback tasks, one per *group* of
+entries, so a write touching 4,096 chunks starts one task, not 4,096.
+
+The rules (DESIGN.md, "Actors"):
+
+- at most one read or one writeback is in flight per entry (``busy``);
+- writes arriving while a writeback is in flight are merged into the entry's
+  pending writes and go out together in the next writeback (coalescing);
+- a writeback reads the chunk only when it is partially written and its stored
+  state is not cached; it merges, encodes and writes with
+  ``if_equal=generation`` (unconditionally for a full overwrite); on a
+  generation mismatch it re-reads and re-applies the same pending writes, so
+  no partial write is ever lost, whoever else writes the chunk;
+- a chunk equal to the fill value is deleted instead of stored, unless
+  ``store_data_equal_to_fill_value``;
+- writebacks run shielded in the runtime's service nursery (or the nursery
+  given to :meth:`ChunkCache.start`): cancelling a caller never aborts a commit.
+
+Codec work and large copies run in worker threads under the
+``data_copy_concurrency`` limiter, batched (see ``worker_batch``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
+
+import attrs
+import numpy as np
+import trio
+
+from ..errors import DataLossError, KeyNotFoundError
+from .cache_pool import CachePool
+from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
+from .worker_batch import run_jobs
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from numpy.typing import NDArray
+
+    from ..drivers.chunk_codec import ChunkCodec
+    from ..drivers.kvstore.generation import TimestampedStorageGeneration
+    from ..drivers.kvstore.read_result import ReadResult
+    from ..index.partition import ChunkCellSelection
+    from ..schema.context_resources import ConcurrencyResource
+
+__all__ = [
+    "COPY_INLINE_BYTES",
+    "ChunkCache",
+    "ChunkCacheStatistics",
+    "ChunkKvStore",
+    "selection_nbytes",
+]
+
+_Prepared: TypeAlias = "tuple[NDArray[Any], NDArray[np.bool_] | None]"
+_Merged: TypeAlias = "tuple[NDArray[Any], bytes | None]"
+
+#: Copies of less than this many bytes in one step run inline on the runtime thread.
+COPY_INLINE_BYTES = 1 << 20
+
+
+class ChunkKvStore(Protocol):
+    """What the cache needs from a kvstore (``ts.KvStore`` provides it)."""
+
+    def read(
+        self, key: str, *, if_not_equal: bytes | None = None, staleness_bound: float | None = None
+    ) -> Awaitable[ReadResult]: ...
+
+    def write(
+        self, key: str, value: bytes | None, *, if_equal: bytes | None = None
+    ) -> Awaitable[TimestampedStorageGeneration]: ...
+
+
+class _Spawner(Protocol):
+    def __call__(self, async_fn: Callable[..., Awaitable[object]], *args: Any) -> None: ...
+
+
+@attrs.frozen
+class ChunkCacheStatistics:
+    """A snapshot of a chunk cache's activity, from :meth:`ChunkCache.statistics`."""
+
+    reads: int
+    """kvstore reads issued (including revalidations and writeback reads)."""
+    writebacks: int
+    """kvstore writes and deletes issued."""
+    write_retries: int
+    """Conditional writes that found the generation changed (then re-read and re-applied)."""
+    coalesced_writes: int
+    """Writes merged into writes already pending for their chunk."""
+    writeback_tasks: int
+    """Writeback tasks started (each serves a group of entries)."""
+    evictions: int
+    hits: int
+    """Chunk reads answered from the cache."""
+    misses: int
+    """Chunk reads that needed the kvstore."""
+    entries: int
+    bytes_held: int
+    """Bytes this cache's entries hold (decoded chunks, pending writes, overhead)."""
+
+
+def _covers(selection: ChunkCellSelection, chunk_shape: tuple[int, ...]) -> bool:
+    """Whether ``selection`` selects every element of the chunk (a full overwrite)."""
+    terms = selection.chunk_selection
+    dim = 0
+    for term in terms:
+        if term is None:
+            continue
+        size = chunk_shape[dim]
+        if isinstance(term, slice):
+            if term.indices(size) != (0, size, 1):
+                return False
+        elif isinstance(term, int):
+            if size != 1:
+                return False
+        else:
+            return False
+        dim += 1
+    return dim == len(chunk_shape)
+
+
+def selection_nbytes(selection: ChunkCellSelection, source: NDArray[Any]) -> int:
+    count = 1
+    for dim, term in enumerate(selection.array_selection):
+        if isinstance(term, slice):
+            start, stop, step = term.indices(source.shape[dim])
+            count *= max(0, (stop - start + (step - (1 if step > 0 else -1))) // step)
+        elif isinstance(term, np.ndarray):
+            return int(term.size) * source.itemsize
+    return count * source.itemsize
+
+
+def _prepare(
+    selection: ChunkCellSelection,
+    source: NDArray[Any],
+    full: bool,
+    chunk_shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+) -> tuple[NDArray[Any], NDArray[np.bool_] | None]:
+    buffer = np.empty(chunk_shape, dtype)
+    selection.write(source, buffer)
+    if full:
+        return buffer, None
+    mask = np.zeros(chunk_shape, np.bool_)
+    mask[selection.chunk_selection] = True
+    return buffer, mask
+
+
+@attrs.define(eq=False)
+class ChunkCache:
+    """The cache of one opened chunked array (see the module docstring).
+
+    Args:
+      kvstore: where chunks are stored (keys from ``codec.chunk_key``).
+      codec: keys, decodes and encodes chunks.
+      pool: the cache pool (``CachePool.for_resource(context cache_pool)``).
+      data_copy_concurrency: limiter (or its context resource) for codec work
+        and large copies; None: unbounded (tests).
+      grid_origin: output index where grid cell 0 starts (default 0s).
+      fill_missing_data_reads: reading a missing chunk gives the fill value
+        (False: it is an error naming the chunk key).
+      store_data_equal_to_fill_value: store chunks equal to the fill value
+        (False: delete them).
+    """
+
+    kvstore: ChunkKvStore
+    codec: ChunkCodec
+    pool: CachePool = attrs.field(factory=CachePool)
+    data_copy_concurrency: trio.CapacityLimiter | ConcurrencyResource | None = None
+    grid_origin: tuple[int, ...] | None = None
+    fill_missing_data_reads: bool = True
+    store_data_equal_to_fill_value: bool = False
+    name: str = "chunk cache"
+    _entries: dict[tuple[int, ...], ChunkEntry] = attrs.field(init=False, factory=dict)
+    _spawn: _Spawner | None = attrs.field(init=False, default=None)
+    _chunk_shape: tuple[int, ...] = attrs.field(init=False)
+    _dtype: np.dtype[Any] = attrs.field(init=False)
+    _chunk_nbytes: int = attrs.field(init=False)
+    _reads: int = attrs.field(init=False, default=0)
+    _writebacks: int = attrs.field(init=False, default=0)
+    _retries: int = attrs.field(init=False, default=0)
+    _coalesced: int = attrs.field(init=False, default=0)
+    _tasks: int = attrs.field(init=False, default=0)
+    _evictions: int = attrs.field(init=False, default=0)
+    _hits: int = attrs.field(init=False, default=0)
+    _misses: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        self._chunk_shape = tuple(int(n) for n in self.codec.chunk_shape)
+        self._dtype = np.dtype(self.codec.dtype)
+        self._chunk_nbytes = int(np.prod(self._chunk_shape, dtype=np.int64)) * self._dtype.itemsize
+
+    # --- lifetime
+
+    def start(self, nursery: trio.Nursery) -> None:
+        """Run writebacks in ``nursery`` (tests); by default they run as runtime services."""
+        self._spawn = nursery.start_soon
+
+    def _spawner(self) -> _Spawner:
+        if self._spawn is None:
+            from ..runtime import get_runtime
+
+            runtime = get_runtime()
+
+            def spawn(async_fn: Callable[..., Awaitable[object]], *args: Any) -> None:
+                runtime.start_service(async_fn, *args, name=f"{self.name} writeback")
+
+            self._spawn = spawn
+        return self._spawn
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]:
+        return self._chunk_shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._dtype
+
+    @property
+    def chunk_nbytes(self) -> int:
+        """Bytes of one decoded chunk."""
+        return self._chunk_nbytes
+
+    @property
+    def limiter(self) -> trio.CapacityLimiter | None:
+        """The data_copy_concurrency limiter (runtime thread only)."""
+        limiter = self.data_copy_concurrency
+        if limiter is None or isinstance(limiter, trio.CapacityLimiter):
+            return limiter
+        return limiter.limiter
+
+    def work_budget_bytes(self) -> int:
+        """How many bytes of chunks one operation may hold at once (memory bound)."""
+        limiter = self.limiter
+        tokens = 4 if limiter is None else int(limiter.total_tokens)
+        return max(self.pool.total_bytes_limit, 4 * tokens * self._chunk_nbytes, 32 << 20)
+
+    # --- entries
+
+    def entry(self, cell: tuple[int, ...]) -> ChunkEntry:
+        """The entry of grid cell ``cell`` (created on first use)."""
+        entry = self._entries.get(cell)
+        if entry is None:
+            entry = ChunkEntry(cell, self.codec.chunk_key(cell), on_evict=self._evicted)
+            self._entries[cell] = entry
+        return entry
+
+    def _evicted(self, entry: ChunkEntry) -> None:
+        self._evictions += 1
+        if self._entries.get(entry.cell) is entry:
+            del self._entries[entry.cell]
+
+    def _settle(self, entry: ChunkEntry) -> None:
+        """Recharge the pool; forget an entry that holds nothing at all."""
+        self.pool.update(entry)
+        if entry.held_bytes() == 0 and self._entries.get(entry.cell) is entry:
+            del self._entries[entry.cell]
+
+    def use(self, entries: Sequence[ChunkEntry]) -> None:
+        """Pin entries an operation holds across awaits (they are not evicted meanwhile)."""
+        for entry in entries:
+            entry.users += 1
+
+    def release(self, entries: Sequence[ChunkEntry]) -> None:
+        """Unpin entries; then evict whatever the pool limit says must go."""
+        for entry in entries:
+            entry.users -= 1
+            self._settle(entry)
+        self.pool.shrink()
+
+    # --- reading
+
+    async def ensure_fresh(self, entries: Sequence[ChunkEntry], staleness_bound: float) -> None:
+        """Make the cached stored state of ``entries`` current as of ``staleness_bound``.
+
+        Entries must be pinned (``use``) by the caller.
+
+        Raises:
+          DataLossError: a chunk cannot be decoded (names its key).
+          Exception: whatever the kvstore raised.
+        """
+        stale = [e for e in entries if not e.fresh(staleness_bound)]
+        self._hits += len(entries) - len(stale)
+        self._misses += len(stale)
+        while stale:
+            idle = [e for e in stale if not e.busy]
+            if idle:
+                for entry in idle:
+                    entry.busy = True
+                try:
+                    errors = await self._fetch(idle, revalidate=True)
+                finally:
+                    for entry in idle:
+                        self._end_busy(entry)
+                for error in errors:
+                    if error is not None:
+                        raise error
+            else:
+                for entry in stale:
+                    if entry.busy:
+                        await entry.wait_idle()
+            stale = [e for e in stale if not e.fresh(staleness_bound)]
+
+    def missing_error(self, entry: ChunkEntry) -> KeyNotFoundError:
+        return KeyNotFoundError(
+            f"{self.name}: chunk {list(entry.cell)} is missing: key {entry.key!r} not found "
+            "(fill_missing_data_reads is false)"
+        )
+
+    async def _fetch(
+        self, entries: Sequence[ChunkEntry], *, revalidate: bool
+    ) -> list[Exception | None]:
+        """Read and decode ``entries`` (which the caller marked busy); one error slot each."""
+        kvstore = self.kvstore
+        futures: list[Awaitable[ReadResult]] = []
+        for entry in entries:
+            condition = entry.generation if revalidate and entry.known else None
+            futures.append(kvstore.read(entry.key, if_not_equal=condition or None))
+        self._reads += len(futures)
+        results: list[ReadResult | Exception] = []
+        for future in futures:
+            try:
+                results.append(await future)
+            except Exception as exc:
+                results.append(exc)
+        values = [
+            i for i, r in enumerate(results) if not isinstance(r, Exception) and r.state == "value"
+        ]
+        decoded: list[object] = []
+        if values:
+            codec = self.codec
+            payloads = [results[i].value for i in values]  # type: ignore[union-attr]
+            decoded = await run_jobs(
+                [functools.partial(codec.decode, payload) for payload in payloads],
+                [self._chunk_nbytes] * len(payloads),
+                limiter=self.limiter,
+                inline_bytes=self.codec.inline_codec_bytes,
+            )
+        errors: list[Exception | None] = [None] * len(entries)
+        next_value = iter(decoded)
+        for i, (entry, result) in enumerate(zip(entries, results, strict=True)):
+            if isinstance(result, Exception):
+                errors[i] = result
+            elif result.state == "unspecified":
+                entry.revalidated(result.stamp.time)
+            elif result.state == "missing":
+                entry.set_stored(None, result.stamp)
+            else:
+                chunk = next(next_value)
+                error = self._check_decoded(entry, chunk)
+                if error is None:
+                    entry.set_stored(chunk, result.stamp)  # type: ignore[arg-type]
+                else:
+                    entry.forget_stored()
+                    errors[i] = error
+            self.pool.update(entry)
+        return errors
+
+    def _check_decoded(self, entry: ChunkEntry, chunk: object) -> Exception | None:
+        if isinstance(chunk, Exception):
+            error = DataLossError(f"{self.name}: cannot decode chunk {entry.key!r}: {chunk}")
+            error.__cause__ = chunk
+            return error
+        if (
+            not isinstance(chunk, np.ndarray)
+            or chunk.shape != self._chunk_shape
+            or chunk.dtype != self._dtype
+        ):
+            got = (
+                f"{chunk.dtype}{list(chunk.shape)}"
+                if isinstance(chunk, np.ndarray)
+                else repr(chunk)
+            )
+            return DataLossError(
+                f"{self.name}: chunk {entry.key!r} decoded to {got}, "
+                f"expected {self._dtype}{list(self._chunk_shape)}"
+            )
+        return None
+
+    # --- writing
+
+    async def stage_writes(
+        self,
+        selections: Sequence[ChunkCellSelection],
+        source: NDArray[Any],
+        ticket: WriteTicket,
+    ) -> None:
+        """Merge each selection's part of ``source`` into its entry and start writebacks.
+
+        ``ticket`` counts the entries until their writeback is durable.
+        """
+        shape, dtype = self._chunk_shape, self._dtype
+        fulls = [_covers(sel, shape) for sel in selections]
+        costs = [
+            self._chunk_nbytes if full else selection_nbytes(sel, source)
+            for sel, full in zip(selections, fulls, strict=True)
+        ]
+        entries = [self.entry(sel.cell) for sel in selections]
+        if sum(costs) < COPY_INLINE_BYTES:
+            for entry, sel, full in zip(entries, selections, fulls, strict=True):
+                if entry.stage(sel, source, full, shape, dtype):
+                    self._coalesced += 1
+                entry.add_ticket(ticket)
+                self.pool.update(entry)
+        else:
+            self.use(entries)
+            try:
+                prepared = await run_jobs(
+                    [
+                        functools.partial(_prepare, sel, source, full, shape, dtype)
+                        for sel, full in zip(selections, fulls, strict=True)
+                    ],
+                    costs,
+                    limiter=self.limiter,
+                    inline_bytes=0,
+                )
+            finally:
+                for entry in entries:
+                    entry.users -= 1
+            for outcome in prepared:
+                if isinstance(outcome, Exception):
+                    raise outcome
+            for entry, outcome in zip(entries, prepared, strict=True):
+                buffer, mask = cast("_Prepared", outcome)
+                if entry.install(buffer, mask):
+                    self._coalesced += 1
+                entry.add_ticket(ticket)
+                self.pool.update(entry)
+        self.schedule_writeback(entries)
+
+    def schedule_writeback(self, entries: Sequence[ChunkEntry]) -> None:
+        """Start one writeback task for those of ``entries`` that have pending writes and are idle."""
+        ready = [e for e in entries if e.pending is not None and not e.busy]
+        if not ready:
+            return
+        for entry in ready:
+            entry.busy = True
+        self._tasks += 1
+        self._spawner()(self._writeback, ready)
+
+    def _end_busy(self, entry: ChunkEntry) -> None:
+        entry.end_busy()
+        self._settle(entry)
+        if entry.pending is not None:
+            # Writes arrived during a read: they were waiting for this entry.
+            self.schedule_writeback([entry])
+
+    async def _writeback(self, entries: list[ChunkEntry]) -> None:
+        """Write back ``entries`` (marked busy), then whatever coalesced meanwhile."""
+        with trio.CancelScope(shield=True):
+            while entries:
+                snapshots = [entry.take_pending() for entry in entries]
+                for entry in entries:
+                    self.pool.update(entry)
+                try:
+                    await self._write_snapshots(snapshots)
+                except BaseException as exc:
+                    # A bug (or the runtime stopping): never leave a writer waiting.
+                    for entry, snapshot in zip(entries, snapshots, strict=True):
+                        snapshot.finish(exc)
+                        if entry.pending is not None:
+                            entry.take_pending().finish(exc)
+                        entry.end_busy()
+                        self._settle(entry)
+                    raise
+                again: list[ChunkEntry] = []
+                for entry in entries:
+                    entry.writeback = None
+                    if entry.pending is not None:
+                        again.append(entry)
+                    else:
+                        entry.end_busy()
+                    self._settle(entry)
+                entries = again
+            self.pool.shrink()
+
+    async def _write_snapshots(self, snapshots: list[WritebackSnapshot]) -> None:
+        todo = snapshots
+        while todo:
+            unknown = [s for s in todo if not s.full and not (s.entry.known and s.entry.generation)]
+            if unknown:
+                errors = await self._fetch([s.entry for s in unknown], revalidate=False)
+                for snapshot, error in zip(unknown, errors, strict=True):
+                    if error is not None:
+                        snapshot.finish(error)
+                todo = [s for s in todo if not s.finished]
+            merged = await run_jobs(
+                [
+                    functools.partial(
+                        self._merge_encode, s.entry.data, s.entry.missing, s.pending, s.mask
+                    )
+                    for s in todo
+                ],
+                [self._chunk_nbytes] * len(todo),
+                limiter=self.limiter,
+                inline_bytes=self.codec.inline_codec_bytes,
+            )
+            writes: list[tuple[WritebackSnapshot, Any, bytes | None, Awaitable[Any]]] = []
+            for snapshot, outcome in zip(todo, merged, strict=True):
+                if isinstance(outcome, Exception):
+                    snapshot.finish(outcome)
+                    continue
+                chunk, encoded = cast("_Merged", outcome)
+                entry = snapshot.entry
+                condition = None if snapshot.full else entry.generation
+                writes.append(
+                    (
+                        snapshot,
+                        chunk,
+                        encoded,
+                        self.kvstore.write(entry.key, encoded, if_equal=condition),
+                    )
+                )
+            self._writebacks += len(writes)
+            retry: list[WritebackSnapshot] = []
+            for snapshot, chunk, encoded, future in writes:
+                entry = snapshot.entry
+                try:
+                    stamp = await future
+                except Exception as exc:
+                    entry.forget_stored()
+                    snapshot.finish(exc)
+                    continue
+                if not stamp.generation:
+                    # Someone else wrote the chunk since we read it: re-read, re-apply.
+                    self._retries += 1
+                    entry.forget_stored()
+                    retry.append(snapshot)
+                    continue
+                entry.set_stored(None if encoded is None else chunk, stamp)
+                snapshot.finish(None)
+            todo = retry
+
+    def _merge_encode(
+        self,
+        stored: NDArray[Any] | None,
+        missing: bool,
+        pending: NDArray[Any],
+        mask: NDArray[np.bool_] | None,
+    ) -> tuple[NDArray[Any], bytes | None]:
+        """Merge pending writes over the stored chunk and encode it (None: delete it)."""
+        if mask is None:
+            chunk = pending
+        else:
+            if stored is None:
+                chunk = np.empty(self._chunk_shape, self._dtype)
+                chunk[...] = self.codec.fill_value
+            else:
+                chunk = stored.copy()
+            np.copyto(chunk, pending, where=mask)
+        if not self.store_data_equal_to_fill_value and self._equals_fill(chunk):
+            return chunk, None
+        return chunk, self.codec.encode(chunk)
+
+    def _equals_fill(self, chunk: NDArray[Any]) -> bool:
+        fill = self.codec.fill_value
+        flat = chunk.reshape(-1)
+        if flat.size == 0:
+            return True
+        first = flat[:1]
+        equal_nan = chunk.dtype.kind in "fc"
+        if not np.array_equal(first, fill.reshape(1), equal_nan=equal_nan):
+            return False
+        return bool(np.array_equal(flat, np.broadcast_to(fill, flat.shape), equal_nan=equal_nan))
+
+    # --- statistics
+
+    def statistics(self) -> ChunkCacheStatistics:
+        """Counters, for tests and monitoring."""
+        return ChunkCacheStatistics(
+            reads=self._reads,
+            writebacks=self._writebacks,
+            write_retries=self._retries,
+            coalesced_writes=self._coalesced,
+            writeback_tasks=self._tasks,
+            evictions=self._evictions,
+            hits=self._hits,
+            misses=self._misses,
+            entries=len(self._entries),
+            bytes_held=sum(e.held_bytes() for e in self._entries.values()),
+        )

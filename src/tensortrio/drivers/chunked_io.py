@@ -1,0 +1,160 @@
+"""Reading and writing a chunked array through its chunk cache.
+
+``ts.TensorStore.read``/``write`` of chunked drivers call these:
+
+- :func:`read_chunked` partitions the request over the chunk grid, brings each
+  touched entry up to date (``staleness_bound``), and copies the chunks (or the
+  fill value for missing ones) into a new array;
+- :func:`write_chunked` returns ``WriteFutures`` at once; the operation merges
+  each chunk's part of the source into its entry (``copy`` resolves when all
+  are taken) and waits for every affected writeback (``commit``).
+
+Both work through the request in windows of chunks bounded by
+``ChunkCache.work_budget_bytes`` so memory follows the cache pool limit and
+the concurrency, not the size of the request.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..actors.chunk_cache import COPY_INLINE_BYTES, selection_nbytes
+from ..actors.chunk_entry import WriteTicket
+from ..actors.worker_batch import run_jobs
+from ..errors import AbortedError, InvalidArgumentError
+from ..index.partition import partition_index_transform
+from ..runtime import Promise, WriteFutures, get_runtime
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from ..actors.chunk_cache import ChunkCache
+    from ..index.transform import IndexTransform
+
+__all__ = ["read_chunked", "write_chunked", "write_chunked_async"]
+
+
+async def read_chunked(
+    cache: ChunkCache,
+    transform: IndexTransform,
+    *,
+    staleness_bound: float,
+    batch: object = None,
+) -> NDArray[Any]:
+    """Read the region ``transform`` selects; return it as a new C-order array.
+
+    ``staleness_bound`` (seconds since the epoch): cached chunks known current
+    at or after it are used as they are; older ones are revalidated.
+    ``batch`` is accepted for the API and not used yet.
+
+    Raises:
+      KeyNotFoundError: a chunk is missing and ``fill_missing_data_reads`` is false.
+      DataLossError: a stored chunk cannot be decoded (names its key).
+    """
+    partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
+    out = np.empty(partition.input_shape, cache.dtype)
+    window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)
+    fill = np.broadcast_to(cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape)
+    selections = iter(partition)
+    while group := list(itertools.islice(selections, window)):
+        entries = [cache.entry(sel.cell) for sel in group]
+        cache.use(entries)
+        try:
+            await cache.ensure_fresh(entries, staleness_bound)
+            chunks: list[NDArray[Any]] = []
+            for entry in entries:
+                if entry.data is not None:
+                    chunks.append(entry.data)
+                elif cache.fill_missing_data_reads:
+                    chunks.append(fill)
+                else:
+                    raise cache.missing_error(entry)
+            costs = [selection_nbytes(sel, out) for sel in group]
+            if sum(costs) < COPY_INLINE_BYTES:
+                for sel, chunk in zip(group, chunks, strict=True):
+                    sel.read(chunk, out)
+            else:
+                outcomes = await run_jobs(
+                    [
+                        functools.partial(sel.read, chunk, out)
+                        for sel, chunk in zip(group, chunks, strict=True)
+                    ],
+                    costs,
+                    limiter=cache.limiter,
+                    inline_bytes=0,
+                )
+                for outcome in outcomes:
+                    if isinstance(outcome, Exception):
+                        raise outcome
+        finally:
+            cache.release(entries)
+    return out
+
+
+def write_chunked(
+    cache: ChunkCache, transform: IndexTransform, source: NDArray[Any]
+) -> WriteFutures:
+    """Write ``source`` to the region ``transform`` selects, as a runtime operation.
+
+    ``source`` must already have the shape of the transform's input domain and
+    the array's dtype. ``copy`` resolves once every chunk has taken its part of
+    ``source``; ``commit`` once every affected chunk is durably written back.
+    """
+    copied: Promise[None]
+    copy_future: Any
+    copied, copy_future = Promise.new()
+    commit = get_runtime().submit(write_chunked_async, cache, transform, source, copied)
+    return WriteFutures(copy_future, commit)
+
+
+async def write_chunked_async(
+    cache: ChunkCache,
+    transform: IndexTransform,
+    source: NDArray[Any],
+    copied: Promise[None] | None = None,
+) -> None:
+    """The write operation of :func:`write_chunked`, awaitable on the runtime thread."""
+    tickets: collections.deque[tuple[WriteTicket, int]] = collections.deque()
+    try:
+        partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
+        if source.shape != partition.input_shape:
+            raise InvalidArgumentError(
+                f"{cache.name}: source shape {list(source.shape)} does not match the "
+                f"write domain shape {list(partition.input_shape)}"
+            )
+        if source.dtype != cache.dtype:
+            raise InvalidArgumentError(
+                f"{cache.name}: source dtype {source.dtype} does not match {cache.dtype}"
+            )
+        budget = cache.work_budget_bytes()
+        window = max(1, budget // 2 // cache.chunk_nbytes)
+        outstanding = 0
+        selections = iter(partition)
+        while group := list(itertools.islice(selections, window)):
+            ticket = WriteTicket()
+            try:
+                await cache.stage_writes(group, source, ticket)
+            finally:
+                ticket.seal()
+            held = len(group) * cache.chunk_nbytes
+            tickets.append((ticket, held))
+            outstanding += held
+            while outstanding > budget:
+                oldest, held = tickets.popleft()
+                outstanding -= held
+                await oldest.wait()
+    except BaseException as exc:
+        if copied is not None:
+            copied.set_exception(
+                exc if isinstance(exc, Exception) else AbortedError("write was cancelled")
+            )
+        raise
+    if copied is not None:
+        copied.set_result(None)
+    for ticket, _ in tickets:
+        await ticket.wait()
