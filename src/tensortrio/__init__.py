@@ -81,3 +81,8 @@ from .schema.dtypes import ustring as ustring
 from .schema.open_mode import OpenMode as OpenMode
 from .schema.schema import Schema as Schema
 from .schema.unit import Unit as Unit
+
+# --- tensorstore
+# isort: split
+from .drivers.open import open as open
+from .drivers.tensorstore import TensorStore as TensorStore

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     import trio
 
-    from ..runtime import WriteFutures
+    from ..runtime import Promise
     from ..schema.context import Context
     from ..schema.schema import Schema
     from .chunk_codec import ChunkCodec
@@ -59,12 +59,15 @@ if TYPE_CHECKING:
 __all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
 
 _MAX_RESIZE_ATTEMPTS: Final = 64
+_DELETE_WINDOW: Final = 1024
 
 
 @attrs.define(eq=False)
 class MetadataEntry:
     """The cached metadata of one array; shared by every store opened on it in a context."""
 
+    key: str
+    """The metadata key, relative to the array's kvstore path (e.g. ``".zarray"``)."""
     metadata: Any = None
     """The format's metadata value, or None when unknown or absent."""
     generation: bytes = b""
@@ -126,13 +129,13 @@ async def read_metadata_entry(
             continue
         entry._refresh = event = trio.Event()
         try:
-            result = await kvstore.read(fmt.metadata_key)
+            result = await kvstore.read(entry.key)
             if result.state == "value":
                 try:
                     metadata = fmt.decode_metadata(result.value)
                 except (DataLossError, InvalidArgumentError) as exc:
                     raise DataLossError(
-                        f'Error reading "{kvstore.path}{fmt.metadata_key}": {exc}'
+                        f'Error reading "{kvstore.path}{entry.key}": {exc}'
                     ) from exc
             else:
                 metadata = None
@@ -196,6 +199,8 @@ class ChunkedDriver(Driver):
     open_time: float
     assume_metadata: bool
     _data_context: Context
+    resources: dict[str, Any]
+    """The bound ``cache_pool``, ``data_copy_concurrency`` and ``metadata_cache_pool`` resources."""
 
     # --- Driver surface
 
@@ -234,27 +239,45 @@ class ChunkedDriver(Driver):
         out["dtype"] = str(self.schema().dtype.name)
         if not minimal:
             out["metadata"] = self.fmt.metadata_json(self.entry.metadata)
+        req = self.request
+        if self.assume_metadata:
+            out["assume_metadata"] = True
+        if not req.fill_missing_data_reads:
+            out["fill_missing_data_reads"] = False
+        if req.store_data_equal_to_fill_value:
+            out["store_data_equal_to_fill_value"] = True
+        for name in ("recheck_cached_data", "recheck_cached_metadata"):
+            if name in req.json:
+                out[name] = getattr(req, name).to_json()
         if unbind_context:
-            for name in ("cache_pool", "metadata_cache_pool", "data_copy_concurrency"):
-                value = self.request.resource_members.get(name)
-                if value is not None and not isinstance(value, str):
+            for name, value, resource in self._resource_members():
+                if isinstance(value, str):
                     out[name] = value
+                elif isinstance(value, dict):
+                    out[name] = resource.to_json()
+        return out
+
+    def _resource_members(self) -> list[tuple[str, Any, Any]]:
+        """(member, its spec value or None, the bound resource) for each resource in use."""
+        members = self.request.resource_members
+        out = [
+            (name, members.get(name), self.resources[name])
+            for name in ("cache_pool", "data_copy_concurrency")
+        ]
+        if "metadata_cache_pool" in members:
+            out.append(
+                ("metadata_cache_pool", members["metadata_cache_pool"], self.resources["metadata_cache_pool"])
+            )
         return out
 
     def context_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        kv_context = self.kv._bound_json().get("context", {})
-        ctx = self._data_context
-        members = self.request.resource_members
-        pool = ctx.get_resource("cache_pool", members.get("cache_pool"))
-        out["cache_pool"] = pool.to_json()
-        copy = ctx.get_resource("data_copy_concurrency", members.get("data_copy_concurrency"))
-        out["data_copy_concurrency"] = copy.to_json()
-        if members.get("metadata_cache_pool") is not None:
-            meta = ctx.get_resource("cache_pool", members["metadata_cache_pool"])
-            if meta is not pool:
-                out["cache_pool#metadata"] = meta.to_json()
-        out.update(kv_context)
+        for _, value, resource in self._resource_members():
+            if isinstance(value, dict):
+                continue  # an inline resource is shown as the member itself
+            key = resource.provider if value is None else str(value)
+            out[key] = resource.to_json()
+        out.update(self.kv._bound_json().get("context", {}))
         return dict(sorted(out.items()))
 
     async def _current_metadata(self) -> Any:
@@ -269,7 +292,7 @@ class ChunkedDriver(Driver):
         metadata = await read_metadata_entry(self.fmt, self.kv, self.entry, staleness)
         if metadata is None:
             raise NotFoundError(
-                f'Metadata at "{self.kv.path}{self.fmt.metadata_key}" does not exist '
+                f'Metadata at "{self.kv.path}{self.entry.key}" does not exist '
                 "(deleted since the array was opened)"
             )
         return metadata
@@ -287,11 +310,12 @@ class ChunkedDriver(Driver):
         )
         return result
 
-    def write(self, transform: IndexTransform, source: np.ndarray) -> WriteFutures:
-        from .chunked_io import write_chunked
+    async def write(
+        self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
+    ) -> None:
+        from .chunked_io import write_chunked_async
 
-        futures: WriteFutures = write_chunked(self.cache, transform, source)
-        return futures
+        await write_chunked_async(self.cache, transform, source, copied)
 
     async def resize(
         self,
@@ -316,7 +340,7 @@ class ChunkedDriver(Driver):
             metadata = await read_metadata_entry(self.fmt, self.kv, self.entry, math.inf)
             if metadata is None:
                 raise NotFoundError(
-                    f'Metadata at "{self.kv.path}{self.fmt.metadata_key}" does not exist'
+                    f'Metadata at "{self.kv.path}{self.entry.key}" does not exist'
                 )
             domain = self.base_domain()
             old_shape = tuple(domain.shape)
@@ -333,7 +357,7 @@ class ChunkedDriver(Driver):
                 break
             new_metadata = self.fmt.resize_metadata(metadata, new_shape)
             stamp = await self.kv.write(
-                self.fmt.metadata_key,
+                self.entry.key,
                 self.fmt.encode_metadata(new_metadata),
                 if_equal=self.entry.generation or NO_VALUE,
             )
@@ -356,16 +380,44 @@ class ChunkedDriver(Driver):
     async def _delete_out_of_bounds(
         self, old_shape: tuple[int, ...], new_shape: tuple[int, ...]
     ) -> None:
-        from .chunked_io import delete_out_of_bounds_chunks
-
+        """Delete the chunks lying entirely outside ``new_shape`` (partial ones stay, as TensorStore)."""
         chunk_shape, grid_origin = self.fmt.chunk_grid(self.entry.metadata)
-        await delete_out_of_bounds_chunks(
-            self.cache,
-            old_shape=old_shape,
-            new_shape=new_shape,
-            chunk_shape=chunk_shape,
-            grid_origin=grid_origin,
-        )
+        codec = self.codec
+        keys = [codec.chunk_key(cell) for cell in _cells_outside(old_shape, new_shape, chunk_shape, grid_origin)]
+        for start in range(0, len(keys), _DELETE_WINDOW):
+            # Queue a window of deletes on the kvstore actor, then wait for them all.
+            futures = [self.kv.write(key, None) for key in keys[start : start + _DELETE_WINDOW]]
+            for future in futures:
+                await future
+
+
+def _cells_outside(
+    old_shape: Sequence[int],
+    new_shape: Sequence[int],
+    chunk_shape: Sequence[int],
+    grid_origin: Sequence[int],
+) -> list[tuple[int, ...]]:
+    """Grid cells within ``old_shape`` that lie entirely at or beyond ``new_shape``.
+
+    Each such cell is listed once: by the first dimension in which it is outside.
+    """
+    import itertools
+
+    def cells(lo: int, hi: int, d: int) -> range:
+        first = (lo - grid_origin[d]) // chunk_shape[d]
+        last = -((grid_origin[d] - hi) // chunk_shape[d])  # ceil division
+        return range(first, max(first, last))
+
+    kept = [cells(0, min(o, n), d) for d, (o, n) in enumerate(zip(old_shape, new_shape, strict=True))]
+    everything = [cells(0, o, d) for d, o in enumerate(old_shape)]
+    out: list[tuple[int, ...]] = []
+    for d in range(len(old_shape)):
+        beyond = [c for c in everything[d] if (c * chunk_shape[d] + grid_origin[d]) >= new_shape[d]]
+        if not beyond:
+            continue
+        axes = [*kept[:d], beyond, *everything[d + 1 :]]
+        out.extend(itertools.product(*axes))
+    return out
 
 
 def _resized_shape(
@@ -483,6 +535,15 @@ def _effective_domain(schema: Schema, transform: IndexTransform | None) -> Schem
     return schema
 
 
+def _create(fmt: ChunkedFormat[Any, Any], schema: Schema, members: Any) -> Any:
+    try:
+        return fmt.create_metadata(schema, members)
+    except (InvalidArgumentError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f'{fmt.driver_id}: Cannot create using specified "metadata" and schema: {exc}'
+        ) from exc
+
+
 async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) -> OpenedDriver:
     """Open or create the array ``req`` names, as ``req.open_mode`` allows.
 
@@ -515,26 +576,31 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
     )
     schema = _effective_domain(req.schema, req.transform)
     open_time = time.time()
-    metadata_key = f"{kv.path}{fmt.metadata_key}"
+    key = str(getattr(members, "metadata_key", None) or fmt.metadata_key)
+    metadata_key = f"{kv.path}{key}"
 
     entries = _METADATA_CACHES.setdefault(meta_pool, {})
-    cache_key = (_store_identity(kv), fmt.metadata_key)
-    entry = entries.setdefault(cache_key, MetadataEntry())
+    entry = entries.setdefault((_store_identity(kv), key), MetadataEntry(key))
 
     if mode.assume_metadata:
-        entry = MetadataEntry()
-        entry.set(fmt, fmt.create_metadata(schema, members), b"", math.inf)
-    elif mode.assume_cached_metadata and entry.metadata is not None:
-        fmt.validate_metadata(entry.metadata, schema, members)
+        entry = MetadataEntry(key)
+        entry.set(fmt, _create(fmt, schema, members), b"", math.inf)
     elif mode.assume_cached_metadata:
-        entry.set(fmt, fmt.create_metadata(schema, members), b"", -math.inf)
+        # Assumed, not read; a private entry so other stores never see unverified
+        # metadata. Resize and per-operation revalidation still read the stored one.
+        entry = MetadataEntry(key)
+        entry.set(fmt, _create(fmt, schema, members), b"", -math.inf)
     else:
         await _open_or_create(fmt, kv, entry, mode, schema, members, req, open_time, metadata_key)
 
-    codec = fmt.chunk_codec(entry.metadata)
-    cache = _chunk_cache(pool, copy_resource, kv, codec, req)
+    cache = _chunk_cache(pool, copy_resource, kv, fmt, entry.metadata, req)
+    resources = {
+        "cache_pool": pool,
+        "data_copy_concurrency": copy_resource,
+        "metadata_cache_pool": meta_pool,
+    }
     driver = ChunkedDriver(
-        fmt, members, kv, entry, cache, req, open_time, mode.assume_metadata, ctx
+        fmt, members, kv, entry, cache, req, open_time, mode.assume_metadata, ctx, resources
     )
     base = (
         entry.schema.domain.identity_transform()
@@ -578,13 +644,8 @@ async def _open_or_create(
                 f'{fmt.driver_id}: Metadata at "{metadata_key}" does not exist; '
                 "specify create=True to create it"
             )
-    try:
-        metadata = fmt.create_metadata(schema, members)
-    except (InvalidArgumentError, ValueError) as exc:
-        raise InvalidArgumentError(
-            f'{fmt.driver_id}: Cannot create using specified "metadata" and schema: {exc}'
-        ) from exc
-    stamp = await kv.write(fmt.metadata_key, fmt.encode_metadata(metadata), if_equal=NO_VALUE)
+    metadata = _create(fmt, schema, members)
+    stamp = await kv.write(entry.key, fmt.encode_metadata(metadata), if_equal=NO_VALUE)
     if stamp.generation:
         entry.set(fmt, metadata, stamp.generation, stamp.time)
         return
@@ -603,32 +664,36 @@ async def _open_or_create(
 
 
 def _chunk_cache(
-    pool: Any, copy_resource: Any, kv: KvStore, codec: ChunkCodec, req: OpenRequest
+    pool: Any, copy_resource: Any, kv: KvStore, fmt: ChunkedFormat[Any, Any], metadata: Any,
+    req: OpenRequest,
 ) -> Any:
-    """The context's chunk cache for this array (shared by stores opened on it)."""
+    """The context's chunk cache for this array (shared by stores opened on it in the context)."""
+    from ..actors.cache_pool import CachePool
     from ..actors.chunk_cache import ChunkCache
 
-    caches = _CHUNK_CACHES.setdefault(pool, {})
-    try:
-        key: tuple[str, str, Any] | None = (_store_identity(kv), kv.path, codec)
-        hash(key)
-    except TypeError:
-        key = None
+    codec = fmt.chunk_codec(metadata)
+    _, grid_origin = fmt.chunk_grid(metadata)
     options = (req.fill_missing_data_reads, req.store_data_equal_to_fill_value)
-    if key is not None:
-        found = caches.get(key)
-        if found is not None and found[1] == options:
-            return found[0]
+    caches = _CHUNK_CACHES.setdefault(pool, {})
+    key: tuple[str, str, Any] | None = (_store_identity(kv), kv.path, (codec, grid_origin, options))
+    try:
+        found = caches.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable codec: no sharing
+        key, found = None, None
+    if found is not None:
+        return found
     cache = ChunkCache(
         kvstore=kv,
         codec=codec,
-        pool=pool,
+        pool=CachePool.for_resource(pool),
         data_copy_concurrency=copy_resource,
+        grid_origin=tuple(grid_origin),
         fill_missing_data_reads=req.fill_missing_data_reads,
         store_data_equal_to_fill_value=req.store_data_equal_to_fill_value,
+        name=f"{fmt.driver_id} {kv.path}",
     )
     if key is not None:
-        caches[key] = (cache, options)
+        caches[key] = cache
     return cache
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..index import IndexDomain, IndexTransform
-    from ..runtime import WriteFutures
+    from ..runtime import Promise
     from ..schema.context import Context
     from ..schema.open_mode import OpenMode
     from ..schema.schema import Schema
@@ -151,8 +151,14 @@ class Driver(abc.ABC):
         """Read the (resolved, finite) ``transform``'s domain into a C-order array."""
 
     @abc.abstractmethod
-    def write(self, transform: IndexTransform, source: np.ndarray) -> WriteFutures:
-        """Write ``source`` (shape of the resolved domain, driver dtype) through ``transform``."""
+    async def write(
+        self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
+    ) -> None:
+        """Write ``source`` (shape of the resolved domain, driver dtype) through ``transform``.
+
+        Resolves ``copied`` once ``source`` is no longer read, returns once the
+        write is durable.
+        """
 
     @abc.abstractmethod
     async def resize(

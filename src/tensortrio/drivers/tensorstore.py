@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import AbortedError, InvalidArgumentError
 from ..index import IndexTransform, OutputIndexMethod
 from ..index.shortcut import DimExpressionShortcut
 from ..runtime import Future, Promise, WriteFutures, get_runtime
@@ -515,15 +515,10 @@ async def _write(
 ) -> None:
     try:
         resolved = await driver.resolve(transform)
-        futures = driver.write(resolved, array)
-        await futures.copy
     except BaseException as exc:
-        copy.set_exception(
-            exc if isinstance(exc, Exception) else InvalidArgumentError("write cancelled")
-        )
+        copy.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise
-    copy.set_result(None)
-    await futures.commit
+    await driver.write(resolved, array, copy)
 
 
 async def _write_from_store(
@@ -533,9 +528,7 @@ async def _write_from_store(
         data = await source.read()
         array = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
     except BaseException as exc:
-        copy.set_exception(
-            exc if isinstance(exc, Exception) else InvalidArgumentError("write cancelled")
-        )
+        copy.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise
     await _write(driver, transform, array, copy)
 
