@@ -51,6 +51,7 @@ class ZarrChunkCodec:
     filters: tuple[Any, ...]
     _nbytes: int = attrs.field(init=False)
     _swap: bool = attrs.field(init=False)
+    _buffer_dtype: np.dtype[Any] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         count = 1
@@ -58,6 +59,12 @@ class ZarrChunkCodec:
             count *= n
         object.__setattr__(self, "_nbytes", count * self.stored_dtype.itemsize)
         object.__setattr__(self, "_swap", self.stored_dtype != self.dtype)
+        # Codecs see elements through the buffer protocol, which knows only
+        # NumPy's own types: ml_dtypes elements (bfloat16, float8) pass as
+        # unsigned integers of the same size (the size drives blosc's shuffle).
+        stored = self.stored_dtype
+        plain = stored.type.__module__ == "numpy"
+        object.__setattr__(self, "_buffer_dtype", stored if plain else np.dtype(f"<u{stored.itemsize}"))
 
     def chunk_key(self, cell: tuple[int, ...]) -> str:
         """``"i.j.k"`` (or ``"i/j/k"``); ``"0"`` for a rank-0 array."""
@@ -76,32 +83,43 @@ class ZarrChunkCodec:
                     f"Uncompressed chunk is {len(data)} bytes, but should be {expected} bytes"
                 )
             return np.frombuffer(data, dtype=self.stored_dtype).copy()
-        out = np.empty(expected // self.stored_dtype.itemsize, dtype=self.stored_dtype)
         if self.compressor_id == "blosc":
-            if len(data) < _BLOSC_HEADER.size:
-                raise _corrupt(f"Error decoding blosc chunk: {len(data)} bytes is too short")
-            _, _, _, _, nbytes, _, cbytes = _BLOSC_HEADER.unpack_from(data)
-            if cbytes != len(data):
-                raise _corrupt(
-                    f"Error decoding blosc chunk: header says {cbytes} compressed bytes, "
-                    f"but the chunk has {len(data)}"
-                )
-            if nbytes != expected:
-                raise _corrupt(
-                    f"Uncompressed chunk is {nbytes} bytes, but should be {expected} bytes"
-                )
+            self._check_blosc_header(data)
+            out = np.empty(expected // self.stored_dtype.itemsize, dtype=self._buffer_dtype)
+            try:
+                self.compressor.decode(data, out=out)
+            except Exception as exc:  # blosc raises assorted types on corrupt input
+                raise _corrupt("Error decoding blosc chunk", exc) from exc
+            return out.view(self.stored_dtype)
         try:
-            decoded = self.compressor.decode(data, out=out)
+            # Other codecs do not all check the decoded size against ``out``.
+            decoded = self.compressor.decode(data)
         except Exception as exc:  # codecs raise assorted types on corrupt input
             raise _corrupt(f"Error decoding {self.compressor_id} chunk", exc) from exc
-        if decoded is not out:
-            raw = np.frombuffer(memoryview(decoded).cast("B"), dtype=np.uint8)
-            if raw.nbytes != expected:
-                raise _corrupt(
-                    f"Uncompressed chunk is {raw.nbytes} bytes, but should be {expected} bytes"
-                )
-            out.view(np.uint8)[:] = raw
-        return out
+        raw = np.frombuffer(memoryview(decoded).cast("B"), dtype=np.uint8)
+        if raw.nbytes != expected:
+            raise _corrupt(
+                f"Uncompressed chunk is {raw.nbytes} bytes, but should be {expected} bytes"
+            )
+        if not raw.flags.writeable:
+            raw = raw.copy()
+        return raw.view(self.stored_dtype)
+
+    def _check_blosc_header(self, data: bytes) -> None:
+        # Blosc decompresses a truncated buffer without complaint; its header
+        # says how long the buffer and the decoded chunk must be.
+        if len(data) < _BLOSC_HEADER.size:
+            raise _corrupt(f"Error decoding blosc chunk: {len(data)} bytes is too short")
+        _, _, _, _, nbytes, _, cbytes = _BLOSC_HEADER.unpack_from(data)
+        if cbytes != len(data):
+            raise _corrupt(
+                f"Error decoding blosc chunk: header says {cbytes} compressed bytes, "
+                f"but the chunk has {len(data)}"
+            )
+        if nbytes != self._nbytes:
+            raise _corrupt(
+                f"Uncompressed chunk is {nbytes} bytes, but should be {self._nbytes} bytes"
+            )
 
     def _decode_filtered(self, data: bytes) -> np.ndarray:
         try:
@@ -145,7 +163,7 @@ class ZarrChunkCodec:
         array = chunk.T if self.order == "F" else chunk
         if self._swap or array.dtype != self.stored_dtype or not array.flags.c_contiguous:
             array = array.astype(self.stored_dtype, order="C")
-        buffer: Any = array
+        buffer: Any = array.view(self._buffer_dtype)
         for codec in self.filters:
             buffer = codec.encode(buffer)
         if self.compressor is not None:
