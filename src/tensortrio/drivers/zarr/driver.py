@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import DataLossError, InvalidArgumentError
+from ...schema.tensorstore_driver import register_tensorstore_driver
 from ..chunked_format import register_chunked_format
 from .codec import ZarrChunkCodec, chunk_codec_for
 from .metadata import ZarrMetadata, parse_zarr_metadata
@@ -23,7 +24,7 @@ from .spec_members import DEFAULT_METADATA_KEY, ZarrSpecMembers, parse_zarr_spec
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ...schema.schema import Schema
+    from ...schema.schema import Schema, SchemaConstraints
 
 __all__ = ["ZARR_FORMAT", "ZarrFormat"]
 
@@ -96,5 +97,16 @@ class ZarrFormat:
         return metadata.chunks, (0,) * metadata.rank
 
 
+def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
+    return parse_zarr_spec_members(members).to_json()
+
+
+def _spec_members_schema(members: dict[str, Any]) -> SchemaConstraints:
+    return spec_schema(parse_zarr_spec_members(members)).constraints
+
+
 ZARR_FORMAT: Final = ZarrFormat()
 register_chunked_format(ZARR_FORMAT)
+register_tensorstore_driver(
+    "zarr", _spec_members_json, url_scheme="zarr2", schema=_spec_members_schema
+)
