@@ -80,6 +80,7 @@ from .schema.dtypes import uint64 as uint64
 from .schema.dtypes import ustring as ustring
 from .schema.open_mode import OpenMode as OpenMode
 from .schema.schema import Schema as Schema
+from .schema.spec import Spec as Spec
 from .schema.unit import Unit as Unit
 
 # --- tensorstore

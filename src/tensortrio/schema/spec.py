@@ -1,0 +1,744 @@
+"""``ts.Spec``: the JSON (or URL) description of a TensorStore to open or create.
+
+A spec holds the members every TensorStore spec shares, parsed (see
+:mod:`.tensorstore_driver` for the list), plus the driver's own members,
+validated by the parser the driver registered.  ``ts.Spec(json)`` accepts the
+JSON object or a TensorStore URL such as ``"file:///tmp/a/|zarr2:"`` (a
+KvStore URL followed by the driver's URL component).
+
+``update(...)`` takes the keyword arguments ``ts.open`` accepts for open mode,
+context, kvstore, cache revalidation and schema constraints.  Constraints only
+accumulate; open-mode flags are only ever set.
+
+Where this differs from TensorStore: the transform is not derived from a
+schema domain (``Spec.transform`` stays ``None`` until one is given), and
+schema constraints given together with a non-identity transform are taken in
+the transform's input space.
+"""
+
+from __future__ import annotations
+
+import copy
+import json as _json
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ..errors import InvalidArgumentError
+from ..index.domain import IndexDomain
+from ..index.transform import IndexTransform
+from .cache_revalidation import (
+    DEFAULT_RECHECK_CACHED_DATA,
+    DEFAULT_RECHECK_CACHED_METADATA,
+    CacheRevalidationBound,
+)
+from .chunk_json import json_text
+from .context_spec import ContextSpec, parse_resource_spec
+from .json_pretty import pretty_repr
+from .open_mode import OPEN_MODE_FLAGS, OpenMode, effective_open_mode, open_mode_from_json_members
+from .schema import (
+    SCHEMA_KEYWORDS,
+    Schema,
+    SchemaConstraints,
+    apply_schema_keywords,
+    merge_domains,
+)
+from .tensorstore_driver import (
+    TensorStoreDriver,
+    driver_for_url_scheme,
+    tensorstore_driver,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from ..drivers.kvstore.spec import KvStoreSpec
+    from .chunk_layout import ChunkLayout
+    from .codec_spec import CodecSpec
+    from .context import Context
+    from .dtype import dtype as DType
+    from .unit import Unit
+
+__all__ = ["SPEC_UPDATE_KEYWORDS", "Spec", "SpecValue"]
+
+_COMMON_MEMBERS: Final = ("driver", "context", "dtype", "rank", "transform", "schema")
+_RESOURCE_MEMBERS: Final = {
+    "cache_pool": "cache_pool",
+    "metadata_cache_pool": "cache_pool",
+    "data_copy_concurrency": "data_copy_concurrency",
+}
+_BOOL_MEMBERS: Final = ("fill_missing_data_reads", "store_data_equal_to_fill_value")
+_RECHECK_MEMBERS: Final = ("recheck_cached_data", "recheck_cached_metadata")
+_RECHECK_DEFAULTS: Final = {
+    "recheck_cached_data": DEFAULT_RECHECK_CACHED_DATA,
+    "recheck_cached_metadata": DEFAULT_RECHECK_CACHED_METADATA,
+}
+_KVSTORE_MEMBERS: Final = (
+    "kvstore",
+    "path",
+    *OPEN_MODE_FLAGS,
+    *_RECHECK_MEMBERS,
+    *_BOOL_MEMBERS,
+    *_RESOURCE_MEMBERS,
+)
+
+SPEC_UPDATE_KEYWORDS: Final = (
+    "open_mode",
+    *OPEN_MODE_FLAGS,
+    "unbind_context",
+    "strip_context",
+    "context",
+    "kvstore",
+    "recheck_cached_metadata",
+    "recheck_cached_data",
+    "recheck_cached",
+    "rank",
+    "dtype",
+    "domain",
+    "shape",
+    "chunk_layout",
+    "codec",
+    "fill_value",
+    "dimension_units",
+    "schema",
+)
+"""The keyword arguments of ``Spec.update`` (``ts.open`` adds read/write/transaction/batch)."""
+
+
+def _member_error(name: str, exc: Exception) -> InvalidArgumentError:
+    return InvalidArgumentError(f'Error parsing object member "{name}": {exc}')
+
+
+@attrs.frozen(eq=False)
+class SpecValue:
+    """The frozen content of a ``ts.Spec``.
+
+    ``members`` are the driver's own members (normalised by its parser) and, for
+    kvstore-backed drivers, the resource members (``cache_pool``, ...) as JSON.
+    ``open_mode`` holds the flags as given (see ``Spec.open_mode`` for the
+    effective mode).  ``context`` is the bound ``ts.Context`` from
+    ``update(context=...)``, if any (not part of the JSON).
+    """
+
+    driver: TensorStoreDriver
+    members: dict[str, Any] = attrs.field(factory=dict)
+    context_spec: ContextSpec | None = None
+    kvstore: KvStoreSpec | None = None
+    transform: IndexTransform | None = None
+    schema: SchemaConstraints = attrs.field(factory=SchemaConstraints)
+    open_mode: tuple[str, ...] = ()
+    recheck_cached_data: CacheRevalidationBound | None = None
+    recheck_cached_metadata: CacheRevalidationBound | None = None
+    fill_missing_data_reads: bool | None = None
+    store_data_equal_to_fill_value: bool | None = None
+    context: Context | None = None
+
+    @property
+    def driver_id(self) -> str:
+        return self.driver.driver_id
+
+    def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
+        """The TensorStore spec JSON (keys sorted, unset members omitted)."""
+        json: dict[str, Any] = {"driver": self.driver_id}
+        json.update(copy.deepcopy(self.members))
+        if self.context_spec is not None and self.context_spec.to_json():
+            json["context"] = self.context_spec.to_json(include_defaults)
+        if self.kvstore is not None:
+            json["kvstore"] = self.kvstore.to_json(include_defaults)
+        if self.transform is not None:
+            json["transform"] = self.transform.to_json()
+        schema_json = self.schema.to_json()
+        dtype = schema_json.pop("dtype", None)
+        rank = schema_json.pop("rank", None)
+        if dtype is not None:
+            json["dtype"] = dtype
+        if rank is not None and self.transform is None:
+            json["rank"] = rank
+        if schema_json:
+            json["schema"] = schema_json
+        for flag in self.open_mode:
+            json[flag] = True
+        for name, default in _RECHECK_DEFAULTS.items():
+            bound: CacheRevalidationBound | None = getattr(self, name)
+            if bound is not None and (include_defaults or bound != default):
+                json[name] = bound.to_json()
+        for name in _BOOL_MEMBERS:
+            value = getattr(self, name)
+            if value is not None:
+                json[name] = value
+        return dict(sorted(json.items()))
+
+    def json_key(self) -> str:
+        return _json.dumps(self.to_json(), sort_keys=True, default=repr)
+
+
+def _kvstore_spec(value: Any) -> KvStoreSpec:
+    from ..drivers.kvstore.kvstore import KvStore
+    from ..drivers.kvstore.spec import KvStoreSpec
+
+    if isinstance(value, KvStore):
+        return value.spec()
+    if isinstance(value, KvStoreSpec):
+        return value
+    return KvStoreSpec.from_json(value)
+
+
+def _directory_path(path: str) -> str:
+    # Chunked drivers treat their kvstore path as a directory.
+    return path if not path or path.endswith("/") else path + "/"
+
+
+def _with_path(kvstore: KvStoreSpec, component: str) -> KvStoreSpec:
+    from ..drivers.kvstore.spec import join_path_component
+
+    return kvstore.with_path(_directory_path(join_path_component(kvstore.path, component)))
+
+
+def _parse_transform(json: Any) -> IndexTransform:
+    if isinstance(json, IndexTransform):
+        return json
+    from ..index.json import transform_from_json
+
+    return transform_from_json(json)
+
+
+def _check_transform_rank(value: SpecValue, rank: int, what: str) -> None:
+    if value.transform is not None and value.transform.input_rank != rank:
+        raise InvalidArgumentError(
+            f"Specified {what} ({rank}) does not match input rank of transform "
+            f"({value.transform.input_rank})"
+        )
+
+
+def _json_rank(value: SpecValue, json: Any) -> SpecValue:
+    if isinstance(json, bool) or not isinstance(json, int) or not 0 <= json <= 32:
+        raise InvalidArgumentError(
+            f"Expected integer in the range [0, 32], but received: {json_text(json)}"
+        )
+    _check_transform_rank(value, json, "rank")
+    return attrs.evolve(value, schema=value.schema.with_rank(json))
+
+
+def _json_dtype(value: SpecValue, json: Any) -> SpecValue:
+    try:
+        dtype = SchemaConstraints.from_json({"dtype": json}).dtype
+    except InvalidArgumentError as exc:
+        # Drop the schema's own member prefix: the caller names "dtype".
+        message = str(exc).removeprefix('Error parsing object member "dtype": ')
+        raise InvalidArgumentError(message) from None
+    assert dtype is not None
+    return attrs.evolve(value, schema=value.schema.with_dtype(dtype))
+
+
+def _parse_json(json: dict[str, Any]) -> SpecValue:
+    if "driver" not in json:
+        raise InvalidArgumentError(
+            'Error parsing object member "driver": Expected string, but member is missing'
+        )
+    driver_id = json["driver"]
+    if not isinstance(driver_id, str):
+        raise _member_error(
+            "driver", InvalidArgumentError(f"Expected string, but received: {json_text(driver_id)}")
+        )
+    try:
+        driver = tensorstore_driver(driver_id)
+    except InvalidArgumentError as exc:
+        raise _member_error("driver", exc) from None
+    value = SpecValue(driver)
+    rest = {k: v for k, v in json.items() if k != "driver"}
+    if "context" in rest:
+        try:
+            value = attrs.evolve(value, context_spec=ContextSpec(rest.pop("context")))
+        except InvalidArgumentError as exc:
+            raise _member_error("context", exc) from None
+    if "transform" in rest:
+        try:
+            value = attrs.evolve(value, transform=_parse_transform(rest.pop("transform")))
+        except InvalidArgumentError as exc:
+            raise _member_error("transform", exc) from None
+    for name, parse in (("rank", _json_rank), ("dtype", _json_dtype), ("schema", _json_schema)):
+        if name in rest:
+            try:
+                value = parse(value, rest.pop(name))
+            except InvalidArgumentError as exc:
+                raise _member_error(name, exc) from None
+    if driver.uses_kvstore:
+        value = _parse_kvstore_members(value, rest)
+    members = driver.parse_members(rest)
+    value = attrs.evolve(value, members={**value.members, **members})
+    _check_driver_schema(value)
+    return value
+
+
+def _json_schema(value: SpecValue, json: Any) -> SpecValue:
+    schema = SchemaConstraints.from_json(json)
+    return attrs.evolve(value, schema=value.schema.with_schema(schema))
+
+
+def _parse_kvstore_members(value: SpecValue, rest: dict[str, Any]) -> SpecValue:
+    """Pop and parse the chunked-storage members from ``rest``."""
+    if "kvstore" in rest:
+        try:
+            kvstore = _kvstore_spec(rest.pop("kvstore"))
+        except InvalidArgumentError as exc:
+            raise _member_error("kvstore", exc) from None
+        value = attrs.evolve(value, kvstore=kvstore.with_path(_directory_path(kvstore.path)))
+    if "path" in rest:
+        path = rest.pop("path")
+        if not isinstance(path, str):
+            raise _member_error(
+                "path", InvalidArgumentError(f"Expected string, but received: {json_text(path)}")
+            )
+        if value.kvstore is None:
+            if path:
+                raise _member_error(
+                    "path", InvalidArgumentError('"path" requires "kvstore" to be specified')
+                )
+        else:
+            value = attrs.evolve(value, kvstore=_with_path(value.kvstore, path))
+    flags: dict[str, Any] = {k: rest.pop(k) for k in OPEN_MODE_FLAGS if k in rest}
+    mode = open_mode_from_json_members(flags)
+    value = attrs.evolve(value, open_mode=tuple(mode.flags()))
+    for name in _RECHECK_MEMBERS:
+        if name in rest:
+            try:
+                bound = CacheRevalidationBound.from_json(rest.pop(name))
+            except InvalidArgumentError as exc:
+                raise _member_error(name, exc) from None
+            bound_update: dict[str, Any] = {name: bound}
+            value = attrs.evolve(value, **bound_update)
+    for name in _BOOL_MEMBERS:
+        if name in rest:
+            flag = rest.pop(name)
+            if not isinstance(flag, bool):
+                raise _member_error(
+                    name, InvalidArgumentError(f"Expected boolean, but received: {json_text(flag)}")
+                )
+            flag_update: dict[str, Any] = {name: flag}
+            value = attrs.evolve(value, **flag_update)
+    resources: dict[str, Any] = {}
+    for name, provider in _RESOURCE_MEMBERS.items():
+        if name not in rest:
+            continue
+        member = rest.pop(name)
+        try:
+            parse_resource_spec(provider, member)
+        except InvalidArgumentError as exc:
+            raise _member_error(name, exc) from None
+        if member != provider:  # the default reference is TensorStore's omitted default
+            resources[name] = copy.deepcopy(member)
+    return attrs.evolve(value, members=resources)
+
+
+def _driver_schema(value: SpecValue) -> SchemaConstraints | None:
+    hook = value.driver.schema
+    if hook is None:
+        return None
+    driver_members = {k: v for k, v in value.members.items() if k not in _RESOURCE_MEMBERS}
+    return hook(driver_members)
+
+
+def _check_driver_schema(value: SpecValue) -> None:
+    """The driver's implied constraints must agree with the spec's own."""
+    implied = _driver_schema(value)
+    if implied is not None:
+        try:
+            _merged_schema(value, implied)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f'"{value.driver_id}" driver members conflict with the spec\'s constraints: {exc}'
+            ) from None
+
+
+def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> SchemaConstraints:
+    """The effective schema: the spec's constraints, the driver's, then the transform's domain.
+
+    The spec's and the driver's constraints are in the base (driver) space; with a
+    transform the domain and rank are the transform's input space, and the
+    space-dependent constraints survive only when the transform keeps the rank.
+    """
+    base = value.schema if implied is None else value.schema.with_schema(implied)
+    transform = value.transform
+    if transform is None:
+        return base
+    out = SchemaConstraints(dtype=base.dtype, codec=base.codec).with_rank(transform.input_rank)
+    if base.rank in (None, transform.input_rank):
+        out = attrs.evolve(
+            out,
+            chunk_layout=base.chunk_layout,
+            fill_value=base.fill_value,
+            dimension_units=base.dimension_units,
+        )
+    # Set directly: a base-space fill value need not broadcast to a sliced domain.
+    return attrs.evolve(out, domain=transform.domain)
+
+
+def _parse_url(url: str) -> SpecValue:
+    components = url.split("|")
+    driver_index = None
+    for i in range(len(components) - 1, -1, -1):
+        scheme = components[i].split(":", 1)[0]
+        if driver_for_url_scheme(scheme) is not None:
+            driver_index = i
+            break
+    if driver_index is None or driver_index != len(components) - 1 or driver_index == 0:
+        last = components[-1].split(":", 1)[0]
+        if driver_index is None and len(components) > 1:
+            raise InvalidArgumentError(
+                f"Parsing spec from url: {json_text(url)}: unsupported URL scheme: {json_text(last)}"
+            )
+        raise InvalidArgumentError(
+            f"Parsing spec from url: {json_text(url)}: a TensorStore URL is a KvStore URL "
+            "followed by a driver component, e.g. \"file:///tmp/a/|zarr2:\""
+        )
+    scheme, _, rest = components[-1].partition(":")
+    driver = driver_for_url_scheme(scheme)
+    assert driver is not None
+    try:
+        kvstore = _kvstore_spec("|".join(components[:-1]))
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"Parsing spec from url: {json_text(url)}: {exc}") from None
+    value = SpecValue(driver, members=driver.parse_members({}))
+    kvstore = kvstore.with_path(_directory_path(kvstore.path))
+    path = rest.removeprefix("//")
+    return attrs.evolve(value, kvstore=_with_path(kvstore, path) if path else kvstore)
+
+
+def _spec_value(json: Any) -> SpecValue:
+    if isinstance(json, Spec):
+        return json._value
+    if isinstance(json, str):
+        return _parse_url(json)
+    if not isinstance(json, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
+    return _parse_json(json)
+
+
+def _open_mode_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
+    mode = OpenMode(**dict.fromkeys(value.open_mode, True))
+    given = kwargs.get("open_mode")
+    if given is not None:
+        if not isinstance(given, OpenMode):
+            raise TypeError(f"open_mode must be a ts.OpenMode, got {given!r}")
+        mode = mode | given
+    for flag in OPEN_MODE_FLAGS:
+        if kwargs.get(flag):
+            setattr(mode, flag, True)
+    flags = tuple(mode.flags())
+    if flags != value.open_mode and not value.driver.uses_kvstore:
+        raise InvalidArgumentError(
+            f'open mode: the "{value.driver_id}" driver does not support open mode flags'
+        )
+    return attrs.evolve(value, open_mode=flags)
+
+
+def _recheck_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
+    updates: dict[str, Any] = {}
+    for name in _RECHECK_MEMBERS:
+        option = kwargs.get(name)
+        if option is not None:
+            updates[name] = CacheRevalidationBound.from_option(option, name)
+    both = kwargs.get("recheck_cached")
+    if both is not None:
+        # Applied last, as tensorstore does: it overrides the specific options.
+        bound = CacheRevalidationBound.from_option(both, "recheck_cached")
+        updates = dict.fromkeys(_RECHECK_MEMBERS, bound)
+    if updates and not value.driver.uses_kvstore:
+        raise InvalidArgumentError(
+            f'recheck_cached: the "{value.driver_id}" driver has no cache to revalidate'
+        )
+    return attrs.evolve(value, **updates) if updates else value
+
+
+def _context_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
+    from ..drivers.kvstore.spec import KvStoreSpec
+    from .context import Context
+
+    if kwargs.get("strip_context"):
+        kvstore = value.kvstore
+        if kvstore is not None and kvstore.context:
+            kvstore = KvStoreSpec.from_parts(kvstore.driver_spec, kvstore.path, None)
+        value = attrs.evolve(value, context_spec=None, kvstore=kvstore, context=None)
+    if kwargs.get("unbind_context"):
+        # The JSON already holds every resource spec; only the binding is dropped.
+        value = attrs.evolve(value, context=None)
+    context = kwargs.get("context")
+    if context is not None:
+        if not isinstance(context, Context):
+            raise TypeError(f"context must be a ts.Context, got {context!r}")
+        value = attrs.evolve(value, context=context)
+    return value
+
+
+def _kvstore_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
+    given = kwargs.get("kvstore")
+    if given is None:
+        return value
+    if not value.driver.uses_kvstore:
+        raise InvalidArgumentError(
+            f'kvstore: the "{value.driver_id}" driver does not use a key-value store'
+        )
+    kvstore = _kvstore_spec(given)
+    return attrs.evolve(value, kvstore=kvstore.with_path(_directory_path(kvstore.path)))
+
+
+def _schema_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
+    schema_kwargs = {k: v for k, v in kwargs.items() if k in _SCHEMA_KEYWORDS and v is not None}
+    transform = value.transform
+    if transform is not None:
+        # Rank and domain constrain the transform's input space.
+        domains: list[tuple[str, IndexDomain]] = []
+        if "rank" in schema_kwargs:
+            rank = schema_kwargs.pop("rank")
+            try:
+                _check_transform_rank(value, int(rank), "rank")
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(f"Invalid rank: {exc}") from None
+        if "domain" in schema_kwargs:
+            domain = schema_kwargs.pop("domain")
+            if not isinstance(domain, IndexDomain):
+                raise TypeError(f"domain must be an IndexDomain, got {domain!r}")
+            domains.append(("domain", domain))
+        if "shape" in schema_kwargs:
+            domains.append(("shape", IndexDomain(shape=list(schema_kwargs.pop("shape")))))
+        for what, domain in domains:
+            try:
+                _check_transform_rank(value, domain.rank, f"rank of {what}")
+                merged = merge_domains(transform.domain, domain)
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(f"Invalid {what}: {exc}") from None
+            transform = transform[merged]
+        value = attrs.evolve(value, transform=transform)
+    schema = apply_schema_keywords(value.schema, schema_kwargs)
+    return attrs.evolve(value, schema=schema)
+
+
+_SCHEMA_KEYWORDS: Final = frozenset(SCHEMA_KEYWORDS)
+
+
+def apply_spec_keywords(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
+    """Apply ``Spec.update`` keyword arguments (``None`` means "not given").
+
+    Raises:
+        TypeError: an unknown keyword or a value of the wrong type.
+        ValueError: a conflicting constraint or an invalid option, naming it.
+    """
+    unknown = [k for k in kwargs if k not in SPEC_UPDATE_KEYWORDS]
+    if unknown:
+        raise TypeError(f"Spec.update() got an unexpected keyword argument {unknown[0]!r}")
+    value = _context_update(value, kwargs)
+    value = _open_mode_update(value, kwargs)
+    value = _kvstore_update(value, kwargs)
+    value = _recheck_update(value, kwargs)
+    value = _schema_update(value, kwargs)
+    _check_driver_schema(value)
+    return value
+
+
+class Spec:
+    """Specification for opening or creating a TensorStore (``ts.Spec``).
+
+    ``Spec(json)`` takes the JSON object, a TensorStore URL, or another Spec.
+
+    Raises:
+        ValueError: a malformed member (named), an unregistered driver
+            (``Error parsing object member "driver": "foo" is not a registered
+            TensorStore driver``) or a conflicting constraint.
+    """
+
+    __slots__ = ("_value",)
+    __hash__ = None  # type: ignore[assignment]  # mutable, like tensorstore's
+
+    _value: SpecValue
+
+    def __init__(self, json: Any) -> None:
+        self._value = _spec_value(json)
+
+    @classmethod
+    def from_value(cls, value: SpecValue) -> Spec:
+        """Wrap a frozen :class:`SpecValue`."""
+        spec = cls.__new__(cls)
+        spec._value = value
+        return spec
+
+    @property
+    def value(self) -> SpecValue:
+        """The frozen content (what ``ts.open`` consumes)."""
+        return self._value
+
+    def update(self, **kwargs: Any) -> None:
+        """Add constraints or change the open mode (see ``SPEC_UPDATE_KEYWORDS``).
+
+        A failing update leaves the spec unchanged.
+        """
+        self._value = apply_spec_keywords(self._value, kwargs)
+
+    def copy(self) -> Spec:
+        """A copy (updates to it do not affect this spec)."""
+        return Spec.from_value(self._value)
+
+    def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
+        """The TensorStore JSON representation."""
+        return self._value.to_json(include_defaults)
+
+    @property
+    def schema(self) -> Schema:
+        """Effective schema: the spec's constraints with those its transform and driver members imply."""
+        return Schema.from_constraints(_merged_schema(self._value, _driver_schema(self._value)))
+
+    @property
+    def dtype(self) -> DType | None:
+        """Data type, or ``None`` if unspecified."""
+        return self.schema.dtype
+
+    @property
+    def rank(self) -> int | None:
+        """Rank, or ``None`` if unspecified."""
+        return self.schema.rank
+
+    @property
+    def ndim(self) -> int | None:
+        """Alias for :py:obj:`rank`."""
+        return self.rank
+
+    @property
+    def domain(self) -> IndexDomain | None:
+        """Effective domain, or ``None`` if unknown."""
+        return self.schema.domain
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Shape of the domain, or ``None``."""
+        return self.schema.shape
+
+    @property
+    def origin(self) -> tuple[int, ...] | None:
+        """Inclusive lower bounds of the domain, or ``None``."""
+        return self.schema.origin
+
+    @property
+    def size(self) -> int | None:
+        """Number of elements in the domain, or ``None``."""
+        return self.schema.size
+
+    @property
+    def chunk_layout(self) -> ChunkLayout:
+        """Effective chunk layout constraints."""
+        return self.schema.chunk_layout
+
+    @property
+    def codec(self) -> CodecSpec | None:
+        """Effective codec constraints, or ``None``."""
+        return self.schema.codec
+
+    @property
+    def fill_value(self) -> np.ndarray[Any, Any] | None:
+        """Fill value, or ``None``."""
+        return self.schema.fill_value
+
+    @property
+    def dimension_units(self) -> tuple[Unit | None, ...] | None:
+        """Physical units of each dimension, or ``None`` if the rank is unknown."""
+        return self.schema.dimension_units
+
+    @property
+    def transform(self) -> IndexTransform | None:
+        """The index transform, or ``None`` if none is given."""
+        return self._value.transform
+
+    @property
+    def base(self) -> Spec:
+        """This spec without its index transform."""
+        return Spec.from_value(attrs.evolve(self._value, transform=None))
+
+    @property
+    def kvstore(self) -> KvStoreSpec | None:
+        """The key-value store (``ts.KvStore.Spec``), or ``None``."""
+        return self._value.kvstore
+
+    @property
+    def open_mode(self) -> OpenMode:
+        """The effective open mode (``open`` when neither ``open`` nor ``create`` is set)."""
+        return effective_open_mode(OpenMode(**dict.fromkeys(self._value.open_mode, True)))
+
+    @property
+    def url(self) -> str:
+        """The TensorStore URL: the KvStore URL and the driver's component.
+
+        Raises:
+            ValueError: no kvstore, or the driver has no URL form.
+        """
+        value = self._value
+        scheme = value.driver.url_scheme
+        if scheme is None:
+            raise InvalidArgumentError(
+                f'url: the "{value.driver_id}" driver has no URL representation'
+            )
+        if value.kvstore is None:
+            raise InvalidArgumentError(
+                f'url: the "{value.driver_id}" spec has no kvstore, so it has no URL form'
+            )
+        return f"{value.kvstore.url}|{scheme}:"
+
+    def _indexable(self) -> IndexTransform:
+        value = self._value
+        if value.transform is not None:
+            return value.transform
+        schema = self.schema
+        if schema.rank is None:
+            raise InvalidArgumentError(
+                "Cannot perform indexing operations on Spec with unspecified rank"
+            )
+        domain = schema.domain if schema.domain is not None else IndexDomain(rank=schema.rank)
+        return IndexTransform(domain)
+
+    def _with_transform(self, transform: IndexTransform) -> Spec:
+        return Spec.from_value(attrs.evolve(self._value, transform=transform))
+
+    def __getitem__(self, key: Any) -> Spec:
+        """Apply an indexing expression (or transform / dim expression) to the spec's transform."""
+        return self._with_transform(self._indexable()[key])
+
+    @property
+    def oindex(self) -> _SpecIndexer:
+        """Outer indexing (``spec.oindex[...]``)."""
+        return _SpecIndexer(self, "oindex")
+
+    @property
+    def vindex(self) -> _SpecIndexer:
+        """Vectorized indexing (``spec.vindex[...]``)."""
+        return _SpecIndexer(self, "vindex")
+
+    @property
+    def T(self) -> Spec:
+        """The spec with its dimensions reversed."""
+        return self._with_transform(self._indexable().T)
+
+    def transpose(self, axes: Any = None) -> Spec:
+        """The spec with its dimensions permuted (default: reversed)."""
+        return self._with_transform(self._indexable().transpose(axes))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spec):
+            return NotImplemented
+        return self._value.json_key() == other._value.json_key()
+
+    def __repr__(self) -> str:
+        return pretty_repr(self._value.to_json(), "Spec(", ")")
+
+    def __reduce__(self) -> tuple[Callable[..., Spec], tuple[Any, ...]]:
+        # The frozen value, not the JSON: driver members and fill values survive exactly,
+        # and the registered driver's functions pickle by reference to their module.
+        return (Spec.from_value, (self._value,))
+
+
+@attrs.frozen
+class _SpecIndexer:
+    spec: Spec
+    mode: str
+
+    def __getitem__(self, key: Any) -> Spec:
+        indexer = getattr(self.spec._indexable(), self.mode)
+        return self.spec._with_transform(indexer[key])
