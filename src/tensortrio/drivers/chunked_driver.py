@@ -454,9 +454,14 @@ def _resized_shape(
             dim.implicit_upper or view[1] >= out.exclusive_max
         )
         if not covers and not resize_tied_bounds:
+            # The part of the stored dimension outside the view, which the resize would change.
+            if not dim.implicit_lower and view[0] > out.inclusive_min:
+                affected = f"[{out.inclusive_min}, {view[0]})"
+            else:
+                affected = f"[{view[1]}, {out.exclusive_max})"
             raise FailedPreconditionError(
                 f"Resize operation would also affect output dimension {j} over the interval "
-                f"{out.bounds_str()} but `resize_tied_bounds` was not specified"
+                f"{affected} but `resize_tied_bounds` was not specified"
             )
         new_max = hi + m.offset
         if new_max < out.inclusive_min:

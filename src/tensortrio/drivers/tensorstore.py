@@ -94,7 +94,7 @@ def align_source(source: np.ndarray, domain: IndexDomain) -> np.ndarray:
             dim = domain[j]
             raise InvalidArgumentError(
                 f"Error aligning dimensions: source dimension {k + max(extra, 0)} [0, {size}) "
-                f"mismatch with target dimension {j} {dim.bounds_str()}"
+                f"mismatch with target dimension {j} [{dim.inclusive_min}, {dim.exclusive_max})"
             )
     if squeezed.shape == target:
         return squeezed

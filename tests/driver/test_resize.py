@@ -1,0 +1,102 @@
+"""TensorStore.resize: metadata rewritten conditionally, chunks outside a shrunk domain deleted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trio
+
+import tensortrio as ts
+from tensortrio.errors import FailedPreconditionError, InvalidArgumentError
+
+
+async def _store(
+    shape: list[int], chunks: list[int] | None = None, context: ts.Context | None = None
+) -> ts.TensorStore:
+    spec: dict[str, object] = {"driver": "zarr", "kvstore": "memory://"}
+    if chunks is not None:
+        spec["metadata"] = {"chunks": chunks}
+    return await ts.open(spec, context=context, create=True, dtype=ts.uint32, shape=shape)
+
+
+async def test_documentation_example() -> None:
+    dataset = await _store([3, 3])
+    await dataset.write(np.arange(9, dtype=np.uint32).reshape((3, 3)))
+    dataset = await dataset.resize(exclusive_max=(3, 2))
+    np.testing.assert_array_equal(
+        await dataset.read(), np.array([[0, 1], [3, 4], [6, 7]], dtype=np.uint32)
+    )
+    assert dataset.spec().to_json()["metadata"]["shape"] == [3, 2]
+
+
+async def test_shrink_deletes_chunks_outside_unless_metadata_only() -> None:
+    store = await _store([6, 6], chunks=[2, 2])
+    await store.write(1)
+    assert len(await store.kvstore.list()) == 1 + 9
+    kept = await store.resize(exclusive_max=[6, 4], resize_metadata_only=True)
+    assert len(await kept.kvstore.list()) == 1 + 9
+    shrunk = await kept.resize(exclusive_max=[3, 4])
+    # Chunk rows 0 and 1 (row 1 partially inside) stay; of chunk row 2 only the chunk
+    # outside the old domain (kept by the metadata-only resize) is left.
+    keys = sorted(await shrunk.kvstore.list())
+    assert keys == [b".zarray", b"0.0", b"0.1", b"0.2", b"1.0", b"1.1", b"1.2", b"2.2"]
+    grown = await shrunk.resize(exclusive_max=[6, 6])
+    expected = np.zeros((6, 6), np.uint32)
+    expected[:4, :] = 1  # data left in partial and metadata-only chunks reappears
+    expected[4:, 4:] = 1
+    np.testing.assert_array_equal(await grown.read(), expected)
+
+
+async def test_expand_and_shrink_only() -> None:
+    store = await _store([4, 5])
+    with pytest.raises(
+        FailedPreconditionError,
+        match=r"^Resize operation would shrink output dimension 0 from \[0, 4\) to \[0, 2\) but "
+        r"`expand_only` was specified$",
+    ):
+        await store.resize(exclusive_max=[2, None], expand_only=True)
+    with pytest.raises(
+        FailedPreconditionError,
+        match=r"^Resize operation would expand output dimension 1 from \[0, 5\) to \[0, 8\) but "
+        r"`shrink_only` was specified$",
+    ):
+        await store.resize(exclusive_max=[None, 8], shrink_only=True)
+    grown = await store.resize(exclusive_max=[None, 8], expand_only=True)
+    assert grown.shape == (4, 8)
+
+
+async def test_resize_argument_errors() -> None:
+    context = ts.Context()
+    store = await _store([4, 5], context=context)
+    with pytest.raises(InvalidArgumentError, match=r"^inclusive_min and exclusive_max must have rank 2$"):
+        store.resize(exclusive_max=[2])
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^Invalid resize request for input dimension 0: Cannot change explicit lower bound$",
+    ):
+        await store.resize(inclusive_min=[1, None])
+    with pytest.raises(
+        FailedPreconditionError,
+        match=r"^Resize operation would also affect output dimension 0 over the interval \[0, 1\) "
+        r"but `resize_tied_bounds` was not specified$",
+    ):
+        await store[1:].resize(exclusive_max=[2, None])
+    reader = await ts.open(store.spec(), context=context, read=True)
+    with pytest.raises(ValueError, match=r"^Resize requires write access\.$"):
+        await reader.resize(exclusive_max=[8, 8])
+
+
+async def test_concurrent_resizes_all_apply_in_some_order() -> None:
+    store = await _store([1, 1])
+
+    async def grow(dim: int, size: int) -> None:
+        bounds: list[int | None] = [None, None]
+        bounds[dim] = size
+        await store.resize(exclusive_max=bounds, expand_only=True)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(grow, 0, 10)
+        nursery.start_soon(grow, 1, 20)
+    # Each resize rewrote the metadata conditionally; the loser re-read and re-applied.
+    assert (await store.read()).shape == (10, 20)
+    assert store.spec().to_json()["metadata"]["shape"] == [10, 20]
