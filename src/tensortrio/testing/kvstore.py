@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 import trio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ..drivers.kvstore import KeyRange, KvStore, KvStoreSpec, ReadResult
 from ..drivers.kvstore.spec import join_path_component
@@ -154,6 +156,62 @@ class KvStoreTests(abc.ABC):
     def test_delete_missing_succeeds(self, store: KvStore) -> None:
         assert store.write("never", None).result().generation == b"\x02"
         del store["never"]
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        suppress_health_check=[
+            # One store per test, fresh directory per example: nothing leaks between them.
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            # Each driver subclass runs this same method on its own store.
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(
+        steps=st.lists(
+            st.tuples(
+                st.sampled_from(["write", "delete", "cond_write", "stale_write", "read", "list"]),
+                st.sampled_from([b"a", b"b", b"d/c"]),
+                st.binary(max_size=8),
+            ),
+            max_size=12,
+        )
+    )
+    def test_behaves_like_a_dict_with_generations(
+        self, store: KvStore, steps: list[tuple[str, bytes, bytes]]
+    ) -> None:
+        # Each example gets a directory of its own under the store.
+        self._examples = getattr(self, "_examples", 0) + 1
+        sub = store / f"example{self._examples}/"
+        model: dict[bytes, bytes] = {}
+        generations: dict[bytes, bytes] = {}
+        for action, key, value in steps:
+            known = generations.get(key, b"\x02")
+            if action == "write":
+                generations[key] = sub.write(key, value).result().generation
+                model[key] = value
+            elif action == "delete":
+                assert sub.write(key, None).result().generation == b"\x02"
+                model.pop(key, None)
+                generations.pop(key, None)
+            elif action == "cond_write":
+                stamp = sub.write(key, value, if_equal=known).result()
+                assert stamp.generation not in (b"", known)
+                generations[key] = stamp.generation
+                model[key] = value
+            elif action == "stale_write":
+                stale = b"\x00stale" if key in model else b"\x00missing"
+                assert sub.write(key, value, if_equal=stale).result().generation == b""
+            elif action == "read":
+                result = sub.read(key).result()
+                if key in model:
+                    assert (result.state, result.value) == ("value", model[key])
+                    assert result.stamp.generation == generations[key]
+                else:
+                    assert result.state == "missing"
+            else:
+                assert sub.list().result() == sorted(model)
 
     # --- conditions
 
