@@ -1,0 +1,394 @@
+"""tensortrio vs tensorstore vs zarr-python on the same zarr v2 workloads, interleaved.
+
+Workloads (each written then read, every library in turn, repeated):
+
+- W1: a 512 MiB float32 array in 8 MiB chunks, on the memory and file kvstores,
+  raw and blosc (lz4, clevel 5, shuffle): throughput in MiB/s.
+- W2: a [4096, 4096] uint16 array in [64, 64] chunks (4,096 chunks of 8 KiB),
+  raw, memory and file: throughput in MiB/s.
+- W3: 1,000 concurrent writes of random small unaligned, non-overlapping boxes
+  into a [2048, 2048] uint8 array with [256, 256] chunks (file kvstore), then a
+  read checked against a NumPy reference: writes/s and lost elements (elements
+  that differ from the reference; a correct library loses none).
+
+Run ``python bench/compare.py [--repeats 3] [--quick] [--libs ...] [--workloads ...]``.
+Medians over the repeats are printed, with tensortrio's ratio to each other
+library (> 1: tensortrio is faster).  A library that fails a workload is
+reported as FAILED with its error, and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import gc
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+MIB = 1024 * 1024
+LIBRARIES = ("tensortrio", "tensorstore", "zarr")
+
+
+@attrs.frozen
+class ArrayCase:
+    """One array workload: shape, chunking, dtype, storage and compression."""
+
+    name: str
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dtype: str
+    kvstore: str  # "memory" or "file"
+    blosc: bool
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+
+
+@attrs.frozen
+class BoxCase:
+    """W3: many concurrent small writes into shared chunks."""
+
+    name: str
+    shape: tuple[int, int]
+    chunks: tuple[int, int]
+    writes: int
+    max_box: int
+
+
+Case = ArrayCase | BoxCase
+
+
+def cases(quick: bool, workloads: set[str]) -> list[Case]:
+    """The workload cases at full or ``--quick`` (smoke test) size."""
+    out: list[Case] = []
+    if "W1" in workloads:
+        shape, chunks = ((256, 512), (64, 128)) if quick else ((8192, 16384), (1024, 2048))
+        for kvstore in ("memory", "file"):
+            for blosc in (False, True):
+                label = f"W1 {kvstore} {'blosc' if blosc else 'raw'}"
+                out.append(ArrayCase(label, shape, chunks, "float32", kvstore, blosc))
+    if "W2" in workloads:
+        shape2 = (256, 256) if quick else (4096, 4096)
+        for kvstore in ("memory", "file"):
+            out.append(ArrayCase(f"W2 {kvstore}", shape2, (64, 64), "uint16", kvstore, False))
+    if "W3" in workloads:
+        if quick:
+            out.append(BoxCase("W3 file", (256, 256), (64, 64), 50, 24))
+        else:
+            out.append(BoxCase("W3 file", (2048, 2048), (256, 256), 1000, 48))
+    return out
+
+
+def array_data(case: ArrayCase) -> np.ndarray[Any, Any]:
+    """Deterministic data that blosc can compress somewhat (few distinct values)."""
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 64, size=case.shape, dtype=np.uint8)
+    return (small.astype(case.dtype) / 4).astype(case.dtype)
+
+
+def boxes(case: BoxCase) -> list[tuple[tuple[slice, slice], int]]:
+    """``case.writes`` non-overlapping random boxes, each with its own non-zero value."""
+    rng = np.random.default_rng(1)
+    taken = np.zeros(case.shape, dtype=bool)
+    out: list[tuple[tuple[slice, slice], int]] = []
+    while len(out) < case.writes:
+        h, w = (int(v) for v in rng.integers(1, case.max_box + 1, size=2))
+        y = int(rng.integers(0, case.shape[0] - h + 1))
+        x = int(rng.integers(0, case.shape[1] - w + 1))
+        box = (slice(y, y + h), slice(x, x + w))
+        if taken[box].any():
+            continue
+        taken[box] = True
+        out.append((box, len(out) % 255 + 1))
+    return out
+
+
+def reference(case: BoxCase, writes: list[tuple[tuple[slice, slice], int]]) -> np.ndarray[Any, Any]:
+    expected = np.zeros(case.shape, dtype=np.uint8)
+    for box, value in writes:
+        expected[box] = value
+    return expected
+
+
+# --- library adapters -------------------------------------------------------
+
+
+def _ts_spec(case: ArrayCase | BoxCase, path: str, kvstore: str, blosc: bool) -> dict[str, Any]:
+    dtype = case.dtype if isinstance(case, ArrayCase) else "uint8"
+    compressor = (
+        {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}
+        if blosc
+        else None
+    )
+    store: dict[str, Any] = {"driver": "memory"} if kvstore == "memory" else {
+        "driver": "file",
+        "path": path,
+    }
+    return {
+        "driver": "zarr",
+        "kvstore": store,
+        "metadata": {
+            "shape": list(case.shape),
+            "chunks": list(case.chunks),
+            "dtype": np.dtype(dtype).str,
+            "compressor": compressor,
+            "order": "C",
+        },
+    }
+
+
+class TensorStoreLike:
+    """tensortrio and tensorstore share TensorStore's API: one adapter for both."""
+
+    def __init__(self, module: Any) -> None:
+        self.ts = module
+
+    def create(self, case: Case, path: str, kvstore: str, blosc: bool) -> Any:
+        spec = _ts_spec(case, path, kvstore, blosc)
+        return self.ts.open(spec, create=True, context=self.ts.Context()).result()
+
+    def write_all(self, store: Any, data: np.ndarray[Any, Any]) -> None:
+        store.write(data).result()
+
+    def read_all(self, store: Any) -> np.ndarray[Any, Any]:
+        return np.asarray(store.read().result())
+
+    def write_boxes(self, store: Any, writes: list[tuple[tuple[slice, slice], int]]) -> None:
+        futures = [
+            store[box].write(np.full((box[0].stop - box[0].start, box[1].stop - box[1].start), value, np.uint8))
+            for box, value in writes
+        ]
+        for future in futures:
+            future.result()
+
+
+class ZarrPython:
+    """zarr-python 3 writing zarr v2 arrays; concurrency from a thread pool."""
+
+    def __init__(self) -> None:
+        import numcodecs
+
+        import zarr
+
+        self.zarr = zarr
+        self.numcodecs = numcodecs
+
+    def create(self, case: Case, path: str, kvstore: str, blosc: bool) -> Any:
+        zarr = self.zarr
+        store = zarr.storage.MemoryStore() if kvstore == "memory" else zarr.storage.LocalStore(path)
+        dtype = case.dtype if isinstance(case, ArrayCase) else "uint8"
+        compressor = (
+            self.numcodecs.Blosc(cname="lz4", clevel=5, shuffle=self.numcodecs.Blosc.SHUFFLE)
+            if blosc
+            else None
+        )
+        return zarr.create_array(
+            store=store,
+            shape=case.shape,
+            chunks=case.chunks,
+            dtype=dtype,
+            compressors=compressor,
+            zarr_format=2,
+            fill_value=0,
+        )
+
+    def write_all(self, array: Any, data: np.ndarray[Any, Any]) -> None:
+        array[...] = data
+
+    def read_all(self, array: Any) -> np.ndarray[Any, Any]:
+        return np.asarray(array[...])
+
+    def write_boxes(self, array: Any, writes: list[tuple[tuple[slice, slice], int]]) -> None:
+        def one(item: tuple[tuple[slice, slice], int]) -> None:
+            box, value = item
+            array[box] = value
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(one, writes))
+
+
+def adapter(library: str) -> Any:
+    """The adapter for ``library``; raises if the library (or its open) is unavailable."""
+    if library == "tensortrio":
+        import tensortrio
+
+        if not hasattr(tensortrio, "open"):
+            raise RuntimeError("tensortrio has no ts.open yet")
+        return TensorStoreLike(tensortrio)
+    if library == "tensorstore":
+        import tensorstore
+
+        return TensorStoreLike(tensorstore)
+    if library == "zarr":
+        return ZarrPython()
+    raise ValueError(f"unknown library {library!r} (choose from {', '.join(LIBRARIES)})")
+
+
+# --- running ------------------------------------------------------------------
+
+
+@contextmanager
+def scratch_dir() -> Iterator[str]:
+    path = tempfile.mkdtemp(prefix="tensortrio-bench-")
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def run_array(lib: Any, case: ArrayCase, data: np.ndarray[Any, Any]) -> dict[str, float]:
+    with scratch_dir() as path:
+        handle = lib.create(case, path + "/a", case.kvstore, case.blosc)
+        start = time.perf_counter()
+        lib.write_all(handle, data)
+        written = time.perf_counter()
+        out = lib.read_all(handle)
+        done = time.perf_counter()
+        if not np.array_equal(out, data):
+            raise AssertionError(f"{case.name}: data read back differs from data written")
+        del handle, out
+        return {"write": written - start, "read": done - written}
+
+
+def run_boxes(lib: Any, case: BoxCase, writes: list[Any], expected: np.ndarray[Any, Any]) -> dict[str, float]:
+    with scratch_dir() as path:
+        handle = lib.create(case, path + "/a", "file", False)
+        start = time.perf_counter()
+        lib.write_boxes(handle, writes)
+        written = time.perf_counter()
+        out = lib.read_all(handle)
+        lost = int(np.count_nonzero(out != expected))
+        del handle
+        return {"write": written - start, "lost": float(lost)}
+
+
+@attrs.define
+class Results:
+    """Samples per (case, library, metric), and the first error per (case, library)."""
+
+    samples: dict[tuple[str, str, str], list[float]] = attrs.field(factory=dict)
+    errors: dict[tuple[str, str], str] = attrs.field(factory=dict)
+
+    def add(self, case: str, library: str, metrics: dict[str, float]) -> None:
+        for metric, value in metrics.items():
+            self.samples.setdefault((case, library, metric), []).append(value)
+
+    def median(self, case: str, library: str, metric: str) -> float | None:
+        values = self.samples.get((case, library, metric))
+        return statistics.median(values) if values else None
+
+
+def run(
+    all_cases: list[Case], libraries: list[str], repeats: int, log: Callable[[str], None]
+) -> Results:
+    """Run every case for every library, interleaved, ``repeats`` times."""
+    results = Results()
+    adapters: dict[str, Any] = {}
+    for library in libraries:
+        try:
+            adapters[library] = adapter(library)
+        except Exception as exc:
+            for case in all_cases:
+                results.errors[(case.name, library)] = f"{type(exc).__name__}: {exc}"
+    for repeat in range(repeats):
+        for case in all_cases:
+            if isinstance(case, ArrayCase):
+                data = array_data(case)
+            else:
+                writes = boxes(case)
+                expected = reference(case, writes)
+            for library in libraries:
+                if (case.name, library) in results.errors:
+                    continue
+                lib = adapters[library]
+                try:
+                    if isinstance(case, ArrayCase):
+                        metrics = run_array(lib, case, data)
+                    else:
+                        metrics = run_boxes(lib, case, writes, expected)
+                except Exception as exc:
+                    results.errors[(case.name, library)] = f"{type(exc).__name__}: {exc}"
+                    log(f"{case.name} {library}: FAILED\n{traceback.format_exc()}")
+                    continue
+                results.add(case.name, library, metrics)
+                log(f"[{repeat + 1}/{repeats}] {case.name:<18} {library:<12} "
+                    + " ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
+                gc.collect()
+    return results
+
+
+def report(all_cases: list[Case], libraries: list[str], results: Results) -> str:
+    """The table of medians and tensortrio's ratios."""
+    lines = []
+    others = [lib for lib in libraries if lib != "tensortrio"]
+    header = f"{'workload':<18} {'phase':<6}" + "".join(f" {lib:>12}" for lib in libraries)
+    if "tensortrio" in libraries:
+        header += "".join(f" {'tt/' + lib[:5]:>10}" for lib in others)
+    lines.append(header)
+    for case in all_cases:
+        phases = ("write", "read") if isinstance(case, ArrayCase) else ("write", "lost")
+        for phase in phases:
+            row = f"{case.name:<18} {phase:<6}"
+            rates: dict[str, float | None] = {}
+            for library in libraries:
+                if (case.name, library) in results.errors:
+                    row += f" {'FAILED':>12}"
+                    rates[library] = None
+                    continue
+                seconds = results.median(case.name, library, phase)
+                if seconds is None:
+                    row += f" {'-':>12}"
+                    rates[library] = None
+                elif phase == "lost":
+                    row += f" {int(seconds):>12d}"
+                    rates[library] = None
+                else:
+                    amount = case.nbytes / MIB if isinstance(case, ArrayCase) else case.writes
+                    rates[library] = amount / seconds if seconds > 0 else float("inf")
+                    unit = "MiB/s" if isinstance(case, ArrayCase) else "w/s"
+                    row += f" {rates[library]:>8.1f}{unit:>4}"[-13:]
+            if "tensortrio" in libraries:
+                for other in others:
+                    mine, theirs = rates.get("tensortrio"), rates.get(other)
+                    row += f" {mine / theirs:>10.2f}" if mine and theirs else f" {'-':>10}"
+            lines.append(row)
+    for (case_name, library), error in sorted(results.errors.items()):
+        lines.append(f"FAILED {case_name} {library}: {error.splitlines()[0][:200]}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case (medians printed)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--libs", default=",".join(LIBRARIES), help="comma-separated libraries")
+    parser.add_argument("--workloads", default="W1,W2,W3", help="comma-separated: W1,W2,W3")
+    parser.add_argument("--verbose", action="store_true", help="print every sample")
+    args = parser.parse_args(argv)
+    libraries = [lib for lib in args.libs.split(",") if lib]
+    all_cases = cases(args.quick, set(args.workloads.split(",")))
+
+    def log(text: str) -> None:
+        if args.verbose or "FAILED" in text:
+            print(text, file=sys.stderr, flush=True)
+
+    results = run(all_cases, libraries, args.repeats, log)
+    print(report(all_cases, libraries, results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
