@@ -226,7 +226,8 @@ class ChunkedDriver(Driver):
         return schema
 
     def base_domain(self) -> IndexDomain:
-        domain: IndexDomain = self.schema().domain
+        domain = self.schema().domain
+        assert domain is not None, "a format's metadata schema always has a domain"
         return domain
 
     def kvstore(self) -> KvStore:
@@ -236,7 +237,9 @@ class ChunkedDriver(Driver):
         kv_json = self.kv._bound_json() if unbind_context else self.kv.spec().to_json()
         kv_json = {k: v for k, v in kv_json.items() if k != "context"}
         out: dict[str, Any] = {"driver": self.fmt.driver_id, "kvstore": kv_json}
-        out["dtype"] = str(self.schema().dtype.name)
+        dtype = self.schema().dtype
+        assert dtype is not None, "a format's metadata schema always has a dtype"
+        out["dtype"] = dtype.name
         if not minimal:
             out["metadata"] = self.fmt.metadata_json(self.entry.metadata)
         req = self.request
@@ -522,6 +525,8 @@ def _effective_domain(schema: Schema, transform: IndexTransform | None) -> Schem
     """Let an identity-like spec transform stand in for a missing schema domain (as TensorStore)."""
     if schema.domain is not None or transform is None:
         return schema
+    if any(d.inclusive_min != 0 or d.implicit_lower for d in transform.domain):
+        return schema  # a view of part of an array says nothing about its full domain
     if (
         all(
             m.method is OutputIndexMethod.single_input_dimension
@@ -579,7 +584,10 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
     copy_resource = ctx.get_resource(
         "data_copy_concurrency", resource_members.get("data_copy_concurrency")
     )
-    schema = _effective_domain(req.schema, req.transform)
+    schema = req.schema
+    # Creating may take the domain from an identity spec transform; validating must not
+    # (a view's transform selects part of the stored domain).
+    create_schema = _effective_domain(req.schema, req.transform)
     open_time = time.time()
     key = str(getattr(members, "metadata_key", None) or fmt.metadata_key)
     metadata_key = f"{kv.path}{key}"
@@ -589,14 +597,16 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
 
     if mode.assume_metadata:
         entry = MetadataEntry(key)
-        entry.set(fmt, _create(fmt, schema, members), b"", math.inf)
+        entry.set(fmt, _create(fmt, create_schema, members), b"", math.inf)
     elif mode.assume_cached_metadata:
         # Assumed, not read; a private entry so other stores never see unverified
         # metadata. Resize and per-operation revalidation still read the stored one.
         entry = MetadataEntry(key)
-        entry.set(fmt, _create(fmt, schema, members), b"", -math.inf)
+        entry.set(fmt, _create(fmt, create_schema, members), b"", -math.inf)
     else:
-        await _open_or_create(fmt, kv, entry, mode, schema, members, req, open_time, metadata_key)
+        await _open_or_create(
+            fmt, kv, entry, mode, (schema, create_schema), members, req, open_time, metadata_key
+        )
 
     cache = _chunk_cache(pool, copy_resource, kv, fmt, entry.metadata, req)
     resources = {
@@ -627,13 +637,15 @@ async def _open_or_create(
     kv: KvStore,
     entry: MetadataEntry,
     mode: Any,
-    schema: Schema,
+    schemas: tuple[Schema, Schema],
     members: Any,
     req: OpenRequest,
     open_time: float,
     metadata_key: str,
 ) -> None:
     from .kvstore import KvStore
+
+    schema, create_schema = schemas
 
     if mode.delete_existing:
         await kv.delete_range(KvStore.KeyRange())
@@ -649,7 +661,7 @@ async def _open_or_create(
                 f'{fmt.driver_id}: Metadata at "{metadata_key}" does not exist; '
                 "specify create=True to create it"
             )
-    metadata = _create(fmt, schema, members)
+    metadata = _create(fmt, create_schema, members)
     stamp = await kv.write(entry.key, fmt.encode_metadata(metadata), if_equal=NO_VALUE)
     if stamp.generation:
         entry.set(fmt, metadata, stamp.generation, stamp.time)

@@ -470,8 +470,8 @@ class TensorStore:
         ``resize_metadata_only``. Resolves to the resized view.
         """
         rank = self.rank
-        lo = [None] * rank if inclusive_min is None else list(inclusive_min)
-        hi = [None] * rank if exclusive_max is None else list(exclusive_max)
+        lo: list[int | None] = [None] * rank if inclusive_min is None else list(inclusive_min)
+        hi: list[int | None] = [None] * rank if exclusive_max is None else list(exclusive_max)
         if len(lo) != rank or len(hi) != rank:
             raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
         if not self._rw.write:
@@ -568,4 +568,6 @@ async def _resolve(store: TensorStore, fix_resizable_bounds: bool) -> TensorStor
 def _unpickle(json: dict[str, Any], read: bool, write: bool) -> TensorStore:
     from .open import open as _open
 
-    return _open(json, read=read, write=write).result()
+    # As TensorStore: the copy trusts the pickled metadata instead of re-reading it
+    # (the stored metadata is still read by operations that revalidate or resize).
+    return _open(json, read=read, write=write, open=True, assume_cached_metadata=True).result()

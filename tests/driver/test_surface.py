@@ -1,0 +1,134 @@
+"""TensorStore properties, spec()/repr and pickling, compared with tensorstore 0.1.86."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import tensorstore
+
+import tensortrio as ts
+from tensortrio.errors import InvalidArgumentError
+
+SPEC = {"driver": "zarr", "kvstore": {"driver": "memory", "path": "p/"}}
+OPTIONS: dict[str, dict[str, Any]] = {
+    "plain": {"shape": [30, 40], "dtype": "int16"},
+    "fill_order": {
+        "shape": [5, 6, 7],
+        "dtype": "float32",
+        "fill_value": 1.5,
+        "chunk_layout": {"inner_order": [2, 1, 0], "chunk_shape": [2, 3, 4]},
+    },
+    "metadata": {
+        "shape": [9],
+        "metadata": {"dtype": ">u8", "compressor": None, "dimension_separator": "/"},
+    },
+}
+
+
+def _open_both(name: str) -> tuple[ts.TensorStore, Any]:
+    options = dict(OPTIONS[name])
+    spec = dict(SPEC)
+    if "metadata" in options:
+        spec["metadata"] = options.pop("metadata")
+    ours_kw: dict[str, Any] = {}
+    theirs_kw: dict[str, Any] = {}
+    for key, value in options.items():
+        if key == "dtype":
+            ours_kw[key], theirs_kw[key] = ts.dtype(value), tensorstore.dtype(value)
+        elif key == "chunk_layout":
+            ours_kw[key] = ts.ChunkLayout(**value)
+            theirs_kw[key] = tensorstore.ChunkLayout(**value)
+        else:
+            ours_kw[key] = theirs_kw[key] = value
+    ours = ts.open(spec, create=True, **ours_kw).result()
+    theirs = tensorstore.open(spec, create=True, **theirs_kw).result()
+    return ours, theirs
+
+
+VIEWS: list[Callable[[Any], Any]] = [
+    lambda s: s,
+    lambda s: s[1:3],
+    lambda s: s[..., 2],
+    lambda s: s.T,
+    lambda s: s[::-2],
+]
+ACCESSORS: dict[str, Callable[[Any], Any]] = {
+    "repr": repr,
+    "spec": lambda s: s.spec().to_json(),
+    "minimal": lambda s: s.spec(minimal_spec=True).to_json(),
+    "unbind": lambda s: s.spec(unbind_context=True).to_json(),
+    "open_mode": lambda s: s.spec(open=True, create=True, recheck_cached=False).to_json(),
+    "domain": lambda s: str(s.domain),
+    "shape": lambda s: (s.shape, s.origin, s.rank, s.ndim, s.size),
+    "dtype": lambda s: s.dtype.name,
+    "mode": lambda s: (s.mode, s.readable, s.writable, s.transaction, s.base),
+    "fill_value": lambda s: None if s.fill_value is None else s.fill_value.tolist(),
+    "codec": lambda s: s.codec.to_json(),
+    "units": lambda s: s.dimension_units,
+    "kvstore": lambda s: repr(s.kvstore),
+}
+IDENTITY_ONLY: dict[str, Callable[[Any], Any]] = {
+    "schema": lambda s: s.schema.to_json(),
+    "chunk_layout": lambda s: s.chunk_layout.to_json(),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_matches_tensorstore(name: str) -> None:
+    ours, theirs = _open_both(name)
+    for v, view in enumerate(VIEWS):
+        for what, get in ACCESSORS.items():
+            assert get(view(ours)) == get(view(theirs)), (v, what)
+    for what, get in IDENTITY_ONLY.items():
+        assert get(ours) == get(theirs), what
+
+
+def test_url() -> None:
+    ours, theirs = _open_both("plain")
+    assert ours.url == theirs.url
+
+
+async def test_pickle_memory_reopens_in_a_new_context() -> None:
+    store = await ts.open(SPEC, create=True, dtype=ts.int32, shape=[4])
+    await store.write(3)
+    copy = pickle.loads(pickle.dumps(store))
+    assert repr(copy) == repr(store)
+    # As in TensorStore: the memory store of the pickled context is a new, empty one,
+    # and the copy trusts the pickled metadata instead of re-reading it.
+    assert await copy.kvstore.list() == []
+    np.testing.assert_array_equal(await copy.read(), [0, 0, 0, 0])
+
+
+def test_pickle_file_store_reads_same_data(tmp_path: Any) -> None:
+    spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": f"{tmp_path}/a/"}}
+    store = ts.open(spec, create=True, dtype=ts.float64, shape=[3, 4]).result()
+    store[1:3, 2] = [1.5, 2.5]
+    view = pickle.loads(pickle.dumps(store[1:, 2:]))
+    assert view.domain == store[1:, 2:].domain
+    np.testing.assert_array_equal(view.read().result(), [[1.5, 0.0], [2.5, 0.0]])
+    reader = pickle.loads(pickle.dumps(ts.open(spec, read=True).result()))
+    assert reader.mode == "r"
+
+
+async def test_with_transaction() -> None:
+    store = await ts.open(SPEC, create=True, dtype=ts.int32, shape=[4])
+    assert store.with_transaction(None) is store
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^TensorStore\.with_transaction: transactions are not supported yet; pass "
+        r"transaction=None \(got int\)$",
+    ):
+        store.with_transaction(3)
+
+
+async def test_resolve_keeps_implicit_bounds_unless_fixed() -> None:
+    context = ts.Context()
+    store = await ts.open(SPEC, context=context, create=True, dtype=ts.int32, shape=[4])
+    other = await ts.open(SPEC, context=context)
+    await other.resize(exclusive_max=[9])
+    assert str((await store.resolve()).domain) == "{ [0, 9*) }"
+    assert str((await store.resolve(fix_resizable_bounds=True)).domain) == "{ [0, 9) }"
