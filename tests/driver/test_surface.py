@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -12,6 +11,9 @@ import tensorstore
 
 import tensortrio as ts
 from tensortrio.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SPEC = {"driver": "zarr", "kvstore": {"driver": "memory", "path": "p/"}}
 OPTIONS: dict[str, dict[str, Any]] = {
