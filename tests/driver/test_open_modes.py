@@ -243,3 +243,32 @@ async def test_recheck_cached_metadata(tmp_path: object) -> None:
     assert (await at_open.read()).shape == (4,)
     # A fresh open revalidates ("open" is the default bound).
     assert (await (await ts.open(spec, context=ts.Context())).read()).shape == (7,)
+
+
+async def test_url_spec_and_opened_kvstore() -> None:
+    store = await ts.open("memory://x/|zarr2:", create=True, dtype=ts.int8, shape=[3])
+    assert store.url == "memory://x/|zarr2:"
+    assert store.kvstore is not None
+    assert store.kvstore.path == "x/"
+    # An opened KvStore is used as it is: its memory store holds the array.
+    kv = await ts.KvStore.open("memory://k/")
+    on_kv = await ts.open({"driver": "zarr"}, kvstore=kv, create=True, dtype=ts.int8, shape=[2])
+    await on_kv.write([1, 2])
+    assert await kv.list() == [b".zarray", b"0"]
+    assert on_kv.url == "memory://k/|zarr2:"
+
+
+async def test_path_member_joins_kvstore_path() -> None:
+    store = await ts.open(
+        {"driver": "zarr", "kvstore": "memory://a/", "path": "b"},
+        create=True, dtype=ts.int8, shape=[3],
+    )
+    assert store.kvstore is not None
+    assert store.kvstore.path == "a/b/"
+
+
+def test_bad_argument_types() -> None:
+    with pytest.raises(TypeError, match=r"^ts\.open: context must be a ts\.Context, got dict$"):
+        ts.open(MEMORY, context={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^ts\.open: read must be a bool or None, got 1$"):
+        ts.open(MEMORY, read=1)  # type: ignore[arg-type]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Final
 
+import attrs
+
 from ..errors import InvalidArgumentError
 from ..runtime import Future, get_runtime
 from ..schema.cache_revalidation import (
@@ -23,6 +25,7 @@ from ..schema.chunk_json import json_text
 from ..schema.open_mode import open_mode_from_json_members
 from .chunked_format import chunked_format
 from .driver import OpenRequest, ReadWriteMode, driver_opener, registered_driver_ids
+from .kvstore import KvStore
 from .tensorstore import TensorStore, _reject_batch, _reject_transaction
 
 if TYPE_CHECKING:
@@ -247,6 +250,10 @@ def open(
     if given:
         parsed.update(**given)
     request = parse_open_request(parsed.to_json(), context=context, rw=rw)
+    if isinstance(kvstore, KvStore):
+        # An opened store is used as it is (its context resources, e.g. a memory
+        # store's contents), not re-opened from its spec.
+        request = attrs.evolve(request, kvstore=kvstore)
     return get_runtime().submit(_open, request, name="open")
 
 
