@@ -69,7 +69,10 @@ class MetadataEntry:
     key: str
     """The metadata key, relative to the array's kvstore path (e.g. ``".zarray"``)."""
     metadata: Any = None
-    """The format's metadata value, or None when unknown or absent."""
+    """The last known metadata value (None: never known). Kept when the stored
+    metadata disappears, so stores already open keep a schema to report."""
+    missing: bool = False
+    """The stored metadata was found absent (at ``time``)."""
     generation: bytes = b""
     time: float = -math.inf
     """When ``metadata`` (or its absence) was known current; ``-inf``: never checked."""
@@ -80,10 +83,11 @@ class MetadataEntry:
     def set(
         self, fmt: ChunkedFormat[Any, Any], metadata: Any, generation: bytes, when: float
     ) -> None:
-        """Record metadata read or written at ``when``."""
-        if metadata is not self.metadata:
-            self.schema = None if metadata is None else fmt.metadata_schema(metadata)
-        self.metadata = metadata
+        """Record metadata (None: found absent) read or written at ``when``."""
+        self.missing = metadata is None
+        if metadata is not None and metadata is not self.metadata:
+            self.schema = fmt.metadata_schema(metadata)
+            self.metadata = metadata
         self.generation = generation
         self.time = when
 
@@ -145,7 +149,7 @@ async def read_metadata_entry(
         finally:
             entry._refresh = None
             event.set()
-    return entry.metadata
+    return None if entry.missing else entry.metadata
 
 
 def _explicit_domain(domain: IndexDomain) -> IndexDomain:
