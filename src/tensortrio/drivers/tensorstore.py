@@ -234,21 +234,9 @@ class TensorStore:
     @property
     def schema(self) -> Schema:
         """Schema of the view: domain, dtype, chunk layout, codec, fill value, units."""
-        from ..schema.schema import Schema as _Schema
+        from .driver import view_schema
 
-        base = self._driver.schema()
-        if _is_identity(self._transform):
-            json = base.to_json()
-            json["domain"] = self._transform.domain.to_json()
-            return _Schema(json)
-        json = {
-            key: value
-            for key, value in base.to_json().items()
-            if key in ("dtype", "codec", "fill_value")
-        }
-        json["rank"] = self.rank
-        json["domain"] = self._transform.domain.to_json()
-        return _Schema(json)
+        return view_schema(self._driver.schema(), self._transform)
 
     @property
     def chunk_layout(self) -> ChunkLayout:
