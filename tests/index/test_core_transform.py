@@ -155,7 +155,7 @@ def test_compose() -> None:
     assert arr[ts.IndexTransform(input_shape=[3], output=[ts.OutputIndexMap(3)])].output[0] == ts.OutputIndexMap(4)
     narrowed = ts.IndexTransform(input_shape=[5])[ts.IndexTransform(input_shape=[3], output=[ts.OutputIndexMap([1, 7, 2])])]
     assert narrowed.output[0].index_range == ts.Dim(0, 5)
-    with pytest.raises(OutOfRangeError, match=r"^Propagated bounds \[0, 5\), with size=5, for dimension 0 are incompatible with existing bounds \[0, 10\), with size=10$"):
+    with pytest.raises(OutOfRangeError, match=r"^Propagated bounds \[0, 5\), with size=5, for dimension 0 are incompatible with existing bounds \[0, 10\), with size=10\.$"):
         ts.IndexTransform(input_shape=[5])[ts.IndexTransform(input_shape=[10])]
     with pytest.raises(OutOfRangeError, match=r"^Checking bounds of constant output index map for dimension 0: Index 7 is outside valid range \[0, 5\)$"):
         ts.IndexTransform(input_shape=[5])[ts.IndexTransform(input_shape=[3], output=[ts.OutputIndexMap(7)])]

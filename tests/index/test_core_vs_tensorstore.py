@@ -100,6 +100,11 @@ def test_composition(data: st.DataObject) -> None:
     a_rank, b_rank, c_rank = (data.draw(st.integers(0, 2)) for _ in range(3))
     b_to_c = data.draw(transforms(b_rank, c_rank))
     a_to_b = data.draw(transforms(a_rank, b_rank))
+    if any(m[0] == "array" for m in b_to_c[1]):
+        # tensorstore 0.1.86 segfaults gathering an index array over an empty domain with
+        # implicit bounds (e.g. a_to_b over [0, 0*) x [1*, 1)); keep those bounds explicit.
+        a_to_b[0]["implicit_lower_bounds"] = [False] * a_rank
+        a_to_b[0]["implicit_upper_bounds"] = [False] * a_rank
 
     def build(module: Any) -> str:
         return str(build_transform(module, *b_to_c)[build_transform(module, *a_to_b)])

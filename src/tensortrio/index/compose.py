@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .domain import IndexDomain
-from .interval import INF, MAX_FINITE_INDEX, MIN_FINITE_INDEX, IndexInterval
+from .interval import INF, MAX_FINITE_INDEX, MIN_FINITE_INDEX, IndexInterval, format_bounds
 from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod
 from .transform import IndexTransform, normalize_output_maps
 
@@ -79,13 +79,20 @@ def affine_preimage(
         (finite_lo and not MIN_FINITE_INDEX <= new_lo <= MAX_FINITE_INDEX)
         or (finite_hi and not MIN_FINITE_INDEX <= new_hi <= MAX_FINITE_INDEX)
     ):
+        shown = format_bounds(bounds.inclusive_min, bounds.exclusive_max, False, False)
+        sign = 1 if stride > 0 else -1
         raise OutOfRangeError(
-            f"Integer overflow propagating range {bounds.bounds_str()} through inverse affine "
-            f"transform with offset {offset} and multiplier {stride}"
+            f"Integer overflow propagating range {shown} through inverse affine "
+            f"transform with offset {sign * offset} and multiplier {sign * stride}"
         )
     new_lo = max(new_lo, _NEG_INF)
     new_hi = min(new_hi, INF)
     return IndexInterval.make(new_lo, max(new_hi + 1, new_lo), lo_implicit, hi_implicit)
+
+
+def _with_size(bounds: str, size: int) -> str:
+    # TensorStore leaves out the size of an interval unbounded on both sides.
+    return bounds if size == 2 * INF + 1 else f"{bounds}, with size={size}"
 
 
 def _tighter(a: IndexInterval, b: IndexInterval) -> IndexInterval:
@@ -161,17 +168,6 @@ def propagate_bounds(
         if bound is None:
             new_dims.append(existing)
             continue
-        if check and (
-            (not existing.implicit_lower and not bound.implicit_lower
-             and existing.inclusive_min < bound.inclusive_min)
-            or (not existing.implicit_upper and not bound.implicit_upper
-                and existing.exclusive_max > bound.exclusive_max)
-        ):
-            raise OutOfRangeError(
-                f"Propagated bounds {bound.bounds_str()}, with size={bound.size}, for "
-                f"dimension {i} are incompatible with existing bounds {existing.bounds_str()}, "
-                f"with size={existing.size}"
-            )
         lo, lo_implicit = (
             (bound.inclusive_min, bound.implicit_lower) if existing.implicit_lower
             else (existing.inclusive_min, False)
@@ -180,6 +176,15 @@ def propagate_bounds(
             (bound.exclusive_max, bound.implicit_upper) if existing.implicit_upper
             else (existing.exclusive_max, False)
         )
+        if check and (
+            (not bound.implicit_lower and lo < bound.inclusive_min)
+            or (not bound.implicit_upper and hi > bound.exclusive_max)
+        ):
+            raise OutOfRangeError(
+                f"Propagated bounds {_with_size(bound.bounds_str(), bound.size)}, for dimension {i} "
+                f"are incompatible with existing bounds "
+                f"{_with_size(format_bounds(lo, hi, False, False), hi - lo)}."
+            )
         new_dims.append(IndexInterval.make(lo, max(hi, lo), lo_implicit, hi_implicit, existing.label))
     return IndexDomain.from_dims(new_dims), maps
 
@@ -213,9 +218,9 @@ def evaluate_map(m: OutputIndexMap, domain: IndexDomain) -> IndexArray:
 def _check_within(values: IndexArray, bounds: IndexInterval, what: str) -> None:
     if values.size == 0:
         return
-    low, high = int(values.min()), int(values.max())
-    if low < bounds.inclusive_min or high >= bounds.exclusive_max:
-        bad = low if low < bounds.inclusive_min else high
+    outside = (values < bounds.inclusive_min) | (values >= bounds.exclusive_max)
+    if outside.any():
+        bad = int(values.reshape(-1)[int(np.argmax(outside.reshape(-1)))])
         raise OutOfRangeError(f"{what}: Index {bad} is outside valid range {bounds.bounds_str()}")
 
 
@@ -269,7 +274,14 @@ def compose(b_to_c: IndexTransform, a_to_b: IndexTransform) -> IndexTransform:
                 continue
             values = gathered_b[k]
             if values is None:
-                values = evaluate_map(ab_maps[k], a_domain)
+                inner = ab_maps[k]
+                if inner.index_array is not None:
+                    assert inner.index_range is not None
+                    _check_within(
+                        inner.index_array, inner.index_range,
+                        f"In index array map for output dimension {k}",
+                    )
+                values = evaluate_map(inner, a_domain)
                 _check_within(values, b_dim, f"In index array map for output dimension {k}")
                 gathered_b[k] = values
             positions.append(values - b_dim.inclusive_min)

@@ -195,16 +195,30 @@ class _Placed:
 
 
 def _broadcast_shape(arrays: Sequence[IndexArray]) -> tuple[int, ...]:
-    try:
-        return tuple(np.broadcast_shapes(*(a.shape for a in arrays)))
-    except ValueError:
-        shapes = [a.shape for a in arrays]
-        first = shapes[0]
-        other = next(s for s in shapes if s != first)
-        raise OutOfRangeError(
-            f"Incompatible index array shapes: {{{', '.join(map(str, other))}}} vs "
-            f"{{{', '.join(map(str, first))}}}"
-        ) from None
+    """Broadcast index array shapes left to right, reporting the first clash as TensorStore."""
+    shape: tuple[int, ...] = ()
+    for array in arrays:
+        try:
+            shape = tuple(np.broadcast_shapes(shape, array.shape))
+        except ValueError:
+            raise OutOfRangeError(
+                f"Incompatible index array shapes: {{{', '.join(map(str, array.shape))}}} vs "
+                f"{{{', '.join(map(str, shape))}}}"
+            ) from None
+    return shape
+
+
+def _check_array_shapes(terms: Sequence[_Term], mode: IndexingMode) -> None:
+    """TensorStore validates index array broadcasting before anything else."""
+    if mode is IndexingMode.OINDEX:
+        return
+    shapes = []
+    for t in terms:
+        if t.kind == "array":
+            shapes.append(t.value)
+        elif t.kind == "bool":
+            shapes.append(np.empty((int(np.count_nonzero(t.value)),), dtype=np.int64))
+    _broadcast_shape(shapes)
 
 
 def _apply(
@@ -320,6 +334,7 @@ def apply_numpy_indexing(transform: IndexTransform, key: Any, mode: IndexingMode
         has too many terms, or index arrays do not broadcast (``IndexError`` like TensorStore).
     """
     terms = _parse(key)
+    _check_array_shapes(terms, mode)
     consumed = sum(t.dims for t in terms)
     rank = transform.input_rank
     if consumed > rank:
@@ -367,6 +382,7 @@ def apply_index_terms(
         do not consume exactly the selected dimensions.
     """
     terms = _parse(key)
+    _check_array_shapes(terms, mode)
     n_new = sum(t.kind == "newaxis" for t in terms)
     labels = transform.domain.labels
     if n_new:

@@ -72,6 +72,11 @@ def format_array(array: npt.NDArray[Any]) -> str:
     return "{" + ", ".join(format_array(sub) for sub in array) + "}"
 
 
+def _is_index(value: Any) -> bool:
+    """An integer scalar (not an array that merely has ``__index__``)."""
+    return hasattr(value, "__index__") and np.ndim(value) == 0
+
+
 def _check_int(value: Any, what: str) -> int:
     return to_index(value, what)
 
@@ -94,7 +99,7 @@ class OutputIndexMap:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names: tuple[str, ...]
-        if "index_array" in kwargs or (args and not hasattr(args[0], "__index__")):
+        if "index_array" in kwargs or (args and not _is_index(args[0])):
             names = ("index_array", "offset", "stride", "index_range")
         elif "input_dimension" in kwargs or len(args) >= 2:
             names = ("input_dimension", "offset", "stride")
