@@ -272,3 +272,28 @@ def test_bad_argument_types() -> None:
         ts.open(MEMORY, context={})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^ts\.open: read must be a bool or None, got 1$"):
         ts.open(MEMORY, read=1)  # type: ignore[arg-type]
+
+
+async def test_chunk_cache_shared_in_context_and_after_resize() -> None:
+    context = ts.Context()
+    a = await ts.open(MEMORY, context=context, create=True, dtype=ts.int32, shape=[4])
+    b = await ts.open(MEMORY, context=context)
+    assert a._driver.cache is b._driver.cache  # type: ignore[attr-defined]
+    resized = await b.resize(exclusive_max=[9])
+    c = await ts.open(MEMORY, context=context)
+    assert c._driver.cache is resized._driver.cache  # type: ignore[attr-defined]
+    other = await ts.open(MEMORY, context=ts.Context(), create=True, dtype=ts.int32, shape=[4])
+    assert other._driver.cache is not a._driver.cache  # type: ignore[attr-defined]
+
+
+async def test_incompatible_metadata_change_detected(tmp_path: object) -> None:
+    spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": f"{tmp_path}/arr/"}}
+    await ts.open(spec, create=True, dtype=ts.int32, shape=[4])
+    watching = await ts.open(spec, context=ts.Context(), recheck_cached_metadata=True)
+    await ts.open(spec, context=ts.Context(), create=True, delete_existing=True, dtype=ts.int8, shape=[4])
+    with pytest.raises(
+        FailedPreconditionError,
+        match=r'^Metadata at ".*/arr/\.zarray" changed incompatibly since the array was opened '
+        r"\(chunking, data type or codec\); open it again$",
+    ):
+        await watching.read()

@@ -94,13 +94,13 @@ class MetadataEntry:
 
 # Per metadata cache pool: (kvstore JSON, metadata key) -> entry. Weak on the
 # pool, so a context's cache goes away with the context.
-_METADATA_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], MetadataEntry]] = (
-    weakref.WeakKeyDictionary()
-)
+_METADATA_CACHES: weakref.WeakKeyDictionary[
+    Any, weakref.WeakValueDictionary[tuple[str, str], MetadataEntry]
+] = weakref.WeakKeyDictionary()
 # Per data cache pool: (kvstore JSON, path, codec) -> chunk cache.
-_CHUNK_CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, Any], Any]] = (
-    weakref.WeakKeyDictionary()
-)
+_CHUNK_CACHES: weakref.WeakKeyDictionary[
+    Any, weakref.WeakValueDictionary[tuple[str, str, str, tuple[bool, bool]], Any]
+] = weakref.WeakKeyDictionary()
 
 
 def _store_identity(kvstore: KvStore) -> str:
@@ -205,6 +205,8 @@ class ChunkedDriver(Driver):
     _data_context: Context
     resources: dict[str, Any]
     """The bound ``cache_pool``, ``data_copy_concurrency`` and ``metadata_cache_pool`` resources."""
+    layout_identity: str | None = None
+    """``chunk_layout_identity`` of the metadata the chunk cache was made for."""
 
     # --- Driver surface
 
@@ -273,7 +275,11 @@ class ChunkedDriver(Driver):
         ]
         if "metadata_cache_pool" in members:
             out.append(
-                ("metadata_cache_pool", members["metadata_cache_pool"], self.resources["metadata_cache_pool"])
+                (
+                    "metadata_cache_pool",
+                    members["metadata_cache_pool"],
+                    self.resources["metadata_cache_pool"],
+                )
             )
         return out
 
@@ -301,6 +307,11 @@ class ChunkedDriver(Driver):
             raise NotFoundError(
                 f'Metadata at "{self.kv.path}{self.entry.key}" does not exist '
                 "(deleted since the array was opened)"
+            )
+        if chunk_layout_identity(self.fmt, metadata) != self.layout_identity:
+            raise FailedPreconditionError(
+                f'Metadata at "{self.kv.path}{self.entry.key}" changed incompatibly since the '
+                "array was opened (chunking, data type or codec); open it again"
             )
         return metadata
 
@@ -346,9 +357,7 @@ class ChunkedDriver(Driver):
         for _attempt in range(_MAX_RESIZE_ATTEMPTS):
             metadata = await read_metadata_entry(self.fmt, self.kv, self.entry, math.inf)
             if metadata is None:
-                raise NotFoundError(
-                    f'Metadata at "{self.kv.path}{self.entry.key}" does not exist'
-                )
+                raise NotFoundError(f'Metadata at "{self.kv.path}{self.entry.key}" does not exist')
             domain = self.base_domain()
             old_shape = tuple(domain.shape)
             new_shape = _resized_shape(
@@ -390,7 +399,10 @@ class ChunkedDriver(Driver):
         """Delete the chunks lying entirely outside ``new_shape`` (partial ones stay, as TensorStore)."""
         chunk_shape, grid_origin = self.fmt.chunk_grid(self.entry.metadata)
         codec = self.codec
-        keys = [codec.chunk_key(cell) for cell in _cells_outside(old_shape, new_shape, chunk_shape, grid_origin)]
+        keys = [
+            codec.chunk_key(cell)
+            for cell in _cells_outside(old_shape, new_shape, chunk_shape, grid_origin)
+        ]
         for start in range(0, len(keys), _DELETE_WINDOW):
             # Queue a window of deletes on the kvstore actor, then wait for them all.
             futures = [self.kv.write(key, None) for key in keys[start : start + _DELETE_WINDOW]]
@@ -415,7 +427,9 @@ def _cells_outside(
         last = -((grid_origin[d] - hi) // chunk_shape[d])  # ceil division
         return range(first, max(first, last))
 
-    kept = [cells(0, min(o, n), d) for d, (o, n) in enumerate(zip(old_shape, new_shape, strict=True))]
+    kept = [
+        cells(0, min(o, n), d) for d, (o, n) in enumerate(zip(old_shape, new_shape, strict=True))
+    ]
     everything = [cells(0, o, d) for d, o in enumerate(old_shape)]
     out: list[tuple[int, ...]] = []
     for d in range(len(old_shape)):
@@ -596,7 +610,7 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
     key = str(getattr(members, "metadata_key", None) or fmt.metadata_key)
     metadata_key = f"{kv.path}{key}"
 
-    entries = _METADATA_CACHES.setdefault(meta_pool, {})
+    entries = _METADATA_CACHES.setdefault(meta_pool, weakref.WeakValueDictionary())
     entry = entries.setdefault((_store_identity(kv), key), MetadataEntry(key))
 
     if mode.assume_metadata:
@@ -619,7 +633,17 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
         "metadata_cache_pool": meta_pool,
     }
     driver = ChunkedDriver(
-        fmt, members, kv, entry, cache, req, open_time, mode.assume_metadata, ctx, resources
+        fmt,
+        members,
+        kv,
+        entry,
+        cache,
+        req,
+        open_time,
+        mode.assume_metadata,
+        ctx,
+        resources,
+        chunk_layout_identity(fmt, entry.metadata),
     )
     base = (
         entry.schema.domain.identity_transform()
@@ -684,28 +708,46 @@ async def _open_or_create(
     fmt.validate_metadata(existing, schema, members)
 
 
+def chunk_layout_identity(fmt: ChunkedFormat[Any, Any], metadata: Any) -> str | None:
+    """Text equal for two metadata values whose chunks are keyed and encoded alike.
+
+    The metadata JSON with the shape normalised away (resized to zeros), so a
+    resize keeps the identity while a new chunking, dtype or compressor changes
+    it; None if the format cannot resize to an empty shape.
+    """
+    import json
+
+    rank = len(fmt.chunk_grid(metadata)[0])
+    try:
+        empty = fmt.resize_metadata(metadata, (0,) * rank)
+    except (InvalidArgumentError, ValueError):
+        return None
+    return json.dumps(fmt.metadata_json(empty), sort_keys=True, default=str)
+
+
 def _chunk_cache(
-    pool: Any, copy_resource: Any, kv: KvStore, fmt: ChunkedFormat[Any, Any], metadata: Any,
+    pool: Any,
+    copy_resource: Any,
+    kv: KvStore,
+    fmt: ChunkedFormat[Any, Any],
+    metadata: Any,
     req: OpenRequest,
 ) -> Any:
     """The context's chunk cache for this array (shared by stores opened on it in the context)."""
     from ..actors.cache_pool import CachePool
     from ..actors.chunk_cache import ChunkCache
 
-    codec = fmt.chunk_codec(metadata)
-    _, grid_origin = fmt.chunk_grid(metadata)
+    identity = chunk_layout_identity(fmt, metadata)
     options = (req.fill_missing_data_reads, req.store_data_equal_to_fill_value)
-    caches = _CHUNK_CACHES.setdefault(pool, {})
-    key: tuple[str, str, Any] | None = (_store_identity(kv), kv.path, (codec, grid_origin, options))
-    try:
-        found = caches.get(key)  # type: ignore[arg-type]
-    except TypeError:  # an unhashable codec: no sharing
-        key, found = None, None
+    caches = _CHUNK_CACHES.setdefault(pool, weakref.WeakValueDictionary())
+    key = None if identity is None else (_store_identity(kv), kv.path, identity, options)
+    found = None if key is None else caches.get(key)
     if found is not None:
         return found
+    _, grid_origin = fmt.chunk_grid(metadata)
     cache = ChunkCache(
         kvstore=kv,
-        codec=codec,
+        codec=fmt.chunk_codec(metadata),
         pool=CachePool.for_resource(pool),
         data_copy_concurrency=copy_resource,
         grid_origin=tuple(grid_origin),

@@ -216,9 +216,7 @@ def _input_grid_origin(origin: int, offset: int, stride: int) -> int:
     return -(-delta // stride) if stride > 0 else delta // stride + 1
 
 
-def _input_layout(
-    transform: IndexTransform, layout: dict[str, Any]
-) -> dict[str, Any]:
+def _input_layout(transform: IndexTransform, layout: dict[str, Any]) -> dict[str, Any]:
     """The chunk layout JSON of the stored array, seen through ``transform``'s input space.
 
     Input dimensions driven alone by a single output dimension with stride
