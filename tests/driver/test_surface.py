@@ -133,3 +133,14 @@ async def test_resolve_keeps_implicit_bounds_unless_fixed() -> None:
     await other.resize(exclusive_max=[9])
     assert str((await store.resolve()).domain) == "{ [0, 9*) }"
     assert str((await store.resolve(fix_resizable_bounds=True)).domain) == "{ [0, 9) }"
+
+
+async def test_retain_context_shares_resources() -> None:
+    store = await ts.open(SPEC, create=True, dtype=ts.int32, shape=[3])
+    await store.write([1, 2, 3])
+    # Bound to the store's context: the same memory store, so the data is there.
+    again = await ts.open(store.spec(retain_context=True))
+    np.testing.assert_array_equal(await again.read(), [1, 2, 3])
+    # Unbound: a new context, a new (empty) memory store.
+    with pytest.raises(ValueError, match=r"does not exist"):
+        await ts.open(store.spec(unbind_context=True))

@@ -225,6 +225,11 @@ def open(
             raise TypeError(f"ts.open: {name} must be a bool or None, got {flag!r}")
     rw = ReadWriteMode.from_flags(read, write)
     parsed = spec.copy() if isinstance(spec, _Spec) else _Spec(spec)
+    # A spec bound to a context (``spec(retain_context=True)``, ``update(context=)``)
+    # opens in it.
+    bound = parsed.value.context
+    if bound is not None:
+        context = bound
     updates = {
         "open_mode": open_mode,
         "open": open,

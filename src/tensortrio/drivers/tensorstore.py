@@ -338,16 +338,20 @@ class TensorStore:
         """Spec that may be used to re-open or re-create the TensorStore.
 
         ``minimal_spec`` leaves out what stored metadata supplies;
-        ``unbind_context`` (and ``retain_context``, which tensortrio treats the
-        same way) includes the context resources the store uses. The open-mode
-        and ``recheck_cached*`` options are applied as ``Spec.update`` does.
+        ``unbind_context`` includes the context resources the store uses as
+        JSON; ``retain_context`` binds the spec to the store's context itself,
+        so ``ts.open(spec)`` shares its resources. The open-mode and
+        ``recheck_cached*`` options are applied as ``Spec.update`` does.
         """
         from ..schema.spec import Spec as _Spec
 
-        json = self._json(
-            minimal=bool(minimal_spec), unbind_context=bool(unbind_context or retain_context)
-        )
-        spec = _Spec(json)
+        if retain_context:
+            # Bound to the store's own context (no "context" member): opening the
+            # spec shares the store's resources, e.g. its memory store and caches.
+            spec = _Spec(self._json(minimal=bool(minimal_spec), unbind_context=False))
+            spec.update(context=self._driver.context)
+        else:
+            spec = _Spec(self._json(minimal=bool(minimal_spec), unbind_context=bool(unbind_context)))
         options = {
             "open_mode": open_mode,
             "open": open,
