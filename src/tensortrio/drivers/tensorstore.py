@@ -351,7 +351,9 @@ class TensorStore:
             spec = _Spec(self._json(minimal=bool(minimal_spec), unbind_context=False))
             spec.update(context=self._driver.context)
         else:
-            spec = _Spec(self._json(minimal=bool(minimal_spec), unbind_context=bool(unbind_context)))
+            spec = _Spec(
+                self._json(minimal=bool(minimal_spec), unbind_context=bool(unbind_context))
+            )
         options = {
             "open_mode": open_mode,
             "open": open,
