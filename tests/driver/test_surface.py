@@ -144,3 +144,26 @@ async def test_retain_context_shares_resources() -> None:
     # Unbound: a new context, a new (empty) memory store.
     with pytest.raises(ValueError, match=r"does not exist"):
         await ts.open(store.spec(unbind_context=True))
+
+
+def test_storage_statistics_matches_tensorstore() -> None:
+    results = []
+    for lib in (ts, tensorstore):
+        store = lib.open(
+            {"driver": "zarr", "kvstore": "memory://", "metadata": {"chunks": [2, 5]}},
+            create=True,
+            dtype=lib.int32,
+            shape=[6, 10],
+        ).result()
+        store[0:2, 0:5].write(1).result()
+        store[4, 7].write(1).result()
+        views = [store, store[0:2, 0:5], store[2:4], store[1:3, 3:6], store[4:, 6:], store[::5, ::5]]
+        results.append(
+            [repr(v.storage_statistics().result()) for v in views[:1]]
+            + [
+                repr(v.storage_statistics(query_not_stored=q1, query_fully_stored=q2).result())
+                for v in views
+                for q1, q2 in ((True, False), (False, True), (True, True))
+            ]
+        )
+    assert results[0] == results[1]

@@ -60,6 +60,7 @@ __all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
 
 _MAX_RESIZE_ATTEMPTS: Final = 64
 _DELETE_WINDOW: Final = 1024
+"""Kvstore requests queued at once for deletes and existence checks."""
 
 
 @attrs.define(eq=False)
@@ -334,6 +335,23 @@ class ChunkedDriver(Driver):
         from .chunked_io import write_chunked_async
 
         await write_chunked_async(self.cache, transform, source, copied)
+
+    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+        from ..index.partition import partition_index_transform
+
+        chunk_shape, grid_origin = self.fmt.chunk_grid(self.entry.metadata)
+        cells = partition_index_transform(transform, chunk_shape, grid_origin).cells.tolist()
+        codec = self.codec
+        stored = 0
+        for start in range(0, len(cells), _DELETE_WINDOW):
+            # Queue a window of existence checks (empty byte ranges) on the kvstore actor.
+            futures = [
+                self.kv.read(codec.chunk_key(tuple(cell)), byte_range=slice(0, 0))
+                for cell in cells[start : start + _DELETE_WINDOW]
+            ]
+            for future in futures:
+                stored += (await future).state == "value"
+        return stored, len(cells)
 
     async def resize(
         self,

@@ -162,6 +162,10 @@ class Driver(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+        """``(stored, total)`` storage units (chunks) intersecting the resolved ``transform``."""
+
+    @abc.abstractmethod
     async def resize(
         self,
         transform: IndexTransform,

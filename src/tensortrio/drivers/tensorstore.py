@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .driver import Driver, ReadWriteMode
     from .kvstore import KvStore
 
-__all__ = ["TensorStore"]
+__all__ = ["StorageStatistics", "TensorStore"]
 
 
 def _reject_transaction(transaction: object, where: str) -> None:
@@ -122,6 +122,25 @@ def convert_source(source: Any, dtype: np.dtype[Any]) -> np.ndarray:
     return np.asarray(source, dtype=dtype)
 
 
+@attrs.frozen(repr=False)
+class StorageStatistics:
+    """Statistics of the data stored for a TensorStore's domain (``TensorStore.StorageStatistics``).
+
+    ``not_stored``: no element of the domain is stored (None if not queried);
+    ``fully_stored``: every element is (None if not queried). For chunked
+    drivers a stored chunk counts for all its elements.
+    """
+
+    not_stored: bool | None = None
+    fully_stored: bool | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"TensorStore.StorageStatistics(not_stored={self.not_stored}, "
+            f"fully_stored={self.fully_stored})"
+        )
+
+
 @attrs.define(eq=False, repr=False)
 class TensorStore:
     """Asynchronous multi-dimensional array handle (``ts.TensorStore``).
@@ -129,6 +148,8 @@ class TensorStore:
     Obtain one from ``ts.open``. Views made by indexing share the opened
     driver; ``read``/``write`` return futures.
     """
+
+    StorageStatistics: ClassVar[type[StorageStatistics]] = StorageStatistics
 
     _driver: Driver
     _transform: IndexTransform
@@ -479,6 +500,26 @@ class TensorStore:
             name="resize",
         )
 
+    def storage_statistics(
+        self, *, query_not_stored: bool = False, query_fully_stored: bool = False
+    ) -> Future[StorageStatistics]:
+        """Statistics of the data stored for the domain; only what is queried is computed.
+
+        ``query_not_stored``: whether no element of the domain is stored;
+        ``query_fully_stored``: whether every element is (one existence check
+        per chunk the domain touches).
+        """
+        if not (query_not_stored or query_fully_stored):
+            return Future(StorageStatistics())
+        return get_runtime().submit(
+            _storage_statistics,
+            self._driver,
+            self._transform,
+            query_not_stored,
+            query_fully_stored,
+            name="storage_statistics",
+        )
+
     def resolve(self, fix_resizable_bounds: bool = False, batch: Any = None) -> Future[TensorStore]:
         """Resolves the view's implicit bounds against the current stored metadata."""
         _reject_batch(batch, "TensorStore.resolve")
@@ -525,6 +566,17 @@ async def _write_from_store(
         copy.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise
     await _write(driver, transform, array, copy)
+
+
+async def _storage_statistics(
+    driver: Driver, transform: IndexTransform, not_stored: bool, fully_stored: bool
+) -> StorageStatistics:
+    resolved = await driver.resolve(transform)
+    stored, total = await driver.stored_cells(resolved)
+    return StorageStatistics(
+        not_stored=(stored == 0) if not_stored else None,
+        fully_stored=(stored == total) if fully_stored else None,
+    )
 
 
 async def _resize(
