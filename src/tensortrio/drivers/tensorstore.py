@@ -141,6 +141,9 @@ class StorageStatistics:
         )
 
 
+_Statistics = StorageStatistics
+
+
 @attrs.define(eq=False, repr=False)
 class TensorStore:
     """Asynchronous multi-dimensional array handle (``ts.TensorStore``).
@@ -502,7 +505,7 @@ class TensorStore:
 
     def storage_statistics(
         self, *, query_not_stored: bool = False, query_fully_stored: bool = False
-    ) -> Future[StorageStatistics]:
+    ) -> Future[_Statistics]:
         """Statistics of the data stored for the domain; only what is queried is computed.
 
         ``query_not_stored``: whether no element of the domain is stored;
