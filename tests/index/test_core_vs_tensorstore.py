@@ -134,3 +134,54 @@ def test_domain_operations(data: st.DataObject) -> None:
         return tuple(results)
 
     assert run(ts, build) == run(tensorstore, build)
+
+
+_BOUND = st.sampled_from([None, -tensorstore.inf - 1, -tensorstore.inf, -3, 0, 2, 5, tensorstore.inf, tensorstore.inf + 1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    args=st.lists(st.one_of(_BOUND, st.sampled_from(["x", ""])), max_size=2),
+    kwargs=st.dictionaries(
+        st.sampled_from(["inclusive_min", "exclusive_max", "inclusive_max", "size", "label", "implicit_lower", "implicit_upper"]),
+        st.one_of(_BOUND, st.booleans()),
+        max_size=3,
+    ),
+)
+def test_dim_construction(args: list[Any], kwargs: dict[str, Any]) -> None:
+    if "label" in kwargs:
+        kwargs["label"] = "x" if kwargs["label"] else ""
+
+    def build(module: Any) -> tuple[str, str, int, bool]:
+        dim = module.Dim(*args, **kwargs)
+        return repr(dim), str(dim), dim.size, dim.finite
+
+    def outcome(module: Any) -> tuple[str, Any]:
+        try:
+            return run(module, build)
+        except TypeError:
+            return "TypeError", None
+
+    assert outcome(ts) == outcome(tensorstore)
+
+
+_JSON_BOUND = st.one_of(
+    st.integers(-3, 6), st.sampled_from(["-inf", "+inf", "x", 1.5]), st.lists(st.integers(-3, 6), min_size=1, max_size=1)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    members=st.dictionaries(
+        st.sampled_from(["rank", "inclusive_min", "exclusive_max", "inclusive_max", "shape", "labels", "bogus"]),
+        st.one_of(st.integers(-1, 3), st.lists(_JSON_BOUND, max_size=3), st.lists(st.sampled_from(["a", "b", ""]), max_size=3)),
+        max_size=4,
+    )
+)
+def test_domain_json(members: dict[str, Any]) -> None:
+    def build(module: Any) -> tuple[str, Any]:
+        domain = module.IndexDomain(json=members)
+        return str(domain), domain.to_json()
+
+    ours, theirs = run(ts, build), run(tensorstore, build)
+    assert ours == theirs

@@ -13,6 +13,7 @@ import operator
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 
 from ..errors import InvalidArgumentError
 
@@ -102,39 +103,55 @@ def _label(value: Any) -> str:
     return value
 
 
-_FORM_KEYWORDS = {
-    "unbounded": {"label", "implicit_lower", "implicit_upper"},
-    "size": {"size", "label", "inclusive_min", "implicit_lower", "implicit_upper"},
-    "exclusive_max": {"inclusive_min", "exclusive_max", "label", "implicit_lower", "implicit_upper"},
-    "inclusive_max": {"inclusive_min", "inclusive_max", "label", "implicit_lower", "implicit_upper"},
-}
-_FORM_POSITIONAL = {
-    "unbounded": ("label",),
-    "size": ("size", "label"),
-    "exclusive_max": ("inclusive_min", "exclusive_max"),
-    "inclusive_max": (),
-}
+# The four constructor overloads, tried in order as TensorStore's binding does: parameter
+# names, how many may be positional, and the accepted type of each ("int" means an optional
+# integer, "str" an optional label, "bool" a flag, "bool?"/"bool!" optional flags).
+_FORMS: tuple[tuple[str, int, dict[str, str]], ...] = (
+    ("unbounded", 1, {"label": "str", "implicit_lower": "bool", "implicit_upper": "bool"}),
+    ("size", 2, {"size": "int", "label": "str", "inclusive_min": "int", "implicit_lower": "bool",
+                 "implicit_upper": "bool?"}),
+    ("exclusive_max", 2, {"inclusive_min": "int", "exclusive_max": "int", "label": "str",
+                          "implicit_lower": "bool?", "implicit_upper": "bool?"}),
+    ("inclusive_max", 0, {"inclusive_min": "int", "inclusive_max": "int", "label": "str",
+                          "implicit_lower": "bool!", "implicit_upper": "bool!"}),
+)
+_REQUIRED = {"size": ("size",)}
+_FORMS_BY_NAME = {form: params for form, _, params in _FORMS}
 
 
-def _is_int_like(value: Any) -> bool:
-    return not isinstance(value, str) and hasattr(value, "__index__")
+def _accepts(kind: str, value: Any, convert: bool) -> bool:
+    if kind == "int":
+        return value is None or (
+            not isinstance(value, (str, float)) and hasattr(value, "__index__") and np.ndim(value) == 0
+        )
+    if kind == "str":
+        return value is None or isinstance(value, str)
+    if isinstance(value, (bool, np.bool_)) or (kind in ("bool?", "bool!") and value is None):
+        return True
+    # Observed in tensorstore 0.1.86: in the converting pass flags take numbers (and a
+    # plain flag None), except in the inclusive_max form.
+    number = isinstance(value, (int, float, np.number))
+    return convert and ((kind == "bool" and (value is None or number)) or (kind == "bool?" and number))
 
 
-def _choose_form(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    """Pick the constructor overload the way TensorStore's overload resolution does."""
-    if "inclusive_max" in kwargs:
-        return "inclusive_max"
-    if "exclusive_max" in kwargs or (len(args) >= 2 and _is_int_like(args[1])):
-        return "exclusive_max"
-    if "size" in kwargs:
-        return "size"
-    if args and _is_int_like(args[0]):
-        return "size"
-    if args and args[0] is None and len(args) == 2:
-        return "size"
-    if "inclusive_min" in kwargs:
-        return "exclusive_max"
-    return "unbounded"
+def _bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Pick the overload the arguments fit, as pybind11 does (exact pass, then converting)."""
+    for convert in (False, True):
+        for form, n_positional, params in _FORMS:
+            names = list(params)
+            if len(args) > n_positional or any(k not in params for k in kwargs):
+                continue
+            bound = dict(zip(names, args, strict=False))
+            if any(k in bound for k in kwargs):
+                continue
+            bound.update(kwargs)
+            if any(r not in bound for r in _REQUIRED.get(form, ())):
+                continue
+            if all(_accepts(params[k], v, convert) for k, v in bound.items()):
+                return form, bound
+    raise TypeError(
+        f"Dim(): incompatible constructor arguments: args={args!r}, kwargs={kwargs!r}"
+    )
 
 
 def _pick(
@@ -169,17 +186,10 @@ class IndexInterval:
     label: str
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        form = _choose_form(args, kwargs)
-        positional = _FORM_POSITIONAL[form]
-        if len(args) > len(positional):
-            raise TypeError(f"Dim() takes at most {len(positional)} positional arguments for this form")
-        params = dict(zip(positional, args, strict=False))
-        for key, value in kwargs.items():
-            if key not in _FORM_KEYWORDS[form]:
-                raise TypeError(f"Dim() got an unexpected keyword argument {key!r}")
-            if key in params:
-                raise TypeError(f"Dim() got multiple values for argument {key!r}")
-            params[key] = value
+        form, params = _bind(args, kwargs)
+        for key in ("implicit_lower", "implicit_upper"):
+            if key in params and (params[key] is not None or _FORMS_BY_NAME[form][key] == "bool"):
+                params[key] = bool(params[key])
         label = _label(params.get("label"))
         lower_flag = params.get("implicit_lower")
         upper_flag = params.get("implicit_upper")
@@ -194,15 +204,14 @@ class IndexInterval:
             if size is None:
                 hi = INF + 1
                 implicit_upper = True if upper_flag is None else bool(upper_flag)
+                if not _valid_half_open(lo, hi):
+                    raise InvalidArgumentError(f"({lo}, {hi}) do not specify a valid half-open index interval")
             else:
                 n = to_index(size, "size")
                 hi = lo + n
                 if n < 0 or not _valid_half_open(lo, hi):
                     raise InvalidArgumentError(f"({lo}, {n}) do not specify a valid sized index interval")
                 implicit_upper = False if upper_flag is None else bool(upper_flag)
-            if size is None and params.get("inclusive_min") is None:
-                lo = -INF
-                implicit_lower = True if lower_flag is None else bool(lower_flag)
         else:
             lo_given = params.get("inclusive_min")
             lo = _optional_index(lo_given, -INF, "inclusive_min")
