@@ -1,0 +1,88 @@
+"""``Zarr3ChunkCodec``: zarr v3 chunk keys and the bytes of one chunk (the shard when sharded).
+
+The chunk cache's unit is the write chunk: the ``chunk_grid`` chunk, which
+is a whole shard when the codecs shard.  Decoding returns the array the codec
+chain produces — a zero-copy read-only view for uncompressed ``bytes``
+chunks, a fresh array assembled inner chunk by inner chunk for shards;
+encoding copies only to lay out elements (one copy per inner chunk).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import numpy as np
+
+from ...errors import InvalidArgumentError
+from .codecs import BytesCodec, ShardingCodec
+
+if TYPE_CHECKING:
+    from .chunk_key_encoding import ChunkKeyEncoding
+    from .codecs import CodecChain
+    from .metadata import Zarr3Metadata
+
+__all__ = ["Zarr3ChunkCodec", "chunk_codec_for"]
+
+# Below these decoded sizes, codec work is cheaper than the ~100 µs thread hop.
+_INLINE_RAW: Final = 64 * 1024
+_INLINE_COMPRESSED: Final = 16 * 1024
+
+
+@attrs.frozen(eq=False)
+class Zarr3ChunkCodec:
+    """Keys, decodes and encodes the (write) chunks of one zarr v3 array (a ``ChunkCodec``)."""
+
+    chunk_shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    fill_value: np.ndarray
+    inline_codec_bytes: int
+    codecs: CodecChain
+    key_encoding: ChunkKeyEncoding
+
+    def chunk_key(self, cell: tuple[int, ...]) -> str:
+        """``"c/i/j"`` (default encoding) or ``"i.j"`` (v2), per ``chunk_key_encoding``."""
+        return self.key_encoding.key(cell)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """Decode a stored chunk into an array of ``chunk_shape`` (may be a read-only view of ``data``).
+
+        Raises:
+            DataLossError: corrupt bytes, naming the codec (and inner chunk for shards).
+        """
+        return self.codecs.decode(data)
+
+    def encode(self, chunk: np.ndarray) -> bytes:
+        """Encode a native array of ``chunk_shape``; a shard leaves out inner chunks equal to the fill value.
+
+        Raises:
+            ValueError: ``chunk`` has another shape.
+        """
+        if chunk.shape != self.chunk_shape:
+            raise InvalidArgumentError(
+                f"zarr3 chunk must have shape {list(self.chunk_shape)}, got {list(chunk.shape)}"
+            )
+        data = self.codecs.encode(chunk)
+        return data if isinstance(data, bytes) else bytes(data)
+
+    @property
+    def sharding(self) -> ShardingCodec | None:
+        """The sharding codec when chunks are shards (its ``layout`` drives partial shard I/O)."""
+        codec = self.codecs.array_to_bytes
+        return codec if isinstance(codec, ShardingCodec) else None
+
+
+def chunk_codec_for(metadata: Zarr3Metadata) -> Zarr3ChunkCodec:
+    """The chunk codec of an array with ``metadata``."""
+    chain = metadata.codecs
+    raw = not chain.bytes_to_bytes and isinstance(chain.array_to_bytes, BytesCodec)
+    return Zarr3ChunkCodec(
+        chunk_shape=metadata.chunk_shape,
+        dtype=metadata.dtype,
+        fill_value=metadata.fill_value.reshape(()),
+        inline_codec_bytes=_INLINE_RAW if raw else _INLINE_COMPRESSED,
+        codecs=chain,
+        key_encoding=metadata.chunk_key_encoding,
+    )
+
+

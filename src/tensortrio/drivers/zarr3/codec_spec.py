@@ -1,0 +1,51 @@
+"""The ``"zarr3"`` codec driver of ``ts.CodecSpec``: ``{"driver": "zarr3", "codecs": [...]}``.
+
+``codecs`` is normalised codec by codec (unresolved: no defaults that depend
+on the array are filled in).  Merging takes ``codecs`` from whichever spec has
+it; two different chains are an error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...errors import InvalidArgumentError
+from ...schema.chunk_json import json_text
+from ...schema.codec_spec import CodecDriver, register_codec_driver
+from .codecs import parse_codec_chain
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["ZARR3_CODEC_DRIVER", "zarr3_codec_members"]
+
+
+def zarr3_codec_members(members: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the members of a zarr3 codec spec.
+
+    Raises:
+        ValueError: an unknown member or an invalid ``codecs`` chain.
+    """
+    extra = [k for k in members if k != "codecs"]
+    if extra:
+        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    if "codecs" not in members:
+        return {}
+    try:
+        chain = parse_codec_chain(members["codecs"])
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f'Error parsing object member "codecs": {exc}') from None
+    return {"codecs": chain.to_json()}
+
+
+def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    if "codecs" in a and "codecs" in b and a["codecs"] != b["codecs"]:
+        raise InvalidArgumentError(
+            f"Cannot merge zarr3 codec constraints {json_text(a['codecs'])} and "
+            f"{json_text(b['codecs'])}"
+        )
+    return {**a, **b}
+
+
+ZARR3_CODEC_DRIVER = CodecDriver("zarr3", from_json=zarr3_codec_members, merge=_merge)
+register_codec_driver(ZARR3_CODEC_DRIVER)

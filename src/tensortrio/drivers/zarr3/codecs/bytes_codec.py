@@ -1,0 +1,86 @@
+"""The ``bytes`` array→bytes codec: elements in C order with a given byte order.
+
+``endian`` (``"little"``/``"big"``) is required for multi-byte types and
+omitted for one-byte types; TensorStore resolves a missing one to
+``"little"``.  Decoding is zero-copy (a read-only view of the input) unless
+bytes must be swapped.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import attrs
+import numpy as np
+
+from ....errors import DataLossError
+from ....schema.chunk_json import json_text
+from .base import ArrayInfo, Buffer, check_config_members, config_member_error, register_codec
+
+if TYPE_CHECKING:
+    from .base import ArrayToBytesCodec
+
+__all__ = ["BytesCodec"]
+
+_NATIVE: Final = sys.byteorder
+
+
+@attrs.frozen
+class BytesCodec:
+    """``{"name": "bytes", "configuration": {"endian": ...}}``."""
+
+    endian: Literal["little", "big"] | None = None
+    kind: Literal["array_to_bytes"] = attrs.field(default="array_to_bytes", init=False)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.endian is None:
+            return {"name": "bytes"}
+        return {"configuration": {"endian": self.endian}, "name": "bytes"}
+
+    def resolve(self, info: ArrayInfo) -> ArrayToBytesCodec:
+        if info.dtype.itemsize == 1:
+            return BytesCodec(None)
+        return BytesCodec(self.endian or "little")
+
+    def _swap(self, dtype: np.dtype[Any]) -> bool:
+        return dtype.itemsize > 1 and self.endian is not None and self.endian != _NATIVE
+
+    def encode(self, array: np.ndarray, info: ArrayInfo) -> Buffer:
+        if self._swap(array.dtype):
+            bits = np.dtype(f"u{array.dtype.itemsize}")
+            array = array.view(bits).byteswap()
+        elif not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)
+        # ml_dtypes elements do not support the buffer protocol; their bits do.
+        return memoryview(array.reshape(-1).view(np.uint8))
+
+    def decode(self, data: Buffer, info: ArrayInfo) -> np.ndarray:
+        dtype = info.dtype
+        count = 1
+        for n in info.shape:
+            count *= n
+        if len(data) != count * dtype.itemsize:
+            raise DataLossError(
+                f"bytes codec: chunk is {len(data)} bytes, but should be "
+                f"{count * dtype.itemsize} bytes for shape {list(info.shape)}"
+            )
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if self._swap(dtype):
+            flat = raw.view(f"u{dtype.itemsize}").byteswap().view(dtype)
+        else:
+            flat = raw.view(dtype)
+        return flat.reshape(info.shape)
+
+
+def _parse(config: dict[str, Any]) -> BytesCodec:
+    check_config_members(config, ("endian",))
+    endian = config.get("endian")
+    if endian is not None and endian not in ("little", "big"):
+        raise config_member_error(
+            "endian", f'Expected one of "little", "big", but received: {json_text(endian)}'
+        )
+    return BytesCodec(endian)
+
+
+register_codec("bytes", _parse)

@@ -1,0 +1,357 @@
+"""The ``sharding_indexed`` array→bytes codec: a shard of inner chunks plus an index.
+
+A shard (one write chunk, one key) holds a regular grid of inner chunks, each
+encoded with the inner ``codecs``, concatenated in row-major order, with an
+index of ``(offset, nbytes)`` ``uint64`` pairs per inner chunk (shape
+``grid + [2]``) encoded with ``index_codecs`` (fixed size: ``bytes`` and
+``crc32c`` only) at the ``"start"`` or ``"end"`` of the shard.  An inner
+chunk equal to the fill value is not stored: its entry is
+``(2**64-1, 2**64-1)`` and it reads as the fill value.  Inner ``codecs`` may
+themselves shard (nested sharding).
+
+Pure functions for partial shard I/O (all take the resolved
+:class:`ShardLayout`, ``codec.layout``):
+
+- :func:`shard_index_byte_range` — which bytes of a shard hold the index
+  (a suffix request when the shard size is unknown and the index is at the end).
+- :func:`decode_shard_index` — index bytes → ``uint64`` array ``grid + [2]``,
+  checked against the shard size when known.
+- :func:`decode_inner_chunk` / :func:`encode_inner_chunk` — one inner chunk's
+  bytes ↔ array (``encode_inner_chunk`` gives ``None`` for an all-fill chunk).
+- :func:`split_shard` — a whole shard → each inner chunk's stored bytes (or
+  ``None``), row-major; :func:`assemble_shard` — the reverse, so unchanged
+  inner chunks are carried over without being decoded and re-encoded.
+- :func:`decode_shard` / :func:`encode_shard` — the whole shard at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import attrs
+import numpy as np
+
+from ....errors import DataLossError, InvalidArgumentError
+from ....schema.chunk_json import json_text
+from ...kvstore.byte_range import ByteRangeRequest
+from .base import ArrayInfo, check_config_members, config_member_error, register_codec
+from .bytes_codec import BytesCodec
+from .chain import CodecChain, parse_codec_chain
+from .crc32c import CRC32C_SIZE, Crc32cCodec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from .base import ArrayToBytesCodec, Buffer
+
+__all__ = [
+    "MISSING",
+    "ShardLayout",
+    "ShardingCodec",
+    "assemble_shard",
+    "decode_inner_chunk",
+    "decode_shard",
+    "decode_shard_index",
+    "encode_inner_chunk",
+    "encode_shard",
+    "shard_index_byte_range",
+    "split_shard",
+]
+
+MISSING: Final = 2**64 - 1
+"""Offset and size of an inner chunk that is not stored."""
+_INDEX_DTYPE: Final = np.dtype(np.uint64)
+
+
+@attrs.frozen(eq=False)
+class ShardLayout:
+    """Everything a resolved sharding codec knows about its shards."""
+
+    shard_shape: tuple[int, ...]
+    chunk_shape: tuple[int, ...]
+    grid_shape: tuple[int, ...]
+    inner: CodecChain
+    index: CodecChain
+    index_location: Literal["start", "end"]
+    index_nbytes: int
+    info: ArrayInfo
+    """The inner chunk's array (shape ``chunk_shape``)."""
+
+    @property
+    def num_chunks(self) -> int:
+        return math.prod(self.grid_shape)
+
+    def cells(self) -> Iterator[tuple[int, ...]]:
+        """Inner grid cells in row-major (storage) order."""
+        return np.ndindex(*self.grid_shape)
+
+    def cell_slices(self, cell: tuple[int, ...]) -> tuple[slice, ...]:
+        """Where inner chunk ``cell`` lies in the shard."""
+        return tuple(slice(i * n, (i + 1) * n) for i, n in zip(cell, self.chunk_shape, strict=True))
+
+
+@attrs.frozen
+class ShardingCodec:
+    """``{"name": "sharding_indexed", "configuration": {chunk_shape, codecs, index_codecs, index_location}}``.
+
+    ``index_location`` is ``None`` when not given (meaning ``"end"``, and
+    omitted from the JSON as TensorStore omits it).
+    """
+
+    chunk_shape: tuple[int, ...]
+    codecs: CodecChain = attrs.field(factory=lambda: CodecChain(array_to_bytes=BytesCodec()))
+    index_codecs: CodecChain = attrs.field(
+        factory=lambda: CodecChain(array_to_bytes=BytesCodec(), bytes_to_bytes=(Crc32cCodec(),))
+    )
+    index_location: Literal["start", "end"] | None = None
+    kind: Literal["array_to_bytes"] = attrs.field(default="array_to_bytes", init=False)
+    layout: ShardLayout | None = attrs.field(default=None, eq=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "chunk_shape": list(self.chunk_shape),
+            "codecs": self.codecs.to_json(),
+            "index_codecs": self.index_codecs.to_json(),
+        }
+        if self.index_location is not None:
+            config["index_location"] = self.index_location
+        return {"configuration": config, "name": "sharding_indexed"}
+
+    def resolve(self, info: ArrayInfo) -> ArrayToBytesCodec:
+        shape = info.shape
+        if len(self.chunk_shape) != len(shape):
+            raise InvalidArgumentError(
+                f"sharding_indexed: 'chunk_shape' {list(self.chunk_shape)} must have rank "
+                f"{len(shape)}"
+            )
+        for i, (n, c) in enumerate(zip(shape, self.chunk_shape, strict=True)):
+            if n % c:
+                raise InvalidArgumentError(
+                    f"sharding_indexed: 'chunk_shape' {list(self.chunk_shape)} must evenly "
+                    f"divide the shard shape {list(shape)} (dimension {i})"
+                )
+        grid = tuple(n // c for n, c in zip(shape, self.chunk_shape, strict=True))
+        inner_info = info.with_shape(self.chunk_shape)
+        inner = self.codecs.resolve(inner_info)
+        index_info = ArrayInfo(
+            (*grid, 2), "uint64", _INDEX_DTYPE, np.array(MISSING, dtype=_INDEX_DTYPE)
+        )
+        index = self.index_codecs.resolve(index_info)
+        if not isinstance(index.array_to_bytes, BytesCodec) or not all(
+            isinstance(c, Crc32cCodec) for c in index.bytes_to_bytes
+        ):
+            raise InvalidArgumentError(
+                "sharding_indexed: 'index_codecs' must have a fixed encoded size: only "
+                f'"transpose", "bytes" and "crc32c" are allowed, got {json_text(index.to_json())}'
+            )
+        nbytes = math.prod(grid) * 16 + CRC32C_SIZE * len(index.bytes_to_bytes)
+        layout = ShardLayout(
+            shape, self.chunk_shape, grid, inner, index, self.index_location or "end", nbytes, inner_info
+        )
+        return attrs.evolve(self, codecs=inner, index_codecs=index, layout=layout)
+
+    def _layout(self) -> ShardLayout:
+        assert self.layout is not None, "sharding codec used before resolve()"
+        return self.layout
+
+    def encode(self, array: np.ndarray, info: ArrayInfo) -> Buffer:
+        return encode_shard(self._layout(), array)
+
+    def decode(self, data: Buffer, info: ArrayInfo) -> np.ndarray:
+        return decode_shard(self._layout(), data)
+
+
+def shard_index_byte_range(layout: ShardLayout, shard_size: int | None = None) -> ByteRangeRequest:
+    """The byte range of the index in a shard of ``shard_size`` bytes (None: unknown).
+
+    Index at the start: ``[0, index_nbytes)``.  At the end: the last
+    ``index_nbytes`` bytes — a suffix request (negative ``inclusive_min``)
+    when the size is unknown.
+
+    Raises:
+        DataLossError: a known shard size smaller than the index.
+    """
+    n = layout.index_nbytes
+    if shard_size is not None and shard_size < n:
+        raise DataLossError(f"shard is {shard_size} bytes, smaller than its {n}-byte index")
+    if layout.index_location == "start":
+        return ByteRangeRequest(0, n)
+    if shard_size is None:
+        return ByteRangeRequest(-n, None)
+    return ByteRangeRequest(shard_size - n, shard_size)
+
+
+def decode_shard_index(
+    layout: ShardLayout, data: Buffer, shard_size: int | None = None
+) -> np.ndarray:
+    """Decode index bytes into a writable ``uint64`` array of shape ``grid_shape + (2,)``.
+
+    ``[..., 0]`` is each inner chunk's offset in the shard, ``[..., 1]`` its
+    size; both are :data:`MISSING` for a chunk not stored.
+
+    Raises:
+        DataLossError: wrong size, bad checksum, a half-missing entry, or (with
+            ``shard_size``) an entry reaching past the shard.
+    """
+    if len(data) != layout.index_nbytes:
+        raise DataLossError(
+            f"shard index is {len(data)} bytes, but should be {layout.index_nbytes} bytes"
+        )
+    index = np.array(layout.index.decode(data), dtype=_INDEX_DTYPE)
+    offsets, sizes = index[..., 0], index[..., 1]
+    missing = offsets == MISSING
+    if not np.array_equal(missing, sizes == MISSING):
+        raise DataLossError("shard index has an entry with only one of offset and size missing")
+    if shard_size is not None:
+        present_end = offsets[~missing].astype(object) + sizes[~missing].astype(object)
+        if present_end.size and max(present_end) > shard_size:
+            raise DataLossError(f"shard index refers to bytes past the end of the {shard_size}-byte shard")
+    return index
+
+
+def decode_inner_chunk(layout: ShardLayout, data: Buffer) -> np.ndarray:
+    """Decode one inner chunk's stored bytes into an array of ``chunk_shape`` (may be a read-only view)."""
+    return layout.inner.decode(data)
+
+
+def _is_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
+    """Per inner chunk (grid-shaped bool array): whether every element equals the fill value."""
+    fill = layout.info.fill_value
+    split: list[int] = []
+    for g, c in zip(layout.grid_shape, layout.chunk_shape, strict=True):
+        split += [g, c]
+    blocks = array.reshape(split)
+    if fill.dtype.kind in "fc" and np.isnan(fill):
+        equal = np.isnan(blocks)
+    else:
+        equal = blocks == fill
+    return np.asarray(equal.all(axis=tuple(range(1, 2 * len(layout.grid_shape), 2))))
+
+
+def encode_inner_chunk(layout: ShardLayout, array: np.ndarray) -> Buffer | None:
+    """Encode one inner chunk (shape ``chunk_shape``); ``None`` when it is all fill value."""
+    if _chunk_is_fill(layout, array):
+        return None
+    return layout.inner.encode(array)
+
+
+def _chunk_is_fill(layout: ShardLayout, array: np.ndarray) -> bool:
+    fill = layout.info.fill_value
+    if fill.dtype.kind in "fc" and np.isnan(fill):
+        return bool(np.isnan(array).all())
+    return bool((array == fill).all())
+
+
+def assemble_shard(layout: ShardLayout, chunks: Sequence[Buffer | None]) -> bytes:
+    """A shard from each inner chunk's encoded bytes (row-major; ``None`` = not stored).
+
+    The bytes are copied as they are, so chunks split from an existing shard
+    (:func:`split_shard`) are carried over without re-encoding.
+
+    Raises:
+        ValueError: not exactly one entry per inner chunk.
+    """
+    if len(chunks) != layout.num_chunks:
+        raise InvalidArgumentError(
+            f"shard has {layout.num_chunks} inner chunks, got {len(chunks)} entries"
+        )
+    index = np.full((layout.num_chunks, 2), MISSING, dtype=_INDEX_DTYPE)
+    offset = layout.index_nbytes if layout.index_location == "start" else 0
+    parts: list[Buffer] = []
+    for i, chunk in enumerate(chunks):
+        if chunk is None:
+            continue
+        size = len(chunk) if not isinstance(chunk, memoryview) else chunk.nbytes
+        index[i] = (offset, size)
+        offset += size
+        parts.append(chunk)
+    encoded = layout.index.encode(index.reshape((*layout.grid_shape, 2)))
+    if layout.index_location == "start":
+        parts.insert(0, encoded)
+    else:
+        parts.append(encoded)
+    return b"".join(parts)
+
+
+def split_shard(layout: ShardLayout, data: Buffer) -> list[memoryview | None]:
+    """Each inner chunk's stored bytes (views into ``data``), row-major; ``None`` where not stored.
+
+    Raises:
+        DataLossError: a corrupt index.
+    """
+    view = memoryview(data).cast("B")
+    size = len(view)
+    rng = shard_index_byte_range(layout, size)
+    index = decode_shard_index(layout, view[rng.inclusive_min : rng.exclusive_max], size)
+    flat = index.reshape(-1, 2)
+    out: list[memoryview | None] = []
+    for offset, nbytes in flat.tolist():
+        out.append(None if offset == MISSING else view[offset : offset + nbytes])
+    return out
+
+
+def decode_shard(layout: ShardLayout, data: Buffer) -> np.ndarray:
+    """Decode a whole shard into a new writable array of ``shard_shape``; missing chunks are fill.
+
+    Raises:
+        DataLossError: a corrupt index or inner chunk (the message names the inner cell).
+    """
+    chunks = split_shard(layout, data)
+    info = layout.info
+    if any(chunk is None for chunk in chunks):
+        out = np.full(layout.shard_shape, info.fill_value, dtype=info.dtype)
+    else:
+        out = np.empty(layout.shard_shape, dtype=info.dtype)
+    decode = layout.inner.decode
+    for cell, chunk in zip(layout.cells(), chunks, strict=True):
+        if chunk is None:
+            continue
+        try:
+            out[layout.cell_slices(cell)] = decode(chunk)
+        except DataLossError as exc:
+            raise DataLossError(f"inner chunk {list(cell)}: {exc}") from None
+    return out
+
+
+def encode_shard(layout: ShardLayout, array: np.ndarray) -> bytes:
+    """Encode a whole shard (array of ``shard_shape``); inner chunks equal to the fill value are left out."""
+    is_fill = _is_fill(layout, array).reshape(-1).tolist()
+    encode = layout.inner.encode
+    chunks: list[Buffer | None] = []
+    for cell, fill in zip(layout.cells(), is_fill, strict=True):
+        chunks.append(None if fill else encode(array[layout.cell_slices(cell)]))
+    return assemble_shard(layout, chunks)
+
+
+def _parse(config: dict[str, Any]) -> ShardingCodec:
+    check_config_members(config, ("chunk_shape", "codecs", "index_codecs", "index_location"))
+    shape = config.get("chunk_shape")
+    if shape is None:
+        raise config_member_error("chunk_shape", "Expected array, but member is missing")
+    if not isinstance(shape, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape
+    ):
+        raise config_member_error(
+            "chunk_shape", f"Expected array of positive integers, but received: {json_text(shape)}"
+        )
+    codec = ShardingCodec(tuple(shape))
+    if "codecs" in config:
+        try:
+            codec = attrs.evolve(codec, codecs=parse_codec_chain(config["codecs"]))
+        except InvalidArgumentError as exc:
+            raise config_member_error("codecs", str(exc)) from None
+    if "index_codecs" in config:
+        try:
+            codec = attrs.evolve(codec, index_codecs=parse_codec_chain(config["index_codecs"]))
+        except InvalidArgumentError as exc:
+            raise config_member_error("index_codecs", str(exc)) from None
+    location = config.get("index_location")
+    if location is not None and location not in ("start", "end"):
+        raise config_member_error(
+            "index_location", f'Expected one of "start", "end", but received: {json_text(location)}'
+        )
+    return attrs.evolve(codec, index_location=location)
+
+
+register_codec("sharding_indexed", _parse)

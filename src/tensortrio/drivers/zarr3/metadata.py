@@ -1,0 +1,387 @@
+"""Zarr v3 array metadata (``zarr.json``): the full stored form and the partial spec form.
+
+:class:`Zarr3Metadata` is what is stored (every required member present, the
+codec chain resolved); :class:`Zarr3PartialMetadata` is the spec's
+``"metadata"`` member (every member optional).  Messages name the member as
+TensorStore does: ``Error parsing object member "shape": ...``.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import numpy as np
+
+from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...schema.chunk_json import json_text
+from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
+from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
+from .dtype import numpy_dtype, parse_data_type
+from .fill_value import decode_fill_value, encode_fill_value
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+__all__ = [
+    "Zarr3Metadata",
+    "Zarr3PartialMetadata",
+    "parse_partial_metadata",
+    "parse_zarr3_metadata",
+]
+
+_MAX_RANK: Final = 32
+_MAX_INDEX: Final = 2**62 - 2
+_KNOWN: Final = (
+    "zarr_format",
+    "node_type",
+    "shape",
+    "data_type",
+    "chunk_grid",
+    "chunk_key_encoding",
+    "fill_value",
+    "codecs",
+    "attributes",
+    "dimension_names",
+    "storage_transformers",
+)
+
+
+def _member_error(name: str, detail: object) -> InvalidArgumentError:
+    return InvalidArgumentError(f'Error parsing object member "{name}": {detail}')
+
+
+def _fill_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
+    if rank is not None and len(value) != rank:
+        raise InvalidArgumentError(f"Array has length {len(value)} but should have length {rank}")
+    if len(value) > _MAX_RANK:
+        raise InvalidArgumentError(f"Rank {len(value)} is outside valid range [0, {_MAX_RANK}]")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, int) or isinstance(item, bool) or not low <= item <= _MAX_INDEX:
+            raise InvalidArgumentError(
+                f"Error parsing value at position {i}: Expected integer in the range "
+                f"[{low}, {_MAX_INDEX}], but received: {json_text(item)}"
+            )
+        out.append(item)
+    return tuple(out)
+
+
+def _constant(expected: Any) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if value != expected or isinstance(value, bool):
+            raise InvalidArgumentError(f"Expected {json_text(expected)}, but received: {json_text(value)}")
+        return value
+
+    return parse
+
+
+def _chunk_grid(rank: int | None) -> Callable[[Any], tuple[int, ...]]:
+    def parse(value: Any) -> tuple[int, ...]:
+        if not isinstance(value, dict):
+            raise InvalidArgumentError(f"Expected object, but received: {json_text(value)}")
+        if value.get("name") != "regular":
+            raise _member_error(
+                "name", f'Expected "regular", but received: {json_text(value.get("name"))}'
+            )
+        config = value.get("configuration")
+        if not isinstance(config, dict) or "chunk_shape" not in config:
+            raise _member_error("configuration", f"Expected object with \"chunk_shape\", but received: {json_text(config)}")
+        try:
+            return _vector(config["chunk_shape"], 1, rank)
+        except InvalidArgumentError as exc:
+            raise _member_error("configuration", _member_error("chunk_shape", exc)) from None
+
+    return parse
+
+
+def _attributes(value: Any) -> str:
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(value)}")
+    return _json.dumps(value, sort_keys=True)
+
+
+def _dimension_names(rank: int | None) -> Callable[[Any], tuple[str | None, ...]]:
+    def parse(value: Any) -> tuple[str | None, ...]:
+        if not isinstance(value, list):
+            raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
+        if rank is not None and len(value) != rank:
+            raise InvalidArgumentError(f"Array has length {len(value)} but should have length {rank}")
+        for i, name in enumerate(value):
+            if name is not None and not isinstance(name, str):
+                raise InvalidArgumentError(
+                    f"Error parsing value at position {i}: Expected string or null, but "
+                    f"received: {json_text(name)}"
+                )
+        return tuple(value)
+
+    return parse
+
+
+def _storage_transformers(value: Any) -> None:
+    if value != []:
+        raise InvalidArgumentError(f"storage transformers are not supported, got {json_text(value)}")
+
+
+def _parse_member(json: Mapping[str, Any], name: str, parse: Callable[[Any], Any], required: str | None) -> Any:
+    if name not in json:
+        if required is None:
+            return None
+        raise _member_error(name, f"Expected {required}, but member is missing")
+    try:
+        return parse(json[name])
+    except InvalidArgumentError as exc:
+        raise _member_error(name, exc) from None
+
+
+def _array_info(shape: tuple[int, ...], data_type: str, fill_value: np.ndarray) -> ArrayInfo:
+    return ArrayInfo(shape, data_type, numpy_dtype(data_type), fill_value)
+
+
+@attrs.frozen
+class Zarr3Metadata:
+    """The complete metadata of a zarr v3 array, as stored in ``zarr.json``.
+
+    ``codecs`` is resolved for one chunk of ``chunk_shape``; ``attributes``
+    is kept as sorted JSON text (None: absent); ``dimension_names`` None when absent.
+    """
+
+    shape: tuple[int, ...]
+    data_type: str
+    chunk_shape: tuple[int, ...]
+    fill_value: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=_fill_eq), hash=False)
+    codecs: CodecChain
+    chunk_key_encoding: ChunkKeyEncoding = ChunkKeyEncoding()
+    attributes: str | None = None
+    dimension_names: tuple[str | None, ...] | None = None
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return numpy_dtype(self.data_type)
+
+    @property
+    def chunk_info(self) -> ArrayInfo:
+        return _array_info(self.chunk_shape, self.data_type, self.fill_value)
+
+    @property
+    def read_chunk_shape(self) -> tuple[int, ...]:
+        """The innermost (read) chunk shape: the (nested) sharding's inner chunks, else the chunk."""
+        chain, perm = self.codecs, tuple(range(self.rank))
+        shape = self.chunk_shape
+        while isinstance(chain.array_to_bytes, ShardingCodec):
+            perm = tuple(perm[i] for i in chain.inner_permutation())
+            inner = chain.array_to_bytes.chunk_shape
+            shape = tuple(inner[perm.index(i)] for i in range(self.rank))
+            chain = chain.array_to_bytes.codecs
+        return shape
+
+    @property
+    def inner_order(self) -> tuple[int, ...]:
+        """The storage order of dimensions within the innermost chunks (``inner_order``)."""
+        chain, perm = self.codecs, tuple(range(self.rank))
+        while True:
+            perm = tuple(perm[i] for i in chain.inner_permutation())
+            if not isinstance(chain.array_to_bytes, ShardingCodec):
+                return perm
+            chain = chain.array_to_bytes.codecs
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``zarr.json`` object (keys sorted, as TensorStore writes it)."""
+        json: dict[str, Any] = {
+            "chunk_grid": {"configuration": {"chunk_shape": list(self.chunk_shape)}, "name": "regular"},
+            "chunk_key_encoding": self.chunk_key_encoding.to_json(),
+            "codecs": self.codecs.to_json(),
+            "data_type": self.data_type,
+            "fill_value": encode_fill_value(self.fill_value, self.data_type),
+            "node_type": "array",
+            "shape": list(self.shape),
+            "zarr_format": 3,
+        }
+        if self.attributes is not None:
+            json["attributes"] = _json.loads(self.attributes)
+        if self.dimension_names is not None:
+            json["dimension_names"] = list(self.dimension_names)
+        return dict(sorted(json.items()))
+
+    def resize(self, new_shape: Sequence[int]) -> Zarr3Metadata:
+        """This metadata with ``shape`` replaced (attributes and everything else kept).
+
+        Raises:
+            ValueError: a different rank or an invalid size.
+        """
+        shape = tuple(int(n) for n in new_shape)
+        if len(shape) != self.rank:
+            raise InvalidArgumentError(f"zarr3: new shape {list(shape)} must have rank {self.rank}")
+        if any(not 0 <= n <= _MAX_INDEX for n in shape):
+            raise InvalidArgumentError(f"zarr3: new shape {list(shape)} has an invalid size")
+        return attrs.evolve(self, shape=shape)
+
+
+def resolve_codecs(
+    chain: CodecChain, chunk_shape: tuple[int, ...], data_type: str, fill_value: np.ndarray
+) -> CodecChain:
+    """``chain`` resolved for chunks of ``chunk_shape`` (errors prefixed with ``"codecs"``)."""
+    try:
+        return chain.resolve(_array_info(chunk_shape, data_type, fill_value))
+    except InvalidArgumentError as exc:
+        raise _member_error("codecs", exc) from None
+
+
+def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
+    """Parse a complete ``zarr.json`` array document.
+
+    Raises:
+        ValueError: not an object, a missing, unknown or invalid member (message names it).
+    """
+    if not isinstance(json, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
+    extra = [
+        k for k in json
+        if k not in _KNOWN and not (isinstance(json[k], dict) and json[k].get("must_understand") is False)
+    ]
+    if extra:
+        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    _parse_member(json, "zarr_format", _constant(3), "3")
+    _parse_member(json, "node_type", _constant("array"), '"array"')
+    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), "array")
+    rank = len(shape)
+    data_type = _parse_member(json, "data_type", parse_data_type, "string")
+    chunk_shape = _parse_member(json, "chunk_grid", _chunk_grid(rank), "object")
+    encoding = _parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, "object")
+    fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, data_type), "value")
+    chain = _parse_member(json, "codecs", parse_codec_chain, "array")
+    attributes = _parse_member(json, "attributes", _attributes, None)
+    names = _parse_member(json, "dimension_names", _dimension_names(rank), None)
+    _parse_member(json, "storage_transformers", _storage_transformers, None)
+    return Zarr3Metadata(
+        shape=shape,
+        data_type=data_type,
+        chunk_shape=chunk_shape,
+        fill_value=fill_value,
+        codecs=resolve_codecs(chain, chunk_shape, data_type, fill_value),
+        chunk_key_encoding=encoding,
+        attributes=attributes,
+        dimension_names=names,
+    )
+
+
+@attrs.frozen
+class Zarr3PartialMetadata:
+    """The spec's ``"metadata"`` member: constraints on some ``zarr.json`` members (None: not given)."""
+
+    shape: tuple[int, ...] | None = None
+    data_type: str | None = None
+    chunk_shape: tuple[int, ...] | None = None
+    chunk_key_encoding: ChunkKeyEncoding | None = None
+    fill_value: np.ndarray | None = attrs.field(default=None, eq=attrs.cmp_using(eq=_fill_eq), hash=False)
+    codecs: CodecChain | None = None
+    attributes: str | None = None
+    dimension_names: tuple[str | None, ...] | None = None
+
+    @property
+    def rank(self) -> int | None:
+        for vector in (self.shape, self.chunk_shape, self.dimension_names):
+            if vector is not None:
+                return len(vector)
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The normalised ``"metadata"`` JSON (given members only, keys sorted)."""
+        json: dict[str, Any] = {}
+        if self.attributes is not None:
+            json["attributes"] = _json.loads(self.attributes)
+        if self.chunk_shape is not None:
+            json["chunk_grid"] = {"configuration": {"chunk_shape": list(self.chunk_shape)}, "name": "regular"}
+        if self.chunk_key_encoding is not None:
+            json["chunk_key_encoding"] = self.chunk_key_encoding.to_json()
+        if self.codecs is not None:
+            json["codecs"] = self.codecs.to_json()
+        if self.data_type is not None:
+            json["data_type"] = self.data_type
+            if self.fill_value is not None:
+                json["fill_value"] = encode_fill_value(self.fill_value, self.data_type)
+        if self.dimension_names is not None:
+            json["dimension_names"] = list(self.dimension_names)
+        if self.shape is not None:
+            json["shape"] = list(self.shape)
+        return json
+
+
+def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
+    """Parse the spec's ``"metadata"`` member (every member optional, unknown ones an error).
+
+    Raises:
+        ValueError: an unknown or invalid member, or ``fill_value`` without ``data_type``.
+    """
+    if not isinstance(json, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
+    extra = [k for k in json if k not in _KNOWN]
+    if extra:
+        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    _parse_member(json, "zarr_format", _constant(3), None)
+    _parse_member(json, "node_type", _constant("array"), None)
+    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
+    rank = None if shape is None else len(shape)
+    chunk_shape = _parse_member(json, "chunk_grid", _chunk_grid(rank), None)
+    rank = rank if chunk_shape is None else len(chunk_shape)
+    data_type = _parse_member(json, "data_type", parse_data_type, None)
+    fill_value = None
+    if "fill_value" in json:
+        if data_type is None:
+            raise _member_error("fill_value", 'must be specified in conjunction with "data_type"')
+        fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, data_type), None)
+    _parse_member(json, "storage_transformers", _storage_transformers, None)
+    return Zarr3PartialMetadata(
+        shape=shape,
+        data_type=data_type,
+        chunk_shape=chunk_shape,
+        chunk_key_encoding=_parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, None),
+        fill_value=fill_value,
+        codecs=_parse_member(json, "codecs", parse_codec_chain, None),
+        attributes=_parse_member(json, "attributes", _attributes, None),
+        dimension_names=_parse_member(json, "dimension_names", _dimension_names(rank), None),
+    )
+
+
+def _mismatch(name: str, expected: Any, actual: Any) -> FailedPreconditionError:
+    return FailedPreconditionError(
+        f'Expected "{name}" of {json_text(expected)} but received: {json_text(actual)}'
+    )
+
+
+def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3PartialMetadata) -> None:
+    """Check stored ``metadata`` against the spec's ``"metadata"`` constraints.
+
+    ``codecs`` is compared after resolving the constraint for the stored chunk.
+
+    Raises:
+        FailedPreconditionError: a member differs, naming it and both values.
+    """
+    stored = metadata.to_json()
+    wanted = constraints.to_json()
+    if constraints.codecs is not None:
+        try:
+            wanted["codecs"] = resolve_codecs(
+                constraints.codecs, metadata.chunk_shape, metadata.data_type, metadata.fill_value
+            ).to_json()
+        except InvalidArgumentError:
+            pass
+    for name in (
+        "shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
+        "dimension_names",
+    ):
+        if name in wanted and wanted[name] != stored.get(name):
+            raise _mismatch(name, wanted[name], stored.get(name))

@@ -1,0 +1,313 @@
+"""Zarr v3 metadata and ``ts.Schema``: creating metadata from constraints, checking it, describing it.
+
+TensorStore's mapping: the domain is ``[0, shape)`` with implicit (resizable)
+upper bounds and ``dimension_names`` as labels; the write chunk is the
+``chunk_grid`` chunk (the shard when sharded) and the read chunk the
+innermost sharding's inner chunk; ``inner_order`` comes from ``transpose``
+codecs; the codec is ``{"driver": "zarr3", "codecs": [...]}``.
+
+New metadata takes the spec's ``"metadata"`` first, then the schema, then
+defaults: chunk shapes from :func:`~tensortrio.schema.chunk_shape.choose_read_write_chunk_shapes`;
+when the read chunk differs from the write chunk a ``sharding_indexed``
+codec (inner chunk = read chunk, index ``bytes`` + ``crc32c`` at the end)
+wraps the codecs, as TensorStore does; a non-C ``inner_order`` adds a
+``transpose``; fill value 0; no compression.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...index.domain import IndexDomain
+from ...index.interval import INF, IndexInterval
+from ...schema.chunk_grid import GridConstraints
+from ...schema.chunk_layout import LayoutConstraints
+from ...schema.chunk_shape import choose_read_write_chunk_shapes
+from ...schema.codec_spec import CodecSpec
+from ...schema.dtype import dtype as ts_dtype
+from ...schema.fill_value import format_array
+from ...schema.schema import Schema, SchemaConstraints, merge_domains
+from .chunk_key_encoding import ChunkKeyEncoding
+from .codecs import CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
+from .dtype import ZARR3_DATA_TYPES
+from .fill_value import convert_fill_value, default_fill_value
+from .metadata import Zarr3Metadata, check_metadata_constraints, resolve_codecs
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+
+    from .spec_members import Zarr3SpecMembers
+
+__all__ = ["create_metadata", "metadata_schema", "spec_schema", "validate_metadata"]
+
+
+def _metadata_domain(
+    shape: Sequence[int] | None, rank: int, names: Sequence[str | None] | None
+) -> IndexDomain:
+    uppers = shape if shape is not None else (INF + 1,) * rank
+    labels = names if names is not None else ("",) * rank
+    return IndexDomain.from_dims(
+        IndexInterval.make(0, upper, False, True, label or "")
+        for upper, label in zip(uppers, labels, strict=True)
+    )
+
+
+def _grid(rank: int, shape: Sequence[int] | None) -> GridConstraints:
+    values = tuple(shape) if shape is not None else (0,) * rank
+    return GridConstraints(
+        rank=rank,
+        shape=values,
+        shape_hard=tuple(n != 0 for n in values),
+        aspect_ratio=(0.0,) * rank,
+        aspect_ratio_hard=(False,) * rank,
+    )
+
+
+def _layout(
+    base: LayoutConstraints,
+    rank: int,
+    write: Sequence[int] | None,
+    read: Sequence[int] | None,
+    inner_order: tuple[int, ...] | None,
+) -> LayoutConstraints:
+    out = base.with_rank(rank)
+    try:
+        out = out.with_grid_origin((0,) * rank, (True,) * rank)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"Error setting grid_origin: {exc}") from None
+    if write is not None:
+        out = out.with_grid("write", _grid(rank, write))
+    if read is not None:
+        out = out.with_grid("read", _grid(rank, read))
+    if inner_order is not None:
+        try:
+            out = out.with_inner_order(inner_order, True)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Error setting inner_order: {exc}") from None
+    return out
+
+
+def _schema_codecs(codec: CodecSpec | None) -> CodecChain | None:
+    if codec is None:
+        return None
+    json = codec.to_json()
+    if json.get("driver") != "zarr3":
+        raise InvalidArgumentError(f"Cannot use {json.get('driver')} codec spec with zarr3 driver")
+    return None if "codecs" not in json else parse_codec_chain(json["codecs"])
+
+
+def _choose_codecs(members: Zarr3SpecMembers, codec: CodecSpec | None) -> CodecChain:
+    given = members.metadata.codecs
+    from_schema = _schema_codecs(codec)
+    if given is not None and from_schema is not None and given.to_json() != from_schema.to_json():
+        raise InvalidArgumentError(
+            "codec from metadata does not match codec in schema: "
+            f"{given.to_json()} vs {from_schema.to_json()}"
+        )
+    return given or from_schema or CodecChain()
+
+
+def _innermost(chain: CodecChain) -> CodecChain:
+    while isinstance(chain.array_to_bytes, ShardingCodec):
+        chain = chain.array_to_bytes.codecs
+    return chain
+
+
+def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
+    """Metadata for a new array from the spec's ``"metadata"`` and the schema constraints.
+
+    Raises:
+        ValueError: no dtype or domain, a conflict between the schema and the
+            metadata (message names it), or codecs that do not fit the chunks.
+    """
+    constraints = schema.constraints
+    partial = members.metadata
+    if partial.data_type is not None:
+        data_type = partial.data_type
+    elif constraints.dtype is not None:
+        data_type = constraints.dtype.name
+        if data_type not in ZARR3_DATA_TYPES:
+            raise InvalidArgumentError(f"Data type not supported by zarr3: {data_type}")
+    else:
+        raise InvalidArgumentError('"dtype" must be specified')
+    rank = partial.rank
+    if rank is not None and constraints.rank is not None and rank != constraints.rank:
+        raise InvalidArgumentError(
+            f"Rank specified by schema ({constraints.rank}) is not compatible with metadata"
+        )
+    if rank is None:
+        rank = constraints.rank
+    if rank is None or (partial.shape is None and constraints.domain is None):
+        raise InvalidArgumentError("domain must be specified")
+    domain = _metadata_domain(partial.shape, rank, partial.dimension_names)
+    if constraints.domain is not None:
+        try:
+            domain = merge_domains(domain, constraints.domain)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Invalid domain: {exc}") from None
+    if any(lo != 0 for lo in domain.inclusive_min) or any(hi == INF + 1 for hi in domain.exclusive_max):
+        raise InvalidArgumentError("domain must be specified with an origin of 0 and finite bounds")
+    units = constraints.dimension_units
+    if units is not None and any(u is not None for u in units):
+        raise InvalidArgumentError("Dimension units not supported by zarr3 driver")
+    labels = domain.labels
+    names: tuple[str | None, ...] | None = partial.dimension_names
+    if names is None and any(labels):
+        names = tuple(label or None for label in labels)
+    if partial.fill_value is not None:
+        fill_value = partial.fill_value
+    elif constraints.fill_value is not None:
+        fill_value = convert_fill_value(constraints.fill_value, data_type)
+    else:
+        fill_value = default_fill_value(data_type)
+    chain = _choose_codecs(members, constraints.codec)
+    sharding = chain.array_to_bytes if isinstance(chain.array_to_bytes, ShardingCodec) else None
+    layout = _layout(
+        constraints.chunk_layout,
+        rank,
+        partial.chunk_shape,
+        None if sharding is None else sharding.chunk_shape,
+        None,
+    )
+    read, write = choose_read_write_chunk_shapes(layout, domain)
+    order = layout.inner_order
+    if order is not None and order != tuple(range(rank)) and not _innermost(chain).array_to_array:
+        chain = _with_transpose(chain, order)
+    if sharding is None and read != write:
+        chain = CodecChain(array_to_bytes=ShardingCodec(read, codecs=chain))
+    metadata = Zarr3Metadata(
+        shape=tuple(domain.shape),
+        data_type=data_type,
+        chunk_shape=write,
+        fill_value=fill_value,
+        codecs=resolve_codecs(chain, write, data_type, fill_value),
+        chunk_key_encoding=partial.chunk_key_encoding or ChunkKeyEncoding(),
+        attributes=partial.attributes,
+        dimension_names=names,
+    )
+    validate_metadata_schema(metadata, constraints)
+    return metadata
+
+
+def _with_transpose(chain: CodecChain, order: tuple[int, ...]) -> CodecChain:
+    if isinstance(chain.array_to_bytes, ShardingCodec):
+        inner = chain.array_to_bytes
+        return CodecChain(
+            chain.array_to_array,
+            ShardingCodec(inner.chunk_shape, _with_transpose(inner.codecs, order), inner.index_codecs, inner.index_location),
+            chain.bytes_to_bytes,
+        )
+    return CodecChain((TransposeCodec(order), *chain.array_to_array), chain.array_to_bytes, chain.bytes_to_bytes)
+
+
+def validate_metadata(metadata: Zarr3Metadata, schema: Schema, members: Zarr3SpecMembers) -> None:
+    """Check existing metadata against the spec's ``"metadata"`` and the schema.
+
+    Raises:
+        ValueError: the first mismatch, naming the member and both values.
+    """
+    check_metadata_constraints(metadata, members.metadata)
+    validate_metadata_schema(metadata, schema.constraints)
+
+
+def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstraints) -> None:
+    """Check metadata against schema constraints.
+
+    Raises:
+        FailedPreconditionError: rank or dtype differ.
+        ValueError: domain, codec, fill value, chunk layout or dimension units conflict.
+    """
+    rank = metadata.rank
+    if constraints.rank is not None and constraints.rank != rank:
+        raise FailedPreconditionError(f"Rank is {rank}, but schema specifies rank of {constraints.rank}")
+    if constraints.dtype is not None and constraints.dtype.name != metadata.data_type:
+        raise FailedPreconditionError(
+            f"dtype from metadata ({metadata.data_type}) does not match dtype in schema "
+            f"({constraints.dtype.name})"
+        )
+    if constraints.domain is not None:
+        try:
+            merge_domains(_metadata_domain(metadata.shape, rank, metadata.dimension_names), constraints.domain)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"domain from metadata does not match domain in schema: {exc}") from None
+    wanted = _schema_codecs(constraints.codec)
+    if wanted is not None:
+        resolved = resolve_codecs(wanted, metadata.chunk_shape, metadata.data_type, metadata.fill_value)
+        if resolved.to_json() != metadata.codecs.to_json():
+            raise InvalidArgumentError(
+                f"codec from metadata does not match codec in schema: {metadata.codecs.to_json()} "
+                f"vs {resolved.to_json()}"
+            )
+    if constraints.fill_value is not None:
+        converted = convert_fill_value(constraints.fill_value, metadata.data_type)
+        if converted.tobytes() != metadata.fill_value.tobytes():
+            raise InvalidArgumentError(
+                f"Invalid fill_value: schema requires fill value of {format_array(converted)}, "
+                f"but metadata specifies fill value of {format_array(metadata.fill_value)}"
+            )
+    layout = constraints.chunk_layout
+    if layout.rank is not None:
+        for usage, actual in (("write", metadata.chunk_shape), ("read", metadata.read_chunk_shape)):
+            grid = layout.grid(usage)  # type: ignore[arg-type]
+            for i, (n, hard) in enumerate(zip(grid.shape, grid.shape_hard, strict=False)):
+                if hard and n not in (0, -1, actual[i]):
+                    raise InvalidArgumentError(
+                        f"{usage}_chunk shape {list(actual)} does not match the schema's "
+                        f"{list(grid.shape)} in dimension {i}"
+                    )
+        if layout.inner_order_hard and layout.inner_order != metadata.inner_order:
+            raise InvalidArgumentError(
+                f"inner_order {list(metadata.inner_order)} does not match the schema's "
+                f"{list(layout.inner_order or ())}"
+            )
+    units = constraints.dimension_units
+    if units is not None and any(u is not None for u in units):
+        raise InvalidArgumentError("Dimension units not supported by zarr3 driver")
+
+
+def _codec_spec(chain: CodecChain) -> CodecSpec:
+    return CodecSpec({"driver": "zarr3", "codecs": chain.to_json()})
+
+
+def metadata_schema(metadata: Zarr3Metadata) -> Schema:
+    """The schema an existing array has (what ``TensorStore.schema`` shows)."""
+    rank = metadata.rank
+    layout = _layout(
+        LayoutConstraints(), rank, metadata.chunk_shape, metadata.read_chunk_shape, metadata.inner_order
+    )
+    constraints = SchemaConstraints(
+        rank=rank,
+        dtype=ts_dtype(metadata.data_type),
+        domain=_metadata_domain(metadata.shape, rank, metadata.dimension_names),
+        chunk_layout=layout,
+        codec=_codec_spec(metadata.codecs),
+        fill_value=metadata.fill_value,
+    )
+    return Schema.from_constraints(constraints)
+
+
+def spec_schema(members: Zarr3SpecMembers) -> Schema:
+    """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``)."""
+    partial = members.metadata
+    constraints = SchemaConstraints()
+    if partial.codecs is not None:
+        constraints = constraints.with_codec(_codec_spec(partial.codecs))
+    if partial.data_type is not None:
+        constraints = constraints.with_dtype(ts_dtype(partial.data_type))
+        if partial.fill_value is not None:
+            fill: np.ndarray = partial.fill_value
+            constraints = constraints.with_fill_value(fill)
+    rank = partial.rank
+    if rank is not None:
+        constraints = constraints.with_rank(rank)
+        if partial.shape is not None:
+            constraints = constraints.with_domain(
+                _metadata_domain(partial.shape, rank, partial.dimension_names)
+            )
+        constraints = constraints.with_chunk_layout(
+            _layout(LayoutConstraints(), rank, partial.chunk_shape, None, None)
+        )
+    return Schema.from_constraints(constraints)
