@@ -185,3 +185,60 @@ def test_domain_json(members: dict[str, Any]) -> None:
 
     ours, theirs = run(ts, build), run(tensorstore, build)
     assert ours == theirs
+
+
+_MAP_JSON = st.dictionaries(
+    st.sampled_from(["offset", "stride", "input_dimension", "index_array", "index_array_bounds", "bogus"]),
+    st.one_of(
+        st.integers(-2, 3),
+        st.lists(st.integers(-1, 3), max_size=3),
+        st.lists(st.lists(st.integers(-1, 3), min_size=2, max_size=2), max_size=2),
+        st.sampled_from(["-inf", "+inf", [["-inf"], 3]]),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    members=st.dictionaries(
+        st.sampled_from(["input_rank", "input_inclusive_min", "input_exclusive_max", "input_shape", "input_labels"]),
+        st.one_of(st.integers(0, 2), st.lists(st.one_of(st.integers(-2, 3), st.lists(st.integers(0, 3), min_size=1, max_size=1)), min_size=1, max_size=2)),
+        max_size=2,
+    ),
+    output=st.none() | st.lists(_MAP_JSON, max_size=2),
+)
+def test_transform_json(members: dict[str, Any], output: list[dict[str, Any]] | None) -> None:
+    obj = dict(members)
+    if output is not None:
+        obj["output"] = output
+
+    def build(module: Any) -> tuple[str, Any]:
+        t = module.IndexTransform(json=obj)
+        return str(t), t.to_json()
+
+    assert run(ts, build) == run(tensorstore, build)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kwargs=st.dictionaries(
+        st.sampled_from(["rank", "inclusive_min", "exclusive_max", "inclusive_max", "shape", "labels",
+                         "implicit_lower_bounds", "implicit_upper_bounds"]),
+        st.one_of(st.integers(0, 2), st.lists(st.integers(-2, 3), max_size=2), st.lists(st.booleans(), max_size=2),
+                  st.lists(st.sampled_from(["a", "b", ""]), max_size=2)),
+        max_size=3,
+    )
+)
+def test_domain_components(kwargs: dict[str, Any]) -> None:
+    def build(module: Any) -> tuple[str, Any]:
+        domain = module.IndexDomain(**kwargs)
+        return str(domain), domain.to_json()
+
+    def outcome(module: Any) -> tuple[str, Any]:
+        try:
+            return run(module, build)
+        except TypeError:
+            return "TypeError", None
+
+    assert outcome(ts) == outcome(tensorstore)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .interval import INF, IndexInterval, to_index
@@ -113,7 +114,22 @@ def resolve_dim_selection(selection: Any, labels: Sequence[str]) -> tuple[int, .
 
 
 def _vector(name: str, values: Iterable[Any] | None) -> list[Any] | None:
-    return None if values is None else list(values)
+    """The vector as a list, its element types checked as TensorStore's binding does."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        raise TypeError(f"{name} must be a sequence, got {values!r}")
+    result = list(values)
+    for i, value in enumerate(result):
+        if name.startswith("implicit"):
+            ok = value is None or isinstance(value, (bool, int, float, np.number))
+        elif name == "labels":
+            ok = value is None or isinstance(value, str)
+        else:
+            ok = not isinstance(value, (str, float)) and hasattr(value, "__index__")
+        if not ok:
+            raise TypeError(f"{name}[{i}] has the wrong type: {value!r}")
+    return [bool(v) for v in result] if name.startswith("implicit") else result
 
 
 def build_intervals(
@@ -132,6 +148,8 @@ def build_intervals(
 
     ``prefix`` is ``"input_"`` when the names come from ``IndexTransform``.
     """
+    if rank is not None and (isinstance(rank, (str, float)) or not hasattr(rank, "__index__")):
+        raise TypeError(f"{prefix}rank must be an integer, got {rank!r}")
     vectors = {
         "inclusive_min": _vector("inclusive_min", inclusive_min),
         "implicit_lower_bounds": _vector("implicit_lower_bounds", implicit_lower_bounds),
