@@ -18,7 +18,7 @@ from ..chunked_format import register_chunked_format
 from . import codec_spec as _codec_spec  # noqa: F401  (registers the "zarr3" codec driver)
 from .codec import Zarr3ChunkCodec, chunk_codec_for
 from .metadata import Zarr3Metadata, parse_zarr3_metadata
-from .metadata_schema import create_metadata, metadata_schema, spec_schema, validate_metadata
+from .metadata_schema import codecs_json_shown, create_metadata, metadata_schema, spec_schema, validate_metadata
 from .spec_members import METADATA_KEY, Zarr3SpecMembers, parse_zarr3_spec_members
 
 if TYPE_CHECKING:
@@ -73,7 +73,10 @@ class Zarr3Format:
         return spec_schema(spec_members)
 
     def metadata_json(self, metadata: Zarr3Metadata) -> dict[str, Any]:
-        return metadata.to_json()
+        """``zarr.json`` as ``spec()`` shows it (sharding ``index_location`` always given)."""
+        json = metadata.to_json()
+        json["codecs"] = codecs_json_shown(json["codecs"])
+        return json
 
     def chunk_codec(self, metadata: Zarr3Metadata) -> Zarr3ChunkCodec:
         return chunk_codec_for(metadata)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from .spec_members import Zarr3SpecMembers
 
-__all__ = ["create_metadata", "metadata_schema", "spec_schema", "validate_metadata"]
+__all__ = ["codecs_json_shown", "create_metadata", "metadata_schema", "spec_schema", "validate_metadata"]
 
 
 def _metadata_domain(
@@ -235,11 +235,10 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
             raise InvalidArgumentError(f"domain from metadata does not match domain in schema: {exc}") from None
     wanted = _schema_codecs(constraints.codec)
     if wanted is not None:
-        resolved = resolve_codecs(wanted, metadata.chunk_shape, metadata.data_type, metadata.fill_value)
-        if resolved.to_json() != metadata.codecs.to_json():
+        if not _codecs_match(wanted, metadata):
             raise InvalidArgumentError(
                 f"codec from metadata does not match codec in schema: {metadata.codecs.to_json()} "
-                f"vs {resolved.to_json()}"
+                f"vs {wanted.to_json()}"
             )
     if constraints.fill_value is not None:
         converted = convert_fill_value(constraints.fill_value, metadata.data_type)
@@ -268,8 +267,41 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
         raise InvalidArgumentError("Dimension units not supported by zarr3 driver")
 
 
+def _codecs_match(wanted: CodecChain, metadata: Zarr3Metadata) -> bool:
+    """Whether the schema's codecs describe the metadata's: equal once resolved, or, for an
+    unsharded constraint, equal to the (implicitly added) sharding codec's inner codecs."""
+    try:
+        resolved = resolve_codecs(wanted, metadata.chunk_shape, metadata.data_type, metadata.fill_value)
+        if resolved.to_json() == metadata.codecs.to_json():
+            return True
+    except InvalidArgumentError:
+        pass
+    sharding = metadata.codecs.array_to_bytes
+    if isinstance(wanted.array_to_bytes, ShardingCodec) or not isinstance(sharding, ShardingCodec):
+        return False
+    try:
+        inner = resolve_codecs(wanted, sharding.chunk_shape, metadata.data_type, metadata.fill_value)
+    except InvalidArgumentError:
+        return False
+    return inner.to_json() == sharding.codecs.to_json()
+
+
+def codecs_json_shown(codecs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Codec JSON as TensorStore shows it in a spec or schema: ``index_location`` always present."""
+    out = []
+    for codec in codecs:
+        if codec.get("name") == "sharding_indexed":
+            config = dict(codec["configuration"])
+            config["index_location"] = config.get("index_location", "end")
+            config["codecs"] = codecs_json_shown(config["codecs"])
+            config["index_codecs"] = codecs_json_shown(config["index_codecs"])
+            codec = {**codec, "configuration": dict(sorted(config.items()))}
+        out.append(codec)
+    return out
+
+
 def _codec_spec(chain: CodecChain) -> CodecSpec:
-    return CodecSpec({"driver": "zarr3", "codecs": chain.to_json()})
+    return CodecSpec({"driver": "zarr3", "codecs": codecs_json_shown(chain.to_json())})
 
 
 def metadata_schema(metadata: Zarr3Metadata) -> Schema:

@@ -1,0 +1,81 @@
+"""New zarr.json as tensorstore writes it, for a table of schema/metadata constraints."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import tensortrio as ts
+import tensortrio.drivers.zarr3  # noqa: F401  (registers the zarr3 driver)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+tensorstore = pytest.importorskip("tensorstore")
+
+CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("default", {}, {"dtype": "uint16", "shape": [2048, 2048]}),
+    ("w4_sharded", {}, {"dtype": "uint16", "shape": [2048, 2048], "chunk_layout": {"read_chunk_shape": [64, 64], "write_chunk_shape": [1024, 1024]}}),
+    ("read_only", {}, {"dtype": "float32", "shape": [100, 200], "chunk_layout": {"read_chunk_shape": [10, 20]}}),
+    ("write_only", {}, {"dtype": "float32", "shape": [100, 200], "chunk_layout": {"write_chunk_shape": [50, 100]}}),
+    ("inner_order", {}, {"dtype": "float32", "shape": [100, 200], "chunk_layout": {"inner_order": [1, 0]}}),
+    ("sharded_inner_order", {}, {"dtype": "float32", "shape": [100, 200], "chunk_layout": {"read_chunk_shape": [10, 20], "write_chunk_shape": [50, 100], "inner_order": [1, 0]}}),
+    ("nan_fill", {}, {"dtype": "float32", "shape": [10], "fill_value": float("nan")}),
+    ("blosc_uint8", {"codecs": [{"name": "blosc"}]}, {"dtype": "uint8", "shape": [4]}),
+    ("blosc_int32", {"codecs": [{"name": "blosc"}]}, {"dtype": "int32", "shape": [10, 20]}),
+    ("compressors", {"codecs": [{"name": "zstd"}, {"name": "gzip"}, "crc32c"]}, {"dtype": "int16", "shape": [8]}),
+    ("v2_keys_attrs", {"data_type": "float64", "fill_value": "Infinity", "attributes": {"a": 1}, "chunk_key_encoding": {"name": "v2"}}, {"shape": [4]}),
+    ("dot_keys_bool", {"data_type": "bool", "fill_value": True, "chunk_key_encoding": {"name": "default", "configuration": {"separator": "."}}}, {"shape": [4]}),
+    ("complex", {"data_type": "complex64", "fill_value": ["NaN", 1.5]}, {"shape": [4]}),
+    ("sharding_start", {"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2], "index_location": "start"}}]}, {"dtype": "int16", "shape": [8]}),
+    ("codec_spec_sharded", {}, {"dtype": "int16", "shape": [8], "chunk_layout": {"write_chunk_shape": [8], "read_chunk_shape": [4]}, "codec": {"driver": "zarr3", "codecs": ["zstd"]}}),
+    ("dimension_names", {"dimension_names": ["x", None]}, {"dtype": "int32", "shape": [3, 4]}),
+    ("labels", {}, {"dtype": "int32", "domain": {"labels": ["x", ""], "shape": [3, 4]}}),
+    ("bfloat16_rank0", {}, {"dtype": "bfloat16", "shape": []}),
+]
+
+
+def _open(module: Any, path: Path, metadata: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    kw = dict(kwargs)
+    if "chunk_layout" in kw:
+        kw["chunk_layout"] = module.ChunkLayout(**kw["chunk_layout"])
+    if "codec" in kw:
+        kw["codec"] = module.CodecSpec(kw["codec"])
+    if "domain" in kw:
+        kw["domain"] = module.IndexDomain(**kw["domain"])
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(path)}, "metadata": metadata}
+    module.open(spec, create=True, **kw).result()
+
+
+@pytest.mark.parametrize(("name", "metadata", "kwargs"), CASES, ids=[c[0] for c in CASES])
+def test_creation_matches_tensorstore(
+    tmp_path: Path, name: str, metadata: dict[str, Any], kwargs: dict[str, Any]
+) -> None:
+    _open(tensorstore, tmp_path / "theirs", metadata, kwargs)
+    _open(ts, tmp_path / "mine", metadata, kwargs)
+    theirs = json.loads((tmp_path / "theirs" / "zarr.json").read_text())
+    mine = json.loads((tmp_path / "mine" / "zarr.json").read_text())
+    assert mine == theirs
+
+
+def test_schema_of_sharded_array(tmp_path: Path) -> None:
+    metadata, kwargs = CASES[5][1], CASES[5][2]
+    _open(ts, tmp_path / "a", metadata, kwargs)
+    store = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path / "a")}}).result()
+    theirs = tensorstore.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path / "a")}}).result()
+    assert store.chunk_layout.to_json() == theirs.chunk_layout.to_json()
+    assert store.codec.to_json() == theirs.codec.to_json()
+    assert store.schema.to_json()["fill_value"] == theirs.schema.to_json()["fill_value"]
+
+
+def test_create_errors(tmp_path: Path) -> None:
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path / "x")}}
+    with pytest.raises(ValueError, match=r'"dtype" must be specified'):
+        ts.open(spec, create=True, shape=[4]).result()
+    with pytest.raises(ValueError, match=r"Incompatible chunk size constraints for dimension 0"):
+        ts.open(
+            spec, create=True, dtype="int16", shape=[20],
+            chunk_layout=ts.ChunkLayout(read_chunk_shape=[3], write_chunk_shape=[10]),
+        ).result()
