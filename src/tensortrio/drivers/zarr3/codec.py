@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-import numpy as np
 
 from ...errors import InvalidArgumentError
 from .codecs import BytesCodec, ShardingCodec
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .chunk_key_encoding import ChunkKeyEncoding
     from .codecs import CodecChain
     from .metadata import Zarr3Metadata

@@ -13,12 +13,21 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import DataLossError, InvalidArgumentError
-from ...schema.tensorstore_driver import register_tensorstore_driver, register_tensorstore_driver_module
+from ...schema.tensorstore_driver import (
+    register_tensorstore_driver,
+    register_tensorstore_driver_module,
+)
 from ..chunked_format import register_chunked_format
 from . import codec_spec as _codec_spec  # noqa: F401  (registers the "zarr3" codec driver)
 from .codec import Zarr3ChunkCodec, chunk_codec_for
 from .metadata import Zarr3Metadata, parse_zarr3_metadata
-from .metadata_schema import codecs_json_shown, create_metadata, metadata_schema, spec_schema, validate_metadata
+from .metadata_schema import (
+    codecs_json_shown,
+    create_metadata,
+    metadata_schema,
+    spec_schema,
+    validate_metadata,
+)
 from .spec_members import METADATA_KEY, Zarr3SpecMembers, parse_zarr3_spec_members
 
 if TYPE_CHECKING:

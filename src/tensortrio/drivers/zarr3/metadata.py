@@ -8,11 +8,11 @@ TensorStore does: ``Error parsing object member "shape": ...``.
 
 from __future__ import annotations
 
+import contextlib
 import json as _json
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-import numpy as np
 
 from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...schema.chunk_json import json_text
@@ -23,6 +23,8 @@ from .fill_value import decode_fill_value, encode_fill_value
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+
+    import numpy as np
 
 __all__ = [
     "Zarr3Metadata",
@@ -160,7 +162,7 @@ class Zarr3Metadata:
     chunk_shape: tuple[int, ...]
     fill_value: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=_fill_eq), hash=False)
     codecs: CodecChain
-    chunk_key_encoding: ChunkKeyEncoding = ChunkKeyEncoding()
+    chunk_key_encoding: ChunkKeyEncoding = attrs.field(factory=ChunkKeyEncoding)
     attributes: str | None = None
     dimension_names: tuple[str | None, ...] | None = None
 
@@ -373,12 +375,10 @@ def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3Partia
     stored = metadata.to_json()
     wanted = constraints.to_json()
     if constraints.codecs is not None:
-        try:
+        with contextlib.suppress(InvalidArgumentError):
             wanted["codecs"] = resolve_codecs(
                 constraints.codecs, metadata.chunk_shape, metadata.data_type, metadata.fill_value
             ).to_json()
-        except InvalidArgumentError:
-            pass
     for name in (
         "shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
         "dimension_names",

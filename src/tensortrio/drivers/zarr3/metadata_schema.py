@@ -234,12 +234,11 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"domain from metadata does not match domain in schema: {exc}") from None
     wanted = _schema_codecs(constraints.codec)
-    if wanted is not None:
-        if not _codecs_match(wanted, metadata):
-            raise InvalidArgumentError(
-                f"codec from metadata does not match codec in schema: {metadata.codecs.to_json()} "
-                f"vs {wanted.to_json()}"
-            )
+    if wanted is not None and not _codecs_match(wanted, metadata):
+        raise InvalidArgumentError(
+            f"codec from metadata does not match codec in schema: {metadata.codecs.to_json()} "
+            f"vs {wanted.to_json()}"
+        )
     if constraints.fill_value is not None:
         converted = convert_fill_value(constraints.fill_value, metadata.data_type)
         if converted.tobytes() != metadata.fill_value.tobytes():

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import attrs
-import numpy as np
 
 from ....errors import InvalidArgumentError
 from ....schema.chunk_json import json_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    import numpy as np
 
 __all__ = [
     "ArrayInfo",

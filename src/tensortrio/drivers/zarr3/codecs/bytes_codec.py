@@ -53,7 +53,8 @@ class BytesCodec:
         elif not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
         # ml_dtypes elements do not support the buffer protocol; their bits do.
-        return memoryview(array.reshape(-1).view(np.uint8))
+        flat: Any = array.reshape(-1).view(np.uint8)
+        return memoryview(flat)
 
     def decode(self, data: Buffer, info: ArrayInfo) -> np.ndarray:
         dtype = info.dtype

@@ -17,7 +17,14 @@ import numcodecs
 
 from ....errors import DataLossError
 from ....schema.chunk_json import json_text
-from .base import ArrayInfo, Buffer, BytesToBytesCodec, check_config_members, config_member_error, register_codec
+from .base import (
+    ArrayInfo,
+    Buffer,
+    BytesToBytesCodec,
+    check_config_members,
+    config_member_error,
+    register_codec,
+)
 
 __all__ = ["BloscCodec", "GzipCodec", "ZstdCodec"]
 

@@ -222,10 +222,7 @@ def _is_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
     for g, c in zip(layout.grid_shape, layout.chunk_shape, strict=True):
         split += [g, c]
     blocks = array.reshape(split)
-    if fill.dtype.kind in "fc" and np.isnan(fill):
-        equal = np.isnan(blocks)
-    else:
-        equal = blocks == fill
+    equal = np.isnan(blocks) if fill.dtype.kind in "fc" and np.isnan(fill) else blocks == fill
     return np.asarray(equal.all(axis=tuple(range(1, 2 * len(layout.grid_shape), 2))))
 
 

@@ -14,7 +14,13 @@ import numpy as np
 
 from ....errors import InvalidArgumentError
 from ....schema.chunk_json import json_text
-from .base import ArrayInfo, ArrayToArrayCodec, check_config_members, config_member_error, register_codec
+from .base import (
+    ArrayInfo,
+    ArrayToArrayCodec,
+    check_config_members,
+    config_member_error,
+    register_codec,
+)
 
 __all__ = ["TransposeCodec"]
 
