@@ -95,3 +95,44 @@ def test_corrupt_shard_is_data_loss(tmp_path: Path) -> None:
     fresh = ts.open({"driver": "zarr3", "kvstore": kvstore}, recheck_cached_data=True).result()
     with pytest.raises(DataLossError, match=r"crc32c: checksum mismatch"):
         fresh.read().result()
+
+
+def test_dimension_units_in_attributes(tmp_path: Path) -> None:
+    tensorstore = pytest.importorskip("tensorstore")
+    kvstore = {"driver": "file", "path": str(tmp_path / "arr")}
+    store = ts.open(
+        {"driver": "zarr3", "kvstore": kvstore, "metadata": {"attributes": {"a": 1}}},
+        create=True, dtype="uint8", shape=[3, 2, 2], dimension_units=["4nm", None, "1.5 s"],
+    ).result()
+    assert store.dimension_units == (ts.Unit(4, "nm"), None, ts.Unit(1.5, "s"))
+    stored = json.loads((tmp_path / "arr" / "zarr.json").read_text())
+    assert stored["attributes"] == {"a": 1, "dimension_units": ["4 nm", None, "1.5 s"]}
+    theirs = tensorstore.open({"driver": "zarr3", "kvstore": kvstore}).result()
+    assert [None if u is None else (u.multiplier, u.base_unit) for u in theirs.dimension_units] == [
+        (4, "nm"), None, (1.5, "s")
+    ]
+    with pytest.raises(ValueError, match=r"dimension_units from metadata \(4 nm\) does not match dimension_units in schema \(5 nm\) for dimension 0"):
+        ts.open({"driver": "zarr3", "kvstore": kvstore}, dimension_units=["5nm", None, None]).result()
+
+
+def test_zarr_python_array_resized_by_tensortrio(tmp_path: Path) -> None:
+    zarr = pytest.importorskip("zarr")
+    path = str(tmp_path / "zp")
+    array = zarr.create_array(
+        path, shape=(20, 18), chunks=(5, 3), shards=(10, 6), dtype="float32",
+        fill_value=float("nan"), compressors=[zarr.codecs.BloscCodec(), zarr.codecs.ZstdCodec()],
+        dimension_names=["y", "x"], attributes={"k": "v"},
+    )
+    data = np.arange(360, dtype=np.float32).reshape(20, 18)
+    array[1:19, 2:] = data[1:19, 2:]
+    store = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": path}}).result()
+    assert store.domain.labels == ("y", "x")
+    np.testing.assert_array_equal(store[1:19, 2:].read().result(), data[1:19, 2:])
+    assert np.isnan(store[0].read().result()).all()
+    store = store.resize(exclusive_max=[20, 24]).result()
+    store[:, 18:] = np.full((20, 6), 5, np.float32)
+    reopened = zarr.open_array(path, mode="r")
+    assert reopened.shape == (20, 24)
+    assert dict(reopened.attrs) == {"k": "v"}
+    np.testing.assert_array_equal(reopened[:, 18:], np.full((20, 6), 5, np.float32))
+    np.testing.assert_array_equal(reopened[1:19, 2:18], data[1:19, 2:])

@@ -18,6 +18,7 @@ from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...schema.chunk_json import json_text
 from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
 from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
+from .dimension_units import units_from_attributes
 from .dtype import numpy_dtype, parse_data_type
 from .fill_value import decode_fill_value, encode_fill_value
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     import numpy as np
+
+    from ...schema.unit import Unit
 
 __all__ = [
     "Zarr3Metadata",
@@ -175,6 +178,11 @@ class Zarr3Metadata:
         return numpy_dtype(self.data_type)
 
     @property
+    def dimension_units(self) -> tuple[Unit | None, ...] | None:
+        """Units from ``attributes.dimension_units`` (TensorStore's convention), None when absent."""
+        return units_from_attributes(self.attributes, self.rank)
+
+    @property
     def chunk_info(self) -> ArrayInfo:
         return _array_info(self.chunk_shape, self.data_type, self.fill_value)
 
@@ -268,6 +276,7 @@ def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
     attributes = _parse_member(json, "attributes", _attributes, None)
     names = _parse_member(json, "dimension_names", _dimension_names(rank), None)
     _parse_member(json, "storage_transformers", _storage_transformers, None)
+    _parse_member(json, "attributes", lambda v: units_from_attributes(_attributes(v), rank), None)
     return Zarr3Metadata(
         shape=shape,
         data_type=data_type,

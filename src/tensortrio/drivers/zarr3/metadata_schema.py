@@ -30,6 +30,7 @@ from ...schema.fill_value import format_array
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from .chunk_key_encoding import ChunkKeyEncoding
 from .codecs import CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
+from .dimension_units import units_from_attributes, units_into_attributes
 from .dtype import ZARR3_DATA_TYPES
 from .fill_value import convert_fill_value, default_fill_value
 from .metadata import Zarr3Metadata, check_metadata_constraints, resolve_codecs
@@ -150,9 +151,18 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
             raise InvalidArgumentError(f"Invalid domain: {exc}") from None
     if any(lo != 0 for lo in domain.inclusive_min) or any(hi == INF + 1 for hi in domain.exclusive_max):
         raise InvalidArgumentError("domain must be specified with an origin of 0 and finite bounds")
+    attributes = partial.attributes
     units = constraints.dimension_units
-    if units is not None and any(u is not None for u in units):
-        raise InvalidArgumentError("Dimension units not supported by zarr3 driver")
+    if units is not None:
+        stored_units = units_from_attributes(attributes, rank)
+        try:
+            merged = (
+                constraints if stored_units is None else constraints.with_dimension_units(stored_units)
+            ).dimension_units
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Invalid dimension_units: {exc}") from None
+        assert merged is not None
+        attributes = units_into_attributes(attributes, merged)
     labels = domain.labels
     names: tuple[str | None, ...] | None = partial.dimension_names
     if names is None and any(labels):
@@ -185,7 +195,7 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         fill_value=fill_value,
         codecs=resolve_codecs(chain, write, data_type, fill_value),
         chunk_key_encoding=partial.chunk_key_encoding or ChunkKeyEncoding(),
-        attributes=partial.attributes,
+        attributes=attributes,
         dimension_names=names,
     )
     validate_metadata_schema(metadata, constraints)
@@ -262,8 +272,14 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
                 f"{list(layout.inner_order or ())}"
             )
     units = constraints.dimension_units
-    if units is not None and any(u is not None for u in units):
-        raise InvalidArgumentError("Dimension units not supported by zarr3 driver")
+    if units is not None:
+        stored = metadata.dimension_units or (None,) * rank
+        for i, (want, have) in enumerate(zip(units, stored, strict=True)):
+            if want is not None and want != have:
+                raise InvalidArgumentError(
+                    f"dimension_units from metadata ({have}) does not match dimension_units "
+                    f"in schema ({want}) for dimension {i}"
+                )
 
 
 def _codecs_match(wanted: CodecChain, metadata: Zarr3Metadata) -> bool:
@@ -317,6 +333,9 @@ def metadata_schema(metadata: Zarr3Metadata) -> Schema:
         codec=_codec_spec(metadata.codecs),
         fill_value=metadata.fill_value,
     )
+    units = metadata.dimension_units
+    if units is not None:
+        constraints = constraints.with_dimension_units(units)
     return Schema.from_constraints(constraints)
 
 
@@ -341,4 +360,7 @@ def spec_schema(members: Zarr3SpecMembers) -> Schema:
         constraints = constraints.with_chunk_layout(
             _layout(LayoutConstraints(), rank, partial.chunk_shape, None, None)
         )
+    units = units_from_attributes(partial.attributes, rank)
+    if units is not None:
+        constraints = constraints.with_dimension_units(units)
     return Schema.from_constraints(constraints)

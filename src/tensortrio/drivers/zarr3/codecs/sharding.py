@@ -126,12 +126,14 @@ class ShardingCodec:
                 f"sharding_indexed: 'chunk_shape' {list(self.chunk_shape)} must have rank "
                 f"{len(shape)}"
             )
-        for i, (n, c) in enumerate(zip(shape, self.chunk_shape, strict=True)):
-            if n % c:
-                raise InvalidArgumentError(
-                    f"sharding_indexed: 'chunk_shape' {list(self.chunk_shape)} must evenly "
-                    f"divide the shard shape {list(shape)} (dimension {i})"
-                )
+        if any(n % c for n, c in zip(shape, self.chunk_shape, strict=True)):
+            # TensorStore's wording, with its brace-enclosed vectors.
+            inner_text = ", ".join(map(str, self.chunk_shape))
+            outer_text = ", ".join(map(str, shape))
+            raise InvalidArgumentError(
+                f"sharding_indexed sub-chunk shape of {{{inner_text}}} does not evenly divide chunk "
+                f"shape of {{{outer_text}}}"
+            )
         grid = tuple(n // c for n, c in zip(shape, self.chunk_shape, strict=True))
         inner_info = info.with_shape(self.chunk_shape)
         inner = self.codecs.resolve(inner_info)
