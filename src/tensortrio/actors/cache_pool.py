@@ -87,13 +87,14 @@ class CachePool:
         """Bytes charged to entries now."""
         return self._bytes
 
-    def update(self, entry: PoolEntry) -> None:
-        """Recharge ``entry`` for what it holds now and mark it most recently used."""
+    def update(self, entry: PoolEntry) -> int:
+        """Recharge ``entry`` for what it holds now, mark it most recently used; return the bytes."""
         held = entry.held_bytes()
         old = self._lru.pop(entry, 0)
         self._bytes += held - old
         if held:
             self._lru[entry] = held
+        return held
 
     def remove(self, entry: PoolEntry) -> None:
         """Stop accounting ``entry`` (it was discarded)."""

@@ -261,8 +261,7 @@ class ChunkCache:
 
     def _settle(self, entry: ChunkEntry) -> None:
         """Recharge the pool; forget an entry that holds nothing at all."""
-        self.pool.update(entry)
-        if entry.held_bytes() == 0 and self._entries.get(entry.cell) is entry:
+        if self.pool.update(entry) == 0 and self._entries.get(entry.cell) is entry:
             del self._entries[entry.cell]
 
     def use(self, entries: Sequence[ChunkEntry]) -> None:
@@ -362,7 +361,6 @@ class ChunkCache:
                 else:
                     entry.forget_stored()
                     errors[i] = error
-            self.pool.update(entry)
         return errors
 
     def _check_decoded(self, entry: ChunkEntry, chunk: object) -> Exception | None:
@@ -459,8 +457,6 @@ class ChunkCache:
         with trio.CancelScope(shield=True):
             while entries:
                 snapshots = [entry.take_pending() for entry in entries]
-                for entry in entries:
-                    self.pool.update(entry)
                 try:
                     await self._write_snapshots(snapshots)
                 except BaseException as exc:

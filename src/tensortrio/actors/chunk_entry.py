@@ -232,15 +232,16 @@ class ChunkEntry:
     # --- pool hooks
 
     def held_bytes(self) -> int:
-        held = 0
-        if self.data is not None:
-            held += self.data.nbytes
+        held = 0 if self.data is None else self.data.nbytes
         if self.pending is not None:
             held += self.pending.nbytes
-        if self.mask is not None:
-            held += self.mask.nbytes
-        if self.writeback is not None:
-            held += self.writeback.nbytes()
+            if self.mask is not None:
+                held += self.mask.nbytes
+        writeback = self.writeback
+        if writeback is not None:
+            held += writeback.pending.nbytes
+            if writeback.mask is not None:
+                held += writeback.mask.nbytes
         if held or self.missing or self.busy or self.users:
             held += ENTRY_OVERHEAD_BYTES
         return held

@@ -1,0 +1,276 @@
+"""The chunk cache through the runtime, as ts.TensorStore uses it (raw codec, memory and file)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+
+import tensortrio as ts
+from tensortrio.drivers.chunked_io import read_chunked, write_chunked
+from tensortrio.errors import DataLossError, KeyNotFoundError
+from tensortrio.index import IndexTransform
+from tensortrio.runtime import get_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tensortrio.actors.chunk_cache import ChunkCache
+
+
+async def read(cache: ChunkCache, transform: IndexTransform, bound: float | None = None) -> Any:
+    staleness = time.time() if bound is None else bound
+
+    async def op() -> Any:
+        return await read_chunked(cache, transform, staleness_bound=staleness)
+
+    return await get_runtime().submit(op)
+
+
+def domain(*shape: int) -> IndexTransform:
+    return IndexTransform(input_shape=list(shape))
+
+
+async def test_reading_missing_chunks_gives_the_fill_value(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore, fill_value=7)
+    out = await read(cache, domain(10, 12))
+    assert out.dtype == np.int32
+    assert np.array_equal(out, np.full((10, 12), 7, np.int32))
+    assert cache.statistics().reads == 9
+    assert await kvstore.list() == []
+
+
+async def test_partial_and_full_writes_round_trip(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore)
+    model = np.zeros((10, 12), np.int32)
+    t = domain(10, 12)
+    rng = np.random.default_rng(0)
+    for k in range(12):
+        i0, j0 = rng.integers(0, 9), rng.integers(0, 11)
+        i1, j1 = rng.integers(i0 + 1, 11), rng.integers(j0 + 1, 13)
+        src = np.full((i1 - i0, j1 - j0), k + 1, np.int32)
+        await write_chunked(cache, t[i0:i1, j0:j1], src)
+        model[i0:i1, j0:j1] = k + 1
+        assert np.array_equal(await read(cache, t), model)
+    whole = np.arange(120, dtype=np.int32).reshape(10, 12)
+    futures = write_chunked(cache, t, whole)
+    await futures.copy
+    await futures
+    assert np.array_equal(await read(cache, t), whole)
+    assert np.array_equal(await read(cache, t[3:9, 2:11]), whole[3:9, 2:11])
+    assert cache.statistics().bytes_held == 0
+
+
+async def test_transposed_and_strided_views(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore)
+    t = domain(10, 12)
+    model = np.zeros((10, 12), np.int32)
+    src = np.arange(120, dtype=np.int32).reshape(12, 10)
+    await write_chunked(cache, t.T, src)
+    model[...] = src.T
+    strided = np.array([[-1, -2, -3], [-4, -5, -6]], np.int32)
+    await write_chunked(cache, t[1::5, 2::4], strided)
+    model[1::5, 2::4] = strided
+    assert np.array_equal(await read(cache, t), model)
+    assert np.array_equal(await read(cache, t.T), model.T)
+    assert np.array_equal(await read(cache, t[::3, 1::2]), model[::3, 1::2])
+
+
+async def test_a_full_overwrite_issues_no_read(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore, (4, 5))
+    await write_chunked(cache, domain(8, 10), np.ones((8, 10), np.int32))
+    stats = cache.statistics()
+    assert (stats.reads, stats.writebacks) == (0, 4)
+    await write_chunked(cache, domain(8, 10)[4:8, 5:10], np.full((4, 5), 3, np.int32))
+    assert cache.statistics().reads == 0
+    # A partial write of an uncached chunk must read it first.
+    await write_chunked(cache, domain(8, 10)[0:1, 0:1], np.full((1, 1), 9, np.int32))
+    assert cache.statistics().reads == 1
+    expected = np.ones((8, 10), np.int32)
+    expected[4:8, 5:10] = 3
+    expected[0, 0] = 9
+    assert np.array_equal(await read(cache, domain(8, 10)), expected)
+
+
+async def test_concurrent_unaligned_writes_into_one_chunk_coalesce(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (64, 64))
+    t = domain(64, 64)
+    positions = np.random.default_rng(1).permutation(64 * 64)[:1000]
+    futures = []
+    for k, p in enumerate(positions):
+        i, j = divmod(int(p), 64)
+        futures.append(
+            write_chunked(cache, t[i : i + 1, j : j + 1], np.full((1, 1), k + 1, np.int32))
+        )
+    for f in futures:
+        await f
+    stats = cache.statistics()
+    assert stats.writebacks <= 50, stats
+    assert stats.coalesced_writes >= 900, stats
+    expected = np.zeros(64 * 64, np.int32)
+    expected[positions] = np.arange(1, 1001, dtype=np.int32)
+    assert np.array_equal(await read(cache, t), expected.reshape(64, 64))
+
+
+async def test_recheck_cached_data_with_an_outside_writer(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (4, 5), limit=1 << 20)
+    t = domain(4, 5)
+    await write_chunked(cache, t, np.ones((4, 5), np.int32))
+    assert np.array_equal(await read(cache, t, -math.inf), np.ones((4, 5), np.int32))
+    reads = cache.statistics().reads
+    # Another process replaces the chunk behind the cache's back.
+    await memory_kvstore.write("0.0", np.full((4, 5), 2, np.int32).tobytes())
+    # recheck_cached_data=False: the cached chunk is used, no kvstore read.
+    assert np.array_equal(await read(cache, t, -math.inf), np.ones((4, 5), np.int32))
+    assert cache.statistics().reads == reads
+    assert cache.statistics().hits >= 2
+    # recheck_cached_data=True: revalidated (if_not_equal) and the new data seen.
+    assert np.array_equal(await read(cache, t, time.time()), np.full((4, 5), 2, np.int32))
+    assert cache.statistics().reads == reads + 1
+    # Unchanged since: revalidation confirms the cached chunk.
+    assert np.array_equal(await read(cache, t, time.time()), np.full((4, 5), 2, np.int32))
+
+
+async def test_eviction_keeps_bytes_held_under_the_limit(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    chunk_bytes = 4 * 5 * 4
+    limit = 3 * chunk_bytes + 3 * 256
+    cache = cache_factory(memory_kvstore, (4, 5), limit=limit)
+    t = domain(16, 20)
+    data = np.arange(320, dtype=np.int32).reshape(16, 20)
+    await write_chunked(cache, t, data)
+    assert cache.pool.bytes_held <= limit
+    for rows in range(0, 16, 4):
+        assert np.array_equal(
+            await read(cache, t[rows : rows + 4], -math.inf), data[rows : rows + 4]
+        )
+        assert cache.pool.bytes_held <= limit
+        assert cache.statistics().bytes_held <= limit
+    stats = cache.statistics()
+    assert stats.evictions > 0
+    assert 0 < stats.entries <= 3
+    # The most recently read chunks stay cached: no kvstore read for them.
+    reads = stats.reads
+    assert np.array_equal(await read(cache, t[12:16, 15:20], -math.inf), data[12:16, 15:20])
+    assert cache.statistics().reads == reads
+
+
+async def test_default_limit_retains_nothing(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (4, 5))
+    t = domain(16, 20)
+    await write_chunked(cache, t[1:15, 1:19], np.ones((14, 18), np.int32))
+    await read(cache, t)
+    stats = cache.statistics()
+    assert (stats.entries, stats.bytes_held, cache.pool.bytes_held) == (0, 0, 0)
+
+
+async def test_chunks_equal_to_the_fill_value_are_deleted(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore, (4, 5), fill_value=3)
+    t = domain(4, 10)
+    await write_chunked(cache, t, np.ones((4, 10), np.int32))
+    assert await kvstore.list() == [b"0.0", b"0.1"]
+    await write_chunked(cache, t[:, 0:5], np.full((4, 5), 3, np.int32))
+    await write_chunked(cache, t[:, 5:10], np.full((4, 5), 3, np.int32))
+    assert await kvstore.list() == []
+    # A partial write that makes the chunk all fill deletes it too (conditionally).
+    await write_chunked(cache, t[:, 0:5], np.ones((4, 5), np.int32))
+    await write_chunked(cache, t[0:2, 0:5], np.full((2, 5), 3, np.int32))
+    await write_chunked(cache, t[2:4, 0:5], np.full((2, 5), 3, np.int32))
+    assert await kvstore.list() == []
+    assert np.array_equal(await read(cache, t), np.full((4, 10), 3, np.int32))
+
+
+async def test_store_data_equal_to_fill_value(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore, (4, 5), store_data_equal_to_fill_value=True)
+    await write_chunked(cache, domain(4, 5), np.zeros((4, 5), np.int32))
+    assert await kvstore.list() == [b"0.0"]
+    assert (await kvstore.read("0.0")).value == bytes(80)
+
+
+async def test_fill_missing_data_reads_false_names_the_key(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (4, 5), fill_missing_data_reads=False)
+    t = domain(8, 5)
+    await write_chunked(cache, t[0:4], np.ones((4, 5), np.int32))
+    assert np.array_equal(await read(cache, t[0:4]), np.ones((4, 5), np.int32))
+    with pytest.raises(
+        KeyNotFoundError,
+        match=r"^chunk cache: chunk \[1, 0\] is missing: key '1\.0' not found "
+        r"\(fill_missing_data_reads is false\)$",
+    ):
+        await read(cache, t)
+    assert cache.statistics().bytes_held == 0
+
+
+async def test_a_corrupt_chunk_is_data_loss_naming_the_key(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore, (4, 5))
+    await kvstore.write("0.1", b"not a chunk")
+    with pytest.raises(
+        DataLossError,
+        match=r"^chunk cache: cannot decode chunk '0\.1': raw chunk has 11 bytes, expected 80$",
+    ):
+        await read(cache, domain(4, 10))
+    # A partial write over it fails on commit with the same error, and leaves it as it was.
+    with pytest.raises(DataLossError, match=r"^chunk cache: cannot decode chunk '0\.1'"):
+        await write_chunked(cache, domain(4, 10)[0:1, 6:7], np.ones((1, 1), np.int32))
+    assert (await kvstore.read("0.1")).value == b"not a chunk"
+    # A full overwrite replaces it without reading it.
+    await write_chunked(cache, domain(4, 10)[:, 5:10], np.ones((4, 5), np.int32))
+    assert np.array_equal(await read(cache, domain(4, 10)[:, 5:10]), np.ones((4, 5), np.int32))
+
+
+async def test_source_shape_and_dtype_are_checked(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (4, 5))
+    futures = write_chunked(cache, domain(4, 5), np.ones((4, 4), np.int32))
+    with pytest.raises(
+        ts.InvalidArgumentError,
+        match=r"^chunk cache: source shape \[4, 4\] does not match the write domain shape \[4, 5\]$",
+    ):
+        await futures.copy
+    with pytest.raises(ts.InvalidArgumentError):
+        await futures
+    with pytest.raises(
+        ts.InvalidArgumentError, match=r"^chunk cache: source dtype int64 does not match int32$"
+    ):
+        await write_chunked(cache, domain(4, 5), np.ones((4, 5), np.int64))
+
+
+async def test_large_chunks_use_worker_threads(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore, (256, 512), np.float32)
+    t = domain(512, 1024)
+    data = np.random.default_rng(2).random((512, 1024), dtype=np.float32)
+    await write_chunked(cache, t, data)
+    await write_chunked(cache, t[100:300, 200:900], data[100:300, 200:900] * 2)
+    expected = data.copy()
+    expected[100:300, 200:900] *= 2
+    assert np.array_equal(await read(cache, t), expected)
+    assert np.array_equal(await read(cache, t.T), expected.T)
