@@ -79,3 +79,14 @@ def test_create_errors(tmp_path: Path) -> None:
             spec, create=True, dtype="int16", shape=[20],
             chunk_layout=ts.ChunkLayout(read_chunk_shape=[3], write_chunk_shape=[10]),
         ).result()
+
+
+@pytest.mark.parametrize("index", [0, 1, 5, 10, 16])
+def test_spec_matches_tensorstore(tmp_path: Path, index: int) -> None:
+    name, metadata, kwargs = CASES[index]
+    _open(tensorstore, tmp_path / "a", metadata, kwargs)
+    kvstore = {"driver": "file", "path": str(tmp_path / "a") + "/"}
+    mine = ts.open({"driver": "zarr3", "kvstore": kvstore}).result()
+    theirs = tensorstore.open({"driver": "zarr3", "kvstore": kvstore}).result()
+    assert mine.spec().to_json() == theirs.spec().to_json()
+    assert mine.domain.labels == tuple(theirs.domain.labels)

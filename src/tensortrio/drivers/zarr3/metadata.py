@@ -301,6 +301,8 @@ class Zarr3PartialMetadata:
     codecs: CodecChain | None = None
     attributes: str | None = None
     dimension_names: tuple[str | None, ...] | None = None
+    zarr_format: int | None = None
+    node_type: str | None = None
 
     @property
     def rank(self) -> int | None:
@@ -326,8 +328,12 @@ class Zarr3PartialMetadata:
                 json["fill_value"] = encode_fill_value(self.fill_value, self.data_type)
         if self.dimension_names is not None:
             json["dimension_names"] = list(self.dimension_names)
+        if self.node_type is not None:
+            json["node_type"] = self.node_type
         if self.shape is not None:
             json["shape"] = list(self.shape)
+        if self.zarr_format is not None:
+            json["zarr_format"] = self.zarr_format
         return json
 
 
@@ -342,8 +348,8 @@ def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
     extra = [k for k in json if k not in _KNOWN]
     if extra:
         raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
-    _parse_member(json, "zarr_format", _constant(3), None)
-    _parse_member(json, "node_type", _constant("array"), None)
+    zarr_format = _parse_member(json, "zarr_format", _constant(3), None)
+    node_type = _parse_member(json, "node_type", _constant("array"), None)
     shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
     rank = None if shape is None else len(shape)
     chunk_shape = _parse_member(json, "chunk_grid", _chunk_grid(rank), None)
@@ -364,6 +370,8 @@ def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
         codecs=_parse_member(json, "codecs", parse_codec_chain, None),
         attributes=_parse_member(json, "attributes", _attributes, None),
         dimension_names=_parse_member(json, "dimension_names", _dimension_names(rank), None),
+        zarr_format=zarr_format,
+        node_type=node_type,
     )
 
 
