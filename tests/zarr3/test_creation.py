@@ -83,7 +83,7 @@ def test_create_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("index", [0, 1, 5, 10, 16])
 def test_spec_matches_tensorstore(tmp_path: Path, index: int) -> None:
-    name, metadata, kwargs = CASES[index]
+    _, metadata, kwargs = CASES[index]
     _open(tensorstore, tmp_path / "a", metadata, kwargs)
     kvstore = {"driver": "file", "path": str(tmp_path / "a") + "/"}
     mine = ts.open({"driver": "zarr3", "kvstore": kvstore}).result()
