@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import tensortrio as ts
-import tensortrio.drivers.zarr3  # registers the zarr3 driver
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import tensortrio as ts
-import tensortrio.drivers.zarr3  # registers the zarr3 driver
 
 if TYPE_CHECKING:
     from pathlib import Path

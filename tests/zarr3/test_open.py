@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import tensortrio as ts
-import tensortrio.drivers.zarr3  # registers the zarr3 driver
 from tensortrio.errors import DataLossError
 
 if TYPE_CHECKING:

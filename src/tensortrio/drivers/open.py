@@ -23,6 +23,7 @@ from ..schema.cache_revalidation import (
 )
 from ..schema.chunk_json import json_text
 from ..schema.open_mode import open_mode_from_json_members
+from ..schema.tensorstore_driver import load_driver_module
 from .chunked_format import chunked_format
 from .driver import OpenRequest, ReadWriteMode, driver_opener, registered_driver_ids
 from .kvstore import KvStore
@@ -68,12 +69,6 @@ _COMMON_MEMBERS: Final = frozenset(
 _RESOURCE_MEMBERS: Final = ("cache_pool", "metadata_cache_pool", "data_copy_concurrency")
 
 
-def _ensure_formats_registered() -> None:
-    # Format drivers register themselves on import; importing here keeps
-    # `import tensortrio` free of them until something is opened.
-    from . import zarr as _zarr  # noqa: F401
-
-
 def _member_error(member: str, detail: str) -> InvalidArgumentError:
     return InvalidArgumentError(f'Error parsing object member "{member}": {detail}')
 
@@ -107,7 +102,6 @@ def parse_open_request(
     from ..schema.context import Context as _Context
     from ..schema.schema import Schema as _Schema
 
-    _ensure_formats_registered()
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
     if "driver" not in json:
@@ -115,6 +109,9 @@ def parse_open_request(
     driver_id = json["driver"]
     if not isinstance(driver_id, str):
         raise _member_error("driver", f"Expected string, but received: {json_text(driver_id)}")
+    # Format drivers register themselves on import; loading them only here
+    # keeps `import tensortrio` free of them until something is opened.
+    load_driver_module(driver_id)
     if chunked_format(driver_id) is None and driver_opener(driver_id) is None:
         raise _member_error("driver", f'"{driver_id}" is not a registered TensorStore driver')
     parent = context if context is not None else _Context()

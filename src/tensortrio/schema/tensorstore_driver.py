@@ -65,8 +65,14 @@ _URL_SCHEMES: Final[dict[str, TensorStoreDriver]] = {}
 
 # Driver modules register themselves when imported; `import tensortrio` imports
 # none of them, so a spec naming one imports its module on first use.
-_DRIVER_MODULES: Final[dict[str, str]] = {"zarr": "tensortrio.drivers.zarr"}
-_URL_SCHEME_MODULES: Final[dict[str, str]] = {"zarr2": "tensortrio.drivers.zarr"}
+_DRIVER_MODULES: Final[dict[str, str]] = {
+    "zarr": "tensortrio.drivers.zarr",
+    "zarr3": "tensortrio.drivers.zarr3",
+}
+_URL_SCHEME_MODULES: Final[dict[str, str]] = {
+    "zarr2": "tensortrio.drivers.zarr",
+    "zarr3": "tensortrio.drivers.zarr3",
+}
 
 
 def register_tensorstore_driver_module(
@@ -83,6 +89,12 @@ def _load(key: str, modules: dict[str, str]) -> None:
     module = modules.get(key)
     if module is not None:
         importlib.import_module(module)
+
+
+def load_driver_module(driver_id: str) -> None:
+    """Import the module that registers ``driver_id``, if one is known (drivers register on import)."""
+    if driver_id not in _DRIVERS:
+        _load(driver_id, _DRIVER_MODULES)
 
 
 def register_tensorstore_driver(
@@ -119,8 +131,7 @@ def tensorstore_driver(driver_id: str) -> TensorStoreDriver:
     Raises:
         ValueError: ``"foo" is not a registered TensorStore driver`` (callers prefix the member).
     """
-    if driver_id not in _DRIVERS:
-        _load(driver_id, _DRIVER_MODULES)
+    load_driver_module(driver_id)
     try:
         return _DRIVERS[driver_id]
     except KeyError:
