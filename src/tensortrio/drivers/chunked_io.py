@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,13 +50,16 @@ async def read_chunked(
     """Read the region ``transform`` selects; return it as a new C-order array.
 
     ``staleness_bound`` (seconds since the epoch): cached chunks known current
-    at or after it are used as they are; older ones are revalidated.
+    at or after it are used as they are; older ones are revalidated (``inf``:
+    as of now, ``-inf``: any cached chunk will do).
     ``batch`` is accepted for the API and not used yet.
 
     Raises:
       KeyNotFoundError: a chunk is missing and ``fill_missing_data_reads`` is false.
       DataLossError: a stored chunk cannot be decoded (names its key).
     """
+    # A bound in the future means "current as of now" (as kvstore reads take it).
+    staleness_bound = min(staleness_bound, time.time())
     partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
     out = np.empty(partition.input_shape, cache.dtype)
     window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)

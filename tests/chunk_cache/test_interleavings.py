@@ -1,0 +1,177 @@
+"""Interleavings forced with a gated kvstore: the cache runs in the test's own trio run."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+import trio
+import trio.testing
+
+from tensortrio.drivers.chunked_io import read_chunked, write_chunked_async
+from tensortrio.index import IndexTransform
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import tensortrio as ts
+    from tensortrio.actors.chunk_cache import ChunkCache
+
+
+def domain(*shape: int) -> IndexTransform:
+    return IndexTransform(input_shape=list(shape))
+
+
+class Gate:
+    """Holds every kvstore write at the gate until opened; ``reached`` is set by the first."""
+
+    def __init__(self) -> None:
+        self.reached = trio.Event()
+        self.open = trio.Event()
+        self.waiting = 0
+
+    async def __call__(self, key: str) -> None:
+        self.waiting += 1
+        self.reached.set()
+        await self.open.wait()
+
+
+def ones(*shape: int, value: int = 1) -> Any:
+    return np.full(shape, value, np.int32)
+
+
+async def test_generation_mismatch_rereads_and_reapplies(
+    kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    gate = Gate()
+    kv = gated(kvstore, before_write=gate)
+    cache = cache_factory(kv, (4, 5))
+    cache.start(nursery)
+    t = domain(4, 5)
+    async with trio.open_nursery() as ops:
+        ops.start_soon(write_chunked_async, cache, t[0:1, :], ones(1, 5))
+        await gate.reached.wait()
+        # Between the writeback's read (missing) and its write, another writer stores the chunk.
+        kv.before_write = None
+        await kvstore.write("0.0", ones(4, 5, value=5).tobytes())
+        gate.open.set()
+    stats = cache.statistics()
+    assert stats.write_retries == 1
+    assert stats.reads == 2
+    expected = ones(4, 5, value=5)
+    expected[0] = 1
+    stored = np.frombuffer((await kvstore.read("0.0")).value, np.int32).reshape(4, 5)
+    assert np.array_equal(stored, expected)
+    assert kv.writes[0][1] == b"\x02"
+
+
+async def test_writes_during_a_writeback_coalesce_into_the_next(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    gate = Gate()
+    kv = gated(memory_kvstore, before_write=gate)
+    cache = cache_factory(kv, (4, 5))
+    cache.start(nursery)
+    t = domain(4, 5)
+    async with trio.open_nursery() as ops:
+        ops.start_soon(write_chunked_async, cache, t[0:1, 0:1], ones(1, 1, value=100))
+        await gate.reached.wait()
+        for k in range(1, 20):
+            i, j = divmod(k, 5)
+            ops.start_soon(write_chunked_async, cache, t[i : i + 1, j : j + 1], ones(1, 1, value=k))
+        await trio.testing.wait_all_tasks_blocked()
+        assert gate.waiting == 1  # one writeback in flight, the rest pending behind it
+        assert cache.statistics().coalesced_writes == 18
+        gate.open.set()
+    stats = cache.statistics()
+    assert (stats.writebacks, stats.writeback_tasks, stats.reads) == (2, 1, 1)
+    expected = np.arange(20, dtype=np.int32).reshape(4, 5)
+    expected[0, 0] = 100
+    out = await read_chunked(cache, t, staleness_bound=math.inf)
+    assert np.array_equal(out, expected)
+
+
+async def test_a_read_waits_for_the_writeback_in_flight(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    gate = Gate()
+    kv = gated(memory_kvstore, before_write=gate)
+    cache = cache_factory(kv, (4, 5))
+    cache.start(nursery)
+    t = domain(4, 5)
+    results: list[Any] = []
+
+    async def read_now() -> None:
+        results.append(await read_chunked(cache, t, staleness_bound=time.time()))
+
+    nursery.start_soon(write_chunked_async, cache, t[1:2, 1:3], ones(1, 2, value=4))
+    await gate.reached.wait()
+    reads = len(kv.reads)
+    async with trio.open_nursery() as ops:
+        ops.start_soon(read_now)
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(kv.reads) == reads  # no second I/O while the writeback is in flight
+        gate.open.set()
+    expected = np.zeros((4, 5), np.int32)
+    expected[1, 1:3] = 4
+    assert np.array_equal(results[0], expected)
+    assert len(kv.reads) == reads
+
+
+async def test_cancelling_the_writer_does_not_tear_the_commit(
+    kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    gate = Gate()
+    kv = gated(kvstore, before_write=gate)
+    cache = cache_factory(kv, (4, 5))
+    cache.start(nursery)
+    t = domain(4, 10)
+    with trio.CancelScope() as scope:
+        nursery.start_soon(trio.sleep_forever)  # keep the test nursery busy meanwhile
+        async with trio.open_nursery() as ops:
+            ops.start_soon(write_chunked_async, cache, t, ones(4, 10, value=3))
+            await gate.reached.wait()
+            scope.cancel()
+    assert scope.cancelled_caught
+    gate.open.set()
+    for cell in [(0, 0), (0, 1)]:
+        await cache.entry(cell).wait_idle()
+    assert await kvstore.list() == [b"0.0", b"0.1"]
+    for key in ["0.0", "0.1"]:
+        assert (await kvstore.read(key)).value == ones(4, 5, value=3).tobytes()
+    nursery.cancel_scope.cancel()
+
+
+async def test_a_kvstore_failure_surfaces_on_commit(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    kv = gated(memory_kvstore, fail_writes=OSError("disk full"))
+    cache = cache_factory(kv, (4, 5))
+    cache.start(nursery)
+    t = domain(4, 5)
+    with pytest.raises(OSError, match=r"^disk full$"):
+        await write_chunked_async(cache, t[0:2], ones(2, 5))
+    assert cache.statistics().bytes_held == 0
+    kv.fail_writes = None
+    await write_chunked_async(cache, t[2:4], ones(2, 5, value=2))
+    expected = np.zeros((4, 5), np.int32)
+    expected[2:4] = 2
+    assert np.array_equal(await read_chunked(cache, t, staleness_bound=-math.inf), expected)
