@@ -31,6 +31,7 @@ Codec work and large copies run in worker threads under the
 from __future__ import annotations
 
 import functools
+import math
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import attrs
@@ -58,6 +59,7 @@ __all__ = [
     "ChunkCache",
     "ChunkCacheStatistics",
     "ChunkKvStore",
+    "copy_inline",
     "selection_nbytes",
 ]
 
@@ -66,6 +68,15 @@ _Merged: TypeAlias = "tuple[NDArray[Any], bytes | None]"
 
 #: Copies of less than this many bytes in one step run inline on the runtime thread.
 COPY_INLINE_BYTES = 1 << 20
+#: Copies of parts smaller than this on average run inline whatever their total:
+#: NumPy holds the GIL for small copies, so threads would only add their hops.
+COPY_THREAD_MIN_PART_BYTES = 1 << 18
+
+
+def copy_inline(costs: Sequence[int]) -> bool:
+    """Whether copies of parts of ``costs`` bytes are cheaper on the runtime thread."""
+    total = sum(costs)
+    return total < COPY_INLINE_BYTES or total < COPY_THREAD_MIN_PART_BYTES * len(costs)
 
 
 class ChunkKvStore(Protocol):
@@ -238,6 +249,10 @@ class ChunkCache:
             return limiter
         return limiter.limiter
 
+    def _codec_inline_bytes(self) -> float:
+        # The codec's threshold is per chunk: small chunks never pay a thread hop.
+        return math.inf if self._chunk_nbytes < self.codec.inline_codec_bytes else 0
+
     def work_budget_bytes(self) -> int:
         """How many bytes of chunks one operation may hold at once (memory bound)."""
         limiter = self.limiter
@@ -261,6 +276,20 @@ class ChunkCache:
 
     def _settle(self, entry: ChunkEntry) -> None:
         """Recharge the pool; forget an entry that holds nothing at all."""
+        if (
+            not self.pool.total_bytes_limit
+            and not entry.busy
+            and entry.pending is None
+            and not entry.users
+        ):
+            # A zero limit retains nothing: drop the idle entry without LRU work.
+            self.pool.remove(entry)
+            if entry.data is not None or entry.missing:
+                self._evictions += 1
+            entry.forget_stored()
+            if self._entries.get(entry.cell) is entry:
+                del self._entries[entry.cell]
+            return
         if self.pool.update(entry) == 0 and self._entries.get(entry.cell) is entry:
             del self._entries[entry.cell]
 
@@ -342,7 +371,7 @@ class ChunkCache:
                 [functools.partial(codec.decode, payload) for payload in payloads],
                 [self._chunk_nbytes] * len(payloads),
                 limiter=self.limiter,
-                inline_bytes=self.codec.inline_codec_bytes,
+                inline_bytes=self._codec_inline_bytes(),
             )
         errors: list[Exception | None] = [None] * len(entries)
         next_value = iter(decoded)
@@ -403,7 +432,7 @@ class ChunkCache:
             for sel, full in zip(selections, fulls, strict=True)
         ]
         entries = [self.entry(sel.cell) for sel in selections]
-        if sum(costs) < COPY_INLINE_BYTES:
+        if copy_inline(costs):
             for entry, sel, full in zip(entries, selections, fulls, strict=True):
                 if entry.stage(sel, source, full, shape, dtype):
                     self._coalesced += 1
@@ -498,7 +527,7 @@ class ChunkCache:
                 ],
                 [self._chunk_nbytes] * len(todo),
                 limiter=self.limiter,
-                inline_bytes=self.codec.inline_codec_bytes,
+                inline_bytes=self._codec_inline_bytes(),
             )
             writes: list[tuple[WritebackSnapshot, Any, bytes | None, Awaitable[Any]]] = []
             for snapshot, outcome in zip(todo, merged, strict=True):
@@ -562,11 +591,16 @@ class ChunkCache:
         flat = chunk.reshape(-1)
         if flat.size == 0:
             return True
-        first = flat[:1]
-        equal_nan = chunk.dtype.kind in "fc"
-        if not np.array_equal(first, fill.reshape(1), equal_nan=equal_nan):
+        nan_fill = chunk.dtype.kind in "fc" and bool(np.isnan(fill))
+        # Most chunks differ at their first element: decide that with scalars.
+        first = flat[0]
+        if nan_fill:
+            if not np.isnan(first):
+                return False
+            return bool(np.isnan(flat).all())
+        if first != fill:
             return False
-        return bool(np.array_equal(flat, np.broadcast_to(fill, flat.shape), equal_nan=equal_nan))
+        return bool((flat == fill).all())
 
     # --- statistics
 

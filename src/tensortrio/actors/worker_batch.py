@@ -41,7 +41,7 @@ async def run_jobs(
     costs: Sequence[int],
     *,
     limiter: trio.CapacityLimiter | None,
-    inline_bytes: int,
+    inline_bytes: float,
 ) -> list[object]:
     """Run ``jobs``; return each one's result or the exception it raised, in order.
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..actors.chunk_cache import COPY_INLINE_BYTES, selection_nbytes
+from ..actors.chunk_cache import copy_inline, selection_nbytes
 from ..actors.chunk_entry import WriteTicket
 from ..actors.worker_batch import run_jobs
 from ..errors import AbortedError, InvalidArgumentError
@@ -79,7 +79,7 @@ async def read_chunked(
                 else:
                     raise cache.missing_error(entry)
             costs = [selection_nbytes(sel, out) for sel in group]
-            if sum(costs) < COPY_INLINE_BYTES:
+            if copy_inline(costs):
                 for sel, chunk in zip(group, chunks, strict=True):
                     sel.read(chunk, out)
             else:
