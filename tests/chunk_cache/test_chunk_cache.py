@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tensortrio as ts
-from tensortrio.drivers.chunked_io import read_chunked, write_chunked
+from tensortrio.drivers.chunked_io import delete_chunks, read_chunked, write_chunked
 from tensortrio.errors import DataLossError, KeyNotFoundError
 from tensortrio.index import IndexTransform
 from tensortrio.runtime import get_runtime
@@ -274,3 +274,39 @@ async def test_large_chunks_use_worker_threads(
     expected[100:300, 200:900] *= 2
     assert np.array_equal(await read(cache, t), expected)
     assert np.array_equal(await read(cache, t.T), expected.T)
+
+
+async def test_nan_fill_value_chunks_are_deleted(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (4, 5), np.float32, fill_value=np.nan)
+    t = domain(4, 10)
+    out = await read(cache, t)
+    assert np.isnan(out).all()
+    await write_chunked(cache, t, np.full((4, 10), np.nan, np.float32))
+    assert await memory_kvstore.list() == []
+    await write_chunked(cache, t[1:2, 6:7], np.full((1, 1), 2.5, np.float32))
+    assert await memory_kvstore.list() == [b"0.1"]
+    out = await read(cache, t)
+    assert out[1, 6] == 2.5
+    assert np.isnan(np.delete(out.reshape(-1), 16)).all()
+
+
+async def test_delete_chunks_keeps_the_cache_coherent(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (4, 5), limit=1 << 20)
+    t = domain(8, 5)
+    await write_chunked(cache, t, np.ones((8, 5), np.int32))
+    assert np.array_equal(await read(cache, t, -math.inf), np.ones((8, 5), np.int32))
+
+    async def delete() -> None:
+        await delete_chunks(cache, [(1, 0)])
+
+    await get_runtime().submit(delete)
+    assert await memory_kvstore.list() == [b"0.0"]
+    # Even without revalidation the cache knows the chunk is gone.
+    expected = np.ones((8, 5), np.int32)
+    expected[4:] = 0
+    assert np.array_equal(await read(cache, t, -math.inf), expected)
+    assert cache.statistics().reads == 0

@@ -13,6 +13,7 @@ import trio.testing
 
 from tensortrio.drivers.chunked_io import read_chunked, write_chunked_async
 from tensortrio.index import IndexTransform
+from tensortrio.runtime import Promise
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -175,3 +176,58 @@ async def test_a_kvstore_failure_surfaces_on_commit(
     expected = np.zeros((4, 5), np.int32)
     expected[2:4] = 2
     assert np.array_equal(await read_chunked(cache, t, staleness_bound=-math.inf), expected)
+
+
+async def test_full_overwrites_encode_from_the_source_before_copy_resolves(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    gate = Gate()
+    kv = gated(memory_kvstore, before_write=gate)
+    cache = cache_factory(kv, (4, 5), limit=1 << 20)
+    cache.start(nursery)
+    t = domain(8, 5)
+    source = np.arange(40, dtype=np.int32).reshape(8, 5)
+    copied, copy_future = Promise.new()
+    async with trio.open_nursery() as ops:
+        ops.start_soon(write_chunked_async, cache, t, source, copied)
+        await copy_future  # resolves while the kvstore writes are still held
+        assert gate.waiting >= 1
+        source[...] = -1  # the caller may reuse its array now
+        gate.open.set()
+    expected = np.arange(40, dtype=np.int32).reshape(8, 5)
+    # The pool keeps chunks, so a copy (never the caller's array) was cached.
+    assert np.array_equal(await read_chunked(cache, t, staleness_bound=-math.inf), expected)
+    assert cache.statistics().reads == 0
+
+
+async def test_a_write_coalescing_onto_a_borrowed_source_copies_it_first(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    gate = Gate()
+    kv = gated(memory_kvstore, before_write=gate)
+    cache = cache_factory(kv, (4, 5))
+    cache.start(nursery)
+    t = domain(4, 5)
+    full = np.arange(20, dtype=np.int32).reshape(4, 5)
+    copied, copy_future = Promise.new()
+    async with trio.open_nursery() as ops:
+        ops.start_soon(write_chunked_async, cache, t[0:1, 0:1], ones(1, 1, value=-7))
+        await gate.reached.wait()
+        # Pending behind the writeback in flight: held as a view of ``full``.
+        ops.start_soon(write_chunked_async, cache, t, full, copied)
+        await trio.testing.wait_all_tasks_blocked()
+        assert not copy_future.done()
+        ops.start_soon(write_chunked_async, cache, t[3:4, 4:5], ones(1, 1, value=99))
+        await copy_future  # the partial write copied the view before writing into it
+        full[...] = -1
+        gate.open.set()
+    expected = np.arange(20, dtype=np.int32).reshape(4, 5)
+    expected[3, 4] = 99
+    assert np.array_equal(await read_chunked(cache, t, staleness_bound=math.inf), expected)
+    assert cache.statistics().writebacks == 2

@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 _Prepared: TypeAlias = "tuple[NDArray[Any], NDArray[np.bool_] | None]"
-_Merged: TypeAlias = "tuple[NDArray[Any], bytes | None]"
+_Merged: TypeAlias = "tuple[NDArray[Any] | None, bytes | None]"
 
 #: Copies of less than this many bytes in one step run inline on the runtime thread.
 COPY_INLINE_BYTES = 1 << 20
@@ -148,6 +148,21 @@ def selection_nbytes(selection: ChunkCellSelection, source: NDArray[Any]) -> int
         elif isinstance(term, np.ndarray):
             return int(term.size) * source.itemsize
     return count * source.itemsize
+
+
+def _source_view(
+    selection: ChunkCellSelection, source: NDArray[Any], chunk_shape: tuple[int, ...]
+) -> NDArray[Any] | None:
+    """The part of ``source`` a full overwrite writes, as a C-contiguous chunk, if free.
+
+    None when only a copy would give it that layout (the caller then copies).
+    """
+    part = source[selection.array_selection]
+    if selection.chunk_axes is not None:
+        part = np.transpose(part, np.argsort(selection.chunk_axes))
+    if not part.flags.c_contiguous:
+        return None
+    return part.reshape(chunk_shape)
 
 
 def _prepare(
@@ -257,7 +272,7 @@ class ChunkCache:
         """How many bytes of chunks one operation may hold at once (memory bound)."""
         limiter = self.limiter
         tokens = 4 if limiter is None else int(limiter.total_tokens)
-        return max(self.pool.total_bytes_limit, 4 * tokens * self._chunk_nbytes, 32 << 20)
+        return max(self.pool.total_bytes_limit, 8 * tokens * self._chunk_nbytes, 64 << 20)
 
     # --- entries
 
@@ -425,8 +440,41 @@ class ChunkCache:
 
         ``ticket`` counts the entries until their writeback is durable.
         """
+        shape = self._chunk_shape
+        all_entries: list[ChunkEntry] = []
+        copies: list[ChunkCellSelection] = []
+        fulls: list[bool] = []
+        for sel in selections:
+            full = _covers(sel, shape)
+            if full:
+                view = _source_view(sel, source, shape)
+                if view is not None:
+                    # A full overwrite takes its part without a copy: the
+                    # writeback encodes straight from the source (``copy``
+                    # resolves once that is done).
+                    entry = self.entry(sel.cell)
+                    shared = np.may_share_memory(view, source)
+                    if entry.lend(view, ticket if shared else None):
+                        self._coalesced += 1
+                    entry.add_ticket(ticket)
+                    self.pool.update(entry)
+                    all_entries.append(entry)
+                    continue
+            copies.append(sel)
+            fulls.append(full)
+        if copies:
+            await self._stage_copies(copies, fulls, source, ticket)
+            all_entries.extend(self.entry(sel.cell) for sel in copies)
+        self.schedule_writeback(all_entries)
+
+    async def _stage_copies(
+        self,
+        selections: list[ChunkCellSelection],
+        fulls: list[bool],
+        source: NDArray[Any],
+        ticket: WriteTicket,
+    ) -> None:
         shape, dtype = self._chunk_shape, self._dtype
-        fulls = [_covers(sel, shape) for sel in selections]
         costs = [
             self._chunk_nbytes if full else selection_nbytes(sel, source)
             for sel, full in zip(selections, fulls, strict=True)
@@ -462,7 +510,6 @@ class ChunkCache:
                     self._coalesced += 1
                 entry.add_ticket(ticket)
                 self.pool.update(entry)
-        self.schedule_writeback(entries)
 
     def schedule_writeback(self, entries: Sequence[ChunkEntry]) -> None:
         """Start one writeback task for those of ``entries`` that have pending writes and are idle."""
@@ -473,6 +520,30 @@ class ChunkCache:
             entry.busy = True
         self._tasks += 1
         self._spawner()(self._writeback, ready)
+
+    async def delete_stored(self, entries: Sequence[ChunkEntry]) -> None:
+        """Delete the stored chunks of ``entries`` (pinned by the caller), keeping the cache coherent.
+
+        Each entry's read or writeback in flight ends first; writes arriving
+        meanwhile are written back after the delete.
+        """
+        for entry in entries:
+            while entry.busy:
+                await entry.wait_idle()
+            entry.busy = True  # claimed in the same step as the check above
+        try:
+            futures = [self.kvstore.write(entry.key, None) for entry in entries]
+            self._writebacks += len(futures)
+            for entry, future in zip(entries, futures, strict=True):
+                try:
+                    stamp = await future
+                except BaseException:
+                    entry.forget_stored()
+                    raise
+                entry.set_stored(None, stamp)
+        finally:
+            for entry in entries:
+                self._end_busy(entry)
 
     def _end_busy(self, entry: ChunkEntry) -> None:
         entry.end_busy()
@@ -521,7 +592,11 @@ class ChunkCache:
             merged = await run_jobs(
                 [
                     functools.partial(
-                        self._merge_encode, s.entry.data, s.entry.missing, s.pending, s.mask
+                        self._merge_encode,
+                        s.entry.data,
+                        s.pending,
+                        s.mask,
+                        s.borrowed is not None,
                     )
                     for s in todo
                 ],
@@ -531,6 +606,7 @@ class ChunkCache:
             )
             writes: list[tuple[WritebackSnapshot, Any, bytes | None, Awaitable[Any]]] = []
             for snapshot, outcome in zip(todo, merged, strict=True):
+                snapshot.release()  # encoded: the writer's source is no longer read
                 if isinstance(outcome, Exception):
                     snapshot.finish(outcome)
                     continue
@@ -561,18 +637,27 @@ class ChunkCache:
                     entry.forget_stored()
                     retry.append(snapshot)
                     continue
-                entry.set_stored(None if encoded is None else chunk, stamp)
+                if encoded is None:
+                    entry.set_stored(None, stamp)
+                elif chunk is None:
+                    entry.forget_stored()  # encoded from a source view that is not ours
+                else:
+                    entry.set_stored(chunk, stamp)
                 snapshot.finish(None)
             todo = retry
 
     def _merge_encode(
         self,
         stored: NDArray[Any] | None,
-        missing: bool,
         pending: NDArray[Any],
         mask: NDArray[np.bool_] | None,
-    ) -> tuple[NDArray[Any], bytes | None]:
-        """Merge pending writes over the stored chunk and encode it (None: delete it)."""
+        borrowed: bool,
+    ) -> tuple[NDArray[Any] | None, bytes | None]:
+        """Merge pending writes over the stored chunk and encode it.
+
+        Returns the chunk to cache (None for a view of a writer's source, unless
+        the pool keeps chunks: then a copy) and the bytes (None: delete the key).
+        """
         if mask is None:
             chunk = pending
         else:
@@ -583,8 +668,11 @@ class ChunkCache:
                 chunk = stored.copy()
             np.copyto(chunk, pending, where=mask)
         if not self.store_data_equal_to_fill_value and self._equals_fill(chunk):
-            return chunk, None
-        return chunk, self.codec.encode(chunk)
+            return None, None
+        encoded = self.codec.encode(chunk)
+        if borrowed:
+            return (chunk.copy() if self.pool.total_bytes_limit else None), encoded
+        return chunk, encoded
 
     def _equals_fill(self, chunk: NDArray[Any]) -> bool:
         fill = self.codec.fill_value

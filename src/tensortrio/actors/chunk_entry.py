@@ -47,7 +47,10 @@ class WriteTicket:
 
     remaining: int = 0
     error: BaseException | None = None
+    borrows: int = 0
+    """Pending writes that are views of this write's source (not yet encoded)."""
     _done: trio.Event = attrs.field(init=False, factory=trio.Event)
+    _released: trio.Event | None = attrs.field(init=False, default=None)
 
     def add(self) -> None:
         self.remaining += 1
@@ -65,6 +68,22 @@ class WriteTicket:
         if self.remaining == 0:
             self._done.set()
 
+    def borrow(self) -> None:
+        self.borrows += 1
+
+    def release(self) -> None:
+        """A view of the source is no longer needed (encoded, copied or superseded)."""
+        self.borrows -= 1
+        if self.borrows == 0 and self._released is not None:
+            self._released.set()
+
+    async def wait_released(self) -> None:
+        """Wait until no pending write is a view of this write's source."""
+        while self.borrows:
+            if self._released is None or self._released.is_set():
+                self._released = trio.Event()
+            await self._released.wait()
+
     async def wait(self) -> None:
         """Wait until every entry is written back; raise the first writeback error."""
         await self._done.wait()
@@ -80,6 +99,8 @@ class WritebackSnapshot:
     pending: NDArray[Any]
     mask: NDArray[np.bool_] | None
     tickets: list[WriteTicket]
+    borrowed: WriteTicket | None = None
+    """The write whose source ``pending`` is a view of (released once encoded)."""
     finished: bool = False
 
     @property
@@ -87,11 +108,18 @@ class WritebackSnapshot:
         """Every element is overwritten: no read and no condition needed."""
         return self.mask is None
 
+    def release(self) -> None:
+        """The source view is no longer read (the chunk was encoded)."""
+        borrowed, self.borrowed = self.borrowed, None
+        if borrowed is not None:
+            borrowed.release()
+
     def nbytes(self) -> int:
         return self.pending.nbytes + (0 if self.mask is None else self.mask.nbytes)
 
     def finish(self, error: BaseException | None) -> None:
         """The writeback of these writes ended (``error``: it failed); tell their writers."""
+        self.release()
         if self.finished:
             return
         self.finished = True
@@ -112,6 +140,8 @@ class ChunkEntry:
     pending: NDArray[Any] | None = None
     mask: NDArray[np.bool_] | None = None
     tickets: list[WriteTicket] = attrs.field(factory=list)
+    borrowed: WriteTicket | None = None
+    """``pending`` is a view of this write's source: copy before modifying it."""
     writeback: WritebackSnapshot | None = None
     busy: bool = False
     """A read or a writeback is in flight."""
@@ -165,6 +195,8 @@ class ChunkEntry:
 
         Returns whether it was coalesced with writes already pending.
         """
+        if self.borrowed is not None:
+            self._unborrow(keep=not full)
         pending = self.pending
         if pending is None or (full and self.mask is not None):
             # A full overwrite supersedes whatever was pending.
@@ -179,11 +211,42 @@ class ChunkEntry:
             self.mask[selection.chunk_selection] = True
         return coalesced
 
+    def _unborrow(self, keep: bool) -> None:
+        """Stop viewing a write's source: copy the pending data (``keep``) or drop it."""
+        borrowed, self.borrowed = self.borrowed, None
+        assert borrowed is not None
+        assert self.pending is not None
+        if keep:
+            self.pending = self.pending.copy()
+        else:
+            self.pending = None
+            self.mask = None
+        borrowed.release()
+
+    def lend(self, view: NDArray[Any], ticket: WriteTicket | None) -> bool:
+        """Take a full overwrite as ``view`` without copying it.
+
+        ``ticket``: the view shares memory with that write's source, which must
+        not be released before the chunk is encoded; None: ``view`` is ours.
+        Returns whether it was coalesced with (here: superseded) pending writes.
+        """
+        coalesced = self.pending is not None
+        if self.borrowed is not None:
+            self._unborrow(keep=False)
+        self.pending = view
+        self.mask = None
+        if ticket is not None:
+            ticket.borrow()
+            self.borrowed = ticket
+        return coalesced
+
     def install(self, pending: NDArray[Any], mask: NDArray[np.bool_] | None) -> bool:
         """Merge writes prepared elsewhere (in a worker thread) into the pending writes.
 
         Later writes win where they overlap. Returns whether it was coalesced.
         """
+        if self.borrowed is not None:
+            self._unborrow(keep=mask is not None)
         if self.pending is None or mask is None:
             coalesced = self.pending is not None
             self.pending = pending
@@ -204,7 +267,8 @@ class ChunkEntry:
         mask = self.mask
         if mask is not None and mask.all():
             mask = None  # partial writes that add up to the whole chunk need no read
-        snapshot = WritebackSnapshot(self, self.pending, mask, self.tickets)
+        snapshot = WritebackSnapshot(self, self.pending, mask, self.tickets, self.borrowed)
+        self.borrowed = None
         self.pending = None
         self.mask = None
         self.tickets = []

@@ -7,7 +7,8 @@
   fill value for missing ones) into a new array;
 - :func:`write_chunked` returns ``WriteFutures`` at once; the operation merges
   each chunk's part of the source into its entry (``copy`` resolves when all
-  are taken) and waits for every affected writeback (``commit``).
+  are taken) and waits for every affected writeback (``commit``);
+- :func:`delete_chunks` deletes stored chunks through the cache (resize).
 
 Both work through the request in windows of chunks bounded by
 ``ChunkCache.work_budget_bytes`` so memory follows the cache pool limit and
@@ -32,12 +33,14 @@ from ..index.partition import partition_index_transform
 from ..runtime import Promise, WriteFutures, get_runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from numpy.typing import NDArray
 
     from ..actors.chunk_cache import ChunkCache
     from ..index.transform import IndexTransform
 
-__all__ = ["read_chunked", "write_chunked", "write_chunked_async"]
+__all__ = ["delete_chunks", "read_chunked", "write_chunked", "write_chunked_async"]
 
 
 async def read_chunked(
@@ -152,6 +155,9 @@ async def write_chunked_async(
                 oldest, held = tickets.popleft()
                 outstanding -= held
                 await oldest.wait()
+        # Full overwrites are encoded straight from the source: wait for that.
+        for ticket, _ in tickets:
+            await ticket.wait_released()
     except BaseException as exc:
         if copied is not None:
             copied.set_exception(
@@ -162,3 +168,20 @@ async def write_chunked_async(
         copied.set_result(None)
     for ticket, _ in tickets:
         await ticket.wait()
+
+
+async def delete_chunks(cache: ChunkCache, cells: Sequence[tuple[int, ...]]) -> None:
+    """Delete the stored chunks of grid ``cells`` through the cache (e.g. after a resize shrinks).
+
+    Cached state of those chunks becomes "missing", so later reads agree with
+    storage whatever ``recheck_cached_data`` says; a read or writeback in flight
+    for a chunk finishes before its delete.
+    """
+    window = 1024
+    for start in range(0, len(cells), window):
+        entries = [cache.entry(tuple(cell)) for cell in cells[start : start + window]]
+        cache.use(entries)
+        try:
+            await cache.delete_stored(entries)
+        finally:
+            cache.release(entries)
