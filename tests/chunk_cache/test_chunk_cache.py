@@ -11,7 +11,7 @@ import pytest
 
 import tensortrio as ts
 from tensortrio.drivers.chunked_io import delete_chunks, read_chunked, write_chunked
-from tensortrio.errors import DataLossError, KeyNotFoundError
+from tensortrio.errors import DataLossError, NotFoundError
 from tensortrio.index import IndexTransform
 from tensortrio.runtime import get_runtime
 
@@ -217,8 +217,8 @@ async def test_fill_missing_data_reads_false_names_the_key(
     await write_chunked(cache, t[0:4], np.ones((4, 5), np.int32))
     assert np.array_equal(await read(cache, t[0:4]), np.ones((4, 5), np.int32))
     with pytest.raises(
-        KeyNotFoundError,
-        match=r"^chunk cache: chunk \[1, 0\] is missing: key '1\.0' not found "
+        NotFoundError,
+        match=r"^chunk cache: chunk \[1, 0\] stored at '1\.0' is missing "
         r"\(fill_missing_data_reads is false\)$",
     ):
         await read(cache, t)

@@ -38,7 +38,7 @@ import attrs
 import numpy as np
 import trio
 
-from ..errors import DataLossError, KeyNotFoundError
+from ..errors import DataLossError, NotFoundError
 from .cache_pool import CachePool
 from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
 from .worker_batch import run_jobs
@@ -353,9 +353,10 @@ class ChunkCache:
                         await entry.wait_idle()
             stale = [e for e in stale if not e.fresh(staleness_bound)]
 
-    def missing_error(self, entry: ChunkEntry) -> KeyNotFoundError:
-        return KeyNotFoundError(
-            f"{self.name}: chunk {list(entry.cell)} is missing: key {entry.key!r} not found "
+    def missing_error(self, entry: ChunkEntry) -> NotFoundError:
+        """The error for reading a missing chunk with ``fill_missing_data_reads`` false."""
+        return NotFoundError(
+            f"{self.name}: chunk {list(entry.cell)} stored at {entry.key!r} is missing "
             "(fill_missing_data_reads is false)"
         )
 

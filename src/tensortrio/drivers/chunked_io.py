@@ -58,7 +58,8 @@ async def read_chunked(
     ``batch`` is accepted for the API and not used yet.
 
     Raises:
-      KeyNotFoundError: a chunk is missing and ``fill_missing_data_reads`` is false.
+      NotFoundError: a chunk is missing and ``fill_missing_data_reads`` is false
+        (a ValueError, as TensorStore's NOT_FOUND).
       DataLossError: a stored chunk cannot be decoded (names its key).
     """
     # A bound in the future means "current as of now" (as kvstore reads take it).
