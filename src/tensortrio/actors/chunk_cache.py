@@ -66,6 +66,9 @@ __all__ = [
 _Prepared: TypeAlias = "tuple[NDArray[Any], NDArray[np.bool_] | None]"
 _Merged: TypeAlias = "tuple[NDArray[Any] | None, bytes | None]"
 
+#: Most chunk keys remembered per cache.
+_KEY_MEMO_SIZE = 1 << 16
+
 #: Copies of less than this many bytes in one step run inline on the runtime thread.
 COPY_INLINE_BYTES = 1 << 20
 #: Copies of parts smaller than this on average run inline whatever their total:
@@ -207,6 +210,9 @@ class ChunkCache:
     store_data_equal_to_fill_value: bool = False
     name: str = "chunk cache"
     _entries: dict[tuple[int, ...], ChunkEntry] = attrs.field(init=False, factory=dict)
+    # Keys of recently used cells: entries come and go (a zero pool limit drops
+    # them after every operation), formatting a key each time would not.
+    _keys: dict[tuple[int, ...], str] = attrs.field(init=False, factory=dict)
     _spawn: _Spawner | None = attrs.field(init=False, default=None)
     _chunk_shape: tuple[int, ...] = attrs.field(init=False)
     _dtype: np.dtype[Any] = attrs.field(init=False)
@@ -280,7 +286,12 @@ class ChunkCache:
         """The entry of grid cell ``cell`` (created on first use)."""
         entry = self._entries.get(cell)
         if entry is None:
-            entry = ChunkEntry(cell, self.codec.chunk_key(cell), on_evict=self._evicted)
+            key = self._keys.get(cell)
+            if key is None:
+                if len(self._keys) >= _KEY_MEMO_SIZE:
+                    self._keys.clear()
+                key = self._keys[cell] = self.codec.chunk_key(cell)
+            entry = ChunkEntry(cell, key, on_evict=self._evicted)
             self._entries[cell] = entry
         return entry
 
@@ -464,8 +475,7 @@ class ChunkCache:
             copies.append(sel)
             fulls.append(full)
         if copies:
-            await self._stage_copies(copies, fulls, source, ticket)
-            all_entries.extend(self.entry(sel.cell) for sel in copies)
+            all_entries.extend(await self._stage_copies(copies, fulls, source, ticket))
         self.schedule_writeback(all_entries)
 
     async def _stage_copies(
@@ -474,7 +484,7 @@ class ChunkCache:
         fulls: list[bool],
         source: NDArray[Any],
         ticket: WriteTicket,
-    ) -> None:
+    ) -> list[ChunkEntry]:
         shape, dtype = self._chunk_shape, self._dtype
         costs = [
             self._chunk_nbytes if full else selection_nbytes(sel, source)
@@ -511,6 +521,7 @@ class ChunkCache:
                     self._coalesced += 1
                 entry.add_ticket(ticket)
                 self.pool.update(entry)
+        return entries
 
     def schedule_writeback(self, entries: Sequence[ChunkEntry]) -> None:
         """Start one writeback task for those of ``entries`` that have pending writes and are idle."""
