@@ -41,7 +41,7 @@ import trio
 from ..errors import DataLossError, NotFoundError
 from .cache_pool import CachePool
 from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
-from .worker_batch import run_jobs
+from .worker_batch import run_jobs, run_map
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -394,8 +394,9 @@ class ChunkCache:
         if values:
             codec = self.codec
             payloads = [results[i].value for i in values]  # type: ignore[union-attr]
-            decoded = await run_jobs(
-                [functools.partial(codec.decode, payload) for payload in payloads],
+            decoded = await run_map(
+                codec.decode,
+                payloads,
                 [self._chunk_nbytes] * len(payloads),
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),

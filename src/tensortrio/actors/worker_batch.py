@@ -9,6 +9,7 @@ the limiter has tokens, balanced by bytes, each batch one hop under the
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -18,7 +19,7 @@ from ..runtime import call_in_worker_thread
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["JobOutcome", "run_jobs"]
+__all__ = ["JobOutcome", "run_jobs", "run_map"]
 
 T = TypeVar("T")
 
@@ -76,3 +77,32 @@ async def run_jobs(
         for group in groups:
             nursery.start_soon(run_group, group)
     return results
+
+
+def _map_all(fn: Callable[[Any], object], items: Sequence[Any]) -> list[object]:
+    out: list[object] = []
+    for item in items:
+        try:
+            out.append(fn(item))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+async def run_map(
+    fn: Callable[[Any], object],
+    items: Sequence[Any],
+    costs: Sequence[int],
+    *,
+    limiter: trio.CapacityLimiter | None,
+    inline_bytes: float,
+) -> list[object]:
+    """``run_jobs`` for one function over many items (no closure per item on the hot path)."""
+    if not items or sum(costs) < inline_bytes:
+        return _map_all(fn, items)
+    return await run_jobs(
+        [functools.partial(fn, item) for item in items],
+        costs,
+        limiter=limiter,
+        inline_bytes=inline_bytes,
+    )

@@ -36,13 +36,14 @@ class RawChunkCodec:
     inline_codec_bytes: int = 1 << 16
     prefix: str = ""
 
+    chunk_nbytes: int = attrs.field(init=False)
+    """Bytes of one stored chunk."""
+
     def __attrs_post_init__(self) -> None:
         fill = np.zeros((), self.dtype) if self.fill_value is None else self.fill_value
         object.__setattr__(self, "fill_value", np.asarray(fill, self.dtype).reshape(()))
-
-    @property
-    def chunk_nbytes(self) -> int:
-        return int(np.prod(self.chunk_shape, dtype=np.int64)) * self.dtype.itemsize
+        nbytes = int(np.prod(self.chunk_shape, dtype=np.int64)) * self.dtype.itemsize
+        object.__setattr__(self, "chunk_nbytes", nbytes)
 
     def chunk_key(self, cell: tuple[int, ...]) -> str:
         return self.prefix + ".".join(map(str, cell))
