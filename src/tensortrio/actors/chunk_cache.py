@@ -41,6 +41,13 @@ import trio
 from ..errors import DataLossError, NotFoundError
 from .cache_pool import CachePool
 from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
+from .chunk_parts import (
+    copy_inline,
+    covers_chunk,
+    prepare_part,
+    selection_nbytes,
+    source_view,
+)
 from .worker_batch import run_jobs, run_map
 
 if TYPE_CHECKING:
@@ -54,32 +61,13 @@ if TYPE_CHECKING:
     from ..index.partition import ChunkCellSelection
     from ..schema.context_resources import ConcurrencyResource
 
-__all__ = [
-    "COPY_INLINE_BYTES",
-    "ChunkCache",
-    "ChunkCacheStatistics",
-    "ChunkKvStore",
-    "copy_inline",
-    "selection_nbytes",
-]
+__all__ = ["ChunkCache", "ChunkCacheStatistics", "ChunkKvStore"]
 
 _Prepared: TypeAlias = "tuple[NDArray[Any], NDArray[np.bool_] | None]"
 _Merged: TypeAlias = "tuple[NDArray[Any] | None, bytes | None]"
 
 #: Most chunk keys remembered per cache.
 _KEY_MEMO_SIZE = 1 << 16
-
-#: Copies of less than this many bytes in one step run inline on the runtime thread.
-COPY_INLINE_BYTES = 1 << 20
-#: Copies of parts smaller than this on average run inline whatever their total:
-#: NumPy holds the GIL for small copies, so threads would only add their hops.
-COPY_THREAD_MIN_PART_BYTES = 1 << 18
-
-
-def copy_inline(costs: Sequence[int]) -> bool:
-    """Whether copies of parts of ``costs`` bytes are cheaper on the runtime thread."""
-    total = sum(costs)
-    return total < COPY_INLINE_BYTES or total < COPY_THREAD_MIN_PART_BYTES * len(costs)
 
 
 class ChunkKvStore(Protocol):
@@ -120,68 +108,6 @@ class ChunkCacheStatistics:
     entries: int
     bytes_held: int
     """Bytes this cache's entries hold (decoded chunks, pending writes, overhead)."""
-
-
-def _covers(selection: ChunkCellSelection, chunk_shape: tuple[int, ...]) -> bool:
-    """Whether ``selection`` selects every element of the chunk (a full overwrite)."""
-    terms = selection.chunk_selection
-    dim = 0
-    for term in terms:
-        if term is None:
-            continue
-        size = chunk_shape[dim]
-        if isinstance(term, slice):
-            if term.indices(size) != (0, size, 1):
-                return False
-        elif isinstance(term, int):
-            if size != 1:
-                return False
-        else:
-            return False
-        dim += 1
-    return dim == len(chunk_shape)
-
-
-def selection_nbytes(selection: ChunkCellSelection, source: NDArray[Any]) -> int:
-    count = 1
-    for dim, term in enumerate(selection.array_selection):
-        if isinstance(term, slice):
-            start, stop, step = term.indices(source.shape[dim])
-            count *= max(0, (stop - start + (step - (1 if step > 0 else -1))) // step)
-        elif isinstance(term, np.ndarray):
-            return int(term.size) * source.itemsize
-    return count * source.itemsize
-
-
-def _source_view(
-    selection: ChunkCellSelection, source: NDArray[Any], chunk_shape: tuple[int, ...]
-) -> NDArray[Any] | None:
-    """The part of ``source`` a full overwrite writes, as a C-contiguous chunk, if free.
-
-    None when only a copy would give it that layout (the caller then copies).
-    """
-    part = source[selection.array_selection]
-    if selection.chunk_axes is not None:
-        part = np.transpose(part, np.argsort(selection.chunk_axes))
-    if not part.flags.c_contiguous:
-        return None
-    return part.reshape(chunk_shape)
-
-
-def _prepare(
-    selection: ChunkCellSelection,
-    source: NDArray[Any],
-    full: bool,
-    chunk_shape: tuple[int, ...],
-    dtype: np.dtype[Any],
-) -> tuple[NDArray[Any], NDArray[np.bool_] | None]:
-    buffer = np.empty(chunk_shape, dtype)
-    selection.write(source, buffer)
-    if full:
-        return buffer, None
-    mask = np.zeros(chunk_shape, np.bool_)
-    mask[selection.chunk_selection] = True
-    return buffer, mask
 
 
 @attrs.define(eq=False)
@@ -458,9 +384,9 @@ class ChunkCache:
         copies: list[ChunkCellSelection] = []
         fulls: list[bool] = []
         for sel in selections:
-            full = _covers(sel, shape)
+            full = covers_chunk(sel, shape)
             if full:
-                view = _source_view(sel, source, shape)
+                view = source_view(sel, source, shape)
                 if view is not None:
                     # A full overwrite takes its part without a copy: the
                     # writeback encodes straight from the source (``copy``
@@ -503,7 +429,7 @@ class ChunkCache:
             try:
                 prepared = await run_jobs(
                     [
-                        functools.partial(_prepare, sel, source, full, shape, dtype)
+                        functools.partial(prepare_part, sel, source, full, shape, dtype)
                         for sel, full in zip(selections, fulls, strict=True)
                     ],
                     costs,

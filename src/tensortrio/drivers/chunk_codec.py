@@ -63,6 +63,8 @@ class ChunkCodec(Protocol):
     def encode(self, chunk: np.ndarray) -> bytes:
         """Encode a C-contiguous array of ``chunk_shape`` and ``dtype`` into stored bytes.
 
-        Must not modify ``chunk`` nor keep a reference to it.
+        ``chunk`` may be a read-only view of a writer's source array (full
+        overwrites are encoded without a copy): never modify it, nor keep a
+        reference to it in the result.
         """
         ...

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..actors.chunk_cache import copy_inline, selection_nbytes
 from ..actors.chunk_entry import WriteTicket
+from ..actors.chunk_parts import copy_inline, selection_nbytes
 from ..actors.worker_batch import run_jobs
 from ..errors import AbortedError, InvalidArgumentError
 from ..index.partition import partition_index_transform

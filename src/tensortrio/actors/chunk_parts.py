@@ -1,0 +1,102 @@
+"""The parts of a request that fall in one chunk: coverage, size, views and copies.
+
+Pure NumPy helpers for the chunk cache's write and read paths, on the
+:class:`~tensortrio.index.partition.ChunkCellSelection` of one grid cell.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+    from ..index.partition import ChunkCellSelection
+
+__all__ = [
+    "COPY_INLINE_BYTES",
+    "COPY_THREAD_MIN_PART_BYTES",
+    "copy_inline",
+    "covers_chunk",
+    "prepare_part",
+    "selection_nbytes",
+    "source_view",
+]
+
+#: Copies of less than this many bytes in one step run inline on the runtime thread.
+COPY_INLINE_BYTES = 1 << 20
+#: Copies of parts smaller than this on average run inline whatever their total:
+#: NumPy holds the GIL for small copies, so threads would only add their hops.
+COPY_THREAD_MIN_PART_BYTES = 1 << 18
+
+
+def copy_inline(costs: Sequence[int]) -> bool:
+    """Whether copies of parts of ``costs`` bytes are cheaper on the runtime thread."""
+    total = sum(costs)
+    return total < COPY_INLINE_BYTES or total < COPY_THREAD_MIN_PART_BYTES * len(costs)
+
+
+def covers_chunk(selection: ChunkCellSelection, chunk_shape: tuple[int, ...]) -> bool:
+    """Whether ``selection`` selects every element of the chunk (a full overwrite)."""
+    terms = selection.chunk_selection
+    dim = 0
+    for term in terms:
+        if term is None:
+            continue
+        size = chunk_shape[dim]
+        if isinstance(term, slice):
+            if term.indices(size) != (0, size, 1):
+                return False
+        elif isinstance(term, int):
+            if size != 1:
+                return False
+        else:
+            return False
+        dim += 1
+    return dim == len(chunk_shape)
+
+
+def selection_nbytes(selection: ChunkCellSelection, source: NDArray[Any]) -> int:
+    count = 1
+    for dim, term in enumerate(selection.array_selection):
+        if isinstance(term, slice):
+            start, stop, step = term.indices(source.shape[dim])
+            count *= max(0, (stop - start + (step - (1 if step > 0 else -1))) // step)
+        elif isinstance(term, np.ndarray):
+            return int(term.size) * source.itemsize
+    return count * source.itemsize
+
+
+def source_view(
+    selection: ChunkCellSelection, source: NDArray[Any], chunk_shape: tuple[int, ...]
+) -> NDArray[Any] | None:
+    """The part of ``source`` a full overwrite writes, as a C-contiguous chunk, if free.
+
+    None when only a copy would give it that layout (the caller then copies).
+    """
+    part = source[selection.array_selection]
+    if selection.chunk_axes is not None:
+        part = np.transpose(part, np.argsort(selection.chunk_axes))
+    if not part.flags.c_contiguous:
+        return None
+    return part.reshape(chunk_shape)
+
+
+def prepare_part(
+    selection: ChunkCellSelection,
+    source: NDArray[Any],
+    full: bool,
+    chunk_shape: tuple[int, ...],
+    dtype: np.dtype[Any],
+) -> tuple[NDArray[Any], NDArray[np.bool_] | None]:
+    buffer = np.empty(chunk_shape, dtype)
+    selection.write(source, buffer)
+    if full:
+        return buffer, None
+    mask = np.zeros(chunk_shape, np.bool_)
+    mask[selection.chunk_selection] = True
+    return buffer, mask
