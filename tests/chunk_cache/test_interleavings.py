@@ -231,3 +231,16 @@ async def test_a_write_coalescing_onto_a_borrowed_source_copies_it_first(
     expected[3, 4] = 99
     assert np.array_equal(await read_chunked(cache, t, staleness_bound=math.inf), expected)
     assert cache.statistics().writebacks == 2
+
+
+async def test_writers_fail_cleanly_when_no_writeback_can_start(
+    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(memory_kvstore, (4, 5))
+    async with trio.open_nursery() as closed:
+        pass
+    cache.start(closed)  # as when the runtime is stopping
+    with pytest.raises(RuntimeError, match=r"^Nursery is closed to new arrivals$"):
+        await write_chunked_async(cache, domain(4, 5), ones(4, 5))
+    stats = cache.statistics()
+    assert (stats.entries, stats.bytes_held) == (0, 0)

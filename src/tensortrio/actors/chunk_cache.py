@@ -458,7 +458,14 @@ class ChunkCache:
         for entry in ready:
             entry.busy = True
         self._tasks += 1
-        self._spawner()(self._writeback, ready)
+        try:
+            self._spawner()(self._writeback, ready)
+        except Exception as exc:  # e.g. the runtime is stopping: fail the writers, hang none
+            for entry in ready:
+                entry.take_pending().finish(exc)
+                entry.end_busy()
+                self._settle(entry)
+            raise
 
     async def delete_stored(self, entries: Sequence[ChunkEntry]) -> None:
         """Delete the stored chunks of ``entries`` (pinned by the caller), keeping the cache coherent.
