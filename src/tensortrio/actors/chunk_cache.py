@@ -38,6 +38,7 @@ import attrs
 import numpy as np
 import trio
 
+from ..drivers.chunk_codec import cell_encoder
 from ..errors import DataLossError, NotFoundError
 from .cache_pool import CachePool
 from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
@@ -143,6 +144,7 @@ class ChunkCache:
     _chunk_shape: tuple[int, ...] = attrs.field(init=False)
     _dtype: np.dtype[Any] = attrs.field(init=False)
     _chunk_nbytes: int = attrs.field(init=False)
+    _encode: Callable[[NDArray[Any], tuple[int, ...]], bytes] = attrs.field(init=False)
     _reads: int = attrs.field(init=False, default=0)
     _writebacks: int = attrs.field(init=False, default=0)
     _retries: int = attrs.field(init=False, default=0)
@@ -156,6 +158,7 @@ class ChunkCache:
         self._chunk_shape = tuple(int(n) for n in self.codec.chunk_shape)
         self._dtype = np.dtype(self.codec.dtype)
         self._chunk_nbytes = int(np.prod(self._chunk_shape, dtype=np.int64)) * self._dtype.itemsize
+        self._encode = cell_encoder(self.codec)
 
     # --- lifetime
 
@@ -539,6 +542,7 @@ class ChunkCache:
                 [
                     functools.partial(
                         self._merge_encode,
+                        s.entry.cell,
                         s.entry.data,
                         s.pending,
                         s.mask,
@@ -594,6 +598,7 @@ class ChunkCache:
 
     def _merge_encode(
         self,
+        cell: tuple[int, ...],
         stored: NDArray[Any] | None,
         pending: NDArray[Any],
         mask: NDArray[np.bool_] | None,
@@ -615,7 +620,7 @@ class ChunkCache:
             np.copyto(chunk, pending, where=mask)
         if not self.store_data_equal_to_fill_value and self._equals_fill(chunk):
             return None, None
-        encoded = self.codec.encode(chunk)
+        encoded = self._encode(chunk, cell)
         if borrowed:
             return (chunk.copy() if self.pool.total_bytes_limit else None), encoded
         return chunk, encoded

@@ -7,6 +7,11 @@ and to turn stored bytes into a decoded chunk and back; everything else
 
 ``decode`` and ``encode`` are pure CPU work and may run in worker threads, many
 chunks per thread hop, so they must not touch shared mutable state.
+
+A format whose stored chunks depend on where the chunk lies (n5 stores edge
+blocks truncated to the array bounds) also implements
+:class:`CellChunkCodec`'s ``encode_cell``; the cache calls every codec through
+:func:`cell_encoder`, so plain codecs need nothing new.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
-__all__ = ["ChunkCodec"]
+__all__ = ["CellChunkCodec", "ChunkCodec", "cell_encoder"]
 
 
 @runtime_checkable
@@ -68,3 +75,29 @@ class ChunkCodec(Protocol):
         reference to it in the result.
         """
         ...
+
+
+class CellChunkCodec(ChunkCodec, Protocol):
+    """A :class:`ChunkCodec` whose stored bytes depend on the chunk's grid cell."""
+
+    def encode_cell(self, chunk: np.ndarray, cell: tuple[int, ...]) -> bytes:
+        """Encode ``chunk`` (as :meth:`ChunkCodec.encode`) as the chunk of grid cell ``cell``."""
+        ...
+
+
+def cell_encoder(codec: ChunkCodec) -> Callable[[np.ndarray, tuple[int, ...]], bytes]:
+    """``codec.encode_cell`` if the codec has one, else ``encode`` ignoring the cell.
+
+    Looked up once per cache, not per chunk.
+    """
+    encode_cell: Callable[[np.ndarray, tuple[int, ...]], bytes] | None = getattr(
+        codec, "encode_cell", None
+    )
+    if encode_cell is not None:
+        return encode_cell
+    encode = codec.encode
+
+    def encode_ignoring_cell(chunk: np.ndarray, cell: tuple[int, ...]) -> bytes:
+        return encode(chunk)
+
+    return encode_ignoring_cell
