@@ -87,3 +87,11 @@ from .schema.unit import Unit as Unit
 # isort: split
 from .drivers.open import open as open
 from .drivers.tensorstore import TensorStore as TensorStore
+
+# --- virtual_chunked, array, cast
+# isort: split
+from .drivers.array import array as array
+from .drivers.cast import cast as cast
+from .drivers.virtual_chunked import VirtualChunkedReadParameters as VirtualChunkedReadParameters
+from .drivers.virtual_chunked import VirtualChunkedWriteParameters as VirtualChunkedWriteParameters
+from .drivers.virtual_chunked import virtual_chunked as virtual_chunked

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import numpy as np
 
-from ..errors import AbortedError, InvalidArgumentError
+from ..errors import AbortedError, InvalidArgumentError, UnimplementedError
 from ..index import IndexTransform, OutputIndexMethod
 from ..index.shortcut import DimExpressionShortcut
 from ..runtime import Future, Promise, WriteFutures, get_runtime
@@ -395,9 +395,18 @@ class TensorStore:
         return spec
 
     def __repr__(self) -> str:
-        return pretty_repr(self._json(minimal=False, unbind_context=True), "TensorStore(", ")")
+        try:
+            json = self._json(minimal=False, unbind_context=True)
+        except UnimplementedError:
+            return "TensorStore(...)"  # as TensorStore: a driver without a JSON spec
+        return pretty_repr(json, "TensorStore(", ")")
 
     def __reduce__(self) -> tuple[Any, ...]:
+        # Drivers whose state is not (only) JSON (in-memory arrays, callbacks) pickle themselves.
+        reduce_store = getattr(self._driver, "reduce_store", None)
+        if reduce_store is not None:
+            reduced: tuple[Any, ...] = reduce_store(self._transform, self._rw)
+            return reduced
         json = self._json(minimal=False, unbind_context=True)
         return (_unpickle, (json, self._rw.read, self._rw.write))
 
@@ -460,6 +469,13 @@ class TensorStore:
             _write, self._driver, self._transform, array, copy_promise, name="write"
         )
         return WriteFutures(copy_future, commit)
+
+    def astype(self, dtype: Any) -> TensorStore:
+        """A read/write view with the data type converted (``ts.cast(self, dtype)``)."""
+        from .cast import cast
+
+        view: TensorStore = cast(self, dtype)
+        return view
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """Synchronously writes ``value`` to ``self[key]``."""

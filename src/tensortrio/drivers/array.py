@@ -1,0 +1,317 @@
+"""The ``array`` driver: a TensorStore over an in-memory NumPy array (``ts.array``).
+
+``ts.array(a)`` references ``a`` when it can (writes through the store change
+``a``, as in TensorStore); ``copy=True`` always copies and ``copy=False``
+fails rather than copy. Reads and writes copy between the array and the
+caller on the runtime thread: there is no cache and nothing to write back,
+so ``commit`` resolves as soon as the data is in the array.
+
+The JSON spec is ``{"driver": "array", "array": [...nested...], "dtype": ...}``;
+opening it (``ts.open``, unpickling) makes a new array from the JSON.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from ..errors import InvalidArgumentError, UnimplementedError
+from ..index import IndexDomain
+from ..index.apply import output_indices, transform_array
+from ..schema.chunk_json import json_text
+from ..schema.tensorstore_driver import register_tensorstore_driver
+from .chunked_driver import resolve_bounds
+from .driver import Driver, OpenedDriver, OpenRequest, ReadWriteMode, register_driver
+from .tensorstore import TensorStore, convert_source
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..index import IndexTransform
+    from ..runtime import Promise
+    from ..schema.context import Context
+    from ..schema.schema import Schema, SchemaConstraints
+    from .kvstore import KvStore
+
+__all__ = ["ArrayDriver", "array", "array_json"]
+
+
+def array_json(array: np.ndarray) -> Any:
+    """The nested-list JSON of ``array`` (complex elements as ``[real, imag]``)."""
+    if array.dtype.kind == "c":
+        return np.stack([array.real, array.imag], axis=-1).tolist()
+    if array.dtype.kind == "f" and array.dtype.type.__module__ != "numpy":
+        return array.astype(np.float64).tolist()  # bfloat16, float8...: as numbers
+    return array.tolist()
+
+
+def _inner_order(array: np.ndarray) -> list[int]:
+    """Dimensions from outermost to innermost by stride (C order: 0, 1, ...)."""
+    return sorted(range(array.ndim), key=lambda i: -abs(array.strides[i]))
+
+
+@attrs.define(eq=False)
+class ArrayDriver(Driver):
+    """An opened in-memory array (origin 0), shared by every view of it."""
+
+    data: np.ndarray
+    _context: Context
+    data_copy_concurrency: Any
+    """The bound ``data_copy_concurrency`` resource (reported by ``spec``)."""
+
+    @property
+    def driver_id(self) -> str:
+        return "array"
+
+    @property
+    def numpy_dtype(self) -> np.dtype[Any]:
+        return self.data.dtype
+
+    @property
+    def context(self) -> Context:
+        return self._context
+
+    def schema(self) -> Schema:
+        from ..schema.dtype import dtype
+        from ..schema.schema import Schema as _Schema
+
+        rank = self.data.ndim
+        return _Schema(
+            {
+                "rank": rank,
+                "dtype": dtype(self.data.dtype).name,
+                "domain": self.base_domain().to_json(),
+                "chunk_layout": {"grid_origin": [0] * rank, "inner_order": _inner_order(self.data)},
+            }
+        )
+
+    def base_domain(self) -> IndexDomain:
+        return IndexDomain(shape=self.data.shape)
+
+    def kvstore(self) -> KvStore | None:
+        return None
+
+    def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
+        from ..schema.dtype import dtype
+
+        return {
+            "driver": "array",
+            "array": array_json(self.data),
+            "dtype": dtype(self.data.dtype).name,
+        }
+
+    def context_json(self) -> dict[str, Any]:
+        return {"data_copy_concurrency": self.data_copy_concurrency.to_json()}
+
+    def reduce_store(self, transform: IndexTransform, rw: ReadWriteMode) -> tuple[Any, ...]:
+        """Pickle a view as a copy of the array (as TensorStore: it does not stay shared)."""
+        return (_unpickle, (self.data, transform, rw))
+
+    async def resolve(self, transform: IndexTransform) -> IndexTransform:
+        return resolve_bounds(self.base_domain(), transform)
+
+    async def read(self, transform: IndexTransform) -> np.ndarray:
+        return np.array(transform_array(transform, self.data), order="C")
+
+    async def write(
+        self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
+    ) -> None:
+        try:
+            positions = output_indices(transform, (0,) * self.data.ndim, self.data.shape)
+            self.data[tuple(positions)] = source
+        except BaseException as exc:
+            copied.set_exception(
+                exc if isinstance(exc, Exception) else InvalidArgumentError(str(exc))
+            )
+            raise
+        copied.set_result(None)
+
+    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+        return 1, 1  # every element of an in-memory array is stored
+
+    async def resize(
+        self,
+        transform: IndexTransform,
+        inclusive_min: Sequence[int | None],
+        exclusive_max: Sequence[int | None],
+        *,
+        resize_metadata_only: bool,
+        resize_tied_bounds: bool,
+        expand_only: bool,
+        shrink_only: bool,
+    ) -> IndexTransform:
+        raise UnimplementedError(
+            "array: Resize not supported (an in-memory array has a fixed shape)"
+        )
+
+
+def _unpickle(data: np.ndarray, transform: IndexTransform, rw: ReadWriteMode) -> TensorStore:
+    from ..schema.context import Context as _Context
+
+    ctx = _Context()
+    driver = ArrayDriver(data, ctx, ctx.get_resource("data_copy_concurrency", None))
+    return TensorStore(driver, transform, rw)
+
+
+def _as_array(
+    source: Any, dtype: Any, *, copy: bool | None, write: bool | None
+) -> tuple[np.ndarray, bool]:
+    """The array ``ts.array`` wraps and whether it is writable, as ``copy``/``write`` ask."""
+    from ..schema.dtype import dtype as ts_dtype
+
+    if dtype is not None:
+        target = ts_dtype(dtype).numpy_dtype
+        converted = convert_source(source, target)
+    else:
+        converted = np.asarray(source)
+        ts_dtype(converted.dtype)  # raises for NumPy dtypes TensorStore lacks (e.g. '<U1')
+        if converted.dtype.byteorder not in "=|":
+            converted = converted.astype(converted.dtype.newbyteorder("="))
+    referenced = isinstance(source, np.ndarray) and np.may_share_memory(converted, source)
+    writable = bool(converted.flags.writeable) if write is None else write
+    must_copy = copy is True or (write is True and not converted.flags.writeable)
+    if copy is False and (not referenced or must_copy):
+        raise InvalidArgumentError(
+            "ts.array: copy=False, but the source cannot be referenced without a copy "
+            f"(a {type(source).__name__} converted to {converted.dtype})"
+        )
+    if must_copy and (referenced or not converted.flags.writeable):
+        converted = np.array(converted, copy=True)
+    return converted, writable
+
+
+def array(
+    array: Any,
+    dtype: Any = None,
+    *,
+    context: Context | None = None,
+    copy: bool | None = None,
+    write: bool | None = None,
+) -> TensorStore:
+    """Returns a TensorStore that reads/writes an in-memory array.
+
+    Args:
+      array: the source array (or anything ``np.asarray`` accepts).
+      dtype: data type to convert to (NumPy arrays convert only safely).
+      context: supplies ``data_copy_concurrency``.
+      copy: None: reference the source when possible; True: always copy;
+        False: never copy (error if the source cannot be referenced).
+      write: None: writable iff the array is; True: writable (a read-only
+        source is copied); False: read-only.
+
+    Raises:
+      InvalidArgumentError: ``copy=False`` and a copy is needed, or a dtype
+        TensorStore does not have.
+      TypeError: an unsafe conversion of a NumPy array to ``dtype``.
+    """
+    from ..schema.context import Context as _Context
+
+    if context is not None and not isinstance(context, _Context):
+        raise TypeError(f"ts.array: context must be a ts.Context, got {type(context).__name__}")
+    data, writable = _as_array(array, dtype, copy=copy, write=write)
+    ctx = context if context is not None else _Context()
+    driver = ArrayDriver(data, ctx, ctx.get_resource("data_copy_concurrency", None))
+    return TensorStore(
+        driver, driver.base_domain().identity_transform(), ReadWriteMode(True, writable)
+    )
+
+
+# --- the JSON spec
+
+
+def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
+    if "array" not in members:
+        raise InvalidArgumentError(
+            'Error parsing object member "array": Expected array, but member is missing'
+        )
+    extra = sorted(k for k in members if k != "array")
+    if extra:
+        raise InvalidArgumentError(
+            "Object includes extra members: " + ",".join(f'"{k}"' for k in extra)
+        )
+    return {"array": members["array"]}
+
+
+def _members_schema(members: dict[str, Any]) -> SchemaConstraints:
+    from ..schema.schema import Schema as _Schema
+
+    shape = _json_shape(members["array"])
+    return _Schema(domain=IndexDomain(shape=shape)).constraints
+
+
+def _json_shape(value: Any) -> tuple[int, ...]:
+    shape: list[int] = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return tuple(shape)
+
+
+def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
+    shape = _json_shape(value)
+    complex_pairs = numpy_dtype.kind == "c"
+    try:
+        raw = np.array(value, dtype=object)
+        if complex_pairs:
+            if raw.ndim == 0 or raw.shape[-1] != 2:
+                raise ValueError("complex elements must be [real, imag] pairs")
+            raw = raw[..., 0] + 1j * raw[..., 1]
+            shape = shape[:-1]
+        if raw.shape != shape:
+            raise ValueError(
+                f"Expected array of shape {{{', '.join(map(str, shape))}}}, but found "
+                f"ragged nested lists"
+            )
+        out = np.empty(shape, numpy_dtype)
+        flat = out.reshape(-1)
+        for i, element in enumerate(raw.reshape(-1)):
+            if isinstance(element, list) or element is None:
+                raise ValueError(
+                    f"Expected a {numpy_dtype} element, but received: {json_text(element)}"
+                )
+            if numpy_dtype.kind in "iu":
+                info = np.iinfo(numpy_dtype)
+                if not isinstance(element, int | np.integer) or not (
+                    info.min <= int(element) <= info.max
+                ):
+                    raise ValueError(
+                        f"Error parsing array element at position {i}: Expected integer in the "
+                        f"range [{info.min}, {info.max}], but received: {json_text(element)}"
+                    )
+            flat[i] = element
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidArgumentError(f'Error parsing object member "array": {exc}') from None
+    return out
+
+
+async def _open(request: OpenRequest) -> OpenedDriver:
+    from ..index.compose import compose
+
+    members = _parse_members(request.members)
+    dtype = request.schema.dtype
+    if dtype is None:
+        raise InvalidArgumentError('array: "dtype" must be specified')
+    if request.kvstore is not None:
+        raise InvalidArgumentError('Object includes extra members: "kvstore"')
+    data = _array_from_json(members["array"], dtype.numpy_dtype)
+    copy_resource = request.context.get_resource(
+        "data_copy_concurrency", request.resource_members.get("data_copy_concurrency")
+    )
+    driver = ArrayDriver(data, request.context, copy_resource)
+    base = driver.base_domain().identity_transform()
+    if request.transform is None:
+        return OpenedDriver(driver, base)
+    if request.transform.output_rank != data.ndim:
+        raise InvalidArgumentError(
+            f"array: Rank is {data.ndim}, but the spec's transform has output rank "
+            f"{request.transform.output_rank}"
+        )
+    return OpenedDriver(driver, compose(base, request.transform))
+
+
+register_tensorstore_driver("array", _parse_members, uses_kvstore=False, schema=_members_schema)
+register_driver("array", _open)

@@ -1,0 +1,350 @@
+"""The ``cast`` driver (``ts.cast``, ``TensorStore.astype``): a view with the data type converted.
+
+Reading converts the base's elements to the view's dtype, writing converts
+back; the view is readable only if the base is and its dtype converts to the
+view's, writable only if the base is and the view's dtype converts back.
+
+TensorStore's data type conversion table (checked against tensorstore 0.1.86, ``tests/cast``):
+
+- every type converts to itself; ``char`` and ``byte`` convert to each other
+  and to nothing else;
+- the numeric types (``bool``, integers, floats, complex) convert to each
+  other, except complex to ``bool``;
+- numeric types other than ``bool`` convert to ``string``/``ustring`` (their
+  decimal text), never back; ``string`` and ``ustring`` convert to each other
+  (UTF-8);
+- ``json`` converts to and from numeric types (except to complex), ``string``
+  and ``ustring``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..schema.tensorstore_driver import register_tensorstore_driver
+from .driver import Driver, OpenedDriver, OpenRequest, ReadWriteMode, register_driver
+from .tensorstore import TensorStore
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..index import IndexDomain, IndexTransform
+    from ..runtime import Promise
+    from ..schema.context import Context
+    from ..schema.dtype import dtype as DType
+    from ..schema.schema import Schema
+    from ..schema.spec import Spec
+    from .kvstore import KvStore
+
+__all__ = ["CastDriver", "can_convert", "cast", "convert_array"]
+
+_RAW = frozenset({"char", "byte"})
+_TEXT = frozenset({"string", "ustring"})
+
+
+def _kind(name: str) -> str:
+    if name in _RAW or name in _TEXT or name == "json":
+        return name if name != "byte" else "char"
+    if name == "bool":
+        return "bool"
+    if name.startswith("complex"):
+        return "complex"
+    return "number"  # integers and floats (incl. the ml_dtypes ones)
+
+
+def can_convert(source: DType, target: DType) -> bool:
+    """Whether values of ``source`` convert to ``target`` (TensorStore's table)."""
+    a, b = _kind(source.name), _kind(target.name)
+    if source == target or a == b == "char":
+        return True
+    if "char" in (a, b):
+        return False
+    numeric = ("bool", "number", "complex")
+    if a in numeric and b in numeric:
+        return not (a == "complex" and b == "bool")
+    if b in _TEXT:
+        return a in ("number", "complex", "json") or a in _TEXT
+    if a in _TEXT:
+        return b == "json"
+    if a == "json":
+        return b in ("bool", "number")
+    if b == "json":
+        return a in numeric
+    return False
+
+
+def _elementwise(array: np.ndarray, fn: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    out = np.empty(array.shape, dtype)
+    flat_in, flat_out = array.reshape(-1), out.reshape(-1)
+    for i in range(flat_in.size):
+        flat_out[i] = fn(flat_in[i])
+    return out
+
+
+def _json_number(value: Any, target: str) -> Any:
+    if isinstance(value, bool | int | float):
+        return value
+    raise InvalidArgumentError(f"Expected {target}, but received: {value!r}")
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise InvalidArgumentError(f"Expected string, but received: {value!r}")
+
+
+def _decode(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgumentError(f"Invalid UTF-8 sequence in string: {value!r}") from exc
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, complex | np.complexfloating):
+        return [float(value.real), float(value.imag)]
+    if isinstance(value, np.generic) and value.dtype.type.__module__ != "numpy":
+        return float(value)  # bfloat16, float8...
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def convert_array(array: np.ndarray, source: DType, target: DType) -> np.ndarray:
+    """``array`` (elements of ``source``) converted to ``target`` (a new array).
+
+    Raises:
+      InvalidArgumentError: no conversion exists, or an element cannot be
+        converted (invalid UTF-8, a JSON value of the wrong kind).
+    """
+    if not can_convert(source, target):
+        raise InvalidArgumentError(f"Cannot convert {source.name} <-> {target.name}")
+    a, b = _kind(source.name), _kind(target.name)
+    out_dtype = target.numpy_dtype
+    if source == target:
+        return np.array(array, copy=True)
+    if a in ("bool", "number", "complex", "char") and b in ("bool", "number", "complex", "char"):
+        if a == "complex" and b != "complex":
+            array = np.real(array)  # the real part, without NumPy's ComplexWarning
+        return array.astype(out_dtype)
+    if b in _TEXT:
+        if a in _TEXT:
+            fn = _decode if b == "ustring" else (lambda v: v.encode("utf-8"))
+            if a == b:
+                fn = _identity
+        elif a == "json":
+            fn = _json_text if b == "ustring" else (lambda v: _json_text(v).encode("utf-8"))
+        else:
+            fn = str if b == "ustring" else (lambda v: str(v).encode("ascii"))
+        return _elementwise(array, fn, out_dtype)
+    if b == "json":
+        if a in _TEXT:
+            return _elementwise(array, _decode if a == "string" else _identity, out_dtype)
+        return _elementwise(array, _to_json, out_dtype)
+    # json to a number or bool
+    name = target.name
+    numbers = _elementwise(array, lambda v: _json_number(v, name), np.dtype(object))
+    try:
+        return numbers.astype(out_dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidArgumentError(f"Cannot convert json to {name}: {exc}") from exc
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+# --- the driver
+
+
+@attrs.define(eq=False)
+class CastDriver(Driver):
+    """A base driver seen with another data type; transforms pass through unchanged."""
+
+    base: Driver
+    base_rw: ReadWriteMode
+    target: DType
+
+    @property
+    def driver_id(self) -> str:
+        return "cast"
+
+    @property
+    def source(self) -> DType:
+        return _driver_dtype(self.base)
+
+    @property
+    def numpy_dtype(self) -> np.dtype[Any]:
+        return self.target.numpy_dtype
+
+    @property
+    def context(self) -> Context:
+        return self.base.context
+
+    def schema(self) -> Schema:
+        from ..schema.schema import Schema as _Schema
+
+        json = self.base.schema().to_json()
+        json["dtype"] = self.target.name
+        fill = self.base.schema().fill_value
+        json.pop("fill_value", None)
+        schema = _Schema(json)
+        if fill is not None and can_convert(self.source, self.target):
+            schema.update(fill_value=convert_array(np.asarray(fill), self.source, self.target))
+        return schema
+
+    def base_domain(self) -> IndexDomain:
+        return self.base.base_domain()
+
+    def kvstore(self) -> KvStore | None:
+        return self.base.kvstore()
+
+    def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
+        base = self.base.spec_members(minimal=minimal, unbind_context=False)
+        return {"driver": "cast", "base": dict(sorted(base.items())), "dtype": self.target.name}
+
+    def context_json(self) -> dict[str, Any]:
+        return self.base.context_json()
+
+    def reduce_store(self, transform: IndexTransform, rw: ReadWriteMode) -> tuple[Any, ...]:
+        """Pickle as the base view (however it pickles) plus the target dtype."""
+        return (_unpickle, (TensorStore(self.base, transform, self.base_rw), self.target.name, rw))
+
+    async def resolve(self, transform: IndexTransform) -> IndexTransform:
+        return await self.base.resolve(transform)
+
+    async def read(self, transform: IndexTransform) -> np.ndarray:
+        data = await self.base.read(transform)
+        return convert_array(data, self.source, self.target)
+
+    async def write(
+        self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
+    ) -> None:
+        try:
+            converted = convert_array(source, self.target, self.source)
+        except Exception as exc:
+            copied.set_exception(exc)
+            raise
+        await self.base.write(transform, converted, copied)
+
+    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+        return await self.base.stored_cells(transform)
+
+    async def resize(
+        self,
+        transform: IndexTransform,
+        inclusive_min: Sequence[int | None],
+        exclusive_max: Sequence[int | None],
+        *,
+        resize_metadata_only: bool,
+        resize_tied_bounds: bool,
+        expand_only: bool,
+        shrink_only: bool,
+    ) -> IndexTransform:
+        return await self.base.resize(
+            transform,
+            inclusive_min,
+            exclusive_max,
+            resize_metadata_only=resize_metadata_only,
+            resize_tied_bounds=resize_tied_bounds,
+            expand_only=expand_only,
+            shrink_only=shrink_only,
+        )
+
+
+def _driver_dtype(driver: Driver) -> DType:
+    from ..schema.dtype import dtype
+
+    found = driver.schema().dtype
+    return dtype(driver.numpy_dtype) if found is None else found
+
+
+def _cast_mode(source: DType, target: DType, base: ReadWriteMode) -> ReadWriteMode:
+    """The view's mode: reads need source -> target, writes target -> source.
+
+    Raises:
+      InvalidArgumentError: ``Cannot convert <source> <-> <target>`` when neither is left.
+    """
+    mode = ReadWriteMode(
+        base.read and can_convert(source, target), base.write and can_convert(target, source)
+    )
+    if not (mode.read or mode.write):
+        raise InvalidArgumentError(f"Cannot convert {source.name} <-> {target.name}")
+    return mode
+
+
+def cast(base: TensorStore | Spec, dtype: Any) -> Any:
+    """Returns a view of ``base`` with the data type converted to ``dtype``.
+
+    For a ``TensorStore``: a read/write ``TensorStore`` (read-only or
+    write-only when the conversion exists in one direction only); for a
+    ``Spec``: the spec of such a view.
+
+    Raises:
+      InvalidArgumentError: ``Cannot convert int32 <-> char`` when the data
+        types convert in neither direction the base allows.
+    """
+    from ..schema.dtype import dtype as ts_dtype
+    from ..schema.spec import Spec as _Spec
+
+    target = ts_dtype(dtype)
+    if isinstance(base, _Spec):
+        return _Spec({"driver": "cast", "base": base.to_json(), "dtype": target.name})
+    if not isinstance(base, TensorStore):
+        raise TypeError(f"ts.cast: base must be a TensorStore or Spec, got {type(base).__name__}")
+    driver, transform, rw = base._driver, base._transform, base._rw
+    source = _driver_dtype(driver)
+    mode = _cast_mode(source, target, rw)
+    return TensorStore(CastDriver(driver, rw, target), transform, mode)
+
+
+def _unpickle(base: TensorStore, dtype: str, rw: ReadWriteMode) -> TensorStore:
+    view: TensorStore = cast(base, dtype)
+    return TensorStore(view._driver, view._transform, rw)
+
+
+# --- the JSON spec
+
+
+def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
+    from ..schema.spec import Spec as _Spec
+
+    if "base" not in members:
+        raise InvalidArgumentError(
+            'Error parsing object member "base": Expected object, but member is missing'
+        )
+    extra = sorted(k for k in members if k != "base")
+    if extra:
+        raise InvalidArgumentError(
+            "Object includes extra members: " + ",".join(f'"{k}"' for k in extra)
+        )
+    try:
+        base = _Spec(members["base"])
+    except (InvalidArgumentError, TypeError) as exc:
+        raise InvalidArgumentError(f'Error parsing object member "base": {exc}') from None
+    return {"base": base.to_json()}
+
+
+async def _open(request: OpenRequest) -> OpenedDriver:
+    from ..index.compose import compose
+    from .open import open as _open_spec
+
+    members = _parse_members(request.members)
+    target = request.schema.dtype
+    if target is None:
+        raise InvalidArgumentError('cast: "dtype" must be specified')
+    rw = request.rw
+    opened: TensorStore = await _open_spec(
+        members["base"], context=request.context, read=rw.read, write=rw.write
+    )
+    view = cast(opened, target)
+    driver: CastDriver = view._driver
+    if request.transform is None:
+        return OpenedDriver(driver, view._transform)
+    return OpenedDriver(driver, compose(view._transform, request.transform))
+
+
+register_tensorstore_driver("cast", _parse_members, uses_kvstore=False)
+register_driver("cast", _open)

@@ -1,0 +1,217 @@
+"""Chunk sources: chunks computed by code instead of stored under keys (virtual_chunked).
+
+A :class:`ChunkSource` reads and writes whole chunks by grid cell and reports
+a storage generation for each, which is all the chunk cache needs to cache,
+revalidate and write back. :func:`chunk_source_cache_parts` adapts a source to
+the ``ChunkKvStore`` + ``ChunkCodec`` pair that ``ChunkCache`` is built on, so
+every virtual chunk is a cache entry like any other (same coalescing,
+eviction and revalidation), with no encoding: the "stored value" handed from
+the adapter's kvstore to its codec is the chunk array itself.
+
+The adapter starts every chunk read or write at once (the cache issues a
+window of them before awaiting any): inside an operation that registered a
+nursery with :func:`operation_scope`, as a task of that operation (cancelling
+the operation cancels the callbacks), else as a runtime operation of its own
+(writebacks, which are shielded anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+
+import attrs
+import numpy as np
+import trio
+
+from .kvstore.read_result import ReadResult
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator
+
+    from numpy.typing import NDArray
+
+    from .kvstore.generation import TimestampedStorageGeneration
+
+__all__ = [
+    "ChunkRead",
+    "ChunkSource",
+    "ChunkSourceCodec",
+    "ChunkSourceKvStore",
+    "operation_scope",
+]
+
+#: The generation of content whose producer gave no version ("cache indefinitely").
+UNVERSIONED: Final = b"\x00unversioned"
+
+
+@attrs.frozen
+class ChunkRead:
+    """The outcome of reading one chunk from a source.
+
+    ``chunk`` is None when the source reported the content unchanged since
+    ``if_not_equal`` (then only ``stamp.time`` matters).
+    """
+
+    chunk: NDArray[Any] | None
+    stamp: TimestampedStorageGeneration
+
+
+class ChunkSource(Protocol):
+    """Where a chunk cache's chunks come from and go to (see the module docstring)."""
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+
+    async def read_chunk(
+        self, cell: tuple[int, ...], *, if_not_equal: bytes, staleness_bound: float
+    ) -> ChunkRead:
+        """The chunk of grid cell ``cell`` (shape ``chunk_shape``), or None if unchanged."""
+        ...
+
+    async def write_chunk(
+        self, cell: tuple[int, ...], chunk: NDArray[Any], *, if_equal: bytes
+    ) -> TimestampedStorageGeneration:
+        """Store ``chunk`` (shape ``chunk_shape``) for ``cell``; return its new generation."""
+        ...
+
+
+@attrs.frozen
+class _Operation:
+    nursery: trio.Nursery
+    task: trio.lowlevel.Task
+    staleness_bound: float
+
+
+_OPERATION: contextvars.ContextVar[_Operation | None] = contextvars.ContextVar(
+    "tensortrio_chunk_source_operation", default=None
+)
+
+
+@contextlib.contextmanager
+def operation_scope(nursery: trio.Nursery, staleness_bound: float) -> Iterator[None]:
+    """Run the chunk reads the current task starts in ``nursery``, with ``staleness_bound``."""
+    token = _OPERATION.set(_Operation(nursery, trio.lowlevel.current_task(), staleness_bound))
+    try:
+        yield
+    finally:
+        _OPERATION.reset(token)
+
+
+@attrs.define(eq=False)
+class _Pending:
+    """An awaitable result of a chunk read or write started elsewhere."""
+
+    _done: trio.Event = attrs.field(init=False, factory=trio.Event)
+    _value: Any = attrs.field(init=False, default=None)
+    _error: BaseException | None = attrs.field(init=False, default=None)
+
+    async def run(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            self._value = await fn()
+        except Exception as exc:
+            self._error = exc
+        except trio.Cancelled as exc:
+            self._error = exc
+            raise
+        finally:
+            self._done.set()
+
+    def __await__(self) -> Any:
+        return self._wait().__await__()
+
+    async def _wait(self) -> Any:
+        await self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _start(fn: Callable[[], Awaitable[Any]], operation: _Operation | None) -> Awaitable[Any]:
+    if operation is not None and operation.task is trio.lowlevel.current_task():
+        pending = _Pending()
+        operation.nursery.start_soon(pending.run, fn)
+        return pending
+    from ..runtime import get_runtime
+
+    async def call() -> Any:
+        return await fn()
+
+    future: Awaitable[Any] = get_runtime().submit(call, name="chunk source")
+    return future
+
+
+@attrs.define(eq=False)
+class ChunkSourceKvStore:
+    """A ``ChunkKvStore`` over a source; keys are the codec's cell keys."""
+
+    source: ChunkSource
+    cells: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
+
+    def key(self, cell: tuple[int, ...]) -> str:
+        key = "/".join(map(str, cell))
+        self.cells[key] = cell
+        return key
+
+    def read(
+        self, key: str, *, if_not_equal: bytes | None = None, staleness_bound: float | None = None
+    ) -> Awaitable[ReadResult]:
+        operation = _OPERATION.get()
+        bound = -math.inf if operation is None else operation.staleness_bound
+        cell = self.cells[key]
+
+        async def read() -> ReadResult:
+            result = await self.source.read_chunk(
+                cell, if_not_equal=if_not_equal or b"", staleness_bound=bound
+            )
+            if result.chunk is None:
+                return ReadResult._make("unspecified", b"", result.stamp)
+            # The codec below passes the array through: no encoding for computed chunks.
+            return ReadResult._make("value", cast("bytes", result.chunk), result.stamp)
+
+        return _start(read, operation)
+
+    def write(
+        self, key: str, value: bytes | None, *, if_equal: bytes | None = None
+    ) -> Awaitable[TimestampedStorageGeneration]:
+        cell = self.cells[key]
+        if value is None:
+            raise ValueError(f"chunk source: chunk {list(cell)} cannot be deleted")
+        chunk = cast("NDArray[Any]", value)
+
+        async def write() -> TimestampedStorageGeneration:
+            return await self.source.write_chunk(cell, chunk, if_equal=if_equal or b"")
+
+        return _start(write, None)
+
+
+@attrs.define(eq=False)
+class ChunkSourceCodec:
+    """A ``ChunkCodec`` for a source: chunks pass through as arrays (no bytes)."""
+
+    store: ChunkSourceKvStore
+    fill_value: np.ndarray
+    inline_codec_bytes: int = 1 << 62  # nothing to encode: never worth a thread hop
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]:
+        return self.store.source.chunk_shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.store.source.dtype
+
+    def chunk_key(self, cell: tuple[int, ...]) -> str:
+        return self.store.key(cell)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        return cast("np.ndarray", data)
+
+    def encode(self, chunk: np.ndarray) -> bytes:
+        # The cache may reuse ``chunk`` (or it may view a writer's source): hand over a copy.
+        return cast("bytes", np.array(chunk, copy=True))

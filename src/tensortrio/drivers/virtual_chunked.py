@@ -1,0 +1,434 @@
+"""``ts.virtual_chunked``: a TensorStore whose chunks are computed and stored by user callbacks.
+
+Each chunk is a chunk cache entry like any other (see ``chunk_source``): the
+cache pool of the context keeps computed chunks, the generation a callback
+returns drives revalidation (``if_not_equal``) and conditional writeback
+(``if_equal``), and partial writes coalesce per chunk.
+
+Where callbacks run (DESIGN.md, "The runtime"): a coroutine function runs on
+the asyncio loop given as ``loop=``, else on the asyncio loop or trio run
+that called ``virtual_chunked``; a plain function runs in a worker thread
+under a limiter of its own (per store, :data:`CALLBACK_THREADS`), never under
+``data_copy_concurrency``: a callback that blocks on another tensortrio
+operation cannot starve the pool that operation needs. No callback runs on the
+runtime thread, so callbacks may await or block on other stores freely.
+Cancelling a read cancels the callbacks' tasks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import numpy as np
+import trio
+
+from ..errors import InvalidArgumentError, UnimplementedError
+from ..index import IndexDomain
+from ..runtime._dispatch import call_in_worker_thread, call_on_loop, capture_callback_loop
+from .chunk_source import UNVERSIONED, ChunkRead, ChunkSourceCodec, ChunkSourceKvStore
+from .chunked_driver import resolve_bounds
+from .driver import Driver, ReadWriteMode
+from .kvstore.generation import TimestampedStorageGeneration
+from .tensorstore import TensorStore, _reject_transaction
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Sequence
+
+    from ..actors.chunk_cache import ChunkCache
+    from ..index import IndexTransform
+    from ..runtime import Promise
+    from ..runtime._dispatch import CallbackLoop
+    from ..schema.cache_revalidation import CacheRevalidationBound
+    from ..schema.context import Context
+    from ..schema.schema import Schema
+    from .kvstore import KvStore
+
+__all__ = [
+    "CALLBACK_THREADS",
+    "VirtualChunkedDriver",
+    "VirtualChunkedReadParameters",
+    "VirtualChunkedWriteParameters",
+    "virtual_chunked",
+]
+
+#: Worker threads one store's plain-function callbacks may occupy at once.
+CALLBACK_THREADS: Final = 16
+
+
+@attrs.frozen
+class VirtualChunkedReadParameters:
+    """Options passed to the read function of a ``virtual_chunked`` view."""
+
+    if_not_equal: bytes = b""
+    """Cached generation: if still current, the function may leave the array
+    unmodified and return a stamp with an empty generation."""
+    staleness_bound: float = -math.inf
+    """Read content must be current as of this time (seconds since the epoch)."""
+    batch: None = None
+
+
+@attrs.frozen
+class VirtualChunkedWriteParameters:
+    """Options passed to the write function of a ``virtual_chunked`` view."""
+
+    if_equal: bytes = b""
+    """Generation the written content was based on (empty: unconditional)."""
+
+
+VirtualChunkedReadParameters.__module__ = "tensortrio"
+VirtualChunkedWriteParameters.__module__ = "tensortrio"
+
+
+def _user_generation(generation: bytes) -> bytes:
+    return b"" if generation == UNVERSIONED else generation
+
+
+def _stamp(result: object, what: str) -> TimestampedStorageGeneration:
+    if result is None:
+        # No version: the content may be cached indefinitely.
+        return TimestampedStorageGeneration._make(UNVERSIONED, math.inf)
+    if not isinstance(result, TimestampedStorageGeneration):
+        raise TypeError(
+            f"virtual_chunked: {what} must return a KvStore.TimestampedStorageGeneration "
+            f"or None, got {type(result).__name__}"
+        )
+    return result
+
+
+@attrs.define(eq=False)
+class VirtualChunkSource:
+    """The ``ChunkSource`` of a virtual_chunked store: cells become calls of the callbacks."""
+
+    domain: IndexDomain
+    chunk_shape: tuple[int, ...]
+    grid_origin: tuple[int, ...]
+    dtype: np.dtype[Any]
+    read_function: Callable[..., Any] | None
+    write_function: Callable[..., Any] | None
+    loop: CallbackLoop | None
+    _limiter: trio.CapacityLimiter | None = attrs.field(init=False, default=None)
+
+    def _box(self, cell: tuple[int, ...]) -> tuple[IndexDomain, tuple[slice, ...] | None]:
+        """The domain of ``cell`` clipped to the store's, and the chunk part it covers (None: all)."""
+        lo = [o + c * s for o, c, s in zip(self.grid_origin, cell, self.chunk_shape, strict=True)]
+        hi = [
+            min(x + s, d.exclusive_max)
+            for x, s, d in zip(lo, self.chunk_shape, self.domain, strict=True)
+        ]
+        lo = [max(x, d.inclusive_min) for x, d in zip(lo, self.domain, strict=True)]
+        starts = [
+            x - (o + c * s)
+            for x, o, c, s in zip(lo, self.grid_origin, cell, self.chunk_shape, strict=True)
+        ]
+        part = tuple(slice(a, a + h - x) for a, x, h in zip(starts, lo, hi, strict=True))
+        full = all(
+            p.start == 0 and p.stop == s for p, s in zip(part, self.chunk_shape, strict=True)
+        )
+        return IndexDomain(inclusive_min=lo, exclusive_max=hi), None if full else part
+
+    async def _call(self, fn: Callable[..., Any], *args: object) -> Any:
+        if inspect.iscoroutinefunction(fn):
+            assert self.loop is not None  # checked by virtual_chunked
+            return await call_on_loop(self.loop, fn, *args)
+        if self._limiter is None:
+            self._limiter = trio.CapacityLimiter(CALLBACK_THREADS)
+        result = await call_in_worker_thread(fn, *args, limiter=self._limiter)
+        if inspect.isawaitable(result):
+            if self.loop is None:
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise InvalidArgumentError(
+                    f"virtual_chunked: {getattr(fn, '__qualname__', fn)!r} returned an awaitable "
+                    "but there is no event loop to run it (pass loop=, or create the view "
+                    "inside a running asyncio loop or trio run)"
+                )
+            awaitable = result
+            return await call_on_loop(self.loop, lambda: awaitable)
+        return result
+
+    async def read_chunk(
+        self, cell: tuple[int, ...], *, if_not_equal: bytes, staleness_bound: float
+    ) -> ChunkRead:
+        assert self.read_function is not None, "reads are refused for write-only views"
+        domain, part = self._box(cell)
+        array = np.empty(domain.shape, self.dtype)
+        params = VirtualChunkedReadParameters(_user_generation(if_not_equal), staleness_bound)
+        stamp = _stamp(await self._call(self.read_function, domain, array, params), "read_function")
+        if if_not_equal and stamp.generation in (b"", if_not_equal):
+            return ChunkRead(None, TimestampedStorageGeneration._make(if_not_equal, stamp.time))
+        if not stamp.generation:
+            stamp = TimestampedStorageGeneration._make(UNVERSIONED, stamp.time)
+        if part is None:
+            return ChunkRead(array, stamp)
+        chunk = np.zeros(self.chunk_shape, self.dtype)
+        chunk[part] = array
+        return ChunkRead(chunk, stamp)
+
+    async def write_chunk(
+        self, cell: tuple[int, ...], chunk: np.ndarray, *, if_equal: bytes
+    ) -> TimestampedStorageGeneration:
+        assert self.write_function is not None, "writes are refused for read-only views"
+        domain, part = self._box(cell)
+        array = chunk if part is None else np.ascontiguousarray(chunk[part])
+        params = VirtualChunkedWriteParameters(_user_generation(if_equal))
+        stamp = _stamp(
+            await self._call(self.write_function, domain, array, params), "write_function"
+        )
+        if not stamp.generation:
+            # A virtual write never reports a conflict: success with an unknown version.
+            return TimestampedStorageGeneration._make(UNVERSIONED, stamp.time)
+        return stamp
+
+
+@attrs.define(eq=False)
+class VirtualChunkedDriver(Driver):
+    """An opened virtual_chunked store."""
+
+    source: VirtualChunkSource
+    cache: ChunkCache
+    _schema: Schema
+    _context: Context
+    resources: dict[str, Any]
+    recheck_cached_data: CacheRevalidationBound
+    open_time: float
+    options: dict[str, Any]
+    """What re-creating the store needs (for pickling), callbacks included."""
+
+    @property
+    def driver_id(self) -> str:
+        return "virtual_chunked"
+
+    @property
+    def numpy_dtype(self) -> np.dtype[Any]:
+        return self.source.dtype
+
+    @property
+    def context(self) -> Context:
+        return self._context
+
+    def schema(self) -> Schema:
+        return self._schema
+
+    def base_domain(self) -> IndexDomain:
+        return self.source.domain
+
+    def kvstore(self) -> KvStore | None:
+        return None
+
+    def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
+        raise UnimplementedError(
+            'Error converting object member "driver": JSON representation not supported '
+            "(virtual_chunked stores are made by ts.virtual_chunked, not from a spec)"
+        )
+
+    def context_json(self) -> dict[str, Any]:
+        return {name: resource.to_json() for name, resource in sorted(self.resources.items())}
+
+    def reduce_store(self, transform: IndexTransform, rw: ReadWriteMode) -> tuple[Any, ...]:
+        """Pickle the callbacks and options; the loop is not kept (as TensorStore)."""
+        return (_unpickle, (self.options, transform.to_json(), rw.read, rw.write))
+
+    async def resolve(self, transform: IndexTransform) -> IndexTransform:
+        return resolve_bounds(self.source.domain, transform)
+
+    async def read(self, transform: IndexTransform) -> np.ndarray:
+        from .chunk_source import operation_scope
+        from .chunked_io import read_chunked
+
+        bound = self.recheck_cached_data.staleness_bound(self.open_time)
+        bound = min(bound, time.time())
+        async with trio.open_nursery() as nursery:
+            try:
+                with operation_scope(nursery, bound):
+                    result: np.ndarray = await read_chunked(
+                        self.cache, transform, staleness_bound=bound
+                    )
+            except BaseException:
+                nursery.cancel_scope.cancel()  # the callbacks of chunks no longer wanted
+                raise
+        return result
+
+    async def write(
+        self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
+    ) -> None:
+        from .chunked_io import write_chunked_async
+
+        await write_chunked_async(self.cache, transform, source, copied)
+
+    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+        from ..index.partition import partition_index_transform
+
+        cells = len(
+            partition_index_transform(
+                transform, self.source.chunk_shape, self.source.grid_origin
+            ).cells
+        )
+        return cells, cells  # computed content is always "stored"
+
+    async def resize(
+        self,
+        transform: IndexTransform,
+        inclusive_min: Sequence[int | None],
+        exclusive_max: Sequence[int | None],
+        *,
+        resize_metadata_only: bool,
+        resize_tied_bounds: bool,
+        expand_only: bool,
+        shrink_only: bool,
+    ) -> IndexTransform:
+        raise UnimplementedError("virtual_chunked: Resize not supported")
+
+
+def _unpickle(
+    options: dict[str, Any], transform_json: dict[str, Any], read: bool, write: bool
+) -> TensorStore:
+    from ..index import IndexTransform
+
+    store = virtual_chunked(**options)
+    return TensorStore(
+        store._driver, IndexTransform(json=transform_json), ReadWriteMode(read, write)
+    )
+
+
+def virtual_chunked(
+    read_function: Callable[..., Any] | None = None,
+    write_function: Callable[..., Any] | None = None,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+    rank: int | None = None,
+    dtype: Any = None,
+    domain: IndexDomain | None = None,
+    shape: Sequence[int] | None = None,
+    chunk_layout: Any = None,
+    dimension_units: Sequence[Any] | None = None,
+    schema: Schema | None = None,
+    context: Context | None = None,
+    transaction: Any = None,
+    recheck_cached_data: Any = None,
+) -> TensorStore:
+    """Creates a TensorStore whose content is read/written chunk-wise by arbitrary functions.
+
+    ``read_function(domain, array, params)`` fills ``array`` (the chunk's
+    part of the domain, ``domain``) and returns a
+    ``KvStore.TimestampedStorageGeneration`` or None (cache indefinitely);
+    ``write_function(domain, array, params)`` stores it likewise. Either may
+    be a coroutine function (runs on ``loop``, else the asyncio loop or trio
+    run calling this) or a plain function (runs in a worker thread).
+
+    Caching takes a context with a non-zero ``cache_pool``;
+    ``recheck_cached_data`` (a tensortrio extension, TensorStore's
+    ``RecheckCacheOption``, default True) says when cached chunks are
+    revalidated with ``if_not_equal``.
+
+    Raises:
+      InvalidArgumentError: no dtype or domain, no callback, a coroutine
+        function with no loop to run it, or a transaction (not supported yet).
+    """
+    from ..actors.cache_pool import CachePool
+    from ..actors.chunk_cache import ChunkCache
+    from ..schema.cache_revalidation import DEFAULT_RECHECK_CACHED_DATA, CacheRevalidationBound
+    from ..schema.chunk_shape import choose_read_write_chunk_grid
+    from ..schema.context import Context as _Context
+    from ..schema.schema import Schema as _Schema
+
+    _reject_transaction(transaction, "virtual_chunked")
+    if read_function is None and write_function is None:
+        raise InvalidArgumentError("virtual_chunked: specify read_function and/or write_function")
+    for name, fn in (("read_function", read_function), ("write_function", write_function)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"virtual_chunked: {name} must be callable, got {fn!r}")
+    callback_loop = capture_callback_loop(loop)
+    if callback_loop is None:
+        for name, fn in (("read_function", read_function), ("write_function", write_function)):
+            if fn is not None and inspect.iscoroutinefunction(fn):
+                raise InvalidArgumentError(
+                    f"virtual_chunked: {name} is a coroutine function but there is no event loop "
+                    "to run it: pass loop=, or call virtual_chunked inside a running asyncio "
+                    "loop or trio run"
+                )
+    keywords = {
+        "rank": rank,
+        "dtype": dtype,
+        "domain": domain,
+        "shape": shape,
+        "chunk_layout": chunk_layout,
+        "dimension_units": dimension_units,
+        "schema": schema,
+    }
+    constraints = _Schema(**{k: v for k, v in keywords.items() if v is not None})
+    if constraints.dtype is None:
+        raise InvalidArgumentError("virtual_chunked: dtype must be specified")
+    store_domain = constraints.domain
+    if store_domain is None or not all(d.finite for d in store_domain):
+        raise InvalidArgumentError("virtual_chunked: domain must be specified (with finite bounds)")
+    grid = choose_read_write_chunk_grid(constraints.chunk_layout, store_domain)
+    numpy_dtype = constraints.dtype.numpy_dtype
+    rank_ = store_domain.rank
+    schema_json: dict[str, Any] = {
+        "rank": rank_,
+        "dtype": constraints.dtype.name,
+        "domain": store_domain.to_json(),
+        "chunk_layout": {
+            "grid_origin": list(grid.origin),
+            "inner_order": list(range(rank_)),
+            "read_chunk": {"shape": list(grid.shape)},
+            "write_chunk": {"shape": list(grid.shape)},
+        },
+    }
+    out_schema = _Schema(schema_json)
+    if constraints.dimension_units is not None:
+        out_schema.update(dimension_units=constraints.dimension_units)
+    ctx = context if context is not None else _Context()
+    pool = ctx.get_resource("cache_pool", None)
+    copy_resource = ctx.get_resource("data_copy_concurrency", None)
+    source = VirtualChunkSource(
+        store_domain,
+        tuple(grid.shape),
+        tuple(grid.origin),
+        numpy_dtype,
+        read_function,
+        write_function,
+        callback_loop,
+    )
+    kvstore = ChunkSourceKvStore(source)
+    cache = ChunkCache(
+        kvstore=kvstore,
+        codec=ChunkSourceCodec(kvstore, np.zeros((), numpy_dtype)),
+        pool=CachePool.for_resource(pool),
+        data_copy_concurrency=copy_resource,
+        grid_origin=tuple(grid.origin),
+        store_data_equal_to_fill_value=True,  # computed chunks are never "deleted"
+        name="virtual_chunked",
+    )
+    recheck = (
+        DEFAULT_RECHECK_CACHED_DATA
+        if recheck_cached_data is None
+        else CacheRevalidationBound.from_option(recheck_cached_data, "recheck_cached_data")
+    )
+    options = {
+        "read_function": read_function,
+        "write_function": write_function,
+        "dtype": constraints.dtype.name,
+        "domain": store_domain,
+        "chunk_layout": out_schema.chunk_layout,
+        "dimension_units": constraints.dimension_units,
+        "context": ctx,
+        "recheck_cached_data": recheck_cached_data,
+    }
+    driver = VirtualChunkedDriver(
+        source,
+        cache,
+        out_schema,
+        ctx,
+        {"cache_pool": pool, "data_copy_concurrency": copy_resource},
+        recheck,
+        time.time(),
+        options,
+    )
+    rw = ReadWriteMode(read_function is not None, write_function is not None)
+    return TensorStore(driver, store_domain.identity_transform(), rw)
