@@ -68,10 +68,12 @@ _URL_SCHEMES: Final[dict[str, TensorStoreDriver]] = {}
 _DRIVER_MODULES: Final[dict[str, str]] = {
     "zarr": "tensortrio.drivers.zarr",
     "zarr3": "tensortrio.drivers.zarr3",
+    "n5": "tensortrio.drivers.n5",
 }
 _URL_SCHEME_MODULES: Final[dict[str, str]] = {
     "zarr2": "tensortrio.drivers.zarr",
     "zarr3": "tensortrio.drivers.zarr3",
+    "n5": "tensortrio.drivers.n5",
 }
 
 
