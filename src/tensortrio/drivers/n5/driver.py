@@ -56,7 +56,9 @@ class N5Format:
 
     def encode_metadata(self, metadata: N5Metadata) -> bytes:
         """Compact JSON with sorted keys, as TensorStore writes ``attributes.json``."""
-        return _json.dumps(metadata.to_json(), separators=(",", ":"), allow_nan=False).encode()
+        return _json.dumps(
+            metadata.to_json(), separators=(",", ":"), sort_keys=True, allow_nan=False
+        ).encode()
 
     def create_metadata(self, schema: Schema, spec_members: N5SpecMembers) -> N5Metadata:
         return create_metadata(schema, spec_members)
