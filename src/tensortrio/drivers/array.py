@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ..index import IndexTransform
     from ..runtime import Promise
     from ..schema.context import Context
+    from ..schema.dtype import dtype as DType
     from ..schema.schema import Schema, SchemaConstraints
     from .kvstore import KvStore
 
@@ -60,6 +61,8 @@ class ArrayDriver(Driver):
     _context: Context
     data_copy_concurrency: Any
     """The bound ``data_copy_concurrency`` resource (reported by ``spec``)."""
+    element_dtype: DType
+    """The TensorStore data type (NumPy's ``object`` holds string, ustring and json)."""
 
     @property
     def driver_id(self) -> str:
@@ -74,14 +77,13 @@ class ArrayDriver(Driver):
         return self._context
 
     def schema(self) -> Schema:
-        from ..schema.dtype import dtype
         from ..schema.schema import Schema as _Schema
 
         rank = self.data.ndim
         return _Schema(
             {
                 "rank": rank,
-                "dtype": dtype(self.data.dtype).name,
+                "dtype": self.element_dtype.name,
                 "domain": self.base_domain().to_json(),
                 "chunk_layout": {"grid_origin": [0] * rank, "inner_order": _inner_order(self.data)},
             }
@@ -94,12 +96,10 @@ class ArrayDriver(Driver):
         return None
 
     def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
-        from ..schema.dtype import dtype
-
         return {
             "driver": "array",
             "array": array_json(self.data),
-            "dtype": dtype(self.data.dtype).name,
+            "dtype": self.element_dtype.name,
         }
 
     def context_json(self) -> dict[str, Any]:
@@ -107,7 +107,7 @@ class ArrayDriver(Driver):
 
     def reduce_store(self, transform: IndexTransform, rw: ReadWriteMode) -> tuple[Any, ...]:
         """Pickle a view as a copy of the array (as TensorStore: it does not stay shared)."""
-        return (_unpickle, (self.data, transform, rw))
+        return (_unpickle, (self.data, self.element_dtype.name, transform, rw))
 
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
         return resolve_bounds(self.base_domain(), transform)
@@ -147,26 +147,31 @@ class ArrayDriver(Driver):
         )
 
 
-def _unpickle(data: np.ndarray, transform: IndexTransform, rw: ReadWriteMode) -> TensorStore:
+def _unpickle(
+    data: np.ndarray, dtype: str, transform: IndexTransform, rw: ReadWriteMode
+) -> TensorStore:
     from ..schema.context import Context as _Context
+    from ..schema.dtype import dtype as ts_dtype
 
     ctx = _Context()
-    driver = ArrayDriver(data, ctx, ctx.get_resource("data_copy_concurrency", None))
+    driver = ArrayDriver(
+        data, ctx, ctx.get_resource("data_copy_concurrency", None), ts_dtype(dtype)
+    )
     return TensorStore(driver, transform, rw)
 
 
 def _as_array(
     source: Any, dtype: Any, *, copy: bool | None, write: bool | None
-) -> tuple[np.ndarray, bool]:
+) -> tuple[np.ndarray, bool, DType]:
     """The array ``ts.array`` wraps and whether it is writable, as ``copy``/``write`` ask."""
     from ..schema.dtype import dtype as ts_dtype
 
     if dtype is not None:
-        target = ts_dtype(dtype).numpy_dtype
-        converted = convert_source(source, target)
+        element = ts_dtype(dtype)
+        converted = convert_source(source, element.numpy_dtype)
     else:
         converted = np.asarray(source)
-        ts_dtype(converted.dtype)  # raises for NumPy dtypes TensorStore lacks (e.g. '<U1')
+        element = ts_dtype(converted.dtype)  # raises for dtypes TensorStore lacks (e.g. '<U1')
         if converted.dtype.byteorder not in "=|":
             converted = converted.astype(converted.dtype.newbyteorder("="))
     referenced = isinstance(source, np.ndarray) and np.may_share_memory(converted, source)
@@ -179,7 +184,7 @@ def _as_array(
         )
     if must_copy and (referenced or not converted.flags.writeable):
         converted = np.array(converted, copy=True)
-    return converted, writable
+    return converted, writable, element
 
 
 def array(
@@ -210,9 +215,9 @@ def array(
 
     if context is not None and not isinstance(context, _Context):
         raise TypeError(f"ts.array: context must be a ts.Context, got {type(context).__name__}")
-    data, writable = _as_array(array, dtype, copy=copy, write=write)
+    data, writable, element = _as_array(array, dtype, copy=copy, write=write)
     ctx = context if context is not None else _Context()
-    driver = ArrayDriver(data, ctx, ctx.get_resource("data_copy_concurrency", None))
+    driver = ArrayDriver(data, ctx, ctx.get_resource("data_copy_concurrency", None), element)
     return TensorStore(
         driver, driver.base_domain().identity_transform(), ReadWriteMode(True, writable)
     )
@@ -301,7 +306,7 @@ async def _open(request: OpenRequest) -> OpenedDriver:
     copy_resource = request.context.get_resource(
         "data_copy_concurrency", request.resource_members.get("data_copy_concurrency")
     )
-    driver = ArrayDriver(data, request.context, copy_resource)
+    driver = ArrayDriver(data, request.context, copy_resource, dtype)
     base = driver.base_domain().identity_transform()
     if request.transform is None:
         return OpenedDriver(driver, base)

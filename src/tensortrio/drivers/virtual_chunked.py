@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
+import outcome
 import trio
 
 from ..errors import InvalidArgumentError, UnimplementedError
@@ -243,15 +244,14 @@ class VirtualChunkedDriver(Driver):
         bound = self.recheck_cached_data.staleness_bound(self.open_time)
         bound = min(bound, time.time())
         async with trio.open_nursery() as nursery:
-            try:
-                with operation_scope(nursery, bound):
-                    result: np.ndarray = await read_chunked(
-                        self.cache, transform, staleness_bound=bound
-                    )
-            except BaseException:
+            with operation_scope(nursery, bound):
+                result = await outcome.acapture(
+                    read_chunked, self.cache, transform, staleness_bound=bound
+                )
+            if isinstance(result, outcome.Error):
                 nursery.cancel_scope.cancel()  # the callbacks of chunks no longer wanted
-                raise
-        return result
+        array: np.ndarray = result.unwrap()
+        return array
 
     async def write(
         self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]

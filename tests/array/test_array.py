@@ -1,0 +1,143 @@
+"""ts.array: referencing or copying the source, read/write/views, spec, pickling, errors."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import tensorstore
+
+import tensortrio as ts
+
+
+def test_references_the_source_by_default() -> None:
+    a = np.zeros(3, np.int32)
+    t = ts.array(a)
+    a[0] = 5
+    np.testing.assert_array_equal(t.read().result(), [5, 0, 0])
+    t[1] = 7
+    np.testing.assert_array_equal(a, [5, 7, 0])
+    assert t.mode == "rw"
+
+
+def test_copy_true_copies_and_copy_false_refuses_to() -> None:
+    a = np.zeros(3, np.int32)
+    t = ts.array(a, copy=True)
+    t[0] = 1
+    assert a[0] == 0
+    assert ts.array(a, copy=False).read().result()[0] == 0
+    with pytest.raises(
+        ts.InvalidArgumentError, match=r"^ts.array: copy=False, but the source cannot be referenced"
+    ):
+        ts.array([1, 2], copy=False)
+    with pytest.raises(ts.InvalidArgumentError, match=r"^ts.array: copy=False"):
+        ts.array(a, dtype=ts.int64, copy=False)
+
+
+def test_write_flag() -> None:
+    a = np.zeros(3, np.int32)
+    a.flags.writeable = False
+    assert ts.array(a).mode == "r"
+    writable = ts.array(a, write=True)
+    assert writable.mode == "rw"
+    writable[0] = 4
+    assert a[0] == 0
+    readonly = ts.array(np.zeros(2), write=False)
+    assert readonly.mode == "r"
+    with pytest.raises(ValueError, match=r"^Destination does not support writing\.$"):
+        readonly[0] = 1
+
+
+def test_dtype_conversion_follows_tensorstore() -> None:
+    b = ts.array([[1, 2, 3], [4, 5, 6]], dtype=ts.uint32)
+    assert b.dtype == ts.uint32
+    assert str(b.domain) == "{ [0, 2), [0, 3) }"
+    assert ts.array([1, 2]).dtype == ts.int64
+    assert ts.array(3).shape == ()
+    with pytest.raises(
+        TypeError, match=r"^Cannot cast array data from dtype\('float64'\) to dtype\('int32'\)"
+    ):
+        ts.array(np.zeros(3), dtype=ts.int32)
+    with pytest.raises(ValueError, match=r"^No TensorStore data type corresponding to NumPy dtype"):
+        ts.array(np.array(["a"]))
+
+
+def test_views_read_and_write() -> None:
+    a = np.arange(12, dtype=np.int16).reshape(3, 4)
+    t = ts.array(a)
+    np.testing.assert_array_equal(t[1:, ::2].read().result(), a[1:, ::2])
+    np.testing.assert_array_equal(t.T.read().result(), a.T)
+    t[ts.d[1][0]].write(np.array([-1, -2, -3], np.int16)).result()
+    np.testing.assert_array_equal(a[:, 0], [-1, -2, -3])
+    t.oindex[[0, 2], [1, 3]].write(99).result()
+    assert a[0, 1] == a[2, 3] == 99
+
+
+def test_write_with_can_reference_source_data_indefinitely() -> None:
+    a = np.zeros(4, np.float32)
+    t = ts.array(a)
+    source = np.arange(4, dtype=np.float32)
+    futures = t.write(source, can_reference_source_data_indefinitely=True)
+    futures.copy.result(timeout=30)
+    futures.commit.result(timeout=30)
+    # The store holds its own array: changing the source afterwards changes nothing.
+    source[:] = -1
+    np.testing.assert_array_equal(t.read().result(), [0, 1, 2, 3])
+
+
+def test_spec_repr_and_open_match_tensorstore() -> None:
+    t = ts.array(np.arange(6, dtype=np.int32).reshape(2, 3))
+    expected = tensorstore.array(np.arange(6, dtype=np.int32).reshape(2, 3))
+    assert t.spec().to_json() == expected.spec().to_json()
+    assert repr(t) == repr(expected)
+    assert str(t.schema) == str(expected.schema)
+    spec = {"driver": "array", "array": [[1, 2], [3, 4]], "dtype": "int16"}
+    opened = ts.open(spec).result()
+    assert repr(opened) == repr(tensorstore.open(spec).result())
+    np.testing.assert_array_equal(opened.read().result(), [[1, 2], [3, 4]])
+    assert ts.array(np.zeros(2, np.complex64) + 1j).spec().to_json()["array"] == [
+        [0.0, 1.0],
+        [0.0, 1.0],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"driver": "array", "array": [[1, 2], [3]], "dtype": "int16"},
+            r'^Error parsing object member "array": Expected array of shape',
+        ),
+        (
+            {"driver": "array", "dtype": "int16"},
+            r'^Error parsing object member "array": Expected array, but member is missing$',
+        ),
+        ({"driver": "array", "array": [1]}, r'^array: "dtype" must be specified$'),
+        (
+            {"driver": "array", "array": [1000], "dtype": "int8"},
+            r"Expected integer in the range \[-128, 127\], but received: 1000$",
+        ),
+    ],
+)
+def test_bad_specs(spec: dict[str, object], message: str) -> None:
+    with pytest.raises(ts.InvalidArgumentError, match=message):
+        ts.open(spec).result()
+
+
+def test_pickling_copies_the_array_and_keeps_the_view() -> None:
+    a = np.arange(4, dtype=np.int32)
+    view = ts.array(a)[1:3]
+    copy = pickle.loads(pickle.dumps(view))
+    assert copy.domain == view.domain
+    np.testing.assert_array_equal(copy.read().result(), [1, 2])
+    copy[1] = 50
+    assert a[1] == 1
+
+
+def test_resize_and_storage_statistics() -> None:
+    t = ts.array(np.arange(4))
+    with pytest.raises(ts.UnimplementedError, match=r"^array: Resize not supported"):
+        t.resize(exclusive_max=[5]).result()
+    stats = t.storage_statistics(query_not_stored=True, query_fully_stored=True).result()
+    assert (stats.not_stored, stats.fully_stored) == (False, True)

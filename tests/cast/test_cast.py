@@ -1,0 +1,114 @@
+"""ts.cast / TensorStore.astype: conversions (checked against tensorstore's table), modes, spec, pickling."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+import tensorstore
+
+import tensortrio as ts
+
+NAMES = [
+    "bool", "char", "byte", "int4", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+    "int64", "uint64", "float8_e4m3fn", "float16", "bfloat16", "float32", "float64",
+    "complex64", "complex128", "string", "ustring", "json",
+]  # fmt: skip
+
+
+def _base(lib: Any, name: str) -> Any:
+    if name in ("char", "byte", "complex64", "complex128"):
+        numpy_dtype = {"char": "S1", "byte": "V1"}.get(name, name)
+        return lib.array(np.zeros(1, numpy_dtype))
+    return lib.open({"driver": "array", "array": [], "dtype": name}).result()
+
+
+def _mode(lib: Any, base: Any, target: str) -> str:
+    try:
+        return str(lib.cast(base, target).mode)
+    except ValueError as exc:
+        return f"error: {exc}"
+
+
+@pytest.mark.parametrize("source", NAMES)
+def test_conversion_table_matches_tensorstore(source: str) -> None:
+    ours, theirs = _base(ts, source), _base(tensorstore, source)
+    assert ours.dtype.name == theirs.dtype.name
+    got = {target: _mode(ts, ours, target) for target in NAMES}
+    expected = {target: _mode(tensorstore, theirs, target) for target in NAMES}
+    assert got == expected
+
+
+def test_doc_example() -> None:
+    array = ts.array([1.5, 2.5, 3.5, 4.5, 5.5], dtype=ts.float32)
+    view = ts.cast(array, ts.uint32)
+    theirs = tensorstore.cast(
+        tensorstore.array([1.5, 2.5, 3.5, 4.5, 5.5], dtype=tensorstore.float32), tensorstore.uint32
+    )
+    assert repr(view) == repr(theirs)
+    np.testing.assert_array_equal(view.read().result(), [1, 2, 3, 4, 5])
+    assert view.read().result().dtype == np.uint32
+
+
+def test_write_converts_back_and_views_compose() -> None:
+    data = np.array([1.5, 2.5, 3.5], np.float64)
+    view = ts.array(data).astype(ts.int16)
+    view[1:] = np.array([7, 8], np.int16)
+    np.testing.assert_array_equal(data, [1.5, 7.0, 8.0])
+    assert view[1:].read().result().tolist() == [7, 8]
+    assert view.dtype == ts.int16
+    assert view.schema.dtype == ts.int16
+
+
+def test_complex_to_real_keeps_the_real_part() -> None:
+    view = ts.cast(ts.array(np.array([1 + 2j, -3 - 1j])), ts.float32)
+    np.testing.assert_array_equal(view.read().result(), [1.0, -3.0])
+
+
+def test_one_way_conversions_give_one_way_views() -> None:
+    readonly = ts.cast(ts.array(np.array([1, 2], np.int32)), ts.string)
+    assert readonly.mode == "r"
+    assert readonly.read().result().tolist() == [b"1", b"2"]
+    with pytest.raises(ValueError, match=r"^Destination does not support writing\.$"):
+        readonly[0] = b"3"
+    assert ts.cast(ts.array(np.array([True])), ts.complex64).mode == "r"
+
+
+def test_unsupported_conversion_names_both_dtypes() -> None:
+    with pytest.raises(ts.InvalidArgumentError, match=r"^Cannot convert float32 <-> char$"):
+        ts.cast(ts.array(np.zeros(2, np.float32)), ts.char)
+    # A read-only view of strings cannot be read as integers nor written from them.
+    strings = ts.cast(ts.array(np.zeros(2, np.int32)), ts.string)
+    with pytest.raises(ts.InvalidArgumentError, match=r"^Cannot convert string <-> int32$"):
+        ts.cast(strings, ts.int32)
+
+
+def test_cast_of_a_spec_and_opening_it() -> None:
+    spec = ts.cast(ts.Spec({"driver": "zarr", "kvstore": "memory://"}), ts.uint32)
+    assert spec.to_json() == {
+        "base": {"driver": "zarr", "kvstore": {"driver": "memory"}},
+        "driver": "cast",
+        "dtype": "uint32",
+    }
+    store = ts.open(
+        {
+            "driver": "cast",
+            "base": {"driver": "array", "array": [1, 2], "dtype": "int32"},
+            "dtype": "float64",
+        }
+    ).result()
+    np.testing.assert_array_equal(store.read().result(), [1.0, 2.0])
+    with pytest.raises(
+        ts.InvalidArgumentError,
+        match=r'^Error parsing object member "base": Expected object, but member is missing$',
+    ):
+        ts.open({"driver": "cast", "dtype": "int8"}).result()
+
+
+def test_pickling() -> None:
+    view = ts.array(np.array([1.5, 2.5, 3.5])).astype(ts.int8)[1:]
+    copy = pickle.loads(pickle.dumps(view))
+    assert copy.domain == view.domain
+    np.testing.assert_array_equal(copy.read().result(), [2, 3])

@@ -1,0 +1,333 @@
+"""Where virtual_chunked callbacks run, nested reads without deadlock, cancellation, caching, pickling."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import cloudpickle
+import numpy as np
+import pytest
+import sniffio
+import trio
+
+import tensortrio as ts
+from tensortrio.runtime._runtime_thread import in_runtime_thread
+
+Stamp = ts.KvStore.TimestampedStorageGeneration
+
+
+def _where() -> tuple[str | None, threading.Thread, bool]:
+    try:
+        library: str | None = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        library = None
+    return library, threading.current_thread(), in_runtime_thread()
+
+
+async def test_coroutine_callback_runs_in_the_calling_trio_run() -> None:
+    seen: list[Any] = []
+
+    async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        seen.append(_where())
+        await trio.lowlevel.checkpoint()
+        array[...] = 7
+
+    t = ts.virtual_chunked(
+        read, dtype=ts.int32, shape=[4], chunk_layout=ts.ChunkLayout(read_chunk_shape=[2])
+    )
+    np.testing.assert_array_equal(await t.read(), [7, 7, 7, 7])
+    assert seen == [("trio", threading.current_thread(), False)] * 2
+
+
+def test_coroutine_callback_runs_on_the_calling_asyncio_loop() -> None:
+    seen: list[Any] = []
+
+    async def main() -> np.ndarray:
+        async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+            seen.append((*_where(), asyncio.get_running_loop()))
+            array[...] = 3
+
+        t = ts.virtual_chunked(read, dtype=ts.uint8, shape=[2, 2])
+        result: np.ndarray = await t.read()
+        seen.append(asyncio.get_running_loop())
+        return result
+
+    np.testing.assert_array_equal(asyncio.run(main()), [[3, 3], [3, 3]])
+    loop = seen.pop()
+    assert seen == [("asyncio", threading.main_thread(), False, loop)]
+
+
+def test_coroutine_callback_runs_on_the_loop_given() -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        seen: list[Any] = []
+
+        async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+            seen.append((asyncio.get_running_loop(), threading.current_thread()))
+            array[...] = 1
+
+        t = ts.virtual_chunked(read, dtype=ts.float32, shape=[3], loop=loop)
+        np.testing.assert_array_equal(t.read().result(timeout=30), [1, 1, 1])
+        assert seen == [(loop, thread)]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
+
+
+async def test_plain_callbacks_run_in_worker_threads() -> None:
+    seen: list[Any] = []
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        seen.append(_where())
+        array[...] = domain.origin[0]
+
+    def write(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        seen.append(_where())
+
+    t = ts.virtual_chunked(
+        read, write, dtype=ts.int64, shape=[4], chunk_layout=ts.ChunkLayout(read_chunk_shape=[2])
+    )
+    np.testing.assert_array_equal(await t.read(), [0, 0, 2, 2])
+    await t[0:2].write(np.array([5, 6]))
+    assert len(seen) == 3
+    for library, thread, runtime in seen:
+        assert library is None
+        assert thread is not threading.current_thread()
+        assert not runtime
+
+
+def test_coroutine_function_without_a_loop_is_rejected() -> None:
+    async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        array[...] = 0
+
+    with pytest.raises(
+        ts.InvalidArgumentError,
+        match=r"^virtual_chunked: read_function is a coroutine function but there is no event loop",
+    ):
+        ts.virtual_chunked(read, dtype=ts.int32, shape=[2])
+
+
+def test_bad_arguments_are_rejected() -> None:
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        array[...] = 0
+
+    with pytest.raises(
+        ts.InvalidArgumentError, match=r"^virtual_chunked: dtype must be specified$"
+    ):
+        ts.virtual_chunked(read, shape=[2])
+    with pytest.raises(
+        ts.InvalidArgumentError, match=r"^virtual_chunked: domain must be specified"
+    ):
+        ts.virtual_chunked(read, dtype=ts.int32)
+    with pytest.raises(ts.InvalidArgumentError, match=r"^virtual_chunked: specify read_function"):
+        ts.virtual_chunked(dtype=ts.int32, shape=[2])
+    with pytest.raises(
+        ts.InvalidArgumentError, match=r"^virtual_chunked: transactions are not supported yet"
+    ):
+        ts.virtual_chunked(read, dtype=ts.int32, shape=[2], transaction=object())
+
+
+async def _read(store: ts.TensorStore) -> None:
+    await store.read()
+
+
+def _small_context() -> ts.Context:
+    return ts.Context({"data_copy_concurrency": {"limit": 1}})
+
+
+async def test_nested_reads_do_not_deadlock() -> None:
+    """TensorStore deadlocks here (issue 253): callbacks that read another store."""
+    context = _small_context()
+
+    def inner_read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        array[...] = np.arange(domain.inclusive_min[0], domain.exclusive_max[0])
+
+    layout = ts.ChunkLayout(read_chunk_shape=[2])
+    inner = ts.virtual_chunked(
+        inner_read, dtype=ts.int64, shape=[16], chunk_layout=layout, context=context
+    )
+
+    def blocking_read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        array[...] = inner[domain].read().result(timeout=60) * 10
+
+    async def awaiting_read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        array[...] = (await inner[domain].read()) * 100
+
+    blocking = ts.virtual_chunked(
+        blocking_read, dtype=ts.int64, shape=[16], chunk_layout=layout, context=context
+    )
+    awaiting = ts.virtual_chunked(
+        awaiting_read, dtype=ts.int64, shape=[16], chunk_layout=layout, context=context
+    )
+    with trio.fail_after(60):
+        np.testing.assert_array_equal(await blocking.read(), np.arange(16) * 10)
+        np.testing.assert_array_equal(await awaiting.read(), np.arange(16) * 100)
+        # Both at once, and a blocking callback nested in an awaiting one.
+        async with trio.open_nursery() as nursery:
+            for store in (blocking, awaiting):
+                nursery.start_soon(_read, store)
+
+
+async def test_cancelling_the_read_cancels_the_callback() -> None:
+    started = trio.Event()
+    cancelled = trio.Event()
+
+    async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        started.set()
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            cancelled.set()
+            raise
+
+    t = ts.virtual_chunked(read, dtype=ts.int32, shape=[2])
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_read, t)
+            await started.wait()
+            nursery.cancel_scope.cancel()
+        await cancelled.wait()
+
+
+def _counting_store(calls: list[bytes], recheck: Any) -> ts.TensorStore:
+    def read(
+        domain: ts.IndexDomain, array: np.ndarray, params: ts.VirtualChunkedReadParameters
+    ) -> Any:
+        calls.append(params.if_not_equal)
+        if params.if_not_equal == b"g1":
+            return Stamp(b"", time.time())  # unchanged
+        array[...] = 9
+        return Stamp(b"g1", time.time())
+
+    context = ts.Context({"cache_pool": {"total_bytes_limit": 1 << 20}})
+    return ts.virtual_chunked(
+        read, dtype=ts.int16, shape=[4], context=context, recheck_cached_data=recheck
+    )
+
+
+async def test_cached_chunks_are_revalidated_with_their_generation() -> None:
+    calls: list[bytes] = []
+    t = _counting_store(calls, True)
+    for _ in range(3):
+        np.testing.assert_array_equal(await t.read(), [9, 9, 9, 9])
+    assert calls == [b"", b"g1", b"g1"]
+
+
+async def test_cached_chunks_are_not_rechecked_with_recheck_false() -> None:
+    calls: list[bytes] = []
+    t = _counting_store(calls, False)
+    for _ in range(3):
+        np.testing.assert_array_equal(await t.read(), [9, 9, 9, 9])
+    assert calls == [b""]
+
+
+async def test_without_a_cache_pool_every_read_computes() -> None:
+    calls: list[int] = []
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        calls.append(1)
+        array[...] = 1
+
+    t = ts.virtual_chunked(read, dtype=ts.int16, shape=[4])
+    await t.read()
+    await t.read()
+    assert len(calls) == 2
+
+
+async def test_unversioned_content_is_cached_and_written_unconditionally() -> None:
+    calls: list[tuple[str, bytes]] = []
+    data = np.zeros(4, np.int16)
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        calls.append(("r", params.if_not_equal))
+        array[...] = data[domain.index_exp]
+
+    def write(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        calls.append(("w", params.if_equal))
+        data[domain.index_exp] = array
+
+    context = ts.Context({"cache_pool": {"total_bytes_limit": 1 << 20}})
+    t = ts.virtual_chunked(read, write, dtype=ts.int16, shape=[4], context=context)
+    await t[0].write(5)
+    await t[1].write(6)
+    np.testing.assert_array_equal(await t.read(), [5, 6, 0, 0])
+    assert calls == [("r", b""), ("w", b""), ("w", b"")]
+
+
+def _pickled_read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+    array[...] = np.arange(domain.inclusive_min[0], domain.exclusive_max[0])
+
+
+def test_pickling_with_cloudpickle() -> None:
+    offset = 40
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        _pickled_read(domain, array, params)
+        array += offset
+
+    t = ts.virtual_chunked(
+        read,
+        dtype=ts.int32,
+        shape=[6],
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[4]),
+    )
+    copy = cloudpickle.loads(cloudpickle.dumps(t[2:]))
+    assert copy.domain == t[2:].domain
+    assert copy.mode == "r"
+    np.testing.assert_array_equal(copy.read().result(timeout=60), np.arange(2, 6) + offset)
+    assert repr(copy) == "TensorStore(...)"
+    with pytest.raises(
+        ts.UnimplementedError, match=r'^Error converting object member "driver": JSON'
+    ):
+        copy.spec()
+
+
+async def test_callback_errors_surface_as_they_are() -> None:
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        raise KeyError(f"no data for {domain}")
+
+    def bad_result(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> Any:
+        array[...] = 0
+        return 5
+
+    t = ts.virtual_chunked(read, dtype=ts.int32, shape=[2])
+    with pytest.raises(KeyError, match=r"no data for \{ \[0, 2\) \}"):
+        await t.read()
+    bad = ts.virtual_chunked(bad_result, dtype=ts.int32, shape=[2])
+    with pytest.raises(
+        TypeError,
+        match=r"^virtual_chunked: read_function must return a KvStore.TimestampedStorageGeneration or None, got int$",
+    ):
+        await bad.read()
+
+
+async def test_edge_chunks_get_the_domain_clipped_to_the_store() -> None:
+    seen: list[tuple[str, tuple[int, ...]]] = []
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        seen.append((str(domain), array.shape))
+        assert array.flags.c_contiguous
+        array[...] = domain.origin[0] * 10 + domain.origin[1]
+
+    t = ts.virtual_chunked(
+        read,
+        dtype=ts.int32,
+        domain=ts.IndexDomain(inclusive_min=[2, 3], shape=[3, 4]),
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[2, 3], grid_origin=[2, 3]),
+    )
+    result = await t.read()
+    assert sorted(seen) == [
+        ("{ [2, 4), [3, 6) }", (2, 3)),
+        ("{ [2, 4), [6, 7) }", (2, 1)),
+        ("{ [4, 5), [3, 6) }", (1, 3)),
+        ("{ [4, 5), [6, 7) }", (1, 1)),
+    ]
+    np.testing.assert_array_equal(result, [[23, 23, 23, 26], [23, 23, 23, 26], [43, 43, 43, 46]])
+    assert t.schema.chunk_layout.read_chunk.shape == (2, 3)
+    np.testing.assert_array_equal(await t[3:5, 5:7].read(), [[23, 26], [43, 46]])
