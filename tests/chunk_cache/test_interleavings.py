@@ -244,3 +244,42 @@ async def test_writers_fail_cleanly_when_no_writeback_can_start(
         await write_chunked_async(cache, domain(4, 5), ones(4, 5))
     stats = cache.statistics()
     assert (stats.entries, stats.bytes_held) == (0, 0)
+
+
+async def test_a_reader_is_not_starved_by_a_stream_of_writers(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    gates = [trio.Event(), trio.Event()]
+    held = trio.Event()
+
+    async def before_write(key: str) -> None:
+        gate = gates.pop(0)
+        held.set()
+        await gate.wait()
+
+    first, second = gates
+    kv = gated(memory_kvstore, before_write=before_write)
+    cache = cache_factory(kv, (4, 5))
+    cache.start(nursery)
+    t = domain(4, 5)
+    nursery.start_soon(write_chunked_async, cache, t[0:1, 0:1], ones(1, 1, value=1))
+    await held.wait()
+    results: list[Any] = []
+
+    async def read_now() -> None:
+        results.append(await read_chunked(cache, t, staleness_bound=time.time()))
+
+    async with trio.open_nursery() as ops:
+        ops.start_soon(read_now)
+        await trio.testing.wait_all_tasks_blocked()
+        # Another writer arrives: the entry stays busy with a second round.
+        nursery.start_soon(write_chunked_async, cache, t[1:2, 1:2], ones(1, 1, value=2))
+        await trio.testing.wait_all_tasks_blocked()
+        first.set()  # round one is stored; round two stays held
+    expected = np.zeros((4, 5), np.int32)
+    expected[0, 0] = 1
+    assert np.array_equal(results[0], expected)
+    second.set()

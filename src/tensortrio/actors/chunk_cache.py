@@ -521,6 +521,8 @@ class ChunkCache:
                 for entry in entries:
                     entry.writeback = None
                     if entry.pending is not None:
+                        # Readers may use what this round stored while writers keep coming.
+                        entry.wake_waiters()
                         again.append(entry)
                     else:
                         entry.end_busy()

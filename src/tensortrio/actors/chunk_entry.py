@@ -280,12 +280,16 @@ class ChunkEntry:
     def end_busy(self) -> None:
         self.busy = False
         self.writeback = None
+        self.wake_waiters()
+
+    def wake_waiters(self) -> None:
+        """Let tasks in ``wait_idle`` look again (a writeback round ended, more may follow)."""
         idle, self._idle = self._idle, None
         if idle is not None:
             idle.set()
 
     async def wait_idle(self) -> None:
-        """Wait until the read or writeback in flight ends."""
+        """Wait until the read or writeback in flight ends (or a writeback round does)."""
         if not self.busy:
             await trio.lowlevel.checkpoint()
             return
