@@ -29,7 +29,7 @@ import trio
 from .kvstore.read_result import ReadResult
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator, Sequence
 
     from numpy.typing import NDArray
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChunkRead",
+    "ChunkReadRequest",
     "ChunkSource",
     "ChunkSourceCodec",
     "ChunkSourceKvStore",
@@ -45,6 +46,15 @@ __all__ = [
 
 #: The generation of content whose producer gave no version ("cache indefinitely").
 UNVERSIONED: Final = b"\x00unversioned"
+
+
+@attrs.frozen
+class ChunkReadRequest:
+    """Read grid cell ``cell`` unless its generation is still ``if_not_equal``."""
+
+    cell: tuple[int, ...]
+    if_not_equal: bytes
+    staleness_bound: float
 
 
 @attrs.frozen
@@ -68,10 +78,14 @@ class ChunkSource(Protocol):
     @property
     def dtype(self) -> np.dtype[Any]: ...
 
-    async def read_chunk(
-        self, cell: tuple[int, ...], *, if_not_equal: bytes, staleness_bound: float
-    ) -> ChunkRead:
-        """The chunk of grid cell ``cell`` (shape ``chunk_shape``), or None if unchanged."""
+    async def read_chunks(
+        self, requests: Sequence[ChunkReadRequest]
+    ) -> list[ChunkRead | Exception]:
+        """Each request's chunk (shape ``chunk_shape``), or its error.
+
+        The requests are those issued together (one window of the cache), so
+        a source may batch them (e.g. several per worker-thread hop).
+        """
         ...
 
     async def write_chunk(
@@ -122,6 +136,14 @@ class _Pending:
         finally:
             self._done.set()
 
+    def succeed(self, value: Any) -> None:
+        self._value = value
+        self._done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._done.set()
+
     def __await__(self) -> Any:
         return self._wait().__await__()
 
@@ -133,6 +155,7 @@ class _Pending:
 
 
 def _start(fn: Callable[[], Awaitable[Any]], operation: _Operation | None) -> Awaitable[Any]:
+    """Start ``fn`` now: in the operation's nursery if this task runs it, else on the runtime."""
     if operation is not None and operation.task is trio.lowlevel.current_task():
         pending = _Pending()
         operation.nursery.start_soon(pending.run, fn)
@@ -151,35 +174,62 @@ class ChunkSourceKvStore:
     """A ``ChunkKvStore`` over a source; keys are the codec's cell keys."""
 
     source: ChunkSource
-    cells: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
+    _batches: dict[_Operation | None, list[tuple[ChunkReadRequest, _Pending]]] = attrs.field(
+        init=False, factory=dict
+    )
 
-    def key(self, cell: tuple[int, ...]) -> str:
-        key = "/".join(map(str, cell))
-        self.cells[key] = cell
-        return key
+    @staticmethod
+    def key(cell: tuple[int, ...]) -> str:
+        return "/".join(map(str, cell))
+
+    @staticmethod
+    def cell(key: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in key.split("/")) if key else ()
 
     def read(
         self, key: str, *, if_not_equal: bytes | None = None, staleness_bound: float | None = None
     ) -> Awaitable[ReadResult]:
         operation = _OPERATION.get()
+        if operation is not None and operation.task is not trio.lowlevel.current_task():
+            operation = None  # a writeback task that inherited an operation's context
         bound = -math.inf if operation is None else operation.staleness_bound
-        cell = self.cells[key]
+        request = ChunkReadRequest(self.cell(key), if_not_equal or b"", bound)
+        pending = _Pending()
+        # Reads issued in one step (the cache's window) go to the source as one batch.
+        batch = self._batches.get(operation)
+        if batch is None:
+            batch = self._batches[operation] = []
 
-        async def read() -> ReadResult:
-            result = await self.source.read_chunk(
-                cell, if_not_equal=if_not_equal or b"", staleness_bound=bound
-            )
-            if result.chunk is None:
-                return ReadResult._make("unspecified", b"", result.stamp)
-            # The codec below passes the array through: no encoding for computed chunks.
-            return ReadResult._make("value", cast("bytes", result.chunk), result.stamp)
+            async def flush() -> None:
+                requests = self._batches.pop(operation)
+                try:
+                    results = await self.source.read_chunks([r for r, _ in requests])
+                except Exception as exc:
+                    for _, waiter in requests:
+                        waiter.fail(exc)
+                    return
+                except BaseException as exc:
+                    for _, waiter in requests:
+                        waiter.fail(exc)
+                    raise
+                for (_, waiter), result in zip(requests, results, strict=True):
+                    if isinstance(result, Exception):
+                        waiter.fail(result)
+                    elif result.chunk is None:
+                        waiter.succeed(ReadResult._make("unspecified", b"", result.stamp))
+                    else:
+                        # The codec passes the array through: no encoding for computed chunks.
+                        value = cast("bytes", result.chunk)
+                        waiter.succeed(ReadResult._make("value", value, result.stamp))
 
-        return _start(read, operation)
+            _start(flush, operation)
+        batch.append((request, pending))
+        return pending
 
     def write(
         self, key: str, value: bytes | None, *, if_equal: bytes | None = None
     ) -> Awaitable[TimestampedStorageGeneration]:
-        cell = self.cells[key]
+        cell = self.cell(key)
         if value is None:
             raise ValueError(f"chunk source: chunk {list(cell)} cannot be deleted")
         chunk = cast("NDArray[Any]", value)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import numpy as np
@@ -30,7 +31,13 @@ import trio
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..index import IndexDomain
 from ..runtime._dispatch import call_in_worker_thread, call_on_loop, capture_callback_loop
-from .chunk_source import UNVERSIONED, ChunkRead, ChunkSourceCodec, ChunkSourceKvStore
+from .chunk_source import (
+    UNVERSIONED,
+    ChunkRead,
+    ChunkReadRequest,
+    ChunkSourceCodec,
+    ChunkSourceKvStore,
+)
 from .chunked_driver import resolve_bounds
 from .driver import Driver, ReadWriteMode
 from .kvstore.generation import TimestampedStorageGeneration
@@ -56,6 +63,8 @@ __all__ = [
     "VirtualChunkedWriteParameters",
     "virtual_chunked",
 ]
+
+T = TypeVar("T")
 
 #: Worker threads one store's plain-function callbacks may occupy at once.
 CALLBACK_THREADS: Final = 16
@@ -152,16 +161,62 @@ class VirtualChunkSource:
             return await call_on_loop(self.loop, lambda: awaitable)
         return result
 
-    async def read_chunk(
-        self, cell: tuple[int, ...], *, if_not_equal: bytes, staleness_bound: float
-    ) -> ChunkRead:
-        assert self.read_function is not None, "reads are refused for write-only views"
-        domain, part = self._box(cell)
+    async def read_chunks(
+        self, requests: Sequence[ChunkReadRequest]
+    ) -> list[ChunkRead | Exception]:
+        fn = self.read_function
+        assert fn is not None, "reads are refused for write-only views"
+        results: list[ChunkRead | Exception] = [ValueError("not read")] * len(requests)
+        if inspect.iscoroutinefunction(fn):
+
+            async def one(i: int) -> None:
+                try:
+                    results[i] = await self._read_one(requests[i])
+                except Exception as exc:
+                    results[i] = exc
+
+            async with trio.open_nursery() as nursery:
+                for i in range(len(requests)):
+                    nursery.start_soon(one, i)
+            return results
+        # Plain functions: a few chunks per worker-thread hop (a hop costs more than a
+        # small chunk), in as many groups as there are threads to run them.
+        groups = min(len(requests), CALLBACK_THREADS, 2 * (os.cpu_count() or 1))
+        size = -(-len(requests) // groups)
+
+        async def group(start: int) -> None:
+            part = list(range(start, min(start + size, len(requests))))
+            outcomes = await self._call_sync(lambda: [self._read_sync(requests[i]) for i in part])
+            for i, result in zip(part, outcomes, strict=True):
+                results[i] = result
+
+        async with trio.open_nursery() as nursery:
+            for start in range(0, len(requests), size):
+                nursery.start_soon(group, start)
+        return results
+
+    def _prepare(
+        self, request: ChunkReadRequest
+    ) -> tuple[IndexDomain, np.ndarray, tuple[slice, ...] | None, VirtualChunkedReadParameters]:
+        domain, part = self._box(request.cell)
         array = np.empty(domain.shape, self.dtype)
-        params = VirtualChunkedReadParameters(_user_generation(if_not_equal), staleness_bound)
-        stamp = _stamp(await self._call(self.read_function, domain, array, params), "read_function")
-        if if_not_equal and stamp.generation in (b"", if_not_equal):
-            return ChunkRead(None, TimestampedStorageGeneration._make(if_not_equal, stamp.time))
+        params = VirtualChunkedReadParameters(
+            _user_generation(request.if_not_equal), request.staleness_bound
+        )
+        return domain, array, part, params
+
+    def _finish(
+        self,
+        request: ChunkReadRequest,
+        array: np.ndarray,
+        part: tuple[slice, ...] | None,
+        result: object,
+    ) -> ChunkRead:
+        stamp = _stamp(result, "read_function")
+        if request.if_not_equal and stamp.generation in (b"", request.if_not_equal):
+            return ChunkRead(
+                None, TimestampedStorageGeneration._make(request.if_not_equal, stamp.time)
+            )
         if not stamp.generation:
             stamp = TimestampedStorageGeneration._make(UNVERSIONED, stamp.time)
         if part is None:
@@ -169,6 +224,34 @@ class VirtualChunkSource:
         chunk = np.zeros(self.chunk_shape, self.dtype)
         chunk[part] = array
         return ChunkRead(chunk, stamp)
+
+    def _read_sync(self, request: ChunkReadRequest) -> ChunkRead | Exception:
+        """One read by a plain function, in a worker thread."""
+        assert self.read_function is not None
+        try:
+            domain, array, part, params = self._prepare(request)
+            result = self.read_function(domain, array, params)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise InvalidArgumentError(
+                    "virtual_chunked: a plain read_function returned an awaitable; "
+                    "make it a coroutine function (async def) to run it on an event loop"
+                )
+            return self._finish(request, array, part, result)
+        except Exception as exc:
+            return exc
+
+    async def _read_one(self, request: ChunkReadRequest) -> ChunkRead:
+        assert self.read_function is not None
+        domain, array, part, params = self._prepare(request)
+        result = await self._call(self.read_function, domain, array, params)
+        return self._finish(request, array, part, result)
+
+    async def _call_sync(self, fn: Callable[[], T]) -> T:
+        if self._limiter is None:
+            self._limiter = trio.CapacityLimiter(CALLBACK_THREADS)
+        return await call_in_worker_thread(fn, limiter=self._limiter)
 
     async def write_chunk(
         self, cell: tuple[int, ...], chunk: np.ndarray, *, if_equal: bytes
