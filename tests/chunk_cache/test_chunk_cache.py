@@ -310,3 +310,36 @@ async def test_delete_chunks_keeps_the_cache_coherent(
     expected[4:] = 0
     assert np.array_equal(await read(cache, t, -math.inf), expected)
     assert cache.statistics().reads == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_concurrent_disjoint_writes_match_a_numpy_model(
+    seed: int, memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(8, 40)), int(rng.integers(8, 40)))
+    chunks = (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+    limit = int(rng.choice([0, 1 << 20]))
+    cache = cache_factory(memory_kvstore, chunks, limit=limit, fill_value=-1)
+    t = domain(*shape)
+    model = np.full(shape, -1, np.int32)
+    # Disjoint boxes (one per row band), issued together without waiting in between.
+    futures = []
+    row = 0
+    while row < shape[0]:
+        height = int(rng.integers(1, 4))
+        lo = int(rng.integers(0, shape[1] - 1))
+        hi = int(rng.integers(lo + 1, shape[1] + 1))
+        src = rng.integers(0, 1000, (min(height, shape[0] - row), hi - lo)).astype(np.int32)
+        view = t[row : row + src.shape[0], lo:hi]
+        if rng.random() < 0.3:
+            view, src = view.T, np.ascontiguousarray(src.T)
+            model[row : row + src.shape[1], lo:hi] = src.T
+        else:
+            model[row : row + src.shape[0], lo:hi] = src
+        futures.append(write_chunked(cache, view, src))
+        row += height
+    for f in futures:
+        await f
+    assert np.array_equal(await read(cache, t), model)
+    assert np.array_equal(await read(cache, t, -math.inf), model)
