@@ -10,6 +10,9 @@ Workloads (each written then read, every library in turn, repeated):
   into a [2048, 2048] uint8 array with [256, 256] chunks (file kvstore), then a
   read checked against a NumPy reference: writes/s and lost elements (elements
   that differ from the reference; a correct library loses none).
+- W5: ``virtual_chunked`` over a [4096, 4096] float32 array in [256, 256] read
+  chunks whose read function fills each chunk with NumPy; one full read
+  (after an untimed warm-up read) in MiB/s (tensortrio and tensorstore only).
 
 Run ``python bench/compare.py [--repeats 3] [--quick] [--libs ...] [--workloads ...]``.
 Medians over the repeats are printed, with tensortrio's ratio to each other
@@ -68,7 +71,21 @@ class BoxCase:
     max_box: int
 
 
-Case = ArrayCase | BoxCase
+@attrs.frozen
+class VirtualCase:
+    """W5: a virtual_chunked array computed by a NumPy-filling read function."""
+
+    name: str
+    shape: tuple[int, int]
+    chunks: tuple[int, int]
+    dtype: str = "float32"
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+
+
+Case = ArrayCase | BoxCase | VirtualCase
 
 
 def cases(quick: bool, workloads: set[str]) -> list[Case]:
@@ -89,6 +106,9 @@ def cases(quick: bool, workloads: set[str]) -> list[Case]:
             out.append(BoxCase("W3 file", (256, 256), (64, 64), 50, 24))
         else:
             out.append(BoxCase("W3 file", (2048, 2048), (256, 256), 1000, 48))
+    if "W5" in workloads:
+        shape5 = (512, 512) if quick else (4096, 4096)
+        out.append(VirtualCase("W5 virtual", shape5, (256, 256)))
     return out
 
 
@@ -123,6 +143,17 @@ def reference(case: BoxCase, writes: list[tuple[tuple[slice, slice], int]]) -> n
     return expected
 
 
+def fill_chunk(domain: Any, array: np.ndarray[Any, Any], params: Any) -> None:
+    """W5's read function: each chunk holds the sum of its origin's indices."""
+    array[...] = domain.inclusive_min[0] + domain.inclusive_min[1]
+
+
+def virtual_expected(case: VirtualCase) -> np.ndarray[Any, Any]:
+    rows = np.arange(case.shape[0]) // case.chunks[0] * case.chunks[0]
+    cols = np.arange(case.shape[1]) // case.chunks[1] * case.chunks[1]
+    return (rows[:, None] + cols[None, :]).astype(case.dtype)
+
+
 # --- library adapters -------------------------------------------------------
 
 
@@ -150,6 +181,10 @@ def _ts_spec(case: ArrayCase | BoxCase, path: str, kvstore: str, blosc: bool) ->
     }
 
 
+class NotSupported(Exception):
+    """The library has no equivalent of the workload (reported as "-", not FAILED)."""
+
+
 class TensorStoreLike:
     """tensortrio and tensorstore share TensorStore's API: one adapter for both."""
 
@@ -165,6 +200,16 @@ class TensorStoreLike:
 
     def read_all(self, store: Any) -> np.ndarray[Any, Any]:
         return np.asarray(store.read().result())
+
+    def virtual(self, case: VirtualCase) -> Any:
+        ts = self.ts
+        return ts.virtual_chunked(
+            fill_chunk,
+            dtype=ts.dtype(case.dtype),
+            shape=case.shape,
+            chunk_layout=ts.ChunkLayout(read_chunk_shape=case.chunks),
+            context=ts.Context(),
+        )
 
     def write_boxes(self, store: Any, writes: list[tuple[tuple[slice, slice], int]]) -> None:
         futures = [
@@ -210,6 +255,9 @@ class ZarrPython:
 
     def read_all(self, array: Any) -> np.ndarray[Any, Any]:
         return np.asarray(array[...])
+
+    def virtual(self, case: VirtualCase) -> Any:
+        raise NotSupported("zarr-python has no virtual_chunked")
 
     def write_boxes(self, array: Any, writes: list[tuple[tuple[slice, slice], int]]) -> None:
         def one(item: tuple[tuple[slice, slice], int]) -> None:
@@ -275,6 +323,18 @@ def run_boxes(lib: Any, case: BoxCase, writes: list[Any], expected: np.ndarray[A
         return {"write": written - start, "lost": float(lost)}
 
 
+def run_virtual(lib: Any, case: VirtualCase, expected: np.ndarray[Any, Any]) -> dict[str, float]:
+    handle = lib.virtual(case)
+    lib.read_all(handle)  # warm-up: worker threads started
+    start = time.perf_counter()
+    out = lib.read_all(handle)
+    done = time.perf_counter()
+    if not np.array_equal(out, expected):
+        raise AssertionError(f"{case.name}: data read differs from the read function's")
+    del handle, out
+    return {"read": done - start}
+
+
 @attrs.define
 class Results:
     """Samples per (case, library, metric), and the first error per (case, library)."""
@@ -307,6 +367,8 @@ def run(
         for case in all_cases:
             if isinstance(case, ArrayCase):
                 data = array_data(case)
+            elif isinstance(case, VirtualCase):
+                expected = virtual_expected(case)
             else:
                 writes = boxes(case)
                 expected = reference(case, writes)
@@ -317,8 +379,12 @@ def run(
                 try:
                     if isinstance(case, ArrayCase):
                         metrics = run_array(lib, case, data)
+                    elif isinstance(case, VirtualCase):
+                        metrics = run_virtual(lib, case, expected)
                     else:
                         metrics = run_boxes(lib, case, writes, expected)
+                except NotSupported:
+                    continue
                 except Exception as exc:
                     results.errors[(case.name, library)] = f"{type(exc).__name__}: {exc}"
                     log(f"{case.name} {library}: FAILED\n{traceback.format_exc()}")
@@ -339,7 +405,12 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
         header += "".join(f" {'tt/' + lib[:5]:>10}" for lib in others)
     lines.append(header)
     for case in all_cases:
-        phases = ("write", "read") if isinstance(case, ArrayCase) else ("write", "lost")
+        if isinstance(case, ArrayCase):
+            phases: tuple[str, ...] = ("write", "read")
+        elif isinstance(case, VirtualCase):
+            phases = ("read",)
+        else:
+            phases = ("write", "lost")
         for phase in phases:
             row = f"{case.name:<18} {phase:<6}"
             rates: dict[str, float | None] = {}
@@ -356,9 +427,10 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
                     row += f" {int(seconds):>12d}"
                     rates[library] = None
                 else:
-                    amount = case.nbytes / MIB if isinstance(case, ArrayCase) else case.writes
+                    sized = isinstance(case, ArrayCase | VirtualCase)
+                    amount = case.nbytes / MIB if sized else case.writes  # type: ignore[union-attr]
                     rates[library] = amount / seconds if seconds > 0 else float("inf")
-                    unit = "MiB/s" if isinstance(case, ArrayCase) else "w/s"
+                    unit = "MiB/s" if sized else "w/s"
                     row += f" {rates[library]:>8.1f}{unit:>4}"[-13:]
             if "tensortrio" in libraries:
                 for other in others:
@@ -375,7 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per case (medians printed)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--libs", default=",".join(LIBRARIES), help="comma-separated libraries")
-    parser.add_argument("--workloads", default="W1,W2,W3", help="comma-separated: W1,W2,W3")
+    parser.add_argument(
+        "--workloads", default="W1,W2,W3,W5", help="comma-separated: W1,W2,W3,W5"
+    )
     parser.add_argument("--verbose", action="store_true", help="print every sample")
     args = parser.parse_args(argv)
     libraries = [lib for lib in args.libs.split(",") if lib]
