@@ -331,3 +331,76 @@ async def test_edge_chunks_get_the_domain_clipped_to_the_store() -> None:
     np.testing.assert_array_equal(result, [[23, 23, 23, 26], [23, 23, 23, 26], [43, 43, 43, 46]])
     assert t.schema.chunk_layout.read_chunk.shape == (2, 3)
     np.testing.assert_array_equal(await t[3:5, 5:7].read(), [[23, 26], [43, 46]])
+
+
+def test_cancelling_an_asyncio_read_cancels_the_callback_task() -> None:
+    async def main() -> bool:
+        started = asyncio.Event()
+        cancelled = asyncio.Event()
+
+        async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+        t = ts.virtual_chunked(read, dtype=ts.int32, shape=[2])
+        reader = asyncio.ensure_future(t.read())
+        await asyncio.wait_for(started.wait(), 60)
+        reader.cancel()
+        await asyncio.wait_for(cancelled.wait(), 60)
+        try:
+            await reader
+        except asyncio.CancelledError:
+            return True
+        return False
+
+    assert asyncio.run(main())
+
+
+async def test_unpickled_coroutine_callbacks_use_the_loop_running_there() -> None:
+    async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        array[...] = 2 if sniffio.current_async_library() == "asyncio" else 1
+
+    t = ts.virtual_chunked(read, dtype=ts.int8, shape=[2])
+    pickled = cloudpickle.dumps(t)
+
+    async def in_asyncio() -> np.ndarray:
+        result: np.ndarray = await cloudpickle.loads(pickled).read()
+        return result
+
+    # Unpickled in a worker thread running asyncio: the callbacks run on that loop.
+    result = await trio.to_thread.run_sync(asyncio.run, in_asyncio())
+    np.testing.assert_array_equal(result, [2, 2])
+    # Unpickled where no loop runs: the callback cannot run, and says why.
+    orphan = await trio.to_thread.run_sync(cloudpickle.loads, pickled)
+    with pytest.raises(
+        ts.InvalidArgumentError, match=r"^virtual_chunked: the callback is a coroutine"
+    ):
+        await orphan.read()
+
+
+def test_schema_matches_tensorstore() -> None:
+    import tensorstore
+
+    def read(domain: Any, array: np.ndarray, params: Any) -> None:
+        array[...] = 0
+
+    ours, theirs = (
+        lib.virtual_chunked(
+            read,
+            dtype=lib.uint16,
+            shape=[4, 5],
+            chunk_layout=lib.ChunkLayout(read_chunk_shape=(2, 3)),
+            dimension_units=["4nm", None],
+        )
+        for lib in (ts, tensorstore)
+    )
+    assert str(ours.schema) == str(theirs.schema)
+    assert ours.mode == theirs.mode == "r"
+    big = [
+        lib.virtual_chunked(read, dtype=lib.uint16, shape=[4000, 5000]) for lib in (ts, tensorstore)
+    ]
+    assert str(big[0].chunk_layout) == str(big[1].chunk_layout)

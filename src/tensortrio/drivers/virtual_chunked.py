@@ -143,7 +143,8 @@ class VirtualChunkSource:
 
     async def _call(self, fn: Callable[..., Any], *args: object) -> Any:
         if inspect.iscoroutinefunction(fn):
-            assert self.loop is not None  # checked by virtual_chunked
+            if self.loop is None:  # unpickled where no loop was running
+                raise _no_loop_error("the callback")
             return await call_on_loop(self.loop, fn, *args)
         if self._limiter is None:
             self._limiter = trio.CapacityLimiter(CALLBACK_THREADS)
@@ -367,12 +368,21 @@ class VirtualChunkedDriver(Driver):
         raise UnimplementedError("virtual_chunked: Resize not supported")
 
 
+def _no_loop_error(name: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"virtual_chunked: {name} is a coroutine function but there is no event loop "
+        "to run it: pass loop=, or call virtual_chunked inside a running asyncio "
+        "loop or trio run"
+    )
+
+
 def _unpickle(
     options: dict[str, Any], transform_json: dict[str, Any], read: bool, write: bool
 ) -> TensorStore:
     from ..index import IndexTransform
 
-    store = virtual_chunked(**options)
+    # As TensorStore: the loop is the one running here, if any (checked when a callback runs).
+    store = virtual_chunked(**options, _unpickling=True)
     return TensorStore(
         store._driver, IndexTransform(json=transform_json), ReadWriteMode(read, write)
     )
@@ -393,6 +403,7 @@ def virtual_chunked(
     context: Context | None = None,
     transaction: Any = None,
     recheck_cached_data: Any = None,
+    _unpickling: bool = False,
 ) -> TensorStore:
     """Creates a TensorStore whose content is read/written chunk-wise by arbitrary functions.
 
@@ -426,14 +437,10 @@ def virtual_chunked(
         if fn is not None and not callable(fn):
             raise TypeError(f"virtual_chunked: {name} must be callable, got {fn!r}")
     callback_loop = capture_callback_loop(loop)
-    if callback_loop is None:
+    if callback_loop is None and not _unpickling:
         for name, fn in (("read_function", read_function), ("write_function", write_function)):
             if fn is not None and inspect.iscoroutinefunction(fn):
-                raise InvalidArgumentError(
-                    f"virtual_chunked: {name} is a coroutine function but there is no event loop "
-                    "to run it: pass loop=, or call virtual_chunked inside a running asyncio "
-                    "loop or trio run"
-                )
+                raise _no_loop_error(name)
     keywords = {
         "rank": rank,
         "dtype": dtype,
