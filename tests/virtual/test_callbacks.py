@@ -404,3 +404,27 @@ def test_schema_matches_tensorstore() -> None:
         lib.virtual_chunked(read, dtype=lib.uint16, shape=[4000, 5000]) for lib in (ts, tensorstore)
     ]
     assert str(big[0].chunk_layout) == str(big[1].chunk_layout)
+
+
+async def test_write_only_views_take_chunk_aligned_writes_only() -> None:
+    log: list[tuple[str, list[int]]] = []
+
+    def write(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        log.append((str(domain), array.tolist()))
+
+    t = ts.virtual_chunked(
+        write_function=write,
+        dtype=ts.int32,
+        shape=[4],
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[2]),
+    )
+    assert t.mode == "w"
+    await t[2:4].write(np.array([5, 6], np.int32))
+    assert log == [("{ [2, 4) }", [5, 6])]
+    with pytest.raises(
+        ts.InvalidArgumentError,
+        match=r"^Write-only virtual chunked view requires chunk-aligned writes$",
+    ):
+        await t[1:3].write(7)
+    with pytest.raises(ValueError, match=r"^Source does not support reading\.$"):
+        await t.read()

@@ -166,7 +166,12 @@ class VirtualChunkSource:
         self, requests: Sequence[ChunkReadRequest]
     ) -> list[ChunkRead | Exception]:
         fn = self.read_function
-        assert fn is not None, "reads are refused for write-only views"
+        if fn is None:
+            # Only a partial chunk write of a write-only view reads (TensorStore's message).
+            error = InvalidArgumentError(
+                "Write-only virtual chunked view requires chunk-aligned writes"
+            )
+            return [error] * len(requests)
         results: list[ChunkRead | Exception] = [ValueError("not read")] * len(requests)
         if inspect.iscoroutinefunction(fn):
 
