@@ -428,3 +428,29 @@ async def test_write_only_views_take_chunk_aligned_writes_only() -> None:
         await t[1:3].write(7)
     with pytest.raises(ValueError, match=r"^Source does not support reading\.$"):
         await t.read()
+
+
+async def test_plain_functions_returning_coroutines_run_them_on_the_loop() -> None:
+    seen: list[Any] = []
+
+    async def fill(array: np.ndarray) -> None:
+        seen.append(_where())
+        array[...] = 4
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> Any:
+        seen.append(_where()[2])
+        return fill(array)
+
+    written: list[list[int]] = []
+
+    async def store(array: np.ndarray) -> None:
+        written.append(array.tolist())
+
+    def write(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> Any:
+        return store(array)
+
+    t = ts.virtual_chunked(read, write, dtype=ts.int32, shape=[2])
+    np.testing.assert_array_equal(await t.read(), [4, 4])
+    await t.write(np.array([1, 2], np.int32))
+    assert seen == [False, ("trio", threading.current_thread(), False)]
+    assert written == [[1, 2]]

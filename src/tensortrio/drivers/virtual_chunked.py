@@ -110,6 +110,15 @@ def _stamp(result: object, what: str) -> TimestampedStorageGeneration:
     return result
 
 
+@attrs.frozen
+class _Returned:
+    """An awaitable a plain read function returned (awaited on the callback loop)."""
+
+    awaitable: Any
+    array: np.ndarray
+    part: tuple[slice, ...] | None
+
+
 @attrs.define(eq=False)
 class VirtualChunkSource:
     """The ``ChunkSource`` of a virtual_chunked store: cells become calls of the callbacks."""
@@ -146,21 +155,24 @@ class VirtualChunkSource:
             if self.loop is None:  # unpickled where no loop was running
                 raise _no_loop_error("the callback")
             return await call_on_loop(self.loop, fn, *args)
-        if self._limiter is None:
-            self._limiter = trio.CapacityLimiter(CALLBACK_THREADS)
-        result = await call_in_worker_thread(fn, *args, limiter=self._limiter)
+        # Boxed: trio refuses a coroutine returned from a thread, and a plain
+        # function may return one (awaited on the loop below).
+        (result,) = await self._call_sync(lambda: (fn(*args),))
         if inspect.isawaitable(result):
-            if self.loop is None:
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise InvalidArgumentError(
-                    f"virtual_chunked: {getattr(fn, '__qualname__', fn)!r} returned an awaitable "
-                    "but there is no event loop to run it (pass loop=, or create the view "
-                    "inside a running asyncio loop or trio run)"
-                )
-            awaitable = result
-            return await call_on_loop(self.loop, lambda: awaitable)
+            return await self._await_on_loop(fn, result)
         return result
+
+    async def _await_on_loop(self, fn: Callable[..., Any], awaitable: Any) -> Any:
+        """Await what a plain function returned (a coroutine) on the callback loop."""
+        if self.loop is None:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise InvalidArgumentError(
+                f"virtual_chunked: {getattr(fn, '__qualname__', fn)!r} returned an awaitable "
+                "but there is no event loop to run it (pass loop=, or create the view "
+                "inside a running asyncio loop or trio run)"
+            )
+        return await call_on_loop(self.loop, lambda: awaitable)
 
     async def read_chunks(
         self, requests: Sequence[ChunkReadRequest]
@@ -194,7 +206,15 @@ class VirtualChunkSource:
             part = list(range(start, min(start + size, len(requests))))
             outcomes = await self._call_sync(lambda: [self._read_sync(requests[i]) for i in part])
             for i, result in zip(part, outcomes, strict=True):
-                results[i] = result
+                if isinstance(result, _Returned):
+                    # The plain function returned a coroutine: it runs on the loop.
+                    try:
+                        value = await self._await_on_loop(fn, result.awaitable)
+                        results[i] = self._finish(requests[i], result.array, result.part, value)
+                    except Exception as exc:
+                        results[i] = exc
+                else:
+                    results[i] = result
 
         async with trio.open_nursery() as nursery:
             for start in range(0, len(requests), size):
@@ -231,19 +251,14 @@ class VirtualChunkSource:
         chunk[part] = array
         return ChunkRead(chunk, stamp)
 
-    def _read_sync(self, request: ChunkReadRequest) -> ChunkRead | Exception:
+    def _read_sync(self, request: ChunkReadRequest) -> ChunkRead | Exception | _Returned:
         """One read by a plain function, in a worker thread."""
         assert self.read_function is not None
         try:
             domain, array, part, params = self._prepare(request)
             result = self.read_function(domain, array, params)
             if inspect.isawaitable(result):
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise InvalidArgumentError(
-                    "virtual_chunked: a plain read_function returned an awaitable; "
-                    "make it a coroutine function (async def) to run it on an event loop"
-                )
+                return _Returned(result, array, part)
             return self._finish(request, array, part, result)
         except Exception as exc:
             return exc
