@@ -39,6 +39,7 @@ from ..errors import (
 )
 from ..index import IndexDomain, IndexInterval, IndexTransform, OutputIndexMethod
 from ..index.compose import compose, propagate_bounds
+from ..index.interval import INF, MAX_FINITE_INDEX
 from ..schema.open_mode import effective_open_mode, validate_open_mode
 from .chunked_format import chunked_format, chunked_format_ids
 from .driver import Driver, OpenedDriver, OpenRequest, register_driver
@@ -128,7 +129,8 @@ async def read_metadata_entry(
     import trio
 
     bound = _now_bound(staleness_bound)
-    while entry.time < bound:
+    # An entry never read has nothing to serve, whatever the bound (even -inf).
+    while entry.time < bound or entry.time == -math.inf:
         if entry._refresh is not None:
             await entry._refresh.wait()
             continue
@@ -159,12 +161,58 @@ def _explicit_domain(domain: IndexDomain) -> IndexDomain:
     )
 
 
+def _already_resolved(domain: IndexDomain, transform: IndexTransform) -> bool:
+    """Whether ``transform`` has nothing to resolve and lies within ``domain``.
+
+    True for the common request: explicit, finite, non-empty bounds and
+    constant or single-input-dimension maps whose images lie in ``domain``.
+    Resolving such a transform gives an equal one, so the caller can skip the
+    general bounds propagation; anything else (and every error) goes through it.
+    """
+    dims = transform.domain.dims
+    for d in dims:
+        if (
+            d.implicit_lower
+            or d.implicit_upper
+            or d.exclusive_max <= d.inclusive_min
+            or d.inclusive_min == -INF
+            or d.exclusive_max == INF + 1
+        ):
+            return False
+    bounds = domain.dims
+    if len(bounds) != len(transform.maps):
+        return False
+    for m, b in zip(transform.maps, bounds, strict=True):
+        lo_b, hi_b = b.inclusive_min, b.exclusive_max
+        if lo_b == -INF or hi_b == INF + 1:
+            return False
+        method = m.method
+        if method is OutputIndexMethod.constant:
+            if not lo_b <= m.offset < hi_b:
+                return False
+            continue
+        if method is not OutputIndexMethod.single_input_dimension:
+            return False
+        s, o = m.stride, m.offset
+        assert s is not None
+        assert m.input_dimension is not None
+        if abs(o) + abs(lo_b) + abs(hi_b) >= MAX_FINITE_INDEX:
+            return False  # the general path reports any overflow
+        d = dims[m.input_dimension]
+        first, last = o + s * d.inclusive_min, o + s * (d.exclusive_max - 1)
+        if not (lo_b <= first < hi_b and lo_b <= last < hi_b):
+            return False
+    return True
+
+
 def resolve_bounds(domain: IndexDomain, transform: IndexTransform) -> IndexTransform:
     """``transform`` with implicit bounds taken from ``domain``; every index checked to lie in it.
 
     Raises:
         OutOfRangeError: naming the dimension and the index outside ``domain``.
     """
+    if _already_resolved(domain, transform):
+        return transform
     explicit = _explicit_domain(domain)
     new_domain, maps = propagate_bounds(explicit, transform)
     for j, m in enumerate(maps):
@@ -206,8 +254,10 @@ class ChunkedDriver(Driver):
     _data_context: Context
     resources: dict[str, Any]
     """The bound ``cache_pool``, ``data_copy_concurrency`` and ``metadata_cache_pool`` resources."""
-    layout_identity: str | None = None
+    layout_identity: str = ""
     """``chunk_layout_identity`` of the metadata the chunk cache was made for."""
+    _codec_of: tuple[Any, ChunkCodec] | None = attrs.field(default=None, init=False)
+    """The codec of the last metadata value asked about (building one per call is not free)."""
 
     # --- Driver surface
 
@@ -222,7 +272,13 @@ class ChunkedDriver(Driver):
     @property
     def codec(self) -> ChunkCodec:
         """The chunk codec of the current metadata."""
-        return self.fmt.chunk_codec(self.entry.metadata)
+        metadata = self.entry.metadata
+        cached = self._codec_of
+        if cached is not None and cached[0] is metadata:
+            return cached[1]
+        codec = self.fmt.chunk_codec(metadata)
+        self._codec_of = (metadata, codec)
+        return codec
 
     @property
     def context(self) -> Context:
@@ -726,21 +782,28 @@ async def _open_or_create(
     fmt.validate_metadata(existing, schema, members)
 
 
-def chunk_layout_identity(fmt: ChunkedFormat[Any, Any], metadata: Any) -> str | None:
+def chunk_layout_identity(fmt: ChunkedFormat[Any, Any], metadata: Any) -> str:
     """Text equal for two metadata values whose chunks are keyed and encoded alike.
 
-    The metadata JSON with the shape normalised away (resized to zeros), so a
-    resize keeps the identity while a new chunking, dtype or compressor changes
-    it; None if the format cannot resize to an empty shape.
+    Built from what decoding depends on (data type, codec, chunk layout, chunk
+    grid, fill value), so a resize or an added attribute keeps the identity
+    while a new chunking, dtype or compressor changes it.
     """
     import json
 
-    rank = len(fmt.chunk_grid(metadata)[0])
-    try:
-        empty = fmt.resize_metadata(metadata, (0,) * rank)
-    except (InvalidArgumentError, ValueError):
-        return None
-    return json.dumps(fmt.metadata_json(empty), sort_keys=True, default=str)
+    schema = fmt.metadata_schema(metadata)
+    shape, origin = fmt.chunk_grid(metadata)
+    fill_value = schema.fill_value
+    return json.dumps(
+        [
+            None if schema.dtype is None else schema.dtype.to_json(),
+            None if schema.codec is None else schema.codec.to_json(),
+            schema.chunk_layout.to_json(),
+            [list(shape), list(origin)],
+            None if fill_value is None else repr(np.asarray(fill_value).tolist()),
+        ],
+        sort_keys=True,
+    )
 
 
 def _chunk_cache(
@@ -758,8 +821,8 @@ def _chunk_cache(
     identity = chunk_layout_identity(fmt, metadata)
     options = (req.fill_missing_data_reads, req.store_data_equal_to_fill_value)
     caches = _CHUNK_CACHES.setdefault(pool, weakref.WeakValueDictionary())
-    key = None if identity is None else (_store_identity(kv), kv.path, identity, options)
-    found = None if key is None else caches.get(key)
+    key = (_store_identity(kv), kv.path, identity, options)
+    found = caches.get(key)
     if found is not None:
         return found
     _, grid_origin = fmt.chunk_grid(metadata)
@@ -773,8 +836,7 @@ def _chunk_cache(
         store_data_equal_to_fill_value=req.store_data_equal_to_fill_value,
         name=f"{fmt.driver_id} {kv.path}",
     )
-    if key is not None:
-        caches[key] = cache
+    caches[key] = cache
     return cache
 
 

@@ -79,6 +79,12 @@ def register_codec_driver(driver: CodecDriver) -> None:
 
 def codec_driver(name: str) -> CodecDriver:
     """The registered codec driver ``name`` (``ValueError`` if there is none)."""
+    if name not in _DRIVERS:
+        # Codec drivers share their id with the TensorStore driver whose module
+        # registers both, and that module loads on first use.
+        from .tensorstore_driver import load_driver_module
+
+        load_driver_module(name)
     try:
         return _DRIVERS[name]
     except KeyError:
