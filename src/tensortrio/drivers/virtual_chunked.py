@@ -239,6 +239,10 @@ class VirtualChunkSource:
         result: object,
     ) -> ChunkRead:
         stamp = _stamp(result, "read_function")
+        if stamp.time < request.staleness_bound:
+            # Computed after the read began, the content is current as of its bound
+            # (an older time, e.g. a file's mtime, would never satisfy the read).
+            stamp = TimestampedStorageGeneration._make(stamp.generation, request.staleness_bound)
         if request.if_not_equal and stamp.generation in (b"", request.if_not_equal):
             return ChunkRead(
                 None, TimestampedStorageGeneration._make(request.if_not_equal, stamp.time)
