@@ -557,6 +557,10 @@ class _Indexer:
         transform = getattr(self.store._transform, self.mode)[key]
         return self.store._view(transform)
 
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Synchronously writes ``value`` to ``store.oindex[key]`` / ``store.vindex[key]``."""
+        self[key].write(value).result()
+
 
 async def _read(driver: Driver, transform: IndexTransform, order: str) -> np.ndarray:
     resolved = await driver.resolve(transform)
