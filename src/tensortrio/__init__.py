@@ -95,3 +95,8 @@ from .drivers.cast import cast as cast
 from .drivers.virtual_chunked import VirtualChunkedReadParameters as VirtualChunkedReadParameters
 from .drivers.virtual_chunked import VirtualChunkedWriteParameters as VirtualChunkedWriteParameters
 from .drivers.virtual_chunked import virtual_chunked as virtual_chunked
+
+# --- transactions
+# isort: split
+from .batch import Batch as Batch
+from .transaction import Transaction as Transaction

@@ -13,12 +13,14 @@ __all__ = [
     "AbortedError",
     "ActorClosedError",
     "AlreadyExistsError",
+    "CancelledError",
     "DataLossError",
     "FailedPreconditionError",
     "InvalidArgumentError",
     "KeyNotFoundError",
     "NotFoundError",
     "OutOfRangeError",
+    "ResourceExhaustedError",
     "TensorTrioError",
     "UnimplementedError",
 ]
@@ -73,3 +75,11 @@ class UnimplementedError(TensorTrioError, ValueError):
 
 class ActorClosedError(TensorTrioError, RuntimeError):
     """An actor stopped (closed, crashed or cancelled) before answering a message."""
+
+
+class CancelledError(TensorTrioError, ValueError):
+    """An operation was cancelled, e.g. committing an aborted transaction (TensorStore's CANCELLED)."""
+
+
+class ResourceExhaustedError(TensorTrioError, ValueError):
+    """A bounded resource would be exceeded, e.g. a transaction staging more than its memory limit."""

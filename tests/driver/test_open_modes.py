@@ -167,12 +167,10 @@ async def test_missing_kvstore_and_driver_errors() -> None:
 
 def test_transaction_and_batch_rejected_clearly() -> None:
     with pytest.raises(
-        InvalidArgumentError, match=r"^ts\.open: transactions are not supported yet; pass transaction=None \(got object\)$"
+        TypeError, match=r"^ts\.open: transaction must be a ts\.Transaction or None, got object$"
     ):
         ts.open(MEMORY, transaction=object())
-    with pytest.raises(
-        InvalidArgumentError, match=r"^ts\.open: batches are not supported yet; pass batch=None \(got object\)$"
-    ):
+    with pytest.raises(TypeError, match=r"^ts\.open: batch must be a ts\.Batch or None, got object$"):
         ts.open(MEMORY, batch=object())
 
 

@@ -10,7 +10,6 @@ import pytest
 import tensorstore
 
 import tensortrio as ts
-from tensortrio.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -119,9 +118,9 @@ async def test_with_transaction() -> None:
     store = await ts.open(SPEC, create=True, dtype=ts.int32, shape=[4])
     assert store.with_transaction(None) is store
     with pytest.raises(
-        InvalidArgumentError,
-        match=r"^TensorStore\.with_transaction: transactions are not supported yet; pass "
-        r"transaction=None \(got int\)$",
+        TypeError,
+        match=r"^TensorStore\.with_transaction: transaction must be a ts\.Transaction or None, "
+        r"got int$",
     ):
         store.with_transaction(3)
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ..errors import InvalidArgumentError
-from ..runtime import Future, get_runtime
 from ..schema.cache_revalidation import (
     DEFAULT_RECHECK_CACHED_DATA,
     DEFAULT_RECHECK_CACHED_METADATA,
@@ -27,18 +26,20 @@ from ..schema.tensorstore_driver import load_driver_module
 from .chunked_format import chunked_format
 from .driver import OpenRequest, ReadWriteMode, driver_opener, registered_driver_ids
 from .kvstore import KvStore
-from .tensorstore import TensorStore, _reject_batch, _reject_transaction
+from .tensorstore import TensorStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ..index import IndexDomain
+    from ..runtime import Future
     from ..schema.chunk_layout import ChunkLayout
     from ..schema.codec_spec import CodecSpec
     from ..schema.context import Context
     from ..schema.open_mode import OpenMode
     from ..schema.schema import Schema
     from ..schema.spec import Spec
+    from ..transaction import Transaction
 
 __all__ = ["open", "parse_open_request"]
 
@@ -202,7 +203,9 @@ def open(
 
     Keyword arguments override/merge into the spec exactly as ``Spec.update``;
     ``read``/``write`` default to both when neither is given. ``transaction``
-    and ``batch`` must be None until transactions and batches land.
+    binds the returned store to a ``ts.Transaction`` (the metadata itself is
+    read or created outside it); with ``batch`` the open starts when the
+    ``ts.Batch`` is submitted.
 
     Raises:
         InvalidArgumentError / TypeError: at once, for a malformed spec or argument.
@@ -215,8 +218,10 @@ def open(
 
     if context is not None and not isinstance(context, _Context):
         raise TypeError(f"ts.open: context must be a ts.Context, got {type(context).__name__}")
-    _reject_transaction(transaction, "ts.open")
-    _reject_batch(batch, "ts.open")
+    from ..batch import submit_in_batch
+    from ..transaction import check_transaction
+
+    txn = check_transaction(transaction, "ts.open")
     for name, flag in (("read", read), ("write", write)):
         if flag is not None and not isinstance(flag, builtins.bool):
             raise TypeError(f"ts.open: {name} must be a bool or None, got {flag!r}")
@@ -256,10 +261,10 @@ def open(
         # An opened store is used as it is (its context resources, e.g. a memory
         # store's contents), not re-opened from its spec.
         request = attrs.evolve(request, kvstore=kvstore)
-    return get_runtime().submit(_open, request, name="open")
+    return submit_in_batch(batch, _open, request, txn, name="open", where="ts.open")
 
 
-async def _open(request: OpenRequest) -> TensorStore:
+async def _open(request: OpenRequest, transaction: Transaction | None = None) -> TensorStore:
     from .chunked_driver import open_chunked_driver
 
     fmt = chunked_format(request.driver_id)
@@ -273,4 +278,6 @@ async def _open(request: OpenRequest) -> TensorStore:
                 f"({', '.join(registered_driver_ids())})"
             )
         opened = await opener(request)
-    return TensorStore(opened.driver, opened.transform, request.rw)
+    # The metadata is read (or created) outside the transaction; reads and
+    # writes through the returned store use it.
+    return TensorStore(opened.driver, opened.transform, request.rw, transaction)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..schema.codec_spec import CodecSpec
     from ..schema.schema import Schema
     from ..schema.spec import Spec
+    from ..transaction import Transaction
     from .driver import Driver, ReadWriteMode
     from .kvstore import KvStore
 
@@ -157,13 +158,14 @@ class TensorStore:
     _driver: Driver
     _transform: IndexTransform
     _rw: ReadWriteMode
+    _transaction: Transaction | None = None
 
     __module__: ClassVar[str] = "tensortrio"  # type: ignore[misc]
 
     # --- views
 
     def _view(self, transform: IndexTransform) -> TensorStore:
-        return TensorStore(self._driver, transform, self._rw)
+        return TensorStore(self._driver, transform, self._rw, self._transaction)
 
     def __getitem__(self, key: Any) -> TensorStore:
         """A view by NumPy-style indexing, a ``ts.d`` expression, an IndexTransform or domain."""
@@ -214,9 +216,13 @@ class TensorStore:
         return DimExpressionShortcut(self, "mark_bounds_implicit")
 
     def with_transaction(self, transaction: Any) -> TensorStore:
-        """A transaction-bound view; only ``None`` (non-transactional) until transactions land."""
-        _reject_transaction(transaction, "TensorStore.with_transaction")
-        return self
+        """A view bound to ``transaction`` (None: non-transactional) for reads and writes."""
+        from ..transaction import check_transaction
+
+        txn = check_transaction(transaction, "TensorStore.with_transaction")
+        if txn is self._transaction:
+            return self
+        return TensorStore(self._driver, self._transform, self._rw, txn)
 
     # --- properties
 
@@ -325,9 +331,9 @@ class TensorStore:
         return self._rw.write
 
     @property
-    def transaction(self) -> None:
-        """Associated transaction (always None until transactions land)."""
-        return None
+    def transaction(self) -> Transaction | None:
+        """Associated transaction used for read/write operations."""
+        return self._transaction
 
     @property
     def base(self) -> None:
@@ -424,10 +430,26 @@ class TensorStore:
         """
         if order not in ("C", "F"):
             raise TypeError("`order` must be specified as 'C' or 'F'")
-        _reject_batch(batch, "TensorStore.read")
         if not self._rw.read:
             return _failed(InvalidArgumentError("Source does not support reading."))
-        return get_runtime().submit(_read, self._driver, self._transform, order, name="read")
+        from ..batch import submit_in_batch
+
+        if self._transaction is not None:
+            from .transactional_io import read_in_transaction_op
+
+            return submit_in_batch(
+                batch,
+                read_in_transaction_op,
+                self._transaction.state,
+                self._driver,
+                self._transform,
+                order,
+                name="read",
+                where="TensorStore.read",
+            )
+        return submit_in_batch(
+            batch, _read, self._driver, self._transform, order, name="read", where="TensorStore.read"
+        )
 
     def write(
         self,
@@ -446,7 +468,14 @@ class TensorStore:
             ValueError: the source shape does not broadcast to the domain (naming
                 the dimensions), or the store was opened without write access.
         """
-        _reject_batch(batch, "TensorStore.write")
+        if batch is not None:
+            from ..batch import Batch
+
+            # Writes read nothing a batch could coalesce: they start at once.
+            if not isinstance(batch, Batch):
+                raise TypeError(
+                    f"TensorStore.write: batch must be a ts.Batch or None, got {type(batch).__name__}"
+                )
         if not self._rw.write:
             error = InvalidArgumentError("Destination does not support writing.")
             return WriteFutures(_failed(error), _failed(error))
@@ -454,6 +483,19 @@ class TensorStore:
         copy_future: Future[None]
         copy_promise, copy_future = Promise.new()
         if isinstance(source, TensorStore):
+            if self._transaction is not None:
+                from .transactional_io import write_in_transaction_op
+
+                commit = get_runtime().submit(
+                    write_in_transaction_op,
+                    self._transaction.state,
+                    self._driver,
+                    self._transform,
+                    source,
+                    copy_promise,
+                    name="write",
+                )
+                return WriteFutures(copy_future, commit)
             commit = get_runtime().submit(
                 _write_from_store,
                 self._driver,
@@ -465,6 +507,19 @@ class TensorStore:
             return WriteFutures(copy_future, commit)
         array = convert_source(source, self._driver.numpy_dtype)
         array = align_source(array, self._transform.domain)
+        if self._transaction is not None:
+            from .transactional_io import write_in_transaction_op
+
+            commit = get_runtime().submit(
+                write_in_transaction_op,
+                self._transaction.state,
+                self._driver,
+                self._transform,
+                array,
+                copy_promise,
+                name="write",
+            )
+            return WriteFutures(copy_future, commit)
         commit = get_runtime().submit(
             _write, self._driver, self._transform, array, copy_promise, name="write"
         )
@@ -541,8 +596,11 @@ class TensorStore:
 
     def resolve(self, fix_resizable_bounds: bool = False, batch: Any = None) -> Future[TensorStore]:
         """Resolves the view's implicit bounds against the current stored metadata."""
-        _reject_batch(batch, "TensorStore.resolve")
-        return get_runtime().submit(_resolve, self, fix_resizable_bounds, name="resolve")
+        from ..batch import submit_in_batch
+
+        return submit_in_batch(
+            batch, _resolve, self, fix_resizable_bounds, name="resolve", where="TensorStore.resolve"
+        )
 
 
 TensorStore.__module__ = "tensortrio"

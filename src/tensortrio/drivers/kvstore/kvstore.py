@@ -5,8 +5,9 @@ returns a ``ts.Future`` at once; ``kv[key]``, ``kv[key] = value`` and
 ``del kv[key]`` wait for it. Handles made by ``kv / "sub/"``, ``kv + "x"`` or
 ``copy()`` share the actor; when the last one is gone the actor is closed.
 
-Transactions: the ``transaction`` attribute is part of the API and is always
-``None`` for now; ``with_transaction`` arrives with transactions.
+Transactions: ``kv.with_transaction(txn)`` is a handle whose reads and
+writes go through the transaction (``transactional.py``); with ``batch=`` a
+read starts when the ``ts.Batch`` is submitted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
-from ...errors import KeyNotFoundError
+from ...errors import InvalidArgumentError, KeyNotFoundError
 from ...runtime import Future, Promise, Runtime, get_runtime
 from ...schema.json_pretty import pretty_repr
 from .byte_range import FULL, ByteRangeRequest
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from ...actors.kvstore import KvStoreStatistics
+    from ...batch import Batch
     from ...schema.context import Context
+    from ...transaction import Transaction
     from .driver import KvStoreDriver
 
 __all__ = ["KvStore"]
@@ -111,6 +114,7 @@ class KvStore:
     _spec: _Spec
     """The spec the store was opened from (its path is replaced by ``path``)."""
     _path: str
+    _transaction: Transaction | None = None
     _prefix: bytes = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -146,9 +150,16 @@ class KvStore:
         self._prefix = text.encode("utf-8", "surrogateescape")
 
     @property
-    def transaction(self) -> None:
-        """Transaction bound to this key-value store (always None until transactions land)."""
-        return None
+    def transaction(self) -> Transaction | None:
+        """Transaction bound to this key-value store (None: non-transactional)."""
+        return self._transaction
+
+    def with_transaction(self, transaction: Transaction | None) -> KvStore:
+        """Returns a transaction-bound view of this key-value store (same path)."""
+        from ...transaction import check_transaction
+
+        txn = check_transaction(transaction, "KvStore.with_transaction")
+        return KvStore(self._lease, self._spec, self._path, txn)
 
     @property
     def base(self) -> KvStore | None:
@@ -192,7 +203,7 @@ class KvStore:
 
     def _with_path(self, path: str) -> KvStore:
         self._spec.driver_spec.normalize_path(path)
-        return KvStore(self._lease, self._spec, path)
+        return KvStore(self._lease, self._spec, path, self._transaction)
 
     def __add__(self, suffix: str | bytes) -> KvStore:
         """Returns a key-value store with the suffix appended to the path (no separator)."""
@@ -205,7 +216,7 @@ class KvStore:
 
     def copy(self) -> KvStore:
         """Returns a copy of the key-value store (same store, independent ``path``)."""
-        return KvStore(self._lease, self._spec, self._path)
+        return KvStore(self._lease, self._spec, self._path, self._transaction)
 
     def __copy__(self) -> KvStore:
         return self.copy()
@@ -224,6 +235,7 @@ class KvStore:
         if_not_equal: str | bytes | None = None,
         staleness_bound: float | None = None,
         byte_range: slice | None = None,
+        batch: Batch | None = None,
     ) -> Future[_ReadResult]:
         """Reads the value of a single key; a missing key gives state ``'missing'``.
 
@@ -235,7 +247,10 @@ class KvStore:
                 recent are acceptable (``inf``, the default: current as of now).
             byte_range: ``slice(50, 100)``, ``slice(None, 100)``,
                 ``slice(50, None)`` or ``slice(-50, None)``.
+            batch: start the read when this ``ts.Batch`` is submitted.
         """
+        if self._transaction is not None or batch is not None:
+            return self._read_slow(key, if_not_equal, staleness_bound, byte_range, batch)
         actor = self._lease.actor
         try:
             raw = key.encode("utf-8", "surrogateescape") if type(key) is str else as_key(key)
@@ -255,6 +270,39 @@ class KvStore:
         actor.submit(ReadOp(request, promise, future))
         return future
 
+    def _read_slow(
+        self,
+        key: str | bytes,
+        if_not_equal: str | bytes | None,
+        staleness_bound: float | None,
+        byte_range: slice | None,
+        batch: Batch | None,
+    ) -> Future[_ReadResult]:
+        """A read through a transaction, or held for a batch."""
+        from ...batch import submit_in_batch
+
+        txn = self._transaction
+        plain = KvStore(self._lease, self._spec, self._path)
+        if txn is not None:
+            from .transactional import read_in_transaction
+
+            try:
+                staged = read_in_transaction(txn.state, self, key, byte_range)
+            except Exception as exc:
+                return _failed(exc)
+            if staged is not None:
+                return Future(staged)
+
+        async def run() -> _ReadResult:
+            return await plain.read(
+                key,
+                if_not_equal=if_not_equal,
+                staleness_bound=staleness_bound,
+                byte_range=byte_range,
+            )
+
+        return submit_in_batch(batch, run, name="kvstore read", where="KvStore.read")
+
     def write(
         self, key: str | bytes, value: str | bytes | None, *, if_equal: str | bytes | None = None
     ) -> Future[_Stamp]:
@@ -267,6 +315,14 @@ class KvStore:
             full = self._full_key(key)
             data = None if value is None else as_key(value)
             condition = _as_generation(if_equal, "if_equal")
+            if self._transaction is not None:
+                from .transactional import write_in_transaction
+
+                if condition:
+                    raise InvalidArgumentError(
+                        f"KvStore.write: if_equal is not supported in a transaction (key {key!r})"
+                    )
+                return Future(write_in_transaction(self._transaction.state, self, key, data))
         except Exception as exc:
             return _failed(exc)
         promise: Promise[_Stamp]
@@ -277,6 +333,8 @@ class KvStore:
 
     def delete_range(self, range: _KeyRange) -> Future[None]:
         """Deletes every key in ``range`` (relative to ``path``)."""
+        if self._transaction is not None:
+            return _failed(_no_transaction("delete_range"))
         try:
             relative = _check_range(range, "delete_range")
         except TypeError as exc:
@@ -300,6 +358,8 @@ class KvStore:
 
         ``strip_prefix_length`` bytes are removed from the start of each key.
         """
+        if self._transaction is not None:
+            return _failed(_no_transaction("list"))
         try:
             relative = _KeyRange() if range is None else _check_range(range, "list")
         except TypeError as exc:
@@ -383,6 +443,12 @@ class KvStore:
 
 
 KvStore.__module__ = "tensortrio"
+
+
+def _no_transaction(method: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"KvStore.{method} is not supported through a transaction; use a handle without one"
+    )
 
 
 def _check_range(value: object, method: str) -> _KeyRange:

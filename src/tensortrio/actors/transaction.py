@@ -1,0 +1,189 @@
+"""The state of one transaction: the writes it stages, per chunk and per key, and its phase.
+
+A :class:`TransactionState` is owned by the runtime thread (every method that
+touches nodes runs there, each call one atomic step, as an actor's message
+handler is); ``ts.Transaction`` is the user's handle on it. It holds:
+
+- *chunk nodes*: for each chunk cache and grid cell written in the
+  transaction, a chunk-shaped buffer of the staged values and a mask of the
+  elements written (``mask is None``: the whole chunk). Repeated writes to one
+  chunk merge into its node, so a commit writes each chunk back once;
+- *key nodes*: for each kvstore key written through ``kv.with_transaction``,
+  the staged value (None: delete).
+
+Memory bound: staged data is counted in :attr:`TransactionState.staged_bytes`.
+A write that would take it past the transaction's limit — the largest
+``cache_pool.total_bytes_limit`` of the stores written in it, or
+:data:`DEFAULT_LIMIT_BYTES` when those pools have no limit (TensorStore's
+default context) — fails with ``ResourceExhaustedError`` before staging
+anything; the transaction stays open with its earlier writes intact, so the
+caller can commit what it has and continue in a new transaction. Staged data
+is never written back early: that would break isolation (TensorStore holds a
+transaction's writes in memory without any bound, which is how its users run
+out of memory: tensorstore issues 223 and 235).
+
+Atomic transactions: every key written must belong to one kvstore that can
+commit several keys atomically (``memory``); a write that adds a second key
+on any other kvstore (``file``), or a key of a second kvstore, aborts the
+transaction with TensorStore's message ``Cannot read/write ... and read/write
+... as single atomic transaction``, before anything is written.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ..errors import InvalidArgumentError, ResourceExhaustedError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["DEFAULT_LIMIT_BYTES", "ChunkNode", "TransactionState"]
+
+#: Staged bytes allowed when no store written in the transaction has a cache pool limit.
+DEFAULT_LIMIT_BYTES: Final = 256 << 20
+
+
+@attrs.define(eq=False)
+class ChunkNode:
+    """One chunk's staged writes: ``pending`` values where ``mask`` (None: everywhere)."""
+
+    pending: NDArray[Any]
+    mask: NDArray[np.bool_] | None
+
+    def nbytes(self) -> int:
+        return self.pending.nbytes + (0 if self.mask is None else self.mask.nbytes)
+
+
+@attrs.frozen
+class StorageTarget:
+    """Where a staged write lands: a kvstore (by its actor) and a full key, for atomicity checks."""
+
+    store: object
+    key: bytes
+    description: str
+    multi_key_atomic: bool
+
+
+@attrs.define(eq=False)
+class TransactionState:
+    """What a transaction has staged and where it is in its life (see the module docstring)."""
+
+    atomic: bool = False
+    phase: str = "open"
+    """``open``, ``committing``, ``committed``, ``failed`` or ``aborted``."""
+    chunks: dict[Any, dict[tuple[int, ...], ChunkNode]] = attrs.field(factory=dict)
+    """Per chunk cache: staged chunk nodes by grid cell."""
+    keys: dict[Any, dict[bytes, bytes | None]] = attrs.field(factory=dict)
+    """Per kvstore (by its actor): staged values by full key."""
+    key_roots: dict[Any, Any] = attrs.field(factory=dict)
+    """Per kvstore actor: a handle with an empty path, to write full keys with."""
+    staged_bytes: int = 0
+    limit_bytes: int = 0
+    """The largest cache pool limit seen (0: none yet, :data:`DEFAULT_LIMIT_BYTES` applies)."""
+    _targets: dict[tuple[int, bytes], StorageTarget] = attrs.field(init=False, factory=dict)
+    lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+    """Guards ``phase`` and the nodes against ``abort``/``commit_async`` from other threads."""
+
+    # --- phase
+
+    def check_open(self) -> None:
+        """Raise unless new operations may use the transaction (TensorStore's messages)."""
+        if self.phase == "open":
+            return
+        if self.phase == "aborted" or self.phase == "failed":
+            raise InvalidArgumentError("Transaction not open (aborted)")
+        raise InvalidArgumentError("Transaction not open (commit already started)")
+
+    def abort(self) -> bool:
+        """Drop every staged write; False if the commit already started (then nothing changes)."""
+        with self.lock:
+            if self.phase != "open":
+                return self.phase == "aborted"
+            self.phase = "aborted"
+            self._drop()
+            return True
+
+    def target_count(self) -> int:
+        """How many distinct keys the transaction writes (known for atomic transactions)."""
+        return len(self._targets)
+
+    def _drop(self) -> None:
+        self.chunks.clear()
+        self.keys.clear()
+        self.key_roots.clear()
+        self._targets.clear()
+        self.staged_bytes = 0
+
+    def start_commit(self) -> bool:
+        """Move to ``committing``; False if already committing, done or aborted."""
+        with self.lock:
+            if self.phase != "open":
+                return False
+            self.phase = "committing"
+            return True
+
+    def finish_commit(self, error: BaseException | None) -> None:
+        with self.lock:
+            self.phase = "committed" if error is None else "failed"
+            self._drop()
+
+    # --- staging
+
+    def effective_limit(self) -> int:
+        return self.limit_bytes or DEFAULT_LIMIT_BYTES
+
+    def reserve(self, extra: int, pool_limit: int, where: str) -> None:
+        """Account ``extra`` staged bytes, or raise if they would pass the limit (nothing staged).
+
+        Raises:
+          ResourceExhaustedError: naming the staged, requested and allowed bytes.
+        """
+        self.limit_bytes = max(self.limit_bytes, pool_limit)
+        limit = self.effective_limit()
+        if self.staged_bytes + extra > limit:
+            raise ResourceExhaustedError(
+                f"{where}: transaction would stage {self.staged_bytes + extra} bytes "
+                f"({self.staged_bytes} staged + {extra} for this write), more than its limit of "
+                f"{limit} bytes (the cache_pool total_bytes_limit); commit it and continue in a "
+                "new transaction, or raise the limit"
+            )
+        self.staged_bytes += extra
+
+    def claim(self, targets: list[StorageTarget]) -> None:
+        """Record the keys a write touches; in an atomic transaction check they can commit together.
+
+        Raises:
+          InvalidArgumentError: the keys cannot be committed atomically (the
+            transaction is aborted, nothing was written).
+        """
+        for target in targets:
+            ident = (id(target.store), target.key)
+            if ident in self._targets:
+                continue
+            if self.atomic and self._targets:
+                first = next(iter(self._targets.values()))
+                if first.store is not target.store or not target.multi_key_atomic:
+                    self.phase = "aborted"
+                    self._drop()
+                    raise InvalidArgumentError(
+                        f"Cannot read/write {first.description} and read/write "
+                        f"{target.description} as single atomic transaction"
+                    )
+            self._targets[ident] = target
+
+    def chunk_nodes(self, cache: Any) -> dict[tuple[int, ...], ChunkNode]:
+        nodes = self.chunks.get(cache)
+        if nodes is None:
+            nodes = self.chunks[cache] = {}
+        return nodes
+
+    def key_nodes(self, store: Any) -> dict[bytes, bytes | None]:
+        nodes = self.keys.get(store)
+        if nodes is None:
+            nodes = self.keys[store] = {}
+        return nodes

@@ -1,0 +1,80 @@
+"""Reads and writes of a transaction-bound ``ts.KvStore`` (``kv.with_transaction(txn)``).
+
+A write stages the value (None: delete) in the transaction under the full
+key and resolves at once (it is then reflected in reads through the
+transaction); nothing reaches the store before the commit. A read of a key
+staged in the transaction answers from the staged value, with generation
+``b""`` and time ``inf`` (the value is not stored yet); other keys are read
+from the store. In an atomic transaction, a write to a second key of a store
+that cannot commit several keys atomically (``file``) fails and aborts the
+transaction, as TensorStore's does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .byte_range import ByteRangeRequest
+from .generation import TimestampedStorageGeneration
+from .read_result import ReadResult
+
+if TYPE_CHECKING:
+    from ...actors.transaction import TransactionState
+    from .kvstore import KvStore
+
+__all__ = ["read_in_transaction", "write_in_transaction"]
+
+
+def write_in_transaction(
+    state: TransactionState, kv: KvStore, key: str | bytes, value: bytes | None
+) -> TimestampedStorageGeneration:
+    """Stage ``value`` for ``key`` (relative to ``kv.path``) in the transaction.
+
+    Raises:
+      InvalidArgumentError: the transaction is not open, or (atomic) the key
+        cannot be committed atomically with the keys already written.
+      ResourceExhaustedError: the staged bytes would pass the transaction's limit.
+    """
+    from ..transactional_io import kvstore_target
+    from .kvstore import KvStore
+
+    full = kv._full_key(key)
+    text = full.decode("utf-8", "surrogateescape")
+    actor = kv._lease.actor
+    with state.lock:
+        state.check_open()
+        if state.atomic:
+            state.claim([kvstore_target(KvStore(kv._lease, kv._spec, ""), text)])
+        nodes = state.key_nodes(actor)
+        old = nodes.get(full)
+        extra = (0 if value is None else len(value)) - (0 if old is None else len(old))
+        state.reserve(max(extra, 0), 0, f"kvstore {text!r}")
+        if full not in nodes:
+            state.key_roots.setdefault(actor, KvStore(kv._lease, kv._spec, ""))
+        nodes[full] = value
+    return TimestampedStorageGeneration(b"", math.inf)
+
+
+def read_in_transaction(
+    state: TransactionState, kv: KvStore, key: str | bytes, byte_range: slice | None
+) -> ReadResult | None:
+    """The staged value of ``key`` as a read result, or None when the key is not staged.
+
+    Raises:
+      InvalidArgumentError: the transaction is not open.
+    """
+    full = kv._full_key(key)
+    with state.lock:
+        state.check_open()
+        nodes = state.keys.get(kv._lease.actor)
+        if nodes is None or full not in nodes:
+            return None
+        value = nodes[full]
+    stamp = TimestampedStorageGeneration(b"", math.inf)
+    if value is None:
+        return ReadResult._make("missing", b"", stamp)
+    if byte_range is not None:
+        start, stop = ByteRangeRequest.from_slice(byte_range).resolve(len(value), full)
+        value = value[start:stop]
+    return ReadResult._make("value", value, stamp)

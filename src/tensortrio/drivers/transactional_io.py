@@ -1,0 +1,199 @@
+"""Reading and writing a chunked array inside a transaction.
+
+``TensorStore.read``/``write`` of a transaction-bound view of a chunked
+driver come here instead of ``chunked_io``:
+
+- :func:`write_in_transaction` merges each chunk's part of the source into
+  the transaction's node for that chunk (nothing reaches the chunk cache or
+  the kvstore); ``copy`` and ``commit`` resolve once it is staged, which is
+  when the write is reflected in reads through the same transaction;
+- :func:`read_in_transaction` reads the stored chunks through the cache as a
+  plain read does, then lays the transaction's staged writes over them.
+
+The commit (``actors/transaction_commit``) writes every node back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..actors.chunk_parts import covers_chunk
+from ..actors.transaction import ChunkNode, StorageTarget
+from ..errors import AbortedError, InvalidArgumentError
+from ..index.partition import partition_index_transform
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from ..actors.chunk_cache import ChunkCache
+    from ..actors.transaction import TransactionState
+    from ..index.transform import IndexTransform
+    from ..runtime import Promise
+    from .driver import Driver
+
+__all__ = [
+    "chunk_cache_of",
+    "kvstore_target",
+    "read_in_transaction",
+    "read_in_transaction_op",
+    "write_in_transaction",
+    "write_in_transaction_op",
+]
+
+
+def chunk_cache_of(driver: Driver, where: str) -> ChunkCache:
+    """The chunk cache a transaction stages ``driver``'s writes against.
+
+    Raises:
+      InvalidArgumentError: the driver has no chunk cache (e.g. ``array``).
+    """
+    from ..actors.chunk_cache import ChunkCache
+
+    cache = getattr(driver, "cache", None)
+    if not isinstance(cache, ChunkCache):
+        raise InvalidArgumentError(
+            f"{where}: the {driver.driver_id!r} driver does not support transactions"
+        )
+    return cache
+
+
+def kvstore_target(kv: Any, key: str) -> StorageTarget:
+    """Where a write of ``key`` (relative to the handle ``kv``) lands, for atomicity checks."""
+    from .kvstore.driver import KvStoreDriver
+    from .kvstore.kvstore import KvStore
+
+    if not isinstance(kv, KvStore):
+        # A chunk source (virtual_chunked): one callback per chunk, never atomic across chunks.
+        return StorageTarget(kv, key.encode(), f"chunk {key!r}", multi_key_atomic=False)
+    driver_spec = kv._spec.driver_spec
+    full = kv.path + key
+    if driver_spec.id == "file":
+        description = f'local file "{full}"'
+    else:
+        description = f'{driver_spec.id} key "{full}"'
+    atomic = type(kv._driver).commit_atomic is not KvStoreDriver.commit_atomic and bool(
+        getattr(driver_spec, "atomic", True)
+    )
+    return StorageTarget(
+        kv._lease.actor, full.encode("utf-8", "surrogateescape"), description, atomic
+    )
+
+
+def write_in_transaction(
+    state: TransactionState,
+    cache: ChunkCache,
+    transform: IndexTransform,
+    source: NDArray[Any],
+) -> None:
+    """Stage ``source`` (shaped as the transform's domain, of the cache's dtype) in ``state``.
+
+    One synchronous step on the runtime thread: either every chunk's part is
+    staged or (on an error) none is.
+
+    Raises:
+      InvalidArgumentError: the transaction is not open, or (atomic) the
+        chunks cannot be committed atomically.
+      ResourceExhaustedError: the staged bytes would pass the transaction's limit.
+    """
+    partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
+    if source.shape != partition.input_shape:
+        raise InvalidArgumentError(
+            f"{cache.name}: source shape {list(source.shape)} does not match the "
+            f"write domain shape {list(partition.input_shape)}"
+        )
+    selections = list(partition)
+    shape, dtype = cache.chunk_shape, cache.dtype
+    nbytes = cache.chunk_nbytes
+    mask_nbytes = nbytes // max(dtype.itemsize, 1)
+    with state.lock:
+        state.check_open()
+        nodes = state.chunk_nodes(cache)
+        fulls = [covers_chunk(sel, shape) for sel in selections]
+        extra = 0
+        for sel, full in zip(selections, fulls, strict=True):
+            node = nodes.get(sel.cell)
+            if node is None:
+                extra += nbytes + (0 if full else mask_nbytes)
+        if state.atomic:
+            key = cache.codec.chunk_key
+            state.claim([kvstore_target(cache.kvstore, key(sel.cell)) for sel in selections])
+        state.reserve(extra, cache.pool.total_bytes_limit, cache.name)
+        for sel, full in zip(selections, fulls, strict=True):
+            node = nodes.get(sel.cell)
+            if node is None:
+                node = nodes[sel.cell] = ChunkNode(
+                    np.empty(shape, dtype), None if full else np.zeros(shape, np.bool_)
+                )
+            elif full and node.mask is not None:
+                state.staged_bytes -= node.mask.nbytes
+                node.mask = None
+            sel.write(source, node.pending)
+            if node.mask is not None:
+                node.mask[sel.chunk_selection] = True
+
+
+async def read_in_transaction(
+    state: TransactionState, driver: Driver, transform: IndexTransform
+) -> NDArray[Any]:
+    """Read ``transform``'s region as stored, with the transaction's staged writes laid over it."""
+    state.check_open()
+    cache = chunk_cache_of(driver, "read")
+    out: NDArray[Any] = await driver.read(transform)
+    nodes = state.chunks.get(cache)
+    if not nodes:
+        return out
+    partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
+    with state.lock:
+        state.check_open()
+        for sel in partition:
+            node = nodes.get(sel.cell)
+            if node is None:
+                continue
+            if node.mask is None:
+                sel.read(node.pending, out)
+                continue
+            # Gather what was read into chunk coordinates, lay the staged elements over it.
+            merged = np.empty(cache.chunk_shape, cache.dtype)
+            sel.write(out, merged)
+            np.copyto(merged, node.pending, where=node.mask)
+            sel.read(merged, out)
+    return out
+
+
+async def read_in_transaction_op(
+    state: TransactionState, driver: Driver, transform: IndexTransform, order: str
+) -> NDArray[Any]:
+    """``TensorStore.read`` of a transaction-bound view (a runtime operation)."""
+    resolved = await driver.resolve(transform)
+    array = await read_in_transaction(state, driver, resolved)
+    return np.asfortranarray(array) if order == "F" else array
+
+
+async def write_in_transaction_op(
+    state: TransactionState,
+    driver: Driver,
+    transform: IndexTransform,
+    source: Any,
+    copied: Promise[None],
+) -> None:
+    """``TensorStore.write`` of a transaction-bound view (a runtime operation).
+
+    ``source`` is an array already aligned to the view, or a ``TensorStore``
+    (read first, as a non-transactional source). Both futures resolve once the
+    write is staged, i.e. reflected in reads through the transaction.
+    """
+    from .tensorstore import TensorStore, align_source, convert_source
+
+    try:
+        cache = chunk_cache_of(driver, "write")
+        resolved = await driver.resolve(transform)
+        if isinstance(source, TensorStore):
+            data = await source.read()
+            source = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
+        write_in_transaction(state, cache, resolved, source)
+    except BaseException as exc:
+        copied.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
+        raise
+    copied.set_result(None)
