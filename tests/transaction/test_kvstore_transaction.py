@@ -1,0 +1,112 @@
+"""KvStore.with_transaction: staged keys, isolation, commit, abort, atomicity."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+import tensortrio as ts
+from tensortrio.errors import CancelledError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+async def test_staged_keys_are_isolated_until_commit() -> None:
+    kv = await ts.KvStore.open({"driver": "memory"})
+    await kv.write("gone", b"old")
+    txn = ts.Transaction()
+    bound = kv.with_transaction(txn)
+    assert bound.transaction is txn
+    assert kv.transaction is None
+    assert (bound / "sub").transaction is txn
+    assert bound.copy().transaction is txn
+    stamp = await bound.write("a", b"123456")
+    assert stamp.generation == b""
+    assert stamp.time == math.inf
+    await bound.write("gone", None)
+    result = await bound.read("a")
+    assert (result.state, result.value) == ("value", b"123456")
+    assert (await bound.read("a", byte_range=slice(1, 3))).value == b"23"
+    assert (await bound.read("gone")).state == "missing"
+    assert (await bound.read("other")).state == "missing"  # not staged: read from the store
+    assert (await kv.read("a")).state == "missing"
+    assert (await kv.read("gone")).value == b"old"
+    await txn.commit_async()
+    assert (await kv.read("a")).value == b"123456"
+    assert (await kv.read("gone")).state == "missing"
+
+
+async def test_abort_and_unsupported_operations() -> None:
+    kv = await ts.KvStore.open({"driver": "memory"})
+    txn = ts.Transaction()
+    bound = kv.with_transaction(txn)
+    with pytest.raises(
+        InvalidArgumentError, match=r"^KvStore\.write: if_equal is not supported in a transaction"
+    ):
+        await bound.write("a", b"1", if_equal=b"\x02")
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^KvStore\.list is not supported through a transaction; use a handle without one$",
+    ):
+        await bound.list()
+    with pytest.raises(InvalidArgumentError, match=r"^KvStore\.delete_range is not supported"):
+        await bound.delete_range(ts.KvStore.KeyRange())
+    await bound.write("a", b"1")
+    txn.abort()
+    with pytest.raises(CancelledError, match=r"^Transaction aborted$"):
+        await txn.commit_async()
+    with pytest.raises(InvalidArgumentError, match=r"^Transaction not open \(aborted\)$"):
+        await bound.read("a")
+    assert (await kv.read("a")).state == "missing"
+    with pytest.raises(TypeError, match=r"^KvStore\.with_transaction: transaction must be a"):
+        kv.with_transaction("txn")  # type: ignore[arg-type]
+
+
+async def test_atomic_memory_commits_keys_in_one_atomic_write() -> None:
+    kv = await ts.KvStore.open({"driver": "memory"})
+    txn = ts.Transaction(atomic=True)
+    for key in "abc":
+        await kv.with_transaction(txn).write(key, key.encode())
+    before = kv.statistics().atomic_commits
+    await txn.commit_async()
+    assert kv.statistics().atomic_commits == before + 1
+    assert await kv.list() == [b"a", b"b", b"c"]
+
+
+async def test_atomic_file_second_key_fails_and_nothing_is_written(tmp_path: Path) -> None:
+    path = str(tmp_path) + "/"
+    kv = await ts.KvStore.open({"driver": "file", "path": path})
+    txn = ts.Transaction(atomic=True)
+    await kv.with_transaction(txn).write("a", b"1")
+    await kv.with_transaction(txn).write("a", b"2")  # the same key again is fine
+    with pytest.raises(
+        InvalidArgumentError,
+        match=rf'^Cannot read/write local file "{path}a" and read/write local file "{path}b" '
+        r"as single atomic transaction$",
+    ):
+        await kv.with_transaction(txn).write("b", b"1")
+    assert txn.aborted
+    assert os.listdir(tmp_path) == []
+
+
+async def test_transaction_spans_a_kvstore_and_an_array() -> None:
+    context = ts.Context()
+    store = await ts.open(
+        {"driver": "zarr", "kvstore": {"driver": "memory"}},
+        context=context,
+        create=True,
+        dtype=ts.int8,
+        shape=[4],
+    )
+    assert store.kvstore is not None
+    txn = ts.Transaction(atomic=True)
+    await store.with_transaction(txn)[0].write(5)
+    await store.kvstore.with_transaction(txn).write("done", b"yes")
+    assert (await store.kvstore.read("done")).state == "missing"
+    await txn.commit_async()
+    assert (await store.kvstore.read("done")).value == b"yes"
+    assert (await store[0].read()) == 5
