@@ -10,6 +10,14 @@ Workloads (each written then read, every library in turn, repeated):
   into a [2048, 2048] uint8 array with [256, 256] chunks (file kvstore), then a
   read checked against a NumPy reference: writes/s and lost elements (elements
   that differ from the reference; a correct library loses none).
+- W3 txn: the same 1,000 writes inside one transaction, committed at once
+  (memory and file kvstores; zarr-python has no transactions): writes/s
+  including the commit, and lost elements.
+- W6: 1,000 reads of distinct [32, 32] inner chunks of one [1024, 1024]
+  zarr3 shard (file kvstore), one after another (``read``) and all in one
+  ``ts.Batch`` (``batch``): reads/s, and the kvstore reads each issued
+  (``kvrd``/``bkvrd``; tensortrio: ``KvStore.statistics().io_reads``,
+  tensorstore: its ``/tensorstore/kvstore/file/read`` metric).
 - W5: ``virtual_chunked`` over a [4096, 4096] float32 array in [256, 256] read
   chunks whose read function fills each chunk with NumPy; one full read
   (after an untimed warm-up read) in MiB/s (tensortrio and tensorstore only).
@@ -69,6 +77,8 @@ class BoxCase:
     chunks: tuple[int, int]
     writes: int
     max_box: int
+    kvstore: str = "file"
+    transaction: bool = False
 
 
 @attrs.frozen
@@ -85,7 +95,17 @@ class VirtualCase:
         return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
 
 
-Case = ArrayCase | BoxCase | VirtualCase
+@attrs.frozen
+class ShardCase:
+    """W6: many inner-chunk reads of one shard, with and without a Batch."""
+
+    name: str
+    shape: tuple[int, int]
+    inner: tuple[int, int]
+    reads: int
+
+
+Case = ArrayCase | BoxCase | VirtualCase | ShardCase
 
 
 def cases(quick: bool, workloads: set[str]) -> list[Case]:
@@ -106,6 +126,16 @@ def cases(quick: bool, workloads: set[str]) -> list[Case]:
             out.append(BoxCase("W3 file", (256, 256), (64, 64), 50, 24))
         else:
             out.append(BoxCase("W3 file", (2048, 2048), (256, 256), 1000, 48))
+        size = (256, 256) if quick else (2048, 2048)
+        chunks3 = (64, 64) if quick else (256, 256)
+        count, box = (50, 24) if quick else (1000, 48)
+        for kvstore in ("memory", "file"):
+            out.append(BoxCase(f"W3 txn {kvstore}", size, chunks3, count, box, kvstore, True))
+    if "W6" in workloads:
+        if quick:
+            out.append(ShardCase("W6 shard", (256, 256), (32, 32), 64))
+        else:
+            out.append(ShardCase("W6 shard", (1024, 1024), (32, 32), 1000))
     if "W5" in workloads:
         shape5 = (512, 512) if quick else (4096, 4096)
         out.append(VirtualCase("W5 virtual", shape5, (256, 256)))
@@ -146,6 +176,16 @@ def reference(case: BoxCase, writes: list[tuple[tuple[slice, slice], int]]) -> n
 def fill_chunk(domain: Any, array: np.ndarray[Any, Any], params: Any) -> None:
     """W5's read function: each chunk holds the sum of its origin's indices."""
     array[...] = domain.inclusive_min[0] + domain.inclusive_min[1]
+
+
+def shard_boxes(case: ShardCase) -> list[tuple[slice, slice]]:
+    """The first ``case.reads`` inner chunks of the shard, row by row."""
+    per_row = case.shape[1] // case.inner[1]
+    out = []
+    for i in range(case.reads):
+        y, x = (i // per_row) * case.inner[0], (i % per_row) * case.inner[1]
+        out.append((slice(y, y + case.inner[0]), slice(x, x + case.inner[1])))
+    return out
 
 
 def virtual_expected(case: VirtualCase) -> np.ndarray[Any, Any]:
@@ -211,13 +251,46 @@ class TensorStoreLike:
             context=ts.Context(),
         )
 
-    def write_boxes(self, store: Any, writes: list[tuple[tuple[slice, slice], int]]) -> None:
+    def write_boxes(
+        self, store: Any, writes: list[tuple[tuple[slice, slice], int]], transaction: bool = False
+    ) -> None:
+        txn = self.ts.Transaction() if transaction else None
+        if txn is not None:
+            store = store.with_transaction(txn)
         futures = [
             store[box].write(np.full((box[0].stop - box[0].start, box[1].stop - box[1].start), value, np.uint8))
             for box, value in writes
         ]
         for future in futures:
             future.result()
+        if txn is not None:
+            txn.commit_sync()
+
+    def create_shard(self, case: ShardCase, path: str) -> Any:
+        ts = self.ts
+        store = ts.open(
+            {"driver": "zarr3", "kvstore": {"driver": "file", "path": path}},
+            create=True,
+            dtype=ts.uint8,
+            shape=case.shape,
+            chunk_layout=ts.ChunkLayout(read_chunk_shape=case.inner, write_chunk_shape=case.shape),
+            context=ts.Context(),
+        ).result()
+        store.write(np.arange(int(np.prod(case.shape)), dtype=np.uint8).reshape(case.shape)).result()
+        return store
+
+    def kvstore_reads(self, store: Any) -> int:
+        if self.ts.__name__ == "tensortrio":
+            return int(store.kvstore.statistics().io_reads)
+        metrics = self.ts.experimental_collect_matching_metrics("/tensorstore/kvstore/file/read")
+        return int(metrics[0]["values"][0]["value"]) if metrics else 0
+
+    def read_boxes(self, store: Any, boxes: list[tuple[slice, slice]], batched: bool) -> list[Any]:
+        if not batched:
+            return [store[box].read().result() for box in boxes]
+        with self.ts.Batch() as batch:
+            futures = [store[box].read(batch=batch) for box in boxes]
+        return [future.result() for future in futures]
 
 
 class ZarrPython:
@@ -259,7 +332,15 @@ class ZarrPython:
     def virtual(self, case: VirtualCase) -> Any:
         raise NotSupported("zarr-python has no virtual_chunked")
 
-    def write_boxes(self, array: Any, writes: list[tuple[tuple[slice, slice], int]]) -> None:
+    def create_shard(self, case: ShardCase, path: str) -> Any:
+        raise NotSupported("zarr-python has no batched reads")
+
+    def write_boxes(
+        self, array: Any, writes: list[tuple[tuple[slice, slice], int]], transaction: bool = False
+    ) -> None:
+        if transaction:
+            raise NotSupported("zarr-python has no transactions")
+
         def one(item: tuple[tuple[slice, slice], int]) -> None:
             box, value = item
             array[box] = value
@@ -313,14 +394,33 @@ def run_array(lib: Any, case: ArrayCase, data: np.ndarray[Any, Any]) -> dict[str
 
 def run_boxes(lib: Any, case: BoxCase, writes: list[Any], expected: np.ndarray[Any, Any]) -> dict[str, float]:
     with scratch_dir() as path:
-        handle = lib.create(case, path + "/a", "file", False)
+        handle = lib.create(case, path + "/a", case.kvstore, False)
         start = time.perf_counter()
-        lib.write_boxes(handle, writes)
+        lib.write_boxes(handle, writes, case.transaction)
         written = time.perf_counter()
         out = lib.read_all(handle)
         lost = int(np.count_nonzero(out != expected))
         del handle
         return {"write": written - start, "lost": float(lost)}
+
+
+def run_shard(lib: Any, case: ShardCase) -> dict[str, float]:
+    with scratch_dir() as path:
+        handle = lib.create_shard(case, path + "/a")
+        expected = np.arange(int(np.prod(case.shape)), dtype=np.uint8).reshape(case.shape)
+        boxes = shard_boxes(case)
+        metrics: dict[str, float] = {}
+        for batched, phase, count in ((False, "read", "kvrd"), (True, "batch", "bkvrd")):
+            before = lib.kvstore_reads(handle)
+            start = time.perf_counter()
+            out = lib.read_boxes(handle, boxes, batched)
+            metrics[phase] = time.perf_counter() - start
+            metrics[count] = float(lib.kvstore_reads(handle) - before)
+            for box, array in zip(boxes, out, strict=True):
+                if not np.array_equal(array, expected[box]):
+                    raise AssertionError(f"{case.name}: inner chunk {box} read back wrong")
+        del handle
+        return metrics
 
 
 def run_virtual(lib: Any, case: VirtualCase, expected: np.ndarray[Any, Any]) -> dict[str, float]:
@@ -369,6 +469,8 @@ def run(
                 data = array_data(case)
             elif isinstance(case, VirtualCase):
                 expected = virtual_expected(case)
+            elif isinstance(case, ShardCase):
+                pass
             else:
                 writes = boxes(case)
                 expected = reference(case, writes)
@@ -381,6 +483,8 @@ def run(
                         metrics = run_array(lib, case, data)
                     elif isinstance(case, VirtualCase):
                         metrics = run_virtual(lib, case, expected)
+                    elif isinstance(case, ShardCase):
+                        metrics = run_shard(lib, case)
                     else:
                         metrics = run_boxes(lib, case, writes, expected)
                 except NotSupported:
@@ -409,6 +513,8 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
             phases: tuple[str, ...] = ("write", "read")
         elif isinstance(case, VirtualCase):
             phases = ("read",)
+        elif isinstance(case, ShardCase):
+            phases = ("read", "kvrd", "batch", "bkvrd")
         else:
             phases = ("write", "lost")
         for phase in phases:
@@ -423,14 +529,18 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
                 if seconds is None:
                     row += f" {'-':>12}"
                     rates[library] = None
-                elif phase == "lost":
+                elif phase in ("lost", "kvrd", "bkvrd"):
                     row += f" {int(seconds):>12d}"
                     rates[library] = None
                 else:
                     sized = isinstance(case, ArrayCase | VirtualCase)
-                    amount = case.nbytes / MIB if sized else case.writes  # type: ignore[union-attr]
+                    if isinstance(case, ShardCase):
+                        amount, unit = float(case.reads), "r/s"
+                    elif sized:
+                        amount, unit = case.nbytes / MIB, "MiB/s"  # type: ignore[union-attr]
+                    else:
+                        amount, unit = float(case.writes), "w/s"  # type: ignore[union-attr]
                     rates[library] = amount / seconds if seconds > 0 else float("inf")
-                    unit = "MiB/s" if sized else "w/s"
                     row += f" {rates[library]:>8.1f}{unit:>4}"[-13:]
             if "tensortrio" in libraries:
                 for other in others:
@@ -448,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--libs", default=",".join(LIBRARIES), help="comma-separated libraries")
     parser.add_argument(
-        "--workloads", default="W1,W2,W3,W5", help="comma-separated: W1,W2,W3,W5"
+        "--workloads", default="W1,W2,W3,W5,W6", help="comma-separated: W1,W2,W3,W5,W6"
     )
     parser.add_argument("--verbose", action="store_true", help="print every sample")
     args = parser.parse_args(argv)

@@ -34,3 +34,9 @@ def test_compare_quick_runs_every_workload_on_every_library() -> None:
     # tensortrio and tensorstore never lose an acknowledged write.
     assert lost[0] == "0"
     assert lost[1] == "0"
+    for workload in ("W3 txn memory", "W3 txn file"):
+        assert re.search(r"w/s", rows[f"{workload} write"])
+        assert rows[f"{workload} lost"].split()[:2] == ["0", "0"]
+    # 64 inner chunks of one shard read in one batch: a handful of kvstore reads, not 128.
+    assert int(rows["W6 shard kvrd"].split()[0]) == 128
+    assert int(rows["W6 shard bkvrd"].split()[0]) <= 4
