@@ -139,3 +139,28 @@ async def test_bad_batch_argument() -> None:
     with pytest.raises(TypeError, match=r"^TensorStore\.write: batch must be a ts\.Batch or None"):
         store.write(1, batch="b")
     assert repr(ts.Batch()).startswith("<tensortrio.Batch object at 0x")
+
+
+async def test_inner_chunks_of_a_shard_read_in_a_batch_share_kvstore_reads() -> None:
+    store = await ts.open(
+        {"driver": "zarr3", "kvstore": {"driver": "memory"}},
+        create=True,
+        dtype=ts.uint8,
+        shape=[64, 64],
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[8, 8], write_chunk_shape=[64, 64]),
+    )
+    data = np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)
+    await store.write(data)
+    boxes = [(slice(y, y + 8), slice(x, x + 8)) for y in range(0, 64, 8) for x in range(0, 64, 8)]
+    before = _io_reads(store)
+    for box in boxes:
+        np.testing.assert_array_equal(await store[box].read(), data[box])
+    one_by_one = _io_reads(store) - before
+    assert one_by_one >= len(boxes)
+    before = _io_reads(store)
+    async with ts.Batch() as batch:
+        futures = [store[box].read(batch=batch) for box in boxes]
+    for box, future in zip(boxes, futures, strict=True):
+        np.testing.assert_array_equal(await future, data[box])
+    # One shard: its index and its inner chunks' byte ranges, merged (or the shard at once).
+    assert _io_reads(store) - before <= 4
