@@ -288,3 +288,33 @@ async def test_driver_without_chunk_cache_rejects_transactions() -> None:
         InvalidArgumentError, match=r"^write: the 'array' driver does not support transactions$"
     ):
         await array.with_transaction(txn).write(1)
+
+
+async def test_commit_includes_writes_issued_before_it_and_not_awaited() -> None:
+    store = await _open()
+    txn = ts.Transaction()
+    futures = [store.with_transaction(txn)[i, :].write(i + 1) for i in range(8)]
+    await txn.commit_async()
+    for future in futures:
+        await future
+    expected = np.repeat(np.arange(1, 9, dtype=np.uint16)[:, None], 8, axis=1)
+    np.testing.assert_array_equal(await store.read(), expected)
+
+
+def test_sync_with_block_of_unawaited_writes() -> None:
+    store = asyncio.run(_open())
+    with ts.Transaction() as txn:
+        store.with_transaction(txn)[0:4, 0:4] = 6
+        store.with_transaction(txn)[4:8, 4:8].write(7)
+    result = store.read().result()
+    assert result[0, 0] == 6
+    assert result[7, 7] == 7
+
+
+async def test_bad_source_does_not_block_the_commit() -> None:
+    store = await _open()
+    txn = ts.Transaction()
+    with pytest.raises(ValueError, match=r"^Error aligning dimensions"):
+        store.with_transaction(txn).write(np.zeros((3, 3), np.uint16))
+    await txn.commit_async()
+    assert txn.commit_started

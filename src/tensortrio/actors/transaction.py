@@ -35,6 +35,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
+import trio
 
 from ..errors import InvalidArgumentError, ResourceExhaustedError
 
@@ -85,6 +86,9 @@ class TransactionState:
     staged_bytes: int = 0
     limit_bytes: int = 0
     """The largest cache pool limit seen (0: none yet, :data:`DEFAULT_LIMIT_BYTES` applies)."""
+    ops: int = 0
+    """Operations started on the transaction and not yet staged: the commit waits for them."""
+    _ops_idle: trio.Event | None = attrs.field(init=False, default=None)
     _targets: dict[tuple[int, bytes], StorageTarget] = attrs.field(init=False, factory=dict)
     lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     """Guards ``phase`` and the nodes against ``abort``/``commit_async`` from other threads."""
@@ -98,6 +102,47 @@ class TransactionState:
         if self.phase == "aborted" or self.phase == "failed":
             raise InvalidArgumentError("Transaction not open (aborted)")
         raise InvalidArgumentError("Transaction not open (commit already started)")
+
+    def check_not_aborted(self) -> None:
+        """Raise if the transaction was aborted (an operation started before the commit may finish)."""
+        if self.phase in ("aborted", "failed"):
+            raise InvalidArgumentError("Transaction not open (aborted)")
+
+    def begin_op(self) -> None:
+        """Register an operation about to stage writes (any thread); the commit waits for it.
+
+        Raises:
+          InvalidArgumentError: the transaction is not open.
+        """
+        with self.lock:
+            self.check_open()
+            self.ops += 1
+
+    def end_op(self) -> None:
+        """The operation from ``begin_op`` staged its writes or failed (any thread)."""
+        with self.lock:
+            self.ops -= 1
+            idle = self._ops_idle if self.ops == 0 else None
+        if idle is None:
+            return
+        from ..runtime import get_runtime
+
+        runtime = get_runtime()
+        if runtime.in_runtime_thread():
+            idle.set()
+        else:
+            runtime.trio_token.run_sync_soon(idle.set)
+
+    async def wait_ops(self) -> None:
+        """Wait until every registered operation ended (runtime thread)."""
+        while True:
+            with self.lock:
+                if self.ops == 0:
+                    return
+                if self._ops_idle is None or self._ops_idle.is_set():
+                    self._ops_idle = trio.Event()
+                idle = self._ops_idle
+            await idle.wait()
 
     def abort(self) -> bool:
         """Drop every staged write; False if the commit already started (then nothing changes)."""

@@ -52,6 +52,8 @@ async def commit_transaction(state: TransactionState) -> None:
     error: BaseException | None = None
     try:
         with trio.CancelScope(shield=True):
+            # Writes issued before the commit started are part of it, as in TensorStore.
+            await state.wait_ops()
             if state.atomic and state.target_count() > 1:
                 await _commit_atomic(state)
             else:

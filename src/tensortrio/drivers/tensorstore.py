@@ -482,6 +482,9 @@ class TensorStore:
         copy_promise: Promise[None]
         copy_future: Future[None]
         copy_promise, copy_future = Promise.new()
+        txn_error = self._begin_transactional_write()
+        if txn_error is not None:
+            return WriteFutures(_failed(txn_error), _failed(txn_error))
         if isinstance(source, TensorStore):
             if self._transaction is not None:
                 from .transactional_io import write_in_transaction_op
@@ -505,8 +508,13 @@ class TensorStore:
                 name="write",
             )
             return WriteFutures(copy_future, commit)
-        array = convert_source(source, self._driver.numpy_dtype)
-        array = align_source(array, self._transform.domain)
+        try:
+            array = convert_source(source, self._driver.numpy_dtype)
+            array = align_source(array, self._transform.domain)
+        except BaseException:
+            if self._transaction is not None:
+                self._transaction.state.end_op()
+            raise
         if self._transaction is not None:
             from .transactional_io import write_in_transaction_op
 
@@ -524,6 +532,16 @@ class TensorStore:
             _write, self._driver, self._transform, array, copy_promise, name="write"
         )
         return WriteFutures(copy_future, commit)
+
+    def _begin_transactional_write(self) -> Exception | None:
+        """Register a write with the bound transaction (its commit waits for it), or the error."""
+        if self._transaction is None:
+            return None
+        try:
+            self._transaction.state.begin_op()
+        except Exception as exc:
+            return exc
+        return None
 
     def astype(self, dtype: Any) -> TensorStore:
         """A read/write view with the data type converted (``ts.cast(self, dtype)``)."""

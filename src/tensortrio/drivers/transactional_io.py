@@ -86,11 +86,15 @@ def write_in_transaction(
     cache: ChunkCache,
     transform: IndexTransform,
     source: NDArray[Any],
+    *,
+    registered: bool = False,
 ) -> None:
     """Stage ``source`` (shaped as the transform's domain, of the cache's dtype) in ``state``.
 
     One synchronous step on the runtime thread: either every chunk's part is
-    staged or (on an error) none is.
+    staged or (on an error) none is. ``registered``: the operation called
+    ``state.begin_op()`` while the transaction was open, so it may stage even
+    if the commit has started since (not if the transaction was aborted).
 
     Raises:
       InvalidArgumentError: the transaction is not open, or (atomic) the
@@ -108,7 +112,10 @@ def write_in_transaction(
     nbytes = cache.chunk_nbytes
     mask_nbytes = nbytes // max(dtype.itemsize, 1)
     with state.lock:
-        state.check_open()
+        if registered:
+            state.check_not_aborted()
+        else:
+            state.check_open()
         nodes = state.chunk_nodes(cache)
         fulls = [covers_chunk(sel, shape) for sel in selections]
         extra = 0
@@ -182,7 +189,8 @@ async def write_in_transaction_op(
 
     ``source`` is an array already aligned to the view, or a ``TensorStore``
     (read first, as a non-transactional source). Both futures resolve once the
-    write is staged, i.e. reflected in reads through the transaction.
+    write is staged, i.e. reflected in reads through the transaction. The
+    caller registered the operation (``state.begin_op()``).
     """
     from .tensorstore import TensorStore, align_source, convert_source
 
@@ -192,8 +200,10 @@ async def write_in_transaction_op(
         if isinstance(source, TensorStore):
             data = await source.read()
             source = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
-        write_in_transaction(state, cache, resolved, source)
+        write_in_transaction(state, cache, resolved, source, registered=True)
     except BaseException as exc:
         copied.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise
+    finally:
+        state.end_op()
     copied.set_result(None)
