@@ -262,10 +262,17 @@ class ChunkCache:
 
     # --- reading
 
-    async def ensure_fresh(self, entries: Sequence[ChunkEntry], staleness_bound: float) -> None:
+    async def ensure_fresh(
+        self,
+        entries: Sequence[ChunkEntry],
+        staleness_bound: float,
+        selections: Sequence[ChunkCellSelection] | None = None,
+    ) -> None:
         """Make the cached stored state of ``entries`` current as of ``staleness_bound``.
 
-        Entries must be pinned (``use``) by the caller.
+        Entries must be pinned (``use``) by the caller. ``selections`` (one per
+        entry: the part the read needs) let caches that load chunks partly
+        (``ShardCache``) load only that part; whole chunks ignore it.
 
         Raises:
           DataLossError: a chunk cannot be decoded (names its key).

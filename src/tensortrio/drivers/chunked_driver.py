@@ -817,6 +817,7 @@ def _chunk_cache(
     """The context's chunk cache for this array (shared by stores opened on it in the context)."""
     from ..actors.cache_pool import CachePool
     from ..actors.chunk_cache import ChunkCache
+    from ..actors.shard_cache import ShardCache, shard_layout_of
 
     identity = chunk_layout_identity(fmt, metadata)
     options = (req.fill_missing_data_reads, req.store_data_equal_to_fill_value)
@@ -826,9 +827,12 @@ def _chunk_cache(
     if found is not None:
         return found
     _, grid_origin = fmt.chunk_grid(metadata)
-    cache = ChunkCache(
+    codec = fmt.chunk_codec(metadata)
+    # Shards are read and written inner chunk by inner chunk by their own cache.
+    cache_type = ShardCache if shard_layout_of(codec) is not None else ChunkCache
+    cache = cache_type(
         kvstore=kv,
-        codec=fmt.chunk_codec(metadata),
+        codec=codec,
         pool=CachePool.for_resource(pool),
         data_copy_concurrency=copy_resource,
         grid_origin=tuple(grid_origin),

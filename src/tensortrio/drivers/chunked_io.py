@@ -73,7 +73,7 @@ async def read_chunked(
         entries = [cache.entry(sel.cell) for sel in group]
         cache.use(entries)
         try:
-            await cache.ensure_fresh(entries, staleness_bound)
+            await cache.ensure_fresh(entries, staleness_bound, group)
             chunks: list[NDArray[Any]] = []
             for entry in entries:
                 if entry.data is not None:

@@ -1,0 +1,402 @@
+"""The chunk cache of a sharded array: one entry per shard, partial reads and partial writes.
+
+:class:`ShardCache` is a :class:`~.chunk_cache.ChunkCache` whose entries are
+:class:`~.shard_entry.ShardEntry` (one per shard, the unit of writeback) and
+whose codec shards (``codec.sharding.layout``). It keeps every rule of the
+chunk cache (one read or writeback in flight per entry, coalescing,
+conditional writes re-read and re-applied on a generation mismatch) and
+changes what a read and a writeback do:
+
+- a read fetches the shard index once (a byte-range read, conditional on the
+  cached generation when one is known, so revalidation costs no data), then
+  only the byte ranges of the inner chunks the request touches, near ranges
+  merged into one read (``shard_io.MAX_RANGE_GAP``); a range read answered
+  from another generation than the index's means the shard changed under
+  us: the entry forgets it and the read starts over. A request touching
+  every inner chunk reads the whole shard in one request instead;
+- a writeback of a whole shard encodes it and writes unconditionally: no
+  read at all; a partial one reads the whole shard (unless its bytes are
+  cached), carries untouched inner chunks over as their encoded bytes,
+  (re-)encodes only the touched ones, and writes ``if_equal`` the shard's
+  generation — on a mismatch it re-reads and re-applies, so no partial write
+  is lost whoever else writes the shard.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import attrs
+import numpy as np
+
+from ..errors import DataLossError, InvalidArgumentError
+from .chunk_cache import _KEY_MEMO_SIZE, ChunkCache
+from .chunk_parts import COPY_INLINE_BYTES
+from .shard_entry import ShardEntry
+from .worker_batch import run_jobs
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Sequence
+
+    from numpy.typing import NDArray
+
+    from ..drivers.kvstore.read_result import ReadResult
+    from ..drivers.zarr3.codecs.sharding import ShardLayout
+    from ..drivers.zarr3.shard_io import MergeOutcome, RangeRead, ShardIO
+    from ..index.partition import ChunkCellSelection
+    from .chunk_entry import ChunkEntry, WritebackSnapshot
+
+__all__ = ["ShardCache", "ShardCacheStatistics", "shard_layout_of"]
+
+
+class _RangeKvStore(Protocol):
+    def read(
+        self,
+        key: str,
+        *,
+        if_not_equal: bytes | None = None,
+        staleness_bound: float | None = None,
+        byte_range: slice | None = None,
+    ) -> Awaitable[ReadResult]: ...
+
+
+def shard_layout_of(codec: object) -> ShardLayout | None:
+    """The shard layout when ``codec``'s chunks are shards (zarr3 ``sharding_indexed``), else None."""
+    sharding = getattr(codec, "sharding", None)
+    return getattr(sharding, "layout", None)
+
+
+@attrs.frozen
+class ShardCacheStatistics:
+    """What a shard cache did at the inner chunk level, from :meth:`ShardCache.shard_statistics`."""
+
+    index_reads: int
+    """Byte-range reads of a shard index."""
+    range_reads: int
+    """Byte-range reads of inner chunks (each may serve several, merged)."""
+    shard_reads: int
+    """Reads of whole shards (reads touching every inner chunk, partial writebacks)."""
+    inner_decoded: int
+    """Inner chunks decoded (or filled, when not stored) for reads."""
+    inner_encoded: int
+    """Inner chunks encoded by writebacks."""
+    inner_carried: int
+    """Stored inner chunks a writeback kept as their encoded bytes."""
+
+
+@attrs.define(eq=False)
+class ShardCache(ChunkCache):
+    """A chunk cache over shards (see the module docstring); ``codec.sharding.layout`` must exist."""
+
+    _io: ShardIO = attrs.field(init=False)
+    _index_reads: int = attrs.field(init=False, default=0)
+    _range_reads: int = attrs.field(init=False, default=0)
+    _shard_reads: int = attrs.field(init=False, default=0)
+    _inner_decoded: int = attrs.field(init=False, default=0)
+    _inner_encoded: int = attrs.field(init=False, default=0)
+    _inner_carried: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        from ..drivers.zarr3.shard_io import ShardIO
+
+        layout = shard_layout_of(self.codec)
+        if layout is None:
+            raise InvalidArgumentError(f"{self.name}: a shard cache needs a sharding codec")
+        self._io = ShardIO(layout, store_fill_shards=self.store_data_equal_to_fill_value)
+
+    def entry(self, cell: tuple[int, ...]) -> ShardEntry:
+        """The entry of shard ``cell`` (created on first use)."""
+        entry = self._entries.get(cell)
+        if entry is None:
+            key = self._keys.get(cell)
+            if key is None:
+                if len(self._keys) >= _KEY_MEMO_SIZE:
+                    self._keys.clear()
+                key = self._keys[cell] = self.codec.chunk_key(cell)
+            entry = ShardEntry(cell, key, on_evict=self._evicted)
+            self._entries[cell] = entry
+        assert isinstance(entry, ShardEntry)
+        return entry
+
+    # --- reading
+
+    async def ensure_fresh(
+        self,
+        entries: Sequence[ChunkEntry],
+        staleness_bound: float,
+        selections: Sequence[ChunkCellSelection] | None = None,
+    ) -> None:
+        """Decode the inner chunks ``selections`` touch (None: all), current as of the bound.
+
+        Raises:
+          DataLossError: a corrupt index or inner chunk (names the shard key).
+          Exception: whatever the kvstore raised.
+        """
+        io = self._io
+        shards = [e for e in entries if isinstance(e, ShardEntry)]
+        if selections is None:
+            needs = [np.ones(io.num_chunks, np.bool_)] * len(shards)
+        else:
+            needs = [io.needed(sel.chunk_selection) for sel in selections]
+        todo = [(e, n) for e, n in zip(shards, needs, strict=True) if not e.satisfies(n, staleness_bound)]
+        self._hits += len(shards) - len(todo)
+        self._misses += len(todo)
+        while todo:
+            idle = [(e, e.take_wanted(n)) for e, n in todo if not e.busy]
+            if idle:
+                for entry, _ in idle:
+                    entry.busy = True
+                try:
+                    errors = await self._load(idle, staleness_bound)
+                finally:
+                    for entry, _ in idle:
+                        self._end_busy(entry)
+                for error in errors:
+                    if error is not None:
+                        raise error
+            else:
+                for entry, need in todo:
+                    entry.want(need)
+                for entry, _ in todo:
+                    if entry.busy:
+                        await entry.wait_idle()
+            todo = [(e, n) for e, n in todo if not e.satisfies(n, staleness_bound)]
+
+    def _data_loss(self, entry: ChunkEntry, exc: Exception) -> DataLossError:
+        error = DataLossError(f"{self.name}: cannot decode shard {entry.key!r}: {exc}")
+        error.__cause__ = exc
+        return error
+
+    async def _load(
+        self, items: list[tuple[ShardEntry, NDArray[np.bool_]]], staleness_bound: float
+    ) -> list[Exception | None]:
+        """Bring ``items`` (entries marked busy, with the inner chunks they need) up to date."""
+        io = self._io
+        kvstore: _RangeKvStore = self.kvstore  # type: ignore[assignment]
+        errors: list[Exception | None] = [None] * len(items)
+        # 1. The index (or the whole shard when every inner chunk is needed) where not fresh.
+        checks: list[tuple[int, bool, Awaitable[ReadResult]]] = []
+        for i, (entry, need) in enumerate(items):
+            if entry.fresh(staleness_bound):
+                continue
+            condition = entry.generation if entry.known else None
+            whole = bool(need.all()) or (entry.index is None and 2 * int(need.sum()) >= need.size)
+            if whole:
+                self._shard_reads += 1
+                future = kvstore.read(entry.key, if_not_equal=condition or None)
+            else:
+                self._index_reads += 1
+                future = kvstore.read(
+                    entry.key, if_not_equal=condition or None, byte_range=io.index_slice()
+                )
+            checks.append((i, whole, future))
+        self._reads += len(checks)
+        for i, whole, future in checks:
+            entry = items[i][0]
+            try:
+                result = await future
+            except InvalidArgumentError as exc:  # the shard is shorter than its index
+                entry.forget_stored()
+                errors[i] = self._data_loss(entry, exc)
+                continue
+            except Exception as exc:
+                errors[i] = exc
+                continue
+            if result.state == "unspecified":
+                entry.revalidated(result.stamp.time)
+            elif result.state == "missing":
+                entry.set_stored(None, result.stamp)
+            else:
+                try:
+                    if whole:
+                        entry.set_shard(result.value, io.shard_index(result.value), result.stamp)
+                    else:
+                        entry.set_index(io.decode_index(result.value), result.stamp)
+                except DataLossError as exc:
+                    entry.forget_stored()
+                    errors[i] = self._data_loss(entry, exc)
+        # 2. The inner chunks not decoded yet: from cached shard bytes, else by range reads.
+        jobs: list[tuple[int, functools.partial[Any]]] = []
+        whole_decodes: dict[int, int] = {}  # job position -> item whose shard it decodes
+        loads: list[tuple[int, NDArray[np.intp]]] = []
+        ranges: list[tuple[int, RangeRead, NDArray[Any], Awaitable[ReadResult]]] = []
+        for i, (entry, need) in enumerate(items):
+            if errors[i] is not None or entry.missing or not entry.known:
+                continue
+            cells = entry.unloaded(need)
+            if not len(cells):
+                continue
+            if entry.encoded is not None:
+                if entry.data is None and len(cells) == io.num_chunks:
+                    whole_decodes[len(jobs)] = i
+                    jobs.append((i, functools.partial(io.decode_all, entry.encoded)))
+                else:
+                    buffer = entry.start_loading(io.num_chunks, io.new_buffer())
+                    jobs.append(
+                        (i, functools.partial(io.load_from_shard, buffer, entry.encoded, cells))
+                    )
+                    loads.append((i, cells))
+                continue
+            assert entry.index is not None
+            buffer = entry.start_loading(io.num_chunks, io.new_buffer())
+            for cell in io.missing_cells(entry.index, cells).tolist():
+                jobs.append((i, functools.partial(io.load, buffer, cell, None)))
+            for plan in io.plan_ranges(entry.index, cells):
+                future = kvstore.read(entry.key, byte_range=slice(plan.start, plan.stop))
+                ranges.append((i, plan, buffer, future))
+            loads.append((i, cells))
+        self._range_reads += len(ranges)
+        self._reads += len(ranges)
+        changed: set[int] = set()
+        for i, plan, buffer, future in ranges:
+            entry = items[i][0]
+            try:
+                result = await future
+            except InvalidArgumentError as exc:  # the index points past the shard's end
+                errors[i] = self._data_loss(entry, exc)
+                continue
+            except Exception as exc:
+                errors[i] = exc
+                continue
+            if result.state != "value" or result.stamp.generation != entry.generation:
+                changed.add(i)  # the shard changed since its index was read: start over
+                continue
+            value = memoryview(result.value)
+            for cell, start, stop in plan.members:
+                piece = value[start - plan.start : stop - plan.start]
+                jobs.append((i, functools.partial(io.load, buffer, cell, piece)))
+        self._inner_decoded += len(jobs)
+        outcomes = await run_jobs(
+            [job for _, job in jobs],
+            [io.inner_nbytes] * len(jobs),
+            limiter=self.limiter,
+            inline_bytes=COPY_INLINE_BYTES,
+        )
+        for position, ((i, _), outcome) in enumerate(zip(jobs, outcomes, strict=True)):
+            entry = items[i][0]
+            if isinstance(outcome, Exception):
+                if errors[i] is None:
+                    errors[i] = self._data_loss(entry, outcome)
+                entry.forget_stored()
+            elif position in whole_decodes and errors[i] is None and i not in changed:
+                entry.set_decoded(cast("NDArray[Any]", outcome))
+        for i, cells in loads:
+            entry = items[i][0]
+            if i in changed or errors[i] is not None:
+                entry.forget_stored()
+            else:
+                entry.mark_loaded(cells)
+        return errors
+
+    # --- writing
+
+    async def _write_snapshots(self, snapshots: list[WritebackSnapshot]) -> None:
+        io = self._io
+        todo = snapshots
+        while todo:
+            unknown = [
+                s
+                for s in todo
+                if not s.full and not _has_shard(s.entry)
+            ]
+            if unknown:
+                futures = [(s, self.kvstore.read(s.entry.key)) for s in unknown]
+                self._reads += len(futures)
+                self._shard_reads += len(futures)
+                for snapshot, future in futures:
+                    entry = snapshot.entry
+                    assert isinstance(entry, ShardEntry)
+                    try:
+                        result = await future
+                    except Exception as exc:
+                        snapshot.finish(exc)
+                        continue
+                    if result.state == "value":
+                        try:
+                            entry.set_shard(
+                                result.value, io.shard_index(result.value), result.stamp
+                            )
+                        except DataLossError as exc:
+                            entry.forget_stored()
+                            snapshot.finish(self._data_loss(entry, exc))
+                    else:
+                        entry.set_stored(None, result.stamp)
+                todo = [s for s in todo if not s.finished]
+            merged = await run_jobs(
+                [
+                    functools.partial(
+                        io.merge,
+                        None if s.full else _stored_bytes(s.entry),
+                        s.pending,
+                        s.mask,
+                    )
+                    for s in todo
+                ],
+                [self._chunk_nbytes] * len(todo),
+                limiter=self.limiter,
+                inline_bytes=self._codec_inline_bytes(),
+            )
+            writes: list[tuple[WritebackSnapshot, MergeOutcome, Awaitable[Any]]] = []
+            for snapshot, outcome in zip(todo, merged, strict=True):
+                snapshot.release()  # encoded: the writer's source is no longer read
+                entry = snapshot.entry
+                if isinstance(outcome, Exception):
+                    if isinstance(outcome, DataLossError):
+                        outcome = self._data_loss(entry, outcome)
+                    snapshot.finish(outcome)
+                    continue
+                merge = cast("MergeOutcome", outcome)
+                self._inner_encoded += merge.encoded
+                self._inner_carried += merge.carried
+                condition = None if snapshot.full else entry.generation
+                written = self.kvstore.write(entry.key, merge.data, if_equal=condition)
+                writes.append((snapshot, merge, written))
+            self._writebacks += len(writes)
+            retry: list[WritebackSnapshot] = []
+            for snapshot, merge, written in writes:
+                entry = snapshot.entry
+                assert isinstance(entry, ShardEntry)
+                try:
+                    stamp = await written
+                except Exception as exc:
+                    entry.forget_stored()
+                    snapshot.finish(exc)
+                    continue
+                if not stamp.generation:
+                    # Someone else wrote the shard since we read it: re-read, re-apply.
+                    self._retries += 1
+                    entry.forget_stored()
+                    retry.append(snapshot)
+                    continue
+                if merge.data is None:
+                    entry.set_stored(None, stamp)
+                else:
+                    entry.set_shard(merge.data, io.shard_index(merge.data), stamp)
+                snapshot.finish(None)
+            todo = retry
+
+    # --- statistics
+
+    def shard_statistics(self) -> ShardCacheStatistics:
+        """Inner-chunk level counters, for tests and monitoring."""
+        return ShardCacheStatistics(
+            index_reads=self._index_reads,
+            range_reads=self._range_reads,
+            shard_reads=self._shard_reads,
+            inner_decoded=self._inner_decoded,
+            inner_encoded=self._inner_encoded,
+            inner_carried=self._inner_carried,
+        )
+
+
+def _has_shard(entry: ChunkEntry) -> bool:
+    """Whether a partial writeback can merge without reading: the shard's bytes (or absence) are known."""
+    assert isinstance(entry, ShardEntry)
+    return bool(entry.generation) and (entry.missing or entry.encoded is not None)
+
+
+def _stored_bytes(entry: ChunkEntry) -> bytes | None:
+    assert isinstance(entry, ShardEntry)
+    return None if entry.missing else entry.encoded

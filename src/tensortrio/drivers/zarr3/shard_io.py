@@ -1,0 +1,284 @@
+"""Partial I/O of one zarr v3 shard: which inner chunks a request needs, which bytes hold them, merging writes.
+
+:class:`ShardIO` wraps a resolved :class:`~.codecs.sharding.ShardLayout` and
+gives the shard cache (``actors/shard_cache.py``) what it needs to touch only
+part of a shard:
+
+- :meth:`ShardIO.needed` — the inner chunks a chunk-local selection touches;
+- :meth:`ShardIO.index_slice` / :meth:`ShardIO.decode_index` — the index bytes;
+- :meth:`ShardIO.plan_ranges` — the byte ranges of the inner chunks to read,
+  near ranges merged into one read;
+- :meth:`ShardIO.load` — decode inner chunks into a shard-shaped buffer;
+- :meth:`ShardIO.merge` — apply pending writes to a stored shard: inner chunks
+  the writes do not touch are carried over as their encoded bytes, never
+  decoded and re-encoded; only touched ones are (re-)encoded.
+
+All methods are pure CPU work (safe in worker threads).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import numpy as np
+
+from ...errors import DataLossError
+from .codecs.sharding import (
+    MISSING,
+    assemble_shard,
+    decode_inner_chunk,
+    decode_shard,
+    decode_shard_index,
+    encode_inner_chunk,
+    encode_shard,
+    shard_index_byte_range,
+    split_shard,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+    from .codecs.base import Buffer
+    from .codecs.sharding import ShardLayout
+
+__all__ = ["MAX_RANGE_GAP", "MergeOutcome", "RangeRead", "ShardIO"]
+
+#: Inner chunks whose stored bytes are at most this far apart are read with one request:
+#: reading a few unneeded KiB costs less than another request.
+MAX_RANGE_GAP: Final = 16 * 1024
+
+
+@attrs.frozen
+class RangeRead:
+    """One byte-range read of a shard and the inner chunks it holds (``(flat index, start, stop)``)."""
+
+    start: int
+    stop: int
+    members: tuple[tuple[int, int, int], ...]
+
+
+@attrs.frozen
+class MergeOutcome:
+    """What :meth:`ShardIO.merge` produced: the new shard (None: delete it) and what it cost."""
+
+    data: bytes | None
+    encoded: int
+    """Inner chunks encoded."""
+    carried: int
+    """Inner chunks carried over as their stored bytes."""
+
+
+@attrs.frozen(eq=False)
+class ShardIO:
+    """Partial reads and writes of the shards of one array (see the module docstring)."""
+
+    layout: ShardLayout
+    store_fill_shards: bool = False
+    """Store a shard whose inner chunks are all the fill value (else: delete it)."""
+    _split: tuple[int, ...] = attrs.field(init=False)
+    _chunk_nbytes: int = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        split: list[int] = []
+        for g, c in zip(self.layout.grid_shape, self.layout.chunk_shape, strict=True):
+            split += [g, c]
+        object.__setattr__(self, "_split", tuple(split))
+        itemsize = self.layout.info.dtype.itemsize
+        object.__setattr__(self, "_chunk_nbytes", math.prod(self.layout.chunk_shape) * itemsize)
+
+    @property
+    def num_chunks(self) -> int:
+        return self.layout.num_chunks
+
+    @property
+    def inner_nbytes(self) -> int:
+        """Bytes of one decoded inner chunk."""
+        return self._chunk_nbytes
+
+    # --- which inner chunks
+
+    def needed(self, chunk_selection: Sequence[Any]) -> NDArray[np.bool_]:
+        """The inner chunks (flat, row-major bool mask) a chunk-local selection touches.
+
+        A superset for index-array selections spanning several dimensions.
+        """
+        layout = self.layout
+        where: list[slice | NDArray[np.intp]] = []
+        dim = 0
+        for term in chunk_selection:
+            if term is None:
+                continue
+            if dim == len(layout.grid_shape):
+                break
+            size, inner = layout.shard_shape[dim], layout.chunk_shape[dim]
+            dim += 1
+            if isinstance(term, slice):
+                start, stop, step = term.indices(size)
+                if step == 1 or step == -1:
+                    lo, hi = (start, stop - 1) if step == 1 else (stop + 1, start)
+                    where.append(slice(lo // inner, hi // inner + 1) if hi >= lo else slice(0, 0))
+                else:
+                    where.append(np.unique(np.arange(start, stop, step) // inner))
+            elif isinstance(term, np.ndarray):
+                where.append(np.unique(np.asarray(term).reshape(-1) // inner))
+            else:
+                cell = int(term) // inner
+                where.append(slice(cell, cell + 1))
+        need = np.zeros(layout.grid_shape, np.bool_)
+        if dim < len(layout.grid_shape):
+            need[...] = True  # a selection not naming every dimension: be safe
+        elif all(isinstance(w, slice) for w in where):
+            need[tuple(where)] = True
+        else:
+            need[np.ix_(*(np.arange(n)[w] for w, n in zip(where, layout.grid_shape, strict=True)))] = True
+        return need.reshape(-1)
+
+    # --- the index
+
+    def index_slice(self) -> slice:
+        """The ``byte_range`` of a read of the index (a suffix when it is at the end)."""
+        rng = shard_index_byte_range(self.layout)
+        return slice(rng.inclusive_min, rng.exclusive_max)
+
+    def decode_index(self, data: Buffer, shard_size: int | None = None) -> NDArray[np.uint64]:
+        """Index bytes → ``(num_chunks, 2)`` offsets and sizes (raises DataLossError)."""
+        return decode_shard_index(self.layout, data, shard_size).reshape(-1, 2)
+
+    def shard_index(self, shard: Buffer) -> NDArray[np.uint64]:
+        """The index of a whole shard's bytes (raises DataLossError)."""
+        view = memoryview(shard).cast("B")
+        rng = shard_index_byte_range(self.layout, len(view))
+        return self.decode_index(view[rng.inclusive_min : rng.exclusive_max], len(view))
+
+    # --- reading inner chunks
+
+    def plan_ranges(
+        self, index: NDArray[np.uint64], cells: NDArray[np.intp], gap: int = MAX_RANGE_GAP
+    ) -> list[RangeRead]:
+        """Byte-range reads for the stored ones of ``cells`` (flat), near ranges merged."""
+        if not len(cells):
+            return []
+        offsets = index[cells, 0]
+        stored = offsets != MISSING
+        cells, offsets = cells[stored], offsets[stored]
+        sizes = index[cells, 1]
+        order = np.argsort(offsets, kind="stable")
+        reads: list[RangeRead] = []
+        members: list[tuple[int, int, int]] = []
+        lo = hi = 0
+        for cell, off, size in zip(
+            cells[order].tolist(), offsets[order].tolist(), sizes[order].tolist(), strict=True
+        ):
+            if members and off - hi <= gap:
+                hi = max(hi, off + size)
+            else:
+                if members:
+                    reads.append(RangeRead(lo, hi, tuple(members)))
+                members = []
+                lo, hi = off, off + size
+            members.append((cell, off, off + size))
+        if members:
+            reads.append(RangeRead(lo, hi, tuple(members)))
+        return reads
+
+    def missing_cells(self, index: NDArray[np.uint64], cells: NDArray[np.intp]) -> NDArray[np.intp]:
+        """Those of ``cells`` not stored in the shard (they read as the fill value)."""
+        missing: NDArray[np.intp] = cells[index[cells, 0] == MISSING]
+        return missing
+
+    def new_buffer(self) -> NDArray[Any]:
+        """An uninitialised shard-shaped buffer for inner chunks to be loaded into."""
+        return np.empty(self.layout.shard_shape, self.layout.info.dtype)
+
+    def load(self, buffer: NDArray[Any], cell: int, data: Buffer | None) -> None:
+        """Decode inner chunk ``cell``'s stored bytes (None: not stored → fill) into ``buffer``.
+
+        Raises:
+            DataLossError: corrupt bytes (naming the inner chunk).
+        """
+        layout = self.layout
+        where = tuple(int(i) for i in np.unravel_index(cell, layout.grid_shape))
+        region = buffer[layout.cell_slices(where)]
+        if data is None:
+            region[...] = layout.info.fill_value
+            return
+        try:
+            region[...] = decode_inner_chunk(layout, data)
+        except DataLossError as exc:
+            raise DataLossError(f"inner chunk {list(where)}: {exc}") from None
+
+    def load_from_shard(
+        self, buffer: NDArray[Any], shard: Buffer, cells: NDArray[np.intp]
+    ) -> int:
+        """Decode ``cells`` from a whole shard's bytes into ``buffer``; return how many were stored."""
+        chunks = split_shard(self.layout, shard)
+        stored = 0
+        for cell in cells.tolist():
+            chunk = chunks[cell]
+            stored += chunk is not None
+            self.load(buffer, cell, chunk)
+        return stored
+
+    def decode_all(self, shard: Buffer) -> NDArray[Any]:
+        """Decode a whole shard (raises DataLossError)."""
+        return decode_shard(self.layout, shard)
+
+    # --- writing
+
+    def merge(
+        self,
+        stored: Buffer | None,
+        pending: NDArray[Any],
+        mask: NDArray[np.bool_] | None,
+    ) -> MergeOutcome:
+        """The shard after applying ``pending`` (where ``mask``; None: everywhere) to ``stored``.
+
+        Untouched inner chunks keep their stored bytes; fully written ones are
+        encoded from ``pending``; partly written ones are decoded, merged and
+        encoded. Inner chunks equal to the fill value are left out.
+
+        Raises:
+            DataLossError: a corrupt stored shard or inner chunk.
+        """
+        layout = self.layout
+        n = layout.num_chunks
+        if mask is None:
+            data = encode_shard(layout, pending)
+            count = int((self.shard_index(data)[:, 0] != MISSING).sum())
+            return MergeOutcome(self._keep(data, count), count, 0)
+        chunks: list[Buffer | None] = (
+            list(split_shard(layout, stored)) if stored is not None else [None] * n
+        )
+        blocks = mask.reshape(self._split)
+        axes = tuple(range(1, 2 * len(layout.grid_shape), 2))
+        touched = blocks.any(axis=axes).reshape(-1)
+        full = blocks.all(axis=axes).reshape(-1)
+        fill = layout.info.fill_value
+        encoded = 0
+        for cell in np.flatnonzero(touched).tolist():
+            where = tuple(int(i) for i in np.unravel_index(cell, layout.grid_shape))
+            region = layout.cell_slices(where)
+            if full[cell]:
+                array = pending[region]
+            else:
+                old = chunks[cell]
+                if old is None:
+                    array = np.full(layout.chunk_shape, fill, layout.info.dtype)
+                else:
+                    try:
+                        array = np.array(decode_inner_chunk(layout, old), copy=True)
+                    except DataLossError as exc:
+                        raise DataLossError(f"inner chunk {list(where)}: {exc}") from None
+                np.copyto(array, pending[region], where=mask[region])
+            chunks[cell] = encode_inner_chunk(layout, array)
+            encoded += 1
+        carried = sum(1 for cell in np.flatnonzero(~touched).tolist() if chunks[cell] is not None)
+        count = sum(chunk is not None for chunk in chunks)
+        return MergeOutcome(self._keep(assemble_shard(layout, chunks), count), encoded, carried)
+
+    def _keep(self, data: bytes, stored_chunks: int) -> bytes | None:
+        return data if stored_chunks or self.store_fill_shards else None
