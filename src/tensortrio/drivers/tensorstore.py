@@ -516,11 +516,20 @@ class TensorStore:
                 self._transaction.state.end_op()
             raise
         if self._transaction is not None:
-            from .transactional_io import write_in_transaction_op
+            from .transactional_io import stage_write_now, write_in_transaction_op
 
+            state = self._transaction.state
+            try:
+                staged = stage_write_now(state, self._driver, self._transform, array)
+            except Exception as exc:
+                state.end_op()
+                return WriteFutures(_failed(exc), _failed(exc))
+            if staged:
+                state.end_op()
+                return WriteFutures(Future(None), Future(None))
             commit = get_runtime().submit(
                 write_in_transaction_op,
-                self._transaction.state,
+                state,
                 self._driver,
                 self._transform,
                 array,
