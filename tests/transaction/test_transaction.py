@@ -318,3 +318,22 @@ async def test_bad_source_does_not_block_the_commit() -> None:
         store.with_transaction(txn).write(np.zeros((3, 3), np.uint16))
     await txn.commit_async()
     assert txn.commit_started
+
+
+async def test_large_write_is_staged_in_a_worker_thread_and_read_back() -> None:
+    store = await ts.open(
+        _spec(),
+        create=True,
+        dtype=ts.float32,
+        shape=[1024, 1024],
+        chunk_layout=ts.ChunkLayout(chunk_shape=[256, 512]),
+    )
+    data = np.arange(1024 * 1024, dtype=np.float32).reshape(1024, 1024)
+    txn = ts.Transaction()
+    await store.with_transaction(txn)[1:1001, 3:1003].write(data[:1000, :1000])
+    assert txn.total_bytes > 1 << 20
+    np.testing.assert_array_equal(
+        await store.with_transaction(txn)[1:1001, 3:1003].read(), data[:1000, :1000]
+    )
+    await txn.commit_async()
+    np.testing.assert_array_equal(await store[1:1001, 3:1003].read(), data[:1000, :1000])

@@ -15,9 +15,11 @@ The commit (``actors/transaction_commit``) writes every node back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import trio
 
 from ..actors.chunk_parts import covers_chunk
 from ..actors.transaction import ChunkNode, StorageTarget
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
     from ..index.transform import IndexTransform
     from ..runtime import Promise
     from .driver import Driver
+
+#: Writes up to this size are staged where they are issued; larger ones in a worker thread.
+INLINE_STAGE_BYTES: Final = 1 << 20
 
 __all__ = [
     "chunk_cache_of",
@@ -198,6 +203,8 @@ def stage_write_now(
     Raises:
       Exception: whatever staging raises (the write's error).
     """
+    if source.nbytes > INLINE_STAGE_BYTES:
+        return False  # a large copy belongs in a worker thread, not the caller's loop
     resolved = resolve_without_io(driver, transform)
     if resolved is None:
         return False
@@ -236,7 +243,15 @@ async def write_in_transaction_op(
         if isinstance(source, TensorStore):
             data = await source.read()
             source = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
-        write_in_transaction(state, cache, resolved, source, registered=True)
+        if source.nbytes > INLINE_STAGE_BYTES:
+            await trio.to_thread.run_sync(
+                functools.partial(
+                    write_in_transaction, state, cache, resolved, source, registered=True
+                ),
+                limiter=cache.limiter,
+            )
+        else:
+            write_in_transaction(state, cache, resolved, source, registered=True)
     except BaseException as exc:
         copied.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise
