@@ -16,6 +16,7 @@ submit. Operations added after the submit start at once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -88,8 +89,10 @@ class Batch:
     def __del__(self) -> None:
         run = getattr(self, "_run", None)
         if run is not None and run.operations:
-            # Never leave a batched read waiting forever for a submit that cannot come.
-            self.submit()
+            # Never leave a batched read waiting forever for a submit that cannot come
+            # (at interpreter exit the runtime may be gone: nothing is waiting then).
+            with contextlib.suppress(RuntimeError):
+                self.submit()
 
 
 def submit_in_batch(
