@@ -337,3 +337,14 @@ async def test_large_write_is_staged_in_a_worker_thread_and_read_back() -> None:
     )
     await txn.commit_async()
     np.testing.assert_array_equal(await store[1:1001, 3:1003].read(), data[:1000, :1000])
+
+
+async def test_resize_through_a_transaction_is_rejected_clearly() -> None:
+    store = await _open()
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^TensorStore\.resize is not supported through a transaction; resize a view "
+        r"without one \(with_transaction\(None\)\)$",
+    ):
+        await store.with_transaction(ts.Transaction()).resize(exclusive_max=[4, 4])
+    assert store.shape == (8, 8)

@@ -592,6 +592,13 @@ class TensorStore:
             raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
         if not self._rw.write:
             return _failed(InvalidArgumentError("Resize requires write access."))
+        if self._transaction is not None:
+            return _failed(
+                InvalidArgumentError(
+                    "TensorStore.resize is not supported through a transaction; "
+                    "resize a view without one (with_transaction(None))"
+                )
+            )
         return get_runtime().submit(
             _resize,
             self,
