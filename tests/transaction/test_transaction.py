@@ -348,3 +348,21 @@ async def test_resize_through_a_transaction_is_rejected_clearly() -> None:
     ):
         await store.with_transaction(ts.Transaction()).resize(exclusive_max=[4, 4])
     assert store.shape == (8, 8)
+
+
+async def test_sharded_array_atomic_commit_across_shards() -> None:
+    store = await ts.open(
+        {"driver": "zarr3", "kvstore": {"driver": "memory"}},
+        create=True,
+        dtype=ts.uint8,
+        shape=[64, 64],
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[8, 8], write_chunk_shape=[32, 32]),
+    )
+    await store[0:40, 0:40].write(1)
+    txn = ts.Transaction(atomic=True)
+    await store.with_transaction(txn)[30:35, 30:35].write(3)  # four shards, each partial
+    await txn.commit_async()
+    expected = np.zeros((64, 64), np.uint8)
+    expected[0:40, 0:40] = 1
+    expected[30:35, 30:35] = 3
+    np.testing.assert_array_equal(await store.read(), expected)
