@@ -2,6 +2,9 @@
 
 Workloads (each written then read, every library in turn, repeated):
 
+- W0: latency of small operations: 1,000 sequential ``store[i, 0:10]`` writes
+  (each waited for before the next), then 1,000 such reads, on a [1000, 100]
+  uint16 array in [64, 64] chunks, memory and file kvstores: operations/s.
 - W1: a 512 MiB float32 array in 8 MiB chunks, on the memory and file kvstores,
   raw and blosc (lz4, clevel 5, shuffle): throughput in MiB/s.
 - W2: a [4096, 4096] uint16 array in [64, 64] chunks (4,096 chunks of 8 KiB),
@@ -105,12 +108,28 @@ class ShardCase:
     reads: int
 
 
-Case = ArrayCase | BoxCase | VirtualCase | ShardCase
+@attrs.frozen
+class LatencyCase:
+    """W0: sequential small reads and writes, each waited for before the next."""
+
+    name: str
+    shape: tuple[int, int]
+    chunks: tuple[int, int]
+    ops: int
+    kvstore: str
+    dtype: str = "uint16"
+
+
+Case = ArrayCase | BoxCase | VirtualCase | ShardCase | LatencyCase
 
 
 def cases(quick: bool, workloads: set[str]) -> list[Case]:
     """The workload cases at full or ``--quick`` (smoke test) size."""
     out: list[Case] = []
+    if "W0" in workloads:
+        for kvstore in ("memory", "file"):
+            ops = 100 if quick else 1000
+            out.append(LatencyCase(f"W0 {kvstore}", (1000, 100), (64, 64), ops, kvstore))
     if "W1" in workloads:
         shape, chunks = ((256, 512), (64, 128)) if quick else ((8192, 16384), (1024, 2048))
         for kvstore in ("memory", "file"):
@@ -197,8 +216,10 @@ def virtual_expected(case: VirtualCase) -> np.ndarray[Any, Any]:
 # --- library adapters -------------------------------------------------------
 
 
-def _ts_spec(case: ArrayCase | BoxCase, path: str, kvstore: str, blosc: bool) -> dict[str, Any]:
-    dtype = case.dtype if isinstance(case, ArrayCase) else "uint8"
+def _ts_spec(
+    case: ArrayCase | BoxCase | LatencyCase, path: str, kvstore: str, blosc: bool
+) -> dict[str, Any]:
+    dtype = "uint8" if isinstance(case, BoxCase) else case.dtype
     compressor = (
         {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}
         if blosc
@@ -250,6 +271,12 @@ class TensorStoreLike:
             chunk_layout=ts.ChunkLayout(read_chunk_shape=case.chunks),
             context=ts.Context(),
         )
+
+    def write_small(self, store: Any, row: int, data: np.ndarray[Any, Any]) -> None:
+        store[row, 0 : data.shape[0]].write(data).result()
+
+    def read_small(self, store: Any, row: int, width: int) -> np.ndarray[Any, Any]:
+        return np.asarray(store[row, 0:width].read().result())
 
     def write_boxes(
         self, store: Any, writes: list[tuple[tuple[slice, slice], int]], transaction: bool = False
@@ -307,7 +334,7 @@ class ZarrPython:
     def create(self, case: Case, path: str, kvstore: str, blosc: bool) -> Any:
         zarr = self.zarr
         store = zarr.storage.MemoryStore() if kvstore == "memory" else zarr.storage.LocalStore(path)
-        dtype = case.dtype if isinstance(case, ArrayCase) else "uint8"
+        dtype = case.dtype if isinstance(case, ArrayCase | LatencyCase) else "uint8"
         compressor = (
             self.numcodecs.Blosc(cname="lz4", clevel=5, shuffle=self.numcodecs.Blosc.SHUFFLE)
             if blosc
@@ -328,6 +355,12 @@ class ZarrPython:
 
     def read_all(self, array: Any) -> np.ndarray[Any, Any]:
         return np.asarray(array[...])
+
+    def write_small(self, array: Any, row: int, data: np.ndarray[Any, Any]) -> None:
+        array[row, 0 : data.shape[0]] = data
+
+    def read_small(self, array: Any, row: int, width: int) -> np.ndarray[Any, Any]:
+        return np.asarray(array[row, 0:width])
 
     def virtual(self, case: VirtualCase) -> Any:
         raise NotSupported("zarr-python has no virtual_chunked")
@@ -389,6 +422,27 @@ def run_array(lib: Any, case: ArrayCase, data: np.ndarray[Any, Any]) -> dict[str
         if not np.array_equal(out, data):
             raise AssertionError(f"{case.name}: data read back differs from data written")
         del handle, out
+        return {"write": written - start, "read": done - written}
+
+
+def run_latency(lib: Any, case: LatencyCase) -> dict[str, float]:
+    rows = case.shape[0]
+    data = np.arange(10, dtype=case.dtype)
+    with scratch_dir() as path:
+        handle = lib.create(case, path + "/a", case.kvstore, False)
+        for i in range(10):  # warm-up: first-use costs are not latency
+            lib.write_small(handle, i, data)
+            lib.read_small(handle, i, 10)
+        start = time.perf_counter()
+        for i in range(case.ops):
+            lib.write_small(handle, (i * 7) % rows, data)
+        written = time.perf_counter()
+        for i in range(case.ops):
+            out = lib.read_small(handle, (i * 7) % rows, 10)
+        done = time.perf_counter()
+        if not np.array_equal(out, data):
+            raise AssertionError(f"{case.name}: data read back differs from data written")
+        del handle
         return {"write": written - start, "read": done - written}
 
 
@@ -469,7 +523,7 @@ def run(
                 data = array_data(case)
             elif isinstance(case, VirtualCase):
                 expected = virtual_expected(case)
-            elif isinstance(case, ShardCase):
+            elif isinstance(case, ShardCase | LatencyCase):
                 pass
             else:
                 writes = boxes(case)
@@ -485,6 +539,8 @@ def run(
                         metrics = run_virtual(lib, case, expected)
                     elif isinstance(case, ShardCase):
                         metrics = run_shard(lib, case)
+                    elif isinstance(case, LatencyCase):
+                        metrics = run_latency(lib, case)
                     else:
                         metrics = run_boxes(lib, case, writes, expected)
                 except NotSupported:
@@ -509,7 +565,7 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
         header += "".join(f" {'tt/' + lib[:5]:>10}" for lib in others)
     lines.append(header)
     for case in all_cases:
-        if isinstance(case, ArrayCase):
+        if isinstance(case, ArrayCase | LatencyCase):
             phases: tuple[str, ...] = ("write", "read")
         elif isinstance(case, VirtualCase):
             phases = ("read",)
@@ -536,6 +592,8 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
                     sized = isinstance(case, ArrayCase | VirtualCase)
                     if isinstance(case, ShardCase):
                         amount, unit = float(case.reads), "r/s"
+                    elif isinstance(case, LatencyCase):
+                        amount, unit = float(case.ops), "op/s"
                     elif sized:
                         amount, unit = case.nbytes / MIB, "MiB/s"  # type: ignore[union-attr]
                     else:
@@ -558,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--libs", default=",".join(LIBRARIES), help="comma-separated libraries")
     parser.add_argument(
-        "--workloads", default="W1,W2,W3,W5,W6", help="comma-separated: W1,W2,W3,W5,W6"
+        "--workloads", default="W0,W1,W2,W3,W5,W6", help="comma-separated: W0,W1,W2,W3,W5,W6"
     )
     parser.add_argument("--verbose", action="store_true", help="print every sample")
     args = parser.parse_args(argv)

@@ -37,7 +37,7 @@ from ..errors import InvalidArgumentError, OutOfRangeError
 from .compose import compose
 from .domain import IndexDomain, normalize_dim_index, resolve_dim_selection
 from .interval import INF, IndexInterval, to_index
-from .output_map import IndexArray, OutputIndexMap
+from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod
 from .transform import IndexTransform
 
 if TYPE_CHECKING:
@@ -326,6 +326,75 @@ def _apply(
     return result, tuple(selected)
 
 
+def _basic_indexing(transform: IndexTransform, key: Any) -> IndexTransform | None:
+    """``transform[key]`` for the everyday key, or None to take the general path.
+
+    The everyday key is a tuple of Python ints and slices of ints (an optional
+    trailing ``...``) applied to a transform without index arrays. The result
+    is computed directly (what composing with the indexing transform gives:
+    ints become constants, slices single-input maps), without building and
+    composing an intermediate transform. Anything unusual, and every error,
+    goes through the general path so its messages stay the same.
+    """
+    items = key if type(key) is tuple else (key,)
+    if items and items[-1] is Ellipsis:
+        items = items[:-1]
+    old = transform.domain.dims
+    if len(items) > len(old):
+        return None
+    # Per old input dim: ("int", value) or (new position, offset, stride).
+    inner: list[tuple[Any, int, int]] = []
+    dims: list[IndexInterval] = []
+    for d, dim in enumerate(old):
+        item: Any = items[d] if d < len(items) else _FULL
+        kind = type(item)
+        if kind is int:
+            lo = -INF if dim.implicit_lower else dim.inclusive_min
+            hi = INF + 1 if dim.implicit_upper else dim.exclusive_max
+            if not lo <= item < hi:
+                return None
+            inner.append(("int", item, 0))
+            continue
+        if kind is not slice:
+            return None
+        start, stop, step = item.start, item.stop, item.step
+        if not (
+            (start is None or type(start) is int)
+            and (stop is None or type(stop) is int)
+            and (step is None or type(step) is int)
+        ):
+            return None
+        try:
+            interval, offset, stride = _slice_dim(dim, d, start, stop, step)
+        except OutOfRangeError:
+            return None
+        if stride != 1 and (interval.implicit_lower or interval.implicit_upper):
+            return None  # bounds propagation would move the implicit side
+        inner.append((len(dims), offset, stride))
+        dims.append(interval)
+    maps: list[OutputIndexMap] = []
+    for m in transform.maps:
+        method = m.method
+        if method is OutputIndexMethod.constant:
+            maps.append(m)
+            continue
+        if method is not OutputIndexMethod.single_input_dimension:
+            return None
+        assert m.input_dimension is not None
+        assert m.stride is not None
+        position, offset, stride = inner[m.input_dimension]
+        if position == "int":
+            maps.append(OutputIndexMap.constant(m.offset + m.stride * offset))
+        else:
+            maps.append(
+                OutputIndexMap.single(position, m.offset + m.stride * offset, m.stride * stride)
+            )
+    return IndexTransform.make(IndexDomain.from_dims(dims), maps)
+
+
+_FULL = slice(None)
+
+
 def apply_numpy_indexing(transform: IndexTransform, key: Any, mode: IndexingMode) -> IndexTransform:
     """Apply a NumPy-style indexing expression to all input dimensions of ``transform``.
 
@@ -333,6 +402,10 @@ def apply_numpy_indexing(transform: IndexTransform, key: Any, mode: IndexingMode
       OutOfRangeError: an index or slice is outside the explicit bounds, the expression
         has too many terms, or index arrays do not broadcast (``IndexError`` like TensorStore).
     """
+    if mode is IndexingMode.DEFAULT:
+        basic = _basic_indexing(transform, key)
+        if basic is not None:
+            return basic
     terms = _parse(key)
     _check_array_shapes(terms, mode)
     consumed = sum(t.dims for t in terms)

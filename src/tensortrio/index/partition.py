@@ -42,6 +42,7 @@ from .partition_dims import (
     enumerate_set,
     strided_pieces,
 )
+from .partition_simple import SimpleSlicePlan, simple_slice_plan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -104,28 +105,38 @@ class IndexTransformPartition:
 
     grid: ChunkGrid
     input_shape: tuple[int, ...]
-    _cells: NDArray[np.int64]
-    _selections: _SelectionPlan
+    _cells: NDArray[np.int64] | None
+    """Computed on first use for a simple plan (most requests never ask)."""
+    _selections: _SelectionPlan | SimpleSlicePlan
 
     @property
     def num_cells(self) -> int:
         """Number of grid cells touched (each appears exactly once)."""
+        if self._cells is None:
+            assert isinstance(self._selections, SimpleSlicePlan)
+            return self._selections.num_cells
         return int(self._cells.shape[0])
 
     @property
     def cells(self) -> NDArray[np.int64]:
         """Grid cell indices touched, shape ``(num_cells, rank)``, in iteration order."""
+        if self._cells is None:
+            object.__setattr__(self, "_cells", self._selections.cells())
+        assert self._cells is not None
         return self._cells
 
     def cell_set(self) -> frozenset[tuple[int, ...]]:
         """The touched grid cells as a set of tuples."""
-        return frozenset(map(tuple, self._cells.tolist()))
+        return frozenset(map(tuple, self.cells.tolist()))
 
     def __len__(self) -> int:
         return self.num_cells
 
     def __iter__(self) -> Iterator[ChunkCellSelection]:
-        return self._selections.iterate()
+        plan = self._selections
+        if isinstance(plan, SimpleSlicePlan):
+            return plan.iterate(ChunkCellSelection)
+        return plan.iterate()
 
 
 def partition_index_transform(
@@ -144,6 +155,15 @@ def partition_index_transform(
       InvalidArgumentError: if the chunk grid's rank differs from the output
         rank, a chunk size is not positive, or an input dimension is unbounded.
     """
+    simple = simple_slice_plan(transform, chunk_shape, grid_origin)
+    if simple is not None:
+        grid = ChunkGrid(
+            tuple(int(x) for x in chunk_shape),
+            (0,) * simple.output_rank
+            if grid_origin is None
+            else tuple(int(x) for x in grid_origin),
+        )
+        return IndexTransformPartition(grid, transform.domain.shape, None, simple)
     domain = transform.domain
     for dim, interval in enumerate(domain.dims):
         if not interval.finite and not interval.empty:
