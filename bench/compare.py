@@ -21,6 +21,14 @@ Workloads (each written then read, every library in turn, repeated):
   ``ts.Batch`` (``batch``): reads/s, and the kvstore reads each issued
   (``kvrd``/``bkvrd``; tensortrio: ``KvStore.statistics().io_reads``,
   tensorstore: its ``/tensorstore/kvstore/file/read`` metric).
+- W4: a [2048, 2048] uint16 zarr3 array in [1024, 1024] shards of [64, 64]
+  inner chunks (256 per shard), memory and file, raw and blosc (lz4): full
+  write and full read (MiB/s), and 1,000 reads of random single inner chunks
+  issued together (``rand``, reads/s).  ``W4 rewrite``: one [2048, 2048]
+  shard of 1,024 inner chunks, filled, then one inner chunk rewritten
+  (``rw1``: rewrites/s) and the bytes that rewrite encoded (``encKiB``;
+  tensortrio: its shard statistics, tensorstore: its chunk cache writes
+  metric; zarr-python re-encodes the whole shard and has no counter: '-').
 - W5: ``virtual_chunked`` over a [4096, 4096] float32 array in [256, 256] read
   chunks whose read function fills each chunk with NumPy; one full read
   (after an untimed warm-up read) in MiB/s (tensortrio and tensorstore only).
@@ -120,7 +128,31 @@ class LatencyCase:
     dtype: str = "uint16"
 
 
-Case = ArrayCase | BoxCase | VirtualCase | ShardCase | LatencyCase
+@attrs.frozen
+class ShardedCase:
+    """W4: a sharded zarr3 array: full write and read, random inner-chunk reads, one-chunk rewrite."""
+
+    name: str
+    shape: tuple[int, int]
+    shard: tuple[int, int]
+    inner: tuple[int, int]
+    kvstore: str
+    blosc: bool
+    reads: int
+    rewrite: bool = False
+    """Only the rewrite of one inner chunk of a full shard is timed."""
+    dtype: str = "uint16"
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
+
+    @property
+    def inner_nbytes(self) -> int:
+        return int(np.prod(self.inner)) * np.dtype(self.dtype).itemsize
+
+
+Case = ArrayCase | BoxCase | VirtualCase | ShardCase | LatencyCase | ShardedCase
 
 
 def cases(quick: bool, workloads: set[str]) -> list[Case]:
@@ -150,6 +182,18 @@ def cases(quick: bool, workloads: set[str]) -> list[Case]:
         count, box = (50, 24) if quick else (1000, 48)
         for kvstore in ("memory", "file"):
             out.append(BoxCase(f"W3 txn {kvstore}", size, chunks3, count, box, kvstore, True))
+    if "W4" in workloads:
+        shape4, shard4, inner4, reads4 = (
+            ((256, 256), (128, 128), (32, 32), 50) if quick else ((2048, 2048), (1024, 1024), (64, 64), 1000)
+        )
+        for kvstore in ("memory", "file"):
+            for blosc in (False, True):
+                label = f"W4 {kvstore} {'blosc' if blosc else 'raw'}"
+                out.append(ShardedCase(label, shape4, shard4, inner4, kvstore, blosc, reads4))
+        for kvstore in ("memory", "file"):
+            out.append(
+                ShardedCase(f"W4 rewrite {kvstore}", shape4, shape4, inner4, kvstore, False, 0, True)
+            )
     if "W6" in workloads:
         if quick:
             out.append(ShardCase("W6 shard", (256, 256), (32, 32), 64))
@@ -203,6 +247,61 @@ def shard_boxes(case: ShardCase) -> list[tuple[slice, slice]]:
     out = []
     for i in range(case.reads):
         y, x = (i // per_row) * case.inner[0], (i % per_row) * case.inner[1]
+        out.append((slice(y, y + case.inner[0]), slice(x, x + case.inner[1])))
+    return out
+
+
+def sharded_spec(case: ShardedCase, path: str) -> dict[str, Any]:
+    """The zarr3 spec of a W4 array (tensortrio and tensorstore)."""
+    inner_codecs: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    if case.blosc:
+        inner_codecs.append(
+            {
+                "name": "blosc",
+                "configuration": {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": 2, "blocksize": 0},
+            }
+        )
+    store: dict[str, Any] = (
+        {"driver": "memory"} if case.kvstore == "memory" else {"driver": "file", "path": path}
+    )
+    return {
+        "driver": "zarr3",
+        "kvstore": store,
+        "metadata": {
+            "shape": list(case.shape),
+            "data_type": case.dtype,
+            "fill_value": 0,
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(case.shard)}},
+            "codecs": [
+                {
+                    "name": "sharding_indexed",
+                    "configuration": {
+                        "chunk_shape": list(case.inner),
+                        "codecs": inner_codecs,
+                        "index_codecs": [
+                            {"name": "bytes", "configuration": {"endian": "little"}},
+                            {"name": "crc32c"},
+                        ],
+                    },
+                }
+            ],
+        },
+    }
+
+
+def sharded_data(case: ShardedCase) -> np.ndarray[Any, Any]:
+    """Deterministic W4 data (no inner chunk equal to the fill value)."""
+    rng = np.random.default_rng(4)
+    return rng.integers(1, 64, size=case.shape, dtype=np.uint8).astype(case.dtype)
+
+
+def inner_boxes(case: ShardedCase) -> list[tuple[slice, slice]]:
+    """``case.reads`` random single inner chunks (repeats allowed)."""
+    rng = np.random.default_rng(40)
+    grid = (case.shape[0] // case.inner[0], case.shape[1] // case.inner[1])
+    out = []
+    for i, j in zip(rng.integers(0, grid[0], case.reads), rng.integers(0, grid[1], case.reads), strict=True):
+        y, x = int(i) * case.inner[0], int(j) * case.inner[1]
         out.append((slice(y, y + case.inner[0]), slice(x, x + case.inner[1])))
     return out
 
@@ -320,6 +419,24 @@ class TensorStoreLike:
         return [future.result() for future in futures]
 
 
+    def create_sharded(self, case: ShardedCase, path: str) -> Any:
+        return self.ts.open(sharded_spec(case, path), create=True, context=self.ts.Context()).result()
+
+    def read_inner(self, store: Any, boxes: list[tuple[slice, slice]]) -> list[Any]:
+        futures = [store[box].read() for box in boxes]
+        return [future.result() for future in futures]
+
+    def write_inner(self, store: Any, box: tuple[slice, slice], data: np.ndarray[Any, Any]) -> None:
+        store[box].write(data).result()
+
+    def encoded_inner_chunks(self, store: Any) -> int | None:
+        """Inner chunks encoded so far by ``store``'s cache."""
+        if self.ts.__name__ == "tensortrio":
+            return int(store._driver.cache.shard_statistics().inner_encoded)
+        metrics = self.ts.experimental_collect_matching_metrics("/tensorstore/cache/chunk_cache/writes")
+        return int(metrics[0]["values"][0]["value"]) if metrics else None
+
+
 class ZarrPython:
     """zarr-python 3 writing zarr v2 arrays; concurrency from a thread pool."""
 
@@ -367,6 +484,35 @@ class ZarrPython:
 
     def create_shard(self, case: ShardCase, path: str) -> Any:
         raise NotSupported("zarr-python has no batched reads")
+
+    def create_sharded(self, case: ShardedCase, path: str) -> Any:
+        zarr = self.zarr
+        store = zarr.storage.MemoryStore() if case.kvstore == "memory" else zarr.storage.LocalStore(path)
+        compressors = (
+            zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle", typesize=2, blocksize=0)
+            if case.blosc
+            else None
+        )
+        return zarr.create_array(
+            store=store,
+            shape=case.shape,
+            shards=case.shard,
+            chunks=case.inner,
+            dtype=case.dtype,
+            compressors=compressors,
+            zarr_format=3,
+            fill_value=0,
+        )
+
+    def read_inner(self, array: Any, boxes: list[tuple[slice, slice]]) -> list[Any]:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            return list(pool.map(array.__getitem__, boxes))
+
+    def write_inner(self, array: Any, box: tuple[slice, slice], data: np.ndarray[Any, Any]) -> None:
+        array[box] = data
+
+    def encoded_inner_chunks(self, array: Any) -> int | None:
+        return None
 
     def write_boxes(
         self, array: Any, writes: list[tuple[tuple[slice, slice], int]], transaction: bool = False
@@ -477,6 +623,46 @@ def run_shard(lib: Any, case: ShardCase) -> dict[str, float]:
         return metrics
 
 
+def run_sharded(lib: Any, case: ShardedCase, data: np.ndarray[Any, Any]) -> dict[str, float]:
+    with scratch_dir() as path:
+        handle = lib.create_sharded(case, path + "/a")
+        began = time.perf_counter()
+        lib.write_all(handle, data)
+        written = time.perf_counter()
+        if case.rewrite:
+            # One inner chunk of the full shard, rewritten a few times: the median rewrite.
+            times, encoded = [], []
+            for k in range(5):
+                box = (slice(0, case.inner[0]), slice(case.inner[1] * k, case.inner[1] * (k + 1)))
+                before = lib.encoded_inner_chunks(handle)
+                start = time.perf_counter()
+                lib.write_inner(handle, box, np.full(case.inner, 100 + k, case.dtype))
+                times.append(time.perf_counter() - start)
+                after = lib.encoded_inner_chunks(handle)
+                if before is not None and after is not None:
+                    encoded.append((after - before) * case.inner_nbytes / 1024)
+                data[box] = 100 + k
+            if not np.array_equal(lib.read_all(handle), data):
+                raise AssertionError(f"{case.name}: data read back differs from data written")
+            metrics = {"rw1": statistics.median(times)}
+            if encoded:
+                metrics["encKiB"] = statistics.median(encoded)
+            return metrics
+        out = lib.read_all(handle)
+        done = time.perf_counter()
+        if not np.array_equal(out, data):
+            raise AssertionError(f"{case.name}: data read back differs from data written")
+        boxes = inner_boxes(case)
+        start = time.perf_counter()
+        chunks = lib.read_inner(handle, boxes)
+        finished = time.perf_counter()
+        for box, chunk in zip(boxes, chunks, strict=True):
+            if not np.array_equal(chunk, data[box]):
+                raise AssertionError(f"{case.name}: inner chunk {box} read back wrong")
+        del handle, out
+        return {"write": written - began, "read": done - written, "rand": finished - start}
+
+
 def run_virtual(lib: Any, case: VirtualCase, expected: np.ndarray[Any, Any]) -> dict[str, float]:
     handle = lib.virtual(case)
     lib.read_all(handle)  # warm-up: worker threads started
@@ -525,6 +711,8 @@ def run(
                 expected = virtual_expected(case)
             elif isinstance(case, ShardCase | LatencyCase):
                 pass
+            elif isinstance(case, ShardedCase):
+                data = sharded_data(case)
             else:
                 writes = boxes(case)
                 expected = reference(case, writes)
@@ -541,6 +729,8 @@ def run(
                         metrics = run_shard(lib, case)
                     elif isinstance(case, LatencyCase):
                         metrics = run_latency(lib, case)
+                    elif isinstance(case, ShardedCase):
+                        metrics = run_sharded(lib, case, data.copy())
                     else:
                         metrics = run_boxes(lib, case, writes, expected)
                 except NotSupported:
@@ -571,6 +761,8 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
             phases = ("read",)
         elif isinstance(case, ShardCase):
             phases = ("read", "kvrd", "batch", "bkvrd")
+        elif isinstance(case, ShardedCase):
+            phases = ("rw1", "encKiB") if case.rewrite else ("write", "read", "rand")
         else:
             phases = ("write", "lost")
         for phase in phases:
@@ -585,12 +777,16 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
                 if seconds is None:
                     row += f" {'-':>12}"
                     rates[library] = None
-                elif phase in ("lost", "kvrd", "bkvrd"):
+                elif phase in ("lost", "kvrd", "bkvrd", "encKiB"):
                     row += f" {int(seconds):>12d}"
                     rates[library] = None
                 else:
-                    sized = isinstance(case, ArrayCase | VirtualCase)
-                    if isinstance(case, ShardCase):
+                    sized = isinstance(case, ArrayCase | VirtualCase | ShardedCase)
+                    if isinstance(case, ShardedCase) and phase == "rand":
+                        amount, unit = float(case.reads), "r/s"
+                    elif phase == "rw1":
+                        amount, unit = 1.0, "rw/s"
+                    elif isinstance(case, ShardCase):
                         amount, unit = float(case.reads), "r/s"
                     elif isinstance(case, LatencyCase):
                         amount, unit = float(case.ops), "op/s"
@@ -616,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--libs", default=",".join(LIBRARIES), help="comma-separated libraries")
     parser.add_argument(
-        "--workloads", default="W0,W1,W2,W3,W5,W6", help="comma-separated: W0,W1,W2,W3,W5,W6"
+        "--workloads", default="W0,W1,W2,W3,W4,W5,W6", help="comma-separated: W0,W1,W2,W3,W4,W5,W6"
     )
     parser.add_argument("--verbose", action="store_true", help="print every sample")
     args = parser.parse_args(argv)
