@@ -192,3 +192,24 @@ def test_processes_writing_inner_chunks_of_the_same_shards_lose_nothing(tmp_path
     store = ts.open(sharded_spec({"driver": "file", "path": path}), context=ts.Context()).result()
     expected = (np.arange(64 * 64).reshape(64, 64) % 997 + 1).astype(np.uint16)
     assert np.array_equal(store.read().result(), expected)
+
+
+def test_large_partial_writes_prepared_in_threads_still_encode_only_touched_chunks() -> None:
+    # [512, 512] uint16 shards (512 KiB): partial parts this large are prepared in worker
+    # threads without their selections, so the writeback finds the touched chunks in the mask.
+    spec = sharded_spec(MEMORY, shape=(1024, 1024), shard=(512, 512), inner=(64, 64))
+    store = opened(spec)
+    data = pattern((1024, 1024))
+    store.write(data).result()
+    cache = cache_of(store)
+    before = cache.shard_statistics()
+    # ~1.9 MiB in four parts of ~0.5 MiB: prepared in worker threads.
+    part = pattern((1000, 960), seed=9)
+    store[0:1000, 0:960].write(part).result()
+    data[0:1000, 0:960] = part
+    after = cache.shard_statistics()
+    # Top left: whole shard (64); bottom left: every inner chunk touched (64); the right
+    # shards: 7 of 8 inner columns (56 each), the eighth carried over (8 each).
+    assert after.inner_encoded - before.inner_encoded == 64 + 64 + 56 + 56
+    assert after.inner_carried - before.inner_carried == 8 + 8
+    assert np.array_equal(store.read().result(), data)

@@ -115,7 +115,7 @@ class ShardCache(ChunkCache):
                 if len(self._keys) >= _KEY_MEMO_SIZE:
                     self._keys.clear()
                 key = self._keys[cell] = self.codec.chunk_key(cell)
-            entry = ShardEntry(cell, key, on_evict=self._evicted)
+            entry = ShardEntry(cell, key, on_evict=self._evicted, inner_cells=self._io.needed)
             self._entries[cell] = entry
         assert isinstance(entry, ShardEntry)
         return entry
@@ -268,9 +268,12 @@ class ShardCache(ChunkCache):
                 piece = value[start - plan.start : stop - plan.start]
                 jobs.append((i, functools.partial(io.load, buffer, cell, piece)))
         self._inner_decoded += len(jobs)
+        costs = [io.inner_nbytes] * len(jobs)
+        for position in whole_decodes:
+            costs[position] = self._chunk_nbytes
         outcomes = await run_jobs(
             [job for _, job in jobs],
-            [io.inner_nbytes] * len(jobs),
+            costs,
             limiter=self.limiter,
             inline_bytes=COPY_INLINE_BYTES,
         )
@@ -294,6 +297,8 @@ class ShardCache(ChunkCache):
 
     async def _write_snapshots(self, snapshots: list[WritebackSnapshot]) -> None:
         io = self._io
+        # Called right after the snapshots were taken: their touched inner chunks go with them.
+        touched = {id(s): _take_touched(s.entry) for s in snapshots}
         todo = snapshots
         while todo:
             unknown = [
@@ -331,6 +336,7 @@ class ShardCache(ChunkCache):
                         None if s.full else _stored_bytes(s.entry),
                         s.pending,
                         s.mask,
+                        touched[id(s)],
                     )
                     for s in todo
                 ],
@@ -395,6 +401,11 @@ def _has_shard(entry: ChunkEntry) -> bool:
     """Whether a partial writeback can merge without reading: the shard's bytes (or absence) are known."""
     assert isinstance(entry, ShardEntry)
     return bool(entry.generation) and (entry.missing or entry.encoded is not None)
+
+
+def _take_touched(entry: ChunkEntry) -> NDArray[np.bool_] | None:
+    assert isinstance(entry, ShardEntry)
+    return entry.take_touched()
 
 
 def _stored_bytes(entry: ChunkEntry) -> bytes | None:

@@ -29,9 +29,12 @@ from .cache_pool import ENTRY_OVERHEAD_BYTES
 from .chunk_entry import ChunkEntry
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from numpy.typing import NDArray
 
     from ..drivers.kvstore.generation import TimestampedStorageGeneration
+    from ..index.partition import ChunkCellSelection
 
 __all__ = ["ShardEntry"]
 
@@ -43,6 +46,14 @@ class ShardEntry(ChunkEntry):
     index: NDArray[np.uint64] | None = attrs.field(default=None, kw_only=True)
     encoded: bytes | None = attrs.field(default=None, kw_only=True)
     loaded: NDArray[np.bool_] | None = attrs.field(default=None, kw_only=True)
+    inner_cells: Callable[[Sequence[Any]], NDArray[np.bool_]] | None = attrs.field(
+        default=None, kw_only=True, repr=False
+    )
+    """The inner chunks (flat mask) a chunk-local selection touches."""
+    touched: NDArray[np.bool_] | None = attrs.field(default=None, kw_only=True)
+    """Inner chunks the pending writes touch (flat), when ``touched_exact``."""
+    touched_exact: bool = attrs.field(default=True, kw_only=True)
+    """False once writes were merged without a selection (then the mask tells)."""
     wanted: NDArray[np.bool_] | None = attrs.field(default=None, kw_only=True)
     """Inner chunks readers waiting for the load in flight need: the next load brings them too."""
 
@@ -80,6 +91,30 @@ class ShardEntry(ChunkEntry):
         """``need`` plus what waiting readers want (which this load then brings)."""
         wanted, self.wanted = self.wanted, None
         return need if wanted is None else need | wanted
+
+    def stage(
+        self,
+        selection: ChunkCellSelection,
+        source: NDArray[Any],
+        full: bool,
+        chunk_shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+    ) -> bool:
+        coalesced = super().stage(selection, source, full, chunk_shape, dtype)
+        if self.mask is not None and self.inner_cells is not None:
+            cells = self.inner_cells(selection.chunk_selection)
+            self.touched = cells if self.touched is None else self.touched | cells
+        return coalesced
+
+    def install(self, pending: NDArray[Any], mask: NDArray[np.bool_] | None) -> bool:
+        self.touched_exact = False  # no selection: a writeback looks at the whole mask
+        return super().install(pending, mask)
+
+    def take_touched(self) -> NDArray[np.bool_] | None:
+        """The inner chunks the writes a writeback just took touch (None: not known)."""
+        touched, exact = self.touched, self.touched_exact and self.inner_cells is not None
+        self.touched, self.touched_exact = None, True
+        return touched if exact else None
 
     # --- stored state
 

@@ -234,12 +234,15 @@ class ShardIO:
         stored: Buffer | None,
         pending: NDArray[Any],
         mask: NDArray[np.bool_] | None,
+        touched: NDArray[np.bool_] | None = None,
     ) -> MergeOutcome:
         """The shard after applying ``pending`` (where ``mask``; None: everywhere) to ``stored``.
 
         Untouched inner chunks keep their stored bytes; fully written ones are
         encoded from ``pending``; partly written ones are decoded, merged and
         encoded. Inner chunks equal to the fill value are left out.
+        ``touched`` (flat): the inner chunks the writes may touch, when known,
+        so only their part of ``mask`` is looked at.
 
         Raises:
             DataLossError: a corrupt stored shard or inner chunk.
@@ -253,17 +256,21 @@ class ShardIO:
         chunks: list[Buffer | None] = (
             list(split_shard(layout, stored)) if stored is not None else [None] * n
         )
-        blocks = mask.reshape(self._split)
-        axes = tuple(range(1, 2 * len(layout.grid_shape), 2))
-        touched = blocks.any(axis=axes).reshape(-1)
-        full = blocks.all(axis=axes).reshape(-1)
+        if touched is None:
+            blocks = mask.reshape(self._split)
+            axes = tuple(range(1, 2 * len(layout.grid_shape), 2))
+            touched = blocks.any(axis=axes).reshape(-1)
         fill = layout.info.fill_value
         encoded = 0
+        written = np.zeros(n, np.bool_)
         for cell in np.flatnonzero(touched).tolist():
             where = tuple(int(i) for i in np.unravel_index(cell, layout.grid_shape))
             region = layout.cell_slices(where)
-            if full[cell]:
+            part = mask[region]
+            if part.all():
                 array = pending[region]
+            elif not part.any():
+                continue
             else:
                 old = chunks[cell]
                 if old is None:
@@ -275,8 +282,9 @@ class ShardIO:
                         raise DataLossError(f"inner chunk {list(where)}: {exc}") from None
                 np.copyto(array, pending[region], where=mask[region])
             chunks[cell] = encode_inner_chunk(layout, array)
+            written[cell] = True
             encoded += 1
-        carried = sum(1 for cell in np.flatnonzero(~touched).tolist() if chunks[cell] is not None)
+        carried = sum(1 for cell in np.flatnonzero(~written).tolist() if chunks[cell] is not None)
         count = sum(chunk is not None for chunk in chunks)
         return MergeOutcome(self._keep(assemble_shard(layout, chunks), count), encoded, carried)
 
