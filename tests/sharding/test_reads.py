@@ -218,3 +218,15 @@ def test_strided_and_index_array_reads_decode_only_what_they_touch() -> None:
     _, stats = deltas(store, lambda: out.append(store.vindex[[1, 9], [2, 3]].read().result()))
     assert np.array_equal(out[-1], data[[1, 9], [2, 3]])
     assert stats["inner_decoded"] == 2
+
+
+def test_whole_blosc_shard_with_a_corrupt_inner_chunk_is_data_loss_naming_it() -> None:
+    spec = sharded_spec(MEMORY, inner_codecs=["bytes", {"name": "blosc"}])
+    store = written(spec, pattern((64, 64)))
+    kv = store.kvstore
+    value = bytearray(kv.read("c/0/0").result().value)
+    value[12] ^= 0xFF  # inner chunk (0, 0)'s header: compressed size
+    kv.write("c/0/0", bytes(value)).result()
+    with pytest.raises(DataLossError, match=r"^zarr3 .*'c/0/0': inner chunk \[0, 0\]: blosc: corrupt header"):
+        store[0:32, 0:32].read().result()
+    assert np.array_equal(store[32:64, 32:64].read().result(), pattern((64, 64))[32:64, 32:64])
