@@ -27,7 +27,6 @@ import numpy as np
 from ...errors import DataLossError
 from .codecs.sharding import (
     MISSING,
-    assemble_shard,
     decode_inner_chunk,
     decode_shard,
     decode_shard_index,
@@ -267,7 +266,7 @@ class ShardIO:
             None if is_fill else encode(flat[k]) for k, is_fill in enumerate(fill)
         ]
         stored = len(fill) - sum(fill)
-        return assemble_shard(self.layout, chunks), stored
+        return self.assemble(chunks), stored
 
     def _decode_blosc(self, shard: Buffer) -> NDArray[Any]:
         layout = self.layout
@@ -361,7 +360,27 @@ class ShardIO:
             encoded += 1
         carried = sum(1 for cell in np.flatnonzero(~written).tolist() if chunks[cell] is not None)
         count = sum(chunk is not None for chunk in chunks)
-        return MergeOutcome(self._keep(assemble_shard(layout, chunks), count), encoded, carried)
+        return MergeOutcome(self._keep(self.assemble(chunks), count), encoded, carried)
+
+    def assemble(self, chunks: Sequence[Buffer | None]) -> bytes:
+        """:func:`assemble_shard` with the index computed at once rather than chunk by chunk."""
+        layout = self.layout
+        present = np.fromiter((c is not None for c in chunks), np.bool_, len(chunks))
+        sizes = np.fromiter(
+            (0 if c is None else memoryview(c).nbytes for c in chunks), np.uint64, len(chunks)
+        )
+        base = layout.index_nbytes if layout.index_location == "start" else 0
+        ends = np.cumsum(sizes, dtype=np.uint64) + np.uint64(base)
+        index = np.full((len(chunks), 2), MISSING, np.uint64)
+        index[present, 0] = (ends - sizes)[present]
+        index[present, 1] = sizes[present]
+        encoded = layout.index.encode(index.reshape((*layout.grid_shape, 2)))
+        parts: list[Buffer] = [c for c in chunks if c is not None]
+        if layout.index_location == "start":
+            parts.insert(0, encoded)
+        else:
+            parts.append(encoded)
+        return b"".join(parts)
 
     def _keep(self, data: bytes, stored_chunks: int) -> bytes | None:
         return data if stored_chunks or self.store_fill_shards else None
