@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import AbortedError, InvalidArgumentError, UnimplementedError
 from ..index import IndexTransform, OutputIndexMethod
-from ..index.shortcut import DimExpressionShortcut
+from ..index.shortcut import DimExpressionShortcuts
 from ..runtime import Future, Promise, WriteFutures, get_runtime
 from ..schema.json_pretty import pretty_repr
 
@@ -146,7 +146,7 @@ _Statistics = StorageStatistics
 
 
 @attrs.define(eq=False, repr=False)
-class TensorStore:
+class TensorStore(DimExpressionShortcuts):
     """Asynchronous multi-dimensional array handle (``ts.TensorStore``).
 
     Obtain one from ``ts.open``. Views made by indexing share the opened
@@ -189,31 +189,6 @@ class TensorStore:
     def transpose(self, axes: Any = None) -> TensorStore:
         """View with transposed domain (``self[ts.d[axes].transpose[:]]``)."""
         return self._view(self._transform.transpose(axes))
-
-    @property
-    def translate_to(self) -> DimExpressionShortcut:
-        """``store.translate_to[origins]``: ``store[ts.d[:].translate_to[origins]]``."""
-        return DimExpressionShortcut(self, "translate_to")
-
-    @property
-    def translate_by(self) -> DimExpressionShortcut:
-        """``store.translate_by[offsets]``: ``store[ts.d[:].translate_by[offsets]]``."""
-        return DimExpressionShortcut(self, "translate_by")
-
-    @property
-    def translate_backward_by(self) -> DimExpressionShortcut:
-        """``store.translate_backward_by[offsets]``: ``store[ts.d[:].translate_backward_by[...]]``."""
-        return DimExpressionShortcut(self, "translate_backward_by")
-
-    @property
-    def label(self) -> DimExpressionShortcut:
-        """``store.label[labels]``: ``store[ts.d[:].label[labels]]``."""
-        return DimExpressionShortcut(self, "label")
-
-    @property
-    def mark_bounds_implicit(self) -> DimExpressionShortcut:
-        """``store.mark_bounds_implicit[flags]``: ``store[ts.d[:].mark_bounds_implicit[flags]]``."""
-        return DimExpressionShortcut(self, "mark_bounds_implicit")
 
     def with_transaction(self, transaction: Any) -> TensorStore:
         """A view bound to ``transaction`` (None: non-transactional) for reads and writes."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .interval import INF, IndexInterval, to_index
-from .shortcut import DimExpressionShortcut
+from .shortcut import DimExpressionShortcuts
 
 if TYPE_CHECKING:
     from .transform import IndexTransform
@@ -228,7 +228,7 @@ def build_intervals(
 
 
 @attrs.frozen(init=False, repr=False, eq=True)
-class IndexDomain:
+class IndexDomain(DimExpressionShortcuts):
     """Domain (bounds and optional labels) of an N-dimensional index space.
 
     Constructor forms (as TensorStore): ``IndexDomain(rank=None, *, inclusive_min=None,
@@ -409,31 +409,6 @@ class IndexDomain:
                 f"permutation for rank {self.rank}"
             )
         return IndexDomain.from_dims(self.dims[i] for i in order)
-
-    @property
-    def translate_to(self) -> DimExpressionShortcut:
-        """``x.translate_to[origins]``: same as ``x[ts.d[:].translate_to[origins]]``."""
-        return DimExpressionShortcut(self, "translate_to")
-
-    @property
-    def translate_by(self) -> DimExpressionShortcut:
-        """``x.translate_by[offsets]``: same as ``x[ts.d[:].translate_by[offsets]]``."""
-        return DimExpressionShortcut(self, "translate_by")
-
-    @property
-    def translate_backward_by(self) -> DimExpressionShortcut:
-        """``x.translate_backward_by[offsets]``: same as ``x[ts.d[:].translate_backward_by[...]]``."""
-        return DimExpressionShortcut(self, "translate_backward_by")
-
-    @property
-    def label(self) -> DimExpressionShortcut:
-        """``x.label[labels]``: same as ``x[ts.d[:].label[labels]]``."""
-        return DimExpressionShortcut(self, "label")
-
-    @property
-    def mark_bounds_implicit(self) -> DimExpressionShortcut:
-        """``x.mark_bounds_implicit[flags]``: same as ``x[ts.d[:].mark_bounds_implicit[...]]``."""
-        return DimExpressionShortcut(self, "mark_bounds_implicit")
 
     def to_json(self) -> dict[str, Any]:
         """The JSON representation (``inclusive_min``, ``exclusive_max``, ``labels``)."""

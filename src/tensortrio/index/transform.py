@@ -22,7 +22,7 @@ from ..errors import InvalidArgumentError
 from .domain import IndexDomain, build_intervals, resolve_dim_selection
 from .interval import IndexInterval, to_index
 from .output_map import IndexArray, OutputIndexMap, OutputIndexMaps, OutputIndexMethod
-from .shortcut import DimExpressionShortcut
+from .shortcut import DimExpressionShortcuts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -111,7 +111,7 @@ def identity_maps(rank: int) -> tuple[OutputIndexMap, ...]:
 
 
 @attrs.frozen(init=False, repr=False, eq=False)
-class IndexTransform:
+class IndexTransform(DimExpressionShortcuts):
     """A transform from an input index space to an output index space (``ts.IndexTransform``).
 
     Constructor forms (as TensorStore): ``IndexTransform(input_rank=None, *,
@@ -342,31 +342,6 @@ class IndexTransform:
             return permute_input_dims(self, tuple(range(self.input_rank - 1, -1, -1)))
         self.domain.transpose(axes)  # validates that axes is a permutation
         return permute_input_dims(self, resolve_dim_selection(axes, self.domain.labels))
-
-    @property
-    def translate_to(self) -> DimExpressionShortcut:
-        """``x.translate_to[origins]``: same as ``x[ts.d[:].translate_to[origins]]``."""
-        return DimExpressionShortcut(self, "translate_to")
-
-    @property
-    def translate_by(self) -> DimExpressionShortcut:
-        """``x.translate_by[offsets]``: same as ``x[ts.d[:].translate_by[offsets]]``."""
-        return DimExpressionShortcut(self, "translate_by")
-
-    @property
-    def translate_backward_by(self) -> DimExpressionShortcut:
-        """``x.translate_backward_by[offsets]``: same as ``x[ts.d[:].translate_backward_by[...]]``."""
-        return DimExpressionShortcut(self, "translate_backward_by")
-
-    @property
-    def label(self) -> DimExpressionShortcut:
-        """``x.label[labels]``: same as ``x[ts.d[:].label[labels]]``."""
-        return DimExpressionShortcut(self, "label")
-
-    @property
-    def mark_bounds_implicit(self) -> DimExpressionShortcut:
-        """``x.mark_bounds_implicit[flags]``: same as ``x[ts.d[:].mark_bounds_implicit[...]]``."""
-        return DimExpressionShortcut(self, "mark_bounds_implicit")
 
     def to_json(self) -> dict[str, Any]:
         """The JSON representation (``input_inclusive_min``, ..., ``output``)."""
