@@ -26,7 +26,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ..errors import InvalidArgumentError
-from .json_pretty import pretty_repr
+from .value_handle import ValueHandle
 
 __all__ = [
     "INF_INDEX",
@@ -308,7 +308,7 @@ def grid_from_json(json: Any, apply: Callable[[str, Any, bool], None]) -> None:
             raise InvalidArgumentError(f'Error parsing object member "{key}": {exc}') from None
 
 
-class Grid:
+class Grid(ValueHandle[GridConstraints]):
     """Describes a regular grid layout for write/read/codec chunks (``ts.ChunkLayout.Grid``).
 
     ``Grid(json)`` parses the ``ChunkLayout/Grid`` JSON; ``Grid(**kwargs)`` and
@@ -317,10 +317,8 @@ class Grid:
     ``elements_soft_constraint``, ``grid`` and ``grid_soft_constraint``.
     """
 
-    __slots__ = ("_value",)
-    __hash__ = None  # type: ignore[assignment]  # mutable, like tensorstore's
-
-    _value: GridConstraints
+    __slots__ = ()
+    _REPR_NAME = "ChunkLayout.Grid"
 
     def __init__(self, json: Any = None, **kwargs: Any) -> None:
         self._value = GridConstraints()
@@ -330,12 +328,6 @@ class Grid:
             self._value = grid_constraints_from_json(json)
         elif kwargs:
             self.update(**kwargs)
-
-    @classmethod
-    def _wrap(cls, value: GridConstraints) -> Grid:
-        grid = cls.__new__(cls)
-        grid._value = value
-        return grid
 
     @property
     def constraints(self) -> GridConstraints:
@@ -444,14 +436,6 @@ class Grid:
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
         """The ``ChunkLayout/Grid`` JSON representation."""
         return self._value.to_json()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Grid):
-            return NotImplemented
-        return self._value == other._value
-
-    def __repr__(self) -> str:
-        return pretty_repr(self._value.to_json(), "ChunkLayout.Grid(", ")")
 
     def __reduce__(self) -> tuple[Callable[..., Grid], tuple[Any, ...]]:
         return (_grid_from_pickle, (self._value.rank, self._value.to_json()))

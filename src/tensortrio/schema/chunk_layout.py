@@ -40,7 +40,7 @@ from .chunk_grid import (
 )
 from .chunk_grid import Grid as _Grid
 from .chunk_json import expect_object, json_int_vector, json_ranged_int, json_ranged_int_vector
-from .json_pretty import pretty_repr
+from .value_handle import ValueHandle
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -450,7 +450,7 @@ def _kw_grid_member(
     return out
 
 
-class ChunkLayout:
+class ChunkLayout(ValueHandle[LayoutConstraints]):
     """Describes the storage layout of a TensorStore (``ts.ChunkLayout``).
 
     ``ChunkLayout(json)`` parses the ``ChunkLayout`` JSON; ``ChunkLayout(**kwargs)``
@@ -469,10 +469,8 @@ class ChunkLayout:
 
     Grid: ClassVar[type[_Grid]] = _Grid
 
-    __slots__ = ("_value",)
-    __hash__ = None  # type: ignore[assignment]  # mutable, like tensorstore's
-
-    _value: LayoutConstraints
+    __slots__ = ()
+    _REPR_NAME = "ChunkLayout"
 
     def __init__(self, json: Any = None, **kwargs: Any) -> None:
         if json is not None:
@@ -485,9 +483,7 @@ class ChunkLayout:
     @classmethod
     def from_constraints(cls, value: LayoutConstraints) -> ChunkLayout:
         """Wrap a frozen :class:`LayoutConstraints`."""
-        layout = cls.__new__(cls)
-        layout._value = value
-        return layout
+        return cls._wrap(value)
 
     @property
     def constraints(self) -> LayoutConstraints:
@@ -599,14 +595,6 @@ class ChunkLayout:
     def to_json(self) -> dict[str, Any]:
         """The ``ChunkLayout`` JSON representation."""
         return self._value.to_json()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ChunkLayout):
-            return NotImplemented
-        return self._value == other._value
-
-    def __repr__(self) -> str:
-        return pretty_repr(self._value.to_json(), "ChunkLayout(", ")")
 
     def __reduce__(self) -> tuple[Callable[..., ChunkLayout], tuple[Any, ...]]:
         return (_layout_from_pickle, (self._value.to_json(),))

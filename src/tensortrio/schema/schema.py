@@ -35,13 +35,13 @@ from .fill_value import (
     format_array,
     unbroadcast,
 )
-from .json_pretty import pretty_repr
 from .unit import (
     Unit,
     dimension_units_from_json,
     dimension_units_to_json,
     normalize_dimension_units,
 )
+from .value_handle import ValueHandle
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -458,7 +458,7 @@ def apply_schema_keywords(out: SchemaConstraints, kwargs: dict[str, Any]) -> Sch
     return out
 
 
-class Schema:
+class Schema(ValueHandle[SchemaConstraints]):
     """Driver-independent options for defining a TensorStore (``ts.Schema``).
 
     ``Schema(json)`` parses the ``Schema`` JSON; ``Schema(*, rank=None, dtype=None,
@@ -470,10 +470,8 @@ class Schema:
         TypeError: an argument of the wrong type.
     """
 
-    __slots__ = ("_value",)
-    __hash__ = None  # type: ignore[assignment]  # mutable, like tensorstore's
-
-    _value: SchemaConstraints
+    __slots__ = ()
+    _REPR_NAME = "Schema"
 
     def __init__(self, json: Any = None, **kwargs: Any) -> None:
         if json is not None:
@@ -486,9 +484,7 @@ class Schema:
     @classmethod
     def from_constraints(cls, value: SchemaConstraints) -> Schema:
         """Wrap a frozen :class:`SchemaConstraints`."""
-        schema = cls.__new__(cls)
-        schema._value = value
-        return schema
+        return cls._wrap(value)
 
     @property
     def constraints(self) -> SchemaConstraints:
@@ -572,14 +568,6 @@ class Schema:
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
         """The ``Schema`` JSON representation."""
         return self._value.to_json()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Schema):
-            return NotImplemented
-        return self._value == other._value
-
-    def __repr__(self) -> str:
-        return pretty_repr(self._value.to_json(), "Schema(", ")")
 
     def __reduce__(self) -> tuple[Callable[..., Schema], tuple[Any, ...]]:
         # The frozen value (not JSON) so a fill value keeps its exact dtype.

@@ -34,7 +34,6 @@ from .cache_revalidation import (
 )
 from .chunk_json import json_text
 from .context_spec import ContextSpec, parse_resource_spec
-from .json_pretty import pretty_repr
 from .open_mode import OPEN_MODE_FLAGS, OpenMode, effective_open_mode, open_mode_from_json_members
 from .schema import (
     SCHEMA_KEYWORDS,
@@ -48,6 +47,7 @@ from .tensorstore_driver import (
     driver_for_url_scheme,
     tensorstore_driver,
 )
+from .value_handle import ValueHandle
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -537,7 +537,7 @@ def apply_spec_keywords(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
     return value
 
 
-class Spec:
+class Spec(ValueHandle[SpecValue]):
     """Specification for opening or creating a TensorStore (``ts.Spec``).
 
     ``Spec(json)`` takes the JSON object, a TensorStore URL, or another Spec.
@@ -548,10 +548,8 @@ class Spec:
             TensorStore driver``) or a conflicting constraint.
     """
 
-    __slots__ = ("_value",)
-    __hash__ = None  # type: ignore[assignment]  # mutable, like tensorstore's
-
-    _value: SpecValue
+    __slots__ = ()
+    _REPR_NAME = "Spec"
 
     def __init__(self, json: Any) -> None:
         self._value = _spec_value(json)
@@ -559,9 +557,7 @@ class Spec:
     @classmethod
     def from_value(cls, value: SpecValue) -> Spec:
         """Wrap a frozen :class:`SpecValue`."""
-        spec = cls.__new__(cls)
-        spec._value = value
-        return spec
+        return cls._wrap(value)
 
     @property
     def value(self) -> SpecValue:
@@ -724,9 +720,6 @@ class Spec:
         if not isinstance(other, Spec):
             return NotImplemented
         return self._value.json_key() == other._value.json_key()
-
-    def __repr__(self) -> str:
-        return pretty_repr(self._value.to_json(), "Spec(", ")")
 
     def __reduce__(self) -> tuple[Callable[..., Spec], tuple[Any, ...]]:
         # The frozen value, not the JSON: driver members and fill values survive exactly,
