@@ -25,33 +25,17 @@ import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
 from ...schema.chunk_json import json_text
+from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
+from ..blosc_cname import parse_blosc_cname
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = ["N5Compression", "parse_compression"]
 
-_BLOSC_CNAMES: Final = ("blosclz", "lz4", "lz4hc", "snappy", "zlib", "zstd")
 _UINT64_MAX: Final = 2**64 - 1
 _ZSTD_MIN_LEVEL: Final = -131072
 _BLOSC_HEADER: Final = struct.Struct("<BBBBIII")
-
-
-def _member_error(name: str, detail: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{name}": {detail}')
-
-
-def _ranged(low: int, high: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-            return value
-        raise InvalidArgumentError(
-            f"Expected integer in the range [{low}, {high}], but received: {json_text(value)}"
-        )
-
-    return parse
 
 
 def _unsigned(value: Any) -> int:
@@ -64,44 +48,30 @@ def _unsigned(value: Any) -> int:
     )
 
 
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise InvalidArgumentError(f"Expected boolean, but received: {json_text(value)}")
-
-
-def _cname(value: Any) -> str:
-    if isinstance(value, str) and value in _BLOSC_CNAMES:
-        return value
-    raise InvalidArgumentError(
-        f"Expected one of {','.join(_BLOSC_CNAMES)}, but received: {json_text(value)}"
-    )
-
-
 _REQUIRED: Final = object()
 _OPTIONAL: Final = object()
 # type -> member -> (parser, default, message when a required member is missing)
 _Member = tuple["Callable[[Any], Any]", Any, str]
 _TYPES: Final[dict[str, dict[str, _Member]]] = {
     "raw": {},
-    "gzip": {"level": (_ranged(-1, 9), -1, ""), "useZlib": (_boolean, False, "")},
-    "bzip2": {"blockSize": (_ranged(1, 9), 9, "")},
-    "xz": {"preset": (_ranged(0, 9), 6, "")},
-    "zstd": {"level": (_ranged(_ZSTD_MIN_LEVEL, 22), 0, "")},
+    "gzip": {"level": (json_integer_in(-1, 9), -1, ""), "useZlib": (json_bool, False, "")},
+    "bzip2": {"blockSize": (json_integer_in(1, 9), 9, "")},
+    "xz": {"preset": (json_integer_in(0, 9), 6, "")},
+    "zstd": {"level": (json_integer_in(_ZSTD_MIN_LEVEL, 22), 0, "")},
     "blosc": {
-        "cname": (_cname, _REQUIRED, "Expected string, but member is missing"),
+        "cname": (parse_blosc_cname, _REQUIRED, "Expected string, but member is missing"),
         "clevel": (
-            _ranged(0, 9),
+            json_integer_in(0, 9),
             _REQUIRED,
             "Expected integer in the range [0, 9], but received: <discarded>",
         ),
         "shuffle": (
-            _ranged(0, 2),
+            json_integer_in(0, 2),
             _REQUIRED,
             "Expected integer in the range [0, 2], but received: <discarded>",
         ),
         "blocksize": (_unsigned, 0, ""),
-        "nthreads": (_ranged(0, 2**31 - 1), _OPTIONAL, ""),
+        "nthreads": (json_integer_in(0, 2**31 - 1), _OPTIONAL, ""),
     },
 }
 
@@ -225,23 +195,16 @@ def parse_compression(json: Any) -> N5Compression:
     """
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    if "type" not in json:
-        raise _member_error("type", "Expected string, but member is missing")
-    kind = json["type"]
-    if not isinstance(kind, str):
-        raise _member_error("type", f"Expected string, but received: {json_text(kind)}")
-    members = _TYPES.get(kind)
-    if members is None:
-        raise _member_error("type", f"{json_text(kind)} is not registered")
+    kind, members = registered_member(json, "type", _TYPES)
     out: dict[str, Any] = {}
     for name, (parse, default, missing) in members.items():
         if name in json:
             try:
                 out[name] = parse(json[name])
             except InvalidArgumentError as exc:
-                raise _member_error(name, str(exc)) from None
+                raise member_error(name, exc) from None
         elif default is _REQUIRED:
-            raise _member_error(name, missing)
+            raise member_error(name, missing)
         elif default is not _OPTIONAL:
             out[name] = default
     extra = [k for k in json if k != "type" and k not in members]

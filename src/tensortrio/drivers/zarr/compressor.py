@@ -17,13 +17,14 @@ import numcodecs
 
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
+from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
+from ..blosc_cname import parse_blosc_cname
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = ["ZarrCodecConfig", "parse_compressor", "parse_filters"]
 
-_BLOSC_CNAMES: Final = ("blosclz", "lz4", "lz4hc", "snappy", "zlib", "zstd")
 _INT64_MAX: Final = 2**63 - 1
 
 
@@ -58,45 +59,14 @@ class ZarrCodecConfig:
             raise InvalidArgumentError(f"Invalid codec {json_text(config)}: {exc}") from None
 
 
-def _member_error(name: str, exc: Exception) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{name}": {exc}')
-
-
-def _ranged(low: int, high: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-            return value
-        raise InvalidArgumentError(
-            f"Expected integer in the range [{low}, {high}], but received: {json_text(value)}"
-        )
-
-    return parse
-
-
-def _cname(value: Any) -> str:
-    if value in _BLOSC_CNAMES and isinstance(value, str):
-        return value
-    raise InvalidArgumentError(
-        f"Expected one of {','.join(_BLOSC_CNAMES)}, but received: {json_text(value)}"
-    )
-
-
 def _shuffle(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value in (-1, 0, 1, 2):
         return value
     raise InvalidArgumentError(f"Expected one of -1, 0, 1, 2, but received: {json_text(value)}")
 
 
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise InvalidArgumentError(f"Expected boolean, but received: {json_text(value)}")
-
-
 def _optional_int(value: Any) -> int | None:
-    return None if value is None else _ranged(-(2**31), 2**31 - 1)(value)
+    return None if value is None else json_integer_in(-(2**31), 2**31 - 1)(value)
 
 
 def _anything(value: Any) -> Any:
@@ -108,18 +78,18 @@ _Member = tuple["Callable[[Any], Any]", Any]
 _NO_DEFAULT: Final = object()
 _COMPRESSORS: Final[dict[str, dict[str, _Member]]] = {
     "blosc": {
-        "cname": (_cname, "lz4"),
-        "clevel": (_ranged(0, 9), 5),
+        "cname": (parse_blosc_cname, "lz4"),
+        "clevel": (json_integer_in(0, 9), 5),
         "shuffle": (_shuffle, -1),
-        "blocksize": (_ranged(0, _INT64_MAX), 0),
+        "blocksize": (json_integer_in(0, _INT64_MAX), 0),
     },
-    "zlib": {"level": (_ranged(0, 9), 1)},
-    "gzip": {"level": (_ranged(0, 9), 1)},
-    "bz2": {"level": (_ranged(1, 9), 1)},
-    "zstd": {"level": (_ranged(-131072, 22), 1), "checksum": (_boolean, _NO_DEFAULT)},
+    "zlib": {"level": (json_integer_in(0, 9), 1)},
+    "gzip": {"level": (json_integer_in(0, 9), 1)},
+    "bz2": {"level": (json_integer_in(1, 9), 1)},
+    "zstd": {"level": (json_integer_in(-131072, 22), 1), "checksum": (json_bool, _NO_DEFAULT)},
     "lzma": {
-        "format": (_ranged(0, 3), 1),
-        "check": (_ranged(-1, 15), -1),
+        "format": (json_integer_in(0, 3), 1),
+        "check": (json_integer_in(-1, 15), -1),
         "preset": (_optional_int, None),
         "filters": (_anything, None),
     },
@@ -137,23 +107,14 @@ def parse_compressor(json: Any) -> ZarrCodecConfig | None:
         return None
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    if "id" not in json:
-        raise _member_error("id", InvalidArgumentError("Expected string, but member is missing"))
-    codec_id = json["id"]
-    if not isinstance(codec_id, str):
-        raise _member_error(
-            "id", InvalidArgumentError(f"Expected string, but received: {json_text(codec_id)}")
-        )
-    members = _COMPRESSORS.get(codec_id)
-    if members is None:
-        raise _member_error("id", InvalidArgumentError(f"{json_text(codec_id)} is not registered"))
+    codec_id, members = registered_member(json, "id", _COMPRESSORS)
     out: dict[str, Any] = {"id": codec_id}
     for name, (parse, default) in members.items():
         if name in json:
             try:
                 out[name] = parse(json[name])
             except InvalidArgumentError as exc:
-                raise _member_error(name, exc) from None
+                raise member_error(name, exc) from None
         elif default is not _NO_DEFAULT:
             out[name] = default
     extra = [k for k in json if k != "id" and k not in members]

@@ -17,6 +17,7 @@ import numcodecs
 
 from ....errors import DataLossError
 from ....schema.chunk_json import json_text
+from ...blosc_cname import BLOSC_CNAMES
 from .base import (
     ArrayInfo,
     Buffer,
@@ -28,7 +29,6 @@ from .base import (
 
 __all__ = ["BloscCodec", "GzipCodec", "ZstdCodec"]
 
-_CNAMES: Final = ("blosclz", "lz4", "lz4hc", "snappy", "zlib", "zstd")
 _SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
 _BLOSC_HEADER: Final = struct.Struct("<BBBBIII")
 
@@ -107,10 +107,10 @@ class BloscCodec:
 def _parse_blosc(config: dict[str, Any]) -> BloscCodec:
     check_config_members(config, ("cname", "clevel", "shuffle", "typesize", "blocksize"))
     cname = config.get("cname", "lz4")
-    if cname not in _CNAMES:
+    if cname not in BLOSC_CNAMES:
         raise config_member_error(
             "cname",
-            f"Expected one of {', '.join(json_text(c) for c in _CNAMES)}, but received: "
+            f"Expected one of {', '.join(json_text(c) for c in BLOSC_CNAMES)}, but received: "
             f"{json_text(cname)}",
         )
     shuffle = config.get("shuffle")

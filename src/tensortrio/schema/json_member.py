@@ -1,0 +1,97 @@
+"""Reading the members of a JSON object with TensorStore's error messages.
+
+Shared by every format's metadata and compressor parsing: a member's error is
+prefixed ``Error parsing object member "<name>": ``, a missing required member
+says what was expected, and integers may be written as integral floats
+(``5.0``), as TensorStore's JSON binding accepts them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import InvalidArgumentError
+from .chunk_json import json_text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+__all__ = [
+    "json_bool",
+    "json_integer_in",
+    "member_error",
+    "parse_member",
+    "registered_member",
+]
+
+T = TypeVar("T")
+
+
+def member_error(name: str, detail: object) -> InvalidArgumentError:
+    """The error for member ``name``: ``Error parsing object member "<name>": <detail>``."""
+    return InvalidArgumentError(f'Error parsing object member "{name}": {detail}')
+
+
+def parse_member(
+    json: Mapping[str, Any], name: str, parse: Callable[[Any], Any], missing: str | None
+) -> Any:
+    """``parse(json[name])``; absent: None, or (``missing`` given) an error saying it is expected.
+
+    Raises:
+        ValueError: ``Error parsing object member "<name>": Expected <missing>, but member
+            is missing``, or ``parse``'s error prefixed with the member.
+    """
+    if name not in json:
+        if missing is None:
+            return None
+        raise member_error(name, f"Expected {missing}, but member is missing")
+    try:
+        return parse(json[name])
+    except InvalidArgumentError as exc:
+        raise member_error(name, exc) from None
+
+
+def json_integer_in(low: int, high: int) -> Callable[[Any], int]:
+    """A parser of JSON integers in ``[low, high]`` (integral floats such as ``5.0`` accepted)."""
+
+    def parse(value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        raise InvalidArgumentError(
+            f"Expected integer in the range [{low}, {high}], but received: {json_text(value)}"
+        )
+
+    return parse
+
+
+def json_bool(value: Any) -> bool:
+    """A JSON boolean.
+
+    Raises:
+        ValueError: ``Expected boolean, but received: <value>``.
+    """
+    if isinstance(value, bool):
+        return value
+    raise InvalidArgumentError(f"Expected boolean, but received: {json_text(value)}")
+
+
+def registered_member(
+    json: Mapping[str, Any], name: str, registry: Mapping[str, T]
+) -> tuple[str, T]:
+    """The string member ``name`` of ``json`` (``"id"``, ``"type"``) and its ``registry`` entry.
+
+    Raises:
+        ValueError: missing, not a string, or ``"<value>" is not registered``, prefixed
+            with the member.
+    """
+    if name not in json:
+        raise member_error(name, "Expected string, but member is missing")
+    value = json[name]
+    if not isinstance(value, str):
+        raise member_error(name, f"Expected string, but received: {json_text(value)}")
+    entry = registry.get(value)
+    if entry is None:
+        raise member_error(name, f"{json_text(value)} is not registered")
+    return value, entry
