@@ -21,6 +21,8 @@ import attrs
 from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
+from ...schema.json_member import json_integer_in, parse_member
+from ..format_metadata import resized_shape
 from .compression import N5Compression, parse_compression
 
 if TYPE_CHECKING:
@@ -52,10 +54,6 @@ _MAX_INDEX: Final = 2**63 - 2
 _MAX_BLOCK_BYTES: Final = 1 << 31
 
 
-def _member_error(name: str, detail: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{name}": {detail}')
-
-
 def _array(value: Any, rank: int | None) -> list[Any]:
     if not isinstance(value, list):
         raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
@@ -74,19 +72,6 @@ def _each(value: list[Any], parse: Callable[[Any], Any]) -> tuple[Any, ...]:
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"Error parsing value at position {i}: {exc}") from None
     return tuple(out)
-
-
-def _index(low: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= _MAX_INDEX:
-            return value
-        raise InvalidArgumentError(
-            f"Expected integer in the range [{low}, {_MAX_INDEX}], but received: {json_text(value)}"
-        )
-
-    return parse
 
 
 def _string(value: Any) -> str:
@@ -200,26 +185,8 @@ class N5Metadata:
         Raises:
             ValueError: a different rank or an invalid size.
         """
-        shape = tuple(int(n) for n in new_shape)
-        if len(shape) != self.rank:
-            raise InvalidArgumentError(f"n5: new shape {list(shape)} must have rank {self.rank}")
-        if any(not 0 <= n <= _MAX_INDEX for n in shape):
-            raise InvalidArgumentError(f"n5: new shape {list(shape)} has an invalid size")
+        shape = resized_shape("n5", new_shape, self.rank, _MAX_INDEX)
         return attrs.evolve(self, shape=shape)
-
-
-def _parse_member(
-    json: Mapping[str, Any], name: str, parse: Callable[[Any], Any], missing: str | None
-) -> Any:
-    """Parse member ``name``; absent: None, or an error saying ``missing`` is expected."""
-    if name not in json:
-        if missing is None:
-            return None
-        raise _member_error(name, f"Expected {missing}, but member is missing")
-    try:
-        return parse(json[name])
-    except InvalidArgumentError as exc:
-        raise _member_error(name, str(exc)) from None
 
 
 @attrs.frozen
@@ -255,15 +222,15 @@ def _parse_members(json: Any, required: bool) -> _Members:
         rank = len(out)
         return out
 
-    shape = _parse_member(json, "dimensions", vector(_index(0)), "array" if required else None)
-    block_size = _parse_member(json, "blockSize", vector(_index(1)), "array" if required else None)
-    data_type = _parse_member(json, "dataType", _data_type, "string" if required else None)
-    compression = _parse_member(
+    shape = parse_member(json, "dimensions", vector(json_integer_in(0, _MAX_INDEX)), "array" if required else None)
+    block_size = parse_member(json, "blockSize", vector(json_integer_in(1, _MAX_INDEX)), "array" if required else None)
+    data_type = parse_member(json, "dataType", _data_type, "string" if required else None)
+    compression = parse_member(
         json, "compression", parse_compression, "object" if required else None
     )
-    axes = _parse_member(json, "axes", labels, None)
-    units = _parse_member(json, "units", vector(_string), None)
-    resolution = _parse_member(json, "resolution", vector(_number), None)
+    axes = parse_member(json, "axes", labels, None)
+    units = parse_member(json, "units", vector(_string), None)
+    resolution = parse_member(json, "resolution", vector(_number), None)
     return _Members(rank, shape, block_size, data_type, compression, axes, units, resolution)
 
 

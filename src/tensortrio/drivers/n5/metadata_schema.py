@@ -27,6 +27,7 @@ from ...schema.codec_spec import CodecSpec
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ...schema.unit import Unit
+from ..format_metadata import metadata_domain
 from .compression import N5Compression, default_compression, parse_compression
 from .metadata import N5_DATA_TYPES, N5Metadata, check_block_size, check_metadata_constraints
 
@@ -45,18 +46,6 @@ __all__ = [
 ]
 
 Units = tuple[Unit | None, ...]
-
-
-def _metadata_domain(
-    rank: int, shape: Sequence[int] | None, axes: Sequence[str] | None
-) -> IndexDomain:
-    """``[0, shape)`` (``[0, +inf)`` if unknown) with implicit upper bounds and ``axes`` as labels."""
-    uppers = shape if shape is not None else (INF + 1,) * rank
-    labels = axes if axes is not None else ("",) * rank
-    return IndexDomain.from_dims(
-        IndexInterval.make(0, upper, False, True, label)
-        for upper, label in zip(uppers, labels, strict=True)
-    )
 
 
 def _units_text(units: Units) -> str:
@@ -113,7 +102,7 @@ def _effective_domain(
     rank = max(
         rank if rank is not None else -1, constraints.rank if constraints.rank is not None else -1
     )
-    domain = _metadata_domain(rank, partial.shape, partial.axes)
+    domain = metadata_domain(rank, partial.shape, partial.axes)
     if constraints.domain is not None:
         try:
             domain = merge_domains(constraints.domain, domain)
@@ -268,7 +257,7 @@ def validate_metadata_schema(metadata: N5Metadata, constraints: SchemaConstraint
         )
     if constraints.domain is not None:
         try:
-            merge_domains(constraints.domain, _metadata_domain(rank, metadata.shape, metadata.axes))
+            merge_domains(constraints.domain, metadata_domain(rank, metadata.shape, metadata.axes))
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"Mismatch between metadata and schema: {exc}") from None
     if constraints.dtype is not None and constraints.dtype.name != metadata.data_type:
@@ -309,7 +298,7 @@ def metadata_schema(metadata: N5Metadata) -> Schema:
     constraints = SchemaConstraints(
         rank=rank,
         dtype=ts_dtype(metadata.data_type),
-        domain=_metadata_domain(rank, metadata.shape, metadata.axes),
+        domain=metadata_domain(rank, metadata.shape, metadata.axes),
         chunk_layout=_layout(LayoutConstraints(), rank, metadata.block_size),
         codec=codec_spec(metadata.compression),
     )
@@ -337,7 +326,7 @@ def spec_schema(members: N5SpecMembers) -> Schema:
         )
         if partial.shape is not None or partial.axes is not None:
             constraints = constraints.with_domain(
-                _metadata_domain(rank, partial.shape, partial.axes)
+                metadata_domain(rank, partial.shape, partial.axes)
             )
         units = _metadata_units(rank, partial.units, partial.resolution)
         if units is not None:

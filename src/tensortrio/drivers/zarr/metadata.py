@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import attrs
 
 from ...errors import FailedPreconditionError, InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import expect_object, json_text
+from ...schema.json_member import json_integer_in, member_error, parse_member
+from ..format_metadata import resized_shape
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
 from .dtype import ZarrDType, parse_zarr_dtype
 from .fill_value import decode_fill_value, encode_fill_value
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     import numpy as np
 
@@ -50,22 +52,8 @@ _KNOWN: Final = (
 )
 
 
-def _member_error(name: str, exc: Exception) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{name}": {exc}')
-
-
 def _missing(expected: str) -> InvalidArgumentError:
     return InvalidArgumentError(f"Expected {expected}, but member is missing")
-
-
-def _index(value: Any, low: int) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= _MAX_INDEX:
-        return value
-    raise InvalidArgumentError(
-        f"Expected integer in the range [{low}, {_MAX_INDEX}], but received: {json_text(value)}"
-    )
 
 
 def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
@@ -78,7 +66,7 @@ def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
     out = []
     for i, item in enumerate(value):
         try:
-            out.append(_index(item, low))
+            out.append(json_integer_in(low, _MAX_INDEX)(item))
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"Error parsing value at position {i}: {exc}") from None
     return tuple(out)
@@ -165,31 +153,8 @@ class ZarrMetadata:
         Raises:
             ValueError: a different rank or a negative size.
         """
-        shape = tuple(int(n) for n in new_shape)
-        if len(shape) != self.rank:
-            raise InvalidArgumentError(
-                f"zarr: new shape {list(shape)} must have rank {self.rank}"
-            )
-        if any(not 0 <= n <= _MAX_INDEX for n in shape):
-            raise InvalidArgumentError(f"zarr: new shape {list(shape)} has an invalid size")
+        shape = resized_shape("zarr", new_shape, self.rank, _MAX_INDEX)
         return attrs.evolve(self, shape=shape)
-
-
-def _parse_member(
-    json: Mapping[str, Any],
-    name: str,
-    parse: Callable[[Any], Any],
-    expected: str | None,
-) -> Any:
-    """Parse member ``name``; a missing member is an error unless ``expected`` is None."""
-    if name not in json:
-        if expected is None:
-            return None
-        raise _member_error(name, _missing(expected))
-    try:
-        return parse(json[name])
-    except InvalidArgumentError as exc:
-        raise _member_error(name, exc) from None
 
 
 def parse_zarr_metadata(json: Any) -> ZarrMetadata:
@@ -200,21 +165,21 @@ def parse_zarr_metadata(json: Any) -> ZarrMetadata:
     """
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    _parse_member(json, "zarr_format", _zarr_format, "integer in the range [2, 2]")
-    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), "array")
-    chunks = _parse_member(json, "chunks", lambda v: _vector(v, 1, len(shape)), "array")
-    dtype: ZarrDType = _parse_member(json, "dtype", parse_zarr_dtype, "array")
+    parse_member(json, "zarr_format", _zarr_format, "integer in the range [2, 2]")
+    shape = parse_member(json, "shape", lambda v: _vector(v, 0, None), "array")
+    chunks = parse_member(json, "chunks", lambda v: _vector(v, 1, len(shape)), "array")
+    dtype: ZarrDType = parse_member(json, "dtype", parse_zarr_dtype, "array")
     if "compressor" not in json:
-        raise _member_error("compressor", _missing("object"))
-    compressor = _parse_member(json, "compressor", parse_compressor, None)
+        raise member_error("compressor", _missing("object"))
+    compressor = parse_member(json, "compressor", parse_compressor, None)
     if "fill_value" not in json:
-        raise _member_error("fill_value", InvalidArgumentError("member is missing"))
-    fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, dtype), None)
-    order = _parse_member(json, "order", _order, 'one of "C", "F"')
+        raise member_error("fill_value", InvalidArgumentError("member is missing"))
+    fill_value = parse_member(json, "fill_value", lambda v: decode_fill_value(v, dtype), None)
+    order = parse_member(json, "order", _order, 'one of "C", "F"')
     if "filters" not in json:
-        raise _member_error("filters", _missing("null or array"))
-    filters = _parse_member(json, "filters", parse_filters, None)
-    separator = _parse_member(json, "dimension_separator", _separator, None)
+        raise member_error("filters", _missing("null or array"))
+    filters = parse_member(json, "filters", parse_filters, None)
+    separator = parse_member(json, "dimension_separator", _separator, None)
     return ZarrMetadata(
         shape=shape,
         chunks=chunks,
@@ -291,25 +256,20 @@ def parse_partial_metadata(json: Any) -> ZarrPartialMetadata:
         ValueError: not an object, an unknown or invalid member, or
             ``fill_value`` without ``dtype``.
     """
-    if not isinstance(json, dict):
-        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    extra = [k for k in json if k not in _KNOWN]
-    if extra:
-        names = ", ".join(json_text(k) for k in extra)
-        raise InvalidArgumentError(f"Object includes extra members: {names}")
-    zarr_format = _parse_member(json, "zarr_format", _zarr_format, None)
-    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
+    json = expect_object(json, _KNOWN)
+    zarr_format = parse_member(json, "zarr_format", _zarr_format, None)
+    shape = parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
     rank = None if shape is None else len(shape)
-    chunks = _parse_member(json, "chunks", lambda v: _vector(v, 1, rank), None)
-    dtype: ZarrDType | None = _parse_member(json, "dtype", parse_zarr_dtype, None)
-    compressor = _parse_member(json, "compressor", parse_compressor, None)
+    chunks = parse_member(json, "chunks", lambda v: _vector(v, 1, rank), None)
+    dtype: ZarrDType | None = parse_member(json, "dtype", parse_zarr_dtype, None)
+    compressor = parse_member(json, "compressor", parse_compressor, None)
     fill_value = None
     if "fill_value" in json:
         if dtype is None:
-            raise _member_error(
+            raise member_error(
                 "fill_value", InvalidArgumentError('must be specified in conjunction with "dtype"')
             )
-        fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, dtype), None)
+        fill_value = parse_member(json, "fill_value", lambda v: decode_fill_value(v, dtype), None)
     return ZarrPartialMetadata(
         shape=shape,
         chunks=chunks,
@@ -318,10 +278,10 @@ def parse_partial_metadata(json: Any) -> ZarrPartialMetadata:
         compressor_given="compressor" in json,
         fill_value=fill_value,
         fill_value_given="fill_value" in json,
-        order=_parse_member(json, "order", _order, None),
-        filters=_parse_member(json, "filters", parse_filters, None),
+        order=parse_member(json, "order", _order, None),
+        filters=parse_member(json, "filters", parse_filters, None),
         filters_given="filters" in json,
-        dimension_separator=_parse_member(json, "dimension_separator", _separator, None),
+        dimension_separator=parse_member(json, "dimension_separator", _separator, None),
         zarr_format=zarr_format,
     )
 

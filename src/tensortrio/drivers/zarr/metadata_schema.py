@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from ...errors import FailedPreconditionError, InvalidArgumentError
-from ...index.domain import IndexDomain
-from ...index.interval import INF, IndexInterval
+from ...errors import InvalidArgumentError
+from ...index.interval import INF
 from ...schema.chunk_grid import GridConstraints, format_vector
 from ...schema.chunk_layout import LayoutConstraints
 from ...schema.chunk_shape import choose_read_write_chunk_grid
@@ -27,6 +26,7 @@ from ...schema.codec_spec import CodecSpec
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.fill_value import format_array
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
+from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
 from .codec_spec import zarr_codec_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
 from .dtype import choose_zarr_dtype
@@ -42,12 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["create_metadata", "metadata_schema", "validate_metadata"]
 
 _DEFAULT_COMPRESSOR: Final = {"id": "blosc"}
-
-
-def _metadata_domain(shape: tuple[int, ...] | None, rank: int) -> IndexDomain:
-    """``[0, shape)`` with implicit upper bounds (``[0, +inf)`` where the shape is unknown)."""
-    uppers = shape if shape is not None else (INF + 1,) * rank
-    return IndexDomain.from_dims(IndexInterval.make(0, upper, False, True) for upper in uppers)
 
 
 def _inner_order(order: str, rank: int) -> tuple[int, ...]:
@@ -153,7 +147,7 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
         rank = constraints.rank
     if rank is None or (partial.shape is None and constraints.domain is None):
         raise InvalidArgumentError("domain must be specified")
-    domain = _metadata_domain(partial.shape, rank)
+    domain = metadata_domain(rank, partial.shape)
     if constraints.domain is not None:
         try:
             domain = merge_domains(domain, constraints.domain)
@@ -196,22 +190,9 @@ def validate_metadata_schema(metadata: ZarrMetadata, constraints: SchemaConstrai
         ValueError: domain, codec, fill value, chunk layout or dimension units conflict.
     """
     rank = metadata.rank
-    if constraints.rank is not None and constraints.rank != rank:
-        raise FailedPreconditionError(
-            f"Rank is {rank}, but schema specifies rank of {constraints.rank}"
-        )
-    if constraints.dtype is not None and constraints.dtype.name != metadata.dtype.name:
-        raise FailedPreconditionError(
-            f"dtype from metadata ({metadata.dtype.name}) does not match dtype in schema "
-            f"({constraints.dtype.name})"
-        )
-    if constraints.domain is not None:
-        try:
-            merge_domains(_metadata_domain(metadata.shape, rank), constraints.domain)
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(
-                f"domain from metadata does not match domain in schema: {exc}"
-            ) from None
+    check_schema_rank_dtype_domain(
+        constraints, rank, metadata.dtype.name, metadata_domain(rank, metadata.shape)
+    )
     if constraints.codec is not None:
         try:
             _codec_spec(metadata.compressor, metadata.filters).merge(constraints.codec)
@@ -259,7 +240,7 @@ def metadata_schema(metadata: ZarrMetadata) -> Schema:
     constraints = SchemaConstraints(
         rank=rank,
         dtype=dtype,
-        domain=_metadata_domain(metadata.shape, rank),
+        domain=metadata_domain(rank, metadata.shape),
         chunk_layout=layout,
         codec=_codec_spec(metadata.compressor, metadata.filters),
         fill_value=fill_value,
@@ -294,7 +275,7 @@ def spec_schema(members: ZarrSpecMembers) -> Schema:
     if rank is not None and partial.dtype is not None:
         constraints = constraints.with_rank(rank)
         if partial.shape is not None:
-            constraints = constraints.with_domain(_metadata_domain(partial.shape, rank))
+            constraints = constraints.with_domain(metadata_domain(rank, partial.shape))
         constraints = constraints.with_chunk_layout(
             _metadata_layout(LayoutConstraints(), rank, partial.chunks, partial.order)
         )

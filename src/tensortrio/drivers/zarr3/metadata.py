@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import FailedPreconditionError, InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import expect_object, json_text
+from ...schema.json_member import member_error, parse_member
+from ..format_metadata import resized_shape
 from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
 from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
 from .dimension_units import units_from_attributes
@@ -23,7 +25,7 @@ from .dtype import numpy_dtype, parse_data_type
 from .fill_value import decode_fill_value, encode_fill_value
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
 
     import numpy as np
 
@@ -51,10 +53,6 @@ _KNOWN: Final = (
     "dimension_names",
     "storage_transformers",
 )
-
-
-def _member_error(name: str, detail: object) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{name}": {detail}')
 
 
 def _fill_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -95,16 +93,16 @@ def _chunk_grid(rank: int | None) -> Callable[[Any], tuple[int, ...]]:
         if not isinstance(value, dict):
             raise InvalidArgumentError(f"Expected object, but received: {json_text(value)}")
         if value.get("name") != "regular":
-            raise _member_error(
+            raise member_error(
                 "name", f'Expected "regular", but received: {json_text(value.get("name"))}'
             )
         config = value.get("configuration")
         if not isinstance(config, dict) or "chunk_shape" not in config:
-            raise _member_error("configuration", f"Expected object with \"chunk_shape\", but received: {json_text(config)}")
+            raise member_error("configuration", f"Expected object with \"chunk_shape\", but received: {json_text(config)}")
         try:
             return _vector(config["chunk_shape"], 1, rank)
         except InvalidArgumentError as exc:
-            raise _member_error("configuration", _member_error("chunk_shape", exc)) from None
+            raise member_error("configuration", member_error("chunk_shape", exc)) from None
 
     return parse
 
@@ -135,17 +133,6 @@ def _dimension_names(rank: int | None) -> Callable[[Any], tuple[str | None, ...]
 def _storage_transformers(value: Any) -> None:
     if value != []:
         raise InvalidArgumentError(f"storage transformers are not supported, got {json_text(value)}")
-
-
-def _parse_member(json: Mapping[str, Any], name: str, parse: Callable[[Any], Any], required: str | None) -> Any:
-    if name not in json:
-        if required is None:
-            return None
-        raise _member_error(name, f"Expected {required}, but member is missing")
-    try:
-        return parse(json[name])
-    except InvalidArgumentError as exc:
-        raise _member_error(name, exc) from None
 
 
 def _array_info(shape: tuple[int, ...], data_type: str, fill_value: np.ndarray) -> ArrayInfo:
@@ -232,11 +219,7 @@ class Zarr3Metadata:
         Raises:
             ValueError: a different rank or an invalid size.
         """
-        shape = tuple(int(n) for n in new_shape)
-        if len(shape) != self.rank:
-            raise InvalidArgumentError(f"zarr3: new shape {list(shape)} must have rank {self.rank}")
-        if any(not 0 <= n <= _MAX_INDEX for n in shape):
-            raise InvalidArgumentError(f"zarr3: new shape {list(shape)} has an invalid size")
+        shape = resized_shape("zarr3", new_shape, self.rank, _MAX_INDEX)
         return attrs.evolve(self, shape=shape)
 
 
@@ -247,7 +230,7 @@ def resolve_codecs(
     try:
         return chain.resolve(_array_info(chunk_shape, data_type, fill_value))
     except InvalidArgumentError as exc:
-        raise _member_error("codecs", exc) from None
+        raise member_error("codecs", exc) from None
 
 
 def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
@@ -264,19 +247,19 @@ def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
     ]
     if extra:
         raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
-    _parse_member(json, "zarr_format", _constant(3), "3")
-    _parse_member(json, "node_type", _constant("array"), '"array"')
-    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), "array")
+    parse_member(json, "zarr_format", _constant(3), "3")
+    parse_member(json, "node_type", _constant("array"), '"array"')
+    shape = parse_member(json, "shape", lambda v: _vector(v, 0, None), "array")
     rank = len(shape)
-    data_type = _parse_member(json, "data_type", parse_data_type, "string")
-    chunk_shape = _parse_member(json, "chunk_grid", _chunk_grid(rank), "object")
-    encoding = _parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, "object")
-    fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, data_type), "value")
-    chain = _parse_member(json, "codecs", parse_codec_chain, "array")
-    attributes = _parse_member(json, "attributes", _attributes, None)
-    names = _parse_member(json, "dimension_names", _dimension_names(rank), None)
-    _parse_member(json, "storage_transformers", _storage_transformers, None)
-    _parse_member(json, "attributes", lambda v: units_from_attributes(_attributes(v), rank), None)
+    data_type = parse_member(json, "data_type", parse_data_type, "string")
+    chunk_shape = parse_member(json, "chunk_grid", _chunk_grid(rank), "object")
+    encoding = parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, "object")
+    fill_value = parse_member(json, "fill_value", lambda v: decode_fill_value(v, data_type), "value")
+    chain = parse_member(json, "codecs", parse_codec_chain, "array")
+    attributes = parse_member(json, "attributes", _attributes, None)
+    names = parse_member(json, "dimension_names", _dimension_names(rank), None)
+    parse_member(json, "storage_transformers", _storage_transformers, None)
+    parse_member(json, "attributes", lambda v: units_from_attributes(_attributes(v), rank), None)
     return Zarr3Metadata(
         shape=shape,
         data_type=data_type,
@@ -343,33 +326,29 @@ def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
     Raises:
         ValueError: an unknown or invalid member, or ``fill_value`` without ``data_type``.
     """
-    if not isinstance(json, dict):
-        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    extra = [k for k in json if k not in _KNOWN]
-    if extra:
-        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
-    zarr_format = _parse_member(json, "zarr_format", _constant(3), None)
-    node_type = _parse_member(json, "node_type", _constant("array"), None)
-    shape = _parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
+    json = expect_object(json, _KNOWN)
+    zarr_format = parse_member(json, "zarr_format", _constant(3), None)
+    node_type = parse_member(json, "node_type", _constant("array"), None)
+    shape = parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
     rank = None if shape is None else len(shape)
-    chunk_shape = _parse_member(json, "chunk_grid", _chunk_grid(rank), None)
+    chunk_shape = parse_member(json, "chunk_grid", _chunk_grid(rank), None)
     rank = rank if chunk_shape is None else len(chunk_shape)
-    data_type = _parse_member(json, "data_type", parse_data_type, None)
+    data_type = parse_member(json, "data_type", parse_data_type, None)
     fill_value = None
     if "fill_value" in json:
         if data_type is None:
-            raise _member_error("fill_value", 'must be specified in conjunction with "data_type"')
-        fill_value = _parse_member(json, "fill_value", lambda v: decode_fill_value(v, data_type), None)
-    _parse_member(json, "storage_transformers", _storage_transformers, None)
+            raise member_error("fill_value", 'must be specified in conjunction with "data_type"')
+        fill_value = parse_member(json, "fill_value", lambda v: decode_fill_value(v, data_type), None)
+    parse_member(json, "storage_transformers", _storage_transformers, None)
     return Zarr3PartialMetadata(
         shape=shape,
         data_type=data_type,
         chunk_shape=chunk_shape,
-        chunk_key_encoding=_parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, None),
+        chunk_key_encoding=parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, None),
         fill_value=fill_value,
-        codecs=_parse_member(json, "codecs", parse_codec_chain, None),
-        attributes=_parse_member(json, "attributes", _attributes, None),
-        dimension_names=_parse_member(json, "dimension_names", _dimension_names(rank), None),
+        codecs=parse_member(json, "codecs", parse_codec_chain, None),
+        attributes=parse_member(json, "attributes", _attributes, None),
+        dimension_names=parse_member(json, "dimension_names", _dimension_names(rank), None),
         zarr_format=zarr_format,
         node_type=node_type,
     )

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...errors import FailedPreconditionError, InvalidArgumentError
-from ...index.domain import IndexDomain
-from ...index.interval import INF, IndexInterval
+from ...errors import InvalidArgumentError
+from ...index.interval import INF
 from ...schema.chunk_grid import GridConstraints
 from ...schema.chunk_layout import LayoutConstraints
 from ...schema.chunk_shape import choose_read_write_chunk_shapes
@@ -28,6 +27,7 @@ from ...schema.codec_spec import CodecSpec
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.fill_value import format_array
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
+from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
 from .chunk_key_encoding import ChunkKeyEncoding
 from .codecs import CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
 from .dimension_units import units_from_attributes, units_into_attributes
@@ -43,17 +43,6 @@ if TYPE_CHECKING:
     from .spec_members import Zarr3SpecMembers
 
 __all__ = ["codecs_json_shown", "create_metadata", "metadata_schema", "spec_schema", "validate_metadata"]
-
-
-def _metadata_domain(
-    shape: Sequence[int] | None, rank: int, names: Sequence[str | None] | None
-) -> IndexDomain:
-    uppers = shape if shape is not None else (INF + 1,) * rank
-    labels = names if names is not None else ("",) * rank
-    return IndexDomain.from_dims(
-        IndexInterval.make(0, upper, False, True, label or "")
-        for upper, label in zip(uppers, labels, strict=True)
-    )
 
 
 def _grid(rank: int, shape: Sequence[int] | None) -> GridConstraints:
@@ -143,7 +132,7 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         rank = constraints.rank
     if rank is None or (partial.shape is None and constraints.domain is None):
         raise InvalidArgumentError("domain must be specified")
-    domain = _metadata_domain(partial.shape, rank, partial.dimension_names)
+    domain = metadata_domain(rank, partial.shape, partial.dimension_names)
     if constraints.domain is not None:
         try:
             domain = merge_domains(domain, constraints.domain)
@@ -231,18 +220,9 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
         ValueError: domain, codec, fill value, chunk layout or dimension units conflict.
     """
     rank = metadata.rank
-    if constraints.rank is not None and constraints.rank != rank:
-        raise FailedPreconditionError(f"Rank is {rank}, but schema specifies rank of {constraints.rank}")
-    if constraints.dtype is not None and constraints.dtype.name != metadata.data_type:
-        raise FailedPreconditionError(
-            f"dtype from metadata ({metadata.data_type}) does not match dtype in schema "
-            f"({constraints.dtype.name})"
-        )
-    if constraints.domain is not None:
-        try:
-            merge_domains(_metadata_domain(metadata.shape, rank, metadata.dimension_names), constraints.domain)
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f"domain from metadata does not match domain in schema: {exc}") from None
+    check_schema_rank_dtype_domain(
+        constraints, rank, metadata.data_type, metadata_domain(rank, metadata.shape, metadata.dimension_names)
+    )
     wanted = _schema_codecs(constraints.codec)
     if wanted is not None and not _codecs_match(wanted, metadata):
         raise InvalidArgumentError(
@@ -328,7 +308,7 @@ def metadata_schema(metadata: Zarr3Metadata) -> Schema:
     constraints = SchemaConstraints(
         rank=rank,
         dtype=ts_dtype(metadata.data_type),
-        domain=_metadata_domain(metadata.shape, rank, metadata.dimension_names),
+        domain=metadata_domain(rank, metadata.shape, metadata.dimension_names),
         chunk_layout=layout,
         codec=_codec_spec(metadata.codecs),
         fill_value=metadata.fill_value,
@@ -355,7 +335,7 @@ def spec_schema(members: Zarr3SpecMembers) -> Schema:
         constraints = constraints.with_rank(rank)
         if partial.shape is not None:
             constraints = constraints.with_domain(
-                _metadata_domain(partial.shape, rank, partial.dimension_names)
+                metadata_domain(rank, partial.shape, partial.dimension_names)
             )
         constraints = constraints.with_chunk_layout(
             _layout(LayoutConstraints(), rank, partial.chunk_shape, None, None)

@@ -1,0 +1,70 @@
+"""What the zarr, zarr3 and n5 metadata share: resizing, the domain a shape implies, schema checks.
+
+Each format's metadata module keeps its own members and messages; these are the
+steps whose logic and TensorStore messages are the same for all of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import FailedPreconditionError, InvalidArgumentError
+from ..index.domain import IndexDomain
+from ..index.interval import INF, IndexInterval
+from ..schema.schema import SchemaConstraints, merge_domains
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+__all__ = ["check_schema_rank_dtype_domain", "metadata_domain", "resized_shape"]
+
+
+def resized_shape(driver_id: str, new_shape: Sequence[int], rank: int, max_index: int) -> tuple[int, ...]:
+    """``new_shape`` as a tuple, checked for a format's ``resize``.
+
+    Raises:
+        ValueError: ``<driver_id>: new shape [...] must have rank <rank>``, or
+            ``... has an invalid size`` (outside ``[0, max_index]``).
+    """
+    shape = tuple(int(n) for n in new_shape)
+    if len(shape) != rank:
+        raise InvalidArgumentError(f"{driver_id}: new shape {list(shape)} must have rank {rank}")
+    if any(not 0 <= n <= max_index for n in shape):
+        raise InvalidArgumentError(f"{driver_id}: new shape {list(shape)} has an invalid size")
+    return shape
+
+
+def metadata_domain(
+    rank: int, shape: Sequence[int] | None, labels: Sequence[str | None] | None = None
+) -> IndexDomain:
+    """``[0, shape)`` with implicit upper bounds (``[0, +inf)`` if the shape is unknown), labelled."""
+    uppers = shape if shape is not None else (INF + 1,) * rank
+    names = labels if labels is not None else ("",) * rank
+    return IndexDomain.from_dims(
+        IndexInterval.make(0, upper, False, True, label or "")
+        for upper, label in zip(uppers, names, strict=True)
+    )
+
+
+def check_schema_rank_dtype_domain(
+    constraints: SchemaConstraints, rank: int, dtype_name: str, domain: IndexDomain
+) -> None:
+    """Check stored metadata's rank, dtype and domain against schema constraints (zarr's messages).
+
+    Raises:
+        FailedPreconditionError: rank or dtype differ.
+        ValueError: the domains do not merge.
+    """
+    if constraints.rank is not None and constraints.rank != rank:
+        raise FailedPreconditionError(f"Rank is {rank}, but schema specifies rank of {constraints.rank}")
+    if constraints.dtype is not None and constraints.dtype.name != dtype_name:
+        raise FailedPreconditionError(
+            f"dtype from metadata ({dtype_name}) does not match dtype in schema "
+            f"({constraints.dtype.name})"
+        )
+    if constraints.domain is not None:
+        try:
+            merge_domains(domain, constraints.domain)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"domain from metadata does not match domain in schema: {exc}") from None
