@@ -31,6 +31,7 @@ __all__ = [
     "fill_value_to_json",
     "fill_values_equal",
     "format_array",
+    "scalar_fill_value",
     "unbroadcast",
 ]
 
@@ -248,6 +249,33 @@ def unbroadcast(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     while leading < array.ndim and array.shape[leading] == 1:
         leading += 1
     return array.reshape(array.shape[leading:])
+
+
+def scalar_fill_value(value: Any, numpy_dtype: np.dtype[Any], name: str) -> np.ndarray[Any, Any]:
+    """A schema fill value as a 0-d array of ``numpy_dtype`` (data type ``name``), for formats
+    whose fill value is one scalar (zarr, zarr3).
+
+    An array whose elements are all equal counts as that one value (it broadcasts
+    to the scalar element), as TensorStore's conversion treats it.
+
+    Raises:
+        ValueError: not broadcastable to a scalar, or not convertible to ``name``.
+    """
+    array = np.asarray(value)
+    if array.ndim:
+        flat = array.reshape(-1)
+        if flat.size == 0 or not bool(np.all(flat == flat[0])):
+            raise InvalidArgumentError(
+                f"Invalid fill_value: Cannot broadcast array of shape {_position(array.shape)} "
+                "to target shape {}"
+            )
+        array = flat[0]
+    try:
+        return np.asarray(array).astype(numpy_dtype).reshape(())
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f"Invalid fill_value: cannot convert {array!r} to {name}: {exc}"
+        ) from None
 
 
 def check_fill_value_broadcast(array: np.ndarray[Any, Any], shape: Sequence[int]) -> None:

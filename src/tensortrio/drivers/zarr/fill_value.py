@@ -18,6 +18,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
+from ...schema.fill_value import scalar_fill_value
 
 if TYPE_CHECKING:
     from .dtype import ZarrDType
@@ -137,18 +138,4 @@ def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
     Raises:
         ValueError: not broadcastable to a scalar, or not convertible to ``dtype``.
     """
-    array = np.asarray(value)
-    if array.ndim:
-        flat = array.reshape(-1)
-        if flat.size == 0 or not bool(np.all(flat == flat[0])):
-            shape = ", ".join(str(n) for n in array.shape)
-            raise InvalidArgumentError(
-                f"Invalid fill_value: Cannot broadcast array of shape {{{shape}}} to target shape {{}}"
-            )
-        array = flat[0]
-    try:
-        return np.asarray(array).astype(dtype.native).reshape(())
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(
-            f"Invalid fill_value: cannot convert {array!r} to {dtype.name}: {exc}"
-        ) from None
+    return scalar_fill_value(value, dtype.native, dtype.name)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
+from ...schema.fill_value import scalar_fill_value
 from .dtype import numpy_dtype
 
 __all__ = ["convert_fill_value", "decode_fill_value", "default_fill_value", "encode_fill_value"]
@@ -135,18 +136,4 @@ def convert_fill_value(value: Any, name: str) -> np.ndarray:
     Raises:
         ValueError: not a scalar, or not convertible.
     """
-    array = np.asarray(value)
-    if array.ndim:
-        flat = array.reshape(-1)
-        if flat.size == 0 or not bool(np.all(flat == flat[0])):
-            shape = ", ".join(str(n) for n in array.shape)
-            raise InvalidArgumentError(
-                f"Invalid fill_value: Cannot broadcast array of shape {{{shape}}} to target shape {{}}"
-            )
-        array = flat[0]
-    try:
-        return np.asarray(array).astype(numpy_dtype(name)).reshape(())
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(
-            f"Invalid fill_value: cannot convert {array!r} to {name}: {exc}"
-        ) from None
+    return scalar_fill_value(value, numpy_dtype(name), name)
