@@ -21,6 +21,7 @@ from ..schema.cache_revalidation import (
     CacheRevalidationBound,
 )
 from ..schema.chunk_json import json_text
+from ..schema.json_member import member_error
 from ..schema.open_mode import open_mode_from_json_members
 from ..schema.tensorstore_driver import load_driver_module
 from .chunked_format import chunked_format
@@ -70,14 +71,11 @@ _COMMON_MEMBERS: Final = frozenset(
 _RESOURCE_MEMBERS: Final = ("cache_pool", "metadata_cache_pool", "data_copy_concurrency")
 
 
-def _member_error(member: str, detail: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{member}": {detail}')
-
 
 def _bool_member(json: dict[str, Any], member: str, default: bool) -> bool:
     value = json.get(member, default)
     if not isinstance(value, bool):
-        raise _member_error(member, f"Expected boolean, but received: {json_text(value)}")
+        raise member_error(member, f"Expected boolean, but received: {json_text(value)}")
     return value
 
 
@@ -87,7 +85,7 @@ def _recheck_member(json: dict[str, Any], member: str, default: CacheRevalidatio
     try:
         return CacheRevalidationBound.from_json(json[member])
     except InvalidArgumentError as exc:
-        raise _member_error(member, str(exc)) from None
+        raise member_error(member, str(exc)) from None
 
 
 def parse_open_request(
@@ -106,30 +104,30 @@ def parse_open_request(
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
     if "driver" not in json:
-        raise _member_error("driver", "Expected string, but member is missing")
+        raise member_error("driver", "Expected string, but member is missing")
     driver_id = json["driver"]
     if not isinstance(driver_id, str):
-        raise _member_error("driver", f"Expected string, but received: {json_text(driver_id)}")
+        raise member_error("driver", f"Expected string, but received: {json_text(driver_id)}")
     # Format drivers register themselves on import; loading them only here
     # keeps `import tensortrio` free of them until something is opened.
     load_driver_module(driver_id)
     if chunked_format(driver_id) is None and driver_opener(driver_id) is None:
-        raise _member_error("driver", f'"{driver_id}" is not a registered TensorStore driver')
+        raise member_error("driver", f'"{driver_id}" is not a registered TensorStore driver')
     parent = context if context is not None else _Context()
     bound_context = _Context(json["context"], parent=parent) if "context" in json else parent
     try:
         schema = _Schema(json.get("schema"))
     except (InvalidArgumentError, ValueError, TypeError) as exc:
-        raise _member_error("schema", str(exc)) from None
+        raise member_error("schema", str(exc)) from None
     if "dtype" in json:
         try:
             schema.update(dtype=json["dtype"])
         except (InvalidArgumentError, ValueError, TypeError) as exc:
-            raise _member_error("dtype", str(exc)) from None
+            raise member_error("dtype", str(exc)) from None
     if "rank" in json:
         rank = json["rank"]
         if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= 32:
-            raise _member_error(
+            raise member_error(
                 "rank", f"Expected integer in [0, 32], but received: {json_text(rank)}"
             )
         schema.update(rank=rank)
@@ -138,16 +136,16 @@ def parse_open_request(
         try:
             transform = IndexTransform(json=json["transform"])
         except (InvalidArgumentError, ValueError, TypeError) as exc:
-            raise _member_error("transform", str(exc)) from None
+            raise member_error("transform", str(exc)) from None
         if schema.rank is not None and schema.rank != transform.input_rank:
-            raise _member_error(
+            raise member_error(
                 "transform",
                 f"Rank of transform ({transform.input_rank}) does not match rank constraint "
                 f"({schema.rank})",
             )
     path = json.get("path", "")
     if not isinstance(path, str):
-        raise _member_error("path", f"Expected string, but received: {json_text(path)}")
+        raise member_error("path", f"Expected string, but received: {json_text(path)}")
     return OpenRequest(
         driver_id=driver_id,
         json=json,

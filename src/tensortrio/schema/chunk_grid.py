@@ -26,6 +26,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ..errors import InvalidArgumentError
+from .json_member import member_error
 from .value_handle import ValueHandle
 
 __all__ = [
@@ -305,7 +306,7 @@ def grid_from_json(json: Any, apply: Callable[[str, Any, bool], None]) -> None:
             else:
                 apply("elements", json_int(raw), hard)
         except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f'Error parsing object member "{key}": {exc}') from None
+            raise member_error(key, exc) from None
 
 
 class Grid(ValueHandle[GridConstraints]):

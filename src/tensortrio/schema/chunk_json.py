@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidArgumentError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "check_known_members",
     "expect_object",
     "json_float_vector",
     "json_int",
@@ -43,11 +44,21 @@ def expect_object(value: Any, members: Iterable[str]) -> dict[str, Any]:
     """Check ``value`` is a JSON object with no members outside ``members``."""
     if not isinstance(value, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(value)}")
-    extra = [k for k in value if k not in set(members)]
+    check_known_members(value, members)
+    return value
+
+
+def check_known_members(value: Mapping[str, Any], members: Iterable[str]) -> None:
+    """Check the object ``value`` has no members outside ``members``.
+
+    Raises:
+        ValueError: ``Object includes extra members: "a", "b"`` (in the object's order).
+    """
+    known = set(members)
+    extra = [k for k in value if k not in known]
     if extra:
         names = ", ".join(json_text(k) for k in extra)
         raise InvalidArgumentError(f"Object includes extra members: {names}")
-    return value
 
 
 def json_int(value: Any) -> int:

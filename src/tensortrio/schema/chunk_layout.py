@@ -40,6 +40,7 @@ from .chunk_grid import (
 )
 from .chunk_grid import Grid as _Grid
 from .chunk_json import expect_object, json_int_vector, json_ranged_int, json_ranged_int_vector
+from .json_member import member_error
 from .value_handle import ValueHandle
 
 if TYPE_CHECKING:
@@ -298,7 +299,7 @@ class LayoutConstraints:
             try:
                 out = _json_member(out, key, members[key])
             except InvalidArgumentError as exc:
-                raise InvalidArgumentError(f'Error parsing object member "{key}": {exc}') from None
+                raise member_error(key, exc) from None
         return out
 
 

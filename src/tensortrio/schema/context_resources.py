@@ -28,6 +28,7 @@ import attrs
 import trio
 
 from ..errors import InvalidArgumentError
+from .json_member import member_error
 from .json_pretty import pretty_repr
 
 if TYPE_CHECKING:
@@ -84,9 +85,6 @@ def _integral(value: Any) -> int | None:
     return None
 
 
-def _member_error(member: str, message: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{member}": {message}')
-
 
 class ResourceConfig(Protocol):
     """The parsed JSON of one resource: ``to_json`` gives it back."""
@@ -108,7 +106,7 @@ class CachePoolConfig:
         value = members["total_bytes_limit"]
         limit = _integral(value)
         if limit is None or not 0 <= limit <= _UINT64_MAX:
-            raise _member_error(
+            raise member_error(
                 "total_bytes_limit",
                 f"Expected 64-bit unsigned integer, but received: {json_text(value)}",
             )
@@ -134,7 +132,7 @@ class ConcurrencyConfig:
             return cls()
         limit = _integral(value)
         if limit is None or not 1 <= limit <= _UINT64_MAX:
-            raise _member_error(
+            raise member_error(
                 "limit",
                 f"Expected integer in the range [1, {_UINT64_MAX}], but received: {json_text(value)}",
             )

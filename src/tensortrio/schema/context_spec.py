@@ -19,6 +19,7 @@ import attrs
 
 from ..errors import InvalidArgumentError
 from .context_resources import ResourceConfig, get_provider, json_text
+from .json_member import member_error
 from .json_pretty import pretty_repr
 
 __all__ = [
@@ -142,5 +143,5 @@ def _parse_entries(json: Any) -> dict[str, ResourceSpec]:
         try:
             entries[key] = parse_resource_spec(provider_of_key(key), value)
         except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f'Error parsing object member "{key}": {exc}') from None
+            raise member_error(key, exc) from None
     return entries

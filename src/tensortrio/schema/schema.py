@@ -35,6 +35,7 @@ from .fill_value import (
     format_array,
     unbroadcast,
 )
+from .json_member import member_error
 from .unit import (
     Unit,
     dimension_units_from_json,
@@ -295,7 +296,7 @@ class SchemaConstraints:
             try:
                 out = _JSON_PARSERS[key](out, members[key])
             except InvalidArgumentError as exc:
-                raise InvalidArgumentError(f'Error parsing object member "{key}": {exc}') from None
+                raise member_error(key, exc) from None
         return out
 
     def __eq__(self, other: object) -> bool:

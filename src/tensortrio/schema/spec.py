@@ -34,6 +34,7 @@ from .cache_revalidation import (
 )
 from .chunk_json import json_text
 from .context_spec import ContextSpec, parse_resource_spec
+from .json_member import member_error
 from .open_mode import OPEN_MODE_FLAGS, OpenMode, effective_open_mode, open_mode_from_json_members
 from .schema import (
     SCHEMA_KEYWORDS,
@@ -106,9 +107,6 @@ SPEC_UPDATE_KEYWORDS: Final = (
 )
 """The keyword arguments of ``Spec.update`` (``ts.open`` adds read/write/transaction/batch)."""
 
-
-def _member_error(name: str, exc: Exception) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{name}": {exc}')
 
 
 @attrs.frozen(eq=False)
@@ -239,31 +237,31 @@ def _parse_json(json: dict[str, Any]) -> SpecValue:
         )
     driver_id = json["driver"]
     if not isinstance(driver_id, str):
-        raise _member_error(
+        raise member_error(
             "driver", InvalidArgumentError(f"Expected string, but received: {json_text(driver_id)}")
         )
     try:
         driver = tensorstore_driver(driver_id)
     except InvalidArgumentError as exc:
-        raise _member_error("driver", exc) from None
+        raise member_error("driver", exc) from None
     value = SpecValue(driver)
     rest = {k: v for k, v in json.items() if k != "driver"}
     if "context" in rest:
         try:
             value = attrs.evolve(value, context_spec=ContextSpec(rest.pop("context")))
         except InvalidArgumentError as exc:
-            raise _member_error("context", exc) from None
+            raise member_error("context", exc) from None
     if "transform" in rest:
         try:
             value = attrs.evolve(value, transform=_parse_transform(rest.pop("transform")))
         except InvalidArgumentError as exc:
-            raise _member_error("transform", exc) from None
+            raise member_error("transform", exc) from None
     for name, parse in (("rank", _json_rank), ("dtype", _json_dtype), ("schema", _json_schema)):
         if name in rest:
             try:
                 value = parse(value, rest.pop(name))
             except InvalidArgumentError as exc:
-                raise _member_error(name, exc) from None
+                raise member_error(name, exc) from None
     if driver.uses_kvstore:
         value = _parse_kvstore_members(value, rest)
     members = driver.parse_members(rest)
@@ -283,17 +281,17 @@ def _parse_kvstore_members(value: SpecValue, rest: dict[str, Any]) -> SpecValue:
         try:
             kvstore = _kvstore_spec(rest.pop("kvstore"))
         except InvalidArgumentError as exc:
-            raise _member_error("kvstore", exc) from None
+            raise member_error("kvstore", exc) from None
         value = attrs.evolve(value, kvstore=kvstore.with_path(_directory_path(kvstore.path)))
     if "path" in rest:
         path = rest.pop("path")
         if not isinstance(path, str):
-            raise _member_error(
+            raise member_error(
                 "path", InvalidArgumentError(f"Expected string, but received: {json_text(path)}")
             )
         if value.kvstore is None:
             if path:
-                raise _member_error(
+                raise member_error(
                     "path", InvalidArgumentError('"path" requires "kvstore" to be specified')
                 )
         else:
@@ -306,14 +304,14 @@ def _parse_kvstore_members(value: SpecValue, rest: dict[str, Any]) -> SpecValue:
             try:
                 bound = CacheRevalidationBound.from_json(rest.pop(name))
             except InvalidArgumentError as exc:
-                raise _member_error(name, exc) from None
+                raise member_error(name, exc) from None
             bound_update: dict[str, Any] = {name: bound}
             value = attrs.evolve(value, **bound_update)
     for name in _BOOL_MEMBERS:
         if name in rest:
             flag = rest.pop(name)
             if not isinstance(flag, bool):
-                raise _member_error(
+                raise member_error(
                     name, InvalidArgumentError(f"Expected boolean, but received: {json_text(flag)}")
                 )
             flag_update: dict[str, Any] = {name: flag}
@@ -326,7 +324,7 @@ def _parse_kvstore_members(value: SpecValue, rest: dict[str, Any]) -> SpecValue:
         try:
             parse_resource_spec(provider, member)
         except InvalidArgumentError as exc:
-            raise _member_error(name, exc) from None
+            raise member_error(name, exc) from None
         if member != provider:  # the default reference is TensorStore's omitted default
             resources[name] = copy.deepcopy(member)
     return attrs.evolve(value, members=resources)

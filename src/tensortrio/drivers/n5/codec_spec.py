@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members
 from ...schema.codec_spec import CodecDriver, register_codec_driver
 from .compression import parse_compression
 
@@ -26,10 +26,7 @@ def n5_codec_members(members: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: an unknown member, or an invalid ``compression``.
     """
-    extra = [k for k in members if k != "compression"]
-    if extra:
-        names = ", ".join(json_text(k) for k in extra)
-        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    check_known_members(members, ("compression",))
     if "compression" not in members:
         return {}
     try:

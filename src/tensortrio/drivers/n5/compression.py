@@ -24,7 +24,7 @@ import numcodecs
 import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members, json_text
 from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
 from ..blosc_cname import parse_blosc_cname
 
@@ -207,10 +207,7 @@ def parse_compression(json: Any) -> N5Compression:
             raise member_error(name, missing)
         elif default is not _OPTIONAL:
             out[name] = default
-    extra = [k for k in json if k != "type" and k not in members]
-    if extra:
-        names = ", ".join(json_text(k) for k in extra)
-        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    check_known_members(json, ("type", *members))
     return N5Compression(kind, tuple(sorted(out.items())))
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members
 from .metadata import N5PartialMetadata, parse_partial_metadata
 
 if TYPE_CHECKING:
@@ -37,10 +37,7 @@ def parse_n5_spec_members(members: Mapping[str, Any]) -> N5SpecMembers:
         ValueError: an unknown member, or an invalid ``metadata``, named as
             TensorStore names it (``Error parsing object member "metadata": ...``).
     """
-    extra = [k for k in members if k != "metadata"]
-    if extra:
-        names = ", ".join(json_text(k) for k in extra)
-        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    check_known_members(members, ("metadata",))
     if "metadata" not in members:
         return N5SpecMembers()
     try:

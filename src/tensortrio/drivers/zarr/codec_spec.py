@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members, json_text
 from ...schema.codec_spec import CodecDriver, register_codec_driver
 from .compressor import parse_compressor, parse_filters
 
@@ -27,10 +27,7 @@ def zarr_codec_members(members: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: an unknown member, or an invalid ``compressor``/``filters``.
     """
-    extra = [k for k in members if k not in ("compressor", "filters")]
-    if extra:
-        names = ", ".join(json_text(k) for k in extra)
-        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    check_known_members(members, ("compressor", "filters"))
     out: dict[str, Any] = {}
     if "compressor" in members:
         try:

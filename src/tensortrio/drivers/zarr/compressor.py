@@ -16,7 +16,7 @@ import attrs
 import numcodecs
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members, json_text
 from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
 from ..blosc_cname import parse_blosc_cname
 
@@ -117,10 +117,7 @@ def parse_compressor(json: Any) -> ZarrCodecConfig | None:
                 raise member_error(name, exc) from None
         elif default is not _NO_DEFAULT:
             out[name] = default
-    extra = [k for k in json if k != "id" and k not in members]
-    if extra:
-        names = ", ".join(json_text(k) for k in extra)
-        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    check_known_members(json, ("id", *members))
     return ZarrCodecConfig(tuple(sorted(out.items())))
 
 

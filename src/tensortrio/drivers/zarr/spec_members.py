@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members, json_text
+from ...schema.json_member import member_error
 from .metadata import Separator, ZarrPartialMetadata, parse_partial_metadata
 
 if TYPE_CHECKING:
@@ -43,9 +44,6 @@ class ZarrSpecMembers:
         return json
 
 
-def _error(name: str, detail: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f'Error parsing object member "{name}": {detail}')
-
 
 def parse_zarr_spec_members(members: Mapping[str, Any]) -> ZarrSpecMembers:
     """Validate the zarr-specific members of a spec.
@@ -54,25 +52,22 @@ def parse_zarr_spec_members(members: Mapping[str, Any]) -> ZarrSpecMembers:
         ValueError: an unknown member, or an invalid one, named as TensorStore
             names it (``Error parsing object member "metadata": ...``).
     """
-    extra = [k for k in members if k not in _MEMBERS]
-    if extra:
-        names = ", ".join(json_text(k) for k in extra)
-        raise InvalidArgumentError(f"Object includes extra members: {names}")
+    check_known_members(members, _MEMBERS)
     metadata = ZarrPartialMetadata()
     if "metadata" in members:
         try:
             metadata = parse_partial_metadata(members["metadata"])
         except InvalidArgumentError as exc:
-            raise _error("metadata", str(exc)) from None
+            raise member_error("metadata", str(exc)) from None
     if "key_encoding" in members:
         encoding = members["key_encoding"]
         if encoding not in (".", "/") or not isinstance(encoding, str):
-            raise _error(
+            raise member_error(
                 "key_encoding", f'Expected one of ".", "/", but received: {json_text(encoding)}'
             )
         existing = metadata.dimension_separator
         if existing is not None and existing != encoding:
-            raise _error(
+            raise member_error(
                 "key_encoding",
                 f"value ({json_text(encoding)}) does not match value in metadata "
                 f"({json_text(existing)})",
@@ -81,16 +76,16 @@ def parse_zarr_spec_members(members: Mapping[str, Any]) -> ZarrSpecMembers:
         metadata = attrs.evolve(metadata, dimension_separator=separator)
     metadata_key = members.get("metadata_key", DEFAULT_METADATA_KEY)
     if not isinstance(metadata_key, str):
-        raise _error("metadata_key", f"Expected string, but received: {json_text(metadata_key)}")
+        raise member_error("metadata_key", f"Expected string, but received: {json_text(metadata_key)}")
     field = members.get("field")
     if field is not None:
-        raise _error(
+        raise member_error(
             "field",
             "structured zarr data types are not supported by tensortrio, so \"field\" must "
             f"be null, but received: {json_text(field)}",
         )
     if members.get("open_as_void", False) is not False:
-        raise _error(
+        raise member_error(
             "open_as_void",
             "raw byte access is not supported by tensortrio, so \"open_as_void\" must be "
             f"false, but received: {json_text(members['open_as_void'])}",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import attrs
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import expect_object, json_text
 
 __all__ = ["ChunkKeyEncoding", "parse_chunk_key_encoding"]
 
@@ -50,11 +50,7 @@ def parse_chunk_key_encoding(json: Any) -> ChunkKeyEncoding:
     """
     if isinstance(json, str):
         json = {"name": json}
-    if not isinstance(json, dict):
-        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    extra = [k for k in json if k not in ("name", "configuration")]
-    if extra:
-        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    json = expect_object(json, ("name", "configuration"))
     name = json.get("name")
     if name not in _DEFAULT_SEPARATOR:
         raise InvalidArgumentError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members, json_text
 from ...schema.codec_spec import CodecDriver, register_codec_driver
 from .codecs import parse_codec_chain
 
@@ -26,9 +26,7 @@ def zarr3_codec_members(members: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: an unknown member or an invalid ``codecs`` chain.
     """
-    extra = [k for k in members if k != "codecs"]
-    if extra:
-        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    check_known_members(members, ("codecs",))
     if "codecs" not in members:
         return {}
     try:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members, json_text
 from .metadata import Zarr3PartialMetadata, parse_partial_metadata
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ def parse_zarr3_spec_members(members: Mapping[str, Any]) -> Zarr3SpecMembers:
     Raises:
         ValueError: an unknown or invalid member (``Error parsing object member "metadata": ...``).
     """
-    extra = [k for k in members if k not in _MEMBERS]
-    if extra:
-        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    check_known_members(members, _MEMBERS)
     metadata = Zarr3PartialMetadata()
     if "metadata" in members:
         try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 import attrs
 
 from ....errors import InvalidArgumentError
-from ....schema.chunk_json import json_text
+from ....schema.chunk_json import check_known_members, json_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -111,9 +111,7 @@ def codec_parser(name: Any) -> Callable[[dict[str, Any]], Any]:
 
 def check_config_members(config: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
     """Reject configuration members other than ``allowed``."""
-    extra = [k for k in config if k not in allowed]
-    if extra:
-        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    check_known_members(config, allowed)
 
 
 def config_member_error(name: str, detail: str) -> InvalidArgumentError:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ....errors import InvalidArgumentError
-from ....schema.chunk_json import json_text
+from ....schema.chunk_json import expect_object, json_text
 from .base import ArrayInfo, codec_parser
 from .bytes_codec import BytesCodec
 
@@ -114,11 +114,7 @@ def parse_codec(json: Any) -> Any:
     """
     if isinstance(json, str):
         json = {"name": json}
-    if not isinstance(json, dict):
-        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    extra = [k for k in json if k not in ("name", "configuration")]
-    if extra:
-        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    json = expect_object(json, ("name", "configuration"))
     if "name" not in json:
         raise InvalidArgumentError('Error parsing object member "name": Expected string, but member is missing')
     parse = codec_parser(json["name"])
