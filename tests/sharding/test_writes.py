@@ -213,3 +213,19 @@ def test_large_partial_writes_prepared_in_threads_still_encode_only_touched_chun
     assert after.inner_encoded - before.inner_encoded == 64 + 64 + 56 + 56
     assert after.inner_carried - before.inner_carried == 8 + 8
     assert np.array_equal(store.read().result(), data)
+
+
+def test_whole_shards_taken_as_strided_views_of_the_source() -> None:
+    # Every shard of a full write is a non-contiguous view of the source: encoded from it.
+    store = opened(sharded_spec(MEMORY))
+    data = pattern((64, 64))
+    source = data.copy()
+    futures = store.write(source)
+    futures.copy.result()
+    source[...] = 0  # once copied, the source is ours again
+    futures.commit.result()
+    assert np.array_equal(store.read().result(), data)
+    transposed = pattern((64, 64), seed=2)
+    store.T.write(transposed).result()
+    assert np.array_equal(store.read().result(), transposed.T)
+    assert store.kvstore.statistics().reads == 2 * 4  # the two full reads only

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import DataLossError, InvalidArgumentError
 from .chunk_cache import _KEY_MEMO_SIZE, ChunkCache
-from .chunk_parts import COPY_INLINE_BYTES
+from .chunk_parts import COPY_INLINE_BYTES, covers_chunk
 from .shard_entry import ShardEntry
 from .worker_batch import run_jobs
 
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ..drivers.zarr3.codecs.sharding import ShardLayout
     from ..drivers.zarr3.shard_io import MergeOutcome, RangeRead, ShardIO
     from ..index.partition import ChunkCellSelection
-    from .chunk_entry import ChunkEntry, WritebackSnapshot
+    from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
 
 __all__ = ["ShardCache", "ShardCacheStatistics", "shard_layout_of"]
 
@@ -294,6 +294,43 @@ class ShardCache(ChunkCache):
         return errors
 
     # --- writing
+
+    async def stage_writes(
+        self,
+        selections: Sequence[ChunkCellSelection],
+        source: NDArray[Any],
+        ticket: WriteTicket,
+    ) -> None:
+        """As :meth:`ChunkCache.stage_writes`, but a whole shard takes its part of ``source`` as a view.
+
+        Encoding a shard gathers its inner chunks with one copy anyway, so the
+        view need not be contiguous (plain chunks need it to be): a whole-shard
+        write copies the data once instead of twice.
+        """
+        shape = self._chunk_shape
+        lent: list[ChunkEntry] = []
+        rest: list[ChunkCellSelection] = []
+        for sel in selections:
+            if not covers_chunk(sel, shape):
+                rest.append(sel)
+                continue
+            part = source[sel.array_selection]
+            if sel.chunk_axes is not None:
+                part = np.transpose(part, np.argsort(sel.chunk_axes))
+            if part.shape != shape:
+                rest.append(sel)  # e.g. integer terms dropped a dimension: copy
+                continue
+            entry = self.entry(sel.cell)
+            if entry.lend(part, ticket if np.may_share_memory(part, source) else None):
+                self._coalesced += 1
+            entry.add_ticket(ticket)
+            self.pool.update(entry)
+            lent.append(entry)
+        if rest:
+            await super().stage_writes(rest, source, ticket)
+        # Only now: a writeback finishing before every part has joined ``ticket``
+        # would let the write's commit resolve early.
+        self.schedule_writeback(lent)
 
     async def _write_snapshots(self, snapshots: list[WritebackSnapshot]) -> None:
         io = self._io
