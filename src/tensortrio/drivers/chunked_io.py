@@ -67,7 +67,7 @@ async def read_chunked(
     partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
     out = np.empty(partition.input_shape, cache.dtype)
     window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)
-    fill = np.broadcast_to(cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape)
+    fill: NDArray[Any] | None = None  # made when a chunk is missing: most reads need none
     selections = iter(partition)
     while group := list(itertools.islice(selections, window)):
         entries = [cache.entry(sel.cell) for sel in group]
@@ -79,6 +79,10 @@ async def read_chunked(
                 if entry.data is not None:
                     chunks.append(entry.data)
                 elif cache.fill_missing_data_reads:
+                    if fill is None:
+                        fill = np.broadcast_to(
+                            cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape
+                        )
                     chunks.append(fill)
                 else:
                     raise cache.missing_error(entry)
