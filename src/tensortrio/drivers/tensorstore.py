@@ -44,23 +44,6 @@ def _reject_transaction(transaction: object, where: str) -> None:
         )
 
 
-def _reject_batch(batch: object, where: str) -> None:
-    if batch is not None:
-        raise InvalidArgumentError(
-            f"{where}: batches are not supported yet; pass batch=None (got {type(batch).__name__})"
-        )
-
-
-def _is_identity(transform: IndexTransform) -> bool:
-    return transform.input_rank == transform.output_rank and all(
-        m.method is OutputIndexMethod.single_input_dimension
-        and m.input_dimension == j
-        and m.offset == 0
-        and m.stride == 1
-        for j, m in enumerate(transform.maps)
-    )
-
-
 def _failed(error: BaseException) -> Future[Any]:
     promise: Promise[Any]
     future: Future[Any]

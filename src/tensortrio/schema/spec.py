@@ -76,14 +76,6 @@ _RECHECK_DEFAULTS: Final = {
     "recheck_cached_data": DEFAULT_RECHECK_CACHED_DATA,
     "recheck_cached_metadata": DEFAULT_RECHECK_CACHED_METADATA,
 }
-_KVSTORE_MEMBERS: Final = (
-    "kvstore",
-    "path",
-    *OPEN_MODE_FLAGS,
-    *_RECHECK_MEMBERS,
-    *_BOOL_MEMBERS,
-    *_RESOURCE_MEMBERS,
-)
 
 SPEC_UPDATE_KEYWORDS: Final = (
     "open_mode",

@@ -59,11 +59,6 @@ class ZarrDType:
     name: str
 
     @property
-    def needs_byteswap(self) -> bool:
-        """Whether stored bytes are in the other byte order than memory."""
-        return self.stored.itemsize > 1 and self.stored.byteorder not in ("=", "|", _NATIVE)
-
-    @property
     def kind(self) -> str:
         """TensorStore's type indicator: ``b``, ``i``, ``u``, ``f`` or ``c``."""
         if self.encoded.startswith(("float", "bfloat")):

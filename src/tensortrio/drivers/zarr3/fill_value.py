@@ -25,10 +25,6 @@ __all__ = ["convert_fill_value", "decode_fill_value", "default_fill_value", "enc
 _SPECIAL: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def _float_kind(dtype: np.dtype[Any]) -> bool:
-    return dtype.kind == "f" or (dtype.kind == "V" and dtype.itemsize <= 2)
-
-
 def _kind(name: str) -> str:
     if name == "bool":
         return "b"

@@ -170,10 +170,6 @@ class Zarr3Metadata:
         return units_from_attributes(self.attributes, self.rank)
 
     @property
-    def chunk_info(self) -> ArrayInfo:
-        return _array_info(self.chunk_shape, self.data_type, self.fill_value)
-
-    @property
     def read_chunk_shape(self) -> tuple[int, ...]:
         """The innermost (read) chunk shape: the (nested) sharding's inner chunks, else the chunk."""
         chain, perm = self.codecs, tuple(range(self.rank))

@@ -67,11 +67,6 @@ class CodecChain:
         b2b = tuple(codec.resolve(info) for codec in self.bytes_to_bytes)
         return CodecChain(tuple(a2a), a2b, b2b, tuple(infos))
 
-    @property
-    def encoded_info(self) -> ArrayInfo:
-        """The array the array→bytes codec sees (resolved chains only)."""
-        return self.infos[-1]
-
     def encode(self, array: np.ndarray) -> Buffer:
         """Encode ``array`` (of the resolved shape and dtype) into bytes."""
         assert self.array_to_bytes is not None, "encode needs a resolved chain"
