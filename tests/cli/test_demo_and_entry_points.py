@@ -97,3 +97,20 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert re.search(r"64/64 frames .*frames/s .*MB/s", text), text
     assert "64 frames committed" in text
     np.testing.assert_array_equal(read_zarr3(tmp_path / "d")[:, 0, 0], np.arange(64, dtype="u1"))
+
+
+def test_ingest_benchmark_runs_both_libraries() -> None:
+    script = Path(__file__).resolve().parents[2] / "bench" / "ingest.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--frames", "24", "--frame-shape", "16,16",
+         "--shard-frames", "8", "--runs", "1"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert re.fullmatch(
+        r"ingest 24 frames of 16,16 uint16 \(0\.0 MB\), shards of 8 frames, median of 1 runs\n"
+        r"  tensortrio +[0-9.]+ MB/s  \([0-9.]+ s\)\n"
+        r"  tensorstore +[0-9.]+ MB/s  \([0-9.]+ s\)\n"
+        r"  ratio tensortrio / tensorstore: [0-9.]+\n",
+        done.stdout,
+    )

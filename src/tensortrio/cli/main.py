@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -241,6 +242,11 @@ def _message(error: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    # A command line is no place for a dependency's advice to its own users
+    # (numcodecs suggests google_crc32c over crc32c on import).
+    warnings.filterwarnings(
+        "ignore", message="crc32c usage is deprecated", category=DeprecationWarning
+    )
     try:
         status: int = trio.run(args.run, args)
     except BaseException as raised:
