@@ -173,3 +173,25 @@ def test_raw_frames_on_stdin(tmp_path: Path) -> None:
         done.stderr == "tensortrio ingest: error: stdin ended inside frame 9: got 3 of 24 bytes\n"
     )
     np.testing.assert_array_equal(read_zarr3(dest), np.concatenate([frames, frames[:2] + 100]))
+
+
+def test_kvstore_url_destination_with_codecs(cli: Cli, tmp_path: Path) -> None:
+    dest = tmp_path / "z"
+    codec = '[{"name": "bytes"}, {"name": "zstd", "configuration": {"level": 1}}]'
+    status, out, err = cli(
+        "ingest", "synthetic:12", f"file://{dest}/", "--frame-shape", "6,4", "--dtype", "int16",
+        "--shard-frames", "5", "--chunk-shape", "1,3,4", "--codec", codec, "--no-progress",
+    )  # fmt: skip
+    assert (status, err) == (0, "")
+    assert "12 frames committed, shape [12, 6, 4], shards of 5 frames" in out
+    metadata = zarr.open_array(str(dest), mode="r").metadata.to_dict()
+    inner = metadata["codecs"][0]["configuration"]
+    assert inner["chunk_shape"] == (1, 3, 4)
+    assert [c["name"] for c in inner["codecs"]] == ["bytes", "zstd"]
+    assert_frames_are_indices(read_zarr3(dest), 12)
+    # --append onto it through a TensorStore URL.
+    status, out, _ = cli(
+        "ingest", "synthetic:3", f"file://{dest}/|zarr3:", "--append", "--no-progress"
+    )
+    assert "3 frames committed, shape [15, 6, 4]" in out
+    np.testing.assert_array_equal(read_zarr3(dest)[12:, 0, 0], [0, 1, 2])

@@ -251,7 +251,10 @@ async def ingest(
     current: ts.TensorStore = store
     if not options.append:
         await trio.to_thread.run_sync(source.skip, committed)
-    total = None if source.total is None else max(source.total, committed)
+    if source.total is None:
+        total = None
+    else:
+        total = committed + source.total if options.append else max(source.total, committed)
 
     resumed_at = committed
     failure: list[BaseException] = []
