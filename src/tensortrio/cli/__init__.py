@@ -1,1 +1,3 @@
-"""cli."""
+"""The ``tensortrio`` command: ``ingest``, ``copy``, ``info`` and ``demo``."""
+
+from .main import main as main
