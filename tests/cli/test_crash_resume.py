@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,3 +84,38 @@ def test_sigkill_between_data_and_resize_loses_and_duplicates_nothing(tmp_path: 
     assert "(resumed after frame 16): 24 frames committed" in rerun.stdout
     assert_frames_are_indices(read_zarr3(dest), 40)
     assert sorted(os.listdir(dest / "c")) == ["0", "1", "2", "3", "4"]
+
+
+def test_ctrl_c_reports_what_is_committed(tmp_path: Path) -> None:
+    dest = tmp_path / "frames"
+    command = [sys.executable, "-m", "tensortrio.cli", "ingest", "synthetic:100000", str(dest)]
+    child = subprocess.Popen(
+        [*command, *ARGS, "--rate", "2000"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while stored_frames(dest) < 16:
+            assert child.poll() is None, "ingest ended before it could be interrupted"
+            assert time.monotonic() < deadline, "no frames committed in 30 s"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130
+    assert out == ""
+    # A resize already under way when Ctrl-C came may still land: at least the reported frames.
+    reported = re.fullmatch(
+        r"tensortrio ingest: frames up to (\d+) are committed; run it again to resume\n"
+        r"tensortrio ingest: interrupted\n",
+        err,
+    )
+    assert reported, err
+    committed = stored_frames(dest)
+    assert 16 <= int(reported[1]) <= committed
+    assert_frames_are_indices(read_zarr3(dest), committed)

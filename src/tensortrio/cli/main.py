@@ -66,9 +66,12 @@ async def _ingest(args: argparse.Namespace) -> int:
         result = await ingest(
             args.source, target, options, stdin=sys.stdin.buffer, on_commit=committed.append
         )
-    except KeyboardInterrupt:
-        done = committed[-1] if committed else "no new"
-        print(f"tensortrio ingest: interrupted; {done} frames committed, run it again to resume")
+    except BaseException as raised:
+        if isinstance(_leaf(raised), KeyboardInterrupt):
+            done = f"frames up to {committed[-1]} are" if committed else "no new frames were"
+            print(
+                f"tensortrio ingest: {done} committed; run it again to resume", file=sys.stderr
+            )
         raise
     added = result.shape[0] - result.resumed_at
     verb = "created" if result.created else "appended to"
