@@ -1,4 +1,4 @@
-"""What the zarr, zarr3 and n5 metadata share: resizing, the domain a shape implies, schema checks.
+"""What the zarr, zarr3 and n5 metadata share: JSON bytes, resizing, the domain a shape implies, schema checks.
 
 Each format's metadata module keeps its own members and messages; these are the
 steps whose logic and TensorStore messages are the same for all of them.
@@ -6,21 +6,32 @@ steps whose logic and TensorStore messages are the same for all of them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json as _json
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import FailedPreconditionError, InvalidArgumentError
+from ..errors import DataLossError, FailedPreconditionError, InvalidArgumentError
 from ..index.domain import IndexDomain
 from ..index.interval import INF, IndexInterval
 from ..schema.schema import SchemaConstraints, merge_domains
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 
-__all__ = ["check_schema_rank_dtype_domain", "metadata_domain", "resized_shape"]
+__all__ = [
+    "check_schema_rank_dtype_domain",
+    "decode_json_metadata",
+    "encode_json_metadata",
+    "metadata_domain",
+    "resized_shape",
+]
+
+MetadataT = TypeVar("MetadataT")
 
 
-def resized_shape(driver_id: str, new_shape: Sequence[int], rank: int, max_index: int) -> tuple[int, ...]:
+def resized_shape(
+    driver_id: str, new_shape: Sequence[int], rank: int, max_index: int
+) -> tuple[int, ...]:
     """``new_shape`` as a tuple, checked for a format's ``resize``.
 
     Raises:
@@ -57,7 +68,9 @@ def check_schema_rank_dtype_domain(
         ValueError: the domains do not merge.
     """
     if constraints.rank is not None and constraints.rank != rank:
-        raise FailedPreconditionError(f"Rank is {rank}, but schema specifies rank of {constraints.rank}")
+        raise FailedPreconditionError(
+            f"Rank is {rank}, but schema specifies rank of {constraints.rank}"
+        )
     if constraints.dtype is not None and constraints.dtype.name != dtype_name:
         raise FailedPreconditionError(
             f"dtype from metadata ({dtype_name}) does not match dtype in schema "
@@ -67,4 +80,27 @@ def check_schema_rank_dtype_domain(
         try:
             merge_domains(domain, constraints.domain)
         except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f"domain from metadata does not match domain in schema: {exc}") from None
+            raise InvalidArgumentError(
+                f"domain from metadata does not match domain in schema: {exc}"
+            ) from None
+
+
+def decode_json_metadata(data: bytes, parse: Callable[[Any], MetadataT]) -> MetadataT:
+    """Stored metadata bytes parsed as JSON, then by the format's ``parse``.
+
+    Raises:
+        DataLossError: ``Invalid JSON``, or ``parse``'s message (naming the member).
+    """
+    try:
+        json = _json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise DataLossError("Invalid JSON") from None
+    try:
+        return parse(json)
+    except InvalidArgumentError as exc:
+        raise DataLossError(str(exc)) from None
+
+
+def encode_json_metadata(json: dict[str, Any], *, sort_keys: bool = False) -> bytes:
+    """Compact JSON bytes, as TensorStore writes metadata (``sort_keys`` sorts nested objects too)."""
+    return _json.dumps(json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False).encode()

@@ -7,14 +7,13 @@ attributes in ``attributes.json`` are kept across resize, and ``axes``,
 
 from __future__ import annotations
 
-import json as _json
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ...errors import DataLossError, InvalidArgumentError
 from ...schema.tensorstore_driver import register_tensorstore_driver
 from ..chunked_format import register_chunked_format
+from ..format_metadata import decode_json_metadata, encode_json_metadata
 from . import codec_spec as _codec_spec  # noqa: F401  (registers the "n5" codec driver)
 from .codec import N5ChunkCodec, chunk_codec_for
 from .metadata import N5Metadata, parse_n5_metadata
@@ -45,20 +44,11 @@ class N5Format:
         Raises:
             DataLossError: not JSON, or not valid n5 dataset metadata (names the member).
         """
-        try:
-            json = _json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise DataLossError("Invalid JSON") from None
-        try:
-            return parse_n5_metadata(json)
-        except InvalidArgumentError as exc:
-            raise DataLossError(str(exc)) from None
+        return decode_json_metadata(data, parse_n5_metadata)
 
     def encode_metadata(self, metadata: N5Metadata) -> bytes:
         """Compact JSON with sorted keys, as TensorStore writes ``attributes.json``."""
-        return _json.dumps(
-            metadata.to_json(), separators=(",", ":"), sort_keys=True, allow_nan=False
-        ).encode()
+        return encode_json_metadata(metadata.to_json(), sort_keys=True)
 
     def create_metadata(self, schema: Schema, spec_members: N5SpecMembers) -> N5Metadata:
         return create_metadata(schema, spec_members)

@@ -8,14 +8,13 @@ not either), so an existing one is left untouched.
 
 from __future__ import annotations
 
-import json as _json
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ...errors import DataLossError, InvalidArgumentError
 from ...schema.tensorstore_driver import register_tensorstore_driver
 from ..chunked_format import register_chunked_format
+from ..format_metadata import decode_json_metadata, encode_json_metadata
 from .codec import ZarrChunkCodec, chunk_codec_for
 from .metadata import ZarrMetadata, parse_zarr_metadata
 from .metadata_schema import create_metadata, metadata_schema, spec_schema, validate_metadata
@@ -50,18 +49,11 @@ class ZarrFormat:
         Raises:
             DataLossError: not JSON, or not valid zarr v2 metadata (names the member).
         """
-        try:
-            json = _json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise DataLossError("Invalid JSON") from None
-        try:
-            return parse_zarr_metadata(json)
-        except InvalidArgumentError as exc:
-            raise DataLossError(str(exc)) from None
+        return decode_json_metadata(data, parse_zarr_metadata)
 
     def encode_metadata(self, metadata: ZarrMetadata) -> bytes:
         """Compact JSON with sorted keys, as TensorStore writes ``.zarray``."""
-        return _json.dumps(metadata.to_json(), separators=(",", ":"), allow_nan=False).encode()
+        return encode_json_metadata(metadata.to_json())
 
     def create_metadata(self, schema: Schema, spec_members: ZarrSpecMembers) -> ZarrMetadata:
         return create_metadata(schema, spec_members)

@@ -7,17 +7,16 @@ across resize; ``dimension_names`` are the domain's labels.
 
 from __future__ import annotations
 
-import json as _json
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ...errors import DataLossError, InvalidArgumentError
 from ...schema.tensorstore_driver import (
     register_tensorstore_driver,
     register_tensorstore_driver_module,
 )
 from ..chunked_format import register_chunked_format
+from ..format_metadata import decode_json_metadata, encode_json_metadata
 from . import codec_spec as _codec_spec  # noqa: F401  (registers the "zarr3" codec driver)
 from .codec import Zarr3ChunkCodec, chunk_codec_for
 from .metadata import Zarr3Metadata, parse_zarr3_metadata
@@ -54,18 +53,11 @@ class Zarr3Format:
         Raises:
             DataLossError: not JSON, or not valid zarr v3 array metadata (names the member).
         """
-        try:
-            json = _json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise DataLossError("Invalid JSON") from None
-        try:
-            return parse_zarr3_metadata(json)
-        except InvalidArgumentError as exc:
-            raise DataLossError(str(exc)) from None
+        return decode_json_metadata(data, parse_zarr3_metadata)
 
     def encode_metadata(self, metadata: Zarr3Metadata) -> bytes:
         """Compact JSON with sorted keys, as TensorStore writes ``zarr.json``."""
-        return _json.dumps(metadata.to_json(), separators=(",", ":"), allow_nan=False).encode()
+        return encode_json_metadata(metadata.to_json())
 
     def create_metadata(self, schema: Schema, spec_members: Zarr3SpecMembers) -> Zarr3Metadata:
         return create_metadata(schema, spec_members)
