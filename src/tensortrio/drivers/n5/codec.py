@@ -18,13 +18,14 @@ stores it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
 from ...errors import InvalidArgumentError
 from ...schema.dtype import dtype as ts_dtype
+from ..chunk_codec import inline_codec_threshold
 from .block_header import N5BlockHeader, decode_block_header
 
 if TYPE_CHECKING:
@@ -32,11 +33,6 @@ if TYPE_CHECKING:
     from .metadata import N5Metadata
 
 __all__ = ["N5ChunkCodec", "chunk_codec_for"]
-
-# Below these decoded sizes, codec work is cheaper than the ~100 µs thread hop.
-_INLINE_FAST: Final = 64 * 1024
-_INLINE_SLOW: Final = 16 * 1024
-
 
 @attrs.frozen(eq=False)
 class N5ChunkCodec:
@@ -146,7 +142,7 @@ def chunk_codec_for(metadata: N5Metadata) -> N5ChunkCodec:
         chunk_shape=metadata.block_size,
         dtype=native,
         fill_value=np.zeros((), native),
-        inline_codec_bytes=_INLINE_FAST if metadata.compression.is_fast else _INLINE_SLOW,
+        inline_codec_bytes=inline_codec_threshold(metadata.compression.is_fast),
         array_shape=metadata.shape,
         compression=metadata.compression,
     )

@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
+from ..chunk_codec import inline_codec_threshold
 
 if TYPE_CHECKING:
     from .metadata import ZarrMetadata
@@ -25,11 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["ZarrChunkCodec", "chunk_codec_for"]
 
 _BLOSC_HEADER: Final = struct.Struct("<BBBBIII")
-# Below these decoded sizes, codec work is cheaper than the ~100 µs thread hop.
-_INLINE_FAST: Final = 64 * 1024
-_INLINE_SLOW: Final = 16 * 1024
-
-
 def _corrupt(what: str, exc: BaseException | None = None) -> DataLossError:
     detail = f": {exc}" if exc is not None else ""
     return DataLossError(f"{what}{detail}")
@@ -195,7 +191,7 @@ def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:
         chunk_shape=metadata.chunks,
         dtype=dtype.native,
         fill_value=fill,
-        inline_codec_bytes=_INLINE_FAST if fast else _INLINE_SLOW,
+        inline_codec_bytes=inline_codec_threshold(fast),
         stored_dtype=dtype.stored,
         order=metadata.order,
         separator=metadata.key_separator,

@@ -9,11 +9,12 @@ encoding copies only to lay out elements (one copy per inner chunk).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ...errors import InvalidArgumentError
+from ..chunk_codec import inline_codec_threshold
 from .codecs import BytesCodec, ShardingCodec
 
 if TYPE_CHECKING:
@@ -24,11 +25,6 @@ if TYPE_CHECKING:
     from .metadata import Zarr3Metadata
 
 __all__ = ["Zarr3ChunkCodec", "chunk_codec_for"]
-
-# Below these decoded sizes, codec work is cheaper than the ~100 µs thread hop.
-_INLINE_RAW: Final = 64 * 1024
-_INLINE_COMPRESSED: Final = 16 * 1024
-
 
 @attrs.frozen(eq=False)
 class Zarr3ChunkCodec:
@@ -81,7 +77,7 @@ def chunk_codec_for(metadata: Zarr3Metadata) -> Zarr3ChunkCodec:
         chunk_shape=metadata.chunk_shape,
         dtype=metadata.dtype,
         fill_value=metadata.fill_value.reshape(()),
-        inline_codec_bytes=_INLINE_RAW if raw else _INLINE_COMPRESSED,
+        inline_codec_bytes=inline_codec_threshold(raw),
         codecs=chain,
         key_encoding=metadata.chunk_key_encoding,
     )
