@@ -124,6 +124,12 @@ def test_source_and_destination_errors(cli: Cli, tmp_path: Path) -> None:
          r"--frame-shape must be positive integers like 512,512, got '2,-1'"),
         (("ingest", "synthetic:3", str(tmp_path / "d"), "--frame-shape", "2", "--dtype", "nope"),
          r'No TensorStore data type with name: "nope"'),
+        (("ingest", "synthetic:3", str(tmp_path / "d"), "--frame-shape", "2", "--in-flight", "0"),
+         r"--in-flight must be at least 1, got 0"),
+        (("ingest", "synthetic:3", str(tmp_path / "d"), "--frame-shape", "2", "--shard-frames", "-1"),
+         r"--shard-frames must be at least 1, got -1"),
+        (("ingest", "synthetic:3", str(tmp_path / "d"), "--frame-shape", "2", "--rate", "0"),
+         r"--rate must be positive, got 0\.0"),
         (("ingest", "synthetic:3", str(blocker / "d"), "--frame-shape", "2", "--dtype", "uint8"),
          r".*Not a directory.*"),
     ]  # fmt: skip
@@ -195,3 +201,18 @@ def test_kvstore_url_destination_with_codecs(cli: Cli, tmp_path: Path) -> None:
     )
     assert "3 frames committed, shape [15, 6, 4]" in out
     np.testing.assert_array_equal(read_zarr3(dest)[12:, 0, 0], [0, 1, 2])
+
+
+def test_corrupt_destination_metadata_is_reported_and_left_alone(cli: Cli, tmp_path: Path) -> None:
+    dest = tmp_path / "bad"
+    dest.mkdir()
+    (dest / "zarr.json").write_text("{not json")
+    status, out, err = cli(
+        "ingest", "synthetic:3", str(dest), "--frame-shape", "2", "--dtype", "u1"
+    )
+    assert (status, out) == (1, "")
+    assert re.fullmatch(
+        r'tensortrio ingest: error: Error reading ".*bad/zarr\.json": Invalid JSON\n', err
+    )
+    assert (dest / "zarr.json").read_text() == "{not json"
+    assert sorted(p.name for p in dest.iterdir()) == ["zarr.json"]

@@ -145,6 +145,17 @@ def _need_layout(
     return frame_shape, dtype
 
 
+def _check_options(options: IngestOptions) -> None:
+    for name, value in (
+        ("--in-flight", options.in_flight),
+        ("--shard-frames", options.shard_frames),
+    ):
+        if value is not None and value < 1:
+            raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
+    if options.rate is not None and not options.rate > 0:
+        raise InvalidArgumentError(f"--rate must be positive, got {options.rate}")
+
+
 async def _open_destination(target: Target) -> ts.TensorStore | None:
     try:
         return await target.open_existing(write=True)
@@ -230,7 +241,13 @@ async def ingest(
     stdin: IO[bytes] | None = None,
     on_commit: Any = None,
 ) -> IngestResult:
-    """Runs the ingest (see the module docstring); ``on_commit(shape0)`` after each resize."""
+    """Runs the ingest (see the module docstring); ``on_commit(shape0)`` after each resize.
+
+    Raises:
+        InvalidArgumentError: bad options, or a frame of the wrong shape or dtype.
+        NotFoundError: the source does not exist.
+    """
+    _check_options(options)
     want_dtype = None if options.dtype is None else np.dtype(ts.dtype(options.dtype).numpy_dtype)
     store = await _open_destination(target)
     created = store is None

@@ -69,9 +69,7 @@ async def _ingest(args: argparse.Namespace) -> int:
     except BaseException as raised:
         if isinstance(_leaf(raised), KeyboardInterrupt):
             done = f"frames up to {committed[-1]} are" if committed else "no new frames were"
-            print(
-                f"tensortrio ingest: {done} committed; run it again to resume", file=sys.stderr
-            )
+            print(f"tensortrio ingest: {done} committed; run it again to resume", file=sys.stderr)
         raise
     added = result.shape[0] - result.resumed_at
     verb = "created" if result.created else "appended to"
