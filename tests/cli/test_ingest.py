@@ -208,7 +208,7 @@ def test_corrupt_destination_metadata_is_reported_and_left_alone(cli: Cli, tmp_p
     dest.mkdir()
     (dest / "zarr.json").write_text("{not json")
     status, out, err = cli(
-        "ingest", "synthetic:3", str(dest), "--frame-shape", "2", "--dtype", "u1"
+        "ingest", "synthetic:3", str(dest), "--frame-shape", "2", "--dtype", "uint8"
     )
     assert (status, out) == (1, "")
     assert re.fullmatch(
