@@ -21,6 +21,7 @@ from ..errors import InvalidArgumentError, UnimplementedError
 from ..index import IndexDomain
 from ..index.apply import output_indices, transform_array
 from ..schema.chunk_json import json_text
+from ..schema.json_member import member_error
 from ..schema.tensorstore_driver import register_tensorstore_driver
 from .chunked_driver import resolve_bounds
 from .driver import Driver, OpenedDriver, OpenRequest, ReadWriteMode, register_driver
@@ -289,7 +290,7 @@ def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
                     )
             flat[i] = element
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidArgumentError(f'Error parsing object member "array": {exc}') from None
+        raise member_error("array", exc) from None
     return out
 
 

@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..schema.json_member import member_error
 from ..schema.tensorstore_driver import register_tensorstore_driver
 from .driver import Driver, OpenedDriver, OpenRequest, ReadWriteMode, register_driver
 from .tensorstore import TensorStore
@@ -323,7 +324,7 @@ def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
     try:
         base = _Spec(members["base"])
     except (InvalidArgumentError, TypeError) as exc:
-        raise InvalidArgumentError(f'Error parsing object member "base": {exc}') from None
+        raise member_error("base", exc) from None
     return {"base": base.to_json()}
 
 

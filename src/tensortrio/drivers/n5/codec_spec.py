@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import check_known_members
 from ...schema.codec_spec import CodecDriver, register_codec_driver
+from ...schema.json_member import member_error
 from .compression import parse_compression
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def n5_codec_members(members: dict[str, Any]) -> dict[str, Any]:
     try:
         compression = parse_compression(members["compression"])
     except InvalidArgumentError as exc:
-        raise InvalidArgumentError(f'Error parsing object member "compression": {exc}') from None
+        raise member_error("compression", exc) from None
     return {"compression": compression.to_json()}
 
 

@@ -8,6 +8,7 @@ import attrs
 
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import check_known_members
+from ...schema.json_member import member_error
 from .metadata import N5PartialMetadata, parse_partial_metadata
 
 if TYPE_CHECKING:
@@ -43,4 +44,4 @@ def parse_n5_spec_members(members: Mapping[str, Any]) -> N5SpecMembers:
     try:
         return N5SpecMembers(parse_partial_metadata(members["metadata"]))
     except InvalidArgumentError as exc:
-        raise InvalidArgumentError(f'Error parsing object member "metadata": {exc}') from None
+        raise member_error("metadata", exc) from None

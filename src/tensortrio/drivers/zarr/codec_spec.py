@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.codec_spec import CodecDriver, register_codec_driver
+from ...schema.json_member import member_error
 from .compressor import parse_compressor, parse_filters
 
 if TYPE_CHECKING:
@@ -33,12 +34,12 @@ def zarr_codec_members(members: dict[str, Any]) -> dict[str, Any]:
         try:
             compressor = parse_compressor(members["compressor"])
         except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f'Error parsing object member "compressor": {exc}') from None
+            raise member_error("compressor", exc) from None
         out["compressor"] = None if compressor is None else compressor.to_json()
     try:
         filters = parse_filters(members.get("filters"))
     except InvalidArgumentError as exc:
-        raise InvalidArgumentError(f'Error parsing object member "filters": {exc}') from None
+        raise member_error("filters", exc) from None
     out["filters"] = None if filters is None else [f.to_json() for f in filters]
     return out
 

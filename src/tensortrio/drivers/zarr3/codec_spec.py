@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.codec_spec import CodecDriver, register_codec_driver
+from ...schema.json_member import member_error
 from .codecs import parse_codec_chain
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def zarr3_codec_members(members: dict[str, Any]) -> dict[str, Any]:
     try:
         chain = parse_codec_chain(members["codecs"])
     except InvalidArgumentError as exc:
-        raise InvalidArgumentError(f'Error parsing object member "codecs": {exc}') from None
+        raise member_error("codecs", exc) from None
     return {"codecs": chain.to_json()}
 
 

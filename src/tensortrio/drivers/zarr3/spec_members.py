@@ -8,6 +8,7 @@ import attrs
 
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import check_known_members, json_text
+from ...schema.json_member import member_error
 from .metadata import Zarr3PartialMetadata, parse_partial_metadata
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def parse_zarr3_spec_members(members: Mapping[str, Any]) -> Zarr3SpecMembers:
         try:
             metadata = parse_partial_metadata(members["metadata"])
         except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f'Error parsing object member "metadata": {exc}') from None
+            raise member_error("metadata", exc) from None
     if members.get("field") is not None:
         raise InvalidArgumentError(
             'Error parsing object member "field": structured data types are not supported by '

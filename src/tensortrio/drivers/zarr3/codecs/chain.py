@@ -15,6 +15,7 @@ import attrs
 
 from ....errors import InvalidArgumentError
 from ....schema.chunk_json import expect_object, json_text
+from ....schema.json_member import member_error
 from .base import ArrayInfo, codec_parser
 from .bytes_codec import BytesCodec
 
@@ -122,9 +123,7 @@ def parse_codec(json: Any) -> Any:
     try:
         return parse(config)
     except InvalidArgumentError as exc:
-        raise InvalidArgumentError(
-            f'Error parsing object member "configuration": {exc}'
-        ) from None
+        raise member_error("configuration", exc) from None
 
 
 def parse_codec_chain(json: Any) -> CodecChain:
