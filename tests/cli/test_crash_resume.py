@@ -111,11 +111,12 @@ def test_ctrl_c_reports_what_is_committed(tmp_path: Path) -> None:
     assert out == ""
     # A resize already under way when Ctrl-C came may still land: at least the reported frames.
     reported = re.fullmatch(
-        r"tensortrio ingest: frames up to (\d+) are committed; run it again to resume\n"
+        r"tensortrio ingest: at least (\d+) frames are committed; run it again to resume\n"
         r"tensortrio ingest: interrupted\n",
         err,
     )
     assert reported, err
     committed = stored_frames(dest)
-    assert 16 <= int(reported[1]) <= committed
+    assert int(reported[1]) <= committed
+    assert committed >= 16
     assert_frames_are_indices(read_zarr3(dest), committed)

@@ -37,6 +37,7 @@ destination at a time.
 from __future__ import annotations
 
 import collections
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -241,7 +242,10 @@ async def ingest(
     stdin: IO[bytes] | None = None,
     on_commit: Any = None,
 ) -> IngestResult:
-    """Runs the ingest (see the module docstring); ``on_commit(shape0)`` after each resize.
+    """Runs the ingest (see the module docstring).
+
+    ``on_commit(frames)`` is called with the committed frame count once the
+    destination is open and after each resize.
 
     Raises:
         InvalidArgumentError: bad options, or a frame of the wrong shape or dtype.
@@ -262,6 +266,8 @@ async def ingest(
         store = await _create_destination(target, source.frame_shape, source.dtype, options)
     _check_destination(store, source.frame_shape, source.dtype)
     committed = int(store.shape[0])
+    if on_commit is not None:
+        on_commit(committed)
     write_chunk = store.chunk_layout.write_chunk.shape
     shard_frames = int(write_chunk[0] or 1) if write_chunk else 1
     writer = await _open_writer(store)
@@ -301,34 +307,58 @@ async def ingest(
         enabled=options.progress,
         start_count=committed,
     ) as progress:
-        pending: collections.deque[tuple[int, ts.WriteFutures]] = collections.deque()
+        # Writes run ahead of the resizes: ``in_flight`` slabs may be written
+        # while the committer is still moving the shape over earlier ones.
+        slots = trio.Semaphore(options.in_flight)
+        written_send, written_receive = trio.open_memory_channel[tuple[int, ts.WriteFutures]](
+            options.in_flight
+        )
 
-        async def commit_oldest() -> None:
+        async def dispatch() -> None:
+            async with written_send, receive:
+                async for slab in receive:
+                    await slots.acquire()
+                    stop = slab.start + len(slab.frames)
+                    await written_send.send((stop, writer[slab.start : stop].write(slab.frames)))
+
+        async def commit() -> None:
             nonlocal current, committed
-            end, futures = pending.popleft()
-            await futures.commit
-            # Coalesce: every slab already durable moves the shape in one resize.
-            while pending and pending[0][1].commit.done():
-                end, futures = pending.popleft()
-                await futures.commit
-            current = await current.resize(
-                exclusive_max=[end, *([None] * (current.rank - 1))], expand_only=True
-            )
-            progress.advance(end - committed)
-            committed = end
-            if on_commit is not None:
-                on_commit(end)
+            pending: collections.deque[tuple[int, ts.WriteFutures]] = collections.deque()
+
+            def take_waiting() -> None:
+                with contextlib.suppress(trio.WouldBlock, trio.EndOfChannel):
+                    while True:
+                        pending.append(written_receive.receive_nowait())
+
+            async with written_receive:
+                while True:
+                    if not pending:
+                        try:
+                            pending.append(await written_receive.receive())
+                        except trio.EndOfChannel:
+                            return
+                    end, futures = pending.popleft()
+                    await futures.commit
+                    slots.release()
+                    # Coalesce: every slab already durable moves the shape in one resize.
+                    take_waiting()
+                    while pending and pending[0][1].commit.done():
+                        end, futures = pending.popleft()
+                        await futures.commit
+                        slots.release()
+                        take_waiting()
+                    current = await current.resize(
+                        exclusive_max=[end, *([None] * (current.rank - 1))], expand_only=True
+                    )
+                    progress.advance(end - committed)
+                    committed = end
+                    if on_commit is not None:
+                        on_commit(end)
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(produce)
-            async with receive:
-                async for slab in receive:
-                    stop = slab.start + len(slab.frames)
-                    pending.append((stop, writer[slab.start : stop].write(slab.frames)))
-                    while len(pending) >= max(1, options.in_flight):
-                        await commit_oldest()
-            while pending:
-                await commit_oldest()
+            nursery.start_soon(dispatch)
+            nursery.start_soon(commit)
         if failure:
             raise failure[0]
         throughput = progress.throughput()

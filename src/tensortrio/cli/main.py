@@ -67,9 +67,12 @@ async def _ingest(args: argparse.Namespace) -> int:
             args.source, target, options, stdin=sys.stdin.buffer, on_commit=committed.append
         )
     except BaseException as raised:
-        if isinstance(_leaf(raised), KeyboardInterrupt):
-            done = f"frames up to {committed[-1]} are" if committed else "no new frames were"
-            print(f"tensortrio ingest: {done} committed; run it again to resume", file=sys.stderr)
+        if isinstance(_leaf(raised), KeyboardInterrupt) and committed:
+            print(
+                f"tensortrio ingest: at least {committed[-1]} frames are committed; "
+                "run it again to resume",
+                file=sys.stderr,
+            )
         raise
     added = result.shape[0] - result.resumed_at
     verb = "created" if result.created else "appended to"
