@@ -81,6 +81,8 @@ class ShardIO:
     _split: tuple[int, ...] = attrs.field(init=False)
     _chunk_nbytes: int = attrs.field(init=False)
     _blosc: Any = attrs.field(init=False)
+    _regions: tuple[tuple[slice, ...], ...] = attrs.field(init=False)
+    """Where each inner chunk (flat, row-major) lies in the shard."""
     """A numcodecs Blosc when inner chunks are native ``bytes`` + ``blosc`` (the fast path)."""
 
     def __attrs_post_init__(self) -> None:
@@ -91,6 +93,8 @@ class ShardIO:
         itemsize = self.layout.info.dtype.itemsize
         object.__setattr__(self, "_chunk_nbytes", math.prod(self.layout.chunk_shape) * itemsize)
         object.__setattr__(self, "_blosc", _inner_blosc(self.layout))
+        regions = tuple(self.layout.cell_slices(tuple(cell)) for cell in self.layout.cells())
+        object.__setattr__(self, "_regions", regions)
 
     @property
     def num_chunks(self) -> int:
@@ -203,15 +207,15 @@ class ShardIO:
             DataLossError: corrupt bytes (naming the inner chunk).
         """
         layout = self.layout
-        where = tuple(int(i) for i in np.unravel_index(cell, layout.grid_shape))
-        region = buffer[layout.cell_slices(where)]
+        region = self._regions[cell]
         if data is None:
-            region[...] = layout.info.fill_value
+            buffer[region] = layout.info.fill_value
             return
         try:
-            region[...] = decode_inner_chunk(layout, data)
+            buffer[region] = decode_inner_chunk(layout, data)
         except DataLossError as exc:
-            raise DataLossError(f"inner chunk {list(where)}: {exc}") from None
+            where = [int(i) for i in np.unravel_index(cell, layout.grid_shape)]
+            raise DataLossError(f"inner chunk {where}: {exc}") from None
 
     def load_from_shard(
         self, buffer: NDArray[Any], shard: Buffer, cells: NDArray[np.intp]
@@ -299,19 +303,18 @@ class ShardIO:
         scratch = np.empty(self._chunk_nbytes, np.uint8)
         decoded = scratch.view(dtype).reshape(layout.chunk_shape)
         fill = layout.info.fill_value
-        for k, offset, size in zip(
-            range(layout.num_chunks), offsets.tolist(), sizes.tolist(), strict=True
+        for k, (region, offset, size) in enumerate(
+            zip(self._regions, offsets.tolist(), sizes.tolist(), strict=True)
         ):
-            where = tuple(int(i) for i in np.unravel_index(k, layout.grid_shape))
-            region = out[layout.cell_slices(where)]
             if offset == MISSING:
-                region[...] = fill
+                out[region] = fill
                 continue
             try:
                 decompress(view[offset : offset + size], scratch)
             except Exception as exc:  # blosc raises assorted types on corrupt input
-                raise DataLossError(f"inner chunk {list(where)}: blosc: {exc}") from exc
-            region[...] = decoded
+                where = [int(i) for i in np.unravel_index(k, layout.grid_shape)]
+                raise DataLossError(f"inner chunk {where}: blosc: {exc}") from exc
+            out[region] = decoded
         return out
 
     # --- writing
