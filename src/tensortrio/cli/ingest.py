@@ -27,8 +27,12 @@ synthetic generator) and writes from frame ``n`` on, overwriting whatever
 uncommitted data was there: no frame is lost or written twice. ``--append``
 instead treats the source as new frames to add after the existing ones.
 
-Memory is bounded by the slab size times (``in_flight`` + 1): the source
-fills one slab while at most ``in_flight`` slabs are being written. A frame of
+Three tasks form the pipeline: the source fills the next slab (in a worker
+thread), a dispatcher starts writes for at most ``in_flight`` slabs not yet
+durable, and a committer awaits their commits in order and resizes, one
+resize covering every slab already durable. Writes therefore run on while a
+resize is being made durable. Memory is bounded by the slab size times
+(``in_flight`` + 1), whatever the stream's length. A frame of
 the wrong shape or dtype stops the ingest with a clear error after committing
 every frame before it; committed data is never touched. One ingest per
 destination at a time.
