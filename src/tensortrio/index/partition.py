@@ -315,6 +315,15 @@ class _SelectionPlan:
         lists = [p.slice_pieces() for p in self.strided]
         const_cell = list(self.const_cell)
         slots = list(zip(out_dims, in_dims, strict=True))
+        if slots and not self.newaxis_dims and slots == [
+            (k, k) for k in range(max(self.output_rank, self.input_rank))
+        ]:
+            # Output dim k is input dim k, for every dim: each piece combination
+            # transposes straight into (cell, chunk selection, array selection).
+            for combo in itertools.product(*lists):
+                cell, csel_, asel_ = zip(*combo, strict=True)
+                yield ChunkCellSelection(cell, csel_, asel_, None)
+            return
         for combo in itertools.product(*lists):
             cell = const_cell.copy()
             csel = const_csel.copy()

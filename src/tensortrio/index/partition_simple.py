@@ -59,10 +59,19 @@ class SimpleSlicePlan:
         return np.array(rows, dtype=np.int64).reshape(len(rows), self.output_rank)
 
     def _combos(self) -> Iterator[tuple[tuple[int, ...], tuple[Any, ...], tuple[Any, ...]]]:
+        slots = self.slots
+        if slots and len(slots) == self.output_rank == self.input_rank and all(
+            j == k and d == k for k, (j, d) in enumerate(slots)
+        ):
+            # Output dim k is input dim k, for every dim: each piece combination
+            # transposes straight into (cell, chunk selection, array selection).
+            for combo in itertools.product(*self.pieces):
+                cells, csels, asels = zip(*combo, strict=True)
+                yield cells, csels, asels
+            return
         const_cell = list(self.const_cell)
         const_csel = list(self.const_csel)
         base_asel: list[Any] = [slice(None)] * self.input_rank
-        slots = self.slots
         for combo in itertools.product(*self.pieces):
             cell = const_cell.copy()
             csel = const_csel.copy()
