@@ -15,15 +15,17 @@ from ..index.interval import INF, IndexInterval
 from ..schema.schema import SchemaConstraints, merge_domains
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Container, Mapping, Sequence
 
 
 __all__ = [
+    "add_unknown_members",
     "check_schema_rank_dtype_domain",
     "decode_json_metadata",
     "encode_json_metadata",
     "metadata_domain",
     "resized_shape",
+    "unknown_members",
 ]
 
 MetadataT = TypeVar("MetadataT")
@@ -104,3 +106,18 @@ def decode_json_metadata(data: bytes, parse: Callable[[Any], MetadataT]) -> Meta
 def encode_json_metadata(json: dict[str, Any], *, sort_keys: bool = False) -> bytes:
     """Compact JSON bytes, as TensorStore writes metadata (``sort_keys`` sorts nested objects too)."""
     return _json.dumps(json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False).encode()
+
+
+def unknown_members(json: Mapping[str, Any], known: Container[str]) -> tuple[tuple[str, str], ...]:
+    """The members of ``json`` outside ``known`` as sorted ``(key, JSON text)`` pairs.
+
+    Kept as text so the frozen metadata value stays hashable; :func:`add_unknown_members`
+    puts them back.
+    """
+    return tuple(sorted((k, _json.dumps(v)) for k, v in json.items() if k not in known))
+
+
+def add_unknown_members(json: dict[str, Any], members: tuple[tuple[str, str], ...]) -> None:
+    """Put members kept by :func:`unknown_members` back into ``json``."""
+    for key, text in members:
+        json[key] = _json.loads(text)

@@ -13,7 +13,6 @@ object member "blockSize": Array has length 1 but should have length 2``.
 
 from __future__ import annotations
 
-import json as _json
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -22,11 +21,11 @@ from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.json_member import json_integer_in, parse_member
-from ..format_metadata import resized_shape
+from ..format_metadata import add_unknown_members, resized_shape, unknown_members
 from .compression import N5Compression, parse_compression
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "N5_DATA_TYPES",
@@ -114,11 +113,6 @@ def _labels(rank: int | None) -> Callable[[Any], tuple[str, ...]]:
     return parse
 
 
-def _extras(json: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    # Other attributes are kept as JSON text so the value stays hashable.
-    return tuple(sorted((k, _json.dumps(v)) for k, v in json.items() if k not in _KNOWN))
-
-
 def _format_vector(values: Sequence[int]) -> str:
     return "{" + ", ".join(map(str, values)) + "}"
 
@@ -175,8 +169,7 @@ class N5Metadata:
             json["units"] = list(self.units)
         if self.resolution is not None:
             json["resolution"] = list(self.resolution)
-        for key, text in self.extra_attributes:
-            json[key] = _json.loads(text)
+        add_unknown_members(json, self.extra_attributes)
         return dict(sorted(json.items()))
 
     def resize(self, new_shape: Sequence[int]) -> N5Metadata:
@@ -255,7 +248,7 @@ def parse_n5_metadata(json: Any) -> N5Metadata:
         axes=m.axes if m.axes is not None else ("",) * len(m.shape),
         units=m.units,
         resolution=m.resolution,
-        extra_attributes=_extras(json),
+        extra_attributes=unknown_members(json, _KNOWN),
     )
 
 
@@ -294,8 +287,7 @@ class N5PartialMetadata:
             json["units"] = list(self.units)
         if self.resolution is not None:
             json["resolution"] = list(self.resolution)
-        for key, text in self.extra_attributes:
-            json[key] = _json.loads(text)
+        add_unknown_members(json, self.extra_attributes)
         return dict(sorted(json.items()))
 
 
@@ -314,7 +306,7 @@ def parse_partial_metadata(json: Any) -> N5PartialMetadata:
         axes=m.axes,
         units=m.units,
         resolution=m.resolution,
-        extra_attributes=_extras(json),
+        extra_attributes=unknown_members(json, _KNOWN),
         rank=m.rank,
     )
 

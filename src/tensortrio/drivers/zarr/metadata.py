@@ -10,7 +10,6 @@ length 2``.
 
 from __future__ import annotations
 
-import json as _json
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -18,13 +17,13 @@ import attrs
 from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...schema.chunk_json import expect_object, json_text
 from ...schema.json_member import json_integer_in, member_error, parse_member
-from ..format_metadata import resized_shape
+from ..format_metadata import add_unknown_members, resized_shape, unknown_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
 from .dtype import ZarrDType, parse_zarr_dtype
 from .fill_value import decode_fill_value, encode_fill_value
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     import numpy as np
 
@@ -96,11 +95,6 @@ def _fill_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     return a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-def _items(json: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    # Unknown members are kept as JSON text so the value stays hashable.
-    return tuple(sorted((k, _json.dumps(v)) for k, v in json.items() if k not in _KNOWN))
-
-
 @attrs.frozen
 class ZarrMetadata:
     """The complete metadata of a zarr v2 array, as stored in ``.zarray``.
@@ -143,8 +137,7 @@ class ZarrMetadata:
         }
         if self.dimension_separator is not None:
             json["dimension_separator"] = self.dimension_separator
-        for key, text in self.extra_members:
-            json[key] = _json.loads(text)
+        add_unknown_members(json, self.extra_members)
         return dict(sorted(json.items()))
 
     def resize(self, new_shape: Sequence[int]) -> ZarrMetadata:
@@ -189,7 +182,7 @@ def parse_zarr_metadata(json: Any) -> ZarrMetadata:
         order=order,
         filters=filters,
         dimension_separator=separator,
-        extra_members=_items(json),
+        extra_members=unknown_members(json, _KNOWN),
     )
 
 
