@@ -10,7 +10,9 @@ axis 0 of a zarr3 array on the local ``file`` kvstore, sharded by
   the loop a tensorstore user writes.
 
 Each is run ``--runs`` times into a fresh directory; the medians are printed
-in MB/s (10**6 bytes) with the ratio tensortrio / tensorstore:
+in MB/s (10**6 bytes) with the ratio tensortrio / tensorstore, and each
+library's first run in the process (cold: tensortrio starts its runtime
+thread, worker threads and codecs then, as ``tensortrio demo`` does):
 
     python bench/ingest.py [--frames 256] [--frame-shape 512,512] [--runs 5]
 """
@@ -107,7 +109,10 @@ def main() -> None:
     for name, samples in times.items():
         median = statistics.median(samples)
         rates[name] = nbytes / 1e6 / median
-        print(f"  {name:<12} {rates[name]:8.1f} MB/s  ({median:.3f} s)")
+        print(
+            f"  {name:<12} {rates[name]:8.1f} MB/s  ({median:.3f} s; "
+            f"first run in the process {nbytes / 1e6 / samples[0]:.1f} MB/s)"
+        )
     print(f"  ratio tensortrio / tensorstore: {rates['tensortrio'] / rates['tensorstore']:.2f}")
 
 
