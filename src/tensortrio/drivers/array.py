@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..index import IndexDomain
 from ..index.apply import output_indices, transform_array
+from ..schema.chunk_grid import format_vector
 from ..schema.chunk_json import json_text
 from ..schema.json_member import member_error
 from ..schema.tensorstore_driver import register_tensorstore_driver
@@ -269,7 +270,7 @@ def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
             shape = shape[:-1]
         if raw.shape != shape:
             raise ValueError(
-                f"Expected array of shape {{{', '.join(map(str, shape))}}}, but found "
+                f"Expected array of shape {format_vector(shape)}, but found "
                 f"ragged nested lists"
             )
         out = np.empty(shape, numpy_dtype)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from .chunk_grid import format_vector
 from .chunk_json import json_text
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ __all__ = [
 
 _JSON_UNSUPPORTED = frozenset({"complex64", "complex128", "char", "byte"})
 _BIT_INTS = {"int2": (-2, 1), "int4": (-8, 7)}
-
-
-def _position(index: Sequence[int]) -> str:
-    return "{" + ", ".join(map(str, index)) + "}"
 
 
 def format_array(array: np.ndarray[Any, Any]) -> str:
@@ -200,14 +197,14 @@ def _walk(json: Any, shape: tuple[int, ...], index: list[int], name: str, out: l
     if depth == len(shape):
         if isinstance(json, list) and name != "json":
             raise InvalidArgumentError(
-                f"Expected array of shape {_position(shape)}, but found array element "
-                f"{json_text(json)} at position {_position(index)}."
+                f"Expected array of shape {format_vector(shape)}, but found array element "
+                f"{json_text(json)} at position {format_vector(index)}."
             )
         try:
             out.append(_parse_element(json, name))
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(
-                f"Error parsing array element at position {_position(index)}: {exc}"
+                f"Error parsing array element at position {format_vector(index)}: {exc}"
             ) from None
         return
     if not isinstance(json, list) or len(json) != shape[depth]:
@@ -217,8 +214,8 @@ def _walk(json: Any, shape: tuple[int, ...], index: list[int], name: str, out: l
             else f"scalar element {json_text(json)}"
         )
         raise InvalidArgumentError(
-            f"Expected array of shape {_position(shape)}, but found {found} "
-            f"at position {_position(index)}."
+            f"Expected array of shape {format_vector(shape)}, but found {found} "
+            f"at position {format_vector(index)}."
         )
     for i, item in enumerate(json):
         _walk(item, shape, [*index, i], name, out)
@@ -266,7 +263,7 @@ def scalar_fill_value(value: Any, numpy_dtype: np.dtype[Any], name: str) -> np.n
         flat = array.reshape(-1)
         if flat.size == 0 or not bool(np.all(flat == flat[0])):
             raise InvalidArgumentError(
-                f"Invalid fill_value: Cannot broadcast array of shape {_position(array.shape)} "
+                f"Invalid fill_value: Cannot broadcast array of shape {format_vector(array.shape)} "
                 "to target shape {}"
             )
         array = flat[0]
@@ -291,7 +288,7 @@ def check_fill_value_broadcast(array: np.ndarray[Any, Any], shape: Sequence[int]
     if not ok:
         raise InvalidArgumentError(
             "fill_value is incompatible with domain: Cannot broadcast array of shape "
-            f"{_position(array.shape)} to target shape {_position(shape)}"
+            f"{format_vector(array.shape)} to target shape {format_vector(shape)}"
         )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from ...errors import DataLossError
+from ...schema.chunk_grid import format_vector
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,10 +26,6 @@ MODE_DEFAULT: Final = 0
 MODE_VARLENGTH: Final = 1
 _PREFIX: Final = struct.Struct(">HH")
 _UINT32: Final = struct.Struct(">I")
-
-
-def _format_vector(values: Sequence[int]) -> str:
-    return "{" + ", ".join(map(str, values)) + "}"
 
 
 @attrs.frozen
@@ -86,8 +83,8 @@ def decode_block_header(data: memoryview, block_size: Sequence[int]) -> N5BlockH
     shape = tuple(_UINT32.unpack_from(data, _PREFIX.size + 4 * i)[0] for i in range(rank))
     if any(n > b for n, b in zip(shape, block_size, strict=True)):
         raise DataLossError(
-            f"Received chunk of size {_format_vector(shape)} which exceeds blockSize of "
-            f"{_format_vector(block_size)}"
+            f"Received chunk of size {format_vector(shape)} which exceeds blockSize of "
+            f"{format_vector(block_size)}"
         )
     if mode == MODE_DEFAULT:
         return N5BlockHeader(shape)
@@ -100,6 +97,6 @@ def decode_block_header(data: memoryview, block_size: Sequence[int]) -> N5BlockH
     if header.num_elements != held:
         raise DataLossError(
             f"varlength chunk has {header.num_elements} elements, but its shape "
-            f"{_format_vector(shape)} holds {held}; only array blocks can be read"
+            f"{format_vector(shape)} holds {held}; only array blocks can be read"
         )
     return header

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...schema.chunk_grid import format_vector
 from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.json_member import json_integer_in, parse_member
@@ -113,10 +114,6 @@ def _labels(rank: int | None) -> Callable[[Any], tuple[str, ...]]:
     return parse
 
 
-def _format_vector(values: Sequence[int]) -> str:
-    return "{" + ", ".join(map(str, values)) + "}"
-
-
 def check_block_size(block_size: Sequence[int], data_type: str) -> None:
     """N5 limits a block to 2 GiB (TensorStore applies it to the decoded size).
 
@@ -129,7 +126,7 @@ def check_block_size(block_size: Sequence[int], data_type: str) -> None:
         count *= n
     if count > _MAX_BLOCK_BYTES // ts_dtype(data_type).numpy_dtype.itemsize:
         raise InvalidArgumentError(
-            f'"blockSize" of {_format_vector(block_size)} with data type of {data_type} exceeds '
+            f'"blockSize" of {format_vector(block_size)} with data type of {data_type} exceeds '
             "maximum chunk size of 2GB"
         )
 
