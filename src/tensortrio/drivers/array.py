@@ -22,6 +22,7 @@ from ..index import IndexDomain
 from ..index.apply import output_indices, transform_array
 from ..schema.chunk_grid import format_vector
 from ..schema.chunk_json import json_text
+from ..schema.fill_value import json_array_shape
 from ..schema.json_member import member_error
 from ..schema.tensorstore_driver import register_tensorstore_driver
 from .chunked_driver import resolve_bounds
@@ -244,22 +245,12 @@ def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
 def _members_schema(members: dict[str, Any]) -> SchemaConstraints:
     from ..schema.schema import Schema as _Schema
 
-    shape = _json_shape(members["array"])
+    shape = json_array_shape(members["array"])
     return _Schema(domain=IndexDomain(shape=shape)).constraints
 
 
-def _json_shape(value: Any) -> tuple[int, ...]:
-    shape: list[int] = []
-    while isinstance(value, list):
-        shape.append(len(value))
-        if not value:
-            break
-        value = value[0]
-    return tuple(shape)
-
-
 def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
-    shape = _json_shape(value)
+    shape = json_array_shape(value)
     complex_pairs = numpy_dtype.kind == "c"
     try:
         raw = np.array(value, dtype=object)

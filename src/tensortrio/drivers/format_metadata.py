@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import DataLossError, FailedPreconditionError, InvalidArgumentError
 from ..index.domain import IndexDomain
 from ..index.interval import INF, IndexInterval
+from ..schema.chunk_json import json_text
 from ..schema.schema import SchemaConstraints, merge_domains
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ __all__ = [
     "decode_json_metadata",
     "encode_json_metadata",
     "metadata_domain",
+    "metadata_mismatch",
     "resized_shape",
     "unknown_members",
 ]
@@ -121,3 +123,10 @@ def add_unknown_members(json: dict[str, Any], members: tuple[tuple[str, str], ..
     """Put members kept by :func:`unknown_members` back into ``json``."""
     for key, text in members:
         json[key] = _json.loads(text)
+
+
+def metadata_mismatch(name: str, expected: Any, actual: Any) -> FailedPreconditionError:
+    """Stored metadata member ``name`` differs from the spec's: TensorStore's message."""
+    return FailedPreconditionError(
+        f'Expected "{name}" of {json_text(expected)} but received: {json_text(actual)}'
+    )

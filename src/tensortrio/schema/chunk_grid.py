@@ -36,6 +36,7 @@ __all__ = [
     "Grid",
     "GridConstraints",
     "check_rank",
+    "expect_grid",
     "format_vector",
     "merge_elements",
     "merge_vector",
@@ -370,11 +371,11 @@ class Grid(ValueHandle[GridConstraints]):
                 elements_soft_constraint,
                 lambda v, x: v.with_elements(to_int(x, "elements_soft_constraint"), False),
             ),
-            ("grid", grid, lambda v, x: v.with_grid(_expect_grid(x, "grid"))),
+            ("grid", grid, lambda v, x: v.with_grid(expect_grid(x, "grid"))),
             (
                 "grid_soft_constraint",
                 grid_soft_constraint,
-                lambda v, x: v.with_grid(_expect_grid(x, "grid_soft_constraint"), as_soft=True),
+                lambda v, x: v.with_grid(expect_grid(x, "grid_soft_constraint"), as_soft=True),
             ),
         ]
         for name, arg, step in steps:
@@ -448,7 +449,12 @@ def _grid_from_pickle(rank: int | None, json: dict[str, Any]) -> Grid:
     return grid
 
 
-def _expect_grid(value: object, what: str) -> GridConstraints:
+def expect_grid(value: object, what: str) -> GridConstraints:
+    """The constraints of ``value``, a ``ts.ChunkLayout.Grid`` given as keyword argument ``what``.
+
+    Raises:
+        TypeError: ``value`` is not a Grid.
+    """
     if not isinstance(value, Grid):
         raise TypeError(f"{what} must be a ts.ChunkLayout.Grid, got {value!r}")
     return value.constraints

@@ -30,6 +30,7 @@ from .chunk_grid import (
     MAX_RANK,
     GridConstraints,
     check_rank,
+    expect_grid,
     float_vector,
     format_vector,
     grid_from_json,
@@ -400,15 +401,9 @@ def _apply_kwarg(value: LayoutConstraints, name: str, arg: Any) -> LayoutConstra
     if name.startswith("grid_origin"):
         return _kw_origin(value, arg, hard)
     if name in _GRID_USAGE_KWARGS:
-        return value.with_grid(_GRID_USAGE_KWARGS[name], _expect_grid(arg, name))
+        return value.with_grid(_GRID_USAGE_KWARGS[name], expect_grid(arg, name))
     usage, member = _GRID_MEMBER_KWARGS[name]
     return _kw_grid_member(value, usage, member, arg, hard, name)
-
-
-def _expect_grid(value: object, what: str) -> GridConstraints:
-    if not isinstance(value, _Grid):
-        raise TypeError(f"{what} must be a ts.ChunkLayout.Grid, got {value!r}")
-    return value.constraints
 
 
 def _kw_inner_order(value: LayoutConstraints, arg: Any, hard: bool) -> LayoutConstraints:

@@ -31,7 +31,9 @@ __all__ = [
     "fill_value_from_python",
     "fill_value_to_json",
     "fill_values_equal",
+    "fill_values_identical",
     "format_array",
+    "json_array_shape",
     "scalar_fill_value",
     "unbroadcast",
 ]
@@ -136,7 +138,8 @@ def fill_value_from_python(value: Any, dtype: DType | None) -> np.ndarray[Any, A
         raise type(exc)(f"Invalid fill_value: {exc}") from None
 
 
-def _json_shape(json: Any) -> tuple[int, ...]:
+def json_array_shape(json: Any) -> tuple[int, ...]:
+    """The shape of nested JSON lists, following the first element at each level."""
     shape: list[int] = []
     node = json
     while isinstance(node, list):
@@ -230,7 +233,7 @@ def fill_value_from_json(json: Any, dtype: DType | None) -> np.ndarray[Any, Any]
     name = dtype.name if dtype is not None else "json"
     if name in _JSON_UNSUPPORTED:
         raise InvalidArgumentError(f"Conversion from JSON to {name} is not implemented")
-    shape = _json_shape(json)
+    shape = json_array_shape(json)
     elements: list[Any] = []
     _walk(json, shape, [], name, elements)
     if dtype is None or dtype.numpy_dtype.kind == "O":
@@ -290,6 +293,19 @@ def check_fill_value_broadcast(array: np.ndarray[Any, Any], shape: Sequence[int]
             "fill_value is incompatible with domain: Cannot broadcast array of shape "
             f"{format_vector(array.shape)} to target shape {format_vector(shape)}"
         )
+
+
+def fill_values_identical(
+    a: np.ndarray[Any, Any] | None, b: np.ndarray[Any, Any] | None
+) -> bool:
+    """Same dtype and the same bytes (``None`` equals only ``None``): equality of stored fill values.
+
+    Unlike :func:`fill_values_equal` nothing is broadcast, and NaNs with different
+    payloads differ, as stored metadata does.
+    """
+    if a is None or b is None:
+        return a is b
+    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
 def fill_values_equal(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
-from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...errors import InvalidArgumentError
 from ...schema.chunk_json import expect_object, json_text
+from ...schema.fill_value import fill_values_identical
 from ...schema.json_member import json_integer_in, member_error, parse_member
-from ..format_metadata import add_unknown_members, resized_shape, unknown_members
+from ..format_metadata import add_unknown_members, metadata_mismatch, resized_shape, unknown_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
 from .dtype import ZarrDType, parse_zarr_dtype
 from .fill_value import decode_fill_value, encode_fill_value
@@ -89,12 +90,6 @@ def _separator(value: Any) -> Separator:
     raise InvalidArgumentError(f'Expected one of ".", "/", but received: {json_text(value)}')
 
 
-def _fill_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
-
-
 @attrs.frozen
 class ZarrMetadata:
     """The complete metadata of a zarr v2 array, as stored in ``.zarray``.
@@ -108,7 +103,7 @@ class ZarrMetadata:
     chunks: tuple[int, ...]
     dtype: ZarrDType
     compressor: ZarrCodecConfig | None
-    fill_value: np.ndarray | None = attrs.field(eq=attrs.cmp_using(eq=_fill_eq), hash=False)
+    fill_value: np.ndarray | None = attrs.field(eq=attrs.cmp_using(eq=fill_values_identical), hash=False)
     order: Order = "C"
     filters: tuple[ZarrCodecConfig, ...] | None = None
     dimension_separator: Separator | None = None
@@ -202,7 +197,7 @@ class ZarrPartialMetadata:
     compressor: ZarrCodecConfig | None = None
     compressor_given: bool = False
     fill_value: np.ndarray | None = attrs.field(
-        default=None, eq=attrs.cmp_using(eq=_fill_eq), hash=False
+        default=None, eq=attrs.cmp_using(eq=fill_values_identical), hash=False
     )
     fill_value_given: bool = False
     order: Order | None = None
@@ -279,12 +274,6 @@ def parse_partial_metadata(json: Any) -> ZarrPartialMetadata:
     )
 
 
-def _mismatch(name: str, expected: Any, actual: Any) -> FailedPreconditionError:
-    return FailedPreconditionError(
-        f'Expected "{name}" of {json_text(expected)} but received: {json_text(actual)}'
-    )
-
-
 def check_metadata_constraints(metadata: ZarrMetadata, constraints: ZarrPartialMetadata) -> None:
     """Check stored ``metadata`` against the spec's ``"metadata"`` constraints.
 
@@ -296,11 +285,11 @@ def check_metadata_constraints(metadata: ZarrMetadata, constraints: ZarrPartialM
     wanted = constraints.to_json()
     for name in ("shape", "chunks", "compressor", "order", "dtype", "fill_value", "filters"):
         if name in wanted and wanted[name] != stored[name]:
-            raise _mismatch(name, wanted[name], stored[name])
+            raise metadata_mismatch(name, wanted[name], stored[name])
     separator = constraints.dimension_separator
     if (
         separator is not None
         and metadata.dimension_separator is not None
         and separator != metadata.dimension_separator
     ):
-        raise _mismatch("dimension_separator", separator, metadata.dimension_separator)
+        raise metadata_mismatch("dimension_separator", separator, metadata.dimension_separator)

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...errors import InvalidArgumentError
 from ...schema.chunk_json import expect_object, json_text
+from ...schema.fill_value import fill_values_identical
 from ...schema.json_member import member_error, parse_member
-from ..format_metadata import resized_shape
+from ..format_metadata import metadata_mismatch, resized_shape
 from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
 from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
 from .dimension_units import units_from_attributes
@@ -53,12 +54,6 @@ _KNOWN: Final = (
     "dimension_names",
     "storage_transformers",
 )
-
-
-def _fill_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
 def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
@@ -150,7 +145,7 @@ class Zarr3Metadata:
     shape: tuple[int, ...]
     data_type: str
     chunk_shape: tuple[int, ...]
-    fill_value: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=_fill_eq), hash=False)
+    fill_value: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=fill_values_identical), hash=False)
     codecs: CodecChain
     chunk_key_encoding: ChunkKeyEncoding = attrs.field(factory=ChunkKeyEncoding)
     attributes: str | None = None
@@ -276,7 +271,7 @@ class Zarr3PartialMetadata:
     data_type: str | None = None
     chunk_shape: tuple[int, ...] | None = None
     chunk_key_encoding: ChunkKeyEncoding | None = None
-    fill_value: np.ndarray | None = attrs.field(default=None, eq=attrs.cmp_using(eq=_fill_eq), hash=False)
+    fill_value: np.ndarray | None = attrs.field(default=None, eq=attrs.cmp_using(eq=fill_values_identical), hash=False)
     codecs: CodecChain | None = None
     attributes: str | None = None
     dimension_names: tuple[str | None, ...] | None = None
@@ -350,12 +345,6 @@ def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
     )
 
 
-def _mismatch(name: str, expected: Any, actual: Any) -> FailedPreconditionError:
-    return FailedPreconditionError(
-        f'Expected "{name}" of {json_text(expected)} but received: {json_text(actual)}'
-    )
-
-
 def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3PartialMetadata) -> None:
     """Check stored ``metadata`` against the spec's ``"metadata"`` constraints.
 
@@ -376,4 +365,4 @@ def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3Partia
         "dimension_names",
     ):
         if name in wanted and wanted[name] != stored.get(name):
-            raise _mismatch(name, wanted[name], stored.get(name))
+            raise metadata_mismatch(name, wanted[name], stored.get(name))

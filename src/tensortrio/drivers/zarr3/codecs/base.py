@@ -17,6 +17,7 @@ import attrs
 
 from ....errors import InvalidArgumentError
 from ....schema.chunk_json import check_known_members, json_text
+from ....schema.fill_value import fill_values_identical
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -39,10 +40,6 @@ Buffer = bytes | bytearray | memoryview
 CodecKind = Literal["array_to_array", "array_to_bytes", "bytes_to_bytes"]
 
 
-def _fill_eq(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
-
-
 @attrs.frozen
 class ArrayInfo:
     """The array a codec encodes: shape, zarr v3 data type name, native dtype, fill value."""
@@ -50,7 +47,7 @@ class ArrayInfo:
     shape: tuple[int, ...]
     data_type: str
     dtype: np.dtype[Any]
-    fill_value: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=_fill_eq), hash=False)
+    fill_value: np.ndarray = attrs.field(eq=attrs.cmp_using(eq=fill_values_identical), hash=False)
 
     def with_shape(self, shape: tuple[int, ...]) -> ArrayInfo:
         return attrs.evolve(self, shape=shape)
