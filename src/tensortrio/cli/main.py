@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -243,23 +242,9 @@ def _message(error: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _quiet_codec_import() -> None:
-    """Imports numcodecs now, dropping the advice it prints on import.
-
-    A command line is no place for a dependency's advice to its own users:
-    numcodecs warns on import that it prefers google_crc32c over crc32c, and
-    installs its own filter showing that warning, so an ``ignore`` filter
-    cannot hide it; recording the warnings of the import can.
-    """
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        import numcodecs  # noqa: F401  (imported for its side effect only)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
-    _quiet_codec_import()
     try:
         status: int = trio.run(args.run, args)
     except BaseException as raised:
