@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .dim_expression_ops import resolve_dim_range
 from .dim_selection import DimRange, DimSpec, label_index
-from .domain import MAX_RANK, normalize_dim_index
+from .domain import check_rank_in_range, normalize_dim_index
 from .interval import to_index
 
 if TYPE_CHECKING:
@@ -185,10 +185,7 @@ class IndexOp:
             return self._run(transform, dims, (None,) * len(dims))
         n_new = sum(t is None for t in self.terms)
         intermediate_rank = rank + n_new
-        if intermediate_rank > MAX_RANK:
-            raise InvalidArgumentError(
-                f"Rank {intermediate_rank} is outside valid range [0, {MAX_RANK}]"
-            )
+        check_rank_in_range(intermediate_rank)
         # Labels name existing dimensions: resolve them once the new ones are placed.
         partial: list[int] = []
         for spec in selection:
@@ -272,8 +269,7 @@ def _new_dims(selection: tuple[DimSpec, ...], rank: int) -> list[int]:
     new_rank = rank
     for spec in selection:
         new_rank += _num_new_dims(spec) if isinstance(spec, DimRange) else 1
-    if new_rank > MAX_RANK:
-        raise InvalidArgumentError(f"Rank {new_rank} is outside valid range [0, {MAX_RANK}]")
+    check_rank_in_range(new_rank)
     dims: list[int] = []
     for spec in selection:
         if isinstance(spec, str):

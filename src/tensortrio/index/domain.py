@@ -22,10 +22,23 @@ from .shortcut import DimExpressionShortcuts
 if TYPE_CHECKING:
     from .transform import IndexTransform
 
-__all__ = ["MAX_RANK", "IndexDomain", "normalize_dim_index", "resolve_dim_selection"]
+__all__ = ["MAX_RANK", "IndexDomain", "check_rank", "check_rank_in_range", "normalize_dim_index", "resolve_dim_selection"]
 
 MAX_RANK = 32
 """TensorStore's ``kMaxRank``."""
+
+
+def check_rank_in_range(rank: int) -> int:
+    """Validate a rank as TensorStore does where a rank is computed: ``0 <= rank <= 32``.
+
+    (:func:`check_rank` says ``Invalid rank: ...`` instead, for ranks given by a caller.)
+
+    Raises:
+        ValueError: ``Rank 33 is outside valid range [0, 32]``.
+    """
+    if not 0 <= rank <= MAX_RANK:
+        raise InvalidArgumentError(f"Rank {rank} is outside valid range [0, {MAX_RANK}]")
+    return rank
 
 
 def check_rank(rank: int, what: str = "rank") -> int:

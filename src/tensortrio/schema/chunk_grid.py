@@ -26,6 +26,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ..errors import InvalidArgumentError
+from ..index.domain import MAX_RANK, check_rank_in_range
 from .json_member import member_error
 from .value_handle import ValueHandle
 
@@ -35,14 +36,12 @@ __all__ = [
     "MAX_RANK",
     "Grid",
     "GridConstraints",
-    "check_rank",
     "expect_grid",
     "format_vector",
     "merge_elements",
     "merge_vector",
 ]
 
-MAX_RANK: Final = 32
 INF_INDEX: Final = 2**62 - 1
 """TensorStore's ``kInfIndex`` (``ts.inf``)."""
 MAX_FINITE_INDEX: Final = INF_INDEX - 1
@@ -50,13 +49,6 @@ INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 
 T = TypeVar("T", int, float, "int | None")
-
-
-def check_rank(rank: int) -> int:
-    """Validate a rank as TensorStore does: ``0 <= rank <= 32``."""
-    if not 0 <= rank <= MAX_RANK:
-        raise InvalidArgumentError(f"Rank {rank} is outside valid range [0, {MAX_RANK}]")
-    return rank
 
 
 def format_number(value: object) -> str:
@@ -199,7 +191,7 @@ class GridConstraints:
         """Fix the rank (no-op if equal or ``None``); raise ``ValueError`` on mismatch."""
         if rank is None or rank == self.rank:
             return self
-        check_rank(rank)
+        check_rank_in_range(rank)
         if self.rank is not None:
             raise rank_mismatch(rank, self.rank)
         return attrs.evolve(

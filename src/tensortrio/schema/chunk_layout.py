@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 import attrs
 
 from ..errors import InvalidArgumentError
+from ..index.domain import check_rank_in_range
 from .chunk_grid import (
     INF_INDEX,
     INT64_MIN,
     MAX_FINITE_INDEX,
     MAX_RANK,
     GridConstraints,
-    check_rank,
     expect_grid,
     float_vector,
     format_vector,
@@ -94,7 +94,7 @@ class LayoutConstraints:
         """Fix the rank; ``ValueError`` if it differs from an existing one."""
         if rank is None or rank == self.rank:
             return self
-        check_rank(rank)
+        check_rank_in_range(rank)
         if self.rank is not None:
             raise rank_mismatch(rank, self.rank)
         return attrs.evolve(

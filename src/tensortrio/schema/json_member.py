@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidArgumentError
+from ..index.domain import check_rank_in_range
 from .chunk_json import json_text
 
 if TYPE_CHECKING:
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "json_bool",
+    "json_each",
     "json_integer_in",
+    "json_rank_array",
     "member_error",
     "parse_member",
     "registered_member",
@@ -95,3 +98,28 @@ def registered_member(
     if entry is None:
         raise member_error(name, f"{json_text(value)} is not registered")
     return value, entry
+
+
+def json_rank_array(value: Any, rank: int | None) -> list[Any]:
+    """A JSON array with one element per dimension (``rank`` of them, if known).
+
+    Raises:
+        ValueError: not an array, another length, or more than ``MAX_RANK`` elements.
+    """
+    if not isinstance(value, list):
+        raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
+    if rank is not None and len(value) != rank:
+        raise InvalidArgumentError(f"Array has length {len(value)} but should have length {rank}")
+    check_rank_in_range(len(value))
+    return value
+
+
+def json_each(values: list[Any], parse: Callable[[Any], T]) -> tuple[T, ...]:
+    """``parse`` applied to each element; an error names the position (``Error parsing value at position 1: ...``)."""
+    out = []
+    for i, item in enumerate(values):
+        try:
+            out.append(parse(item))
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Error parsing value at position {i}: {exc}") from None
+    return tuple(out)

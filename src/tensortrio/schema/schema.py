@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ..errors import InvalidArgumentError
-from ..index.domain import IndexDomain
+from ..index.domain import MAX_RANK, IndexDomain, check_rank_in_range
 from ..index.interval import INF, IndexInterval
 from .chunk_json import expect_object, json_text
 from .chunk_layout import ChunkLayout, LayoutConstraints
@@ -57,7 +57,6 @@ __all__ = [
     "merge_domains",
 ]
 
-MAX_RANK: Final = 32
 
 SCHEMA_KEYWORDS: Final = (
     "rank",
@@ -152,8 +151,7 @@ class SchemaConstraints:
 
     def with_rank(self, rank: int, what: str = "rank") -> SchemaConstraints:
         """Constrain the rank; ``what`` names the source in the mismatch message."""
-        if not 0 <= rank <= MAX_RANK:
-            raise InvalidArgumentError(f"Rank {rank} is outside valid range [0, {MAX_RANK}]")
+        check_rank_in_range(rank)
         if self.rank is None:
             return attrs.evolve(self, rank=rank)
         if self.rank != rank:

@@ -21,7 +21,7 @@ from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...schema.chunk_grid import format_vector
 from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
-from ...schema.json_member import json_integer_in, parse_member
+from ...schema.json_member import json_each, json_integer_in, json_rank_array, parse_member
 from ..format_metadata import add_unknown_members, resized_shape, unknown_members
 from .compression import N5Compression, parse_compression
 
@@ -49,29 +49,8 @@ _KNOWN: Final = (
     "units",
     "resolution",
 )
-_MAX_RANK: Final = 32
 _MAX_INDEX: Final = 2**63 - 2
 _MAX_BLOCK_BYTES: Final = 1 << 31
-
-
-def _array(value: Any, rank: int | None) -> list[Any]:
-    if not isinstance(value, list):
-        raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
-    if rank is not None and len(value) != rank:
-        raise InvalidArgumentError(f"Array has length {len(value)} but should have length {rank}")
-    if len(value) > _MAX_RANK:
-        raise InvalidArgumentError(f"Rank {len(value)} is outside valid range [0, {_MAX_RANK}]")
-    return value
-
-
-def _each(value: list[Any], parse: Callable[[Any], Any]) -> tuple[Any, ...]:
-    out = []
-    for i, item in enumerate(value):
-        try:
-            out.append(parse(item))
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f"Error parsing value at position {i}: {exc}") from None
-    return tuple(out)
 
 
 def _string(value: Any) -> str:
@@ -103,7 +82,7 @@ def _data_type(value: Any) -> str:
 
 def _labels(rank: int | None) -> Callable[[Any], tuple[str, ...]]:
     def parse(value: Any) -> tuple[str, ...]:
-        labels: tuple[str, ...] = _each(_array(value, rank), _string)
+        labels: tuple[str, ...] = json_each(json_rank_array(value, rank), _string)
         seen: set[str] = set()
         for label in labels:
             if label and label in seen:
@@ -200,7 +179,7 @@ def _parse_members(json: Any, required: bool) -> _Members:
     def vector(parse: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
         def parse_vector(value: Any) -> tuple[Any, ...]:
             nonlocal rank
-            out: tuple[Any, ...] = _each(_array(value, rank), parse)
+            out: tuple[Any, ...] = json_each(json_rank_array(value, rank), parse)
             rank = len(out)
             return out
 

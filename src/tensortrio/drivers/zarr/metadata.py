@@ -17,7 +17,13 @@ import attrs
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import expect_object, json_text
 from ...schema.fill_value import fill_values_identical
-from ...schema.json_member import json_integer_in, member_error, parse_member
+from ...schema.json_member import (
+    json_each,
+    json_integer_in,
+    json_rank_array,
+    member_error,
+    parse_member,
+)
 from ..format_metadata import add_unknown_members, metadata_mismatch, resized_shape, unknown_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
 from .dtype import ZarrDType, parse_zarr_dtype
@@ -37,7 +43,6 @@ __all__ = [
 
 Order = Literal["C", "F"]
 Separator = Literal[".", "/"]
-_MAX_RANK: Final = 32
 _MAX_INDEX: Final = 2**63 - 2
 _KNOWN: Final = (
     "zarr_format",
@@ -57,19 +62,7 @@ def _missing(expected: str) -> InvalidArgumentError:
 
 
 def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
-    if rank is not None and len(value) != rank:
-        raise InvalidArgumentError(f"Array has length {len(value)} but should have length {rank}")
-    if len(value) > _MAX_RANK:
-        raise InvalidArgumentError(f"Rank {len(value)} is outside valid range [0, {_MAX_RANK}]")
-    out = []
-    for i, item in enumerate(value):
-        try:
-            out.append(json_integer_in(low, _MAX_INDEX)(item))
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f"Error parsing value at position {i}: {exc}") from None
-    return tuple(out)
+    return json_each(json_rank_array(value, rank), json_integer_in(low, _MAX_INDEX))
 
 
 def _zarr_format(value: Any) -> int:

@@ -17,7 +17,7 @@ import attrs
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import expect_object, json_text
 from ...schema.fill_value import fill_values_identical
-from ...schema.json_member import member_error, parse_member
+from ...schema.json_member import json_each, json_rank_array, member_error, parse_member
 from ..format_metadata import metadata_mismatch, resized_shape
 from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
 from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
@@ -39,7 +39,6 @@ __all__ = [
     "parse_zarr3_metadata",
 ]
 
-_MAX_RANK: Final = 32
 _MAX_INDEX: Final = 2**62 - 2
 _KNOWN: Final = (
     "zarr_format",
@@ -57,21 +56,15 @@ _KNOWN: Final = (
 
 
 def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        raise InvalidArgumentError(f"Expected array, but received: {json_text(value)}")
-    if rank is not None and len(value) != rank:
-        raise InvalidArgumentError(f"Array has length {len(value)} but should have length {rank}")
-    if len(value) > _MAX_RANK:
-        raise InvalidArgumentError(f"Rank {len(value)} is outside valid range [0, {_MAX_RANK}]")
-    out = []
-    for i, item in enumerate(value):
+    def index(item: Any) -> int:
+        # Unlike zarr v2, an integral float such as 5.0 is not an index here.
         if not isinstance(item, int) or isinstance(item, bool) or not low <= item <= _MAX_INDEX:
             raise InvalidArgumentError(
-                f"Error parsing value at position {i}: Expected integer in the range "
-                f"[{low}, {_MAX_INDEX}], but received: {json_text(item)}"
+                f"Expected integer in the range [{low}, {_MAX_INDEX}], but received: {json_text(item)}"
             )
-        out.append(item)
-    return tuple(out)
+        return item
+
+    return json_each(json_rank_array(value, rank), index)
 
 
 def _constant(expected: Any) -> Callable[[Any], Any]:
