@@ -180,9 +180,14 @@ def apply_stride(
         intervals[dim] = _stride_interval(intervals[dim], value, dim)
         strides[dim] = value
     old_origin = transform.domain.origin
+    # As TensorStore: over an explicitly empty domain an index array holds no element,
+    # so its map becomes the constant 0.
+    explicitly_empty = any(d.empty and not d.implicit_lower and not d.implicit_upper for d in intervals)
     maps: list[OutputIndexMap] = []
     for m in transform.maps:
-        if m.method is OutputIndexMethod.single_input_dimension:
+        if m.method is OutputIndexMethod.array and explicitly_empty:
+            maps.append(OutputIndexMap.constant(0))
+        elif m.method is OutputIndexMethod.single_input_dimension:
             assert m.input_dimension is not None
             assert m.stride is not None
             s = strides[m.input_dimension]

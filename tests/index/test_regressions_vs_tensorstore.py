@@ -1,0 +1,34 @@
+"""Cases where tensortrio once disagreed with tensorstore 0.1.86, pinned with literal results.
+
+Each test states the result tensorstore gives (checked here against the real package
+too, so a test cannot drift from it) and requires tensortrio to give the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tensortrio as ts
+
+tensorstore = pytest.importorskip("tensorstore")
+
+BOTH = pytest.mark.parametrize("module", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+
+
+@BOTH
+def test_stride_to_explicitly_empty_domain_makes_index_array_map_constant_zero(module: Any) -> None:
+    # [1, 2) strided by 2 is the explicitly empty [1, 1): the index array holds no
+    # element, so its map becomes the constant 0 (not the array's only value).
+    t = module.IndexTransform(
+        input_inclusive_min=[1], input_exclusive_max=[2],
+        output=[module.OutputIndexMap(index_array=np.array([1]), offset=0)],
+    )
+    assert t[module.d[0].stride[2]].to_json() == {
+        "input_inclusive_min": [1], "input_exclusive_max": [1], "output": [{}],
+    }
+    assert t[module.d[0].stride[-2]].to_json() == {
+        "input_inclusive_min": [0], "input_exclusive_max": [0], "output": [{}],
+    }
