@@ -32,3 +32,15 @@ def test_stride_to_explicitly_empty_domain_makes_index_array_map_constant_zero(m
     assert t[module.d[0].stride[-2]].to_json() == {
         "input_inclusive_min": [0], "input_exclusive_max": [0], "output": [{}],
     }
+
+
+@BOTH
+@pytest.mark.parametrize(("stride", "expected"), [(2, "{ (-inf, +inf*) }"), (-2, "{ (-inf*, +inf) }")])
+def test_negative_stride_swaps_implicit_flags_of_unbounded_dimension(
+    module: Any, stride: int, expected: str
+) -> None:
+    t = module.IndexTransform(
+        input_inclusive_min=[-module.inf], input_exclusive_max=[module.inf + 1],
+        implicit_lower_bounds=[False], implicit_upper_bounds=[True],
+    )
+    assert str(t[module.d[0].stride[stride]].domain) == expected

@@ -136,8 +136,11 @@ def apply_translate(
 def _stride_interval(old: IndexInterval, stride: int, dim: int) -> IndexInterval:
     """The interval of ``x`` with ``x * stride`` in ``old`` (TensorStore's affine domain)."""
     if old.inclusive_min == _NEG_INF and old.exclusive_max == _POS_INF_EXCL:
+        # Unbounded stays unbounded, but a negative stride still swaps which side is implicit.
+        flags = (old.implicit_lower, old.implicit_upper)
+        lower_implicit, upper_implicit = flags if stride > 0 else flags[::-1]
         return IndexInterval.make(
-            old.inclusive_min, old.exclusive_max, old.implicit_lower, old.implicit_upper, old.label
+            old.inclusive_min, old.exclusive_max, lower_implicit, upper_implicit, old.label
         )
     empty = old.empty
     if stride < 0:
