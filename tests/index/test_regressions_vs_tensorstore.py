@@ -6,6 +6,7 @@ too, so a test cannot drift from it) and requires tensortrio to give the same.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -44,3 +45,24 @@ def test_negative_stride_swaps_implicit_flags_of_unbounded_dimension(
         implicit_lower_bounds=[False], implicit_upper_bounds=[True],
     )
     assert str(t[module.d[0].stride[stride]].domain) == expected
+
+
+@BOTH
+def test_compose_overflowing_index_array_range_raises(module: Any) -> None:
+    # b_to_c reads b through an affine map, so the index range of a_to_b's index array is
+    # recomputed from b's bounds: the preimage of (-inf, -2**62 + 3) under 1 - x has a
+    # lower bound past the finite index range, which is an error, not clamped.
+    a_to_b = module.IndexTransform(
+        input_inclusive_min=[-(2**62 - 1), -2], input_exclusive_max=[2**62, 0],
+        output=[module.OutputIndexMap(index_array=np.array([[0, 0]]), offset=1, stride=-1)],
+    )
+    b_to_c = module.IndexTransform(
+        input_inclusive_min=[-4611686018427387903], input_exclusive_max=[-4611686018427387901],
+        output=[module.OutputIndexMap(0), module.OutputIndexMap(input_dimension=0, stride=-2)],
+    )
+    message = (
+        "Integer overflow propagating range (-inf, -4611686018427387901) through inverse "
+        "affine transform with offset -1 and multiplier 1"
+    )
+    with pytest.raises(IndexError, match="^" + re.escape(message)):
+        b_to_c[a_to_b]

@@ -237,6 +237,9 @@ def compose(b_to_c: IndexTransform, a_to_b: IndexTransform) -> IndexTransform:
         )
     a_domain, ab_maps = propagate_bounds(b_to_c.domain, a_to_b)
     empty = 0 in a_domain.shape
+    explicitly_empty = any(
+        d.empty and not d.implicit_lower and not d.implicit_upper for d in a_domain.dims
+    )
     result: list[OutputIndexMap] = []
     gathered_b: list[IndexArray | None] = [None] * b_to_c.input_rank
     for m in b_to_c.maps:
@@ -258,6 +261,12 @@ def compose(b_to_c: IndexTransform, a_to_b: IndexTransform) -> IndexTransform:
                 assert inner.index_array is not None
                 assert inner.stride is not None
                 assert inner.index_range is not None
+                if not explicitly_empty:
+                    # As TensorStore: the index range of an index array that ``b_to_c`` reads
+                    # through an affine map is recomputed from ``b``'s bounds, and there a
+                    # preimage bound that overflows is an error rather than clamped.
+                    b_dim = b_to_c.domain.dims[m.input_dimension]
+                    affine_preimage(_explicit_part(b_dim), inner.offset, inner.stride, clamp=False)
                 result.append(OutputIndexMap.array(
                     inner.index_array, offset, m.stride * inner.stride, inner.index_range
                 ))
