@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bz2
 import lzma
-import struct
 import zlib
 from typing import TYPE_CHECKING, Any, Final
 
@@ -26,7 +25,7 @@ import numpy as np
 from ...errors import DataLossError, InvalidArgumentError
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
-from ..blosc_cname import parse_blosc_cname
+from ..blosc_format import blosc_header_sizes, parse_blosc_cname
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,7 +34,6 @@ __all__ = ["N5Compression", "parse_compression"]
 
 _UINT64_MAX: Final = 2**64 - 1
 _ZSTD_MIN_LEVEL: Final = -131072
-_BLOSC_HEADER: Final = struct.Struct("<BBBBIII")
 
 
 def _unsigned(value: Any) -> int:
@@ -172,9 +170,10 @@ class N5Compression:
 
 def _check_blosc_header(data: memoryview, nbytes: int) -> None:
     # Blosc trusts its header: check it before decompressing anything.
-    if len(data) < _BLOSC_HEADER.size:
+    sizes = blosc_header_sizes(data)
+    if sizes is None:
         raise DataLossError(f"Error decoding blosc block: {len(data)} bytes is too short")
-    _, _, _, _, decoded, _, compressed = _BLOSC_HEADER.unpack_from(data)
+    decoded, compressed = sizes
     if compressed != len(data):
         raise DataLossError(
             f"Error decoding blosc block: header says {compressed} compressed bytes, "

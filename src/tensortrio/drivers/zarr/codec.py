@@ -11,13 +11,13 @@ only to reorder or byteswap.
 
 from __future__ import annotations
 
-import struct
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
+from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ZarrChunkCodec", "chunk_codec_for"]
 
-_BLOSC_HEADER: Final = struct.Struct("<BBBBIII")
 def _corrupt(what: str, exc: BaseException | None = None) -> DataLossError:
     detail = f": {exc}" if exc is not None else ""
     return DataLossError(f"{what}{detail}")
@@ -105,9 +104,10 @@ class ZarrChunkCodec:
     def _check_blosc_header(self, data: bytes) -> None:
         # Blosc decompresses a truncated buffer without complaint; its header
         # says how long the buffer and the decoded chunk must be.
-        if len(data) < _BLOSC_HEADER.size:
+        sizes = blosc_header_sizes(data)
+        if sizes is None:
             raise _corrupt(f"Error decoding blosc chunk: {len(data)} bytes is too short")
-        _, _, _, _, nbytes, _, cbytes = _BLOSC_HEADER.unpack_from(data)
+        nbytes, cbytes = sizes
         if cbytes != len(data):
             raise _corrupt(
                 f"Error decoding blosc chunk: header says {cbytes} compressed bytes, "

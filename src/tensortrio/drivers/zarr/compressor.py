@@ -18,7 +18,7 @@ import numcodecs
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
-from ..blosc_cname import parse_blosc_cname
+from ..blosc_format import parse_blosc_cname
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -9,7 +9,6 @@ Defaults are TensorStore's: blosc ``cname`` ``"lz4"``, ``clevel`` 5,
 
 from __future__ import annotations
 
-import struct
 from typing import Any, Final, Literal
 
 import attrs
@@ -17,7 +16,7 @@ import numcodecs
 
 from ....errors import DataLossError
 from ....schema.chunk_json import json_text
-from ...blosc_cname import BLOSC_CNAMES
+from ...blosc_format import BLOSC_CNAMES, blosc_header_sizes
 from .base import (
     ArrayInfo,
     Buffer,
@@ -30,7 +29,6 @@ from .base import (
 __all__ = ["BloscCodec", "GzipCodec", "ZstdCodec"]
 
 _SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
-_BLOSC_HEADER: Final = struct.Struct("<BBBBIII")
 
 
 def _int_member(config: dict[str, Any], name: str, low: int, high: int) -> int | None:
@@ -93,9 +91,10 @@ class BloscCodec:
 
     def decode(self, data: Buffer) -> Buffer:
         # Blosc decodes a truncated buffer without complaint; its header knows the sizes.
-        if len(data) < _BLOSC_HEADER.size:
+        sizes = blosc_header_sizes(data)
+        if sizes is None:
             raise DataLossError(f"blosc: {len(data)} bytes is too short for a blosc header")
-        cbytes = _BLOSC_HEADER.unpack_from(data)[6]
+        cbytes = sizes[1]
         if cbytes != len(data):
             raise DataLossError(f"blosc: header says {cbytes} compressed bytes, got {len(data)}")
         try:
