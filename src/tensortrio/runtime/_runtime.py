@@ -49,6 +49,14 @@ class Runtime:
     # Futures of operations not yet finished, so a forked child can fail them.
     _pending: set[Future[Any]] = attrs.field(init=False, factory=set)
     _stopped: bool = attrs.field(init=False, default=False)
+    # Calls from other threads waiting for the runtime thread. A burst of
+    # submits costs one wakeup of the runtime (one ``run_sync_soon``), not one
+    # socket write and one loop pass per operation.
+    _inbox: list[tuple[Callable[..., object], tuple[object, ...]]] = attrs.field(
+        init=False, factory=list
+    )
+    _inbox_lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+    _inbox_scheduled: bool = attrs.field(init=False, default=False)
 
     # --- public interface
 
@@ -84,12 +92,8 @@ class Runtime:
         if in_runtime_thread():
             self._spawn(future, async_fn, args, name)
         else:
-            assert self._token is not None, "runtime not started"
-            try:
-                self._token.run_sync_soon(self._spawn, future, async_fn, args, name)
-            except trio.RunFinishedError:
-                self._pending.discard(future)
-                future._set_exception(RuntimeError("the tensortrio runtime has stopped"))
+            # A stopped runtime: _call_soon has failed the future.
+            self._call_soon(self._spawn, (future, async_fn, args, name))
         return future
 
     def start_service(
@@ -103,8 +107,44 @@ class Runtime:
         if in_runtime_thread():
             self._start_service_here(async_fn, args, name)
         else:
-            assert self._token is not None, "runtime not started"
-            self._token.run_sync_soon(self._start_service_here, async_fn, args, name)
+            if not self._call_soon(self._start_service_here, (async_fn, args, name)):
+                raise trio.RunFinishedError("the tensortrio runtime has stopped")
+
+    # --- crossing into the runtime thread
+
+    def _call_soon(self, fn: Callable[..., object], args: tuple[object, ...]) -> bool:
+        """Queue ``fn(*args)`` for the runtime thread, in order with other queued calls.
+
+        Returns False if the runtime has stopped: then every queued submit's
+        Future has been failed and nothing queued will run.
+        """
+        with self._inbox_lock:
+            self._inbox.append((fn, args))
+            if self._inbox_scheduled:
+                return True
+            self._inbox_scheduled = True
+        assert self._token is not None, "runtime not started"
+        try:
+            self._token.run_sync_soon(self._drain_inbox)
+        except trio.RunFinishedError:
+            with self._inbox_lock:
+                calls, self._inbox = self._inbox, []
+                self._inbox_scheduled = False
+            for queued, queued_args in calls:
+                if queued == self._spawn:
+                    future = queued_args[0]
+                    assert isinstance(future, Future)
+                    self._pending.discard(future)
+                    future._set_exception(RuntimeError("the tensortrio runtime has stopped"))
+            return False
+        return True
+
+    def _drain_inbox(self) -> None:
+        with self._inbox_lock:
+            calls, self._inbox = self._inbox, []
+            self._inbox_scheduled = False
+        for fn, args in calls:
+            fn(*args)
 
     # --- operations (runtime thread)
 
