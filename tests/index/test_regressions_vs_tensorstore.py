@@ -66,3 +66,19 @@ def test_compose_overflowing_index_array_range_raises(module: Any) -> None:
     )
     with pytest.raises(IndexError, match="^" + re.escape(message)):
         b_to_c[a_to_b]
+
+
+@BOTH
+def test_selection_after_index_terms_follows_term_order(module: Any) -> None:
+    # The dimensions a selection becomes are listed term by term; the joint index-array
+    # dimensions belong to the first array term (not after the newaxis/slice ones).
+    t = module.IndexTransform(input_rank=1)
+    expr = module.d[:][np.array([], dtype=np.int64), None].transpose[0]
+    assert t[expr].to_json() == {
+        "input_inclusive_min": [0, [0]], "input_exclusive_max": [0, [1]], "output": [{}],
+    }
+    box = module.IndexTransform(input_shape=[3, 4])
+    labeled = box[module.d[:][np.array([0]), None, :].label["a", "b", "c"]]
+    assert labeled.domain.labels == ("a", "b", "c")
+    reordered = box[module.d[1, 0].oindex[np.array([[1, 2]]), np.array([0, 1])].label["a", "b", "c"]]
+    assert str(reordered.domain) == '{ "c": [0, 2), "a": [0, 1), "b": [0, 2) }'

@@ -313,16 +313,23 @@ def _apply(
             maps.append(OutputIndexMap.array(compact, 0, 1))
     new_to_old = IndexTransform(new_domain, maps)
     result = compose(transform, new_to_old)
-    selected: list[int] = []
+    # As TensorStore: the new selection lists, term by term, the dimensions each term
+    # became; the joint index-array dimensions belong to the first array term when they
+    # replace it, else they come first.
+    joint = mode is not IndexingMode.OINDEX and bool(array_items)
+    joint_in_place = joint and mode is IndexingMode.DEFAULT and arrays_in_place
+    selected = [position[tag] for tag in group_tags] if joint and not joint_in_place else []
     for item in placed:
         kind = item.term.kind
         if kind == "newaxis":
             selected.append(position[("new", item.anchor)])
         elif kind == "slice":
             selected.append(position[("slice", item.anchor)])
-    for tag in group_tags:
-        if position[tag] not in selected:
-            selected.append(position[tag])
+        elif kind in ("array", "bool") and mode is IndexingMode.OINDEX:
+            selected.extend(position[tag] for tag in group_tags if tag[1] == item.seq)
+        elif kind in ("array", "bool") and joint_in_place:
+            selected.extend(position[tag] for tag in group_tags)
+            joint_in_place = False
     return result, tuple(selected)
 
 
