@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INF",
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_FINITE_INDEX",
     "MIN_FINITE_INDEX",
     "IndexInterval",
@@ -35,8 +37,9 @@ INF = 2**62 - 1
 MAX_FINITE_INDEX = INF - 1
 MIN_FINITE_INDEX = -MAX_FINITE_INDEX
 
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""The int64 range: what an index must fit before it is checked against ``INF``."""
 
 
 def to_index(value: Any, what: str) -> int:
@@ -47,7 +50,7 @@ def to_index(value: Any, what: str) -> int:
         result = operator.index(value)
     except TypeError:
         raise TypeError(f"{what} must be an integer, got {value!r}") from None
-    if not _INT64_MIN <= result <= _INT64_MAX:
+    if not INT64_MIN <= result <= INT64_MAX:
         raise InvalidArgumentError(f"{what} {result} is outside the 64-bit index range")
     return result
 

@@ -27,11 +27,15 @@ import attrs
 
 from ..errors import InvalidArgumentError
 from ..index.domain import MAX_RANK, check_rank_in_range
+from ..index.interval import INF as INF_INDEX
+from ..index.interval import INT64_MAX, INT64_MIN, MAX_FINITE_INDEX
 from .json_member import member_error
 from .value_handle import ValueHandle
 
 __all__ = [
     "INF_INDEX",
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_FINITE_INDEX",
     "MAX_RANK",
     "Grid",
@@ -42,11 +46,6 @@ __all__ = [
     "merge_vector",
 ]
 
-INF_INDEX: Final = 2**62 - 1
-"""TensorStore's ``kInfIndex`` (``ts.inf``)."""
-MAX_FINITE_INDEX: Final = INF_INDEX - 1
-INT64_MIN: Final = -(2**63)
-INT64_MAX: Final = 2**63 - 1
 
 T = TypeVar("T", int, float, "int | None")
 

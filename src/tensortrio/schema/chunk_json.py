@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgumentError
+from ..index.interval import INT64_MAX, INT64_MIN
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -26,8 +27,6 @@ __all__ = [
     "json_text",
 ]
 
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
 
 
 def json_text(value: Any) -> str:
@@ -64,13 +63,13 @@ def check_known_members(value: Mapping[str, Any], members: Iterable[str]) -> Non
 def json_int(value: Any) -> int:
     """A JSON 64-bit signed integer (an integral float such as ``2.0`` is accepted)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if _INT64_MIN <= value <= _INT64_MAX:
+        if INT64_MIN <= value <= INT64_MAX:
             return value
     elif (
         isinstance(value, float)
         and math.isfinite(value)
         and value.is_integer()
-        and _INT64_MIN <= value <= _INT64_MAX
+        and INT64_MIN <= value <= INT64_MAX
     ):
         return int(value)
     raise InvalidArgumentError(f"Expected 64-bit signed integer, but received: {json_text(value)}")

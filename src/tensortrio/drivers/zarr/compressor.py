@@ -16,6 +16,7 @@ import attrs
 import numcodecs
 
 from ...errors import InvalidArgumentError
+from ...index.interval import INT64_MAX
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
 from ..blosc_format import parse_blosc_cname
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ZarrCodecConfig", "parse_compressor", "parse_filters"]
 
-_INT64_MAX: Final = 2**63 - 1
 
 
 @attrs.frozen
@@ -81,7 +81,7 @@ _COMPRESSORS: Final[dict[str, dict[str, _Member]]] = {
         "cname": (parse_blosc_cname, "lz4"),
         "clevel": (json_integer_in(0, 9), 5),
         "shuffle": (_shuffle, -1),
-        "blocksize": (json_integer_in(0, _INT64_MAX), 0),
+        "blocksize": (json_integer_in(0, INT64_MAX), 0),
     },
     "zlib": {"level": (json_integer_in(0, 9), 1)},
     "gzip": {"level": (json_integer_in(0, 9), 1)},

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import InvalidArgumentError
+from ...index.interval import MAX_FINITE_INDEX
 from ...schema.chunk_json import expect_object, json_text
 from ...schema.fill_value import fill_values_identical
 from ...schema.json_member import json_each, json_rank_array, member_error, parse_member
@@ -39,7 +40,6 @@ __all__ = [
     "parse_zarr3_metadata",
 ]
 
-_MAX_INDEX: Final = 2**62 - 2
 _KNOWN: Final = (
     "zarr_format",
     "node_type",
@@ -58,9 +58,9 @@ _KNOWN: Final = (
 def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
     def index(item: Any) -> int:
         # Unlike zarr v2, an integral float such as 5.0 is not an index here.
-        if not isinstance(item, int) or isinstance(item, bool) or not low <= item <= _MAX_INDEX:
+        if not isinstance(item, int) or isinstance(item, bool) or not low <= item <= MAX_FINITE_INDEX:
             raise InvalidArgumentError(
-                f"Expected integer in the range [{low}, {_MAX_INDEX}], but received: {json_text(item)}"
+                f"Expected integer in the range [{low}, {MAX_FINITE_INDEX}], but received: {json_text(item)}"
             )
         return item
 
@@ -203,7 +203,7 @@ class Zarr3Metadata:
         Raises:
             ValueError: a different rank or an invalid size.
         """
-        shape = resized_shape("zarr3", new_shape, self.rank, _MAX_INDEX)
+        shape = resized_shape("zarr3", new_shape, self.rank, MAX_FINITE_INDEX)
         return attrs.evolve(self, shape=shape)
 
 
