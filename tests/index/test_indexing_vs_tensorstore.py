@@ -94,5 +94,24 @@ def test_chained_indexing_matches_tensorstore(kwargs: dict[str, Any], data: st.D
     kwargs = {"input_shape": [max(n, 3) for n in kwargs["input_shape"]], "input_labels": kwargs["input_labels"]}
     keys = [tuple(data.draw(st.lists(terms(rank, 0, 2), min_size=0, max_size=rank))) for _ in range(2)]
     mode = data.draw(st.sampled_from(["default", "oindex", "vindex"]))
+    assume(not _segfaults_tensorstore(kwargs, keys, mode))
     expected = chained_outcome(tensorstore, kwargs, keys, mode)
     assert chained_outcome(ts, kwargs, keys, mode) == expected, (kwargs, keys, mode)
+
+
+def _segfaults_tensorstore(kwargs: dict[str, Any], keys: list[tuple[Any, ...]], mode: str) -> bool:
+    """Whether tensorstore 0.1.86 would crash: an index-array map indexed into a domain
+    that is empty with an implicit bound (e.g. ``t[[0, 0], None][0, :0]``).  Judged from
+    tensortrio's own steps, which agree with tensorstore's wherever it does not crash."""
+    t = ts.IndexTransform(**kwargs)
+    for key in keys:
+        has_array = any(m.index_array is not None for m in t.output)
+        try:
+            t = (t if mode == "default" else getattr(t, mode))[key]
+        except (IndexError, ValueError):
+            return False
+        if has_array and any(
+            d.size == 0 and (d.implicit_lower or d.implicit_upper) for d in t.domain
+        ):
+            return True
+    return False
