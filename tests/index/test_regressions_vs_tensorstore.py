@@ -82,3 +82,31 @@ def test_selection_after_index_terms_follows_term_order(module: Any) -> None:
     assert labeled.domain.labels == ("a", "b", "c")
     reordered = box[module.d[1, 0].oindex[np.array([[1, 2]]), np.array([0, 1])].label["a", "b", "c"]]
     assert str(reordered.domain) == '{ "c": [0, 2), "a": [0, 1), "b": [0, 2) }'
+
+
+@BOTH
+def test_index_array_into_explicitly_empty_domain_is_not_bounds_checked(module: Any) -> None:
+    # The domain [0, 0) maps no index, so the array [0, 0] is kept (its range narrowed to
+    # the empty [0, 0)) rather than rejected.
+    t = module.IndexTransform(input_inclusive_min=[0], input_exclusive_max=[0])
+    assert str(t[np.array([0, 0])]) == (
+        "Rank 1 -> 1 index space transform:\n  Input domain:\n    0: [0, 2)\n"
+        "  Output index maps:\n    out[0] = 0 + 1 * bounded([0, 0), array(in)), where array =\n"
+        "      {0, 0}\n"
+    )
+
+
+@BOTH
+@pytest.mark.parametrize("implicit_upper", [False, True])
+def test_bool_array_positions_are_checked_lazily(module: Any, implicit_upper: bool) -> None:
+    # [False, False, True, True] on [0, 3) selects {2, 3}: index arrays are not checked
+    # against the domain when indexing, only their range is narrowed (to [0, 3) for an
+    # explicit upper bound, [0, +inf) for an implicit one).
+    t = module.IndexTransform(input_shape=[3], implicit_upper_bounds=[implicit_upper])
+    result = t[()][np.array([False, False, True, True])]
+    bounds = "[0, +inf)" if implicit_upper else "[0, 3)"
+    assert str(result) == (
+        "Rank 1 -> 1 index space transform:\n  Input domain:\n    0: [0, 2)\n"
+        f"  Output index maps:\n    out[0] = 0 + 1 * bounded({bounds}, array(in)), where array =\n"
+        "      {2, 3}\n"
+    )
