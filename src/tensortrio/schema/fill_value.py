@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_fill_value_broadcast",
+    "decode_fill_integer",
     "fill_value_from_json",
     "fill_value_from_python",
     "fill_value_to_json",
@@ -249,6 +250,24 @@ def unbroadcast(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     while leading < array.ndim and array.shape[leading] == 1:
         leading += 1
     return array.reshape(array.shape[leading:])
+
+
+def decode_fill_integer(json: Any, low: int, high: int) -> int:
+    """A zarr/zarr3 JSON integer fill value in ``[low, high]`` (an integral float such as ``3.0`` too).
+
+    Raises:
+        ValueError: ``Expected integer in the range [low, high], but received: <json as written>``.
+    """
+    value: int | None = None
+    if isinstance(json, int) and not isinstance(json, bool):
+        value = json
+    elif isinstance(json, float) and json.is_integer():
+        value = int(json)
+    if value is None or not low <= value <= high:
+        raise InvalidArgumentError(
+            f"Expected integer in the range [{low}, {high}], but received: {json_text(json)}"
+        )
+    return value
 
 
 def scalar_fill_value(value: Any, numpy_dtype: np.dtype[Any], name: str) -> np.ndarray[Any, Any]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
-from ...schema.fill_value import scalar_fill_value
+from ...schema.fill_value import decode_fill_integer, scalar_fill_value
 
 if TYPE_CHECKING:
     from .dtype import ZarrDType
@@ -52,19 +52,6 @@ def _encode_float(value: float) -> float | str:
     return value
 
 
-def _decode_integer(json: Any, low: int, high: int) -> int:
-    value: int | None = None
-    if isinstance(json, int) and not isinstance(json, bool):
-        value = json
-    elif isinstance(json, float) and json.is_integer():
-        value = int(json)
-    if value is None or not low <= value <= high:
-        raise InvalidArgumentError(
-            f"Expected integer in the range [{low}, {high}], but received: {json_text(json)}"
-        )
-    return value
-
-
 def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
     size = dtype.stored.itemsize
     raw: bytes | None = None
@@ -94,7 +81,7 @@ def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     if kind in "iu":
         bits = dtype.native.itemsize * 8
         low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if kind == "i" else (0, (1 << bits) - 1)
-        return np.array(_decode_integer(json, low, high), dtype=dtype.native)
+        return np.array(decode_fill_integer(json, low, high), dtype=dtype.native)
     if kind == "b":
         if not isinstance(json, bool):
             raise InvalidArgumentError(f"Expected boolean, but received: {json_text(json)}")

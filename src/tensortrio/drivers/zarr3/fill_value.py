@@ -17,7 +17,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
-from ...schema.fill_value import scalar_fill_value
+from ...schema.fill_value import decode_fill_integer, scalar_fill_value
 from .dtype import numpy_dtype
 
 __all__ = ["convert_fill_value", "decode_fill_value", "default_fill_value", "encode_fill_value"]
@@ -84,16 +84,7 @@ def decode_fill_value(json: Any, name: str) -> np.ndarray:
     if kind in "iu":
         info = np.iinfo(np.int8) if name == "int4" else np.iinfo(dtype)
         low, high = (-8, 7) if name == "int4" else (int(info.min), int(info.max))
-        value: int | None = None
-        if isinstance(json, int) and not isinstance(json, bool):
-            value = json
-        elif isinstance(json, float) and json.is_integer():
-            value = int(json)
-        if value is None or not low <= value <= high:
-            raise InvalidArgumentError(
-                f"Expected integer in the range [{low}, {high}], but received: {json_text(json)}"
-            )
-        return np.array(value, dtype=dtype)
+        return np.array(decode_fill_integer(json, low, high), dtype=dtype)
     if kind == "f":
         return _decode_float(json, dtype)
     if not isinstance(json, list) or len(json) != 2:
