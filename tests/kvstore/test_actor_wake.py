@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
@@ -30,10 +31,9 @@ def _read(actor: KvStoreActor, key: bytes) -> object:
 
 
 async def test_ops_submitted_before_the_actor_runs_are_served_once_it_does() -> None:
-    actor = await _memory_actor(mailbox_size=0)
+    actor = await _memory_actor(mailbox_size=1)
     async with trio.open_nursery() as nursery:
-        # Not yet waiting for mail: the direct message cannot be delivered, so
-        # the wake goes through the trio token instead of being lost.
+        # Not yet waiting for mail: the wake waits in the mailbox until it is.
         written = _write(actor, b"k", b"v")
         nursery.start_soon(actor.serve)
         assert (await written).generation  # type: ignore[attr-defined]
@@ -42,7 +42,7 @@ async def test_ops_submitted_before_the_actor_runs_are_served_once_it_does() -> 
 
 
 async def test_a_burst_from_the_actors_thread_is_one_message() -> None:
-    actor = await _memory_actor(mailbox_size=0)
+    actor = await _memory_actor(mailbox_size=1)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(actor.serve)
         await trio.testing.wait_all_tasks_blocked()
@@ -56,3 +56,8 @@ async def test_a_burst_from_the_actors_thread_is_one_message() -> None:
         # Drained: the next submit wakes the actor again.
         assert (await _read(actor, b"k7")).value == b"v"  # type: ignore[attr-defined]
         await actor.aclose()
+
+
+async def test_an_unbuffered_mailbox_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^KvStoreActor 'wake test': mailbox_size must be at least 1, got 0 "):
+        await _memory_actor(mailbox_size=0)

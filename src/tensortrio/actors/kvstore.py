@@ -181,6 +181,18 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
     _counts: collections.Counter[str] = attrs.field(init=False, factory=collections.Counter)
 
+    def __attrs_post_init__(self) -> None:
+        # The wake protocol drops a Drain it cannot deliver, trusting that a
+        # full mailbox holds a message whose handling drains the intake. With
+        # no buffer, "cannot deliver" also means "not parked in receive right
+        # now" (not started yet, or between two messages), and the wake is lost.
+        if self.mailbox_size < 1:
+            raise ValueError(
+                f"KvStoreActor {self.name!r}: mailbox_size must be at least 1, got "
+                f"{self.mailbox_size} (a wake that finds the actor between messages "
+                "must be able to wait in the mailbox)"
+            )
+
     # --- lifetime
 
     async def serve(self) -> None:
