@@ -66,6 +66,12 @@ __all__ = ["ChunkCache", "ChunkCacheStatistics", "ChunkKvStore"]
 
 _Prepared: TypeAlias = "tuple[NDArray[Any], NDArray[np.bool_] | None]"
 _Merged: TypeAlias = "tuple[NDArray[Any] | None, bytes | None]"
+#: A writeback in flight: its snapshot, the conditional write, and what to
+#: record in the entry once the write succeeds (called with the stamp).
+_PendingWrite: TypeAlias = (
+    "tuple[WritebackSnapshot, Awaitable[TimestampedStorageGeneration], "
+    "Callable[[TimestampedStorageGeneration], None]]"
+)
 
 #: Most chunk keys remembered per cache.
 _KEY_MEMO_SIZE = 1 << 16
@@ -563,7 +569,7 @@ class ChunkCache:
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
             )
-            writes: list[tuple[WritebackSnapshot, Any, bytes | None, Awaitable[Any]]] = []
+            writes: list[_PendingWrite] = []
             for snapshot, outcome in zip(todo, merged, strict=True):
                 snapshot.release()  # encoded: the writer's source is no longer read
                 if isinstance(outcome, Exception):
@@ -575,35 +581,37 @@ class ChunkCache:
                 writes.append(
                     (
                         snapshot,
-                        chunk,
-                        encoded,
                         self.kvstore.write(entry.key, encoded, if_equal=condition),
+                        functools.partial(_install_chunk, entry, chunk, encoded),
                     )
                 )
             self._writebacks += len(writes)
-            retry: list[WritebackSnapshot] = []
-            for snapshot, chunk, encoded, future in writes:
-                entry = snapshot.entry
-                try:
-                    stamp = await future
-                except Exception as exc:
-                    entry.forget_stored()
-                    snapshot.finish(exc)
-                    continue
-                if not stamp.generation:
-                    # Someone else wrote the chunk since we read it: re-read, re-apply.
-                    self._retries += 1
-                    entry.forget_stored()
-                    retry.append(snapshot)
-                    continue
-                if encoded is None:
-                    entry.set_stored(None, stamp)
-                elif chunk is None:
-                    entry.forget_stored()  # encoded from a source view that is not ours
-                else:
-                    entry.set_stored(chunk, stamp)
-                snapshot.finish(None)
-            todo = retry
+            todo = await self._settle_writes(writes)
+
+    async def _settle_writes(self, writes: list[_PendingWrite]) -> list[WritebackSnapshot]:
+        """Await conditional writebacks; install what was stored, or re-queue on a mismatch.
+
+        A write that found another generation stored (someone else wrote the
+        chunk since we read it) is returned, to be re-read and re-applied: this
+        is what makes no partial write ever lost. A failed write fails its writers.
+        """
+        retry: list[WritebackSnapshot] = []
+        for snapshot, written, install in writes:
+            entry = snapshot.entry
+            try:
+                stamp = await written
+            except Exception as exc:
+                entry.forget_stored()
+                snapshot.finish(exc)
+                continue
+            if not stamp.generation:
+                self._retries += 1
+                entry.forget_stored()
+                retry.append(snapshot)
+                continue
+            install(stamp)
+            snapshot.finish(None)
+        return retry
 
     def _merge_encode(
         self,
@@ -666,3 +674,18 @@ class ChunkCache:
             entries=len(self._entries),
             bytes_held=sum(e.held_bytes() for e in self._entries.values()),
         )
+
+
+def _install_chunk(
+    entry: ChunkEntry,
+    chunk: NDArray[Any] | None,
+    encoded: bytes | None,
+    stamp: TimestampedStorageGeneration,
+) -> None:
+    """Record a successful chunk writeback in its entry."""
+    if encoded is None:
+        entry.set_stored(None, stamp)
+    elif chunk is None:
+        entry.forget_stored()  # encoded from a source view that is not ours
+    else:
+        entry.set_stored(chunk, stamp)

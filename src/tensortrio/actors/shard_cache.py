@@ -31,7 +31,7 @@ import attrs
 import numpy as np
 
 from ..errors import DataLossError, InvalidArgumentError
-from .chunk_cache import _KEY_MEMO_SIZE, ChunkCache
+from .chunk_cache import _KEY_MEMO_SIZE, ChunkCache, _PendingWrite
 from .chunk_parts import COPY_INLINE_BYTES, covers_chunk
 from .shard_entry import ShardEntry
 from .worker_batch import run_jobs
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from ..drivers.kvstore.generation import TimestampedStorageGeneration
     from ..drivers.kvstore.read_result import ReadResult
     from ..drivers.zarr3.codecs.sharding import ShardLayout
     from ..drivers.zarr3.shard_io import MergeOutcome, RangeRead, ShardIO
@@ -381,7 +382,7 @@ class ShardCache(ChunkCache):
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
             )
-            writes: list[tuple[WritebackSnapshot, MergeOutcome, Awaitable[Any]]] = []
+            writes: list[_PendingWrite] = []
             for snapshot, outcome in zip(todo, merged, strict=True):
                 snapshot.release()  # encoded: the writer's source is no longer read
                 entry = snapshot.entry
@@ -395,30 +396,9 @@ class ShardCache(ChunkCache):
                 self._inner_carried += merge.carried
                 condition = None if snapshot.full else entry.generation
                 written = self.kvstore.write(entry.key, merge.data, if_equal=condition)
-                writes.append((snapshot, merge, written))
+                writes.append((snapshot, written, functools.partial(_install_shard, io, entry, merge.data)))
             self._writebacks += len(writes)
-            retry: list[WritebackSnapshot] = []
-            for snapshot, merge, written in writes:
-                entry = snapshot.entry
-                assert isinstance(entry, ShardEntry)
-                try:
-                    stamp = await written
-                except Exception as exc:
-                    entry.forget_stored()
-                    snapshot.finish(exc)
-                    continue
-                if not stamp.generation:
-                    # Someone else wrote the shard since we read it: re-read, re-apply.
-                    self._retries += 1
-                    entry.forget_stored()
-                    retry.append(snapshot)
-                    continue
-                if merge.data is None:
-                    entry.set_stored(None, stamp)
-                else:
-                    entry.set_shard(merge.data, io.shard_index(merge.data), stamp)
-                snapshot.finish(None)
-            todo = retry
+            todo = await self._settle_writes(writes)
 
     # --- statistics
 
@@ -448,3 +428,14 @@ def _take_touched(entry: ChunkEntry) -> NDArray[np.bool_] | None:
 def _stored_bytes(entry: ChunkEntry) -> bytes | None:
     assert isinstance(entry, ShardEntry)
     return None if entry.missing else entry.encoded
+
+
+def _install_shard(
+    io: ShardIO, entry: ChunkEntry, data: bytes | None, stamp: TimestampedStorageGeneration
+) -> None:
+    """Record a successful shard writeback in its entry."""
+    assert isinstance(entry, ShardEntry)
+    if data is None:
+        entry.set_stored(None, stamp)
+    else:
+        entry.set_shard(data, io.shard_index(data), stamp)
