@@ -365,7 +365,8 @@ class ChunkedDriver(Driver):
                 f'Metadata at "{self.kv.path}{self.entry.key}" does not exist '
                 "(deleted since the array was opened)"
             )
-        if chunk_layout_identity(self.fmt, metadata) != self.layout_identity:
+        # read_metadata_entry returned entry.metadata, whose schema entry.set derived.
+        if chunk_layout_identity(self.fmt, self.entry) != self.layout_identity:
             raise FailedPreconditionError(
                 f'Metadata at "{self.kv.path}{self.entry.key}" changed incompatibly since the '
                 "array was opened (chunking, data type or codec); open it again"
@@ -700,7 +701,8 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
             fmt, kv, entry, mode, (schema, create_schema), members, req, open_time, metadata_key
         )
 
-    cache = _chunk_cache(pool, copy_resource, kv, fmt, entry.metadata, req)
+    identity = chunk_layout_identity(fmt, entry)
+    cache = _chunk_cache(pool, copy_resource, kv, fmt, entry.metadata, identity, req)
     resources = {
         "cache_pool": pool,
         "data_copy_concurrency": copy_resource,
@@ -717,7 +719,7 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
         mode.assume_metadata,
         ctx,
         resources,
-        chunk_layout_identity(fmt, entry.metadata),
+        identity,
     )
     base = (
         entry.schema.domain.identity_transform()
@@ -782,17 +784,18 @@ async def _open_or_create(
     fmt.validate_metadata(existing, schema, members)
 
 
-def chunk_layout_identity(fmt: ChunkedFormat[Any, Any], metadata: Any) -> str:
+def chunk_layout_identity(fmt: ChunkedFormat[Any, Any], entry: MetadataEntry) -> str:
     """Text equal for two metadata values whose chunks are keyed and encoded alike.
 
     Built from what decoding depends on (data type, codec, chunk layout, chunk
     grid, fill value), so a resize or an added attribute keeps the identity
-    while a new chunking, dtype or compressor changes it.
+    while a new chunking, dtype or compressor changes it. Uses the schema the
+    entry already derived for its metadata.
     """
     import json
 
-    schema = fmt.metadata_schema(metadata)
-    shape, origin = fmt.chunk_grid(metadata)
+    schema = entry.schema
+    shape, origin = fmt.chunk_grid(entry.metadata)
     fill_value = schema.fill_value
     return json.dumps(
         [
@@ -812,14 +815,17 @@ def _chunk_cache(
     kv: KvStore,
     fmt: ChunkedFormat[Any, Any],
     metadata: Any,
+    identity: str,
     req: OpenRequest,
 ) -> Any:
-    """The context's chunk cache for this array (shared by stores opened on it in the context)."""
+    """The context's chunk cache for this array (shared by stores opened on it in the context).
+
+    ``identity`` is ``chunk_layout_identity`` of ``metadata``.
+    """
     from ..actors.cache_pool import CachePool
     from ..actors.chunk_cache import ChunkCache
     from ..actors.shard_cache import ShardCache, shard_layout_of
 
-    identity = chunk_layout_identity(fmt, metadata)
     options = (req.fill_missing_data_reads, req.store_data_equal_to_fill_value)
     caches = _CHUNK_CACHES.setdefault(pool, weakref.WeakValueDictionary())
     key = (_store_identity(kv), kv.path, identity, options)
