@@ -61,6 +61,11 @@ class GatedKvStore:
 
         return run()
 
+    def write_owned(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> Awaitable[Any]:
+        return self.write(key, None if value is None else bytes(value), if_equal=if_equal)
+
 
 @pytest.fixture(params=["memory", "file"])
 async def kvstore(request: pytest.FixtureRequest, tmp_path: Path) -> ts.KvStore:

@@ -103,6 +103,11 @@ class GatedKvStore:
 
         return run()
 
+    def write_owned(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> Awaitable[Any]:
+        return self.write(key, None if value is None else bytes(value), if_equal=if_equal)
+
 
 class Gate:
     """Holds every call at the gate until opened; ``reached`` is set by the first."""

@@ -59,13 +59,14 @@ if TYPE_CHECKING:
     from ..drivers.chunk_codec import ChunkCodec
     from ..drivers.kvstore.generation import TimestampedStorageGeneration
     from ..drivers.kvstore.read_result import ReadResult
+    from ..drivers.kvstore.value_buffer import Value
     from ..index.partition import ChunkCellSelection
     from ..schema.context_resources import ConcurrencyResource
 
 __all__ = ["ChunkCache", "ChunkCacheStatistics", "ChunkKvStore"]
 
 _Prepared: TypeAlias = "tuple[NDArray[Any], NDArray[np.bool_] | None]"
-_Merged: TypeAlias = "tuple[NDArray[Any] | None, bytes | None]"
+_Merged: TypeAlias = "tuple[NDArray[Any] | None, Value | None]"
 #: A writeback in flight: its snapshot, the conditional write, and what to
 #: record in the entry once the write succeeds (called with the stamp).
 _PendingWrite: TypeAlias = (
@@ -87,6 +88,12 @@ class ChunkKvStore(Protocol):
     def write(
         self, key: str, value: bytes | None, *, if_equal: bytes | None = None
     ) -> Awaitable[TimestampedStorageGeneration]: ...
+
+    def write_owned(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> Awaitable[TimestampedStorageGeneration]:
+        """``write`` of encoded bytes the cache hands over: stored without a copy."""
+        ...
 
 
 class _Spawner(Protocol):
@@ -150,7 +157,7 @@ class ChunkCache:
     _chunk_shape: tuple[int, ...] = attrs.field(init=False)
     _dtype: np.dtype[Any] = attrs.field(init=False)
     _chunk_nbytes: int = attrs.field(init=False)
-    _encode: Callable[[NDArray[Any], tuple[int, ...]], bytes] = attrs.field(init=False)
+    _encode: Callable[[NDArray[Any], tuple[int, ...]], Value] = attrs.field(init=False)
     _reads: int = attrs.field(init=False, default=0)
     _writebacks: int = attrs.field(init=False, default=0)
     _retries: int = attrs.field(init=False, default=0)
@@ -335,7 +342,7 @@ class ChunkCache:
         decoded: list[object] = []
         if values:
             codec = self.codec
-            payloads = [results[i].value for i in values]  # type: ignore[union-attr]
+            payloads = [results[i].buffer for i in values]  # type: ignore[union-attr]
             decoded = await run_map(
                 codec.decode,
                 payloads,
@@ -577,11 +584,11 @@ class ChunkCache:
                     continue
                 chunk, encoded = cast("_Merged", outcome)
                 entry = snapshot.entry
-                condition = None if snapshot.full else entry.generation
+                condition = b"" if snapshot.full else entry.generation
                 writes.append(
                     (
                         snapshot,
-                        self.kvstore.write(entry.key, encoded, if_equal=condition),
+                        self.kvstore.write_owned(entry.key, encoded, if_equal=condition),
                         functools.partial(_install_chunk, entry, chunk, encoded),
                     )
                 )
@@ -620,7 +627,7 @@ class ChunkCache:
         pending: NDArray[Any],
         mask: NDArray[np.bool_] | None,
         borrowed: bool,
-    ) -> tuple[NDArray[Any] | None, bytes | None]:
+    ) -> tuple[NDArray[Any] | None, Value | None]:
         """Merge pending writes over the stored chunk and encode it.
 
         Returns the chunk to cache (None for a view of a writer's source, unless
@@ -679,7 +686,7 @@ class ChunkCache:
 def _install_chunk(
     entry: ChunkEntry,
     chunk: NDArray[Any] | None,
-    encoded: bytes | None,
+    encoded: Value | None,
     stamp: TimestampedStorageGeneration,
 ) -> None:
     """Record a successful chunk writeback in its entry."""

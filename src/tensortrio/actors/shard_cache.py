@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from ..drivers.kvstore.generation import TimestampedStorageGeneration
     from ..drivers.kvstore.read_result import ReadResult
+    from ..drivers.kvstore.value_buffer import Value
     from ..drivers.zarr3.codecs.sharding import ShardLayout
     from ..drivers.zarr3.shard_io import MergeOutcome, RangeRead, ShardIO
     from ..index.partition import ChunkCellSelection
@@ -212,9 +213,9 @@ class ShardCache(ChunkCache):
             else:
                 try:
                     if whole:
-                        entry.set_shard(result.value, io.shard_index(result.value), result.stamp)
+                        entry.set_shard(result.buffer, io.shard_index(result.buffer), result.stamp)
                     else:
-                        entry.set_index(io.decode_index(result.value), result.stamp)
+                        entry.set_index(io.decode_index(result.buffer), result.stamp)
                 except DataLossError as exc:
                     entry.forget_stored()
                     errors[i] = self._data_loss(entry, exc)
@@ -264,7 +265,7 @@ class ShardCache(ChunkCache):
             if result.state != "value" or result.stamp.generation != entry.generation:
                 changed.add(i)  # the shard changed since its index was read: start over
                 continue
-            value = memoryview(result.value)
+            value = memoryview(result.buffer)
             for cell, start, stop in plan.members:
                 piece = value[start - plan.start : stop - plan.start]
                 jobs.append((i, functools.partial(io.load, buffer, cell, piece)))
@@ -359,7 +360,7 @@ class ShardCache(ChunkCache):
                     if result.state == "value":
                         try:
                             entry.set_shard(
-                                result.value, io.shard_index(result.value), result.stamp
+                                result.buffer, io.shard_index(result.buffer), result.stamp
                             )
                         except DataLossError as exc:
                             entry.forget_stored()
@@ -394,8 +395,8 @@ class ShardCache(ChunkCache):
                 merge = cast("MergeOutcome", outcome)
                 self._inner_encoded += merge.encoded
                 self._inner_carried += merge.carried
-                condition = None if snapshot.full else entry.generation
-                written = self.kvstore.write(entry.key, merge.data, if_equal=condition)
+                condition = b"" if snapshot.full else entry.generation
+                written = self.kvstore.write_owned(entry.key, merge.data, if_equal=condition)
                 writes.append((snapshot, written, functools.partial(_install_shard, io, entry, merge.data)))
             self._writebacks += len(writes)
             todo = await self._settle_writes(writes)
@@ -425,13 +426,13 @@ def _take_touched(entry: ChunkEntry) -> NDArray[np.bool_] | None:
     return entry.take_touched()
 
 
-def _stored_bytes(entry: ChunkEntry) -> bytes | None:
+def _stored_bytes(entry: ChunkEntry) -> bytes | memoryview | None:
     assert isinstance(entry, ShardEntry)
     return None if entry.missing else entry.encoded
 
 
 def _install_shard(
-    io: ShardIO, entry: ChunkEntry, data: bytes | None, stamp: TimestampedStorageGeneration
+    io: ShardIO, entry: ChunkEntry, data: Value | None, stamp: TimestampedStorageGeneration
 ) -> None:
     """Record a successful shard writeback in its entry."""
     assert isinstance(entry, ShardEntry)

@@ -44,7 +44,7 @@ class ShardEntry(ChunkEntry):
     """The cache state of one shard (see the module docstring)."""
 
     index: NDArray[np.uint64] | None = attrs.field(default=None, kw_only=True)
-    encoded: bytes | None = attrs.field(default=None, kw_only=True)
+    encoded: bytes | memoryview | None = attrs.field(default=None, kw_only=True)
     loaded: NDArray[np.bool_] | None = attrs.field(default=None, kw_only=True)
     inner_cells: Callable[[Sequence[Any]], NDArray[np.bool_]] | None = attrs.field(
         default=None, kw_only=True, repr=False
@@ -142,7 +142,7 @@ class ShardEntry(ChunkEntry):
         self.time = stamp.time
 
     def set_shard(
-        self, encoded: bytes, index: NDArray[np.uint64], stamp: TimestampedStorageGeneration
+        self, encoded: bytes | memoryview, index: NDArray[np.uint64], stamp: TimestampedStorageGeneration
     ) -> None:
         """Record the whole shard's bytes (and their index) as of ``stamp``."""
         self.set_index(index, stamp)

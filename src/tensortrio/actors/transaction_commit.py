@@ -117,7 +117,7 @@ async def _commit_atomic(state: TransactionState) -> None:
     assert root is not None
     try:
         for _ in range(MAX_ATOMIC_ATTEMPTS):
-            writes: list[tuple[bytes, bytes | None, bytes | None]] = []
+            writes: list[tuple[bytes, bytes | memoryview | None, bytes | None]] = []
             stored: list[tuple[ChunkCache, ChunkEntry, Any]] = []
             for cache, entries, group_nodes in groups:
                 partial = [

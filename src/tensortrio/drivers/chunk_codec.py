@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from .kvstore.value_buffer import Value
+
 __all__ = ["CellChunkCodec", "ChunkCodec", "cell_encoder", "inline_codec_threshold"]
 
 # Below these decoded sizes, codec work is cheaper than the ~100 µs thread hop.
@@ -66,7 +68,7 @@ class ChunkCodec(Protocol):
         """The kvstore key of grid cell ``cell``, relative to the array's kvstore path."""
         ...
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: Value) -> np.ndarray:
         """Decode stored bytes into an array of ``chunk_shape`` and ``dtype``.
 
         The result may be read-only and may share memory with ``data`` (the
@@ -76,7 +78,7 @@ class ChunkCodec(Protocol):
         """
         ...
 
-    def encode(self, chunk: np.ndarray) -> bytes:
+    def encode(self, chunk: np.ndarray) -> Value:
         """Encode a C-contiguous array of ``chunk_shape`` and ``dtype`` into stored bytes.
 
         ``chunk`` may be a read-only view of a writer's source array (full
@@ -89,24 +91,24 @@ class ChunkCodec(Protocol):
 class CellChunkCodec(ChunkCodec, Protocol):
     """A :class:`ChunkCodec` whose stored bytes depend on the chunk's grid cell."""
 
-    def encode_cell(self, chunk: np.ndarray, cell: tuple[int, ...]) -> bytes:
+    def encode_cell(self, chunk: np.ndarray, cell: tuple[int, ...]) -> Value:
         """Encode ``chunk`` (as :meth:`ChunkCodec.encode`) as the chunk of grid cell ``cell``."""
         ...
 
 
-def cell_encoder(codec: ChunkCodec) -> Callable[[np.ndarray, tuple[int, ...]], bytes]:
+def cell_encoder(codec: ChunkCodec) -> Callable[[np.ndarray, tuple[int, ...]], Value]:
     """``codec.encode_cell`` if the codec has one, else ``encode`` ignoring the cell.
 
     Looked up once per cache, not per chunk.
     """
-    encode_cell: Callable[[np.ndarray, tuple[int, ...]], bytes] | None = getattr(
+    encode_cell: Callable[[np.ndarray, tuple[int, ...]], Value] | None = getattr(
         codec, "encode_cell", None
     )
     if encode_cell is not None:
         return encode_cell
     encode = codec.encode
 
-    def encode_ignoring_cell(chunk: np.ndarray, cell: tuple[int, ...]) -> bytes:
+    def encode_ignoring_cell(chunk: np.ndarray, cell: tuple[int, ...]) -> Value:
         return encode(chunk)
 
     return encode_ignoring_cell

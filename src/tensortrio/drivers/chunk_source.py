@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from .kvstore.generation import TimestampedStorageGeneration
+    from .kvstore.value_buffer import Value
 
 __all__ = [
     "ChunkRead",
@@ -239,6 +240,12 @@ class ChunkSourceKvStore:
 
         return _start(write, None)
 
+    def write_owned(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> Awaitable[TimestampedStorageGeneration]:
+        # The "encoded" value is the chunk array itself (see ``read``).
+        return self.write(key, cast("bytes | None", value), if_equal=if_equal)
+
 
 @attrs.define(eq=False)
 class ChunkSourceCodec:
@@ -259,7 +266,7 @@ class ChunkSourceCodec:
     def chunk_key(self, cell: tuple[int, ...]) -> str:
         return self.store.key(cell)
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: Value) -> np.ndarray:
         return cast("np.ndarray", data)
 
     def encode(self, chunk: np.ndarray) -> bytes:

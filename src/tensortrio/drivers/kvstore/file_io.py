@@ -33,6 +33,7 @@ from .file_lock import FileLock, acquire_file_lock
 from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration
 from .operations import WriteRequest, answer_reads
 from .read_result import ReadResult
+from .value_buffer import LARGE_VALUE, new_buffer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -105,10 +106,7 @@ def read_group(group: ReadGroup, now: float) -> list[ReadResult | Exception]:
                 and not request.if_equal
                 and request.if_not_equal != stamp.generation
             ):
-                data = os.read(fd, size)
-                if len(data) != size:
-                    data = _pread_exactly(fd, 0, size, request.key, path)
-                return [ReadResult._make("value", data, stamp)]
+                return [ReadResult._make("value", _read_all(fd, size, request.key, path), stamp)]
 
         def fetch(start: int, stop: int) -> bytes:
             return _pread_exactly(fd, start, stop, requests[0].key, path)
@@ -130,18 +128,37 @@ def _no_fetch(start: int, stop: int) -> bytes:
     raise AssertionError("a missing value has no bytes")
 
 
+def _truncated(key: bytes, path: bytes) -> OSError:
+    # Values are replaced by rename, never modified in place, so a short read
+    # means the file was truncated by something outside the protocol.
+    return OSError(5, f"file: unexpected end of file reading key {key!r}", os.fsdecode(path))
+
+
+def _read_all(fd: int, size: int, key: bytes, path: bytes) -> bytes | memoryview:
+    """The whole value of ``size`` bytes (a NumPy buffer if large: see ``value_buffer``)."""
+    if size < LARGE_VALUE:
+        data = os.read(fd, size)
+        return data if len(data) == size else _pread_exactly(fd, 0, size, key, path)
+    buffer = new_buffer(size)
+    have = os.preadv(fd, [buffer], 0)
+    while have < size:
+        more = os.preadv(fd, [buffer[have:]], have)
+        if not more:
+            raise _truncated(key, path)
+        have += more
+    return buffer.toreadonly()
+
+
 def _pread_exactly(fd: int, start: int, stop: int, key: bytes, path: bytes) -> bytes:
     data = os.read(fd, stop) if start == 0 else os.pread(fd, stop - start, start)
     if len(data) == stop - start:
         return data
-    # Values are replaced by rename, never modified in place, so a short read
-    # means the file was truncated by something outside the protocol.
     parts = [data]
     have = len(data)
     while have < stop - start:
         more = os.pread(fd, stop - start - have, start + have)
         if not more:
-            raise OSError(5, f"file: unexpected end of file reading key {key!r}", os.fsdecode(path))
+            raise _truncated(key, path)
         parts.append(more)
         have += len(more)
     return b"".join(parts)
@@ -180,7 +197,7 @@ def _lock(path: bytes, dirs_to_sync: set[bytes]) -> FileLock:
         return acquire_file_lock(lock_path)
 
 
-def _write_all(fd: int, value: bytes) -> None:
+def _write_all(fd: int, value: bytes | memoryview) -> None:
     view = memoryview(value)
     while view:
         written = os.write(fd, view[:_MAX_WRITE_CHUNK])

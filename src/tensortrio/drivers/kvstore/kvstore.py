@@ -325,10 +325,29 @@ class KvStore:
                 return Future(write_in_transaction(self._transaction.state, self, key, data))
         except Exception as exc:
             return _failed(exc)
+        return self._submit_write(WriteRequest(full, data, condition))
+
+    def write_owned(
+        self, key: str | bytes, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> Future[_Stamp]:
+        """``write``, for chunk caches: ``value`` is stored as given, without a copy.
+
+        ``value`` is ``bytes`` or a read-only byte ``memoryview`` that nobody
+        modifies any more; reads may return it as ``ReadResult.buffer``.
+        """
+        if self._transaction is not None:
+            return self.write(key, None if value is None else bytes(value), if_equal=if_equal)
+        try:
+            full = self._full_key(key)
+        except Exception as exc:
+            return _failed(exc)
+        return self._submit_write(WriteRequest(full, value, if_equal))
+
+    def _submit_write(self, request: WriteRequest) -> Future[_Stamp]:
         promise: Promise[_Stamp]
         future: Future[_Stamp]
         promise, future = Promise.new()
-        self._lease.actor.submit(WriteOp(WriteRequest(full, data, condition), promise, future))
+        self._lease.actor.submit(WriteOp(request, promise, future))
         return future
 
     def delete_range(self, range: _KeyRange) -> Future[None]:
@@ -387,9 +406,12 @@ class KvStore:
         return future
 
     def commit_atomic(
-        self, writes: Sequence[tuple[str | bytes, str | bytes | None, str | bytes | None]]
+        self,
+        writes: Sequence[tuple[str | bytes, str | bytes | memoryview | None, str | bytes | None]],
     ) -> Future[builtins.list[_Stamp]]:
         """Apply ``(key, value_or_None, if_equal)`` writes all-or-nothing (internal, for transactions).
+
+        A ``memoryview`` value is owned, as in ``write_owned``: stored without a copy.
 
         Fails with FailedPreconditionError (nothing written) if a condition
         does not hold, UnimplementedError if the driver cannot do it.
@@ -398,7 +420,7 @@ class KvStore:
             requests = [
                 WriteRequest(
                     self._full_key(key),
-                    None if value is None else as_key(value),
+                    value if value is None or type(value) is memoryview else as_key(value),
                     _as_generation(if_equal, "if_equal"),
                 )
                 for key, value, if_equal in writes

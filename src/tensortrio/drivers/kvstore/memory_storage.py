@@ -34,7 +34,8 @@ __all__ = ["MemoryStorage", "storage_for_resource"]
 class MemoryStorage:
     """Sorted in-memory key/value pairs, each with its storage generation."""
 
-    _values: dict[bytes, tuple[bytes, bytes]] = attrs.field(init=False, factory=dict)
+    _values: dict[bytes, tuple[bytes | memoryview, bytes]] = attrs.field(init=False, factory=dict)
+    """Each key's value (bytes, or a read-only view written by a chunk cache) and generation."""
     _sorted_keys: list[bytes] | None = attrs.field(init=False, default=None)
     _next_generation: int = attrs.field(init=False, default=0)
 
@@ -59,7 +60,7 @@ class MemoryStorage:
         value, generation = entry
         stamp = TimestampedStorageGeneration._make(generation, now)
         if len(requests) == 1 and requests[0].byte_range.is_full:
-            # The common case, without slicing: values are immutable bytes.
+            # The common case, without slicing: values are immutable.
             request = requests[0]
             if request.if_not_equal != generation and (
                 not request.if_equal or request.if_equal == generation
@@ -76,7 +77,7 @@ class MemoryStorage:
             and request.if_not_equal != entry[1]
             and (not request.if_equal or request.if_equal == entry[1])
         ):
-            # The common case, without slicing: values are immutable bytes.
+            # The common case, without slicing: values are immutable.
             return ReadResult._make(
                 "value", entry[0], TimestampedStorageGeneration._make(entry[1], now)
             )
@@ -108,7 +109,7 @@ class MemoryStorage:
         now = time.time()
         return [TimestampedStorageGeneration(self._apply(w.key, w.value), now) for w in writes]
 
-    def _apply(self, key: bytes, value: bytes | None) -> bytes:
+    def _apply(self, key: bytes, value: bytes | memoryview | None) -> bytes:
         if value is None:
             if self._values.pop(key, None) is not None and self._sorted_keys is not None:
                 del self._sorted_keys[bisect.bisect_left(self._sorted_keys, key)]

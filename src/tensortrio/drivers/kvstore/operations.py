@@ -52,7 +52,7 @@ class WriteRequest:
     """
 
     key: bytes
-    value: bytes | None
+    value: bytes | memoryview | None
     if_equal: bytes = b""
 
 
@@ -60,7 +60,7 @@ def answer_reads(
     requests: Sequence[ReadRequest],
     stamp: TimestampedStorageGeneration,
     size: int | None,
-    fetch: Callable[[int, int], bytes],
+    fetch: Callable[[int, int], bytes | memoryview],
 ) -> list[ReadResult | Exception]:
     """Answer reads of one key from one observation of it.
 
@@ -111,8 +111,8 @@ def answer_reads(
 
 
 def _coalesce(
-    spans: list[tuple[int, int, int]], fetch: Callable[[int, int], bytes]
-) -> list[tuple[int, bytes, list[tuple[int, int, int]]]]:
+    spans: list[tuple[int, int, int]], fetch: Callable[[int, int], bytes | memoryview]
+) -> list[tuple[int, bytes | memoryview, list[tuple[int, int, int]]]]:
     ordered = sorted(spans)
     segments: list[tuple[int, int, list[tuple[int, int, int]]]] = []
     for span in ordered:

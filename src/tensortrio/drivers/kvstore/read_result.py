@@ -33,19 +33,33 @@ class ReadResult:
     """
 
     state: ReadState = attrs.field(default="unspecified", converter=_as_state)
-    value: bytes = attrs.field(default=b"", converter=as_key)
+    buffer: bytes | memoryview = attrs.field(default=b"", converter=as_key, alias="value")
+    """The bytes read as the store holds them: ``bytes``, or a read-only byte
+    ``memoryview`` for large values (chunk caches decode from it without a copy)."""
     stamp: TimestampedStorageGeneration = attrs.field(factory=TimestampedStorageGeneration)
 
     @classmethod
     def _make(
-        cls, state: ReadState, value: bytes, stamp: TimestampedStorageGeneration
+        cls, state: ReadState, value: bytes | memoryview, stamp: TimestampedStorageGeneration
     ) -> ReadResult:
-        """Construct from values already of the right types (skips conversion; hot path)."""
+        """Construct from values already of the right types (skips conversion; hot path).
+
+        ``value`` may be a read-only byte ``memoryview`` nobody writes to.
+        """
         self = object.__new__(cls)
         object.__setattr__(self, "state", state)
-        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "buffer", value)
         object.__setattr__(self, "stamp", stamp)
         return self
+
+    @property
+    def value(self) -> bytes:
+        """The bytes read (``b""`` unless ``state`` is ``'value'``)."""
+        buffer = self.buffer
+        return buffer if type(buffer) is bytes else bytes(buffer)
+
+    def __reduce__(self) -> tuple[type[ReadResult], tuple[str, bytes, TimestampedStorageGeneration]]:
+        return ReadResult, (self.state, self.value, self.stamp)
 
     @property
     def has_value(self) -> bool:

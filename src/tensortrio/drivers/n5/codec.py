@@ -29,6 +29,7 @@ from ..chunk_codec import inline_codec_threshold
 from .block_header import N5BlockHeader, decode_block_header
 
 if TYPE_CHECKING:
+    from ..kvstore.value_buffer import Value
     from .compression import N5Compression
     from .metadata import N5Metadata
 
@@ -57,7 +58,7 @@ class N5ChunkCodec:
             return "0"
         return "/".join(map(str, cell))
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: Value) -> np.ndarray:
         """Decode a stored block into an array of ``chunk_shape`` (Fortran-contiguous).
 
         A block stored smaller than ``blockSize`` is padded with zeros.

@@ -19,8 +19,10 @@ import numpy as np
 from ...errors import DataLossError, InvalidArgumentError
 from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
+from ..kvstore.value_buffer import array_value
 
 if TYPE_CHECKING:
+    from ..kvstore.value_buffer import Value
     from .metadata import ZarrMetadata
 
 __all__ = ["ZarrChunkCodec", "chunk_codec_for"]
@@ -68,8 +70,11 @@ class ZarrChunkCodec:
             return "0"
         return self.separator.join(map(str, cell))
 
-    def _decompress(self, data: bytes) -> np.ndarray:
-        """The stored elements, flat, in a fresh writable array of ``stored_dtype``."""
+    def _decompress(self, data: Value) -> np.ndarray:
+        """The stored elements, flat, as an array of ``stored_dtype``.
+
+        Uncompressed, it is a read-only view of ``data``; otherwise fresh memory.
+        """
         expected = self._nbytes
         if self.filters:
             return self._decode_filtered(data)
@@ -78,7 +83,7 @@ class ZarrChunkCodec:
                 raise _corrupt(
                     f"Uncompressed chunk is {len(data)} bytes, but should be {expected} bytes"
                 )
-            return np.frombuffer(data, dtype=self.stored_dtype).copy()
+            return np.frombuffer(data, dtype=self.stored_dtype)
         if self.compressor_id == "blosc":
             self._check_blosc_header(data)
             out = np.empty(expected // self.stored_dtype.itemsize, dtype=self._buffer_dtype)
@@ -101,7 +106,7 @@ class ZarrChunkCodec:
             raw = raw.copy()
         return raw.view(self.stored_dtype)
 
-    def _check_blosc_header(self, data: bytes) -> None:
+    def _check_blosc_header(self, data: Value) -> None:
         # Blosc decompresses a truncated buffer without complaint; its header
         # says how long the buffer and the decoded chunk must be.
         sizes = blosc_header_sizes(data)
@@ -118,7 +123,7 @@ class ZarrChunkCodec:
                 f"Uncompressed chunk is {nbytes} bytes, but should be {self._nbytes} bytes"
             )
 
-    def _decode_filtered(self, data: bytes) -> np.ndarray:
+    def _decode_filtered(self, data: Value) -> np.ndarray:
         try:
             buffer: Any = data if self.compressor is None else self.compressor.decode(data)
             for codec in reversed(self.filters):
@@ -132,10 +137,12 @@ class ZarrChunkCodec:
             )
         return raw.view(self.stored_dtype).copy()
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """Decode a stored chunk into a new writable native array of ``chunk_shape``.
+    def decode(self, data: Value) -> np.ndarray:
+        """Decode a stored chunk into a native array of ``chunk_shape``.
 
-        The array owns fresh memory.  It is C-contiguous for ``"C"`` order; for
+        An uncompressed chunk in native byte order decodes to a read-only view
+        of ``data`` (the cache never modifies decoded chunks); otherwise the
+        array owns fresh memory.  It is C-contiguous for ``"C"`` order; for
         ``"F"`` order it is the Fortran-contiguous decoded buffer itself (a
         transposed view, as TensorStore decodes it) rather than a transposing
         copy, which costs ten times the decompression for large chunks.
@@ -145,12 +152,13 @@ class ZarrChunkCodec:
         """
         flat = self._decompress(data)
         if self._swap:
-            flat = flat.byteswap(inplace=True).view(self.dtype)
+            swapped = flat.byteswap(inplace=True) if flat.flags.writeable else flat.byteswap()
+            flat = swapped.view(self.dtype)
         if self.order == "F":
             return flat.reshape(self.chunk_shape[::-1]).T
         return flat.reshape(self.chunk_shape)
 
-    def encode(self, chunk: np.ndarray) -> bytes:
+    def encode(self, chunk: np.ndarray) -> Value:
         """Encode a native array of ``chunk_shape`` into the bytes stored for it.
 
         Raises:
@@ -161,8 +169,12 @@ class ZarrChunkCodec:
                 f"zarr chunk must have shape {list(self.chunk_shape)}, got {list(chunk.shape)}"
             )
         array = chunk.T if self.order == "F" else chunk
+        owned = False
         if self._swap or array.dtype != self.stored_dtype or not array.flags.c_contiguous:
             array = array.astype(self.stored_dtype, order="C")
+            owned = True
+        if not self.filters and self.compressor is None:
+            return array_value(array, owned=owned)
         buffer: Any = array.view(self._buffer_dtype)
         for codec in self.filters:
             buffer = codec.encode(buffer)

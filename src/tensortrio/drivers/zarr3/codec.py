@@ -15,11 +15,13 @@ import attrs
 
 from ...errors import InvalidArgumentError
 from ..chunk_codec import inline_codec_threshold
+from ..kvstore.value_buffer import join_values
 from .codecs import BytesCodec, ShardingCodec
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..kvstore.value_buffer import Value
     from .chunk_key_encoding import ChunkKeyEncoding
     from .codecs import CodecChain
     from .metadata import Zarr3Metadata
@@ -41,7 +43,7 @@ class Zarr3ChunkCodec:
         """``"c/i/j"`` (default encoding) or ``"i.j"`` (v2), per ``chunk_key_encoding``."""
         return self.key_encoding.key(cell)
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: Value) -> np.ndarray:
         """Decode a stored chunk into an array of ``chunk_shape`` (may be a read-only view of ``data``).
 
         Raises:
@@ -49,7 +51,7 @@ class Zarr3ChunkCodec:
         """
         return self.codecs.decode(data)
 
-    def encode(self, chunk: np.ndarray) -> bytes:
+    def encode(self, chunk: np.ndarray) -> Value:
         """Encode a native array of ``chunk_shape``; a shard leaves out inner chunks equal to the fill value.
 
         Raises:
@@ -60,7 +62,7 @@ class Zarr3ChunkCodec:
                 f"zarr3 chunk must have shape {list(self.chunk_shape)}, got {list(chunk.shape)}"
             )
         data = self.codecs.encode(chunk)
-        return data if isinstance(data, bytes) else bytes(data)
+        return data if isinstance(data, bytes) else join_values([data])
 
     @property
     def sharding(self) -> ShardingCodec | None:

@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError
+from ..kvstore.value_buffer import join_values
 from .codecs.sharding import (
     MISSING,
     decode_inner_chunk,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+    from ..kvstore.value_buffer import Value
     from .codecs.base import Buffer
     from .codecs.sharding import ShardLayout
 
@@ -64,7 +66,7 @@ class RangeRead:
 class MergeOutcome:
     """What :meth:`ShardIO.merge` produced: the new shard (None: delete it) and what it cost."""
 
-    data: bytes | None
+    data: Value | None
     encoded: int
     """Inner chunks encoded."""
     carried: int
@@ -235,7 +237,7 @@ class ShardIO:
             return self._decode_blosc(shard)
         return decode_shard(self.layout, shard)
 
-    def encode_all(self, array: NDArray[Any]) -> tuple[bytes, int]:
+    def encode_all(self, array: NDArray[Any]) -> tuple[Value, int]:
         """Encode a whole shard; return it and how many inner chunks it stores."""
         if self._blosc is not None:
             return self._encode_blosc(array)
@@ -260,7 +262,7 @@ class ShardIO:
         equal = np.isnan(blocks) if fill.dtype.kind in "fc" and np.isnan(fill) else blocks == fill
         return np.asarray(equal.all(axis=axes)).reshape(-1)
 
-    def _encode_blosc(self, array: NDArray[Any]) -> tuple[bytes, int]:
+    def _encode_blosc(self, array: NDArray[Any]) -> tuple[Value, int]:
         order, _ = self._blocks_shape()
         fill = self._fill_cells(array).tolist()
         blocks = np.ascontiguousarray(array.reshape(self._split).transpose(order))
@@ -377,7 +379,7 @@ class ShardIO:
         count = sum(chunk is not None for chunk in chunks)
         return MergeOutcome(self._keep(self.assemble(chunks), count), encoded, carried)
 
-    def assemble(self, chunks: Sequence[Buffer | None]) -> bytes:
+    def assemble(self, chunks: Sequence[Buffer | None]) -> Value:
         """:func:`assemble_shard` with the index computed at once rather than chunk by chunk."""
         layout = self.layout
         present = np.fromiter((c is not None for c in chunks), np.bool_, len(chunks))
@@ -395,9 +397,9 @@ class ShardIO:
             parts.insert(0, encoded)
         else:
             parts.append(encoded)
-        return b"".join(parts)
+        return join_values(parts)
 
-    def _keep(self, data: bytes, stored_chunks: int) -> bytes | None:
+    def _keep(self, data: Value, stored_chunks: int) -> Value | None:
         return data if stored_chunks or self.store_fill_shards else None
 
 

@@ -36,6 +36,7 @@ import numpy as np
 from ....errors import DataLossError, InvalidArgumentError
 from ....schema.chunk_json import json_text
 from ...kvstore.byte_range import ByteRangeRequest
+from ...kvstore.value_buffer import join_values
 from .base import ArrayInfo, check_config_members, config_member_error, register_codec
 from .bytes_codec import BytesCodec
 from .chain import CodecChain, parse_codec_chain
@@ -44,6 +45,7 @@ from .crc32c import CRC32C_SIZE, Crc32cCodec
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from ...kvstore.value_buffer import Value
     from .base import ArrayToBytesCodec, Buffer
 
 __all__ = [
@@ -243,7 +245,7 @@ def _chunk_is_fill(layout: ShardLayout, array: np.ndarray) -> bool:
     return bool((array == fill).all())
 
 
-def assemble_shard(layout: ShardLayout, chunks: Sequence[Buffer | None]) -> bytes:
+def assemble_shard(layout: ShardLayout, chunks: Sequence[Buffer | None]) -> Value:
     """A shard from each inner chunk's encoded bytes (row-major; ``None`` = not stored).
 
     The bytes are copied as they are, so chunks split from an existing shard
@@ -271,7 +273,7 @@ def assemble_shard(layout: ShardLayout, chunks: Sequence[Buffer | None]) -> byte
         parts.insert(0, encoded)
     else:
         parts.append(encoded)
-    return b"".join(parts)
+    return join_values(parts)
 
 
 def split_shard(layout: ShardLayout, data: Buffer) -> list[memoryview | None]:
@@ -318,7 +320,7 @@ def decode_shard(layout: ShardLayout, data: Buffer) -> np.ndarray:
     return out
 
 
-def encode_shard(layout: ShardLayout, array: np.ndarray) -> bytes:
+def encode_shard(layout: ShardLayout, array: np.ndarray) -> Value:
     """Encode a whole shard (array of ``shard_shape``); inner chunks equal to the fill value are left out."""
     fill_mask = _is_fill(layout, array)
     if _raw_inner(layout):
@@ -355,7 +357,7 @@ def _split_shape(layout: ShardLayout) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -> bytes:
+def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -> Value:
     """Encode a shard of raw inner chunks with one gathering copy instead of one copy per chunk."""
     rank = len(layout.grid_shape)
     blocks = array.reshape(_split_shape(layout)).transpose(_grid_major(rank))
@@ -371,7 +373,7 @@ def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -
     flat: Any = stored.reshape(-1).view(np.uint8)
     body = memoryview(flat)
     parts = (encoded, body) if layout.index_location == "start" else (body, encoded)
-    return b"".join(parts)
+    return join_values(parts)
 
 
 def _decode_raw(layout: ShardLayout, data: Buffer) -> np.ndarray | None:

@@ -1,0 +1,69 @@
+"""Large kvstore values as read-only views of NumPy buffers, not ``bytes``.
+
+Chunk caches move values of megabytes: an 8 MiB chunk is encoded, written,
+read and decoded. Building each as a ``bytes`` object costs a page fault per
+4 KiB of fresh memory, which on this class of machine is most of the cost of
+the copy itself. NumPy asks the kernel for transparent huge pages for large
+buffers (one fault per 2 MiB), so a value of at least :data:`LARGE_VALUE`
+bytes is built in a NumPy buffer and passed on as a read-only ``memoryview``
+(measured: encoding 8 MiB chunks 2x faster, reading them from files 2x
+faster). Smaller values stay ``bytes``, which are cheaper to create.
+
+Such a view is *owned*: whoever made it never writes to it again, so the
+kvstore may keep it as the stored value and readers may decode from it
+without a copy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+__all__ = ["LARGE_VALUE", "Value", "array_value", "join_values", "new_buffer"]
+
+Value: TypeAlias = "bytes | memoryview"
+"""A stored value: ``bytes``, or a read-only byte ``memoryview`` nobody writes to."""
+
+#: Values at least this large are NumPy buffers (huge pages) rather than ``bytes``.
+LARGE_VALUE = 1 << 20
+
+
+def new_buffer(size: int) -> memoryview:
+    """A fresh writable byte buffer of ``size`` bytes (uninitialised), backed by NumPy."""
+    return np.empty(size, np.uint8).data
+
+
+def array_value(array: NDArray[Any], *, owned: bool = False) -> Value:
+    """The bytes of ``array`` in C order, as a value.
+
+    ``owned``: ``array`` is a C-contiguous array nobody else references or
+    modifies; a large one is then passed on without a copy.
+    """
+    nbytes = array.nbytes
+    if nbytes < LARGE_VALUE:
+        return array.tobytes()
+    if owned and array.flags.c_contiguous:
+        return array.reshape(-1).view(np.uint8).data.toreadonly()
+    buffer = np.empty(array.shape, array.dtype)
+    np.copyto(buffer, array)
+    return buffer.reshape(-1).view(np.uint8).data.toreadonly()
+
+
+def join_values(parts: Sequence[bytes | bytearray | memoryview]) -> Value:
+    """The concatenation of ``parts``, as a new value (the parts may be modified afterwards)."""
+    sizes = [part.nbytes if type(part) is memoryview else len(part) for part in parts]
+    total = sum(sizes)
+    if total < LARGE_VALUE:
+        return b"".join(parts)
+    out = np.empty(total, np.uint8)
+    at = 0
+    for part, size in zip(parts, sizes, strict=True):
+        out[at : at + size] = np.frombuffer(part, np.uint8)
+        at += size
+    return out.data.toreadonly()
