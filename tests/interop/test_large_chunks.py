@@ -7,8 +7,8 @@ back can change what is stored.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import pickle
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -17,7 +17,10 @@ import tensorstore
 import tensortrio as ts
 from tensortrio.drivers.kvstore.value_buffer import LARGE_VALUE
 
-# [512, 1024] float32: 2 MiB chunks, so every stored value is "large".
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# [512, 512] chunks of 4- and 8-byte elements: 1 and 2 MiB, so stored raw values are "large".
 SHAPE = (1024, 1024)
 CHUNKS = [512, 512]
 
@@ -137,8 +140,6 @@ async def test_large_value_read_result(tmp_path: Path) -> None:
     # A file value read whole arrives as a read-only view of a fresh buffer.
     assert isinstance(result.buffer, memoryview)
     assert result.buffer.readonly
-    import pickle
-
     again = pickle.loads(pickle.dumps(result))
     assert type(again.value) is bytes
     assert again == result
