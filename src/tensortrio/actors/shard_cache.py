@@ -142,6 +142,35 @@ class ShardCache(ChunkCache):
             needs = [np.ones(io.num_chunks, np.bool_)] * len(shards)
         else:
             needs = [io.needed(sel.chunk_selection) for sel in selections]
+        await self._ensure_needs(shards, needs, staleness_bound)
+
+    async def ensure_fresh_parts(
+        self,
+        entries: Sequence[ChunkEntry],
+        staleness_bound: float,
+        parts: Sequence[Sequence[ChunkCellSelection]],
+    ) -> None:
+        """As :meth:`ensure_fresh`, for several selections per entry (the reads of a burst).
+
+        ``parts[k]``: the chunk-local selections of ``entries[k]`` the reads
+        need; each entry decodes the union of the inner chunks they touch.
+        """
+        io = self._io
+        shards: list[ShardEntry] = []
+        needs: list[NDArray[np.bool_]] = []
+        for entry, selections in zip(entries, parts, strict=True):
+            if not isinstance(entry, ShardEntry):
+                continue
+            need = io.needed(selections[0].chunk_selection)
+            for sel in selections[1:]:
+                need |= io.needed(sel.chunk_selection)
+            shards.append(entry)
+            needs.append(need)
+        await self._ensure_needs(shards, needs, staleness_bound)
+
+    async def _ensure_needs(
+        self, shards: list[ShardEntry], needs: list[NDArray[np.bool_]], staleness_bound: float
+    ) -> None:
         todo = [(e, n) for e, n in zip(shards, needs, strict=True) if not e.satisfies(n, staleness_bound)]
         self._hits += len(shards) - len(todo)
         self._misses += len(todo)

@@ -44,6 +44,7 @@ from ..schema.open_mode import effective_open_mode, validate_open_mode
 from .chunked_format import chunked_format, chunked_format_ids
 from .driver import Driver, OpenedDriver, OpenRequest, register_driver
 from .kvstore.generation import NO_VALUE
+from .read_burst import ReadBurst
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from ..schema.schema import Schema
     from .chunk_codec import ChunkCodec
     from .chunked_format import ChunkedFormat
+    from .chunked_io import ReadOutcome
     from .kvstore import KvStore
 
 __all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
@@ -258,6 +260,8 @@ class ChunkedDriver(Driver):
     """``chunk_layout_identity`` of the metadata the chunk cache was made for."""
     _codec_of: tuple[Any, ChunkCodec] | None = attrs.field(default=None, init=False)
     """The codec of the last metadata value asked about (building one per call is not free)."""
+    read_burst: ReadBurst = attrs.field(init=False, factory=ReadBurst)
+    """Plain reads issued together run as one operation (``TensorStore.read``)."""
 
     # --- Driver surface
 
@@ -385,6 +389,25 @@ class ChunkedDriver(Driver):
             self.cache, transform, staleness_bound=_now_bound(bound)
         )
         return result
+
+    async def read_many(self, transforms: Sequence[IndexTransform]) -> list[ReadOutcome]:
+        """Resolve and read many views issued together (``ReadBurst``); each one's array or error.
+
+        The metadata is checked once for all (as ``resolve`` would for each);
+        a failure there raises. Chunks the views share are loaded once.
+        """
+        from .chunked_io import read_chunked_many
+
+        await self._current_metadata()
+        base = self.base_domain()
+        resolved: list[IndexTransform | Exception] = []
+        for transform in transforms:
+            try:
+                resolved.append(resolve_bounds(base, transform))
+            except Exception as exc:
+                resolved.append(exc)
+        bound = self.request.recheck_cached_data.staleness_bound(self.open_time)
+        return await read_chunked_many(self.cache, resolved, staleness_bound=_now_bound(bound))
 
     async def write(
         self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]

@@ -8,6 +8,8 @@
 - :func:`write_chunked` returns ``WriteFutures`` at once; the operation merges
   each chunk's part of the source into its entry (``copy`` resolves when all
   are taken) and waits for every affected writeback (``commit``);
+- :func:`read_chunked_many` reads many small requests issued together: the
+  chunks they share are brought up to date once, for all of them;
 - :func:`delete_chunks` deletes stored chunks through the cache (resize).
 
 Both work through the request in windows of chunks bounded by
@@ -21,12 +23,15 @@ import collections
 import functools
 import itertools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
+import attrs
 import numpy as np
+import trio
 
 from ..actors.chunk_entry import WriteTicket
 from ..actors.chunk_parts import copy_inline, selection_nbytes
+from ..actors.shard_cache import ShardCache
 from ..actors.worker_batch import run_jobs
 from ..errors import AbortedError, InvalidArgumentError
 from ..index.partition import partition_index_transform
@@ -38,9 +43,24 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from ..actors.chunk_cache import ChunkCache
+    from ..actors.chunk_entry import ChunkEntry
+    from ..index.partition import ChunkCellSelection
     from ..index.transform import IndexTransform
 
-__all__ = ["delete_chunks", "read_chunked", "write_chunked", "write_chunked_async"]
+__all__ = [
+    "ReadOutcome",
+    "delete_chunks",
+    "read_chunked",
+    "read_chunked_many",
+    "write_chunked",
+    "write_chunked_async",
+]
+
+ReadOutcome: TypeAlias = "NDArray[Any] | Exception"
+"""The array a read gives, or the error it fails with."""
+
+_MANY_MAX_CELLS: Final = 4
+"""Requests touching more chunks than this are read on their own by :func:`read_chunked_many`."""
 
 
 async def read_chunked(
@@ -106,6 +126,135 @@ async def read_chunked(
         finally:
             cache.release(entries)
     return out
+
+
+@attrs.define(eq=False)
+class _Small:
+    """One request :func:`read_chunked_many` serves from chunks shared with the others."""
+
+    index: int
+    selections: list[ChunkCellSelection]
+    out: NDArray[Any]
+
+
+async def read_chunked_many(
+    cache: ChunkCache,
+    transforms: Sequence[IndexTransform | Exception],
+    *,
+    staleness_bound: float,
+) -> list[ReadOutcome]:
+    """Read many requests issued together; return each one's array or error, in order.
+
+    Small requests (a few chunks, copied inline) are grouped in windows of
+    at most ``work_budget_bytes`` worth of chunks: each window's chunks are
+    pinned and brought up to date once (``ensure_fresh``, as of
+    ``staleness_bound`` as :func:`read_chunked` takes it), then every request
+    copies its part. Larger requests, and every request of a window whose
+    chunks failed to load, run as :func:`read_chunked` on their own (so each
+    gets its own error). An ``Exception`` given in place of a transform is
+    that request's outcome. Cancellation propagates (no outcome is kept).
+    """
+    bound = min(staleness_bound, time.time())
+    outcomes: list[ReadOutcome | None] = [None] * len(transforms)
+    alone: list[int] = []
+    small: list[_Small] = []
+    for i, transform in enumerate(transforms):
+        if isinstance(transform, Exception):
+            outcomes[i] = transform
+            continue
+        try:
+            partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
+        except Exception as exc:
+            outcomes[i] = exc
+            continue
+        if partition.num_cells > _MANY_MAX_CELLS:
+            alone.append(i)
+            continue
+        out = np.empty(partition.input_shape, cache.dtype)
+        selections = list(partition)
+        if not copy_inline([selection_nbytes(sel, out) for sel in selections]):
+            alone.append(i)
+            continue
+        small.append(_Small(i, selections, out))
+    window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)
+    start = 0
+    while start < len(small):
+        cells: dict[tuple[int, ...], list[ChunkCellSelection]] = {}
+        stop = start
+        while stop < len(small):
+            new = {sel.cell for sel in small[stop].selections if sel.cell not in cells}
+            if cells and len(cells) + len(new) > window:
+                break
+            for sel in small[stop].selections:
+                cells.setdefault(sel.cell, []).append(sel)
+            stop += 1
+        group = small[start:stop]
+        start = stop
+        if not await _read_window(cache, cells, group, bound, outcomes):
+            alone.extend(request.index for request in group)
+    if alone:
+        async with trio.open_nursery() as nursery:
+            for i in alone:
+                nursery.start_soon(_read_alone, cache, transforms[i], staleness_bound, outcomes, i)
+    assert all(outcome is not None for outcome in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+async def _read_window(
+    cache: ChunkCache,
+    cells: dict[tuple[int, ...], list[ChunkCellSelection]],
+    group: list[_Small],
+    bound: float,
+    outcomes: list[ReadOutcome | None],
+) -> bool:
+    """Serve ``group`` from the chunks of ``cells``; False if they could not be loaded."""
+    entries = [cache.entry(cell) for cell in cells]
+    cache.use(entries)
+    try:
+        try:
+            if isinstance(cache, ShardCache):
+                await cache.ensure_fresh_parts(entries, bound, list(cells.values()))
+            else:
+                await cache.ensure_fresh(entries, bound)
+        except Exception:
+            return False  # read on their own, each request gets its own error
+        by_cell: dict[tuple[int, ...], ChunkEntry] = dict(zip(cells, entries, strict=True))
+        fill: NDArray[Any] | None = None
+        for request in group:
+            try:
+                for sel in request.selections:
+                    entry = by_cell[sel.cell]
+                    chunk = entry.data
+                    if chunk is None:
+                        if not cache.fill_missing_data_reads:
+                            raise cache.missing_error(entry)
+                        if fill is None:
+                            fill = np.broadcast_to(
+                                cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape
+                            )
+                        chunk = fill
+                    sel.read(chunk, request.out)
+            except Exception as exc:
+                outcomes[request.index] = exc
+            else:
+                outcomes[request.index] = request.out
+    finally:
+        cache.release(entries)
+    return True
+
+
+async def _read_alone(
+    cache: ChunkCache,
+    transform: IndexTransform | Exception,
+    staleness_bound: float,
+    outcomes: list[ReadOutcome | None],
+    i: int,
+) -> None:
+    assert not isinstance(transform, Exception)
+    try:
+        outcomes[i] = await read_chunked(cache, transform, staleness_bound=staleness_bound)
+    except Exception as exc:
+        outcomes[i] = exc
 
 
 def write_chunked(

@@ -1,0 +1,154 @@
+"""Reads of one array issued together, run as one operation.
+
+Small reads issued faster than the runtime takes them (``[store[b].read()
+for b in boxes]``) pay mostly per-operation costs: a task, a cancel scope,
+a metadata check, a pass over the chunk cache per read, and several
+scheduler passes while each waits for a shared chunk load. A
+:class:`ReadBurst` gathers them instead:
+
+- the first read of a burst is an ordinary runtime operation; reads issued
+  before that operation starts join its burst and get a future of their own;
+- when the operation starts it closes the burst; alone, it reads as any other
+  read does; with company it reads them all through ``driver.read_many``
+  (chunks they share are loaded once) and settles every future;
+- if the operation fails as a whole (cancelled, the metadata check failed)
+  or never starts, the reads that joined it run as operations of their own,
+  so each still gets its own outcome.
+
+Cancelling the future of a read that joined a burst marks it cancelled; the
+shared work goes on for the others (as a read of a ``ts.Batch``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+import numpy as np
+
+from ..runtime import Future, Promise, get_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..index import IndexTransform
+    from .chunked_io import ReadOutcome
+
+__all__ = ["BurstDriver", "ReadBurst"]
+
+
+class BurstDriver(Protocol):
+    """What a driver offers to read a burst."""
+
+    async def resolve(self, transform: IndexTransform) -> IndexTransform: ...
+
+    async def read(self, transform: IndexTransform) -> np.ndarray: ...
+
+    async def read_many(self, transforms: Sequence[IndexTransform]) -> list[ReadOutcome]: ...
+
+
+@attrs.frozen
+class _Joined:
+    """A read that joined a burst: its view, order, and its future with the promise settling it."""
+
+    transform: IndexTransform
+    order: str
+    promise: Promise[np.ndarray]
+    future: Future[np.ndarray]
+
+
+@attrs.define(eq=False)
+class _Burst:
+    joined: list[_Joined] = attrs.field(factory=list)
+    taken: bool = False
+    """The burst's operation took ``joined``: it settles them."""
+
+
+@attrs.define(eq=False)
+class ReadBurst:
+    """The burst of one driver still open for reads to join (see the module docstring)."""
+
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+    _open: _Burst | None = attrs.field(init=False, default=None)
+
+    def submit(self, driver: BurstDriver, transform: IndexTransform, order: str) -> Future[np.ndarray]:
+        """Read ``transform`` of ``driver`` (C or F ``order``) as part of the open burst, or a new one."""
+        with self._lock:
+            burst = self._open
+            if burst is not None:
+                promise: Promise[np.ndarray]
+                future: Future[np.ndarray]
+                promise, future = Promise.new()
+                burst.joined.append(_Joined(transform, order, promise, future))
+                return future
+            burst = self._open = _Burst()
+        first = get_runtime().submit(self._run, driver, transform, order, burst, name="read")
+        first.add_done_callback(lambda _: self._strand_check(driver, burst))
+        return first
+
+    def _take(self, burst: _Burst) -> list[_Joined] | None:
+        """Close ``burst`` and hand over its reads, once (None: already taken)."""
+        with self._lock:
+            if self._open is burst:
+                self._open = None
+            if burst.taken:
+                return None
+            burst.taken = True
+            return burst.joined
+
+    async def _run(
+        self, driver: BurstDriver, transform: IndexTransform, order: str, burst: _Burst
+    ) -> np.ndarray:
+        joined = self._take(burst)
+        if not joined:
+            return await _read(driver, transform, order)
+        try:
+            outcomes = await driver.read_many([transform, *(j.transform for j in joined)])
+        except BaseException:
+            _run_alone(driver, joined)
+            raise
+        for item, outcome in zip(joined, outcomes[1:], strict=True):
+            if isinstance(outcome, Exception):
+                item.promise.set_exception(outcome)
+            else:
+                item.promise.set_result(np.asfortranarray(outcome) if item.order == "F" else outcome)
+        first = outcomes[0]
+        if isinstance(first, Exception):
+            raise first
+        return np.asfortranarray(first) if order == "F" else first
+
+    def _strand_check(self, driver: BurstDriver, burst: _Burst) -> None:
+        # The first read finished without its operation ever running (cancelled
+        # before it started, the runtime stopped): its burst must not wait forever.
+        joined = self._take(burst)
+        if joined:
+            _run_alone(driver, joined)
+
+
+async def _read(driver: BurstDriver, transform: IndexTransform, order: str) -> np.ndarray:
+    resolved = await driver.resolve(transform)
+    array = await driver.read(resolved)
+    return np.asfortranarray(array) if order == "F" else array
+
+
+def _run_alone(driver: BurstDriver, joined: list[_Joined]) -> None:
+    """Run each of ``joined`` as its own operation, its outcome forwarded to its promise."""
+    for item in joined:
+        if item.future.done():
+            continue  # cancelled by its caller, or already settled
+        future = get_runtime().submit(_read, driver, item.transform, item.order, name="read")
+        future.add_done_callback(lambda done, item=item: _forward(done, item))  # type: ignore[misc]
+
+
+def _forward(done: Future[np.ndarray], item: _Joined) -> None:
+    promise = item.promise
+    if done.cancelled():
+        item.future.cancel()
+        return
+    error = done.exception()
+    if error is not None:
+        promise.set_exception(error)
+    else:
+        promise.set_result(done.result())
+
