@@ -371,6 +371,22 @@ def _basic_indexing(transform: IndexTransform, key: Any) -> IndexTransform | Non
             and (step is None or type(step) is int)
         ):
             return None
+        if step is None or step == 1:
+            # The everyday slice, as _slice_dim computes it for a unit step.
+            a = dim.inclusive_min if start is None else start
+            b = dim.exclusive_max if stop is None else stop
+            if b < a:
+                return None
+            if a < b and (start is not None or stop is not None) and (
+                a < (-INF if dim.implicit_lower else dim.inclusive_min)
+                or b > (INF + 1 if dim.implicit_upper else dim.exclusive_max)
+            ):
+                return None
+            lower = start is None and dim.implicit_lower
+            upper = stop is None and dim.implicit_upper
+            inner.append((len(dims), 0, 1))
+            dims.append(IndexInterval.make(a, b, lower, upper, dim.label))
+            continue
         try:
             interval, offset, stride = _slice_dim(dim, d, start, stop, step)
         except OutOfRangeError:

@@ -158,10 +158,8 @@ def partition_index_transform(
     simple = simple_slice_plan(transform, chunk_shape, grid_origin)
     if simple is not None:
         grid = ChunkGrid(
-            tuple(int(x) for x in chunk_shape),
-            (0,) * simple.output_rank
-            if grid_origin is None
-            else tuple(int(x) for x in grid_origin),
+            tuple(map(int, chunk_shape)),
+            (0,) * simple.output_rank if grid_origin is None else tuple(map(int, grid_origin)),
         )
         return IndexTransformPartition(grid, transform.domain.shape, None, simple)
     domain = transform.domain

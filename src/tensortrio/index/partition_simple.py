@@ -152,6 +152,10 @@ def simple_slice_plan(
         lo, hi = interval.inclusive_min, interval.exclusive_max
         if hi <= lo or lo == -INF or hi == INF + 1:
             return None
+    if out_rank == in_rank:
+        box = _box_plan(transform, chunk_shape, grid_origin)
+        if box is not None:
+            return box
     const_cell = [0] * out_rank
     const_csel: list[int | slice | None] = [None] * out_rank
     users: list[int] = [-1] * in_rank
@@ -208,4 +212,50 @@ def simple_slice_plan(
         tuple(slots),
         tuple(pieces),
         chunk_axes,
+    )
+
+
+def _box_plan(
+    transform: IndexTransform,
+    chunk_shape: Sequence[int],
+    grid_origin: Sequence[int] | None,
+) -> SimpleSlicePlan | None:
+    """The plan of a plain box (output dim ``j`` = input dim ``j`` + offset), or None.
+
+    The common request (``store[a:b, c:d]``), planned without the general
+    path's bookkeeping; it gives what that path gives for such a transform.
+    """
+    pieces: list[tuple[_Piece, ...]] = []
+    total = 1
+    for j, (m, dim) in enumerate(zip(transform.maps, transform.domain.dims, strict=True)):
+        if m.input_dimension != j or m.stride != 1:
+            return None  # constants, index arrays, strides, permutations
+        lo, hi = dim.inclusive_min, dim.exclusive_max
+        c = int(chunk_shape[j])
+        if hi <= lo or lo == -INF or hi == INF + 1 or c <= 0:
+            return None
+        n = hi - lo
+        first = m.offset + lo - (0 if grid_origin is None else int(grid_origin[j]))
+        g = first // c
+        if (first + n - 1) // c == g:
+            c0 = first - g * c
+            pieces.append(((g, slice(c0, c0 + n), slice(0, n)),))
+            continue
+        found = _pieces(m.offset, 1, lo, n, c, 0 if grid_origin is None else int(grid_origin[j]))
+        if found is None:
+            return None
+        total *= len(found)
+        if total > MAX_CELLS:
+            return None
+        pieces.append(tuple(found))
+    rank = len(pieces)
+    return SimpleSlicePlan(
+        rank,
+        rank,
+        total,
+        (0,) * rank,
+        (None,) * rank,
+        tuple((j, j) for j in range(rank)),
+        tuple(pieces),
+        None,
     )
