@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 import pytest
+import trio
+import trio.testing
 
 import tensortrio as ts
+from tensortrio.drivers.read_burst import ReadBurst
 from tensortrio.errors import DataLossError, OutOfRangeError
 from tensortrio.runtime import get_runtime
 
@@ -148,3 +152,92 @@ def test_unsharded_reads_in_a_burst(driver: str) -> None:
     out = burst(lambda: [store[box].read() for box in boxes])
     for box, array in zip(boxes, out, strict=True):
         assert np.array_equal(array, data[box])
+
+
+def test_batch_reads_of_one_shard_load_it_once() -> None:
+    data = pattern((64, 64))
+    store = written(sharded_spec(MEMORY), data)
+    boxes = [(slice(0, 8), slice(8 * j, 8 * j + 8)) for j in range(4)]
+    cache = cache_of(store)
+    before = cache.shard_statistics()
+    with ts.Batch() as batch:
+        futures = [store[box].read(batch=batch) for box in boxes]
+        bad = store[0:8, 60:70].read(batch=batch)
+    for box, future in zip(boxes, futures, strict=True):
+        assert np.array_equal(future.result(), data[box])
+    with pytest.raises(OutOfRangeError):
+        bad.result()
+    after = cache.shard_statistics()
+    assert after.index_reads - before.index_reads == 1
+    assert after.range_reads - before.range_reads == 1
+
+
+# --- ReadBurst.gathered on its own, with a stand-in driver
+
+
+@attrs.define
+class _Driver:
+    """Reads give the view's origin; ``read_many`` calls are recorded."""
+
+    many: list[int] = attrs.field(factory=list)
+    alone: int = 0
+    gate: trio.Event | None = None
+    """``read_many`` waits for it when set."""
+    first: int = -1
+    """The origin of the first view ``read_many`` was given (the leader's)."""
+
+    async def resolve(self, transform: Any) -> Any:
+        return transform
+
+    async def read(self, transform: Any) -> np.ndarray:
+        self.alone += 1
+        return np.array(transform.domain.origin)
+
+    async def read_many(self, transforms: Any) -> list[Any]:
+        self.many.append(len(transforms))
+        self.first = transforms[0].domain.origin[0]
+        if self.gate is not None:
+            await self.gate.wait()
+        await trio.lowlevel.checkpoint()
+        return [np.array(t.domain.origin) for t in transforms]
+
+
+def _view(i: int) -> ts.IndexTransform:
+    return ts.IndexTransform(input_inclusive_min=[i], input_shape=[1])
+
+
+async def test_reads_started_in_one_step_are_read_together() -> None:
+    burst, driver = ReadBurst(), _Driver()
+    out: dict[int, Any] = {}
+
+    async def read(i: int) -> None:
+        out[i] = await burst.gathered(driver, _view(i), "C")
+
+    async with trio.open_nursery() as nursery:
+        for i in range(5):
+            nursery.start_soon(read, i)
+    assert driver.many == [5]
+    assert driver.alone == 0
+    assert {i: int(v[0]) for i, v in out.items()} == {i: i for i in range(5)}
+
+
+async def test_reads_gathered_by_a_cancelled_leader_read_alone() -> None:
+    burst, driver = ReadBurst(), _Driver()
+    driver.gate = trio.Event()
+    out: dict[int, Any] = {}
+    scopes = {i: trio.CancelScope() for i in range(3)}
+
+    async def read(i: int) -> None:
+        with scopes[i]:
+            out[i] = await burst.gathered(driver, _view(i), "C")
+
+    async with trio.open_nursery() as nursery:
+        for i in range(3):
+            nursery.start_soon(read, i)
+        await trio.testing.wait_all_tasks_blocked()  # the leader is in read_many
+        assert driver.many == [3]
+        leader = driver.first
+        scopes[leader].cancel()
+    assert leader not in out
+    assert driver.alone == 2
+    assert {i: int(v[0]) for i, v in out.items()} == {i: i for i in range(3) if i != leader}

@@ -17,6 +17,12 @@ scheduler passes while each waits for a shared chunk load. A
 
 Cancelling the future of a read that joined a burst marks it cancelled; the
 shared work goes on for the others (as a read of a ``ts.Batch``).
+
+Reads of a ``ts.Batch`` start as operations of their own, all in one step of
+the runtime; :meth:`ReadBurst.gathered` gathers those of one step the same
+way: the first waits one scheduler pass for the others, reads them all with
+``read_many`` and hands each its outcome. A gathered read whose leader is
+cancelled or fails as a whole reads on its own.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 import numpy as np
+import trio
 
 from ..runtime import Future, Promise, get_runtime
 
@@ -66,11 +73,61 @@ class _Burst:
 
 
 @attrs.define(eq=False)
+class _Slot:
+    """A gathered read: its view, then its outcome (None: read it alone)."""
+
+    transform: IndexTransform
+    outcome: ReadOutcome | None = None
+
+
+@attrs.define(eq=False)
+class _Gathering:
+    slots: list[_Slot] = attrs.field(factory=list)
+    done: trio.Event = attrs.field(factory=trio.Event)
+
+
+@attrs.define(eq=False)
 class ReadBurst:
     """The burst of one driver still open for reads to join (see the module docstring)."""
 
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     _open: _Burst | None = attrs.field(init=False, default=None)
+    _gathering: _Gathering | None = attrs.field(init=False, default=None)
+    """Reads started in this step of the runtime (runtime thread only)."""
+
+    async def gathered(self, driver: BurstDriver, transform: IndexTransform, order: str) -> np.ndarray:
+        """Read ``transform`` with the other reads started in the same runtime step (a batch's)."""
+        gathering = self._gathering
+        if gathering is not None:
+            slot = _Slot(transform)
+            gathering.slots.append(slot)
+            await gathering.done.wait()
+            outcome = slot.outcome
+            if outcome is None:
+                return await _read(driver, transform, order)
+        else:
+            gathering = self._gathering = _Gathering()
+            try:
+                await trio.lowlevel.checkpoint()  # reads started in this step join meanwhile
+            except BaseException:
+                self._gathering = None
+                gathering.done.set()  # the others read alone
+                raise
+            self._gathering = None
+            slots = gathering.slots
+            try:
+                if slots:
+                    outcomes = await driver.read_many([transform, *(s.transform for s in slots)])
+                else:
+                    outcomes = [await _read_outcome(driver, transform)]
+                for slot, other in zip(slots, outcomes[1:], strict=True):
+                    slot.outcome = other
+            finally:
+                gathering.done.set()
+            outcome = outcomes[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return np.asfortranarray(outcome) if order == "F" else outcome
 
     def submit(self, driver: BurstDriver, transform: IndexTransform, order: str) -> Future[np.ndarray]:
         """Read ``transform`` of ``driver`` (C or F ``order``) as part of the open burst, or a new one."""
@@ -124,6 +181,14 @@ class ReadBurst:
         joined = self._take(burst)
         if joined:
             _run_alone(driver, joined)
+
+
+async def _read_outcome(driver: BurstDriver, transform: IndexTransform) -> ReadOutcome:
+    try:
+        resolved = await driver.resolve(transform)
+        return await driver.read(resolved)
+    except Exception as exc:
+        return exc
 
 
 async def _read(driver: BurstDriver, transform: IndexTransform, order: str) -> np.ndarray:

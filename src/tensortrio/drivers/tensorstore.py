@@ -405,12 +405,21 @@ class TensorStore(DimExpressionShortcuts):
                 name="read",
                 where="TensorStore.read",
             )
-        if batch is None:
-            burst = getattr(self._driver, "read_burst", None)
-            if burst is not None:
-                # Reads issued together share one operation (see drivers/read_burst.py).
+        burst = getattr(self._driver, "read_burst", None)
+        if burst is not None:
+            # Reads issued together share their chunk loads (see drivers/read_burst.py).
+            if batch is None:
                 future: Future[np.ndarray] = burst.submit(self._driver, self._transform, order)
                 return future
+            return submit_in_batch(
+                batch,
+                burst.gathered,
+                self._driver,
+                self._transform,
+                order,
+                name="read",
+                where="TensorStore.read",
+            )
         return submit_in_batch(
             batch, _read, self._driver, self._transform, order, name="read", where="TensorStore.read"
         )
