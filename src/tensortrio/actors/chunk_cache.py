@@ -651,19 +651,19 @@ class ChunkCache:
 
     def _equals_fill(self, chunk: NDArray[Any]) -> bool:
         fill = self.codec.fill_value
-        flat = chunk.reshape(-1)
-        if flat.size == 0:
+        if chunk.size == 0:
             return True
         nan_fill = chunk.dtype.kind in "fc" and bool(np.isnan(fill))
-        # Most chunks differ at their first element: decide that with scalars.
-        first = flat[0]
+        # Most chunks differ at their first element: decide that with scalars
+        # (``chunk`` may be a strided view: never flatten it, that copies).
+        first = chunk[(0,) * chunk.ndim]
         if nan_fill:
             if not np.isnan(first):
                 return False
-            return bool(np.isnan(flat).all())
+            return bool(np.isnan(chunk).all())
         if first != fill:
             return False
-        return bool((flat == fill).all())
+        return bool((chunk == fill).all())
 
     # --- statistics
 

@@ -74,13 +74,17 @@ def selection_nbytes(selection: ChunkCellSelection, source: NDArray[Any]) -> int
 def source_view(
     selection: ChunkCellSelection, source: NDArray[Any], chunk_shape: tuple[int, ...]
 ) -> NDArray[Any] | None:
-    """The part of ``source`` a full overwrite writes, as a C-contiguous chunk, if free.
+    """The part of ``source`` a full overwrite writes, as a view of the chunk's shape, if free.
 
-    None when only a copy would give it that layout (the caller then copies).
+    The view may be strided: encoding copies it once in any layout, where
+    copying it into a chunk buffer first would copy it twice. None when only a
+    copy gives it the chunk's shape (the caller then copies).
     """
     part = source[selection.array_selection]
     if selection.chunk_axes is not None:
         part = np.transpose(part, np.argsort(selection.chunk_axes))
+    if part.shape == chunk_shape:
+        return part
     if not part.flags.c_contiguous:
         return None
     return part.reshape(chunk_shape)

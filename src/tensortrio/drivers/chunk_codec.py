@@ -79,7 +79,7 @@ class ChunkCodec(Protocol):
         ...
 
     def encode(self, chunk: np.ndarray) -> Value:
-        """Encode a C-contiguous array of ``chunk_shape`` and ``dtype`` into stored bytes.
+        """Encode an array of ``chunk_shape`` and ``dtype`` (in any memory layout) into stored bytes.
 
         ``chunk`` may be a read-only view of a writer's source array (full
         overwrites are encoded without a copy): never modify it, nor keep a

@@ -40,10 +40,10 @@ def new_buffer(size: int) -> memoryview:
 
 
 def array_value(array: NDArray[Any], *, owned: bool = False) -> Value:
-    """The bytes of ``array`` in C order, as a value.
+    """The bytes of ``array`` (any memory layout) in C order, as a value: one copy at most.
 
-    ``owned``: ``array`` is a C-contiguous array nobody else references or
-    modifies; a large one is then passed on without a copy.
+    ``owned``: nobody else references or modifies ``array``; a large
+    C-contiguous one is then passed on without a copy.
     """
     nbytes = array.nbytes
     if nbytes < LARGE_VALUE:

@@ -170,11 +170,13 @@ class ZarrChunkCodec:
             )
         array = chunk.T if self.order == "F" else chunk
         owned = False
-        if self._swap or array.dtype != self.stored_dtype or not array.flags.c_contiguous:
+        if self._swap or array.dtype != self.stored_dtype:
             array = array.astype(self.stored_dtype, order="C")
             owned = True
         if not self.filters and self.compressor is None:
-            return array_value(array, owned=owned)
+            return array_value(array, owned=owned)  # one copy at most, from any layout
+        if not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)
         buffer: Any = array.view(self._buffer_dtype)
         for codec in self.filters:
             buffer = codec.encode(buffer)
