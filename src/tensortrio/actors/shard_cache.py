@@ -148,24 +148,21 @@ class ShardCache(ChunkCache):
         self,
         entries: Sequence[ChunkEntry],
         staleness_bound: float,
-        parts: Sequence[Sequence[ChunkCellSelection]],
+        parts: Sequence[Sequence[Sequence[Any]]],
     ) -> None:
         """As :meth:`ensure_fresh`, for several selections per entry (the reads of a burst).
 
-        ``parts[k]``: the chunk-local selections of ``entries[k]`` the reads
-        need; each entry decodes the union of the inner chunks they touch.
+        ``parts[k]``: the chunk-local selections (``chunk_selection`` terms)
+        of ``entries[k]`` the reads need; each entry decodes the union of the
+        inner chunks they touch.
         """
         io = self._io
         shards: list[ShardEntry] = []
         needs: list[NDArray[np.bool_]] = []
         for entry, selections in zip(entries, parts, strict=True):
-            if not isinstance(entry, ShardEntry):
-                continue
-            need = io.needed(selections[0].chunk_selection)
-            for sel in selections[1:]:
-                need |= io.needed(sel.chunk_selection)
-            shards.append(entry)
-            needs.append(need)
+            if isinstance(entry, ShardEntry):
+                shards.append(entry)
+                needs.append(io.needed_many(selections))
         await self._ensure_needs(shards, needs, staleness_bound)
 
     async def _ensure_needs(

@@ -130,11 +130,44 @@ async def read_chunked(
 
 @attrs.define(eq=False)
 class _Small:
-    """One request :func:`read_chunked_many` serves from chunks shared with the others."""
+    """One request :func:`read_chunked_many` serves from chunks shared with the others.
+
+    Either a box inside one chunk (``selections`` None: ``chunk[box]`` of
+    chunk ``cells[0]`` is the result) or a few cells' selections into ``out``.
+    """
 
     index: int
-    selections: list[ChunkCellSelection]
-    out: NDArray[Any]
+    cells: list[tuple[int, ...]]
+    chunk_selections: list[tuple[Any, ...]]
+    selections: list[ChunkCellSelection] | None = None
+    out: NDArray[Any] | None = None
+
+
+def _one_chunk_box(
+    transform: IndexTransform, chunk_shape: tuple[int, ...], grid_origin: Sequence[int] | None
+) -> tuple[tuple[int, ...], tuple[slice, ...]] | None:
+    """``(cell, chunk slices)`` when the resolved ``transform`` is a box inside one chunk, else None.
+
+    The box: output dimension ``j`` is input dimension ``j`` plus an offset
+    (what ``store[a:b, c:d]`` gives); what the partition would give, cheaper.
+    """
+    maps = transform.maps
+    dims = transform.domain.dims
+    if not maps or len(maps) != len(dims) or len(chunk_shape) != len(maps):
+        return None
+    cell: list[int] = []
+    box: list[slice] = []
+    for j, (m, dim) in enumerate(zip(maps, dims, strict=True)):
+        if m.input_dimension != j or m.stride != 1:
+            return None
+        lo, n, c = dim.inclusive_min, dim.exclusive_max - dim.inclusive_min, chunk_shape[j]
+        first = m.offset + lo - (0 if grid_origin is None else grid_origin[j])
+        g, c0 = divmod(first, c)
+        if n <= 0 or c0 + n > c:
+            return None
+        cell.append(g)
+        box.append(slice(c0, c0 + n))
+    return tuple(cell), tuple(box)
 
 
 async def read_chunked_many(
@@ -158,12 +191,17 @@ async def read_chunked_many(
     outcomes: list[ReadOutcome | None] = [None] * len(transforms)
     alone: list[int] = []
     small: list[_Small] = []
+    chunk_shape, grid_origin = cache.chunk_shape, cache.grid_origin
     for i, transform in enumerate(transforms):
         if isinstance(transform, Exception):
             outcomes[i] = transform
             continue
+        box = _one_chunk_box(transform, chunk_shape, grid_origin)
+        if box is not None:
+            small.append(_Small(i, [box[0]], [box[1]]))
+            continue
         try:
-            partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
+            partition = partition_index_transform(transform, chunk_shape, grid_origin)
         except Exception as exc:
             outcomes[i] = exc
             continue
@@ -175,22 +213,34 @@ async def read_chunked_many(
         if not copy_inline([selection_nbytes(sel, out) for sel in selections]):
             alone.append(i)
             continue
-        small.append(_Small(i, selections, out))
+        small.append(
+            _Small(
+                i,
+                [sel.cell for sel in selections],
+                [sel.chunk_selection for sel in selections],
+                selections,
+                out,
+            )
+        )
     window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)
     start = 0
     while start < len(small):
-        cells: dict[tuple[int, ...], list[ChunkCellSelection]] = {}
+        parts: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
         stop = start
         while stop < len(small):
-            new = {sel.cell for sel in small[stop].selections if sel.cell not in cells}
-            if cells and len(cells) + len(new) > window:
+            request = small[stop]
+            if parts and len(parts) + sum(c not in parts for c in request.cells) > window:
                 break
-            for sel in small[stop].selections:
-                cells.setdefault(sel.cell, []).append(sel)
+            for cell, chunk_selection in zip(request.cells, request.chunk_selections, strict=True):
+                found = parts.get(cell)
+                if found is None:
+                    parts[cell] = [chunk_selection]
+                else:
+                    found.append(chunk_selection)
             stop += 1
         group = small[start:stop]
         start = stop
-        if not await _read_window(cache, cells, group, bound, outcomes):
+        if not await _read_window(cache, parts, group, bound, outcomes):
             alone.extend(request.index for request in group)
     if alone:
         async with trio.open_nursery() as nursery:
@@ -202,28 +252,29 @@ async def read_chunked_many(
 
 async def _read_window(
     cache: ChunkCache,
-    cells: dict[tuple[int, ...], list[ChunkCellSelection]],
+    parts: dict[tuple[int, ...], list[tuple[Any, ...]]],
     group: list[_Small],
     bound: float,
     outcomes: list[ReadOutcome | None],
 ) -> bool:
-    """Serve ``group`` from the chunks of ``cells``; False if they could not be loaded."""
-    entries = [cache.entry(cell) for cell in cells]
+    """Serve ``group`` from the chunks ``parts`` names; False if they could not be loaded."""
+    entries = [cache.entry(cell) for cell in parts]
     cache.use(entries)
     try:
         try:
             if isinstance(cache, ShardCache):
-                await cache.ensure_fresh_parts(entries, bound, list(cells.values()))
+                await cache.ensure_fresh_parts(entries, bound, list(parts.values()))
             else:
                 await cache.ensure_fresh(entries, bound)
         except Exception:
             return False  # read on their own, each request gets its own error
-        by_cell: dict[tuple[int, ...], ChunkEntry] = dict(zip(cells, entries, strict=True))
+        by_cell: dict[tuple[int, ...], ChunkEntry] = dict(zip(parts, entries, strict=True))
         fill: NDArray[Any] | None = None
         for request in group:
             try:
-                for sel in request.selections:
-                    entry = by_cell[sel.cell]
+                chunks: list[NDArray[Any]] = []
+                for cell in request.cells:
+                    entry = by_cell[cell]
                     chunk = entry.data
                     if chunk is None:
                         if not cache.fill_missing_data_reads:
@@ -233,11 +284,18 @@ async def _read_window(
                                 cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape
                             )
                         chunk = fill
+                    chunks.append(chunk)
+                if request.selections is None:
+                    outcomes[request.index] = chunks[0][request.chunk_selections[0]].copy()
+                    continue
+                assert request.out is not None
+                for sel, chunk in zip(request.selections, chunks, strict=True):
                     sel.read(chunk, request.out)
             except Exception as exc:
                 outcomes[request.index] = exc
             else:
-                outcomes[request.index] = request.out
+                if request.selections is not None:
+                    outcomes[request.index] = request.out
     finally:
         cache.release(entries)
     return True

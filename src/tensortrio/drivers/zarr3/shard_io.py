@@ -145,6 +145,41 @@ class ShardIO:
             need[np.ix_(*(np.arange(n)[w] for w, n in zip(where, layout.grid_shape, strict=True)))] = True
         return need.reshape(-1)
 
+    def needed_many(self, chunk_selections: Sequence[Sequence[Any]]) -> NDArray[np.bool_]:
+        """The inner chunks any of ``chunk_selections`` touches (the union of :meth:`needed`).
+
+        Unit-step slices within one inner chunk per dimension (a read of one
+        inner chunk or part of one, the common case) are counted in plain
+        Python; anything else goes through :meth:`needed`.
+        """
+        layout = self.layout
+        grid, inner, shard = layout.grid_shape, layout.chunk_shape, layout.shard_shape
+        rank = len(grid)
+        flat: list[int] = []
+        need: NDArray[np.bool_] | None = None
+        for selection in chunk_selections:
+            index = 0
+            if len(selection) == rank:
+                for term, g, c, size in zip(selection, grid, inner, shard, strict=True):
+                    if type(term) is not slice or term.step not in (None, 1):
+                        break
+                    lo, hi = term.start, term.stop
+                    if type(lo) is not int or type(hi) is not int or not 0 <= lo < hi <= size:
+                        break
+                    cell = lo // c
+                    if (hi - 1) // c != cell:
+                        break
+                    index = index * g + cell
+                else:
+                    flat.append(index)
+                    continue
+            more = self.needed(selection)
+            need = more if need is None else need | more
+        if need is None:
+            need = np.zeros(self.num_chunks, np.bool_)
+        need[flat] = True
+        return need
+
     # --- the index
 
     def index_slice(self) -> slice:
