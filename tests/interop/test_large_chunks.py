@@ -20,9 +20,9 @@ from tensortrio.drivers.kvstore.value_buffer import LARGE_VALUE
 if TYPE_CHECKING:
     from pathlib import Path
 
-# [512, 512] chunks of 4- and 8-byte elements: 1 and 2 MiB, so stored raw values are "large".
-SHAPE = (1024, 1024)
-CHUNKS = [512, 512]
+# [1024, 1024] chunks of 4- and 8-byte elements: 4 and 8 MiB, so stored raw values are "large".
+SHAPE = (2048, 1024)
+CHUNKS = [1024, 1024]
 
 
 def _data(dtype: str) -> np.ndarray:
@@ -106,9 +106,9 @@ def test_large_chunks_round_trip(name: str, kind: str, tmp_path: Path) -> None:
     first[...] = 7
     np.testing.assert_array_equal(store.read().result(), data)
     # A partial write over a stored large chunk merges with it.
-    store[5:600, 100:900].write(np.full((595, 800), 3, dtype)).result()
+    store[5:1100, 100:900].write(np.full((1095, 800), 3, dtype)).result()
     expected = data.copy()
-    expected[5:600, 100:900] = 3
+    expected[5:1100, 100:900] = 3
     np.testing.assert_array_equal(store.read().result(), expected)
     if kind == "file":
         theirs = tensorstore.open({**spec, "kvstore": _kvstore(kind, tmp_path)}).result()
@@ -123,7 +123,9 @@ def test_large_chunks_written_by_tensorstore(name: str, tmp_path: Path) -> None:
     tensorstore.open(full, create=True).result().write(data).result()
     ours = ts.open(full).result()
     np.testing.assert_array_equal(ours.read().result(), data)
-    np.testing.assert_array_equal(ours[511:513, 500:530].read().result(), data[511:513, 500:530])
+    np.testing.assert_array_equal(
+        ours[1023:1025, 500:530].read().result(), data[1023:1025, 500:530]
+    )
 
 
 async def test_large_value_read_result(tmp_path: Path) -> None:
