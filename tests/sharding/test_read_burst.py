@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -241,3 +245,50 @@ async def test_reads_gathered_by_a_cancelled_leader_read_alone() -> None:
     assert leader not in out
     assert driver.alone == 2
     assert {i: int(v[0]) for i, v in out.items()} == {i: i for i in range(3) if i != leader}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_reads_of_a_burst_in_flight_at_fork_fail_in_the_child() -> None:
+    code = """
+        import os, sys, threading
+        import tensortrio as ts
+        from tensortrio.runtime import get_runtime
+
+        store = ts.open({"driver": "zarr", "kvstore": {"driver": "memory"}}, create=True,
+                        dtype=ts.uint8, shape=[8], context=ts.Context()).result()
+        blocked, release = threading.Event(), threading.Event()
+
+        async def hold():
+            # Blocks the runtime thread: the burst's operation cannot start before the fork.
+            blocked.set()
+            release.wait()
+
+        blocker = get_runtime().submit(hold)
+        blocked.wait()
+        futures = [store[i : i + 1].read() for i in range(3)]
+        child = os.fork()
+        if child == 0:
+            try:
+                for future in futures:
+                    error = future.exception(timeout=30)
+                    assert "running in the parent process when it forked" in str(error), error
+                print("child ok", flush=True)
+            except BaseException as exc:
+                print("child failed", repr(exc), flush=True)
+                os._exit(1)
+            sys.exit(0)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        release.set()
+        assert [int(f.result()[0]) for f in futures] == [0, 0, 0]
+        print("parent ok", flush=True)
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr + out.stdout
+    assert out.stdout.splitlines() == ["child ok", "parent ok"]

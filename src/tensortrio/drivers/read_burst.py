@@ -27,6 +27,7 @@ cancelled or fails as a whole reads on its own.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Protocol
 
@@ -70,6 +71,10 @@ class _Burst:
     joined: list[_Joined] = attrs.field(factory=list)
     taken: bool = False
     """The burst's operation took ``joined``: it settles them."""
+    settled: bool = False
+    """Every read of ``joined`` has its outcome, or an operation of its own."""
+    pid: int = attrs.field(factory=os.getpid)
+    """The process whose runtime runs the burst's operation."""
 
 
 @attrs.define(eq=False)
@@ -141,7 +146,7 @@ class ReadBurst:
                 return future
             burst = self._open = _Burst()
         first = get_runtime().submit(self._run, driver, transform, order, burst, name="read")
-        first.add_done_callback(lambda _: self._strand_check(driver, burst))
+        first.add_done_callback(lambda done: self._strand_check(driver, burst, done))
         return first
 
     def _take(self, burst: _Burst) -> list[_Joined] | None:
@@ -159,10 +164,12 @@ class ReadBurst:
     ) -> np.ndarray:
         joined = self._take(burst)
         if not joined:
+            burst.settled = True
             return await _read(driver, transform, order)
         try:
             outcomes = await driver.read_many([transform, *(j.transform for j in joined)])
         except BaseException:
+            burst.settled = True
             _run_alone(driver, joined)
             raise
         for item, outcome in zip(joined, outcomes[1:], strict=True):
@@ -170,15 +177,29 @@ class ReadBurst:
                 item.promise.set_exception(outcome)
             else:
                 item.promise.set_result(np.asfortranarray(outcome) if item.order == "F" else outcome)
+        burst.settled = True
         first = outcomes[0]
         if isinstance(first, Exception):
             raise first
         return np.asfortranarray(first) if order == "F" else first
 
-    def _strand_check(self, driver: BurstDriver, burst: _Burst) -> None:
-        # The first read finished without its operation ever running (cancelled
-        # before it started, the runtime stopped): its burst must not wait forever.
+    def _strand_check(self, driver: BurstDriver, burst: _Burst, first: Future[np.ndarray]) -> None:
+        # The first read finished without its operation settling the burst (it was
+        # cancelled before it started, the runtime stopped, or this is a child
+        # process forked meanwhile): its reads must not wait forever.
+        if burst.settled:
+            return
+        if burst.pid != os.getpid():
+            # The operation ran in the parent: its reads fail here as it did.
+            burst.settled = True
+            error = first.exception() if not first.cancelled() else None
+            for item in burst.joined:
+                item.promise.set_exception(RuntimeError(str(error or "the operation was cancelled")))
+            return
+        if burst.taken:
+            return  # cancelled while running: the operation settles them as it ends
         joined = self._take(burst)
+        burst.settled = True
         if joined:
             _run_alone(driver, joined)
 
