@@ -1,0 +1,83 @@
+"""ShardIO.load of blosc inner chunks: decompressed straight into the shard, errors as the codec chain's."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tensortrio as ts
+from tensortrio.drivers.zarr3.codecs.sharding import decode_inner_chunk
+from tensortrio.errors import DataLossError
+
+from .conftest import cache_of, pattern, sharded_spec
+
+BLOSC = ["bytes", {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5}}]
+
+
+@pytest.fixture(scope="module")
+def io() -> Any:
+    spec = sharded_spec({"driver": "memory"}, inner_codecs=BLOSC)
+    store = ts.open(spec, create=True, context=ts.Context()).result()
+    io = cache_of(store)._io
+    assert io._blosc is not None
+    return io
+
+
+def encoded(io: Any, seed: int = 0) -> tuple[np.ndarray, bytes]:
+    chunk = pattern(io.layout.chunk_shape, seed=seed)
+    return chunk, bytes(io.layout.inner.encode(chunk))
+
+
+def test_load_decodes_into_the_inner_chunk_region(io: Any) -> None:
+    chunk, data = encoded(io)
+    buffer = np.zeros(io.layout.shard_shape, io.layout.info.dtype)
+    io.load(buffer, 5, data)  # row 1, column 1 of the 4x4 grid
+    assert np.array_equal(buffer[8:16, 8:16], chunk)
+    assert not buffer[:8].any()
+    assert not buffer[16:].any()
+
+
+def _chain_error(io: Any, data: bytes) -> str:
+    with pytest.raises(DataLossError) as info:
+        decode_inner_chunk(io.layout, data)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda data: data[:10],  # shorter than a header
+        lambda data: data[:-3],  # truncated: the header says more
+        lambda data: data[:4] + (1000).to_bytes(4, "little") + data[8:],  # another decoded size
+    ],
+)
+def test_corrupt_inner_chunks_fail_as_the_codec_chain_says(io: Any, corrupt: Any) -> None:
+    _, data = encoded(io)
+    bad = corrupt(data)
+    message = _chain_error(io, bad)
+    buffer = np.zeros(io.layout.shard_shape, io.layout.info.dtype)
+    with pytest.raises(DataLossError, match="^" + re.escape(f"inner chunk [0, 1]: {message}") + "$"):
+        io.load(buffer, 1, bad)
+
+
+def test_what_blosc_accepts_decodes_as_the_codec_chain_decodes(io: Any) -> None:
+    _, data = encoded(io)
+    odd = data[:16] + bytes(i % 256 for i in range(len(data) - 16))  # a sound header, then anything
+    buffer = np.zeros(io.layout.shard_shape, io.layout.info.dtype)
+    io.load(buffer, 0, odd)
+    assert np.array_equal(buffer[0:8, 0:8], decode_inner_chunk(io.layout, odd))
+
+
+def test_partial_reads_of_a_blosc_shard() -> None:
+    data = pattern((64, 64))
+    spec = sharded_spec({"driver": "memory"}, inner_codecs=BLOSC)
+    store = ts.open(spec, create=True, context=ts.Context()).result()
+    store.write(data).result()
+    assert np.array_equal(store[8:16, 40:48].read().result(), data[8:16, 40:48])
+    with ts.Batch() as batch:
+        futures = [store[8 * i : 8 * i + 8, 0:8].read(batch=batch) for i in range(6)]
+    for i, future in enumerate(futures):
+        assert np.array_equal(future.result(), data[8 * i : 8 * i + 8, 0:8])
