@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
+from ..blosc_codec import compress, decompress_checked
 from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
 from ..kvstore.value_buffer import array_value
@@ -88,8 +89,8 @@ class ZarrChunkCodec:
             self._check_blosc_header(data)
             out = np.empty(expected // self.stored_dtype.itemsize, dtype=self._buffer_dtype)
             try:
-                self.compressor.decode(data, out=out)
-            except Exception as exc:  # blosc raises assorted types on corrupt input
+                decompress_checked(data, out)
+            except DataLossError as exc:
                 raise _corrupt("Error decoding blosc chunk", exc) from exc
             return out.view(self.stored_dtype)
         try:
@@ -178,6 +179,8 @@ class ZarrChunkCodec:
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
         buffer: Any = array.view(self._buffer_dtype)
+        if self.compressor_id == "blosc" and not self.filters:
+            return self._compress_blosc(buffer)
         for codec in self.filters:
             buffer = codec.encode(buffer)
         if self.compressor is not None:
@@ -185,6 +188,22 @@ class ZarrChunkCodec:
         if isinstance(buffer, bytes):
             return buffer
         return np.ascontiguousarray(buffer).tobytes()
+
+
+    def _compress_blosc(self, buffer: np.ndarray) -> bytes:
+        blosc = self.compressor
+        typesize = buffer.dtype.itemsize
+        shuffle = blosc.shuffle
+        if shuffle == -1:  # numcodecs' AUTOSHUFFLE, as numcodecs resolves it
+            shuffle = 2 if typesize == 1 else 1
+        return compress(
+            buffer,
+            cname=blosc.cname,
+            clevel=blosc.clevel,
+            shuffle=shuffle,
+            typesize=typesize,
+            blocksize=blosc.blocksize,
+        )
 
 
 def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:

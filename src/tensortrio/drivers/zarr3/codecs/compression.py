@@ -1,4 +1,4 @@
-"""The compressing bytes→bytes codecs ``blosc``, ``gzip`` and ``zstd`` (via numcodecs).
+"""The compressing bytes→bytes codecs ``blosc`` (see ``blosc_codec``), ``gzip`` and ``zstd`` (numcodecs).
 
 Defaults are TensorStore's: blosc ``cname`` ``"lz4"``, ``clevel`` 5,
 ``shuffle`` ``"shuffle"`` (``"bitshuffle"`` for one-byte types),
@@ -13,9 +13,11 @@ from typing import Any, Final, Literal
 
 import attrs
 import numcodecs
+import numpy as np
 
 from ....errors import DataLossError
 from ....schema.chunk_json import json_text
+from ...blosc_codec import compress, decompress_checked
 from ...blosc_format import BLOSC_CNAMES, blosc_header_sizes
 from .base import (
     ArrayInfo,
@@ -52,7 +54,6 @@ class BloscCodec:
     typesize: int | None = None
     blocksize: int = 0
     kind: Literal["bytes_to_bytes"] = attrs.field(default="bytes_to_bytes", init=False)
-    _numcodec: Any = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -74,33 +75,25 @@ class BloscCodec:
             typesize = itemsize
         return BloscCodec(self.cname, self.clevel, shuffle, typesize, self.blocksize)
 
-    def _codec(self) -> Any:
-        if self._numcodec is None:
-            codec = numcodecs.Blosc(
-                cname=self.cname,
-                clevel=self.clevel,
-                shuffle=_SHUFFLES[self.shuffle or "noshuffle"],
-                blocksize=self.blocksize,
-                typesize=self.typesize or 1,
-            )
-            object.__setattr__(self, "_numcodec", codec)
-        return self._numcodec
-
     def encode(self, data: Buffer) -> Buffer:
-        return bytes(self._codec().encode(data))
+        return compress(
+            data,
+            cname=self.cname,
+            clevel=self.clevel,
+            shuffle=_SHUFFLES[self.shuffle or "noshuffle"],
+            typesize=self.typesize or 1,
+            blocksize=self.blocksize,
+        )
 
     def decode(self, data: Buffer) -> Buffer:
         # Blosc decodes a truncated buffer without complaint; its header knows the sizes.
         sizes = blosc_header_sizes(data)
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
         if sizes is None:
-            raise DataLossError(f"blosc: {len(data)} bytes is too short for a blosc header")
-        cbytes = sizes[1]
-        if cbytes != len(data):
-            raise DataLossError(f"blosc: header says {cbytes} compressed bytes, got {len(data)}")
-        try:
-            return bytes(self._codec().decode(data))
-        except Exception as exc:  # blosc raises assorted types on corrupt input
-            raise DataLossError(f"blosc: {exc}") from exc
+            raise DataLossError(f"blosc: {size} bytes is too short for a blosc header")
+        out = np.empty(sizes[0], np.uint8)
+        decompress_checked(data, out)
+        return out.data
 
 
 def _parse_blosc(config: dict[str, Any]) -> BloscCodec:

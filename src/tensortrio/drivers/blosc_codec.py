@@ -1,0 +1,91 @@
+"""Blosc compression of small buffers with little per-call overhead.
+
+numcodecs' Blosc spends 2–3 µs per call on argument checks and on deciding
+whether blosc may use threads (it asks ``multiprocessing`` which process it
+is in, every call): as much as lz4 takes to decompress an 8 KiB inner chunk.
+For buffers under :data:`SMALL` bytes we call c-blosc through python-blosc
+(``blosc``) instead: about 1 µs per decompression and the same bytes out
+(both wrap c-blosc 1.x). It holds the GIL while it works, which for small
+buffers costs less than releasing and re-taking it, and it runs
+single-threaded (set once, process-wide, on import: blosc's own threads only
+add synchronisation for buffers this small). Larger buffers, and a
+non-default ``blocksize`` (python-blosc has only a process-wide setting for
+it), keep using numcodecs, which releases the GIL.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import blosc
+import numcodecs.blosc
+import numpy as np
+
+from ..errors import DataLossError
+from .blosc_format import blosc_header_sizes
+
+__all__ = ["SMALL", "compress", "decompress_checked", "decompress_small"]
+
+#: Buffers below this many bytes go through python-blosc (GIL held, low overhead).
+SMALL: Final = 1 << 16
+
+blosc.set_nthreads(1)
+
+
+def compress(
+    data: Any, *, cname: str, clevel: int, shuffle: int, typesize: int, blocksize: int = 0
+) -> bytes:
+    """Compress the bytes of the C-contiguous buffer ``data`` into a blosc frame.
+
+    ``shuffle``: 0 none, 1 byte shuffle, 2 bit shuffle.
+    """
+    flat = memoryview(data).cast("B")
+    if flat.nbytes < SMALL and blocksize == 0:
+        out: bytes = blosc.compress(flat, typesize, clevel, shuffle, cname)
+        return out
+    codec = numcodecs.blosc.Blosc(
+        cname=cname, clevel=clevel, shuffle=shuffle, blocksize=blocksize, typesize=typesize
+    )
+    return bytes(codec.encode(flat))
+
+
+def decompress_small(data: bytes | bytearray | memoryview, address: int) -> None:
+    """Decompress the frame ``data`` to memory at ``address`` (hot loops; no checks).
+
+    The caller has checked the frame's header (``blosc_header_sizes``): it is
+    complete and decodes to fewer than :data:`SMALL` bytes, all of which fit
+    at ``address``.
+
+    Raises:
+        Exception: of blosc's choosing, when the frame's body is corrupt.
+    """
+    blosc.decompress_ptr(data, address)
+
+
+def decompress_checked(data: bytes | bytearray | memoryview, out: Any, what: str = "blosc") -> None:
+    """Decompress the frame ``data`` into the writable C-contiguous buffer ``out``, exactly filled.
+
+    Raises:
+        DataLossError: naming ``what``, when the frame is truncated, claims
+            another size, or does not decompress.
+    """
+    target = np.frombuffer(out, np.uint8)
+    if not target.flags.writeable:
+        raise ValueError(f"{what}: the output buffer is read-only")
+    nbytes = target.nbytes
+    sizes = blosc_header_sizes(data)
+    size = data.nbytes if isinstance(data, memoryview) else len(data)
+    if sizes is None:
+        raise DataLossError(f"{what}: {size} bytes is too short for a blosc header")
+    decoded, cbytes = sizes
+    if cbytes != size:
+        raise DataLossError(f"{what}: header says {cbytes} compressed bytes, got {size}")
+    if decoded != nbytes:
+        raise DataLossError(f"{what}: header says {decoded} decoded bytes, expected {nbytes}")
+    try:
+        if nbytes < SMALL:
+            decompress_small(data, target.ctypes.data)
+        else:
+            numcodecs.blosc.decompress(data, target)
+    except Exception as exc:  # blosc raises assorted types on corrupt input
+        raise DataLossError(f"{what}: {exc}") from exc
