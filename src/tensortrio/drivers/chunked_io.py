@@ -34,7 +34,8 @@ from ..actors.chunk_parts import copy_inline, selection_nbytes
 from ..actors.shard_cache import ShardCache
 from ..actors.worker_batch import run_jobs
 from ..errors import AbortedError, InvalidArgumentError
-from ..index.partition import partition_index_transform
+from ..index.output_map import OutputIndexMethod
+from ..index.partition import ChunkCellSelection, partition_index_transform
 from ..runtime import Promise, WriteFutures, get_runtime
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
     from ..actors.chunk_cache import ChunkCache
     from ..actors.chunk_entry import ChunkEntry
-    from ..index.partition import ChunkCellSelection
     from ..index.transform import IndexTransform
 
 __all__ = [
@@ -84,6 +84,9 @@ async def read_chunked(
     """
     # A bound in the future means "current as of now" (as kvstore reads take it).
     staleness_bound = min(staleness_bound, time.time())
+    box = _one_chunk_part(transform, cache.chunk_shape, cache.grid_origin, cache.dtype.itemsize)
+    if box is not None:
+        return await _read_one_chunk(cache, box[0], box[1], staleness_bound)
     partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
     out = np.empty(partition.input_shape, cache.dtype)
     window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)
@@ -133,7 +136,7 @@ class _Small:
     """One request :func:`read_chunked_many` serves from chunks shared with the others.
 
     Either a box inside one chunk (``selections`` None: ``chunk[box]`` of
-    chunk ``cells[0]`` is the result) or a few cells' selections into ``out``.
+    chunk ``cells[0]``, copied, is the result) or a few cells' selections into ``out``.
     """
 
     index: int
@@ -143,31 +146,73 @@ class _Small:
     out: NDArray[Any] | None = None
 
 
-def _one_chunk_box(
-    transform: IndexTransform, chunk_shape: tuple[int, ...], grid_origin: Sequence[int] | None
-) -> tuple[tuple[int, ...], tuple[slice, ...]] | None:
-    """``(cell, chunk slices)`` when the resolved ``transform`` is a box inside one chunk, else None.
+def _one_chunk_part(
+    transform: IndexTransform,
+    chunk_shape: tuple[int, ...],
+    grid_origin: Sequence[int] | None,
+    itemsize: int,
+) -> tuple[tuple[int, ...], tuple[int | slice, ...]] | None:
+    """``(cell, chunk selection)`` when ``transform`` reads a box of one chunk, small enough to copy inline.
 
-    The box: output dimension ``j`` is input dimension ``j`` plus an offset
-    (what ``store[a:b, c:d]`` gives); what the partition would give, cheaper.
+    The box: each output dimension is a constant or the next input dimension
+    plus an offset (what ``store[a:b, c:d]`` and ``store[i, a:b]`` give), so
+    ``chunk[selection]`` is the result's shape in its order; what the
+    partition would give, cheaper. None for anything else.
     """
     maps = transform.maps
     dims = transform.domain.dims
-    if not maps or len(maps) != len(dims) or len(chunk_shape) != len(maps):
+    if not dims or len(chunk_shape) != len(maps):
         return None
     cell: list[int] = []
-    box: list[slice] = []
-    for j, (m, dim) in enumerate(zip(maps, dims, strict=True)):
-        if m.input_dimension != j or m.stride != 1:
+    selection: list[int | slice] = []
+    used = 0
+    nbytes = itemsize
+    for j, m in enumerate(maps):
+        c = chunk_shape[j]
+        origin = 0 if grid_origin is None else grid_origin[j]
+        if m.method is OutputIndexMethod.constant:
+            g, c0 = divmod(m.offset - origin, c)
+            cell.append(g)
+            selection.append(c0)
+            continue
+        if m.input_dimension != used or m.stride != 1:
             return None
-        lo, n, c = dim.inclusive_min, dim.exclusive_max - dim.inclusive_min, chunk_shape[j]
-        first = m.offset + lo - (0 if grid_origin is None else grid_origin[j])
-        g, c0 = divmod(first, c)
+        dim = dims[used]
+        used += 1
+        lo, n = dim.inclusive_min, dim.exclusive_max - dim.inclusive_min
+        g, c0 = divmod(m.offset + lo - origin, c)
         if n <= 0 or c0 + n > c:
             return None
         cell.append(g)
-        box.append(slice(c0, c0 + n))
-    return tuple(cell), tuple(box)
+        selection.append(slice(c0, c0 + n))
+        nbytes *= n
+    if used != len(dims) or not copy_inline([nbytes]):
+        return None
+    return tuple(cell), tuple(selection)
+
+
+async def _read_one_chunk(
+    cache: ChunkCache,
+    cell: tuple[int, ...],
+    selection: tuple[int | slice, ...],
+    staleness_bound: float,
+) -> NDArray[Any]:
+    """:func:`read_chunked` of a box inside chunk ``cell``: ``chunk[selection]``, copied."""
+    entry = cache.entry(cell)
+    entries = [entry]
+    cache.use(entries)
+    try:
+        array_selection = tuple(slice(0, t.stop - t.start) for t in selection if type(t) is slice)
+        part = ChunkCellSelection(cell, selection, array_selection)
+        await cache.ensure_fresh(entries, staleness_bound, [part])
+        chunk = entry.data
+        if chunk is None:
+            if not cache.fill_missing_data_reads:
+                raise cache.missing_error(entry)
+            chunk = np.broadcast_to(cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape)
+        return chunk[selection].copy()
+    finally:
+        cache.release(entries)
 
 
 async def read_chunked_many(
@@ -192,11 +237,12 @@ async def read_chunked_many(
     alone: list[int] = []
     small: list[_Small] = []
     chunk_shape, grid_origin = cache.chunk_shape, cache.grid_origin
+    itemsize = cache.dtype.itemsize
     for i, transform in enumerate(transforms):
         if isinstance(transform, Exception):
             outcomes[i] = transform
             continue
-        box = _one_chunk_box(transform, chunk_shape, grid_origin)
+        box = _one_chunk_part(transform, chunk_shape, grid_origin, itemsize)
         if box is not None:
             small.append(_Small(i, [box[0]], [box[1]]))
             continue

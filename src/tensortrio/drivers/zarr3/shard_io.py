@@ -149,9 +149,9 @@ class ShardIO:
     def needed_many(self, chunk_selections: Sequence[Sequence[Any]]) -> NDArray[np.bool_]:
         """The inner chunks any of ``chunk_selections`` touches (the union of :meth:`needed`).
 
-        Unit-step slices within one inner chunk per dimension (a read of one
-        inner chunk or part of one, the common case) are counted in plain
-        Python; anything else goes through :meth:`needed`.
+        Integers and unit-step slices within one inner chunk per dimension (a
+        read of one inner chunk or part of one, the common case) are counted
+        in plain Python; anything else goes through :meth:`needed`.
         """
         layout = self.layout
         grid, inner, shard = layout.grid_shape, layout.chunk_shape, layout.shard_shape
@@ -162,6 +162,9 @@ class ShardIO:
             index = 0
             if len(selection) == rank:
                 for term, g, c, size in zip(selection, grid, inner, shard, strict=True):
+                    if type(term) is int and 0 <= term < size:
+                        index = index * g + term // c
+                        continue
                     if type(term) is not slice or term.step not in (None, 1):
                         break
                     lo, hi = term.start, term.stop
