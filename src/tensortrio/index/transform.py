@@ -25,7 +25,7 @@ from .output_map import IndexArray, OutputIndexMap, OutputIndexMaps, OutputIndex
 from .shortcut import DimExpressionShortcuts
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 __all__ = ["IndexTransform", "normalize_output_maps"]
 
@@ -296,6 +296,11 @@ class IndexTransform(DimExpressionShortcuts):
 
     def __getitem__(self, key: Any) -> IndexTransform:
         """Compose with a transform, slice by a domain, apply a dim expression or NumPy index."""
+        if type(key) is tuple:
+            # The everyday key (``t[a:b, c:d]``) first: no other kind is a tuple.
+            basic = _basic_indexing(self, key)
+            if basic is not None:
+                return basic
         if isinstance(key, IndexTransform):
             from .compose import compose
 
@@ -391,3 +396,16 @@ class _ModeIndexer:
         from .indexing import apply_numpy_indexing
 
         return apply_numpy_indexing(self.transform, key, self.mode)
+
+
+def _basic_indexing(transform: IndexTransform, key: tuple[Any, ...]) -> IndexTransform | None:
+    global _basic_indexing_impl
+    if _basic_indexing_impl is None:
+        from .indexing import _basic_indexing as imported
+
+        _basic_indexing_impl = imported
+    return _basic_indexing_impl(transform, key)
+
+
+_basic_indexing_impl: Callable[[IndexTransform, Any], IndexTransform | None] | None = None
+"""``indexing._basic_indexing``, imported on first use (indexing imports this module)."""
