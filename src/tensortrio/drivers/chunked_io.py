@@ -4,7 +4,8 @@
 
 - :func:`read_chunked` partitions the request over the chunk grid, brings each
   touched entry up to date (``staleness_bound``), and copies the chunks (or the
-  fill value for missing ones) into a new array;
+  fill value for missing ones) into a new array; a small box inside one chunk
+  (the common request) skips the partition and is that chunk's part, copied;
 - :func:`write_chunked` returns ``WriteFutures`` at once; the operation merges
   each chunk's part of the source into its entry (``copy`` resolves when all
   are taken) and waits for every affected writeback (``commit``);
@@ -12,7 +13,7 @@
   chunks they share are brought up to date once, for all of them;
 - :func:`delete_chunks` deletes stored chunks through the cache (resize).
 
-Both work through the request in windows of chunks bounded by
+Reads and writes work through the request in windows of chunks bounded by
 ``ChunkCache.work_budget_bytes`` so memory follows the cache pool limit and
 the concurrency, not the size of the request.
 """
