@@ -7,6 +7,15 @@ the write is acknowledged. A crash therefore leaves either the old or the new
 value under ``key``, never a torn one; at worst a stale ``.__lock`` file,
 which is never listed and is reused by the next write.
 
+A batch's writes go in phases rather than one after the other: take the
+locks (in path order: OFD locks do not detect deadlock) and write every
+value, then ``fsync`` every value, then rename every one into place, then
+``fsync`` each directory once. Writing everything before the first
+``fsync`` lets the filesystem flush several files per journal commit. Every
+value is still ``fsync``-ed before its rename, and every rename before the
+write is acknowledged. A key written twice in one batch is written in two
+rounds, in order, never holding its lock twice.
+
 Storage generations encode (device, inode, mtime) exactly as TensorStore's
 file driver does, so they are comparable between the two libraries. Each
 write gets a fresh inode, but inode numbers are recycled and kernel
@@ -24,7 +33,7 @@ import os
 import struct
 import time
 from stat import S_ISREG
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .byte_range import FULL
 from .driver import ReadGroup
@@ -47,7 +56,7 @@ __all__ = [
     "list_keys",
     "read_group",
     "run_batch",
-    "write_value",
+    "write_batch",
 ]
 
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
@@ -167,6 +176,10 @@ def _pread_exactly(fd: int, start: int, stop: int, key: bytes, path: bytes) -> b
 # --- writes
 
 
+#: Most locks (open lock files) one batch holds at once; more writes go in further groups.
+MAX_HELD_LOCKS = 64
+
+
 def _stat_value(path: bytes) -> os.stat_result | None:
     try:
         st = os.stat(path)
@@ -204,38 +217,142 @@ def _write_all(fd: int, value: bytes | memoryview) -> None:
         view = view[written:]
 
 
-def write_value(
-    path: bytes, request: WriteRequest, *, sync: bool, dirs_to_sync: set[bytes]
-) -> TimestampedStorageGeneration:
-    """Write or delete one key under its lock; the caller ``fsync``s ``dirs_to_sync`` after.
+def _rounds(writes: Sequence[tuple[int, WriteRequest]]) -> list[list[tuple[int, WriteRequest]]]:
+    """Split ``writes`` into rounds of distinct keys: round ``n`` has each key's ``n``-th write."""
+    rounds: list[list[tuple[int, WriteRequest]]] = []
+    seen: dict[bytes, int] = {}
+    for write in writes:
+        key = write[1].key
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(write)
+    return rounds
 
-    Returns the new generation; ``b""`` (unknown) when ``if_equal`` did not
-    match, ``b"\\x02"`` after a delete.
 
-    Raises:
-        OSError: naming the key, when the filesystem refuses.
+def write_batch(
+    writes: Sequence[tuple[int, WriteRequest]],
+    outcomes: list[Any],
+    *,
+    sync: bool,
+    dirs_to_sync: set[bytes],
+) -> None:
+    """Apply ``writes`` (position, request) in order per key; set ``outcomes[position]`` of each.
+
+    An outcome is the new generation, ``b""`` (unknown) when ``if_equal``
+    did not match, ``b"\\x02"`` after a delete, or an ``OSError`` naming the
+    key. The caller ``fsync``s ``dirs_to_sync`` before acknowledging them.
+
+    Writes of distinct keys go in groups: every lock taken (sorted by path,
+    so that holders of several locks cannot deadlock), then every value
+    written, then every value ``fsync``-ed, then every file renamed into place.
+    A key's later writes go in later groups.
     """
+    for round_ in _rounds(writes):
+        round_.sort(key=_write_path)
+        for start in range(0, len(round_), MAX_HELD_LOCKS):
+            _write_group(round_[start : start + MAX_HELD_LOCKS], outcomes, sync, dirs_to_sync)
+
+
+def _write_path(write: tuple[int, WriteRequest]) -> bytes:
+    return write[1].key
+
+
+# A value written to its locked lock file, waiting for fsync and rename:
+# (position, request, lock, its generation once renamed).
+_Staged = tuple[int, WriteRequest, FileLock, bytes]
+
+
+def _write_group(
+    group: Sequence[tuple[int, WriteRequest]],
+    outcomes: list[Any],
+    sync: bool,
+    dirs_to_sync: set[bytes],
+) -> None:
     start = time.time()
-    key = request.key
-    action = "write" if request.value is not None else "delete"
+    staged: list[_Staged | None] = []
     try:
-        lock = _lock(path, dirs_to_sync)
-    except OSError as exc:
-        raise _os_error(exc, action, key, path) from exc
-    renamed = False
+        for position, request in group:
+            try:
+                entry = _stage(position, request, start, outcomes, sync, dirs_to_sync)
+            except OSError as exc:
+                outcomes[position] = _os_error(exc, _action(request), request.key, request.key)
+                continue
+            if entry is not None:
+                staged.append(entry)
+        if sync:
+            for slot, entry in enumerate(staged):
+                assert entry is not None
+                try:
+                    os.fsync(entry[2].fd)
+                except OSError as exc:
+                    _abandon(entry, exc, outcomes)
+                    staged[slot] = None
+        for slot, entry in enumerate(staged):
+            if entry is None:
+                continue
+            position, request, lock, generation = entry
+            try:
+                os.rename(lock.lock_path, request.key)
+            except OSError as exc:
+                _abandon(entry, exc, outcomes)
+                staged[slot] = None
+                continue
+            staged[slot] = None
+            lock.release()
+            outcomes[position] = TimestampedStorageGeneration(generation, start)
+            if sync:
+                dirs_to_sync.add(_parent(request.key))
+    finally:
+        # Only after an unexpected exception: the writes not renamed did not happen.
+        for entry in staged:
+            if entry is not None:
+                entry[2].delete()
+
+
+def _action(request: WriteRequest) -> str:
+    return "write" if request.value is not None else "delete"
+
+
+def _abandon(entry: _Staged, exc: OSError, outcomes: list[Any]) -> None:
+    position, request, lock, _ = entry
+    outcomes[position] = _os_error(exc, _action(request), request.key, request.key)
+    lock.delete()
+
+
+def _stage(
+    position: int,
+    request: WriteRequest,
+    start: float,
+    outcomes: list[Any],
+    sync: bool,
+    dirs_to_sync: set[bytes],
+) -> _Staged | None:
+    """Lock ``request``'s key and check its condition; write its value to the lock file.
+
+    Returns the staged write, or ``None`` once its outcome is set (a delete,
+    or a condition that did not match).
+    """
+    path = request.key
+    lock = _lock(path, dirs_to_sync)
     try:
         current = _stat_value(path)
         if request.if_equal:
             generation = NO_VALUE if current is None else file_generation(current)
             if generation != request.if_equal:
-                return TimestampedStorageGeneration(UNKNOWN, start)
+                outcomes[position] = TimestampedStorageGeneration(UNKNOWN, start)
+                lock.delete()
+                return None
         if request.value is None:
             if current is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                 if sync:
                     dirs_to_sync.add(_parent(path))
-            return TimestampedStorageGeneration(NO_VALUE, start)
+            outcomes[position] = TimestampedStorageGeneration(NO_VALUE, start)
+            lock.delete()
+            return None
         if lock.stat.st_size:
             # A writer killed mid-write left its partial value here.
             os.ftruncate(lock.fd, 0)
@@ -244,21 +361,12 @@ def write_value(
         if current is not None and mtime <= current.st_mtime_ns:
             mtime = current.st_mtime_ns + 1
         os.utime(lock.fd, ns=(mtime, mtime))
-        if sync:
-            os.fsync(lock.fd)
-        st = os.fstat(lock.fd)
-        os.rename(lock.lock_path, path)
-        renamed = True
-        if sync:
-            dirs_to_sync.add(_parent(path))
-        return TimestampedStorageGeneration(file_generation(st), start)
-    except OSError as exc:
-        raise _os_error(exc, action, key, path) from exc
-    finally:
-        if renamed:
-            lock.release()
-        else:
-            lock.delete()
+        # The filesystem may store a coarser mtime than asked: the generation is what it stored.
+        generation = file_generation(os.fstat(lock.fd))
+    except BaseException:
+        lock.delete()
+        raise
+    return position, request, lock, generation
 
 
 def sync_directories(directories: set[bytes]) -> dict[bytes, OSError]:
@@ -279,24 +387,28 @@ def sync_directories(directories: set[bytes]) -> dict[bytes, OSError]:
 def run_batch(
     operations: Sequence[ReadGroup | WriteRequest], *, sync: bool
 ) -> list[list[ReadResult | Exception] | TimestampedStorageGeneration | Exception]:
-    """Execute a batch in order on this thread; writes are acknowledged after their directories are synced.
+    """Execute a batch on this thread; writes are acknowledged after their directories are synced.
+
+    Operations apply in order: each run of writes goes through
+    ``write_batch`` before the reads that follow it.
 
     Returns one outcome per operation: a list of read outcomes for a
-    ``FileReadGroup``, a generation or an exception for a ``FileWrite``.
+    ``ReadGroup``, a generation or an exception for a ``WriteRequest``.
     """
-    outcomes: list[list[ReadResult | Exception] | TimestampedStorageGeneration | Exception] = []
+    outcomes: list[Any] = [None] * len(operations)
     dirs_to_sync: set[bytes] = set()
+    writes: list[tuple[int, WriteRequest]] = []
     now = time.time()
-    for operation in operations:
+    for position, operation in enumerate(operations):
         if isinstance(operation, ReadGroup):
-            outcomes.append(read_group(operation, now))
-            continue
-        try:
-            outcomes.append(
-                write_value(operation.key, operation, sync=sync, dirs_to_sync=dirs_to_sync)
-            )
-        except OSError as exc:
-            outcomes.append(exc)
+            if writes:
+                write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync)
+                writes = []
+            outcomes[position] = read_group(operation, now)
+        else:
+            writes.append((position, operation))
+    if writes:
+        write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync)
     if dirs_to_sync:
         failures = sync_directories(dirs_to_sync)
         if failures:

@@ -10,11 +10,15 @@ process, so two threads of one process exclude each other too.
 
 Only the owner of the lock on the file that *currently* has the lock path may
 remove it or rename it into place; after acquiring the lock we therefore
-re-open the path and check it is still the same inode, retrying otherwise.
+``stat`` the path and check it is still the same inode, retrying otherwise.
+
+OFD locks do not detect deadlock: a thread that holds several locks at once
+must take them in one global order (``file_io`` takes them sorted by path).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
@@ -52,21 +56,29 @@ class FileLock:
     stat: os.stat_result
 
     def delete(self) -> None:
-        """Remove the lock file and release the lock (the write did not happen)."""
-        try:
+        """Remove the lock file and release the lock (the write did not happen); idempotent.
+
+        A lock file that cannot be removed stays: it is never listed, and the
+        next writer of the key reuses it.
+        """
+        if self.fd < 0:
+            return
+        with contextlib.suppress(OSError):
             os.unlink(self.lock_path)
-        except FileNotFoundError:
-            pass
-        finally:
-            os.close(self.fd)
+        self.release()
 
     def release(self) -> None:
-        """Release the lock, keeping the file (it was renamed into place)."""
-        os.close(self.fd)
+        """Release the lock, keeping the file (it was renamed into place); idempotent."""
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
 
 
 def acquire_file_lock(lock_path: bytes) -> FileLock:
     """Block until this thread holds the write lock of ``lock_path``.
+
+    The returned ``stat`` is taken while holding the lock, so its size is
+    what a writer killed mid-write left in the file.
 
     Raises:
         OSError: if the lock file cannot be created or locked.
@@ -74,17 +86,21 @@ def acquire_file_lock(lock_path: bytes) -> FileLock:
     """
     fd = os.open(lock_path, _OPEN_FLAGS, 0o666)
     try:
-        st = os.fstat(fd)
         while True:
             _lock_fd(fd)
-            other = os.open(lock_path, _OPEN_FLAGS, 0o666)
-            other_st = os.fstat(other)
-            if (other_st.st_dev, other_st.st_ino) == (st.st_dev, st.st_ino):
-                os.close(other)
-                return FileLock(lock_path, fd, st)
+            st = os.fstat(fd)
+            try:
+                current = os.stat(lock_path)
+            except FileNotFoundError:
+                pass
+            else:
+                if (current.st_ino, current.st_dev) == (st.st_ino, st.st_dev):
+                    return FileLock(lock_path, fd, st)
             # The previous owner renamed or removed the file we locked: lock the new one.
             os.close(fd)
-            fd, st = other, other_st
+            fd = -1
+            fd = os.open(lock_path, _OPEN_FLAGS, 0o666)
     except BaseException:
-        os.close(fd)
+        if fd >= 0:
+            os.close(fd)
         raise
