@@ -9,14 +9,10 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import numpy as np
 import pytest
-import trio
-import trio.testing
 
 import tensortrio as ts
-from tensortrio.drivers.read_burst import ReadBurst
 from tensortrio.errors import DataLossError, OutOfRangeError
 from tensortrio.runtime import get_runtime
 
@@ -176,75 +172,45 @@ def test_batch_reads_of_one_shard_load_it_once() -> None:
     assert after.range_reads - before.range_reads == 1
 
 
-# --- ReadBurst.gathered on its own, with a stand-in driver
+def test_batch_reads_joined_to_a_cancelled_first_read_still_wait_for_the_submit() -> None:
+    data = pattern((64, 64))
+    store = written(sharded_spec(MEMORY), data)
+    cache = cache_of(store)
+    before = cache.shard_statistics()
+    batch = ts.Batch()
+    futures = [store[0:8, 8 * j : 8 * j + 8].read(batch=batch) for j in range(3)]
+    assert futures[0].cancel()
+    # Nothing starts before the submit, not even the reads the first one gathered.
+    assert cache.shard_statistics() == before
+    assert not any(future.done() for future in futures[1:])
+    batch.submit()
+    for j in (1, 2):
+        assert np.array_equal(futures[j].result(), data[0:8, 8 * j : 8 * j + 8])
+    late = store[8:16, 0:8].read(batch=batch)  # after the submit: starts at once
+    assert np.array_equal(late.result(), data[8:16, 0:8])
 
 
-@attrs.define
-class _Driver:
-    """Reads give the view's origin; ``read_many`` calls are recorded."""
-
-    many: list[int] = attrs.field(factory=list)
-    alone: int = 0
-    gate: trio.Event | None = None
-    """``read_many`` waits for it when set."""
-    first: int = -1
-    """The origin of the first view ``read_many`` was given (the leader's)."""
-
-    async def resolve(self, transform: Any) -> Any:
-        return transform
-
-    async def read(self, transform: Any) -> np.ndarray:
-        self.alone += 1
-        return np.array(transform.domain.origin)
-
-    async def read_many(self, transforms: Any) -> list[Any]:
-        self.many.append(len(transforms))
-        self.first = transforms[0].domain.origin[0]
-        if self.gate is not None:
-            await self.gate.wait()
-        await trio.lowlevel.checkpoint()
-        return [np.array(t.domain.origin) for t in transforms]
+def test_a_batch_is_a_burst_of_its_own() -> None:
+    data = pattern((64, 64))
+    store = written(sharded_spec(MEMORY), data)
+    first, second = ts.Batch(), ts.Batch()
+    a = store[0:8, 0:8].read(batch=first)
+    b = store[0:8, 8:16].read(batch=second)
+    second.submit()
+    assert np.array_equal(b.result(), data[0:8, 8:16])
+    assert not a.done()
+    first.submit()
+    assert np.array_equal(a.result(), data[0:8, 0:8])
 
 
-def _view(i: int) -> ts.IndexTransform:
-    return ts.IndexTransform(input_inclusive_min=[i], input_shape=[1])
-
-
-async def test_reads_started_in_one_step_are_read_together() -> None:
-    burst, driver = ReadBurst(), _Driver()
-    out: dict[int, Any] = {}
-
-    async def read(i: int) -> None:
-        out[i] = await burst.gathered(driver, _view(i), "C")
-
-    async with trio.open_nursery() as nursery:
-        for i in range(5):
-            nursery.start_soon(read, i)
-    assert driver.many == [5]
-    assert driver.alone == 0
-    assert {i: int(v[0]) for i, v in out.items()} == {i: i for i in range(5)}
-
-
-async def test_reads_gathered_by_a_cancelled_leader_read_alone() -> None:
-    burst, driver = ReadBurst(), _Driver()
-    driver.gate = trio.Event()
-    out: dict[int, Any] = {}
-    scopes = {i: trio.CancelScope() for i in range(3)}
-
-    async def read(i: int) -> None:
-        with scopes[i]:
-            out[i] = await burst.gathered(driver, _view(i), "C")
-
-    async with trio.open_nursery() as nursery:
-        for i in range(3):
-            nursery.start_soon(read, i)
-        await trio.testing.wait_all_tasks_blocked()  # the leader is in read_many
-        assert driver.many == [3]
-        leader = driver.first
-        scopes[leader].cancel()
-    assert leader not in out
-    assert driver.alone == 2
-    assert {i: int(v[0]) for i, v in out.items()} == {i: i for i in range(3) if i != leader}
+def test_a_dropped_batch_still_starts_its_reads() -> None:
+    data = pattern((64, 64))
+    store = written(sharded_spec(MEMORY), data)
+    batch = ts.Batch()
+    futures = [store[0:8, 8 * j : 8 * j + 8].read(batch=batch) for j in range(2)]
+    del batch  # as TensorStore users forget to submit: dropping it submits
+    for j, future in enumerate(futures):
+        assert np.array_equal(future.result(timeout=30), data[0:8, 8 * j : 8 * j + 8])
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -18,28 +18,28 @@ scheduler passes while each waits for a shared chunk load. A
 Cancelling the future of a read that joined a burst marks it cancelled; the
 shared work goes on for the others (as a read of a ``ts.Batch``).
 
-Reads of a ``ts.Batch`` start as operations of their own, all in one step of
-the runtime; :meth:`ReadBurst.gathered` gathers those of one step the same
-way: the first waits one scheduler pass for the others, reads them all with
-``read_many`` and hands each its outcome. A gathered read whose leader is
-cancelled or fails as a whole reads on its own.
+Reads of a ``ts.Batch`` form a burst per batch the same way: the first is
+deferred to the batch's submit and the others join it until it starts. A
+read joined to a first read that is cancelled before its burst started is
+deferred to the batch (or started, once it is submitted) on its own.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Protocol
+import weakref
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import numpy as np
-import trio
 
 from ..runtime import Future, Promise, get_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..batch import Batch
     from ..index import IndexTransform
     from .chunked_io import ReadOutcome
 
@@ -75,20 +75,8 @@ class _Burst:
     """Every read of ``joined`` has its outcome, or an operation of its own."""
     pid: int = attrs.field(factory=os.getpid)
     """The process whose runtime runs the burst's operation."""
-
-
-@attrs.define(eq=False)
-class _Slot:
-    """A gathered read: its view, then its outcome (None: read it alone)."""
-
-    transform: IndexTransform
-    outcome: ReadOutcome | None = None
-
-
-@attrs.define(eq=False)
-class _Gathering:
-    slots: list[_Slot] = attrs.field(factory=list)
-    done: trio.Event = attrs.field(factory=trio.Event)
+    batch: weakref.ref[Any] | None = None
+    """The ``ts.Batch`` whose submit starts the burst (None: the runtime starts it)."""
 
 
 @attrs.define(eq=False)
@@ -97,63 +85,47 @@ class ReadBurst:
 
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     _open: _Burst | None = attrs.field(init=False, default=None)
-    _gathering: _Gathering | None = attrs.field(init=False, default=None)
-    """Reads started in this step of the runtime (runtime thread only)."""
+    _in_batch: weakref.WeakKeyDictionary[Any, _Burst] = attrs.field(
+        init=False, factory=weakref.WeakKeyDictionary
+    )
+    """The open burst of each ``ts.Batch`` not submitted yet (weak: a dropped batch submits itself)."""
 
-    async def gathered(self, driver: BurstDriver, transform: IndexTransform, order: str) -> np.ndarray:
-        """Read ``transform`` with the other reads started in the same runtime step (a batch's)."""
-        gathering = self._gathering
-        if gathering is not None:
-            slot = _Slot(transform)
-            gathering.slots.append(slot)
-            await gathering.done.wait()
-            outcome = slot.outcome
-            if outcome is None:
-                return await _read(driver, transform, order)
-        else:
-            gathering = self._gathering = _Gathering()
-            try:
-                await trio.lowlevel.checkpoint()  # reads started in this step join meanwhile
-            except BaseException:
-                self._gathering = None
-                gathering.done.set()  # the others read alone
-                raise
-            self._gathering = None
-            slots = gathering.slots
-            try:
-                if slots:
-                    outcomes = await driver.read_many([transform, *(s.transform for s in slots)])
-                else:
-                    outcomes = [await _read_outcome(driver, transform)]
-                for slot, other in zip(slots, outcomes[1:], strict=True):
-                    slot.outcome = other
-            finally:
-                gathering.done.set()
-            outcome = outcomes[0]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return np.asfortranarray(outcome) if order == "F" else outcome
+    def submit(
+        self, driver: BurstDriver, transform: IndexTransform, order: str, batch: Batch | None = None
+    ) -> Future[np.ndarray]:
+        """Read ``transform`` of ``driver`` (C or F ``order``) as part of the open burst, or a new one.
 
-    def submit(self, driver: BurstDriver, transform: IndexTransform, order: str) -> Future[np.ndarray]:
-        """Read ``transform`` of ``driver`` (C or F ``order``) as part of the open burst, or a new one."""
+        With ``batch``: the burst of that batch, started when it is submitted.
+        """
         with self._lock:
-            burst = self._open
+            burst = self._open if batch is None else self._in_batch.get(batch)
             if burst is not None:
                 promise: Promise[np.ndarray]
                 future: Future[np.ndarray]
                 promise, future = Promise.new()
                 burst.joined.append(_Joined(transform, order, promise, future))
                 return future
-            burst = self._open = _Burst()
-        first = get_runtime().submit(self._run, driver, transform, order, burst, name="read")
+            if batch is None:
+                burst = self._open = _Burst()
+            else:
+                burst = self._in_batch[batch] = _Burst(batch=weakref.ref(batch))
+        if batch is None:
+            first = get_runtime().submit(self._run, driver, transform, order, burst, name="read")
+        else:
+            first = batch.defer(self._run, driver, transform, order, burst, name="read")
         first.add_done_callback(lambda done: self._strand_check(driver, burst, done))
         return first
 
     def _take(self, burst: _Burst) -> list[_Joined] | None:
         """Close ``burst`` and hand over its reads, once (None: already taken)."""
         with self._lock:
-            if self._open is burst:
-                self._open = None
+            if burst.batch is None:
+                if self._open is burst:
+                    self._open = None
+            else:
+                batch = burst.batch()
+                if batch is not None and self._in_batch.get(batch) is burst:
+                    del self._in_batch[batch]
             if burst.taken:
                 return None
             burst.taken = True
@@ -201,15 +173,7 @@ class ReadBurst:
         joined = self._take(burst)
         burst.settled = True
         if joined:
-            _run_alone(driver, joined)
-
-
-async def _read_outcome(driver: BurstDriver, transform: IndexTransform) -> ReadOutcome:
-    try:
-        resolved = await driver.resolve(transform)
-        return await driver.read(resolved)
-    except Exception as exc:
-        return exc
+            _run_alone(driver, joined, None if burst.batch is None else burst.batch())
 
 
 async def _read(driver: BurstDriver, transform: IndexTransform, order: str) -> np.ndarray:
@@ -218,12 +182,15 @@ async def _read(driver: BurstDriver, transform: IndexTransform, order: str) -> n
     return np.asfortranarray(array) if order == "F" else array
 
 
-def _run_alone(driver: BurstDriver, joined: list[_Joined]) -> None:
-    """Run each of ``joined`` as its own operation, its outcome forwarded to its promise."""
+def _run_alone(driver: BurstDriver, joined: list[_Joined], batch: Batch | None = None) -> None:
+    """Run each of ``joined`` as its own operation (deferred to ``batch``), its outcome forwarded."""
     for item in joined:
         if item.future.done():
             continue  # cancelled by its caller, or already settled
-        future = get_runtime().submit(_read, driver, item.transform, item.order, name="read")
+        if batch is None:
+            future = get_runtime().submit(_read, driver, item.transform, item.order, name="read")
+        else:
+            future = batch.defer(_read, driver, item.transform, item.order, name="read")
         future.add_done_callback(lambda done, item=item: _forward(done, item))  # type: ignore[misc]
 
 

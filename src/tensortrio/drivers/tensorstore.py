@@ -390,7 +390,7 @@ class TensorStore(DimExpressionShortcuts):
             raise TypeError("`order` must be specified as 'C' or 'F'")
         if not self._rw.read:
             return _failed(InvalidArgumentError("Source does not support reading."))
-        from ..batch import submit_in_batch
+        from ..batch import Batch, submit_in_batch
 
         if self._transaction is not None:
             from .transactional_io import read_in_transaction_op
@@ -408,18 +408,12 @@ class TensorStore(DimExpressionShortcuts):
         burst = getattr(self._driver, "read_burst", None)
         if burst is not None:
             # Reads issued together share their chunk loads (see drivers/read_burst.py).
-            if batch is None:
-                future: Future[np.ndarray] = burst.submit(self._driver, self._transform, order)
-                return future
-            return submit_in_batch(
-                batch,
-                burst.gathered,
-                self._driver,
-                self._transform,
-                order,
-                name="read",
-                where="TensorStore.read",
-            )
+            if batch is not None and not isinstance(batch, Batch):
+                raise TypeError(
+                    f"TensorStore.read: batch must be a ts.Batch or None, got {type(batch).__name__}"
+                )
+            future: Future[np.ndarray] = burst.submit(self._driver, self._transform, order, batch)
+            return future
         return submit_in_batch(
             batch, _read, self._driver, self._transform, order, name="read", where="TensorStore.read"
         )
