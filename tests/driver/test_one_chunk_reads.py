@@ -1,4 +1,4 @@
-"""Reads of a box inside one chunk take a direct path (chunked_io._one_chunk_part): same results."""
+"""Reads and writes of a box inside one chunk take a direct path (chunked_io._one_chunk_part): same results."""
 
 from __future__ import annotations
 
@@ -88,3 +88,23 @@ def test_missing_chunks() -> None:
         context=ts.Context(),
     ).result()
     assert np.array_equal(filled[5, 0:10].read().result(), np.full(10, 7, np.uint16))
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_writes_agree_with_numpy(store: Any, view: Any) -> None:
+    expected = DATA.copy()
+    value = np.arange(expected[view].size, dtype=np.uint16).reshape(expected[view].shape) + 5000
+    expected[view] = value
+    store[view].write(value).result()
+    assert np.array_equal(store.read().result(), expected)
+
+
+def test_a_one_chunk_write_checks_the_source_shape(store: Any) -> None:
+    from tensortrio.drivers.chunked_io import write_chunked_async
+    from tensortrio.runtime import get_runtime
+
+    view = store[17:19, 3:9]
+    with pytest.raises(ValueError, match=r"source shape \[3, 6\] does not match the write domain shape \[2, 6\]$"):
+        get_runtime().submit(
+            write_chunked_async, store._driver.cache, view._transform, np.zeros((3, 6), np.uint16)
+        ).result()

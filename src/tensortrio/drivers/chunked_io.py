@@ -40,7 +40,7 @@ from ..index.partition import ChunkCellSelection, partition_index_transform
 from ..runtime import Promise, WriteFutures, get_runtime
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from numpy.typing import NDArray
 
@@ -387,11 +387,24 @@ async def write_chunked_async(
     """The write operation of :func:`write_chunked`, awaitable on the runtime thread."""
     tickets: collections.deque[tuple[WriteTicket, int]] = collections.deque()
     try:
-        partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
-        if source.shape != partition.input_shape:
+        box = _one_chunk_part(transform, cache.chunk_shape, cache.grid_origin, cache.dtype.itemsize)
+        if box is not None:
+            # A small box inside one chunk (store[i, a:b] = ...): its one selection, directly.
+            cell, chunk_selection = box
+            array_selection = tuple(
+                slice(0, t.stop - t.start) for t in chunk_selection if type(t) is slice
+            )
+            input_shape = tuple(t.stop for t in array_selection)
+            parts: Iterable[ChunkCellSelection] = [
+                ChunkCellSelection(cell, chunk_selection, array_selection)
+            ]
+        else:
+            partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
+            input_shape, parts = partition.input_shape, partition
+        if source.shape != input_shape:
             raise InvalidArgumentError(
                 f"{cache.name}: source shape {list(source.shape)} does not match the "
-                f"write domain shape {list(partition.input_shape)}"
+                f"write domain shape {list(input_shape)}"
             )
         if source.dtype != cache.dtype:
             raise InvalidArgumentError(
@@ -400,7 +413,7 @@ async def write_chunked_async(
         budget = cache.work_budget_bytes()
         window = max(1, budget // 2 // cache.chunk_nbytes)
         outstanding = 0
-        selections = iter(partition)
+        selections = iter(parts)
         while group := list(itertools.islice(selections, window)):
             ticket = WriteTicket()
             try:
