@@ -1,4 +1,4 @@
-"""ShardIO.load of blosc inner chunks: decompressed straight into the shard, errors as the codec chain's."""
+"""ShardIO.load of raw and blosc inner chunks: decoded straight into the shard, errors as the codec chain's."""
 
 from __future__ import annotations
 
@@ -81,3 +81,31 @@ def test_partial_reads_of_a_blosc_shard() -> None:
         futures = [store[8 * i : 8 * i + 8, 0:8].read(batch=batch) for i in range(6)]
     for i, future in enumerate(futures):
         assert np.array_equal(future.result(), data[8 * i : 8 * i + 8, 0:8])
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "int64"])
+def test_raw_inner_chunks_load_as_the_codec_chain_decodes(dtype: str) -> None:
+    spec = sharded_spec({"driver": "memory"}, dtype=dtype)
+    store = ts.open(spec, create=True, context=ts.Context()).result()
+    io = cache_of(store)._io
+    assert io._raw
+    chunk = pattern(io.layout.chunk_shape, dtype=dtype, seed=3)
+    data = bytes(io.layout.inner.encode(chunk))
+    buffer = np.zeros(io.layout.shard_shape, io.layout.info.dtype)
+    io.load(buffer, 6, data)  # row 1, column 2
+    assert np.array_equal(buffer[8:16, 16:24], decode_inner_chunk(io.layout, data))
+    assert np.array_equal(buffer[8:16, 16:24], chunk)
+    short = data[:-1]
+    with pytest.raises(DataLossError, match=r"^inner chunk \[1, 2\]: bytes codec: chunk is"):
+        io.load(buffer, 6, short)
+
+
+def test_big_endian_inner_chunks_take_the_codec_chain() -> None:
+    spec = sharded_spec(
+        {"driver": "memory"}, inner_codecs=[{"name": "bytes", "configuration": {"endian": "big"}}]
+    )
+    store = ts.open(spec, create=True, context=ts.Context()).result()
+    assert not cache_of(store)._io._raw
+    data = pattern((64, 64))
+    store.write(data).result()
+    assert np.array_equal(store[8:16, 16:24].read().result(), data[8:16, 16:24])

@@ -84,6 +84,8 @@ class ShardIO:
     _split: tuple[int, ...] = attrs.field(init=False)
     _chunk_nbytes: int = attrs.field(init=False)
     _blosc: Any = attrs.field(init=False)
+    _raw: bool = attrs.field(init=False)
+    """Inner chunks are stored as their native bytes (the chain is one native ``bytes`` codec)."""
     _regions: tuple[tuple[slice, ...], ...] = attrs.field(init=False)
     """Where each inner chunk (flat, row-major) lies in the shard."""
     """A numcodecs Blosc when inner chunks are native ``bytes`` + ``blosc`` (the fast path)."""
@@ -96,6 +98,7 @@ class ShardIO:
         itemsize = self.layout.info.dtype.itemsize
         object.__setattr__(self, "_chunk_nbytes", math.prod(self.layout.chunk_shape) * itemsize)
         object.__setattr__(self, "_blosc", _inner_blosc(self.layout))
+        object.__setattr__(self, "_raw", _inner_raw(self.layout))
         regions = tuple(self.layout.cell_slices(tuple(cell)) for cell in self.layout.cells())
         object.__setattr__(self, "_regions", regions)
 
@@ -262,6 +265,11 @@ class ShardIO:
             buffer[region] = layout.info.fill_value
             return
         if self._blosc is not None and self._load_blosc(buffer, region, data, scratch):
+            return
+        if self._raw and len(data) == self._chunk_nbytes:
+            # Native bytes, nothing else: the stored bytes are the chunk (what the chain gives).
+            raw = np.frombuffer(data, np.uint8).view(layout.info.dtype)
+            buffer[region] = raw.reshape(layout.chunk_shape)
             return
         try:
             buffer[region] = decode_inner_chunk(layout, data)
@@ -484,6 +492,23 @@ class ShardIO:
 
 
 _SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+
+
+def _inner_raw(layout: ShardLayout) -> bool:
+    """Whether the inner chain is one native-endian ``bytes`` codec and nothing else."""
+    import sys
+
+    from .codecs.bytes_codec import BytesCodec
+
+    inner = layout.inner
+    codec = inner.array_to_bytes
+    return (
+        not inner.array_to_array
+        and not inner.bytes_to_bytes
+        and isinstance(codec, BytesCodec)
+        and (codec.endian is None or codec.endian == sys.byteorder)
+        and layout.info.dtype.isnative
+    )
 
 
 def _inner_blosc(layout: ShardLayout) -> Any:
