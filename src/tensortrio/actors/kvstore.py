@@ -77,6 +77,10 @@ READ_BATCH = 512
 WRITE_BATCH = 128
 #: Writes held back behind in-flight writes of their keys before a batch stops scanning.
 _MAX_HELD = 1024
+#: A write batch closes once its values add up to this many bytes: large values
+#: are I/O-bound, so they go to as many threads as the driver allows rather
+#: than queue behind each other in one (a hop is cheap next to 1 MiB of I/O).
+WRITE_BATCH_BYTES = 1 << 20
 
 
 @attrs.frozen
@@ -427,7 +431,13 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         write_keys: set[bytes] = set()
         blocked: set[bytes] = set()
         held: list[WriteOp] = []
-        while queue and len(operations) < size and len(held) <= _MAX_HELD:
+        nbytes = 0
+        while (
+            queue
+            and len(operations) < size
+            and len(held) <= _MAX_HELD
+            and nbytes < WRITE_BATCH_BYTES
+        ):
             op = queue.popleft()
             if op.future.done():
                 counts["cancelled"] += 1
@@ -440,6 +450,9 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             write_keys.add(key)
             operations.append(op.request)
             ops.append(op)
+            value = op.request.value
+            if value is not None:
+                nbytes += value.nbytes if type(value) is memoryview else len(value)
         if held:
             queue.extendleft(reversed(held))
         if operations:
