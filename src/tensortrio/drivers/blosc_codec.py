@@ -15,7 +15,7 @@ it), keep using numcodecs, which releases the GIL.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import blosc
 import numcodecs.blosc
@@ -24,7 +24,12 @@ import numpy as np
 from ..errors import DataLossError
 from .blosc_format import blosc_header_sizes
 
-__all__ = ["SMALL", "compress", "decompress_checked", "decompress_small"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import NDArray
+
+__all__ = ["SMALL", "compress", "decompress_checked", "decompressor_into"]
 
 #: Buffers below this many bytes go through python-blosc (GIL held, low overhead).
 SMALL: Final = 1 << 16
@@ -49,20 +54,34 @@ def compress(
     return bytes(codec.encode(flat))
 
 
-def decompress_small(data: bytes | bytearray | memoryview, address: int) -> None:
-    """Decompress the frame ``data`` to memory at ``address`` (hot loops; no checks).
+def decompressor_into(
+    out: NDArray[np.uint8],
+) -> Callable[[bytes | bytearray | memoryview], object]:
+    """A function that decompresses a frame into ``out`` (a writable C-contiguous byte array).
 
-    The caller has checked the frame's header (``blosc_header_sizes``): it is
-    complete and decodes to fewer than :data:`SMALL` bytes, all of which fit
-    at ``address``.
-
-    Raises:
-        Exception: of blosc's choosing, when the frame's body is corrupt.
+    For hot loops: it does no checks. Its caller has checked each frame's
+    header (``blosc_header_sizes``): the frame is complete and decodes to
+    exactly ``out.nbytes`` bytes. The function raises an exception of blosc's
+    choosing when a frame's body is corrupt.
     """
-    blosc.decompress_ptr(data, address)
+    if out.nbytes < SMALL:
+        address = out.ctypes.data
+
+        def small(data: bytes | bytearray | memoryview, out: NDArray[np.uint8] = out) -> object:
+            # ``out`` is bound so that the memory at ``address`` stays alive.
+            return blosc.decompress_ptr(data, address)
+
+        return small
+
+    def large(data: bytes | bytearray | memoryview) -> object:
+        return numcodecs.blosc.decompress(data, out)
+
+    return large
 
 
-def decompress_checked(data: bytes | bytearray | memoryview, out: Any, what: str = "blosc") -> None:
+def decompress_checked(
+    data: bytes | bytearray | memoryview, out: Any, what: str = "blosc"
+) -> None:
     """Decompress the frame ``data`` into the writable C-contiguous buffer ``out``, exactly filled.
 
     Raises:
@@ -83,9 +102,6 @@ def decompress_checked(data: bytes | bytearray | memoryview, out: Any, what: str
     if decoded != nbytes:
         raise DataLossError(f"{what}: header says {decoded} decoded bytes, expected {nbytes}")
     try:
-        if nbytes < SMALL:
-            decompress_small(data, target.ctypes.data)
-        else:
-            numcodecs.blosc.decompress(data, target)
+        decompressor_into(target)(data)
     except Exception as exc:  # blosc raises assorted types on corrupt input
         raise DataLossError(f"{what}: {exc}") from exc

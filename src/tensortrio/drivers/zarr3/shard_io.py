@@ -25,8 +25,10 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError
+from ..blosc_codec import decompressor_into
 from ..blosc_format import blosc_header_sizes
 from ..kvstore.value_buffer import join_values
+from .codecs.compression import BloscCodec
 from .codecs.sharding import (
     MISSING,
     decode_inner_chunk,
@@ -83,12 +85,12 @@ class ShardIO:
     """Store a shard whose inner chunks are all the fill value (else: delete it)."""
     _split: tuple[int, ...] = attrs.field(init=False)
     _chunk_nbytes: int = attrs.field(init=False)
-    _blosc: Any = attrs.field(init=False)
+    _blosc: BloscCodec | None = attrs.field(init=False)
     _raw: bool = attrs.field(init=False)
     """Inner chunks are stored as their native bytes (the chain is one native ``bytes`` codec)."""
     _regions: tuple[tuple[slice, ...], ...] = attrs.field(init=False)
     """Where each inner chunk (flat, row-major) lies in the shard."""
-    """A numcodecs Blosc when inner chunks are native ``bytes`` + ``blosc`` (the fast path)."""
+    """The blosc codec when inner chunks are native ``bytes`` + ``blosc`` (the fast path)."""
 
     def __attrs_post_init__(self) -> None:
         split: list[int] = []
@@ -304,15 +306,13 @@ class ShardIO:
         agree with, a decompression error) returns False, so the chain
         raises its own error for it.
         """
-        from numcodecs.blosc import decompress
-
         sizes = blosc_header_sizes(data)
         if sizes is None or sizes[0] != self._chunk_nbytes or sizes[1] != len(data):
             return False
         if scratch is None:
             scratch = np.empty(self._chunk_nbytes, np.uint8)
         try:
-            decompress(data, scratch)
+            decompressor_into(scratch)(data)
         except Exception:  # blosc raises assorted types on corrupt input
             return False
         layout = self.layout
@@ -333,8 +333,8 @@ class ShardIO:
         return data, int((self.shard_index(data)[:, 0] != MISSING).sum())
 
     # Blosc inner chunks: one gathering (scattering) copy for the whole shard and
-    # numcodecs called on each chunk's bytes directly, instead of the codec chain's
-    # per-chunk layout copies and checks (several microseconds per inner chunk).
+    # blosc called on each chunk's bytes directly (``blosc_codec``), instead of the
+    # codec chain's per-chunk layout copies and checks (microseconds per inner chunk).
 
     def _blocks_shape(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         rank = len(self.layout.grid_shape)
@@ -355,6 +355,7 @@ class ShardIO:
         fill = self._fill_cells(array).tolist()
         blocks = np.ascontiguousarray(array.reshape(self._split).transpose(order))
         flat = blocks.reshape(self.layout.num_chunks, -1).view(np.uint8)
+        assert self._blosc is not None
         encode = self._blosc.encode
         chunks: list[Buffer | None] = [
             None if is_fill else encode(flat[k]) for k, is_fill in enumerate(fill)
@@ -363,8 +364,6 @@ class ShardIO:
         return self.assemble(chunks), stored
 
     def _decode_blosc(self, shard: Buffer) -> NDArray[Any]:
-        from numcodecs.blosc import decompress
-
         layout = self.layout
         view = memoryview(shard).cast("B")
         index = self.shard_index(view)
@@ -392,6 +391,7 @@ class ShardIO:
         out = np.empty(layout.shard_shape, dtype)
         scratch = np.empty(self._chunk_nbytes, np.uint8)
         decoded = scratch.view(dtype).reshape(layout.chunk_shape)
+        decompress = decompressor_into(scratch)
         fill = layout.info.fill_value
         for k, (region, offset, size) in enumerate(
             zip(self._regions, offsets.tolist(), sizes.tolist(), strict=True)
@@ -400,7 +400,7 @@ class ShardIO:
                 out[region] = fill
                 continue
             try:
-                decompress(view[offset : offset + size], scratch)
+                decompress(view[offset : offset + size])
             except Exception as exc:  # blosc raises assorted types on corrupt input
                 where = [int(i) for i in np.unravel_index(k, layout.grid_shape)]
                 raise DataLossError(f"inner chunk {where}: blosc: {exc}") from exc
@@ -511,14 +511,11 @@ def _inner_raw(layout: ShardLayout) -> bool:
     )
 
 
-def _inner_blosc(layout: ShardLayout) -> Any:
-    """A numcodecs Blosc equal to the inner chain when it is native ``bytes`` then ``blosc``."""
+def _inner_blosc(layout: ShardLayout) -> BloscCodec | None:
+    """The inner chain's blosc codec when the chain is native ``bytes`` then ``blosc``."""
     import sys
 
-    import numcodecs
-
     from .codecs.bytes_codec import BytesCodec
-    from .codecs.compression import BloscCodec
 
     inner = layout.inner
     codec = inner.array_to_bytes
@@ -532,10 +529,4 @@ def _inner_blosc(layout: ShardLayout) -> Any:
     blosc = inner.bytes_to_bytes[0]
     if not isinstance(blosc, BloscCodec) or blosc.shuffle not in _SHUFFLES:
         return None
-    return numcodecs.Blosc(
-        cname=blosc.cname,
-        clevel=blosc.clevel,
-        shuffle=_SHUFFLES[blosc.shuffle],
-        blocksize=blosc.blocksize,
-        typesize=blosc.typesize or 1,
-    )
+    return blosc
