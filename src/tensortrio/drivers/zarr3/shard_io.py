@@ -36,6 +36,7 @@ from .codecs.sharding import (
     decode_shard_index,
     encode_inner_chunk,
     encode_shard,
+    raw_inner_chunks,
     shard_index_byte_range,
     split_shard,
 )
@@ -496,19 +497,7 @@ _SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
 
 def _inner_raw(layout: ShardLayout) -> bool:
     """Whether the inner chain is one native-endian ``bytes`` codec and nothing else."""
-    import sys
-
-    from .codecs.bytes_codec import BytesCodec
-
-    inner = layout.inner
-    codec = inner.array_to_bytes
-    return (
-        not inner.array_to_array
-        and not inner.bytes_to_bytes
-        and isinstance(codec, BytesCodec)
-        and (codec.endian is None or codec.endian == sys.byteorder)
-        and layout.info.dtype.isnative
-    )
+    return raw_inner_chunks(layout) and layout.info.dtype.isnative
 
 
 def _inner_blosc(layout: ShardLayout) -> BloscCodec | None:

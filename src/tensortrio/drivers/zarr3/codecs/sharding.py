@@ -58,6 +58,7 @@ __all__ = [
     "decode_shard_index",
     "encode_inner_chunk",
     "encode_shard",
+    "raw_inner_chunks",
     "shard_index_byte_range",
     "split_shard",
 ]
@@ -299,7 +300,7 @@ def decode_shard(layout: ShardLayout, data: Buffer) -> np.ndarray:
     Raises:
         DataLossError: a corrupt index or inner chunk (the message names the inner cell).
     """
-    if _raw_inner(layout):
+    if raw_inner_chunks(layout):
         fast = _decode_raw(layout, data)
         if fast is not None:
             return fast
@@ -323,7 +324,7 @@ def decode_shard(layout: ShardLayout, data: Buffer) -> np.ndarray:
 def encode_shard(layout: ShardLayout, array: np.ndarray) -> Value:
     """Encode a whole shard (array of ``shard_shape``); inner chunks equal to the fill value are left out."""
     fill_mask = _is_fill(layout, array)
-    if _raw_inner(layout):
+    if raw_inner_chunks(layout):
         return _encode_raw(layout, array, fill_mask)
     is_fill = fill_mask.reshape(-1).tolist()
     encode = layout.inner.encode
@@ -333,7 +334,7 @@ def encode_shard(layout: ShardLayout, array: np.ndarray) -> Value:
     return assemble_shard(layout, chunks)
 
 
-def _raw_inner(layout: ShardLayout) -> bool:
+def raw_inner_chunks(layout: ShardLayout) -> bool:
     """Whether inner chunks are stored as plain native-order element bytes (the fast path)."""
     inner = layout.inner
     codec = inner.array_to_bytes
