@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, cast
 
 import attrs
 import numpy as np
@@ -74,6 +74,8 @@ _PendingWrite: TypeAlias = (
     "Callable[[TimestampedStorageGeneration], None]]"
 )
 
+#: A placeholder in ``_fetch``'s results for a read still in flight.
+_NOT_READ: Final = RuntimeError("not read yet")
 #: Most chunk keys remembered per cache.
 _KEY_MEMO_SIZE = 1 << 16
 
@@ -84,6 +86,10 @@ class ChunkKvStore(Protocol):
     def read(
         self, key: str, *, if_not_equal: bytes | None = None, staleness_bound: float | None = None
     ) -> Awaitable[ReadResult]: ...
+
+    def read_nowait(self, key: str, *, if_not_equal: bytes | None = None) -> ReadResult:
+        """``read`` answered at once; raises ``trio.WouldBlock`` where it needs I/O."""
+        ...
 
     def write(
         self, key: str, value: bytes | None, *, if_equal: bytes | None = None
@@ -325,17 +331,29 @@ class ChunkCache:
     ) -> list[Exception | None]:
         """Read and decode ``entries`` (which the caller marked busy); one error slot each."""
         kvstore = self.kvstore
-        futures: list[Awaitable[ReadResult]] = []
-        for entry in entries:
-            condition = entry.generation if revalidate and entry.known else None
-            futures.append(kvstore.read(entry.key, if_not_equal=condition or None))
-        self._reads += len(futures)
+        # A store that answers at once (memory) is read without a future each;
+        # once one read had to be submitted, the rest queue behind it in order.
         results: list[ReadResult | Exception] = []
-        for future in futures:
+        submitted: list[tuple[int, Awaitable[ReadResult]]] = []
+        for entry in entries:
+            condition = (entry.generation if revalidate and entry.known else None) or None
+            if not submitted:
+                try:
+                    results.append(kvstore.read_nowait(entry.key, if_not_equal=condition))
+                    continue
+                except trio.WouldBlock:
+                    pass
+                except Exception as exc:
+                    results.append(exc)
+                    continue
+            submitted.append((len(results), kvstore.read(entry.key, if_not_equal=condition)))
+            results.append(_NOT_READ)
+        self._reads += len(results)
+        for i, future in submitted:
             try:
-                results.append(await future)
+                results[i] = await future
             except Exception as exc:
-                results.append(exc)
+                results[i] = exc
         values = [
             i for i, r in enumerate(results) if not isinstance(r, Exception) and r.state == "value"
         ]

@@ -258,6 +258,33 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         except trio.RunFinishedError:
             self._fail_waiting(ActorClosedError(f"actor {self.name!r}: the runtime stopped"))
 
+    def read_nowait(self, request: ReadRequest) -> ReadResult:
+        """Answer ``request`` at once, without a message (an ``inline`` driver; the actor's thread).
+
+        Only when nothing is waiting in the intake, so that the read is ordered
+        after every operation submitted before it, as a submitted read is.
+
+        Raises:
+            trio.WouldBlock: the read must be submitted instead.
+            Exception: the read's own error.
+        """
+        if (
+            not self.driver.inline
+            or self._intake
+            or self.closed
+            or self._epoch != _fork_epoch
+            or threading.get_ident() != self._thread
+        ):
+            raise trio.WouldBlock
+        counts = self._counts
+        counts["reads"] += 1
+        counts["io_reads"] += 1
+        counts["batches"] += 1
+        result = self.driver.read_now(request, time.time())
+        if isinstance(result, Exception):
+            raise result
+        return result
+
     def _wake(self) -> None:
         # Clear the flag before draining: a submit racing with us then either
         # lands before the drain or schedules another wake.

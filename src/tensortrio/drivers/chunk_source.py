@@ -227,6 +227,10 @@ class ChunkSourceKvStore:
         batch.append((request, pending))
         return pending
 
+    def read_nowait(self, key: str, *, if_not_equal: bytes | None = None) -> ReadResult:
+        # Sources are called in batches, on their own loop: never at once.
+        raise trio.WouldBlock
+
     def write(
         self, key: str, value: bytes | None, *, if_equal: bytes | None = None
     ) -> Awaitable[TimestampedStorageGeneration]:

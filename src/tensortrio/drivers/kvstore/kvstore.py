@@ -19,6 +19,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
+import trio
 
 from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
 from ...errors import InvalidArgumentError, KeyNotFoundError
@@ -269,6 +270,18 @@ class KvStore:
         promise, future = Promise.new()
         actor.submit(ReadOp(request, promise, future))
         return future
+
+    def read_nowait(self, key: str | bytes, *, if_not_equal: bytes | None = None) -> _ReadResult:
+        """``read`` answered at once where the store can (memory), for chunk caches.
+
+        Raises:
+            trio.WouldBlock: the store needs I/O, or operations are queued
+                ahead of this one: use ``read``.
+        """
+        if self._transaction is not None:
+            raise trio.WouldBlock
+        request = ReadRequest(self._full_key(key), FULL, if_not_equal or b"", b"", time.time())
+        return self._lease.actor.read_nowait(request)
 
     def _read_slow(
         self,
