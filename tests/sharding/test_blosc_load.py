@@ -109,3 +109,36 @@ def test_big_endian_inner_chunks_take_the_codec_chain() -> None:
     data = pattern((64, 64))
     store.write(data).result()
     assert np.array_equal(store[8:16, 16:24].read().result(), data[8:16, 16:24])
+
+
+@pytest.mark.parametrize(
+    ("shard", "inner", "dtype"),
+    [((32, 32), (8, 8), "uint16"), ((8, 12, 16), (4, 3, 8), "float32"), ((16, 32), (16, 8), "int8")],
+)
+def test_decode_all_places_every_inner_chunk_and_fills_missing_ones(
+    shard: tuple[int, ...], inner: tuple[int, ...], dtype: str
+) -> None:
+    spec = sharded_spec(
+        {"driver": "memory"}, shape=shard, shard=shard, inner=inner, dtype=dtype, inner_codecs=BLOSC
+    )
+    store = ts.open(spec, create=True, context=ts.Context()).result()
+    io = cache_of(store)._io
+    assert io._blosc is not None
+    data = pattern(shard, dtype)
+    # Zero (the fill value) some inner chunks, so the shard leaves them out.
+    data[tuple(slice(0, n) for n in inner)] = 0
+    data[tuple(slice(s - n, s) for s, n in zip(shard, inner, strict=True))] = 0
+    encoded, stored = io.encode_all(data)
+    assert stored == io.layout.num_chunks - 2
+    assert np.array_equal(io.decode_all(bytes(encoded)), data)
+    # A corrupt body names its inner chunk, as before (compressible data: a
+    # frame blosc stored uncompressed has no structure left to be corrupt).
+    encoded, _ = io.encode_all(np.full(shard, 7, dtype))
+    index = io.shard_index(memoryview(bytes(encoded)))
+    cell = int(np.flatnonzero(index[:, 0] != 2**64 - 1)[0])
+    offset = int(index[cell, 0])
+    broken = bytearray(encoded)
+    broken[offset + 16 : offset + 20] = b"\xff" * 4  # the first block starts past the end
+    where = [int(i) for i in np.unravel_index(cell, io.layout.grid_shape)]
+    with pytest.raises(DataLossError, match=rf"^inner chunk {re.escape(str(where))}: blosc: "):
+        io.decode_all(bytes(broken))

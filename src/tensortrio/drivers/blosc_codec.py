@@ -25,11 +25,11 @@ from ..errors import DataLossError
 from .blosc_format import blosc_header_sizes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from numpy.typing import NDArray
 
-__all__ = ["SMALL", "compress", "decompress_checked", "decompressor_into"]
+__all__ = ["SMALL", "compress", "decompress_checked", "decompress_rows", "decompressor_into"]
 
 #: Buffers below this many bytes go through python-blosc (GIL held, low overhead).
 SMALL: Final = 1 << 16
@@ -77,6 +77,33 @@ def decompressor_into(
         return numcodecs.blosc.decompress(data, out)
 
     return large
+
+
+def decompress_rows(
+    frames: Sequence[tuple[int, bytes | bytearray | memoryview]],
+    out: NDArray[np.uint8],
+    where: Callable[[int], str],
+) -> None:
+    """Decompress each ``(row, frame)`` into that row of ``out`` (2-D, C-contiguous bytes).
+
+    For hot loops, like :func:`decompressor_into`: each frame's header was
+    checked to decode to exactly one row.
+
+    Raises:
+        DataLossError: ``"<where(row)>: blosc: <blosc's error>"`` for a corrupt frame.
+    """
+    row_bytes = out.shape[1]
+    base = out.ctypes.data
+    small = row_bytes < SMALL
+    decompress_ptr = blosc.decompress_ptr
+    for row, frame in frames:
+        try:
+            if small:
+                decompress_ptr(frame, base + row * row_bytes)
+            else:
+                numcodecs.blosc.decompress(frame, out[row])
+        except Exception as exc:  # blosc raises assorted types on corrupt input
+            raise DataLossError(f"{where(row)}: blosc: {exc}") from exc
 
 
 def decompress_checked(

@@ -18,14 +18,16 @@ All methods are pure CPU work (safe in worker threads).
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
 
 from ...errors import DataLossError
-from ..blosc_codec import decompressor_into
+from ..blosc_codec import decompress_rows, decompressor_into
 from ..blosc_format import blosc_header_sizes
 from ..kvstore.value_buffer import join_values
 from .codecs.compression import BloscCodec
@@ -387,25 +389,25 @@ class ShardIO:
                 f"inner chunk {first}: blosc: corrupt header "
                 f"({int(sizes[k])} bytes stored, {self._chunk_nbytes} expected decoded)"
             )
-        # Each chunk goes through a small scratch buffer straight into its place:
-        # no shard-sized intermediate buffer (its page faults cost more than the copies).
+        # Inner chunks decompress side by side into a chunk-major buffer (reused
+        # by this thread: fresh pages cost more than the copies), then one
+        # transposing copy puts every element in place. Copying each chunk into
+        # its region instead cost three times the decompression.
+        nbytes = self._chunk_nbytes
+        blocks = _chunk_major_scratch(layout.num_chunks * nbytes).reshape(-1, nbytes)
+        decompress_rows(
+            [(int(k), view[o : o + n]) for k, o, n in zip(cells, starts, lengths.tolist(), strict=True)],
+            blocks,
+            functools.partial(_inner_chunk_name, layout),
+        )
+        elements = blocks.view(dtype)
+        if len(cells) < layout.num_chunks:
+            elements[~stored] = layout.info.fill_value
+        order, blocks_shape = self._blocks_shape()
         out = np.empty(layout.shard_shape, dtype)
-        scratch = np.empty(self._chunk_nbytes, np.uint8)
-        decoded = scratch.view(dtype).reshape(layout.chunk_shape)
-        decompress = decompressor_into(scratch)
-        fill = layout.info.fill_value
-        for k, (region, offset, size) in enumerate(
-            zip(self._regions, offsets.tolist(), sizes.tolist(), strict=True)
-        ):
-            if offset == MISSING:
-                out[region] = fill
-                continue
-            try:
-                decompress(view[offset : offset + size])
-            except Exception as exc:  # blosc raises assorted types on corrupt input
-                where = [int(i) for i in np.unravel_index(k, layout.grid_shape)]
-                raise DataLossError(f"inner chunk {where}: blosc: {exc}") from exc
-            out[region] = decoded
+        out.reshape(self._split)[...] = elements.reshape(blocks_shape).transpose(
+            np.argsort(order)
+        )
         return out
 
     # --- writing
@@ -493,6 +495,22 @@ class ShardIO:
 
 
 _SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+
+
+_SCRATCH = threading.local()
+
+
+def _chunk_major_scratch(size: int) -> NDArray[np.uint8]:
+    """This thread's scratch bytes for decoding a shard, at least ``size`` long (first ``size``)."""
+    buffer: NDArray[np.uint8] | None = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(size, np.uint8)
+        _SCRATCH.buffer = buffer
+    return buffer[:size]
+
+
+def _inner_chunk_name(layout: ShardLayout, cell: int) -> str:
+    return f"inner chunk {[int(i) for i in np.unravel_index(cell, layout.grid_shape)]}"
 
 
 def _inner_raw(layout: ShardLayout) -> bool:
