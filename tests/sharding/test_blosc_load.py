@@ -142,3 +142,36 @@ def test_decode_all_places_every_inner_chunk_and_fills_missing_ones(
     where = [int(i) for i in np.unravel_index(cell, io.layout.grid_shape)]
     with pytest.raises(DataLossError, match=rf"^inner chunk {re.escape(str(where))}: blosc: "):
         io.decode_all(bytes(broken))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "fill", "chunk_value", "left_out"),
+    [
+        ("uint16", 5, 5, True),
+        ("uint16", 5, 0, False),
+        ("float32", "NaN", float("nan"), True),
+        ("float32", 0, -0.0, True),  # equal to the fill value, as TensorStore compares
+        ("float32", 0, float("nan"), False),
+    ],
+)
+def test_inner_chunks_equal_to_the_fill_value_are_left_out(
+    dtype: str, fill: Any, chunk_value: float, left_out: bool
+) -> None:
+    spec = sharded_spec(
+        {"driver": "memory"},
+        shape=(32, 32),
+        shard=(32, 32),
+        inner=(16, 16),
+        dtype=dtype,
+        inner_codecs=BLOSC,
+        fill_value=fill,
+    )
+    io = cache_of(ts.open(spec, create=True, context=ts.Context()).result())._io
+    data = pattern((32, 32), dtype)
+    data[:16, :16] = chunk_value
+    encoded, stored = io.encode_all(data)
+    assert stored == (3 if left_out else 4)
+    decoded = io.decode_all(bytes(encoded))
+    assert np.array_equal(decoded[16:], data[16:])
+    # A left-out chunk reads as the fill value, which equals what was written.
+    assert np.array_equal(decoded[:16, :16], data[:16, :16], equal_nan=True)

@@ -346,18 +346,28 @@ class ShardIO:
             *self.layout.chunk_shape,
         )
 
-    def _fill_cells(self, array: NDArray[Any]) -> NDArray[np.bool_]:
+    def _fill_rows(self, rows: NDArray[Any]) -> NDArray[np.bool_]:
+        """Which rows (inner chunks, chunk-major) hold nothing but the fill value."""
         fill = self.layout.info.fill_value
-        blocks = array.reshape(self._split)
-        axes = tuple(range(1, 2 * len(self.layout.grid_shape), 2))
-        equal = np.isnan(blocks) if fill.dtype.kind in "fc" and np.isnan(fill) else blocks == fill
-        return np.asarray(equal.all(axis=axes)).reshape(-1)
+        if fill.dtype.kind in "fc" and np.isnan(fill):
+            equal = np.isnan(rows).all(axis=1)
+        elif not fill.any():
+            equal = ~rows.any(axis=1)  # no comparison array: -0.0 and 0 count as zero, as ==
+        else:
+            equal = (rows == fill).all(axis=1)
+        return np.asarray(equal, np.bool_)
 
     def _encode_blosc(self, array: NDArray[Any]) -> tuple[Value, int]:
-        order, _ = self._blocks_shape()
-        fill = self._fill_cells(array).tolist()
-        blocks = np.ascontiguousarray(array.reshape(self._split).transpose(order))
-        flat = blocks.reshape(self.layout.num_chunks, -1).view(np.uint8)
+        layout = self.layout
+        order, blocks_shape = self._blocks_shape()
+        # One gathering copy into this thread's scratch (fresh pages cost more
+        # than the copy); encoding keeps no view of it.
+        flat = _chunk_major_scratch(layout.num_chunks * self._chunk_nbytes).reshape(
+            layout.num_chunks, -1
+        )
+        rows = flat.view(layout.info.dtype)
+        rows.reshape(blocks_shape)[...] = array.reshape(self._split).transpose(order)
+        fill = self._fill_rows(rows).tolist()
         assert self._blosc is not None
         encode = self._blosc.encode
         chunks: list[Buffer | None] = [
