@@ -224,12 +224,14 @@ def decode_inner_chunk(layout: ShardLayout, data: Buffer) -> np.ndarray:
 def _is_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
     """Per inner chunk (grid-shaped bool array): whether every element equals the fill value."""
     fill = layout.info.fill_value
-    split: list[int] = []
-    for g, c in zip(layout.grid_shape, layout.chunk_shape, strict=True):
-        split += [g, c]
-    blocks = array.reshape(split)
-    equal = np.isnan(blocks) if fill.dtype.kind in "fc" and np.isnan(fill) else blocks == fill
-    return np.asarray(equal.all(axis=tuple(range(1, 2 * len(layout.grid_shape), 2))))
+    blocks = array.reshape(_split_shape(layout))
+    axes = tuple(range(1, 2 * len(layout.grid_shape), 2))
+    if fill.dtype.kind in "fc" and np.isnan(fill):
+        return np.asarray(np.isnan(blocks).all(axis=axes))
+    if not fill.any():
+        # No comparison array for the common zero fill (-0.0 counts as zero, as with ==).
+        return np.asarray(~blocks.any(axis=axes))
+    return np.asarray((blocks == fill).all(axis=axes))
 
 
 def encode_inner_chunk(layout: ShardLayout, array: np.ndarray) -> Buffer | None:
@@ -363,18 +365,26 @@ def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -
     rank = len(layout.grid_shape)
     blocks = array.reshape(_split_shape(layout)).transpose(_grid_major(rank))
     present = ~fill_mask
-    stored = np.ascontiguousarray(blocks[present])
+    positions = np.flatnonzero(present.reshape(-1))
     chunk_nbytes = math.prod(layout.chunk_shape) * array.dtype.itemsize
     base = layout.index_nbytes if layout.index_location == "start" else 0
     index = np.full((layout.num_chunks, 2), MISSING, dtype=_INDEX_DTYPE)
-    positions = np.flatnonzero(present.reshape(-1))
     index[positions, 0] = base + np.arange(len(positions), dtype=_INDEX_DTYPE) * chunk_nbytes
     index[positions, 1] = chunk_nbytes
     encoded = layout.index.encode(index.reshape((*layout.grid_shape, 2)))
-    flat: Any = stored.reshape(-1).view(np.uint8)
-    body = memoryview(flat)
-    parts = (encoded, body) if layout.index_location == "start" else (body, encoded)
-    return join_values(parts)
+    # The shard is built in one buffer: the inner chunks gathered straight into
+    # its body (one copy), the index beside them.
+    body_nbytes = len(positions) * chunk_nbytes
+    out = np.empty(body_nbytes + len(encoded), np.uint8)
+    start = base
+    body = out[start : start + body_nbytes].view(array.dtype)
+    if len(positions) == layout.num_chunks:
+        body.reshape(blocks.shape)[...] = blocks
+    else:
+        body.reshape(len(positions), *layout.chunk_shape)[...] = blocks[present]
+    index_at = 0 if layout.index_location == "start" else body_nbytes
+    out[index_at : index_at + len(encoded)] = np.frombuffer(encoded, np.uint8)
+    return out.data.toreadonly()
 
 
 def _decode_raw(layout: ShardLayout, data: Buffer) -> np.ndarray | None:
