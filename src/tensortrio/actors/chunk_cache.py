@@ -171,6 +171,7 @@ class ChunkCache:
     _tasks: int = attrs.field(init=False, default=0)
     _evictions: int = attrs.field(init=False, default=0)
     _hits: int = attrs.field(init=False, default=0)
+    _fill_chunk: NDArray[Any] | None = attrs.field(init=False, default=None)
     _misses: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
@@ -318,6 +319,23 @@ class ChunkCache:
                     if entry.busy:
                         await entry.wait_idle()
             stale = [e for e in stale if not e.fresh(staleness_bound)]
+
+    def chunk_or_fill(self, entry: ChunkEntry) -> NDArray[Any]:
+        """What a read sees of fresh ``entry``: its stored chunk, or the fill value if missing.
+
+        Raises:
+            NotFoundError: the chunk is missing and ``fill_missing_data_reads`` is false.
+        """
+        data = entry.data
+        if data is not None:
+            return data
+        if not self.fill_missing_data_reads:
+            raise self.missing_error(entry)
+        fill = self._fill_chunk
+        if fill is None:
+            fill = np.broadcast_to(self.codec.fill_value.astype(self._dtype), self._chunk_shape)
+            self._fill_chunk = fill
+        return fill
 
     def missing_error(self, entry: ChunkEntry) -> NotFoundError:
         """The error for reading a missing chunk with ``fill_missing_data_reads`` false."""

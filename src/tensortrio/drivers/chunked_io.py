@@ -91,25 +91,13 @@ async def read_chunked(
     partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
     out = np.empty(partition.input_shape, cache.dtype)
     window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)
-    fill: NDArray[Any] | None = None  # made when a chunk is missing: most reads need none
     selections = iter(partition)
     while group := list(itertools.islice(selections, window)):
         entries = [cache.entry(sel.cell) for sel in group]
         cache.use(entries)
         try:
             await cache.ensure_fresh(entries, staleness_bound, group)
-            chunks: list[NDArray[Any]] = []
-            for entry in entries:
-                if entry.data is not None:
-                    chunks.append(entry.data)
-                elif cache.fill_missing_data_reads:
-                    if fill is None:
-                        fill = np.broadcast_to(
-                            cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape
-                        )
-                    chunks.append(fill)
-                else:
-                    raise cache.missing_error(entry)
+            chunks = [cache.chunk_or_fill(entry) for entry in entries]
             costs = [selection_nbytes(sel, out) for sel in group]
             if copy_inline(costs):
                 for sel, chunk in zip(group, chunks, strict=True):
@@ -206,12 +194,7 @@ async def _read_one_chunk(
         array_selection = tuple(slice(0, t.stop - t.start) for t in selection if type(t) is slice)
         part = ChunkCellSelection(cell, selection, array_selection)
         await cache.ensure_fresh(entries, staleness_bound, [part])
-        chunk = entry.data
-        if chunk is None:
-            if not cache.fill_missing_data_reads:
-                raise cache.missing_error(entry)
-            chunk = np.broadcast_to(cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape)
-        return chunk[selection].copy()
+        return cache.chunk_or_fill(entry)[selection].copy()
     finally:
         cache.release(entries)
 
@@ -316,22 +299,9 @@ async def _read_window(
         except Exception:
             return False  # read on their own, each request gets its own error
         by_cell: dict[tuple[int, ...], ChunkEntry] = dict(zip(parts, entries, strict=True))
-        fill: NDArray[Any] | None = None
         for request in group:
             try:
-                chunks: list[NDArray[Any]] = []
-                for cell in request.cells:
-                    entry = by_cell[cell]
-                    chunk = entry.data
-                    if chunk is None:
-                        if not cache.fill_missing_data_reads:
-                            raise cache.missing_error(entry)
-                        if fill is None:
-                            fill = np.broadcast_to(
-                                cache.codec.fill_value.astype(cache.dtype), cache.chunk_shape
-                            )
-                        chunk = fill
-                    chunks.append(chunk)
+                chunks = [cache.chunk_or_fill(by_cell[cell]) for cell in request.cells]
                 if request.selections is None:
                     outcomes[request.index] = chunks[0][request.chunk_selections[0]].copy()
                     continue
