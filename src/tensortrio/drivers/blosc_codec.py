@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-__all__ = ["SMALL", "compress", "decompress_checked", "decompress_rows", "decompressor_into"]
+__all__ = [
+    "SMALL",
+    "compress",
+    "decompress",
+    "decompress_checked",
+    "decompress_rows",
+    "decompressor_into",
+]
 
 #: Buffers below this many bytes go through python-blosc (GIL held, low overhead).
 SMALL: Final = 1 << 16
@@ -119,6 +126,25 @@ def decompress_checked(
     if not target.flags.writeable:
         raise ValueError(f"{what}: the output buffer is read-only")
     nbytes = target.nbytes
+    decoded = _decoded_size(data, what)
+    if decoded != nbytes:
+        raise DataLossError(f"{what}: header says {decoded} decoded bytes, expected {nbytes}")
+    _decompress(data, target, what)
+
+
+def decompress(data: bytes | bytearray | memoryview, what: str = "blosc") -> NDArray[np.uint8]:
+    """The frame ``data`` decompressed into a new byte array, as long as its header says.
+
+    Raises:
+        DataLossError: as :func:`decompress_checked`.
+    """
+    out = np.empty(_decoded_size(data, what), np.uint8)
+    _decompress(data, out, what)
+    return out
+
+
+def _decoded_size(data: bytes | bytearray | memoryview, what: str) -> int:
+    # Blosc decodes a truncated buffer without complaint; its header knows the sizes.
     sizes = blosc_header_sizes(data)
     size = data.nbytes if isinstance(data, memoryview) else len(data)
     if sizes is None:
@@ -126,9 +152,11 @@ def decompress_checked(
     decoded, cbytes = sizes
     if cbytes != size:
         raise DataLossError(f"{what}: header says {cbytes} compressed bytes, got {size}")
-    if decoded != nbytes:
-        raise DataLossError(f"{what}: header says {decoded} decoded bytes, expected {nbytes}")
+    return decoded
+
+
+def _decompress(data: bytes | bytearray | memoryview, out: NDArray[np.uint8], what: str) -> None:
     try:
-        decompressor_into(target)(data)
+        decompressor_into(out)(data)
     except Exception as exc:  # blosc raises assorted types on corrupt input
         raise DataLossError(f"{what}: {exc}") from exc
