@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from types import TracebackType
 
-__all__ = ["Batch", "submit_in_batch"]
+__all__ = ["Batch", "check_batch", "submit_in_batch"]
 
 T = TypeVar("T")
 
@@ -95,6 +95,17 @@ class Batch:
                 self.submit()
 
 
+def check_batch(batch: Any, where: str) -> Batch | None:
+    """``batch`` itself, once checked to be a ``ts.Batch`` or None.
+
+    Raises:
+      TypeError: naming ``where``.
+    """
+    if batch is not None and not isinstance(batch, Batch):
+        raise TypeError(f"{where}: batch must be a ts.Batch or None, got {type(batch).__name__}")
+    return batch
+
+
 def submit_in_batch(
     batch: Any, async_fn: Callable[..., Awaitable[T]], *args: Any, name: str, where: str
 ) -> Future[T]:
@@ -103,8 +114,7 @@ def submit_in_batch(
     Raises:
       TypeError: ``batch`` is neither None nor a ``ts.Batch`` (naming ``where``).
     """
-    if batch is None:
+    checked = check_batch(batch, where)
+    if checked is None:
         return get_runtime().submit(async_fn, *args, name=name)
-    if not isinstance(batch, Batch):
-        raise TypeError(f"{where}: batch must be a ts.Batch or None, got {type(batch).__name__}")
-    return batch.defer(async_fn, *args, name=name)
+    return checked.defer(async_fn, *args, name=name)

@@ -390,7 +390,7 @@ class TensorStore(DimExpressionShortcuts):
             raise TypeError("`order` must be specified as 'C' or 'F'")
         if not self._rw.read:
             return _failed(InvalidArgumentError("Source does not support reading."))
-        from ..batch import Batch, submit_in_batch
+        from ..batch import check_batch, submit_in_batch
 
         if self._transaction is not None:
             from .transactional_io import read_in_transaction_op
@@ -408,11 +408,8 @@ class TensorStore(DimExpressionShortcuts):
         burst = getattr(self._driver, "read_burst", None)
         if burst is not None:
             # Reads issued together share their chunk loads (see drivers/read_burst.py).
-            if batch is not None and not isinstance(batch, Batch):
-                raise TypeError(
-                    f"TensorStore.read: batch must be a ts.Batch or None, got {type(batch).__name__}"
-                )
-            future: Future[np.ndarray] = burst.submit(self._driver, self._transform, order, batch)
+            checked = check_batch(batch, "TensorStore.read")
+            future: Future[np.ndarray] = burst.submit(self._driver, self._transform, order, checked)
             return future
         return submit_in_batch(
             batch, _read, self._driver, self._transform, order, name="read", where="TensorStore.read"
@@ -436,13 +433,10 @@ class TensorStore(DimExpressionShortcuts):
                 the dimensions), or the store was opened without write access.
         """
         if batch is not None:
-            from ..batch import Batch
+            from ..batch import check_batch
 
             # Writes read nothing a batch could coalesce: they start at once.
-            if not isinstance(batch, Batch):
-                raise TypeError(
-                    f"TensorStore.write: batch must be a ts.Batch or None, got {type(batch).__name__}"
-                )
+            check_batch(batch, "TensorStore.write")
         if not self._rw.write:
             error = InvalidArgumentError("Destination does not support writing.")
             return WriteFutures(_failed(error), _failed(error))
