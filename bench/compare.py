@@ -33,7 +33,16 @@ Workloads (each written then read, every library in turn, repeated):
   chunks whose read function fills each chunk with NumPy; one full read
   (after an untimed warm-up read) in MiB/s (tensortrio and tensorstore only).
 
-Run ``python bench/compare.py [--repeats 3] [--quick] [--libs ...] [--workloads ...]``.
+Memory warm-up: on this project's VMs, memory freed for more than about a
+second is handed back to the hypervisor (free page reporting), and touching
+it again costs about 1.2 ms per MiB, ten times the cost of the copies being
+measured. Without a warm-up, a phase's figure mostly says whether the
+library before it had just freed enough memory. So right before every timed
+phase that allocates in proportion to the array (W1, W2, W4, W5), the
+harness touches and frees twice the array's size, the same for every
+library; ``--cold`` turns this off.
+
+Run ``python bench/compare.py [--repeats 3] [--quick] [--libs ...] [--workloads ...] [--cold]``.
 Medians over the repeats are printed, with tensortrio's ratio to each other
 library (> 1: tensortrio is faster).  A library that fails a workload is
 reported as FAILED with its error, and the others still run.
@@ -557,18 +566,34 @@ def scratch_dir() -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+#: Bytes touched and freed before each timed phase, per byte of the array (0: ``--cold``).
+WARM_FACTOR = 2
+
+
+def warm_memory(nbytes: int) -> None:
+    """Touch ``WARM_FACTOR * nbytes`` of fresh memory and free it (see the module docstring)."""
+    size = WARM_FACTOR * nbytes
+    if size:
+        block = np.empty(size, dtype=np.uint8)
+        block[::4096] = 1
+        del block
+
+
 def run_array(lib: Any, case: ArrayCase, data: np.ndarray[Any, Any]) -> dict[str, float]:
     with scratch_dir() as path:
         handle = lib.create(case, path + "/a", case.kvstore, case.blosc)
+        warm_memory(case.nbytes)
         start = time.perf_counter()
         lib.write_all(handle, data)
-        written = time.perf_counter()
+        wrote = time.perf_counter() - start
+        warm_memory(case.nbytes)
+        start = time.perf_counter()
         out = lib.read_all(handle)
-        done = time.perf_counter()
+        read = time.perf_counter() - start
         if not np.array_equal(out, data):
             raise AssertionError(f"{case.name}: data read back differs from data written")
         del handle, out
-        return {"write": written - start, "read": done - written}
+        return {"write": wrote, "read": read}
 
 
 def run_latency(lib: Any, case: LatencyCase) -> dict[str, float]:
@@ -626,9 +651,10 @@ def run_shard(lib: Any, case: ShardCase) -> dict[str, float]:
 def run_sharded(lib: Any, case: ShardedCase, data: np.ndarray[Any, Any]) -> dict[str, float]:
     with scratch_dir() as path:
         handle = lib.create_sharded(case, path + "/a")
+        warm_memory(case.nbytes)
         began = time.perf_counter()
         lib.write_all(handle, data)
-        written = time.perf_counter()
+        wrote = time.perf_counter() - began
         if case.rewrite:
             # One inner chunk of the full shard, rewritten a few times: the median rewrite.
             times, encoded = [], []
@@ -648,8 +674,10 @@ def run_sharded(lib: Any, case: ShardedCase, data: np.ndarray[Any, Any]) -> dict
             if encoded:
                 metrics["encKiB"] = statistics.median(encoded)
             return metrics
+        warm_memory(case.nbytes)
+        began = time.perf_counter()
         out = lib.read_all(handle)
-        done = time.perf_counter()
+        read = time.perf_counter() - began
         if not np.array_equal(out, data):
             raise AssertionError(f"{case.name}: data read back differs from data written")
         boxes = inner_boxes(case)
@@ -660,12 +688,13 @@ def run_sharded(lib: Any, case: ShardedCase, data: np.ndarray[Any, Any]) -> dict
             if not np.array_equal(chunk, data[box]):
                 raise AssertionError(f"{case.name}: inner chunk {box} read back wrong")
         del handle, out
-        return {"write": written - began, "read": done - written, "rand": finished - start}
+        return {"write": wrote, "read": read, "rand": finished - start}
 
 
 def run_virtual(lib: Any, case: VirtualCase, expected: np.ndarray[Any, Any]) -> dict[str, float]:
     handle = lib.virtual(case)
     lib.read_all(handle)  # warm-up: worker threads started
+    warm_memory(case.nbytes)
     start = time.perf_counter()
     out = lib.read_all(handle)
     done = time.perf_counter()
@@ -815,7 +844,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workloads", default="W0,W1,W2,W3,W4,W5,W6", help="comma-separated: W0,W1,W2,W3,W4,W5,W6"
     )
     parser.add_argument("--verbose", action="store_true", help="print every sample")
+    parser.add_argument(
+        "--cold", action="store_true", help="no memory warm-up before timed phases"
+    )
     args = parser.parse_args(argv)
+    global WARM_FACTOR  # a run-wide harness setting
+    WARM_FACTOR = 0 if args.cold else WARM_FACTOR
     libraries = [lib for lib in args.libs.split(",") if lib]
     all_cases = cases(args.quick, set(args.workloads.split(",")))
 
