@@ -8,6 +8,9 @@ fresh store gets N writes of 4 KiB values, then N reads of them. Two forms:
   goals are set for: file >= 1.0x, memory >= 0.25x tensorstore);
 - ``serial``: ``.result()`` right after each operation (latency-bound).
 
+For file reads it also times the floor: a bare Python loop of the four
+system calls a read needs, over the same files.
+
 Prints the median ops/s of each library and their ratio.
 
     python bench/kvstore.py [--n 10000] [--rounds 5] [--serial-n 1000]
@@ -52,6 +55,24 @@ def _batch(store: Any, n: int) -> tuple[float, float]:
     return n / (middle - start), n / (end - middle)
 
 
+def _bare_reads(directory: str, n: int) -> float:
+    """Reads/s of a bare Python loop of open, fstat, read, close over the batch's files.
+
+    The least any Python file kvstore does per read, without an API call,
+    a future or a thread hop: the floor for ``batch file read``.
+    """
+    paths = [os.path.join(directory, f"k{i}").encode() for i in range(n)]
+    start = time.perf_counter()
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            value = os.read(fd, os.fstat(fd).st_size)
+        finally:
+            os.close(fd)
+        assert value == VALUE
+    return n / (time.perf_counter() - start)
+
+
 def _serial(store: Any, n_writes: int, n_reads: int) -> tuple[float, float]:
     start = time.perf_counter()
     for i in range(n_writes):
@@ -84,6 +105,10 @@ def main() -> None:
                     w, r = _batch(store, args.n)
                     results[("batch", driver, "write", name)].append(w)
                     results[("batch", driver, "read", name)].append(r)
+                    if driver == "file" and name == "tensortrio":
+                        results[("floor", driver, "read", name)].append(
+                            _bare_reads(directory, args.n)
+                        )
                     n_writes = args.serial_n if driver == "memory" else max(args.serial_n // 5, 1)
                     w, r = _serial(store, n_writes, args.serial_n)
                     results[("serial", driver, "write", name)].append(w)
@@ -112,6 +137,13 @@ def main() -> None:
                 print(
                     f"{form:<7}{driver:<8}{op:<7}{ours:>12,.0f}{theirs:>13,.0f}{ratio:>7.2f}x  {goal}"
                 )
+    floor = statistics.median(results[("floor", "file", "read", "tensortrio")])
+    theirs = statistics.median(results[("batch", "file", "read", "tensorstore")])
+    print()
+    print(
+        f"floor: a bare Python loop of open/fstat/read/close over the same files does "
+        f"{floor:,.0f} reads/s, {floor / theirs:.2f}x tensorstore's batch file read"
+    )
 
 
 if __name__ == "__main__":
