@@ -16,7 +16,7 @@ from tensortrio.drivers.kvstore.memory import MemoryDriverSpec
 from tensortrio.drivers.kvstore.operations import ReadRequest, WriteRequest
 from tensortrio.drivers.kvstore.read_result import ReadResult
 from tensortrio.errors import ActorClosedError
-from tensortrio.runtime import Future, Promise
+from tensortrio.runtime import Future
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -86,18 +86,14 @@ async def actor() -> AsyncIterator[KvStoreActor]:
 
 
 def read(actor: KvStoreActor, key: bytes) -> Future[ReadResult]:
-    promise: Promise[ReadResult]
-    future: Future[ReadResult]
-    promise, future = Promise.new()
-    actor.submit(ReadOp(ReadRequest(key), promise, future))
+    future: Future[ReadResult] = Future._pending()
+    actor.submit(ReadOp(ReadRequest(key), future))
     return future
 
 
 def write(actor: KvStoreActor, key: bytes, value: bytes) -> Future[TimestampedStorageGeneration]:
-    promise: Promise[TimestampedStorageGeneration]
-    future: Future[TimestampedStorageGeneration]
-    promise, future = Promise.new()
-    actor.submit(WriteOp(WriteRequest(key, value), promise, future))
+    future: Future[TimestampedStorageGeneration] = Future._pending()
+    actor.submit(WriteOp(WriteRequest(key, value), future))
     return future
 
 
@@ -205,15 +201,13 @@ async def test_cancelled_operations_are_dropped(actor: KvStoreActor) -> None:
 
 
 async def test_tasks_run_beside_batches(actor: KvStoreActor) -> None:
-    promise: Promise[Any]
-    future: Future[Any]
-    promise, future = Promise.new()
+    future: Future[Any] = Future._pending()
     driver(actor).data[b"x"] = b"1"
 
     async def run() -> list[bytes]:
         return [b"listed"]
 
-    actor.submit(TaskOp("list", run, promise, future))
+    actor.submit(TaskOp("list", run, future))
     assert await future == [b"listed"]
     assert actor.statistics().lists == 1
 

@@ -9,7 +9,7 @@ import trio.testing
 from tensortrio.actors.kvstore import KvStoreActor, ReadOp, WriteOp
 from tensortrio.drivers.kvstore.memory import MemoryDriverSpec
 from tensortrio.drivers.kvstore.operations import ReadRequest, WriteRequest
-from tensortrio.runtime import Promise
+from tensortrio.runtime import Future
 from tensortrio.schema.context import Context
 
 
@@ -19,14 +19,14 @@ async def _memory_actor(mailbox_size: int) -> KvStoreActor:
 
 
 def _write(actor: KvStoreActor, key: bytes, value: bytes) -> object:
-    promise, future = Promise.new()
-    actor.submit(WriteOp(WriteRequest(key, value), promise, future))
+    future: Future[object] = Future._pending()
+    actor.submit(WriteOp(WriteRequest(key, value), future))
     return future
 
 
 def _read(actor: KvStoreActor, key: bytes) -> object:
-    promise, future = Promise.new()
-    actor.submit(ReadOp(ReadRequest(key), promise, future))
+    future: Future[object] = Future._pending()
+    actor.submit(ReadOp(ReadRequest(key), future))
     return future
 
 

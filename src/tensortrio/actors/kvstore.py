@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from ..drivers.kvstore.generation import TimestampedStorageGeneration
     from ..drivers.kvstore.operations import ReadRequest, WriteRequest
     from ..drivers.kvstore.read_result import ReadResult
-    from ..runtime import Future, Promise
+    from ..runtime import Future
 
 __all__ = [
     "BatchDone",
@@ -98,10 +98,13 @@ class BatchDone:
 
 @attrs.frozen
 class ReadOp:
-    """A read submitted to the actor, with the promise its result goes to."""
+    """A read submitted to the actor, with the future its result goes to.
+
+    Operations carry the pending future itself, settled by the actor (no
+    ``Promise``: one object less per operation, and no finaliser).
+    """
 
     request: ReadRequest
-    promise: Promise[ReadResult]
     future: Future[ReadResult]
 
 
@@ -110,7 +113,6 @@ class WriteOp:
     """A write or delete submitted to the actor."""
 
     request: WriteRequest
-    promise: Promise[TimestampedStorageGeneration]
     future: Future[TimestampedStorageGeneration]
 
 
@@ -120,7 +122,6 @@ class TaskOp:
 
     kind: str
     run: Callable[[], Awaitable[Any]]
-    promise: Promise[Any]
     future: Future[Any]
 
 
@@ -210,13 +211,13 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
 
     def _fail_waiting(self, error: Exception) -> None:
         while self._intake:
-            self._intake.popleft().promise.set_exception(error)
+            self._intake.popleft().future._set_exception(error)
         while self._read_queue:
             for op in self._read_queue.popleft():
-                op.promise.set_exception(error)
+                op.future._set_exception(error)
         self._reads.clear()
         while self._write_queue:
-            self._write_queue.popleft().promise.set_exception(error)
+            self._write_queue.popleft().future._set_exception(error)
 
     def in_this_process(self) -> bool:
         """False in a process forked after the actor was created (it cannot run here)."""
@@ -227,11 +228,11 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     def submit(self, op: Op) -> None:
         """Hand ``op`` to the actor; thread-safe, never blocks.
 
-        Its promise is settled when the operation ends (with ActorClosedError
+        Its future is settled when the operation ends (with ActorClosedError
         if the actor is closed first).
         """
         if self._epoch != _fork_epoch:
-            op.promise.set_exception(
+            op.future._set_exception(
                 ActorClosedError(
                     f"actor {self.name!r} belongs to the process this one was forked from: "
                     "open the kvstore again in this process"
@@ -348,17 +349,17 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                 seen.add(op.request.key)
                 result = driver.read_now(op.request, now)
                 if isinstance(result, Exception):
-                    op.promise.set_exception(result)
+                    op.future._set_exception(result)
                 else:
-                    op.promise.set_result(result)
+                    op.future._set_result(result)
                 continue
             writes += 1
             try:
                 stamp = driver.write_now(op.request, now)
             except Exception as exc:
-                op.promise.set_exception(exc)
+                op.future._set_exception(exc)
             else:
-                op.promise.set_result(stamp)
+                op.future._set_result(stamp)
         if reads or writes:
             counts["batches"] += 1
         counts["reads"] += reads
@@ -494,26 +495,26 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                     if len(member) == 1:
                         result = outcome[0]
                         if isinstance(result, Exception):
-                            member[0].promise.set_exception(result)
+                            member[0].future._set_exception(result)
                         else:
-                            member[0].promise.set_result(result)
+                            member[0].future._set_result(result)
                         continue
                     for read, result in zip(member, outcome, strict=True):
                         if isinstance(result, Exception):
-                            read.promise.set_exception(result)
+                            read.future._set_exception(result)
                         else:
-                            read.promise.set_result(result)
+                            read.future._set_result(result)
                     continue
                 error = outcome if isinstance(outcome, Exception) else _bad_outcome(outcome)
                 for read in member:
-                    read.promise.set_exception(error)
+                    read.future._set_exception(error)
             elif isinstance(member, WriteOp):
                 if isinstance(outcome, Exception):
-                    member.promise.set_exception(outcome)
+                    member.future._set_exception(outcome)
                 elif isinstance(outcome, list):
-                    member.promise.set_exception(_bad_outcome(outcome))
+                    member.future._set_exception(_bad_outcome(outcome))
                 else:
-                    member.promise.set_result(outcome)
+                    member.future._set_result(outcome)
 
     async def _run_batch(
         self,
@@ -539,7 +540,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     def _fail_ops(self, ops: list[list[ReadOp] | WriteOp], error: Exception) -> None:
         for member in ops:
             for op in member if isinstance(member, list) else [member]:
-                op.promise.set_exception(error)
+                op.future._set_exception(error)
 
     async def _run_task(self, op: TaskOp) -> None:
         if op.future.done():
@@ -548,12 +549,12 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         try:
             result = await op.run()
         except Exception as exc:
-            op.promise.set_exception(exc)
+            op.future._set_exception(exc)
         except BaseException:
-            op.promise.set_exception(ActorClosedError(f"actor {self.name!r} was cancelled"))
+            op.future._set_exception(ActorClosedError(f"actor {self.name!r} was cancelled"))
             raise
         else:
-            op.promise.set_result(result)
+            op.future._set_result(result)
 
     # --- statistics
 

@@ -23,7 +23,7 @@ import trio
 
 from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
 from ...errors import InvalidArgumentError, KeyNotFoundError
-from ...runtime import Future, Promise, Runtime, get_runtime
+from ...runtime import Future, Runtime, get_runtime
 from ...schema.json_pretty import pretty_repr
 from .byte_range import FULL, ByteRangeRequest
 from .generation import TimestampedStorageGeneration as _Stamp
@@ -72,10 +72,8 @@ class _ActorLease:
 
 
 def _failed(error: BaseException) -> Future[Any]:
-    promise: Promise[Any]
-    future: Future[Any]
-    promise, future = Promise.new()
-    promise.set_exception(error)
+    future: Future[Any] = Future._pending()
+    future._set_exception(error)
     return future
 
 
@@ -265,10 +263,8 @@ class KvStore:
             )
         except Exception as exc:
             return _failed(exc)
-        promise: Promise[_ReadResult]
-        future: Future[_ReadResult]
-        promise, future = Promise.new()
-        actor.submit(ReadOp(request, promise, future))
+        future: Future[_ReadResult] = Future._pending()
+        actor.submit(ReadOp(request, future))
         return future
 
     def read_nowait(self, key: str | bytes, *, if_not_equal: bytes | None = None) -> _ReadResult:
@@ -357,10 +353,8 @@ class KvStore:
         return self._submit_write(WriteRequest(full, value, if_equal))
 
     def _submit_write(self, request: WriteRequest) -> Future[_Stamp]:
-        promise: Promise[_Stamp]
-        future: Future[_Stamp]
-        promise, future = Promise.new()
-        self._lease.actor.submit(WriteOp(request, promise, future))
+        future: Future[_Stamp] = Future._pending()
+        self._lease.actor.submit(WriteOp(request, future))
         return future
 
     def delete_range(self, range: _KeyRange) -> Future[None]:
@@ -412,10 +406,8 @@ class KvStore:
         return self._task("list", run)
 
     def _task(self, kind: str, run: Callable[[], Awaitable[Any]]) -> Future[Any]:
-        promise: Promise[Any]
-        future: Future[Any]
-        promise, future = Promise.new()
-        self._lease.actor.submit(TaskOp(kind, run, promise, future))
+        future: Future[Any] = Future._pending()
+        self._lease.actor.submit(TaskOp(kind, run, future))
         return future
 
     def commit_atomic(
