@@ -17,10 +17,11 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
-from ..blosc_codec import compress, decompress_checked
+from ..blosc_codec import SMALL, compress, decompress_checked
 from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
 from ..kvstore.value_buffer import array_value
+from . import blosc_large
 
 if TYPE_CHECKING:
     from ..kvstore.value_buffer import Value
@@ -176,11 +177,11 @@ class ZarrChunkCodec:
             owned = True
         if not self.filters and self.compressor is None:
             return array_value(array, owned=owned)  # one copy at most, from any layout
+        if self.compressor_id == "blosc" and not self.filters:
+            return self._compress_blosc(array.view(self._buffer_dtype))
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
         buffer: Any = array.view(self._buffer_dtype)
-        if self.compressor_id == "blosc" and not self.filters:
-            return self._compress_blosc(buffer)
         for codec in self.filters:
             buffer = codec.encode(buffer)
         if self.compressor is not None:
@@ -190,12 +191,23 @@ class ZarrChunkCodec:
         return np.ascontiguousarray(buffer).tobytes()
 
 
-    def _compress_blosc(self, buffer: np.ndarray) -> bytes:
+    def _compress_blosc(self, buffer: np.ndarray) -> Value:
+        """The blosc frame of ``buffer`` (any layout; elements in C order)."""
         blosc = self.compressor
         typesize = buffer.dtype.itemsize
         shuffle = blosc.shuffle
         if shuffle == -1:  # numcodecs' AUTOSHUFFLE, as numcodecs resolves it
             shuffle = 2 if typesize == 1 else 1
+        if blosc_large.AVAILABLE and SMALL <= buffer.nbytes <= blosc_large.MAX_NBYTES:
+            return blosc_large.compress_array(
+                buffer,
+                cname=blosc.cname,
+                clevel=blosc.clevel,
+                shuffle=shuffle,
+                blocksize=blosc.blocksize,
+            )
+        if not buffer.flags.c_contiguous:
+            buffer = np.ascontiguousarray(buffer)
         return compress(
             buffer,
             cname=blosc.cname,

@@ -1,0 +1,114 @@
+"""Blosc compression of large chunks straight into NumPy buffers.
+
+numcodecs' ``Blosc.encode`` compresses an 8 MiB chunk into a fresh ``bytes``
+of the chunk's size plus the header (a page fault per 4 KiB touched), then
+slices it to the compressed size: a second fresh object and a copy, made
+with the GIL held, so the other encode thread waits. Here c-blosc's
+``blosc_compress_ctx`` (the same library and the same frame, called through
+``ctypes``, which releases the GIL) writes into a NumPy buffer (huge pages
+from 4 MiB), which is then shrunk in place (``realloc``) to the frame's size.
+
+A chunk that is a strided view (a full overwrite encodes straight from the
+writer's source) is first gathered into a contiguous staging buffer that each
+worker thread keeps while it lives: reusing it costs a copy, where a fresh
+one costs the copy and a page fault per page.
+
+When the symbol is unavailable (a numcodecs build that hides it),
+:data:`AVAILABLE` is false and callers keep using numcodecs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+import numcodecs.blosc
+import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["AVAILABLE", "MAX_NBYTES", "compress_array"]
+
+#: c-blosc 1.x frames hold at most this many bytes (``BLOSC_MAX_BUFFERSIZE``).
+MAX_NBYTES: Final = (1 << 31) - 1 - 16
+_OVERHEAD: Final = 16  # BLOSC_MAX_OVERHEAD
+#: Staging buffers larger than this are not kept between chunks (memory bound).
+_MAX_STAGING: Final = 64 << 20
+
+
+def _load() -> Any:
+    try:
+        function = ctypes.CDLL(numcodecs.blosc.__file__).blosc_compress_ctx
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_int
+    function.argtypes = [
+        ctypes.c_int,  # clevel
+        ctypes.c_int,  # doshuffle
+        ctypes.c_size_t,  # typesize
+        ctypes.c_size_t,  # nbytes
+        ctypes.c_void_p,  # src
+        ctypes.c_void_p,  # dest
+        ctypes.c_size_t,  # destsize
+        ctypes.c_char_p,  # compressor
+        ctypes.c_size_t,  # blocksize
+        ctypes.c_int,  # numinternalthreads
+    ]
+    return function
+
+
+_compress_ctx: Final = _load()
+#: Whether :func:`compress_array` can be used in this process.
+AVAILABLE: Final = _compress_ctx is not None
+_local = threading.local()
+
+
+def _contiguous(array: NDArray[Any]) -> NDArray[Any]:
+    """``array`` if C-contiguous, else its elements copied into this thread's staging buffer."""
+    if array.flags.c_contiguous:
+        return array
+    nbytes = array.nbytes
+    if nbytes > _MAX_STAGING:
+        return np.ascontiguousarray(array)
+    staging: NDArray[np.uint8] | None = getattr(_local, "staging", None)
+    if staging is None or staging.nbytes < nbytes:
+        staging = np.empty(nbytes, np.uint8)
+        _local.staging = staging
+    out = staging[:nbytes].view(array.dtype).reshape(array.shape)
+    np.copyto(out, array)
+    return out
+
+
+def compress_array(
+    array: NDArray[Any], *, cname: str, clevel: int, shuffle: int, blocksize: int = 0
+) -> memoryview:
+    """The blosc frame of ``array``'s elements in C order, as a read-only byte view nobody else holds.
+
+    ``typesize`` is the array's item size; ``shuffle``: 0 none, 1 byte, 2 bit.
+    Only when :data:`AVAILABLE`, for arrays of at most :data:`MAX_NBYTES` bytes.
+
+    Raises:
+        RuntimeError: c-blosc reports an error (an unknown ``cname``).
+    """
+    source = _contiguous(array)
+    nbytes = source.nbytes
+    out = np.empty(nbytes + _OVERHEAD, np.uint8)
+    cbytes = _compress_ctx(
+        clevel,
+        shuffle,
+        source.dtype.itemsize,
+        nbytes,
+        source.ctypes.data,
+        out.ctypes.data,
+        out.nbytes,
+        cname.encode(),
+        blocksize,
+        1,
+    )
+    if cbytes <= 0:
+        raise RuntimeError(f"error during blosc compression: {cbytes}")
+    # Nothing else references ``out``: shrinking it is a realloc in place, not a copy.
+    out.resize(cbytes, refcheck=False)
+    return out.data.toreadonly()
