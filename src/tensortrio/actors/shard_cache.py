@@ -247,6 +247,8 @@ class ShardCache(ChunkCache):
                     errors[i] = self._data_loss(entry, exc)
         # 2. The inner chunks not decoded yet: from cached shard bytes, else by range reads.
         jobs: list[tuple[int, functools.partial[Any]]] = []
+        costs: list[int] = []
+        decoded = 0
         whole_decodes: dict[int, int] = {}  # job position -> item whose shard it decodes
         loads: list[tuple[int, NDArray[np.intp]]] = []
         ranges: list[tuple[int, RangeRead, NDArray[Any], Awaitable[ReadResult]]] = []
@@ -257,20 +259,31 @@ class ShardCache(ChunkCache):
             if not len(cells):
                 continue
             if entry.encoded is not None:
+                decoded += 1
                 if entry.data is None and len(cells) == io.num_chunks:
                     whole_decodes[len(jobs)] = i
                     jobs.append((i, functools.partial(io.decode_all, entry.encoded)))
+                    costs.append(self._chunk_nbytes)
                 else:
                     buffer = entry.start_loading(io.num_chunks, io.new_buffer())
                     jobs.append(
-                        (i, functools.partial(io.load_from_shard, buffer, entry.encoded, cells))
+                        (
+                            i,
+                            functools.partial(
+                                io.load_from_shard, buffer, entry.encoded, cells, entry.index
+                            ),
+                        )
                     )
+                    costs.append(io.inner_nbytes * len(cells))
                     loads.append((i, cells))
                 continue
             assert entry.index is not None
             buffer = entry.start_loading(io.num_chunks, io.new_buffer())
-            for cell in io.missing_cells(entry.index, cells).tolist():
-                jobs.append((i, functools.partial(io.load, buffer, cell, None)))
+            missing = io.missing_cells(entry.index, cells)
+            if len(missing):
+                decoded += len(missing)
+                jobs.append((i, functools.partial(io.fill, buffer, missing)))
+                costs.append(io.inner_nbytes * len(missing))
             for plan in io.plan_ranges(entry.index, cells):
                 future = kvstore.read(entry.key, byte_range=slice(plan.start, plan.stop))
                 ranges.append((i, plan, buffer, future))
@@ -291,14 +304,11 @@ class ShardCache(ChunkCache):
             if result.state != "value" or result.stamp.generation != entry.generation:
                 changed.add(i)  # the shard changed since its index was read: start over
                 continue
-            value = memoryview(result.buffer)
-            for cell, start, stop in plan.members:
-                piece = value[start - plan.start : stop - plan.start]
-                jobs.append((i, functools.partial(io.load, buffer, cell, piece)))
-        self._inner_decoded += len(jobs)
-        costs = [io.inner_nbytes] * len(jobs)
-        for position in whole_decodes:
-            costs[position] = self._chunk_nbytes
+            # One job per range read: its inner chunks decode together (no Python per chunk).
+            decoded += len(plan.members)
+            jobs.append((i, functools.partial(io.load_range, buffer, result.buffer, plan)))
+            costs.append(io.inner_nbytes * len(plan.members))
+        self._inner_decoded += decoded
         outcomes = await run_jobs(
             [job for _, job in jobs],
             costs,

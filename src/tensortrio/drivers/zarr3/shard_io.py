@@ -89,11 +89,13 @@ class ShardIO:
     _split: tuple[int, ...] = attrs.field(init=False)
     _chunk_nbytes: int = attrs.field(init=False)
     _blosc: BloscCodec | None = attrs.field(init=False)
+    """The blosc codec when inner chunks are native ``bytes`` + ``blosc`` (the fast path)."""
     _raw: bool = attrs.field(init=False)
     """Inner chunks are stored as their native bytes (the chain is one native ``bytes`` codec)."""
     _regions: tuple[tuple[slice, ...], ...] = attrs.field(init=False)
     """Where each inner chunk (flat, row-major) lies in the shard."""
-    """The blosc codec when inner chunks are native ``bytes`` + ``blosc`` (the fast path)."""
+    _coords: tuple[NDArray[np.intp], ...] = attrs.field(init=False)
+    """Each inner chunk's (flat, row-major) grid coordinates, one array per dimension."""
 
     def __attrs_post_init__(self) -> None:
         split: list[int] = []
@@ -106,6 +108,8 @@ class ShardIO:
         object.__setattr__(self, "_raw", _inner_raw(self.layout))
         regions = tuple(self.layout.cell_slices(tuple(cell)) for cell in self.layout.cells())
         object.__setattr__(self, "_regions", regions)
+        coords = np.unravel_index(np.arange(self.layout.num_chunks), self.layout.grid_shape)
+        object.__setattr__(self, "_coords", tuple(np.asarray(c, np.intp) for c in coords))
 
     @property
     def num_chunks(self) -> int:
@@ -283,17 +287,121 @@ class ShardIO:
             raise DataLossError(f"inner chunk {where}: {exc}") from None
 
     def load_from_shard(
-        self, buffer: NDArray[Any], shard: Buffer, cells: NDArray[np.intp]
+        self,
+        buffer: NDArray[Any],
+        shard: Buffer,
+        cells: NDArray[np.intp],
+        index: NDArray[np.uint64] | None = None,
     ) -> int:
-        """Decode ``cells`` from a whole shard's bytes into ``buffer``; return how many were stored."""
-        chunks = split_shard(self.layout, shard)
-        scratch = None if self._blosc is None else np.empty(self._chunk_nbytes, np.uint8)
-        stored = 0
-        for cell in cells.tolist():
-            chunk = chunks[cell]
-            stored += chunk is not None
-            self.load(buffer, cell, chunk, scratch)
-        return stored
+        """Decode ``cells`` from a whole shard's bytes into ``buffer``; return how many were stored.
+
+        ``index``: the shard's decoded index when the caller has it (else it is decoded).
+        """
+        if index is None:
+            index = self.shard_index(shard)
+        offsets = index[cells, 0]
+        stored = offsets != MISSING
+        self.fill(buffer, cells[~stored])
+        present = cells[stored]
+        starts = offsets[stored].astype(np.intp)
+        self.load_members(buffer, shard, 0, present, starts, starts + index[present, 1].astype(np.intp))
+        return len(present)
+
+    def fill(self, buffer: NDArray[Any], cells: NDArray[np.intp]) -> None:
+        """Set inner chunks ``cells`` (flat) of ``buffer`` to the fill value (they are not stored)."""
+        if len(cells):
+            self._blocks(buffer)[self._where(cells)] = self.layout.info.fill_value
+
+    def load_range(self, buffer: NDArray[Any], data: Buffer, plan: RangeRead) -> None:
+        """Decode the inner chunks of one range read (``data``: its bytes) into ``buffer``.
+
+        Raises:
+            DataLossError: corrupt bytes (naming the inner chunk).
+        """
+        members = np.array(plan.members, np.intp).reshape(-1, 3)
+        self.load_members(buffer, data, plan.start, members[:, 0], members[:, 1], members[:, 2])
+
+    def load_members(
+        self,
+        buffer: NDArray[Any],
+        data: Buffer,
+        base: int,
+        cells: NDArray[np.intp],
+        starts: NDArray[np.intp],
+        stops: NDArray[np.intp],
+    ) -> None:
+        """Decode inner chunks ``cells``, stored at ``[starts, stops)`` of a shard, into ``buffer``.
+
+        ``data`` holds the shard's bytes from offset ``base`` on. Raw and blosc
+        inner chunks go in with a few NumPy calls for all of them (one
+        decompression per chunk into rows side by side, one scattering
+        copy); anything unusual goes chunk by chunk through :meth:`load`,
+        which names a corrupt inner chunk.
+
+        Raises:
+            DataLossError: corrupt bytes (naming the inner chunk).
+        """
+        count = len(cells)
+        if not count:
+            return
+        view = memoryview(data).cast("B")
+        rel = starts - base
+        sizes = stops - starts
+        rows = self._member_rows(view, cells, rel, sizes) if int((rel + sizes).max()) <= len(view) else None
+        if rows is None:
+            for cell, lo, hi in zip(cells.tolist(), rel.tolist(), (rel + sizes).tolist(), strict=True):
+                self.load(buffer, cell, view[lo:hi])
+            return
+        layout = self.layout
+        self._blocks(buffer)[self._where(cells)] = rows.view(layout.info.dtype).reshape(
+            count, *layout.chunk_shape
+        )
+
+    def _member_rows(
+        self,
+        view: memoryview,
+        cells: NDArray[np.intp],
+        rel: NDArray[np.intp],
+        sizes: NDArray[np.intp],
+    ) -> NDArray[np.uint8] | None:
+        """Each member's decoded bytes as a row (None: take the per-chunk path)."""
+        nbytes = self._chunk_nbytes
+        if self._blosc is not None:
+            if int(sizes.min()) < 16:
+                return None
+            heads = np.frombuffer(view, np.uint8)[rel[:, None] + np.arange(16)]
+            claimed = np.ascontiguousarray(heads[:, 4:8]).view("<u4").reshape(-1)
+            compressed = np.ascontiguousarray(heads[:, 12:16]).view("<u4").reshape(-1)
+            if bool(((claimed != nbytes) | (compressed != sizes)).any()):
+                return None
+            rows = _chunk_major_scratch(len(cells) * nbytes).reshape(-1, nbytes)
+            try:
+                decompress_rows(
+                    [(k, view[lo : lo + n]) for k, (lo, n) in enumerate(zip(rel.tolist(), sizes.tolist(), strict=True))],
+                    rows,
+                    str,
+                )
+            except DataLossError:
+                return None  # the chain names the corrupt chunk
+            return rows
+        if not self._raw or bool((sizes != nbytes).any()) or bool((rel % nbytes).any()):
+            return None
+        whole = np.frombuffer(view[: len(view) // nbytes * nbytes], np.uint8).reshape(-1, nbytes)
+        slots = rel // nbytes
+        first = int(slots[0])
+        if bool((slots == np.arange(first, first + len(slots))).all()):
+            return whole[first : first + len(slots)]  # consecutive: a view, no gathering copy
+        gathered: NDArray[np.uint8] = whole[slots]
+        return gathered
+
+    def _blocks(self, buffer: NDArray[Any]) -> NDArray[Any]:
+        """A view of shard-shaped ``buffer`` with the inner grid's axes first."""
+        order, _ = self._blocks_shape()
+        return buffer.reshape(self._split).transpose(order)
+
+    def _where(self, cells: NDArray[np.intp]) -> tuple[NDArray[np.intp], ...]:
+        """Fancy indices of flat inner cells into :meth:`_blocks`."""
+        return tuple(axis[cells] for axis in self._coords)
 
     def _load_blosc(
         self,
