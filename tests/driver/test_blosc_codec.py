@@ -66,3 +66,20 @@ def test_corrupt_frames_are_refused() -> None:
         decompress_checked(bytes(garbled), out)
     with pytest.raises(ValueError, match=r"^blosc: the output buffer is read-only$"):
         decompress_checked(frame, bytes(8192))
+
+
+def test_repeated_small_compressions_give_the_same_frames() -> None:
+    # The first call with a parameter set is checked by python-blosc; later ones call c-blosc directly.
+    data = _data(8192, "<u2")
+    frames = [compress(data, cname="lz4", clevel=7, shuffle=1, typesize=2) for _ in range(3)]
+    theirs = numcodecs.Blosc(cname="lz4", clevel=7, shuffle=1).encode(data)
+    assert frames == [bytes(theirs)] * 3
+
+
+def test_bad_parameters_are_refused_after_good_ones() -> None:
+    data = _data(8192, "<u2")
+    compress(data, cname="lz4", clevel=5, shuffle=1, typesize=2)
+    with pytest.raises(ValueError, match=r"^clevel can only be in the 0-9 range"):
+        compress(data, cname="lz4", clevel=10, shuffle=1, typesize=2)
+    with pytest.raises(ValueError, match=r"^cname can only be one of"):
+        compress(data, cname="nope", clevel=5, shuffle=1, typesize=2)

@@ -43,6 +43,16 @@ SMALL: Final = 1 << 16
 
 blosc.set_nthreads(1)
 
+# python-blosc's ``compress`` and ``decompress_ptr`` check their arguments in
+# Python on every call (``compress`` lists the compressors each time): a third
+# of the call for an 8 KiB chunk. The checks do not depend on the data, so a
+# parameter set is checked once, by the first ``blosc.compress`` call with it,
+# and the C extension is called directly after that.
+_compress_ext = blosc.blosc_extension.compress  # loaded by ``import blosc``
+_decompress_ptr = blosc.blosc_extension.decompress_ptr
+_CHECKED: set[tuple[int, int, int, str]] = set()
+"""``(typesize, clevel, shuffle, cname)`` that ``blosc.compress`` has accepted."""
+
 
 def compress(
     data: Any, *, cname: str, clevel: int, shuffle: int, typesize: int, blocksize: int = 0
@@ -53,7 +63,12 @@ def compress(
     """
     flat = memoryview(data).cast("B")
     if flat.nbytes < SMALL and blocksize == 0:
+        params = (typesize, clevel, shuffle, cname)
+        if params in _CHECKED:
+            fast: bytes = _compress_ext(flat, typesize, clevel, shuffle, cname)
+            return fast
         out: bytes = blosc.compress(flat, typesize, clevel, shuffle, cname)
+        _CHECKED.add(params)
         return out
     codec = numcodecs.blosc.Blosc(
         cname=cname, clevel=clevel, shuffle=shuffle, blocksize=blocksize, typesize=typesize
@@ -76,7 +91,7 @@ def decompressor_into(
 
         def small(data: bytes | bytearray | memoryview, out: NDArray[np.uint8] = out) -> object:
             # ``out`` is bound so that the memory at ``address`` stays alive.
-            return blosc.decompress_ptr(data, address)
+            return _decompress_ptr(data, address)
 
         return small
 
@@ -102,7 +117,7 @@ def decompress_rows(
     row_bytes = out.shape[1]
     base = out.ctypes.data
     small = row_bytes < SMALL
-    decompress_ptr = blosc.decompress_ptr
+    decompress_ptr = _decompress_ptr
     for row, frame in frames:
         try:
             if small:
