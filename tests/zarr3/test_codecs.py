@@ -94,3 +94,20 @@ def test_corrupt_index() -> None:
         decode_shard(layout, bytes(shard))
     with pytest.raises(DataLossError, match=r"^shard is 3 bytes, smaller than its 100-byte index$"):
         decode_shard(layout, b"abc")
+
+
+@pytest.mark.parametrize(
+    ("offset", "size"),
+    [(110, 11), (2**64 - 4, 8), (2**63, 2**63)],  # past the end; ends that wrap around uint64
+)
+def test_index_entries_past_the_shard_end(offset: int, size: int) -> None:
+    layout = _layout()
+    index = np.full((2, 3, 2), MISSING, np.uint64)
+    index[0, 1] = (offset, size)
+    encoded = bytes(layout.index.encode(index))
+    with pytest.raises(
+        DataLossError, match=r"^shard index refers to bytes past the end of the 120-byte shard$"
+    ):
+        decode_shard_index(layout, encoded, 120)
+    index[0, 1] = (8, 12)
+    assert decode_shard_index(layout, bytes(layout.index.encode(index)), 120)[0, 1].tolist() == [8, 12]

@@ -262,7 +262,7 @@ class ShardCache(ChunkCache):
                 decoded += 1
                 if entry.data is None and len(cells) == io.num_chunks:
                     whole_decodes[len(jobs)] = i
-                    jobs.append((i, functools.partial(io.decode_all, entry.encoded)))
+                    jobs.append((i, functools.partial(io.decode_all, entry.encoded, entry.index)))
                     costs.append(self._chunk_nbytes)
                 else:
                     buffer = entry.start_loading(io.num_chunks, io.new_buffer())

@@ -430,11 +430,14 @@ class ShardIO:
         buffer[region] = scratch.view(layout.info.dtype).reshape(layout.chunk_shape)
         return True
 
-    def decode_all(self, shard: Buffer) -> NDArray[Any]:
-        """Decode a whole shard (raises DataLossError)."""
+    def decode_all(self, shard: Buffer, index: NDArray[np.uint64] | None = None) -> NDArray[Any]:
+        """Decode a whole shard (raises DataLossError).
+
+        ``index``: the shard's decoded index (:meth:`shard_index`) when the caller has it.
+        """
         if self._blosc is not None:
-            return self._decode_blosc(shard)
-        return decode_shard(self.layout, shard)
+            return self._decode_blosc(shard, index)
+        return decode_shard(self.layout, shard, index)
 
     def encode_all(self, array: NDArray[Any]) -> tuple[Value, int]:
         """Encode a whole shard; return it and how many inner chunks it stores."""
@@ -484,10 +487,11 @@ class ShardIO:
         stored = len(fill) - sum(fill)
         return self.assemble(chunks), stored
 
-    def _decode_blosc(self, shard: Buffer) -> NDArray[Any]:
+    def _decode_blosc(self, shard: Buffer, index: NDArray[np.uint64] | None) -> NDArray[Any]:
         layout = self.layout
         view = memoryview(shard).cast("B")
-        index = self.shard_index(view)
+        if index is None:
+            index = self.shard_index(view)
         dtype = layout.info.dtype
         offsets, sizes = index[:, 0], index[:, 1]
         stored = offsets != MISSING

@@ -210,8 +210,10 @@ def decode_shard_index(
     if not np.array_equal(missing, sizes == MISSING):
         raise DataLossError("shard index has an entry with only one of offset and size missing")
     if shard_size is not None:
-        present_end = offsets[~missing].astype(object) + sizes[~missing].astype(object)
-        if present_end.size and max(present_end) > shard_size:
+        stored = ~missing
+        starts, lengths = offsets[stored], sizes[stored]
+        ends = starts + lengths  # uint64: an end that wrapped around is below its start
+        if bool(((ends < starts) | (ends > np.uint64(shard_size))).any()):
             raise DataLossError(f"shard index refers to bytes past the end of the {shard_size}-byte shard")
     return index
 
@@ -296,14 +298,17 @@ def split_shard(layout: ShardLayout, data: Buffer) -> list[memoryview | None]:
     return out
 
 
-def decode_shard(layout: ShardLayout, data: Buffer) -> np.ndarray:
+def decode_shard(layout: ShardLayout, data: Buffer, index: np.ndarray | None = None) -> np.ndarray:
     """Decode a whole shard into a new writable array of ``shard_shape``; missing chunks are fill.
+
+    ``index``: the shard's index as :func:`decode_shard_index` gives it (any
+    shape with ``(offset, size)`` rows in order), when the caller decoded it already.
 
     Raises:
         DataLossError: a corrupt index or inner chunk (the message names the inner cell).
     """
     if raw_inner_chunks(layout):
-        fast = _decode_raw(layout, data)
+        fast = _decode_raw(layout, data, index)
         if fast is not None:
             return fast
     chunks = split_shard(layout, data)
@@ -387,11 +392,12 @@ def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -
     return out.data.toreadonly()
 
 
-def _decode_raw(layout: ShardLayout, data: Buffer) -> np.ndarray | None:
+def _decode_raw(layout: ShardLayout, data: Buffer, index: np.ndarray | None = None) -> np.ndarray | None:
     """Decode a full shard of raw inner chunks stored in order with one copy; None if not that layout."""
     view = memoryview(data).cast("B")
-    rng = shard_index_byte_range(layout, len(view))
-    index = decode_shard_index(layout, view[rng.inclusive_min : rng.exclusive_max], len(view))
+    if index is None:
+        rng = shard_index_byte_range(layout, len(view))
+        index = decode_shard_index(layout, view[rng.inclusive_min : rng.exclusive_max], len(view))
     dtype = layout.info.dtype
     chunk_nbytes = math.prod(layout.chunk_shape) * dtype.itemsize
     base = layout.index_nbytes if layout.index_location == "start" else 0
