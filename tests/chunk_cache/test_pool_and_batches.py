@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import attrs
 import pytest
 import trio
 
 from tensortrio.actors.cache_pool import CachePool
-from tensortrio.actors.worker_batch import run_jobs, run_map
+from tensortrio.actors.worker_batch import STREAM_BYTES, run_jobs, run_map
 
 
 @attrs.define(eq=False)
@@ -68,3 +70,77 @@ async def test_jobs_keep_their_order_and_errors(inline_bytes: int) -> None:
         lambda x: -x, list(range(7)), [1 << 20] * 7, limiter=None, inline_bytes=inline_bytes
     )
     assert mapped == [-x for x in range(7)]
+
+
+@pytest.mark.parametrize(
+    ("cost", "inline_bytes", "tokens"),
+    [(STREAM_BYTES, 0, 2), (STREAM_BYTES, 0, 1), (STREAM_BYTES, 10**12, 2), (1024, 0, 2)],
+    ids=["streamed", "streamed-one-token", "inline", "batched"],
+)
+async def test_on_result_sees_every_outcome_once_before_run_jobs_returns(
+    cost: int, inline_bytes: int, tokens: int
+) -> None:
+    def job(i: int) -> int:
+        if i == 2:
+            raise ValueError("job 2 failed")
+        return i + 100
+
+    seen: dict[int, object] = {}
+
+    def on_result(index: int, outcome: object) -> None:
+        assert index not in seen
+        seen[index] = outcome
+
+    out = await run_jobs(
+        [lambda i=i: job(i) for i in range(9)],
+        [cost] * 9,
+        limiter=trio.CapacityLimiter(tokens),
+        inline_bytes=inline_bytes,
+        on_result=on_result,
+    )
+    assert sorted(seen) == list(range(9))
+    assert [seen[i] for i in range(9)] == out
+    assert [o for i, o in enumerate(out) if i != 2] == [i + 100 for i in range(9) if i != 2]
+    assert isinstance(out[2], ValueError)
+
+
+async def test_streamed_results_arrive_while_other_jobs_still_run() -> None:
+    # Job 1 waits until the runtime thread has seen job 0's result: only a
+    # streamed run_jobs (not one that returns all results at the end) lets it finish.
+    first_seen = threading.Event()
+
+    def job(i: int) -> int:
+        if i == 1:
+            assert first_seen.wait(timeout=30)
+        return i
+
+    def on_result(index: int, outcome: object) -> None:
+        if index == 0:
+            first_seen.set()
+
+    out = await run_jobs(
+        [lambda i=i: job(i) for i in range(2)],
+        [STREAM_BYTES] * 2,
+        limiter=trio.CapacityLimiter(1),
+        inline_bytes=0,
+        on_result=on_result,
+    )
+    assert out == [0, 1]
+
+
+async def test_an_on_result_error_is_raised_after_every_job_ran() -> None:
+    ran: list[int] = []
+
+    def on_result(index: int, outcome: object) -> None:
+        if index == 1:
+            raise KeyError("bad callback")
+
+    with pytest.raises(KeyError, match=r"^'bad callback'$"):
+        await run_jobs(
+            [lambda i=i: ran.append(i) for i in range(4)],
+            [STREAM_BYTES] * 4,
+            limiter=trio.CapacityLimiter(2),
+            inline_bytes=0,
+            on_result=on_result,
+        )
+    assert sorted(ran) == [0, 1, 2, 3]

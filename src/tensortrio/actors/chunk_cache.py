@@ -596,7 +596,10 @@ class ChunkCache:
                     if error is not None:
                         snapshot.finish(error)
                 todo = [s for s in todo if not s.finished]
-            merged = await run_jobs(
+            writes: list[_PendingWrite] = []
+            # Each chunk's write is issued as soon as it is encoded, so that
+            # kvstore I/O (fsync) overlaps the encoding of the rest.
+            await run_jobs(
                 [
                     functools.partial(
                         self._merge_encode,
@@ -611,25 +614,34 @@ class ChunkCache:
                 [self._chunk_nbytes] * len(todo),
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
+                on_result=functools.partial(self._issue_write, todo, writes),
             )
-            writes: list[_PendingWrite] = []
-            for snapshot, outcome in zip(todo, merged, strict=True):
-                snapshot.release()  # encoded: the writer's source is no longer read
-                if isinstance(outcome, Exception):
-                    snapshot.finish(outcome)
-                    continue
-                chunk, encoded = cast("_Merged", outcome)
-                entry = snapshot.entry
-                condition = b"" if snapshot.full else entry.generation
-                writes.append(
-                    (
-                        snapshot,
-                        self.kvstore.write_owned(entry.key, encoded, if_equal=condition),
-                        functools.partial(_install_chunk, entry, chunk, encoded),
-                    )
-                )
             self._writebacks += len(writes)
             todo = await self._settle_writes(writes)
+
+    def _issue_write(
+        self,
+        todo: list[WritebackSnapshot],
+        writes: list[_PendingWrite],
+        index: int,
+        outcome: object,
+    ) -> None:
+        """Start the conditional write of ``todo[index]``, just merged and encoded as ``outcome``."""
+        snapshot = todo[index]
+        snapshot.release()  # encoded: the writer's source is no longer read
+        if isinstance(outcome, Exception):
+            snapshot.finish(outcome)
+            return
+        chunk, encoded = cast("_Merged", outcome)
+        entry = snapshot.entry
+        condition = b"" if snapshot.full else entry.generation
+        writes.append(
+            (
+                snapshot,
+                self.kvstore.write_owned(entry.key, encoded, if_equal=condition),
+                functools.partial(_install_chunk, entry, chunk, encoded),
+            )
+        )
 
     async def _settle_writes(self, writes: list[_PendingWrite]) -> list[WritebackSnapshot]:
         """Await conditional writebacks; install what was stored, or re-queue on a mismatch.

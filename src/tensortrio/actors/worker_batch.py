@@ -4,13 +4,18 @@ A thread hop costs about 100 µs, more than decoding or copying a small chunk,
 so jobs are batched: work totalling less than ``inline_bytes`` runs inline on
 the calling (runtime) thread; more is split into at most as many batches as
 the limiter has tokens, balanced by bytes, each batch one hop under the
-``data_copy_concurrency`` limiter.
+``data_copy_concurrency`` limiter. A caller that takes results as they come
+(``on_result``) gets jobs of at least ``STREAM_BYTES`` each (encoding an 8 MiB
+chunk takes milliseconds) one per hop instead, so it sees each result as soon
+as it is ready: a chunk's kvstore write starts while the other chunks are
+still being encoded.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import trio
 
@@ -19,12 +24,15 @@ from ..runtime import call_in_worker_thread
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["JobOutcome", "run_jobs", "run_map"]
+__all__ = ["STREAM_BYTES", "JobOutcome", "run_jobs", "run_map"]
 
 T = TypeVar("T")
 
 #: A job's result, or the exception it raised.
 JobOutcome = Any
+
+#: Jobs at least this costly each take their own hop (its ~100 µs is then noise).
+STREAM_BYTES: Final = 1 << 20
 
 
 def _run_all(jobs: Sequence[Callable[[], object]]) -> list[object]:
@@ -43,27 +51,35 @@ async def run_jobs(
     *,
     limiter: trio.CapacityLimiter | None,
     inline_bytes: float,
+    on_result: Callable[[int, object], None] | None = None,
 ) -> list[object]:
     """Run ``jobs``; return each one's result or the exception it raised, in order.
 
     ``costs`` are the bytes each job touches (for the inline decision and balancing).
+    ``on_result(index, outcome)`` is called on the calling thread as each
+    job's outcome arrives (in completion order, large jobs one by one),
+    before ``run_jobs`` returns; it must not raise.
     """
     total = sum(costs)
     if total < inline_bytes or not jobs:
-        return _run_all(jobs)
+        return _notify(_run_all(jobs), on_result)
     tokens = 1 if limiter is None else max(1, int(limiter.total_tokens))
     parts = min(tokens, len(jobs))
+    groups: list[list[int]]
+    if on_result is not None and len(jobs) > 1 and min(costs) >= STREAM_BYTES:
+        return await _stream(jobs, parts, limiter, on_result)
     if parts == 1:
-        return await call_in_worker_thread(_run_all, jobs, limiter=limiter)
-    # Contiguous groups of about equal bytes keep results in order cheaply.
-    share = total / parts
-    groups: list[list[int]] = [[]]
-    acc = 0.0
-    for index, cost in enumerate(costs):
-        if groups[-1] and acc + cost / 2 > share * len(groups) and len(groups) < parts:
-            groups.append([])
-        groups[-1].append(index)
-        acc += cost
+        return _notify(await call_in_worker_thread(_run_all, jobs, limiter=limiter), on_result)
+    else:
+        # Contiguous groups of about equal bytes keep results in order cheaply.
+        share = total / parts
+        groups = [[]]
+        acc = 0.0
+        for index, cost in enumerate(costs):
+            if groups[-1] and acc + cost / 2 > share * len(groups) and len(groups) < parts:
+                groups.append([])
+            groups[-1].append(index)
+            acc += cost
     results: list[object] = [None] * len(jobs)
 
     async def run_group(indices: list[int]) -> None:
@@ -72,11 +88,71 @@ async def run_jobs(
         )
         for i, outcome in zip(indices, outcomes, strict=True):
             results[i] = outcome
+            if on_result is not None:
+                on_result(i, outcome)
 
     async with trio.open_nursery() as nursery:
         for group in groups:
             nursery.start_soon(run_group, group)
     return results
+
+
+async def _stream(
+    jobs: Sequence[Callable[[], object]],
+    parts: int,
+    limiter: trio.CapacityLimiter | None,
+    on_result: Callable[[int, object], None],
+) -> list[object]:
+    """``run_jobs`` for large jobs: ``parts`` hops take the next job as each finishes one.
+
+    Each result is posted back to the runtime thread without waiting for it,
+    so a worker thread never idles for a round trip between jobs.
+    """
+    token = trio.lowlevel.current_trio_token()
+    queue = collections.deque(range(len(jobs)))
+    results: list[object] = [None] * len(jobs)
+    delivered = 0
+    all_delivered = trio.Event()
+    errors: list[BaseException] = []
+
+    def deliver(index: int, outcome: object) -> None:  # runtime thread
+        nonlocal delivered
+        results[index] = outcome
+        try:
+            on_result(index, outcome)
+        except BaseException as exc:  # never into trio's entry queue
+            errors.append(exc)
+        delivered += 1
+        if delivered == len(jobs):
+            all_delivered.set()
+
+    def work() -> None:  # worker thread
+        while True:
+            try:
+                index = queue.popleft()
+            except IndexError:
+                return
+            try:
+                outcome = jobs[index]()
+            except Exception as exc:
+                outcome = exc
+            token.run_sync_soon(deliver, index, outcome)
+            trio.from_thread.check_cancelled()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(parts):
+            nursery.start_soon(functools.partial(call_in_worker_thread, work, limiter=limiter))
+    await all_delivered.wait()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _notify(outcomes: list[object], on_result: Callable[[int, object], None] | None) -> list[object]:
+    if on_result is not None:
+        for index, outcome in enumerate(outcomes):
+            on_result(index, outcome)
+    return outcomes
 
 
 def _map_all(fn: Callable[[Any], object], items: Sequence[Any]) -> list[object]:
