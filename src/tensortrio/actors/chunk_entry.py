@@ -139,7 +139,8 @@ class ChunkEntry:
     time: float = -math.inf
     pending: NDArray[Any] | None = None
     mask: NDArray[np.bool_] | None = None
-    tickets: list[WriteTicket] = attrs.field(factory=list)
+    tickets: list[WriteTicket] | None = None
+    """Made on the first write (most entries only ever serve reads: one object less each)."""
     borrowed: WriteTicket | None = None
     """``pending`` is a view of this write's source: copy before modifying it."""
     writeback: WritebackSnapshot | None = None
@@ -259,7 +260,10 @@ class ChunkEntry:
 
     def add_ticket(self, ticket: WriteTicket) -> None:
         ticket.add()
-        self.tickets.append(ticket)
+        if self.tickets is None:
+            self.tickets = [ticket]
+        else:
+            self.tickets.append(ticket)
 
     def take_pending(self) -> WritebackSnapshot:
         """Start a writeback: move the pending writes into a snapshot (caller sets ``busy``)."""
@@ -267,11 +271,11 @@ class ChunkEntry:
         mask = self.mask
         if mask is not None and mask.all():
             mask = None  # partial writes that add up to the whole chunk need no read
-        snapshot = WritebackSnapshot(self, self.pending, mask, self.tickets, self.borrowed)
+        snapshot = WritebackSnapshot(self, self.pending, mask, self.tickets or [], self.borrowed)
         self.borrowed = None
         self.pending = None
         self.mask = None
-        self.tickets = []
+        self.tickets = None
         self.writeback = snapshot
         return snapshot
 

@@ -117,7 +117,7 @@ class ShardCache(ChunkCache):
                 if len(self._keys) >= _KEY_MEMO_SIZE:
                     self._keys.clear()
                 key = self._keys[cell] = self.codec.chunk_key(cell)
-            entry = ShardEntry(cell, key, on_evict=self._evicted, inner_cells=self._io.needed)
+            entry = ShardEntry(cell, key, on_evict=self._on_evict, inner_cells=self._io.needed)
             self._entries[cell] = entry
         assert isinstance(entry, ShardEntry)
         return entry
