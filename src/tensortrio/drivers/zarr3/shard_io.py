@@ -258,12 +258,8 @@ class ShardIO:
         buffer: NDArray[Any],
         cell: int,
         data: Buffer | None,
-        scratch: NDArray[np.uint8] | None = None,
     ) -> None:
         """Decode inner chunk ``cell``'s stored bytes (None: not stored → fill) into ``buffer``.
-
-        ``scratch``: a buffer of one inner chunk's bytes the caller lends (blosc
-        inner chunks decompress through it; one is made when None).
 
         Raises:
             DataLossError: corrupt bytes (naming the inner chunk).
@@ -273,7 +269,7 @@ class ShardIO:
         if data is None:
             buffer[region] = layout.info.fill_value
             return
-        if self._blosc is not None and self._load_blosc(buffer, region, data, scratch):
+        if self._blosc is not None and self._load_blosc(buffer, region, data):
             return
         if self._raw and len(data) == self._chunk_nbytes:
             # Native bytes, nothing else: the stored bytes are the chunk (what the chain gives).
@@ -408,7 +404,6 @@ class ShardIO:
         buffer: NDArray[Any],
         region: tuple[slice, ...],
         data: Buffer,
-        scratch: NDArray[np.uint8] | None,
     ) -> bool:
         """Decompress a blosc inner chunk straight into its region; False: let the codec chain try.
 
@@ -420,8 +415,7 @@ class ShardIO:
         sizes = blosc_header_sizes(data)
         if sizes is None or sizes[0] != self._chunk_nbytes or sizes[1] != len(data):
             return False
-        if scratch is None:
-            scratch = np.empty(self._chunk_nbytes, np.uint8)
+        scratch = np.empty(self._chunk_nbytes, np.uint8)
         try:
             decompressor_into(scratch)(data)
         except Exception:  # blosc raises assorted types on corrupt input
