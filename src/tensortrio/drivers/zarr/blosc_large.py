@@ -108,7 +108,7 @@ def compress_array(
         1,
     )
     if cbytes <= 0:
-        raise RuntimeError(f"error during blosc compression: {cbytes}")
+        raise RuntimeError(f"blosc: cannot compress with cname {cname!r} (c-blosc returned {cbytes})")
     # Nothing else references ``out``: shrinking it is a realloc in place, not a copy.
     out.resize(cbytes, refcheck=False)
     return out.data.toreadonly()
