@@ -65,21 +65,19 @@ async def run_jobs(
         return _notify(_run_all(jobs), on_result)
     tokens = 1 if limiter is None else max(1, int(limiter.total_tokens))
     parts = min(tokens, len(jobs))
-    groups: list[list[int]]
     if on_result is not None and len(jobs) > 1 and min(costs) >= STREAM_BYTES:
         return await _stream(jobs, parts, limiter, on_result)
     if parts == 1:
         return _notify(await call_in_worker_thread(_run_all, jobs, limiter=limiter), on_result)
-    else:
-        # Contiguous groups of about equal bytes keep results in order cheaply.
-        share = total / parts
-        groups = [[]]
-        acc = 0.0
-        for index, cost in enumerate(costs):
-            if groups[-1] and acc + cost / 2 > share * len(groups) and len(groups) < parts:
-                groups.append([])
-            groups[-1].append(index)
-            acc += cost
+    # Contiguous groups of about equal bytes keep results in order cheaply.
+    share = total / parts
+    groups: list[list[int]] = [[]]
+    acc = 0.0
+    for index, cost in enumerate(costs):
+        if groups[-1] and acc + cost / 2 > share * len(groups) and len(groups) < parts:
+            groups.append([])
+        groups[-1].append(index)
+        acc += cost
     results: list[object] = [None] * len(jobs)
 
     async def run_group(indices: list[int]) -> None:
