@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,12 @@ def _outcome(fn: Any, *args: Any) -> Any:
         return (type(exc), str(exc))
 
 
-_bound = st.one_of(st.none(), st.integers(-12, 12))
+# NumPy integers (bounds computed from arrays) are ints to indexing.
+_numpy_int = st.sampled_from([int, np.int64, np.int32, np.uint8])
+_bound = st.one_of(
+    st.none(),
+    st.builds(lambda k, i: k(i) if i >= 0 or k is not np.uint8 else i, _numpy_int, st.integers(-12, 12)),
+)
 
 
 @st.composite
@@ -50,7 +56,8 @@ def _cases(draw: st.DrawFn) -> tuple[ts.IndexTransform, Any]:
     terms: list[Any] = []
     for _ in range(draw(st.integers(0, rank + 1))):
         if draw(st.booleans()):
-            terms.append(draw(st.integers(-10, 12)))
+            value = draw(st.integers(-10, 12))
+            terms.append(draw(_numpy_int)(value) if value >= 0 else value)
         else:
             step = draw(st.one_of(st.none(), st.sampled_from([1, 2, -1, -3, 0])))
             terms.append(slice(draw(_bound), draw(_bound), step))
@@ -77,3 +84,5 @@ def test_basic_indexing_takes_everyday_keys_only() -> None:
     assert indexing._basic_indexing(t, (None, 3)) is None  # newaxis
     assert indexing._basic_indexing(t, (30, 3)) is None  # out of range: the general error
     assert indexing._basic_indexing(t[[1, 2, 3], :], (0, 1)) is None  # array map
+    numpy_ints = indexing._basic_indexing(t, (np.int64(3), slice(np.int32(2), np.int64(9))))
+    assert numpy_ints == t[3, 2:9]

@@ -352,10 +352,16 @@ def _basic_indexing(transform: IndexTransform, key: Any) -> IndexTransform | Non
     # Per old input dim: ("int", value) or (new position, offset, stride).
     inner: list[tuple[Any, int, int]] = []
     dims: list[IndexInterval] = []
+    # Every item a unit-step slice: each input dimension keeps its place, so
+    # the output maps are the old ones (no maps to rebuild).
+    same_maps = True
     for d, dim in enumerate(old):
         item: Any = items[d] if d < len(items) else _FULL
         kind = type(item)
+        if kind is not int and kind is not slice and isinstance(item, np.integer):
+            item, kind = int(item), int
         if kind is int:
+            same_maps = False
             lo = -INF if dim.implicit_lower else dim.inclusive_min
             hi = INF + 1 if dim.implicit_upper else dim.exclusive_max
             if not lo <= item < hi:
@@ -370,7 +376,11 @@ def _basic_indexing(transform: IndexTransform, key: Any) -> IndexTransform | Non
             and (stop is None or type(stop) is int)
             and (step is None or type(step) is int)
         ):
-            return None
+            # NumPy integers (``slice(i * 64, ...)`` with ``i`` from an array) are ints here.
+            bounds = (start, stop, step)
+            if not all(b is None or type(b) is int or isinstance(b, np.integer) for b in bounds):
+                return None
+            start, stop, step = (None if b is None else int(b) for b in bounds)
         if step is None or step == 1:
             # The everyday slice, as _slice_dim computes it for a unit step.
             a = dim.inclusive_min if start is None else start
@@ -393,8 +403,14 @@ def _basic_indexing(transform: IndexTransform, key: Any) -> IndexTransform | Non
             return None
         if stride != 1 and (interval.implicit_lower or interval.implicit_upper):
             return None  # bounds propagation would move the implicit side
+        same_maps = same_maps and offset == 0 and stride == 1
         inner.append((len(dims), offset, stride))
         dims.append(interval)
+    if same_maps:
+        for m in transform.maps:
+            if m.method is OutputIndexMethod.array:
+                return None
+        return IndexTransform.make(IndexDomain.from_dims(dims), transform.maps)
     maps: list[OutputIndexMap] = []
     for m in transform.maps:
         method = m.method
