@@ -259,6 +259,18 @@ async def read_chunked_many(
         stop = start
         while stop < len(small):
             request = small[stop]
+            if request.selections is None:
+                # A box of one chunk (the common case: no counting loop).
+                cell = request.cells[0]
+                found = parts.get(cell)
+                if found is not None:
+                    found.append(request.chunk_selections[0])
+                elif parts and len(parts) >= window:
+                    break
+                else:
+                    parts[cell] = [request.chunk_selections[0]]
+                stop += 1
+                continue
             if parts and len(parts) + sum(c not in parts for c in request.cells) > window:
                 break
             for cell, chunk_selection in zip(request.cells, request.chunk_selections, strict=True):
@@ -299,12 +311,14 @@ async def _read_window(
         except Exception:
             return False  # read on their own, each request gets its own error
         by_cell: dict[tuple[int, ...], ChunkEntry] = dict(zip(parts, entries, strict=True))
+        chunk_or_fill = cache.chunk_or_fill
         for request in group:
             try:
-                chunks = [cache.chunk_or_fill(by_cell[cell]) for cell in request.cells]
                 if request.selections is None:
-                    outcomes[request.index] = chunks[0][request.chunk_selections[0]].copy()
+                    chunk = chunk_or_fill(by_cell[request.cells[0]])
+                    outcomes[request.index] = chunk[request.chunk_selections[0]].copy()
                     continue
+                chunks = [chunk_or_fill(by_cell[cell]) for cell in request.cells]
                 assert request.out is not None
                 for sel, chunk in zip(request.selections, chunks, strict=True):
                     sel.read(chunk, request.out)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 import numpy as np
 
-from ..runtime import Future, Promise, get_runtime
+from ..runtime import Future, get_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,11 +58,14 @@ class BurstDriver(Protocol):
 
 @attrs.frozen
 class _Joined:
-    """A read that joined a burst: its view, order, and its future with the promise settling it."""
+    """A read that joined a burst: its view, order, and the pending future the burst settles.
+
+    No ``Promise``: one object (and one finaliser) less per read. Every path
+    below settles the future, including the ones where the burst fails.
+    """
 
     transform: IndexTransform
     order: str
-    promise: Promise[np.ndarray]
     future: Future[np.ndarray]
 
 
@@ -100,10 +103,8 @@ class ReadBurst:
         with self._lock:
             burst = self._open if batch is None else self._in_batch.get(batch)
             if burst is not None:
-                promise: Promise[np.ndarray]
-                future: Future[np.ndarray]
-                promise, future = Promise.new()
-                burst.joined.append(_Joined(transform, order, promise, future))
+                future: Future[np.ndarray] = Future._pending()
+                burst.joined.append(_Joined(transform, order, future))
                 return future
             if batch is None:
                 burst = self._open = _Burst()
@@ -146,9 +147,9 @@ class ReadBurst:
             raise
         for item, outcome in zip(joined, outcomes[1:], strict=True):
             if isinstance(outcome, Exception):
-                item.promise.set_exception(outcome)
+                item.future._set_exception(outcome)
             else:
-                item.promise.set_result(np.asfortranarray(outcome) if item.order == "F" else outcome)
+                item.future._set_result(np.asfortranarray(outcome) if item.order == "F" else outcome)
         burst.settled = True
         first = outcomes[0]
         if isinstance(first, Exception):
@@ -166,7 +167,9 @@ class ReadBurst:
             burst.settled = True
             error = first.exception() if not first.cancelled() else None
             for item in burst.joined:
-                item.promise.set_exception(RuntimeError(str(error or "the operation was cancelled")))
+                item.future._set_exception(
+                    RuntimeError(str(error or "the operation was cancelled"))
+                )
             return
         if burst.taken:
             return  # cancelled while running: the operation settles them as it ends
@@ -187,21 +190,26 @@ def _run_alone(driver: BurstDriver, joined: list[_Joined], batch: Batch | None =
     for item in joined:
         if item.future.done():
             continue  # cancelled by its caller, or already settled
-        if batch is None:
-            future = get_runtime().submit(_read, driver, item.transform, item.order, name="read")
-        else:
-            future = batch.defer(_read, driver, item.transform, item.order, name="read")
+        try:
+            if batch is None:
+                future = get_runtime().submit(
+                    _read, driver, item.transform, item.order, name="read"
+                )
+            else:
+                future = batch.defer(_read, driver, item.transform, item.order, name="read")
+        except Exception as exc:  # e.g. the runtime is stopping: fail the read, strand none
+            item.future._set_exception(exc)
+            continue
         future.add_done_callback(lambda done, item=item: _forward(done, item))  # type: ignore[misc]
 
 
 def _forward(done: Future[np.ndarray], item: _Joined) -> None:
-    promise = item.promise
     if done.cancelled():
         item.future.cancel()
         return
     error = done.exception()
     if error is not None:
-        promise.set_exception(error)
+        item.future._set_exception(error)
     else:
-        promise.set_result(done.result())
+        item.future._set_result(done.result())
 

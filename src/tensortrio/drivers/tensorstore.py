@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import numpy as np
 
+from ..batch import check_batch, submit_in_batch
 from ..errors import AbortedError, InvalidArgumentError, UnimplementedError
 from ..index import IndexTransform, OutputIndexMethod
 from ..index.shortcut import DimExpressionShortcuts
@@ -390,8 +391,6 @@ class TensorStore(DimExpressionShortcuts):
             raise TypeError("`order` must be specified as 'C' or 'F'")
         if not self._rw.read:
             return _failed(InvalidArgumentError("Source does not support reading."))
-        from ..batch import check_batch, submit_in_batch
-
         if self._transaction is not None:
             from .transactional_io import read_in_transaction_op
 
@@ -433,7 +432,6 @@ class TensorStore(DimExpressionShortcuts):
                 the dimensions), or the store was opened without write access.
         """
         if batch is not None:
-            from ..batch import check_batch
 
             # Writes read nothing a batch could coalesce: they start at once.
             check_batch(batch, "TensorStore.write")
@@ -591,7 +589,6 @@ class TensorStore(DimExpressionShortcuts):
 
     def resolve(self, fix_resizable_bounds: bool = False, batch: Any = None) -> Future[TensorStore]:
         """Resolves the view's implicit bounds against the current stored metadata."""
-        from ..batch import submit_in_batch
 
         return submit_in_batch(
             batch, _resolve, self, fix_resizable_bounds, name="resolve", where="TensorStore.resolve"
