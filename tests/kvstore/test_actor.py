@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from tensortrio.actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
-from tensortrio.drivers.kvstore.driver import BatchOutcome, KvStoreDriver, ReadGroup
+from tensortrio.drivers.kvstore.driver import BatchOperation, BatchOutcome, KvStoreDriver, ReadGroup
 from tensortrio.drivers.kvstore.generation import TimestampedStorageGeneration
 from tensortrio.drivers.kvstore.memory import MemoryDriverSpec
 from tensortrio.drivers.kvstore.operations import ReadRequest, WriteRequest
@@ -30,7 +30,7 @@ class GatedDriver(KvStoreDriver):
 
     inline: ClassVar[bool] = False
     limit: int = 2
-    batches: list[list[ReadGroup | WriteRequest]] = attrs.field(factory=list)
+    batches: list[list[BatchOperation]] = attrs.field(factory=list)
     gates: list[trio.Event] = attrs.field(factory=list)
     data: dict[bytes, bytes] = attrs.field(factory=dict)
     version: int = 0
@@ -43,22 +43,18 @@ class GatedDriver(KvStoreDriver):
     def concurrency(self) -> int:
         return self.limit
 
-    async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
+    async def run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
         gate = trio.Event()
         self.batches.append(list(operations))
         self.gates.append(gate)
         await gate.wait()
         outcomes: list[BatchOutcome] = []
         for op in operations:
-            if isinstance(op, ReadGroup):
+            if isinstance(op, ReadRequest | ReadGroup):
                 value = self.data.get(op.key)
                 state = "missing" if value is None else "value"
-                outcomes.append(
-                    [
-                        ReadResult(state, value or b"", TimestampedStorageGeneration())
-                        for _ in op.requests
-                    ]
-                )
+                result = ReadResult(state, value or b"", TimestampedStorageGeneration())
+                outcomes.append([result] * len(op.requests) if isinstance(op, ReadGroup) else result)
             else:
                 assert op.value is not None
                 self.data[op.key] = op.value
@@ -107,7 +103,7 @@ async def release(actor: KvStoreActor, index: int) -> None:
     await trio.testing.wait_all_tasks_blocked()
 
 
-def keys(batch: list[ReadGroup | WriteRequest]) -> list[bytes]:
+def keys(batch: list[BatchOperation]) -> list[bytes]:
     return [op.key for op in batch]
 
 
@@ -164,6 +160,27 @@ async def test_reads_waiting_together_share_one_io(actor: KvStoreActor) -> None:
     assert [f.result().value for f in later] == [b"new"] * 3
     stats = actor.statistics()
     assert (stats.reads, stats.io_reads, stats.coalesced_reads) == (4, 2, 2)
+
+
+async def test_a_read_alone_goes_to_the_driver_as_its_request(actor: KvStoreActor) -> None:
+    driver(actor).data[b"k"] = b"v"
+    write(actor, b"a", b"1")
+    write(actor, b"b", b"1")
+    await trio.testing.wait_all_tasks_blocked()
+    alone = read(actor, b"k")
+    pair = [read(actor, b"j"), read(actor, b"j")]
+    left = [read(actor, b"i"), read(actor, b"i")]
+    assert left[0].cancel()
+    await release(actor, 0)
+    # No group for a read alone, nor for the one read of a group still wanted.
+    batch = driver(actor).batches[2]
+    assert [type(op).__name__ for op in batch] == ["ReadRequest", "ReadGroup", "ReadRequest"]
+    assert actor.statistics().queued == 0
+    await release(actor, 2)
+    assert alone.result().value == b"v"
+    assert [f.result().state for f in pair] == ["missing"] * 2
+    assert left[1].result().state == "missing"
+    assert left[0].cancelled()
 
 
 async def test_writes_to_a_key_apply_in_submission_order(actor: KvStoreActor) -> None:

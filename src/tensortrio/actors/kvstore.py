@@ -38,16 +38,16 @@ import attrs
 import trio
 
 from ..drivers.kvstore.driver import ReadGroup
+from ..drivers.kvstore.generation import TimestampedStorageGeneration
+from ..drivers.kvstore.read_result import ReadResult
 from ..errors import ActorClosedError
 from .actor import Actor, ActorStatistics
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from ..drivers.kvstore.driver import BatchOutcome, KvStoreDriver
-    from ..drivers.kvstore.generation import TimestampedStorageGeneration
+    from ..drivers.kvstore.driver import BatchOperation, BatchOutcome, KvStoreDriver
     from ..drivers.kvstore.operations import ReadRequest, WriteRequest
-    from ..drivers.kvstore.read_result import ReadResult
     from ..runtime import Future
 
 __all__ = [
@@ -126,6 +126,8 @@ class TaskOp:
 
 
 Op: TypeAlias = ReadOp | WriteOp | TaskOp
+#: What one operation of a batch answers: a read alone, the reads of one key, or a write.
+_Member: TypeAlias = "ReadOp | list[ReadOp] | WriteOp"
 
 
 def _bad_outcome(outcome: object) -> Exception:
@@ -172,12 +174,15 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     """The thread running the actor's trio run (where it is created)."""
     _intake: collections.deque[Op] = attrs.field(init=False, factory=collections.deque)
     _wake_pending: bool = attrs.field(init=False, default=False)
-    _read_queue: collections.deque[list[ReadOp]] = attrs.field(
-        init=False, factory=collections.deque
-    )
-    """Read groups waiting for a batch: one per key, in the place of its first read."""
-    _reads: dict[bytes, list[ReadOp]] = attrs.field(init=False, factory=dict)
-    """The queued read group of each key (later reads of the key join it)."""
+    _read_queue: collections.deque[bytes] = attrs.field(init=False, factory=collections.deque)
+    """Keys with reads waiting for a batch, in the order of each key's first read."""
+    _reads: dict[bytes, ReadOp | list[ReadOp]] = attrs.field(init=False, factory=dict)
+    """The queued reads of each key: the read alone, or a group once another joins it.
+
+    A read alone stays itself all the way to the driver (no list, group or
+    list of outcomes): thousands of reads pending at once are otherwise
+    thousands of container objects for the garbage collector to traverse.
+    """
     _write_queue: collections.deque[WriteOp] = attrs.field(init=False, factory=collections.deque)
     _busy: dict[bytes, int] = attrs.field(init=False, factory=dict)
     """Keys with writes in flight, and how many batches hold them."""
@@ -212,9 +217,10 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     def _fail_waiting(self, error: Exception) -> None:
         while self._intake:
             self._intake.popleft().future._set_exception(error)
-        while self._read_queue:
-            for op in self._read_queue.popleft():
+        for waiting in self._reads.values():
+            for op in waiting if isinstance(waiting, list) else [waiting]:
                 op.future._set_exception(error)
+        self._read_queue.clear()
         self._reads.clear()
         while self._write_queue:
             self._write_queue.popleft().future._set_exception(error)
@@ -376,12 +382,15 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             if isinstance(op, ReadOp):
                 counts["reads"] += 1
                 key = op.request.key
-                group = reads.get(key)
-                if group is None:
-                    reads[key] = group = [op]
-                    self._read_queue.append(group)
+                waiting = reads.get(key)
+                if waiting is None:
+                    reads[key] = op
+                    self._read_queue.append(key)
                 else:
-                    group.append(op)
+                    if isinstance(waiting, list):
+                        waiting.append(op)
+                    else:
+                        reads[key] = [waiting, op]
                     counts["coalesced_reads"] += 1
             elif isinstance(op, WriteOp):
                 counts["writes"] += 1
@@ -414,32 +423,32 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             self._write_batches += 1
             self._nursery.start_soon(self._run_batch, operations, ops, True, keys)
 
-    def _form_read_batch(
-        self, size: int
-    ) -> tuple[list[ReadGroup | WriteRequest], list[list[ReadOp] | WriteOp]]:
-        """Take up to ``size`` read groups off the queue, dropping cancelled reads."""
+    def _form_read_batch(self, size: int) -> tuple[list[BatchOperation], list[_Member]]:
+        """Take the reads of up to ``size`` keys off the queue, dropping cancelled reads."""
         queue, reads, counts = self._read_queue, self._reads, self._counts
-        operations: list[ReadGroup | WriteRequest] = []
-        ops: list[list[ReadOp] | WriteOp] = []
+        operations: list[BatchOperation] = []
+        ops: list[_Member] = []
         while queue and len(operations) < size:
-            group = queue.popleft()
-            first = group[0]
-            key = first.request.key
-            del reads[key]
-            if len(group) == 1:
-                if first.future.done():
+            key = queue.popleft()
+            waiting = reads.pop(key)
+            if not isinstance(waiting, list):
+                if waiting.future.done():
                     counts["cancelled"] += 1
                     continue
-                operations.append(ReadGroup(key, (first.request,)))
-                ops.append(group)
+                operations.append(waiting.request)
+                ops.append(waiting)
                 continue
-            live = [op for op in group if not op.future.done()]
-            if len(live) < len(group):
-                counts["cancelled"] += len(group) - len(live)
+            live = [op for op in waiting if not op.future.done()]
+            if len(live) < len(waiting):
+                counts["cancelled"] += len(waiting) - len(live)
                 if not live:
                     continue
-            operations.append(ReadGroup(key, tuple(op.request for op in live)))
-            ops.append(live)
+            if len(live) == 1:
+                operations.append(live[0].request)
+                ops.append(live[0])
+            else:
+                operations.append(ReadGroup(key, tuple(op.request for op in live)))
+                ops.append(live)
         if operations:
             counts["io_reads"] += len(operations)
             counts["batches"] += 1
@@ -447,15 +456,15 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
 
     def _form_write_batch(
         self, size: int
-    ) -> tuple[list[ReadGroup | WriteRequest], list[list[ReadOp] | WriteOp], tuple[bytes, ...]]:
+    ) -> tuple[list[BatchOperation], list[_Member], tuple[bytes, ...]]:
         """Take up to ``size`` writes off the queue, in order.
 
         A write whose key has a write in flight in another batch stays queued
         (with every later write of that key) so that writes apply in order.
         """
         queue, busy, counts = self._write_queue, self._busy, self._counts
-        operations: list[ReadGroup | WriteRequest] = []
-        ops: list[list[ReadOp] | WriteOp] = []
+        operations: list[BatchOperation] = []
+        ops: list[_Member] = []
         write_keys: set[bytes] = set()
         blocked: set[bytes] = set()
         held: list[WriteOp] = []
@@ -488,17 +497,18 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             counts["batches"] += 1
         return operations, ops, tuple(write_keys)
 
-    def _complete(self, ops: list[list[ReadOp] | WriteOp], outcomes: list[BatchOutcome]) -> None:
+    def _complete(self, ops: list[_Member], outcomes: list[BatchOutcome]) -> None:
         for member, outcome in zip(ops, outcomes, strict=True):
+            if type(member) is ReadOp:
+                if type(outcome) is ReadResult:
+                    member.future._set_result(outcome)
+                elif isinstance(outcome, Exception):
+                    member.future._set_exception(outcome)
+                else:
+                    member.future._set_exception(_bad_outcome(outcome))
+                continue
             if type(member) is list:
                 if type(outcome) is list:
-                    if len(member) == 1:
-                        result = outcome[0]
-                        if isinstance(result, Exception):
-                            member[0].future._set_exception(result)
-                        else:
-                            member[0].future._set_result(result)
-                        continue
                     for read, result in zip(member, outcome, strict=True):
                         if isinstance(result, Exception):
                             read.future._set_exception(result)
@@ -511,15 +521,15 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             elif isinstance(member, WriteOp):
                 if isinstance(outcome, Exception):
                     member.future._set_exception(outcome)
-                elif isinstance(outcome, list):
-                    member.future._set_exception(_bad_outcome(outcome))
-                else:
+                elif type(outcome) is TimestampedStorageGeneration:
                     member.future._set_result(outcome)
+                else:
+                    member.future._set_exception(_bad_outcome(outcome))
 
     async def _run_batch(
         self,
-        operations: list[ReadGroup | WriteRequest],
-        ops: list[list[ReadOp] | WriteOp],
+        operations: list[BatchOperation],
+        ops: list[_Member],
         writes: bool,
         keys: tuple[bytes, ...],
     ) -> None:
@@ -537,7 +547,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         with contextlib.suppress(ActorClosedError):
             await self.send(BatchDone(writes, keys))
 
-    def _fail_ops(self, ops: list[list[ReadOp] | WriteOp], error: Exception) -> None:
+    def _fail_ops(self, ops: list[_Member], error: Exception) -> None:
         for member in ops:
             for op in member if isinstance(member, list) else [member]:
                 op.future._set_exception(error)
@@ -574,7 +584,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             batches=counts["batches"],
             coalesced_reads=counts["coalesced_reads"],
             cancelled=counts["cancelled"],
-            queued=sum(len(g) for g in self._read_queue)
+            queued=sum(len(g) if type(g) is list else 1 for g in self._reads.values())
             + len(self._write_queue)
             + len(self._intake),
             in_flight=self._read_batches + self._write_batches,

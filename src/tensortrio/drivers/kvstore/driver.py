@@ -16,28 +16,40 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 import attrs
 
 from ...errors import InvalidArgumentError, UnimplementedError
+from .operations import ReadRequest
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .generation import TimestampedStorageGeneration
     from .key_range import KeyRange
-    from .operations import ReadRequest, WriteRequest
+    from .operations import WriteRequest
     from .read_result import ReadResult
 
-__all__ = ["BatchOutcome", "DriverSpec", "KvStoreDriver", "ReadGroup"]
+__all__ = ["BatchOperation", "BatchOutcome", "DriverSpec", "KvStoreDriver", "ReadGroup"]
 
 
 @attrs.frozen
 class ReadGroup:
-    """Reads of one key that the driver answers with one I/O."""
+    """Reads of one key that the driver answers with one I/O.
+
+    A read with no other read of its key goes to the driver as its bare
+    ``ReadRequest`` instead (the common case: no group, tuple and list of
+    outcomes per read, which pending reads would keep alive by the thousand).
+    """
 
     key: bytes
     requests: tuple[ReadRequest, ...]
 
 
-#: Per operation of a batch: the read outcomes of a ReadGroup, or a write's generation or error.
-BatchOutcome: TypeAlias = "list[ReadResult | Exception] | TimestampedStorageGeneration | Exception"
+#: One operation of a batch: a read alone, reads of one key, or a write.
+BatchOperation: TypeAlias = "ReadRequest | ReadGroup | WriteRequest"
+
+#: Per operation of a batch: a read's result or error (a ``ReadRequest``), the
+#: read outcomes of a ``ReadGroup``, or a write's generation or error.
+BatchOutcome: TypeAlias = (
+    "ReadResult | list[ReadResult | Exception] | TimestampedStorageGeneration | Exception"
+)
 
 
 class DriverSpec(abc.ABC):
@@ -125,7 +137,7 @@ class KvStoreDriver(abc.ABC):
         """Apply one write synchronously, stamped ``now`` (``inline`` drivers only)."""
         raise UnimplementedError(f"{self.spec.id}: writes are not executed inline")
 
-    async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
+    async def run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
         """Execute a batch in order and return one outcome per operation.
 
         The default runs ``read_now``/``write_now`` (right for ``inline`` drivers).
@@ -135,6 +147,8 @@ class KvStoreDriver(abc.ABC):
         for operation in operations:
             if isinstance(operation, ReadGroup):
                 outcomes.append([self.read_now(r, now) for r in operation.requests])
+            elif isinstance(operation, ReadRequest):
+                outcomes.append(self.read_now(operation, now))
             else:
                 try:
                     outcomes.append(self.write_now(operation, now))

@@ -17,7 +17,7 @@ import trio
 from ...errors import InvalidArgumentError
 from . import file_io
 from .context_members import check_no_extra_members, resource_member, resource_member_json
-from .driver import DriverSpec, KvStoreDriver, ReadGroup
+from .driver import DriverSpec, KvStoreDriver
 from .file_key import validate_file_key, validate_file_path, validate_range_directory
 from .registry import register_driver, register_root_url_scheme
 from .url import decode_url_path, encode_url_path, split_component
@@ -25,9 +25,8 @@ from .url import decode_url_path, encode_url_path, split_component
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .driver import BatchOutcome
+    from .driver import BatchOperation, BatchOutcome
     from .key_range import KeyRange
-    from .operations import WriteRequest
     from .spec import KvStoreSpec
 
 __all__ = ["FileDriver", "FileDriverSpec"]
@@ -158,7 +157,7 @@ class FileDriver(KvStoreDriver):
     def validate_key(self, prefix: bytes, key: bytes) -> None:
         validate_file_key(prefix, key)
 
-    async def run_batch(self, operations: Sequence[ReadGroup | WriteRequest]) -> list[BatchOutcome]:
+    async def run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
         # A full key is the file's path, so the driver's requests go to file_io as they are.
         outcomes: list[BatchOutcome] = await trio.to_thread.run_sync(
             _run_batch, operations, self.sync, limiter=self._limiter
@@ -182,7 +181,7 @@ class FileDriver(KvStoreDriver):
             validate_range_directory(prefix[:cut])
 
 
-def _run_batch(operations: Sequence[ReadGroup | WriteRequest], sync: bool) -> list[BatchOutcome]:
+def _run_batch(operations: Sequence[BatchOperation], sync: bool) -> list[BatchOutcome]:
     return file_io.run_batch(operations, sync=sync)
 
 

@@ -40,21 +40,22 @@ from .driver import ReadGroup
 from .file_key import LOCK_SUFFIX
 from .file_lock import FileLock, acquire_file_lock
 from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration
-from .operations import WriteRequest, answer_reads
+from .operations import ReadRequest, WriteRequest, answer_reads
 from .read_result import ReadResult
 from .value_buffer import LARGE_VALUE, new_buffer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .driver import BatchOperation, BatchOutcome
     from .key_range import KeyRange
-    from .operations import ReadRequest
 
 __all__ = [
     "delete_range",
     "file_generation",
     "list_keys",
     "read_group",
+    "read_one",
     "run_batch",
     "write_batch",
 ]
@@ -94,8 +95,17 @@ def read_group(group: ReadGroup, now: float) -> list[ReadResult | Exception]:
 
     ``now`` is the time stamped on the results: a time before the read began.
     """
-    path = group.key
-    requests = group.requests
+    return _read_file(group.key, group.requests, now)
+
+
+def read_one(request: ReadRequest, now: float) -> ReadResult | Exception:
+    """Answer a read alone (its key is the file's path), as :func:`read_group` does."""
+    return _read_file(request.key, (request,), now)[0]
+
+
+def _read_file(
+    path: bytes, requests: Sequence[ReadRequest], now: float
+) -> list[ReadResult | Exception]:
     try:
         fd = os.open(path, _READ_FLAGS)
     except (FileNotFoundError, NotADirectoryError):
@@ -384,29 +394,32 @@ def sync_directories(directories: set[bytes]) -> dict[bytes, OSError]:
     return errors
 
 
-def run_batch(
-    operations: Sequence[ReadGroup | WriteRequest], *, sync: bool
-) -> list[list[ReadResult | Exception] | TimestampedStorageGeneration | Exception]:
+def run_batch(operations: Sequence[BatchOperation], *, sync: bool) -> list[BatchOutcome]:
     """Execute a batch on this thread; writes are acknowledged after their directories are synced.
 
     Operations apply in order: each run of writes goes through
     ``write_batch`` before the reads that follow it.
 
-    Returns one outcome per operation: a list of read outcomes for a
-    ``ReadGroup``, a generation or an exception for a ``WriteRequest``.
+    Returns one outcome per operation: a result or an exception for a
+    ``ReadRequest``, a list of read outcomes for a ``ReadGroup``, a
+    generation or an exception for a ``WriteRequest``.
     """
     outcomes: list[Any] = [None] * len(operations)
     dirs_to_sync: set[bytes] = set()
     writes: list[tuple[int, WriteRequest]] = []
     now = time.time()
     for position, operation in enumerate(operations):
-        if isinstance(operation, ReadGroup):
-            if writes:
-                write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync)
-                writes = []
+        if type(operation) is WriteRequest:
+            writes.append((position, operation))
+            continue
+        if writes:
+            write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync)
+            writes = []
+        if type(operation) is ReadGroup:
             outcomes[position] = read_group(operation, now)
         else:
-            writes.append((position, operation))
+            assert isinstance(operation, ReadRequest)
+            outcomes[position] = read_one(operation, now)
     if writes:
         write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync)
     if dirs_to_sync:
