@@ -136,6 +136,31 @@ def test_callbacks() -> None:
     assert future.remove_done_callback(first) == 0
 
 
+def test_removing_compares_callbacks_outside_the_futures_lock() -> None:
+    # A callback's __eq__ is user code: it may use futures (all share one lock).
+    promise, future = ts.Promise.new()
+    other_promise, other = ts.Promise.new()
+    ran: list[str] = []
+
+    class Callback:
+        def __call__(self, f: ts.Future[int]) -> None:
+            pass
+
+        def __eq__(self, value: object) -> bool:
+            other.add_done_callback(lambda f: ran.append("other"))
+            future.add_done_callback(lambda f: ran.append("meanwhile"))  # kept
+            return value is self
+
+        __hash__ = object.__hash__
+
+    callback = Callback()
+    future.add_done_callback(callback)
+    assert future.remove_done_callback(callback) == 1
+    promise.set_result(1)
+    other_promise.set_result(2)
+    assert ran == ["meanwhile", "other"]
+
+
 def test_raising_callback_is_logged_and_others_still_run(caplog: pytest.LogCaptureFixture) -> None:
     promise, future = ts.Promise.new()
     calls: list[str] = []

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import os
 import threading
 import time
 from typing import (
@@ -49,6 +50,22 @@ _RESULT: Final = 1
 _EXCEPTION: Final = 2
 _CANCELLED: Final = 3
 
+#: Guards every future's state changes. One lock for all futures rather than
+#: one each: a future is created per operation, and thousands pending at once
+#: would be thousands more objects for the garbage collector to traverse.
+#: Every critical section is a few attribute reads and writes that call no
+#: other code, so one future's section never waits for another's.
+_state_lock = threading.Lock()
+
+
+def _reset_state_lock() -> None:
+    global _state_lock
+    # A thread of the parent may have held it at the moment of the fork.
+    _state_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_state_lock)
+
 Seconds = SupportsFloat | SupportsIndex
 
 
@@ -77,14 +94,12 @@ class Future(Generic[T]):
         "_callbacks",
         "_canceller",
         "_home",
-        "_lock",
         "_state",
         "_value",
         "_wakers",
     )
     __module__ = "tensortrio"
 
-    _lock: threading.Lock
     _state: int
     _value: Any
     _callbacks: list[Callable[[Future[T]], object]] | None
@@ -135,7 +150,6 @@ class Future(Generic[T]):
     def _pending(cls) -> Self:
         """Create a future that is not yet done (for the runtime and ``Promise``)."""
         self = object.__new__(cls)
-        self._lock = threading.Lock()
         self._state = _PENDING
         self._value = None
         self._callbacks = None
@@ -244,7 +258,7 @@ class Future(Generic[T]):
         not block. An exception it raises is logged and does not affect other
         callbacks.
         """
-        with self._lock:
+        with _state_lock:
             if self._state == _PENDING:
                 if self._callbacks is None:
                     self._callbacks = [callback]
@@ -255,13 +269,20 @@ class Future(Generic[T]):
 
     def remove_done_callback(self, callback: Callable[[Future[T]], object]) -> int:
         """Unregister every registration of ``callback``; return how many were removed."""
-        with self._lock:
-            callbacks = self._callbacks
-            if not callbacks:
-                return 0
-            kept = [cb for cb in callbacks if cb != callback]
-            self._callbacks = kept
-            return len(callbacks) - len(kept)
+        while True:
+            with _state_lock:
+                callbacks = self._callbacks
+                if not callbacks:
+                    return 0
+                count = len(callbacks)
+            # Comparing runs the callbacks' own __eq__: never under the lock.
+            kept = [cb for cb in callbacks[:count] if cb != callback]
+            with _state_lock:
+                # Registrations append in place (those made meanwhile are kept);
+                # a removal or completion swaps the list: then look again.
+                if self._callbacks is callbacks:
+                    self._callbacks = kept + callbacks[count:]
+                    return count - len(kept)
 
     def _run_callback(self, callback: Callable[[Future[T]], object]) -> None:
         try:
@@ -285,7 +306,7 @@ class Future(Generic[T]):
 
     def _set_canceller(self, canceller: Callable[[], object]) -> bool:
         """Arrange for ``canceller()`` to run on ``cancel()``; False if already done."""
-        with self._lock:
+        with _state_lock:
             if self._state != _PENDING:
                 return False
             self._canceller = canceller
@@ -295,7 +316,7 @@ class Future(Generic[T]):
 
     def _finish(self, state: int, value: object) -> bool:
         """Complete the future once; later attempts are ignored (returns False)."""
-        with self._lock:
+        with _state_lock:
             if self._state != _PENDING:
                 return False
             self._state = state
@@ -323,7 +344,7 @@ class Future(Generic[T]):
 
     def _add_waker(self, wake: Callable[[], object]) -> bool:
         """Call ``wake()`` (on the completing thread) once done; False if already done."""
-        with self._lock:
+        with _state_lock:
             if self._state != _PENDING:
                 return False
             if self._wakers is None:
@@ -333,7 +354,7 @@ class Future(Generic[T]):
             return True
 
     def _remove_waker(self, wake: Callable[[], object]) -> None:
-        with self._lock:
+        with _state_lock:
             if self._wakers is not None and wake in self._wakers:
                 self._wakers.remove(wake)
 

@@ -325,7 +325,6 @@ def _after_fork_in_child() -> None:
         return
     parent._stopped = True
     for future in list(parent._pending):
-        future._lock = threading.Lock()
         future._set_exception(
             RuntimeError("the operation was running in the parent process when it forked")
         )
