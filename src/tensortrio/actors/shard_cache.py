@@ -404,7 +404,10 @@ class ShardCache(ChunkCache):
                     else:
                         entry.set_stored(None, result.stamp)
                 todo = [s for s in todo if not s.finished]
-            merged = await run_jobs(
+            writes: list[_PendingWrite] = []
+            # Each shard's write is issued as soon as it is merged, so that
+            # kvstore I/O (fsync) overlaps the merging of the rest.
+            await run_jobs(
                 [
                     functools.partial(
                         io.merge,
@@ -418,24 +421,33 @@ class ShardCache(ChunkCache):
                 [self._chunk_nbytes] * len(todo),
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
+                on_result=functools.partial(self._issue_shard_write, todo, writes),
             )
-            writes: list[_PendingWrite] = []
-            for snapshot, outcome in zip(todo, merged, strict=True):
-                snapshot.release()  # encoded: the writer's source is no longer read
-                entry = snapshot.entry
-                if isinstance(outcome, Exception):
-                    if isinstance(outcome, DataLossError):
-                        outcome = self._data_loss(entry, outcome)
-                    snapshot.finish(outcome)
-                    continue
-                merge = cast("MergeOutcome", outcome)
-                self._inner_encoded += merge.encoded
-                self._inner_carried += merge.carried
-                condition = b"" if snapshot.full else entry.generation
-                written = self.kvstore.write_owned(entry.key, merge.data, if_equal=condition)
-                writes.append((snapshot, written, functools.partial(_install_shard, io, entry, merge.data)))
             self._writebacks += len(writes)
             todo = await self._settle_writes(writes)
+
+    def _issue_shard_write(
+        self,
+        todo: list[WritebackSnapshot],
+        writes: list[_PendingWrite],
+        index: int,
+        outcome: object,
+    ) -> None:
+        """Start the conditional write of ``todo[index]``, just merged as ``outcome``."""
+        snapshot = todo[index]
+        snapshot.release()  # encoded: the writer's source is no longer read
+        entry = snapshot.entry
+        if isinstance(outcome, Exception):
+            if isinstance(outcome, DataLossError):
+                outcome = self._data_loss(entry, outcome)
+            snapshot.finish(outcome)
+            return
+        merge = cast("MergeOutcome", outcome)
+        self._inner_encoded += merge.encoded
+        self._inner_carried += merge.carried
+        condition = b"" if snapshot.full else entry.generation
+        written = self.kvstore.write_owned(entry.key, merge.data, if_equal=condition)
+        writes.append((snapshot, written, functools.partial(_install_shard, self._io, entry, merge.data)))
 
     # --- statistics
 
