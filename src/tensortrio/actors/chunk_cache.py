@@ -632,19 +632,26 @@ class ChunkCache:
         """Start the conditional write of ``todo[index]``, just merged and encoded as ``outcome``."""
         snapshot = todo[index]
         snapshot.release()  # encoded: the writer's source is no longer read
-        if isinstance(outcome, Exception):
-            snapshot.finish(outcome)
-            return
-        chunk, encoded = cast("_Merged", outcome)
         entry = snapshot.entry
+        if isinstance(outcome, Exception):
+            snapshot.finish(self._encode_error(entry, outcome))
+            return
+        value, install = self._stored_value(entry, outcome)
         condition = b"" if snapshot.full else entry.generation
         writes.append(
-            (
-                snapshot,
-                self.kvstore.write_owned(entry.key, encoded, if_equal=condition),
-                functools.partial(_install_chunk, entry, chunk, encoded),
-            )
+            (snapshot, self.kvstore.write_owned(entry.key, value, if_equal=condition), install)
         )
+
+    def _encode_error(self, entry: ChunkEntry, error: Exception) -> Exception:
+        """The error writers of ``entry`` get when merging or encoding failed with ``error``."""
+        return error
+
+    def _stored_value(
+        self, entry: ChunkEntry, outcome: object
+    ) -> tuple[Value | None, Callable[[TimestampedStorageGeneration], None]]:
+        """The value to store for ``entry`` from its merge ``outcome``, and what records it once stored."""
+        chunk, encoded = cast("_Merged", outcome)
+        return encoded, functools.partial(_install_chunk, entry, chunk, encoded)
 
     async def _settle_writes(self, writes: list[_PendingWrite]) -> list[WritebackSnapshot]:
         """Await conditional writebacks; install what was stored, or re-queue on a mismatch.

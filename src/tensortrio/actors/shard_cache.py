@@ -37,7 +37,7 @@ from .shard_entry import ShardEntry
 from .worker_batch import run_jobs
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from numpy.typing import NDArray
 
@@ -421,33 +421,21 @@ class ShardCache(ChunkCache):
                 [self._chunk_nbytes] * len(todo),
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
-                on_result=functools.partial(self._issue_shard_write, todo, writes),
+                on_result=functools.partial(self._issue_write, todo, writes),
             )
             self._writebacks += len(writes)
             todo = await self._settle_writes(writes)
 
-    def _issue_shard_write(
-        self,
-        todo: list[WritebackSnapshot],
-        writes: list[_PendingWrite],
-        index: int,
-        outcome: object,
-    ) -> None:
-        """Start the conditional write of ``todo[index]``, just merged as ``outcome``."""
-        snapshot = todo[index]
-        snapshot.release()  # encoded: the writer's source is no longer read
-        entry = snapshot.entry
-        if isinstance(outcome, Exception):
-            if isinstance(outcome, DataLossError):
-                outcome = self._data_loss(entry, outcome)
-            snapshot.finish(outcome)
-            return
+    def _encode_error(self, entry: ChunkEntry, error: Exception) -> Exception:
+        return self._data_loss(entry, error) if isinstance(error, DataLossError) else error
+
+    def _stored_value(
+        self, entry: ChunkEntry, outcome: object
+    ) -> tuple[Value | None, Callable[[TimestampedStorageGeneration], None]]:
         merge = cast("MergeOutcome", outcome)
         self._inner_encoded += merge.encoded
         self._inner_carried += merge.carried
-        condition = b"" if snapshot.full else entry.generation
-        written = self.kvstore.write_owned(entry.key, merge.data, if_equal=condition)
-        writes.append((snapshot, written, functools.partial(_install_shard, self._io, entry, merge.data)))
+        return merge.data, functools.partial(_install_shard, self._io, entry, merge.data)
 
     # --- statistics
 
