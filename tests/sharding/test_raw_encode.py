@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -10,7 +10,7 @@ import tensorstore
 
 import tensortrio as ts
 
-from .conftest import pattern, sharded_spec
+from .conftest import cache_of, pattern, sharded_spec
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,3 +37,51 @@ def test_whole_raw_shards_are_byte_identical_to_tensorstore(
     assert files["ours"] == files["theirs"]
     ours = ts.open({"driver": "zarr3", "kvstore": f"file://{tmp_path / 'ours'}/"}).result()
     np.testing.assert_array_equal(ours.read().result(), data)
+
+
+GZIP = ["bytes", {"name": "gzip", "configuration": {"level": 1}}]
+
+
+@pytest.mark.parametrize("inner_codecs", [None, GZIP], ids=["raw", "gzip"])
+@pytest.mark.parametrize(
+    ("dtype", "fill"),
+    [("uint16", 0), ("uint16", 7), ("float32", "NaN"), ("float32", 0)],
+)
+def test_a_chunk_is_left_out_only_when_every_element_is_the_fill_value(
+    inner_codecs: list[Any] | None, dtype: str, fill: Any
+) -> None:
+    # The first element of an inner chunk decides most chunks at once; a chunk
+    # that starts with the fill value must still be checked in full.
+    spec = sharded_spec(
+        {"driver": "memory"},
+        shape=(32, 32),
+        shard=(32, 32),
+        dtype=dtype,
+        inner_codecs=inner_codecs,
+        fill_value=fill,
+    )
+    store = ts.open(spec, create=True, context=ts.Context()).result()
+    io = cache_of(store)._io
+    value = np.array(fill, dtype)
+    data = pattern((32, 32), dtype)
+    data[0:8, 0:8] = value  # all fill: left out
+    data[0:8, 8:16] = value  # starts with the fill value, one element differs: stored
+    data[7, 15] = 3
+    data[8, 8] = value  # starts with the fill value, the rest differs: stored
+    if dtype == "float32" and fill == 0:
+        data[16:24, 16:24] = -0.0  # equal to the fill value, as TensorStore compares: left out
+    left_out = 2 if dtype == "float32" and fill == 0 else 1
+    encoded, stored = io.encode_all(data)
+    assert stored == 16 - left_out
+    np.testing.assert_array_equal(io.decode_all(bytes(encoded)), data)
+    # One inner chunk merged into the stored shard goes through the per-chunk check.
+    mask = np.zeros((32, 32), np.bool_)
+    mask[0:8, 8:16] = True
+    pending = np.full((32, 32), value, dtype)
+    merged = io.merge(encoded, pending, mask)
+    assert merged.data is not None
+    expected = data.copy()
+    expected[0:8, 8:16] = value
+    np.testing.assert_array_equal(io.decode_all(bytes(merged.data)), expected)
+    index = io.shard_index(merged.data)
+    assert int((index[:, 0] != np.iinfo(np.uint64).max).sum()) == stored - 1
