@@ -144,6 +144,69 @@ class ShardCache(ChunkCache):
             needs = [io.needed(sel.chunk_selection) for sel in selections]
         await self._ensure_needs(shards, needs, staleness_bound)
 
+    async def read_into(
+        self,
+        entries: Sequence[ChunkEntry],
+        staleness_bound: float,
+        selections: Sequence[ChunkCellSelection],
+        out: NDArray[Any],
+    ) -> list[bool]:
+        """:meth:`ensure_fresh` for a read into ``out``; whole shards may decode straight into it.
+
+        When the cache pool keeps nothing (a decoded shard would be dropped
+        right after the reader copies it), a selection covering its whole
+        shard, in order, of an entry with nothing decoded and no reader
+        waiting, is decoded by the decoding job itself into its part of
+        ``out``: one copy of the shard and one thread hop less.
+
+        Returns which selections were served so; the others' entries are
+        fresh, for the caller to copy from as after :meth:`ensure_fresh`.
+
+        Raises:
+          As :meth:`ensure_fresh`.
+        """
+        served = [False] * len(entries)
+        direct: list[int] = []
+        targets: dict[int, NDArray[Any]] = {}
+        if not self.pool.total_bytes_limit:
+            shape = self._chunk_shape
+            for k, (entry, sel) in enumerate(zip(entries, selections, strict=True)):
+                if (
+                    isinstance(entry, ShardEntry)
+                    and not entry.busy
+                    and entry.data is None
+                    and entry.wanted is None
+                    and sel.chunk_axes is None
+                    and covers_chunk(sel, shape)
+                ):
+                    target = out[sel.array_selection]
+                    if target.shape == shape:
+                        targets[len(direct)] = target
+                        direct.append(k)
+        if direct:
+            everything = np.ones(self._io.num_chunks, np.bool_)
+            items = [(cast("ShardEntry", entries[k]), everything) for k in direct]
+            self._misses += len(items)
+            for entry, _ in items:
+                entry.busy = True
+            decoded: set[int] = set()
+            try:
+                errors = await self._load(items, staleness_bound, targets, decoded)
+            finally:
+                for entry, _ in items:
+                    self._end_busy(entry)
+            for error in errors:
+                if error is not None:
+                    raise error
+            for i in decoded:
+                served[direct[i]] = True
+        rest = [k for k in range(len(entries)) if not served[k]]
+        if rest:
+            await self.ensure_fresh(
+                [entries[k] for k in rest], staleness_bound, [selections[k] for k in rest]
+            )
+        return served
+
     async def ensure_fresh_parts(
         self,
         entries: Sequence[ChunkEntry],
@@ -198,9 +261,18 @@ class ShardCache(ChunkCache):
         return error
 
     async def _load(
-        self, items: list[tuple[ShardEntry, NDArray[np.bool_]]], staleness_bound: float
+        self,
+        items: list[tuple[ShardEntry, NDArray[np.bool_]]],
+        staleness_bound: float,
+        targets: dict[int, NDArray[Any]] | None = None,
+        decoded_into: set[int] | None = None,
     ) -> list[Exception | None]:
-        """Bring ``items`` (entries marked busy, with the inner chunks they need) up to date."""
+        """Bring ``items`` (entries marked busy, with the inner chunks they need) up to date.
+
+        ``targets``: item position -> a reader's array (of the shard's shape)
+        to decode that whole shard into, instead of into the entry; the
+        positions decoded so are added to ``decoded_into``.
+        """
         io = self._io
         kvstore: _RangeKvStore = self.kvstore  # type: ignore[assignment]
         errors: list[Exception | None] = [None] * len(items)
@@ -262,7 +334,10 @@ class ShardCache(ChunkCache):
                 decoded += 1
                 if entry.data is None and len(cells) == io.num_chunks:
                     whole_decodes[len(jobs)] = i
-                    jobs.append((i, functools.partial(io.decode_all, entry.encoded, entry.index)))
+                    target = None if targets is None else targets.get(i)
+                    jobs.append(
+                        (i, functools.partial(io.decode_all, entry.encoded, entry.index, target))
+                    )
                     costs.append(self._chunk_nbytes)
                 else:
                     buffer = entry.start_loading(io.num_chunks, io.new_buffer())
@@ -322,7 +397,11 @@ class ShardCache(ChunkCache):
                     errors[i] = self._data_loss(entry, outcome)
                 entry.forget_stored()
             elif position in whole_decodes and errors[i] is None and i not in changed:
-                entry.set_decoded(cast("NDArray[Any]", outcome))
+                if targets is not None and i in targets:
+                    assert decoded_into is not None
+                    decoded_into.add(i)
+                else:
+                    entry.set_decoded(cast("NDArray[Any]", outcome))
         for i, cells in loads:
             entry = items[i][0]
             if i in changed or errors[i] is not None:

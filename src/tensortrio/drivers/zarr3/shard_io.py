@@ -41,6 +41,7 @@ from .codecs.sharding import (
     raw_inner_chunks,
     shard_index_byte_range,
     split_shard,
+    split_view,
 )
 
 if TYPE_CHECKING:
@@ -424,14 +425,20 @@ class ShardIO:
         buffer[region] = scratch.view(layout.info.dtype).reshape(layout.chunk_shape)
         return True
 
-    def decode_all(self, shard: Buffer, index: NDArray[np.uint64] | None = None) -> NDArray[Any]:
-        """Decode a whole shard (raises DataLossError).
+    def decode_all(
+        self,
+        shard: Buffer,
+        index: NDArray[np.uint64] | None = None,
+        out: NDArray[Any] | None = None,
+    ) -> NDArray[Any]:
+        """Decode a whole shard into ``out`` (default: a new array); return it (raises DataLossError).
 
         ``index``: the shard's decoded index (:meth:`shard_index`) when the caller has it.
+        ``out``: a writable array of the shard's shape, of any strides.
         """
         if self._blosc is not None:
-            return self._decode_blosc(shard, index)
-        return decode_shard(self.layout, shard, index)
+            return self._decode_blosc(shard, index, out)
+        return decode_shard(self.layout, shard, index, out)
 
     def encode_all(self, array: NDArray[Any]) -> tuple[Value, int]:
         """Encode a whole shard; return it and how many inner chunks it stores."""
@@ -481,7 +488,9 @@ class ShardIO:
         stored = len(fill) - sum(fill)
         return self.assemble(chunks), stored
 
-    def _decode_blosc(self, shard: Buffer, index: NDArray[np.uint64] | None) -> NDArray[Any]:
+    def _decode_blosc(
+        self, shard: Buffer, index: NDArray[np.uint64] | None, out: NDArray[Any] | None
+    ) -> NDArray[Any]:
         layout = self.layout
         view = memoryview(shard).cast("B")
         if index is None:
@@ -520,8 +529,9 @@ class ShardIO:
         if len(cells) < layout.num_chunks:
             elements[~stored] = layout.info.fill_value
         order, blocks_shape = self._blocks_shape()
-        out = np.empty(layout.shard_shape, dtype)
-        out.reshape(self._split)[...] = elements.reshape(blocks_shape).transpose(
+        if out is None:
+            out = np.empty(layout.shard_shape, dtype)
+        split_view(out, self._split)[...] = elements.reshape(blocks_shape).transpose(
             np.argsort(order)
         )
         return out

@@ -307,25 +307,31 @@ def split_shard(layout: ShardLayout, data: Buffer) -> list[memoryview | None]:
     return out
 
 
-def decode_shard(layout: ShardLayout, data: Buffer, index: np.ndarray | None = None) -> np.ndarray:
-    """Decode a whole shard into a new writable array of ``shard_shape``; missing chunks are fill.
+def decode_shard(
+    layout: ShardLayout,
+    data: Buffer,
+    index: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Decode a whole shard into ``out`` (default: a new array of ``shard_shape``); missing chunks are fill.
 
     ``index``: the shard's index as :func:`decode_shard_index` gives it (any
     shape with ``(offset, size)`` rows in order), when the caller decoded it already.
+    ``out``: a writable array of ``shard_shape``, of any strides (a reader's part of its result).
 
     Raises:
         DataLossError: a corrupt index or inner chunk (the message names the inner cell).
     """
     if raw_inner_chunks(layout):
-        fast = _decode_raw(layout, data, index)
+        fast = _decode_raw(layout, data, index, out)
         if fast is not None:
             return fast
     chunks = split_shard(layout, data)
     info = layout.info
-    if any(chunk is None for chunk in chunks):
-        out = np.full(layout.shard_shape, info.fill_value, dtype=info.dtype)
-    else:
+    if out is None:
         out = np.empty(layout.shard_shape, dtype=info.dtype)
+    if any(chunk is None for chunk in chunks):
+        out[...] = info.fill_value
     decode = layout.inner.decode
     for cell, chunk in zip(layout.cells(), chunks, strict=True):
         if chunk is None:
@@ -401,8 +407,24 @@ def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -
     return out.data.toreadonly()
 
 
-def _decode_raw(layout: ShardLayout, data: Buffer, index: np.ndarray | None = None) -> np.ndarray | None:
-    """Decode a full shard of raw inner chunks stored in order with one copy; None if not that layout."""
+def split_view(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` as ``shape``, each of its axes split in two (``_split_shape``), without a copy.
+
+    Splitting an axis is possible for any strides, so this never copies (a
+    plain ``reshape`` of a strided view might, silently).
+    """
+    view = array.view()
+    view.shape = shape
+    return view
+
+
+def _decode_raw(
+    layout: ShardLayout, data: Buffer, index: np.ndarray | None = None, out: np.ndarray | None = None
+) -> np.ndarray | None:
+    """Decode a full shard of raw inner chunks stored in order with one copy; None if not that layout.
+
+    ``out``: as for :func:`decode_shard`.
+    """
     view = memoryview(data).cast("B")
     if index is None:
         rng = shard_index_byte_range(layout, len(view))
@@ -418,8 +440,9 @@ def _decode_raw(layout: ShardLayout, data: Buffer, index: np.ndarray | None = No
     rank = len(layout.grid_shape)
     blocks = body.view(dtype).reshape((*layout.grid_shape, *layout.chunk_shape))
     inverse = tuple(int(i) for i in np.argsort(_grid_major(rank)))
-    out = np.empty(layout.shard_shape, dtype=dtype)
-    out.reshape(_split_shape(layout))[...] = blocks.transpose(inverse)
+    if out is None:
+        out = np.empty(layout.shard_shape, dtype=dtype)
+    split_view(out, _split_shape(layout))[...] = blocks.transpose(inverse)
     return out
 
 

@@ -1,0 +1,114 @@
+"""Whole shards read with nothing cached decode straight into the reader's array."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tensortrio as ts
+from tensortrio.drivers.zarr3.shard_io import ShardIO
+from tensortrio.errors import DataLossError
+
+from .conftest import cache_of, pattern, sharded_spec
+
+MEMORY = {"driver": "memory"}
+CODECS = {
+    "raw": None,
+    "blosc": ["bytes", {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5}}],
+    "gzip": ["bytes", {"name": "gzip", "configuration": {"level": 1}}],
+}
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per whole-shard decode: whether it went straight into a reader's array."""
+    calls: list[bool] = []
+    original = ShardIO.decode_all
+
+    def spy(self: ShardIO, shard: Any, index: Any = None, out: Any = None) -> Any:
+        calls.append(out is not None)
+        return original(self, shard, index, out)
+
+    monkeypatch.setattr(ShardIO, "decode_all", spy)
+    return calls
+
+
+def written(data: np.ndarray, context: Any = None, **options: Any) -> Any:
+    spec = sharded_spec(MEMORY, **options)
+    context = context or ts.Context()
+    store = ts.open(spec, create=True, context=context, recheck_cached_data=False).result()
+    store.write(data).result()
+    return store
+
+
+@pytest.mark.parametrize("codecs", CODECS.values(), ids=CODECS.keys())
+def test_whole_shards_decode_into_the_result_and_partial_ones_are_copied(
+    decodes: list[bool], codecs: Any
+) -> None:
+    data = pattern((64, 64))
+    store = written(data, inner_codecs=codecs)
+    np.testing.assert_array_equal(store.read().result(), data)
+    assert decodes == [True] * 4
+    decodes.clear()
+    # Shards of rows 32-63 are whole, in place 16-47 of the result; rows 16-31 are
+    # half of the shards above them (inner chunks read by range, then copied).
+    np.testing.assert_array_equal(store[16:64, 8:40].read().result(), data[16:64, 8:40])
+    np.testing.assert_array_equal(store[16:64].read().result(), data[16:64])
+    assert decodes == [True, True]
+    assert cache_of(store).pool.statistics().entries == 0  # nothing decoded was kept
+
+
+def test_reads_in_another_element_order_copy_from_the_decoded_shard(decodes: list[bool]) -> None:
+    data = pattern((64, 64))
+    store = written(data)
+    np.testing.assert_array_equal(store.T.read().result(), data.T)
+    np.testing.assert_array_equal(store[::-1, 32:].read().result(), data[::-1, 32:])
+    # Translated: the same order, so the whole shards still decode into the result.
+    moved = store[ts.d[:].translate_by[5]]
+    np.testing.assert_array_equal(moved[5:69, 37:69].read().result(), data[:, 32:])
+    assert decodes == [False] * 6 + [True] * 2
+
+
+def test_a_cache_pool_that_keeps_chunks_gets_the_decoded_shards(decodes: list[bool]) -> None:
+    data = pattern((64, 64))
+    context = ts.Context({"cache_pool": {"total_bytes_limit": 1 << 20}})
+    store = written(data, context=context)
+    kv = store.kvstore
+    np.testing.assert_array_equal(store.read().result(), data)
+    assert decodes == [False] * 4
+    reads = kv.statistics().reads
+    np.testing.assert_array_equal(store.read().result(), data)
+    assert kv.statistics().reads == reads  # served from the cached, decoded shards
+
+
+@pytest.mark.parametrize("codecs", CODECS.values(), ids=CODECS.keys())
+def test_missing_shards_and_chunks_read_as_fill_and_corrupt_ones_fail(codecs: Any) -> None:
+    store = written(np.full((64, 64), 7, np.uint16), inner_codecs=codecs, fill_value=7)
+    store[0:32, 0:32].write(np.uint16(3)).result()  # the other shards: not stored
+    store[0:8, 0:8].write(np.uint16(7)).result()  # an inner chunk of the fill value: not stored
+    expected = np.full((64, 64), 7, np.uint16)
+    expected[8:32, 0:32] = expected[0:8, 8:32] = 3
+    np.testing.assert_array_equal(store.read().result(), expected)
+    strict = ts.open(
+        {**sharded_spec(MEMORY, inner_codecs=codecs), "fill_missing_data_reads": False},
+        context=ts.Context(),
+        create=True,
+    ).result()
+    with pytest.raises(ValueError, match=r"^zarr3 .*'c/\d/\d' is missing \(fill_missing_data_reads is false\)$"):
+        strict.read().result()
+    store.kvstore.write("c/0/0", b"\x00" * 100).result()
+    with pytest.raises(DataLossError, match=r"^zarr3 .*cannot decode shard 'c/0/0'"):
+        store.read().result()
+
+
+def test_concurrent_whole_reads_each_get_every_shard(decodes: list[bool]) -> None:
+    # Reads of more than a few shards each run on their own: a reader finding a
+    # shard busy with another's direct decode waits, then decodes it for itself.
+    data = pattern((96, 96))
+    store = written(data, shape=(96, 96), inner_codecs=CODECS["blosc"])
+    futures = [store.read() for _ in range(8)]
+    for future in futures:
+        np.testing.assert_array_equal(future.result(), data)
+    assert decodes.count(True) >= 9
