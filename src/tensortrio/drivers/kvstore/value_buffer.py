@@ -13,6 +13,9 @@ join (NumPy does not ask for huge pages below 4 MiB).
 Such a view is *owned*: whoever made it never writes to it again, so the
 kvstore may keep it as the stored value and readers may decode from it
 without a copy.
+
+Large buffers come from :mod:`.warm_buffers`: memory already paged in,
+given back for reuse once the last view of it is gone.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+
+from .warm_buffers import POOLED_BYTES, take
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,7 +42,12 @@ LARGE_VALUE = 1 << 22
 
 
 def new_buffer(size: int) -> memoryview:
-    """A fresh writable byte buffer of ``size`` bytes (uninitialised), backed by NumPy."""
+    """A writable byte buffer of ``size`` bytes (uninitialised) nobody else references.
+
+    Large ones are reused memory (``warm_buffers``): fresh pages cost more than the copies.
+    """
+    if size >= POOLED_BYTES:
+        return take(size)
     return np.empty(size, np.uint8).data
 
 
@@ -52,9 +62,9 @@ def array_value(array: NDArray[Any], *, owned: bool = False) -> Value:
         return array.tobytes()
     if owned and array.flags.c_contiguous:
         return array.reshape(-1).view(np.uint8).data.toreadonly()
-    buffer = np.empty(array.shape, array.dtype)
-    np.copyto(buffer, array)
-    return buffer.reshape(-1).view(np.uint8).data.toreadonly()
+    out = new_buffer(nbytes)
+    np.copyto(np.frombuffer(out, array.dtype).reshape(array.shape), array)
+    return out.toreadonly()
 
 
 def join_values(parts: Sequence[bytes | bytearray | memoryview]) -> Value:
@@ -63,7 +73,7 @@ def join_values(parts: Sequence[bytes | bytearray | memoryview]) -> Value:
     total = sum(sizes)
     if total < LARGE_VALUE:
         return b"".join(parts)
-    out = np.empty(total, np.uint8).data
+    out = new_buffer(total)
     at = 0
     for part, size in zip(parts, sizes, strict=True):
         out[at : at + size] = part  # a memoryview slice assignment is a plain memcpy

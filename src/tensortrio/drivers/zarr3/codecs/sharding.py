@@ -36,7 +36,7 @@ import numpy as np
 from ....errors import DataLossError, InvalidArgumentError
 from ....schema.chunk_json import json_text
 from ...kvstore.byte_range import ByteRangeRequest
-from ...kvstore.value_buffer import join_values
+from ...kvstore.value_buffer import join_values, new_buffer
 from .base import ArrayInfo, check_config_members, config_member_error, register_codec
 from .bytes_codec import BytesCodec
 from .chain import CodecChain, parse_codec_chain
@@ -395,7 +395,7 @@ def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -
     # The shard is built in one buffer: the inner chunks gathered straight into
     # its body (one copy), the index beside them.
     body_nbytes = len(positions) * chunk_nbytes
-    out = np.empty(body_nbytes + len(encoded), np.uint8)
+    out = np.frombuffer(new_buffer(body_nbytes + len(encoded)), np.uint8)
     start = base
     body = out[start : start + body_nbytes].view(array.dtype)
     if len(positions) == layout.num_chunks:

@@ -1,0 +1,86 @@
+"""Pooled large buffers: reused only once nothing references them, never more than the limit kept."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import numpy as np
+import pytest
+
+from tensortrio.drivers.kvstore import warm_buffers
+from tensortrio.drivers.kvstore.value_buffer import array_value, join_values, new_buffer
+
+MIB = 1 << 20
+
+
+def address(buffer: memoryview) -> int:
+    return int(np.frombuffer(buffer, np.uint8).ctypes.data)
+
+
+@pytest.fixture(autouse=True)
+def empty_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warm_buffers, "_free", {})
+    monkeypatch.setattr(warm_buffers, "_free_bytes", 0)
+
+
+def test_a_block_comes_back_only_when_its_last_view_is_gone() -> None:
+    first = warm_buffers.take(3 * MIB)
+    assert first.nbytes == 3 * MIB
+    assert not first.readonly
+    where = address(first)
+    views = [
+        np.frombuffer(first, np.uint16)[10:20].reshape(2, 5),
+        first[5:9],
+        first.toreadonly(),
+        memoryview(np.frombuffer(first, np.uint8)),
+    ]
+    del first
+    for _ in range(len(views)):
+        other = warm_buffers.take(3 * MIB)
+        assert address(other) != where  # still in use through a view
+        del other
+        views.pop()
+    gc.collect()
+    again = warm_buffers.take(3 * MIB)
+    assert address(again) == where
+
+
+def test_sizes_share_a_block_within_an_eighth() -> None:
+    where = address(warm_buffers.take(2 * MIB + 1000))  # the lease dies at once
+    assert address(warm_buffers.take(2 * MIB + 200_000)) == where
+    assert address(warm_buffers.take(3 * MIB)) != where
+
+
+def test_no_more_than_the_limit_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warm_buffers, "POOL_LIMIT_BYTES", 4 * MIB)
+    held = [warm_buffers.take(MIB) for _ in range(6)]
+    del held
+    assert warm_buffers.free_bytes() == 4 * MIB
+
+
+def test_a_block_released_in_another_thread_is_reused() -> None:
+    box = [warm_buffers.take(2 * MIB)]
+    where = address(box[0])
+    thread = threading.Thread(target=box.clear)
+    thread.start()
+    thread.join()
+    assert address(warm_buffers.take(2 * MIB)) == where
+
+
+def test_values_built_from_pooled_buffers_keep_their_bytes() -> None:
+    # A value outliving its maker must never see its block handed out again.
+    array = np.arange(5 * MIB, dtype=np.uint16).reshape(5120, 1024)[:, ::2]  # not contiguous
+    value = array_value(array)  # 5 MiB: copied into a pooled buffer
+    joined = join_values([b"a" * (3 * MIB), value])
+    assert type(value) is memoryview
+    assert type(joined) is memoryview
+    for size in (5 * MIB, 8 * MIB) * 2:
+        scribble = new_buffer(size)
+        np.frombuffer(scribble, np.uint8)[:] = 0xFF
+        del scribble
+    np.testing.assert_array_equal(np.frombuffer(value, np.uint16).reshape(array.shape), array)
+    assert bytes(joined[: 3 * MIB]) == b"a" * (3 * MIB)
+    assert bytes(joined[3 * MIB :]) == bytes(value)
+    assert value.readonly
+    assert joined.readonly
