@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import DataLossError
 from .blosc_format import blosc_header_sizes
+from .kvstore.value_buffer import new_array
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -153,7 +154,7 @@ def decompress(data: bytes | bytearray | memoryview, what: str = "blosc") -> NDA
     Raises:
         DataLossError: as :func:`decompress_checked`.
     """
-    out = np.empty(_decoded_size(data, what), np.uint8)
+    out = new_array(_decoded_size(data, what), np.uint8)
     _decompress(data, out, what)
     return out
 

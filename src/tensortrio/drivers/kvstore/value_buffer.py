@@ -20,6 +20,7 @@ given back for reuse once the last view of it is gone.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-__all__ = ["LARGE_VALUE", "Value", "array_value", "join_values", "new_buffer"]
+__all__ = ["LARGE_VALUE", "Value", "array_value", "join_values", "new_array", "new_buffer"]
 
 Value: TypeAlias = "bytes | memoryview"
 """A stored value: ``bytes``, or a read-only byte ``memoryview`` nobody writes to."""
@@ -49,6 +50,16 @@ def new_buffer(size: int) -> memoryview:
     if size >= POOLED_BYTES:
         return take(size)
     return np.empty(size, np.uint8).data
+
+
+def new_array(shape: tuple[int, ...] | int, dtype: Any) -> NDArray[Any]:
+    """An uninitialised C-order array nobody else references; large ones are reused memory."""
+    dtype = np.dtype(dtype)
+    count = shape if isinstance(shape, int) else math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if nbytes < POOLED_BYTES:
+        return np.empty(shape, dtype)
+    return np.frombuffer(take(nbytes), dtype).reshape(shape)
 
 
 def array_value(array: NDArray[Any], *, owned: bool = False) -> Value:

@@ -20,7 +20,7 @@ from ...errors import DataLossError, InvalidArgumentError
 from ..blosc_codec import SMALL, compress, decompress_checked
 from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
-from ..kvstore.value_buffer import array_value
+from ..kvstore.value_buffer import array_value, new_array
 from . import blosc_large
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class ZarrChunkCodec:
             return np.frombuffer(data, dtype=self.stored_dtype)
         if self.compressor_id == "blosc":
             self._check_blosc_header(data)
-            out = np.empty(expected // self.stored_dtype.itemsize, dtype=self._buffer_dtype)
+            out = new_array(expected // self.stored_dtype.itemsize, self._buffer_dtype)
             try:
                 decompress_checked(data, out)
             except DataLossError as exc:

@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import DataLossError
 from ..blosc_codec import decompress_rows, decompressor_into
 from ..blosc_format import blosc_header_sizes
-from ..kvstore.value_buffer import join_values
+from ..kvstore.value_buffer import join_values, new_array
 from .codecs.compression import BloscCodec
 from .codecs.sharding import (
     MISSING,
@@ -252,7 +252,7 @@ class ShardIO:
 
     def new_buffer(self) -> NDArray[Any]:
         """An uninitialised shard-shaped buffer for inner chunks to be loaded into."""
-        return np.empty(self.layout.shard_shape, self.layout.info.dtype)
+        return new_array(self.layout.shard_shape, self.layout.info.dtype)
 
     def load(
         self,
@@ -530,7 +530,7 @@ class ShardIO:
             elements[~stored] = layout.info.fill_value
         order, blocks_shape = self._blocks_shape()
         if out is None:
-            out = np.empty(layout.shard_shape, dtype)
+            out = new_array(layout.shard_shape, dtype)
         split_view(out, self._split)[...] = elements.reshape(blocks_shape).transpose(
             np.argsort(order)
         )
