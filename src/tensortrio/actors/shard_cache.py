@@ -178,8 +178,9 @@ class ShardCache(ChunkCache):
                     and entry.wanted is None
                     and sel.chunk_axes is None
                     and covers_chunk(sel, shape)
+                    and all(type(t) is slice or type(t) is int for t in sel.array_selection)
                 ):
-                    target = out[sel.array_selection]
+                    target = out[sel.array_selection]  # basic indexing: a view of ``out``
                     if target.shape == shape:
                         targets[len(direct)] = target
                         direct.append(k)
