@@ -188,17 +188,8 @@ class ShardCache(ChunkCache):
             everything = np.ones(self._io.num_chunks, np.bool_)
             items = [(cast("ShardEntry", entries[k]), everything) for k in direct]
             self._misses += len(items)
-            for entry, _ in items:
-                entry.busy = True
             decoded: set[int] = set()
-            try:
-                errors = await self._load(items, staleness_bound, targets, decoded)
-            finally:
-                for entry, _ in items:
-                    self._end_busy(entry)
-            for error in errors:
-                if error is not None:
-                    raise error
+            await self._load_idle(items, staleness_bound, targets, decoded)
             for i in decoded:
                 served[direct[i]] = True
         rest = [k for k in range(len(entries)) if not served[k]]
@@ -238,16 +229,7 @@ class ShardCache(ChunkCache):
         while todo:
             idle = [(e, e.take_wanted(n)) for e, n in todo if not e.busy]
             if idle:
-                for entry, _ in idle:
-                    entry.busy = True
-                try:
-                    errors = await self._load(idle, staleness_bound)
-                finally:
-                    for entry, _ in idle:
-                        self._end_busy(entry)
-                for error in errors:
-                    if error is not None:
-                        raise error
+                await self._load_idle(idle, staleness_bound)
             else:
                 for entry, need in todo:
                     entry.want(need)
@@ -260,6 +242,25 @@ class ShardCache(ChunkCache):
         error = DataLossError(f"{self.name}: cannot decode shard {entry.key!r}: {exc}")
         error.__cause__ = exc
         return error
+
+    async def _load_idle(
+        self,
+        items: list[tuple[ShardEntry, NDArray[np.bool_]]],
+        staleness_bound: float,
+        targets: dict[int, NDArray[Any]] | None = None,
+        decoded_into: set[int] | None = None,
+    ) -> None:
+        """:meth:`_load` of entries no load is running for, marked busy meanwhile; raises the first error."""
+        for entry, _ in items:
+            entry.busy = True
+        try:
+            errors = await self._load(items, staleness_bound, targets, decoded_into)
+        finally:
+            for entry, _ in items:
+                self._end_busy(entry)
+        for error in errors:
+            if error is not None:
+                raise error
 
     async def _load(
         self,
