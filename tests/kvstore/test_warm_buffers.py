@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tensortrio.drivers.kvstore import warm_buffers
-from tensortrio.drivers.kvstore.value_buffer import array_value, join_values, new_buffer
+from tensortrio.drivers.kvstore.value_buffer import array_value, join_values, new_array, new_buffer
 
 MIB = 1 << 20
 
@@ -84,3 +84,15 @@ def test_values_built_from_pooled_buffers_keep_their_bytes() -> None:
     assert bytes(joined[3 * MIB :]) == bytes(value)
     assert value.readonly
     assert joined.readonly
+
+
+def test_new_array_is_pooled_when_large_and_plain_otherwise() -> None:
+    large = new_array((1024, 1024), np.float32)
+    assert large.shape == (1024, 1024)
+    assert large.flags.c_contiguous
+    assert large.flags.writeable
+    assert not large.flags.owndata  # a view of a pooled block
+    small = new_array(100, np.uint8)
+    assert small.flags.owndata
+    objects = new_array((1024, 1024), object)  # objects cannot live in a raw buffer
+    assert objects.flags.owndata

@@ -57,7 +57,7 @@ def new_array(shape: tuple[int, ...] | int, dtype: Any) -> NDArray[Any]:
     dtype = np.dtype(dtype)
     count = shape if isinstance(shape, int) else math.prod(shape)
     nbytes = count * dtype.itemsize
-    if nbytes < POOLED_BYTES:
+    if nbytes < POOLED_BYTES or dtype.hasobject:  # objects cannot live in a raw buffer
         return np.empty(shape, dtype)
     return np.frombuffer(take(nbytes), dtype).reshape(shape)
 
