@@ -96,3 +96,9 @@ def test_new_array_is_pooled_when_large_and_plain_otherwise() -> None:
     assert small.flags.owndata
     objects = new_array((1024, 1024), object)  # objects cannot live in a raw buffer
     assert objects.flags.owndata
+
+
+@pytest.mark.parametrize("size", [MIB, MIB + 1, 2 * MIB - 1, 2 * MIB + 1, 3 * MIB + 12345, 7 * MIB])
+def test_a_block_is_at_most_an_eighth_larger_than_asked(size: int) -> None:
+    block = warm_buffers._size_class(size)
+    assert size <= block <= size * 9 / 8

@@ -52,8 +52,8 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _size_class(size: int) -> int:
-    """``size`` rounded up to a multiple of an eighth of the power of two above it."""
-    step = 1 << max((size - 1).bit_length() - 3, 12)
+    """``size`` rounded up to a multiple of an eighth of the power of two at or below it."""
+    step = 1 << max((size - 1).bit_length() - 4, 12)
     return -(-size // step) * step
 
 
