@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 import pytest
+import trio
+import trio.testing
 
 import tensortrio as ts
+from tensortrio.actors.cache_pool import CachePool
+from tensortrio.actors.shard_cache import ShardCache
+from tensortrio.drivers.chunked_io import read_chunked
 from tensortrio.drivers.zarr3.shard_io import ShardIO
 from tensortrio.errors import DataLossError
+from tensortrio.index import IndexTransform
 
-from .conftest import cache_of, pattern, sharded_spec
+from .conftest import Gate, GatedKvStore, cache_of, pattern, sharded_spec
 
 MEMORY = {"driver": "memory"}
 CODECS = {
@@ -115,3 +122,36 @@ def test_concurrent_whole_reads_each_get_every_shard(decodes: list[bool]) -> Non
     for future in futures:
         np.testing.assert_array_equal(future.result(), data)
     assert decodes.count(True) >= 9
+
+
+async def test_whole_and_partial_shards_of_one_read_load_together(nursery: trio.Nursery) -> None:
+    # Rows 24-63: shards (1, 0) and (1, 1) whole (decoded into the result), a
+    # quarter of the two above them (their index, then ranges): all four reads
+    # are issued before any of them is answered.
+    data = pattern((64, 64))
+    store = written(data)
+    gate = Gate()
+    kv = GatedKvStore(store.kvstore, before_read=gate)
+    cache = ShardCache(kv, cache_of(store).codec, CachePool(0), trio.CapacityLimiter(2))
+    cache.start(nursery)
+    out: list[np.ndarray] = []
+
+    async def read() -> None:
+        transform = IndexTransform(input_shape=[64, 64])[24:64]
+        out.append(await read_chunked(cache, transform, staleness_bound=time.time()))
+
+    async with trio.open_nursery() as ops:
+        ops.start_soon(read)
+        await trio.testing.wait_all_tasks_blocked()
+        assert sorted(kv.reads, key=str) == [
+            ("c/0/0", slice(-260, None)),
+            ("c/0/1", slice(-260, None)),
+            ("c/1/0", None),
+            ("c/1/1", None),
+        ]
+        kv.before_read = None
+        gate.open.set()
+    np.testing.assert_array_equal(out[0], data[24:64])
+    stats = cache.shard_statistics()
+    assert stats.shard_reads == 2
+    assert stats.index_reads == 2

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 import numpy as np
+import trio
 
 from ..errors import DataLossError, InvalidArgumentError
 from .chunk_cache import _KEY_MEMO_SIZE, ChunkCache, _PendingWrite
@@ -184,15 +185,39 @@ class ShardCache(ChunkCache):
                     if target.shape == shape:
                         targets[len(direct)] = target
                         direct.append(k)
-        if direct:
-            everything = np.ones(self._io.num_chunks, np.bool_)
-            items = [(cast("ShardEntry", entries[k]), everything) for k in direct]
-            self._misses += len(items)
-            decoded: set[int] = set()
-            await self._load_idle(items, staleness_bound, targets, decoded)
-            for i in decoded:
-                served[direct[i]] = True
-        rest = [k for k in range(len(entries)) if not served[k]]
+        if not direct:
+            await self.ensure_fresh(entries, staleness_bound, selections)
+            return served
+        everything = np.ones(self._io.num_chunks, np.bool_)
+        items = [(cast("ShardEntry", entries[k]), everything) for k in direct]
+        self._misses += len(items)
+        decoded: set[int] = set()
+        others = sorted(set(range(len(entries))) - set(direct))
+        errors: list[Exception] = []
+
+        async def load(load_fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+            try:
+                await load_fn(*args)
+            except Exception as exc:  # the first error is raised below, as a plain exception
+                errors.append(exc)
+
+        # The other entries load alongside, as one ``ensure_fresh`` would have them.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(load, self._load_idle, items, staleness_bound, targets, decoded)
+            if others:
+                nursery.start_soon(
+                    load,
+                    self.ensure_fresh,
+                    [entries[k] for k in others],
+                    staleness_bound,
+                    [selections[k] for k in others],
+                )
+        if errors:
+            raise errors[0]
+        for i in decoded:
+            served[direct[i]] = True
+        # Direct entries not decoded (a missing shard, or only its index known) as usual.
+        rest = [k for i, k in enumerate(direct) if i not in decoded]
         if rest:
             await self.ensure_fresh(
                 [entries[k] for k in rest], staleness_bound, [selections[k] for k in rest]
