@@ -59,8 +59,9 @@ def test_whole_shards_decode_into_the_result_and_partial_ones_are_copied(
     np.testing.assert_array_equal(store.read().result(), data)
     assert decodes == [True] * 4
     decodes.clear()
-    # Shards of rows 32-63 are whole, in place 16-47 of the result; rows 16-31 are
-    # half of the shards above them (inner chunks read by range, then copied).
+    # [16:64, 8:40] covers no shard whole. [16:64] covers shards (1, 0) and (1, 1)
+    # whole (rows 16-47 of its result) and half of the two above them (decoded
+    # into their entries, then copied).
     np.testing.assert_array_equal(store[16:64, 8:40].read().result(), data[16:64, 8:40])
     np.testing.assert_array_equal(store[16:64].read().result(), data[16:64])
     assert decodes == [True, True]
