@@ -102,3 +102,24 @@ def test_new_array_is_pooled_when_large_and_plain_otherwise() -> None:
 def test_a_block_is_at_most_an_eighth_larger_than_asked(size: int) -> None:
     block = warm_buffers._size_class(size)
     assert size <= block <= size * 9 / 8
+
+
+def test_a_forked_child_gets_a_fresh_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A child forked while another thread held the pool's lock must not wait for it.
+    monkeypatch.setattr(warm_buffers, "_lock", warm_buffers._lock)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with warm_buffers._lock:
+            held.set()
+            release.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    try:
+        warm_buffers._reset_after_fork()  # what os.register_at_fork runs in a child
+        assert warm_buffers.take(MIB).nbytes == MIB
+    finally:
+        release.set()
+        thread.join()
