@@ -36,7 +36,7 @@ import numpy as np
 from ....errors import DataLossError, InvalidArgumentError
 from ....schema.chunk_json import json_text
 from ...kvstore.byte_range import ByteRangeRequest
-from ...kvstore.value_buffer import join_values, new_buffer
+from ...kvstore.value_buffer import join_values, new_array
 from .base import ArrayInfo, check_config_members, config_member_error, register_codec
 from .bytes_codec import BytesCodec
 from .chain import CodecChain, parse_codec_chain
@@ -329,7 +329,7 @@ def decode_shard(
     chunks = split_shard(layout, data)
     info = layout.info
     if out is None:
-        out = np.empty(layout.shard_shape, dtype=info.dtype)
+        out = new_array(layout.shard_shape, info.dtype)
     if any(chunk is None for chunk in chunks):
         out[...] = info.fill_value
     decode = layout.inner.decode
@@ -395,7 +395,7 @@ def _encode_raw(layout: ShardLayout, array: np.ndarray, fill_mask: np.ndarray) -
     # The shard is built in one buffer: the inner chunks gathered straight into
     # its body (one copy), the index beside them.
     body_nbytes = len(positions) * chunk_nbytes
-    out = np.frombuffer(new_buffer(body_nbytes + len(encoded)), np.uint8)
+    out = new_array(body_nbytes + len(encoded), np.uint8)
     start = base
     body = out[start : start + body_nbytes].view(array.dtype)
     if len(positions) == layout.num_chunks:
@@ -441,7 +441,7 @@ def _decode_raw(
     blocks = body.view(dtype).reshape((*layout.grid_shape, *layout.chunk_shape))
     inverse = tuple(int(i) for i in np.argsort(_grid_major(rank)))
     if out is None:
-        out = np.empty(layout.shard_shape, dtype=dtype)
+        out = new_array(layout.shard_shape, dtype)
     split_view(out, _split_shape(layout))[...] = blocks.transpose(inverse)
     return out
 
