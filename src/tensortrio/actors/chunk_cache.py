@@ -323,6 +323,22 @@ class ChunkCache:
                         await entry.wait_idle()
             stale = [e for e in stale if not e.fresh(staleness_bound)]
 
+    async def read_into(
+        self,
+        entries: Sequence[ChunkEntry],
+        staleness_bound: float,
+        selections: Sequence[ChunkCellSelection],
+        out: NDArray[Any],
+    ) -> list[bool]:
+        """:meth:`ensure_fresh` for a read into ``out``; which selections it already copied there.
+
+        Whole chunks are cached as they are decoded, so none here: the caller
+        copies each from :meth:`chunk_or_fill` (``ShardCache`` decodes whole
+        shards into ``out``).
+        """
+        await self.ensure_fresh(entries, staleness_bound, selections)
+        return [False] * len(entries)
+
     def chunk_or_fill(self, entry: ChunkEntry) -> NDArray[Any]:
         """What a read sees of fresh ``entry``: its stored chunk, or the fill value if missing.
 

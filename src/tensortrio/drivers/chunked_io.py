@@ -97,13 +97,10 @@ async def read_chunked(
         cache.use(entries)
         try:
             to_copy = entries
-            if isinstance(cache, ShardCache):
-                served = await cache.read_into(entries, staleness_bound, group, out)
-                if any(served):
-                    group = [sel for sel, done in zip(group, served, strict=True) if not done]
-                    to_copy = [e for e, done in zip(entries, served, strict=True) if not done]
-            else:
-                await cache.ensure_fresh(entries, staleness_bound, group)
+            served = await cache.read_into(entries, staleness_bound, group, out)
+            if any(served):
+                group = [sel for sel, done in zip(group, served, strict=True) if not done]
+                to_copy = [e for e, done in zip(entries, served, strict=True) if not done]
             chunks = [cache.chunk_or_fill(entry) for entry in to_copy]
             costs = [selection_nbytes(sel, out) for sel in group]
             if copy_inline(costs):
