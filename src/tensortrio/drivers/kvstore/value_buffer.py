@@ -73,9 +73,9 @@ def array_value(array: NDArray[Any], *, owned: bool = False) -> Value:
         return array.tobytes()
     if owned and array.flags.c_contiguous:
         return array.reshape(-1).view(np.uint8).data.toreadonly()
-    out = new_buffer(nbytes)
-    np.copyto(np.frombuffer(out, array.dtype).reshape(array.shape), array)
-    return out.toreadonly()
+    buffer = new_array(array.shape, array.dtype)
+    np.copyto(buffer, array)
+    return buffer.reshape(-1).view(np.uint8).data.toreadonly()
 
 
 def join_values(parts: Sequence[bytes | bytearray | memoryview]) -> Value:
