@@ -89,6 +89,7 @@ def test_a_cache_pool_that_keeps_chunks_gets_the_decoded_shards(decodes: list[bo
     kv = store.kvstore
     np.testing.assert_array_equal(store.read().result(), data)
     assert decodes == [False] * 4
+    assert cache_of(store).shard_statistics().inner_decoded == 4 * 16  # every inner chunk
     reads = kv.statistics().reads
     np.testing.assert_array_equal(store.read().result(), data)
     assert kv.statistics().reads == reads  # served from the cached, decoded shards

@@ -358,7 +358,7 @@ class ShardCache(ChunkCache):
             if not len(cells):
                 continue
             if entry.encoded is not None:
-                decoded += 1
+                decoded += len(cells)
                 if entry.data is None and len(cells) == io.num_chunks:
                     whole_decodes[len(jobs)] = i
                     target = None if targets is None else targets.get(i)
