@@ -37,8 +37,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attrs
 import trio
 
+from ..drivers.kvstore.byte_range import FULL
 from ..drivers.kvstore.driver import ReadGroup
 from ..drivers.kvstore.generation import TimestampedStorageGeneration
+from ..drivers.kvstore.key_range import as_key
+from ..drivers.kvstore.operations import ReadRequest
 from ..drivers.kvstore.read_result import ReadResult
 from ..errors import ActorClosedError
 from .actor import Actor, ActorStatistics
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from ..drivers.kvstore.driver import BatchOperation, BatchOutcome, KvStoreDriver
-    from ..drivers.kvstore.operations import ReadRequest, WriteRequest
+    from ..drivers.kvstore.operations import WriteRequest
     from ..runtime import Future
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "KvStoreStatistics",
     "ReadOp",
     "TaskOp",
+    "WorkerReads",
     "WriteOp",
 ]
 
@@ -123,6 +127,40 @@ class TaskOp:
     kind: str
     run: Callable[[], Awaitable[Any]]
     future: Future[Any]
+
+
+@attrs.frozen
+class WorkerReads:
+    """Whole-value reads that a worker thread runs itself, for jobs that read a value and decode it.
+
+    A chunk cache decoding whole shards straight from their files would
+    otherwise pay two hops per read: the actor's read batch, then the
+    decoding job. Only ``worker_reads`` drivers (file) offer this, from
+    :meth:`KvStore.worker_reads <tensortrio.KvStore.worker_reads>`. The
+    caller holds ``io_limiter`` while reading (the bound on the store's
+    concurrent I/O, as a batch does), reads only keys no write of its own
+    is in flight for, and reports what it read with :meth:`count`.
+    """
+
+    actor: KvStoreActor
+    prefix: bytes
+    """The handle's path: keys are relative to it."""
+    io_limiter: trio.CapacityLimiter
+
+    def read(self, key: str | bytes, if_not_equal: bytes = b"") -> ReadResult | Exception:
+        """Read ``key``'s whole value on this (worker) thread; the error is returned, not raised."""
+        driver = self.actor.driver
+        raw = as_key(key)
+        try:
+            driver.validate_key(self.prefix, raw)
+        except Exception as exc:
+            return exc
+        now = time.time()
+        return driver.read_now(ReadRequest(self.prefix + raw, FULL, if_not_equal, b"", now), now)
+
+    def count(self, reads: int) -> None:
+        """Add ``reads`` done through :meth:`read` to the actor's statistics (runtime thread)."""
+        self.actor.count_reads(reads)
 
 
 Op: TypeAlias = ReadOp | WriteOp | TaskOp
@@ -291,6 +329,11 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         if isinstance(result, Exception):
             raise result
         return result
+
+    def count_reads(self, reads: int) -> None:
+        """Count ``reads`` that ran outside the actor (:class:`WorkerReads`); runtime thread."""
+        self._counts["reads"] += reads
+        self._counts["io_reads"] += reads
 
     def _wake(self) -> None:
         # Clear the flag before draining: a submit racing with us then either

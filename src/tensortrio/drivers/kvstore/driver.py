@@ -21,6 +21,8 @@ from .operations import ReadRequest
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import trio
+
     from .generation import TimestampedStorageGeneration
     from .key_range import KeyRange
     from .operations import WriteRequest
@@ -100,9 +102,13 @@ class KvStoreDriver(abc.ABC):
     ``inline`` drivers (memory) answer each operation synchronously on the
     runtime thread (``read_now``/``write_now``); the others get batches
     (``run_batch``) awaited in tasks, at most ``concurrency`` at once.
+    ``worker_reads`` drivers (file) also answer ``read_now`` on a worker
+    thread, blocking it: a job that reads a value and then decodes it runs
+    as one hop (``actors.kvstore.WorkerReads``).
     """
 
     inline: ClassVar[bool] = False
+    worker_reads: ClassVar[bool] = False
 
     @property
     @abc.abstractmethod
@@ -126,9 +132,16 @@ class KvStoreDriver(abc.ABC):
         """Refuse a key range the driver cannot list or delete (InvalidArgumentError)."""
         return None
 
-    def read_now(self, request: ReadRequest, now: float) -> ReadResult | Exception:
-        """Answer one read synchronously, stamped ``now`` (``inline`` drivers only).
+    @property
+    def io_limiter(self) -> trio.CapacityLimiter | None:
+        """The limiter bounding this driver's concurrent I/O (``file_io_concurrency``), if any."""
+        return None
 
+    def read_now(self, request: ReadRequest, now: float) -> ReadResult | Exception:
+        """Answer one read synchronously, stamped ``now``.
+
+        ``inline`` drivers: on the runtime thread. ``worker_reads`` drivers:
+        on a worker thread only (it blocks on I/O). Others do not answer here.
         Returns the error instead of raising it, as batch outcomes do.
         """
         return UnimplementedError(f"{self.spec.id}: reads are not executed inline")

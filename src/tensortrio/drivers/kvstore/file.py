@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from .driver import BatchOperation, BatchOutcome
     from .key_range import KeyRange
+    from .operations import ReadRequest
+    from .read_result import ReadResult
     from .spec import KvStoreSpec
 
 __all__ = ["FileDriver", "FileDriverSpec"]
@@ -126,6 +128,8 @@ def _resolve_sync(context: Any, reference: Any) -> bool:
 class FileDriver(KvStoreDriver):
     """An opened ``file`` kvstore."""
 
+    worker_reads: ClassVar[bool] = True
+
     _spec: FileDriverSpec
     concurrency_resource: Any
     """The bound ``file_io_concurrency`` resource (``.limit``, ``.limiter``)."""
@@ -154,8 +158,16 @@ class FileDriver(KvStoreDriver):
             out["file_io_concurrency"] = {"limit": resource.limit}
         return out
 
+    @property
+    def io_limiter(self) -> trio.CapacityLimiter:
+        return self._limiter
+
     def validate_key(self, prefix: bytes, key: bytes) -> None:
         validate_file_key(prefix, key)
+
+    def read_now(self, request: ReadRequest, now: float) -> ReadResult | Exception:
+        # Worker threads only: a read of a cached file is a few system calls.
+        return file_io.read_one(request, now)
 
     async def run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
         # A full key is the file's path, so the driver's requests go to file_io as they are.

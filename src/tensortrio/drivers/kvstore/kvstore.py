@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import trio
 
-from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WriteOp
+from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WorkerReads, WriteOp
 from ...errors import InvalidArgumentError, KeyNotFoundError
 from ...runtime import Future, Runtime, get_runtime
 from ...schema.json_pretty import pretty_repr
@@ -197,6 +197,25 @@ class KvStore:
     def statistics(self) -> KvStoreStatistics:
         """Counters of the store's actor: requests, I/O done, batches (tensortrio extension)."""
         return self._actor.statistics()
+
+    def worker_reads(self) -> WorkerReads | None:
+        """Reads a worker thread runs itself (read-then-decode jobs of chunk caches); tensortrio extension.
+
+        None when the driver has no blocking reads (memory answers inline
+        already), for a transactional handle (its reads must see staged
+        writes) and in a process forked from the one that opened the store.
+        """
+        actor = self._lease.actor
+        driver = actor.driver
+        limiter = driver.io_limiter
+        if (
+            not driver.worker_reads
+            or limiter is None
+            or self._transaction is not None
+            or not actor.in_this_process()
+        ):
+            return None
+        return WorkerReads(actor, self._prefix, limiter)
 
     # --- deriving handles
 
