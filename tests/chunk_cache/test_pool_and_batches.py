@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import attrs
 import pytest
@@ -144,3 +145,41 @@ async def test_an_on_result_error_is_raised_after_every_job_ran() -> None:
             on_result=on_result,
         )
     assert sorted(ran) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("on_result", [None, lambda i, o: None], ids=["batched", "streamed"])
+async def test_jobs_doing_io_hold_an_io_token_per_hop_and_never_run_inline(
+    on_result: Any,
+) -> None:
+    # Three data tokens, one I/O token: the hops run one at a time, all off this thread.
+    runtime_thread = threading.get_ident()
+    io_limiter = trio.CapacityLimiter(1)
+    running = peak = 0
+    lock = threading.Lock()
+    threads: set[int] = set()
+
+    def job(i: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            threads.add(threading.get_ident())
+        try:
+            assert trio.from_thread.run_sync(lambda: io_limiter.borrowed_tokens) == 1
+            return i
+        finally:
+            with lock:
+                running -= 1
+
+    out = await run_jobs(
+        [lambda i=i: job(i) for i in range(6)],
+        [STREAM_BYTES] * 6,
+        limiter=trio.CapacityLimiter(3),
+        inline_bytes=10**12,  # would run inline without an I/O limiter
+        on_result=on_result,
+        io_limiter=io_limiter,
+    )
+    assert out == list(range(6))
+    assert peak == 1
+    assert runtime_thread not in threads
+    assert io_limiter.borrowed_tokens == 0

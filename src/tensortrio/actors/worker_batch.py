@@ -52,6 +52,7 @@ async def run_jobs(
     limiter: trio.CapacityLimiter | None,
     inline_bytes: float,
     on_result: Callable[[int, object], None] | None = None,
+    io_limiter: trio.CapacityLimiter | None = None,
 ) -> list[object]:
     """Run ``jobs``; return each one's result or the exception it raised, in order.
 
@@ -59,16 +60,19 @@ async def run_jobs(
     ``on_result(index, outcome)`` is called on the calling thread as each
     job's outcome arrives (in completion order, large jobs one by one),
     before ``run_jobs`` returns; it must not raise.
+    ``io_limiter``: the jobs also do blocking I/O bounded by this limiter
+    (``file_io_concurrency``): each hop holds one of its tokens, taken
+    before the ``limiter`` token, and nothing runs inline.
     """
     total = sum(costs)
-    if total < inline_bytes or not jobs:
+    if not jobs or (io_limiter is None and total < inline_bytes):
         return _notify(_run_all(jobs), on_result)
     tokens = 1 if limiter is None else max(1, int(limiter.total_tokens))
     parts = min(tokens, len(jobs))
     if on_result is not None and len(jobs) > 1 and min(costs) >= STREAM_BYTES:
-        return await _stream(jobs, parts, limiter, on_result)
+        return await _stream(jobs, parts, limiter, io_limiter, on_result)
     if parts == 1:
-        return _notify(await call_in_worker_thread(_run_all, jobs, limiter=limiter), on_result)
+        return _notify(await _hop(_run_all, jobs, limiter, io_limiter), on_result)
     # Contiguous groups of about equal bytes keep results in order cheaply.
     share = total / parts
     groups: list[list[int]] = [[]]
@@ -81,9 +85,7 @@ async def run_jobs(
     results: list[object] = [None] * len(jobs)
 
     async def run_group(indices: list[int]) -> None:
-        outcomes = await call_in_worker_thread(
-            _run_all, [jobs[i] for i in indices], limiter=limiter
-        )
+        outcomes = await _hop(_run_all, [jobs[i] for i in indices], limiter, io_limiter)
         for i, outcome in zip(indices, outcomes, strict=True):
             results[i] = outcome
             if on_result is not None:
@@ -95,10 +97,27 @@ async def run_jobs(
     return results
 
 
+async def _hop(
+    fn: Callable[[T], Any],
+    arg: T,
+    limiter: trio.CapacityLimiter | None,
+    io_limiter: trio.CapacityLimiter | None,
+) -> Any:
+    """``fn(arg)`` in a worker thread, holding a token of ``io_limiter`` (if any) and of ``limiter``.
+
+    Always in that order, so hops holding both never deadlock each other.
+    """
+    if io_limiter is None:
+        return await call_in_worker_thread(fn, arg, limiter=limiter)
+    async with io_limiter:
+        return await call_in_worker_thread(fn, arg, limiter=limiter)
+
+
 async def _stream(
     jobs: Sequence[Callable[[], object]],
     parts: int,
     limiter: trio.CapacityLimiter | None,
+    io_limiter: trio.CapacityLimiter | None,
     on_result: Callable[[int, object], None],
 ) -> list[object]:
     """``run_jobs`` for large jobs: ``parts`` hops take the next job as each finishes one.
@@ -124,7 +143,7 @@ async def _stream(
         if delivered == len(jobs):
             all_delivered.set()
 
-    def work() -> None:  # worker thread
+    def work(_: None) -> None:  # worker thread
         while True:
             try:
                 index = queue.popleft()
@@ -139,7 +158,7 @@ async def _stream(
 
     async with trio.open_nursery() as nursery:
         for _ in range(parts):
-            nursery.start_soon(functools.partial(call_in_worker_thread, work, limiter=limiter))
+            nursery.start_soon(_hop, work, None, limiter, io_limiter)
     await all_delivered.wait()
     if errors:
         raise errors[0]
