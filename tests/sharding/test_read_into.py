@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import trio.testing
 
 import tensortrio as ts
 from tensortrio.actors.cache_pool import CachePool
+from tensortrio.actors.kvstore import WorkerReads
 from tensortrio.actors.shard_cache import ShardCache
 from tensortrio.drivers.chunked_io import read_chunked
 from tensortrio.drivers.zarr3.shard_io import ShardIO
@@ -19,6 +21,9 @@ from tensortrio.errors import DataLossError
 from tensortrio.index import IndexTransform
 
 from .conftest import Gate, GatedKvStore, cache_of, pattern, sharded_spec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MEMORY = {"driver": "memory"}
 CODECS = {
@@ -42,8 +47,18 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return calls
 
 
-def written(data: np.ndarray, context: Any = None, **options: Any) -> Any:
-    spec = sharded_spec(MEMORY, **options)
+@pytest.fixture(params=["memory", "file"])
+def kvstore(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Where arrays are stored: memory, or files (whose shards worker jobs read and decode at once)."""
+    if request.param == "memory":
+        return MEMORY
+    return {"driver": "file", "path": f"{tmp_path}/array/"}
+
+
+def written(
+    data: np.ndarray, context: Any = None, kvstore: dict[str, Any] = MEMORY, **options: Any
+) -> Any:
+    spec = sharded_spec(kvstore, **options)
     context = context or ts.Context()
     store = ts.open(spec, create=True, context=context, recheck_cached_data=False).result()
     store.write(data).result()
@@ -52,10 +67,10 @@ def written(data: np.ndarray, context: Any = None, **options: Any) -> Any:
 
 @pytest.mark.parametrize("codecs", CODECS.values(), ids=CODECS.keys())
 def test_whole_shards_decode_into_the_result_and_partial_ones_are_copied(
-    decodes: list[bool], codecs: Any
+    decodes: list[bool], codecs: Any, kvstore: dict[str, Any]
 ) -> None:
     data = pattern((64, 64))
-    store = written(data, inner_codecs=codecs)
+    store = written(data, kvstore=kvstore, inner_codecs=codecs)
     np.testing.assert_array_equal(store.read().result(), data)
     assert decodes == [True] * 4
     decodes.clear()
@@ -96,15 +111,20 @@ def test_a_cache_pool_that_keeps_chunks_gets_the_decoded_shards(decodes: list[bo
 
 
 @pytest.mark.parametrize("codecs", CODECS.values(), ids=CODECS.keys())
-def test_missing_shards_and_chunks_read_as_fill_and_corrupt_ones_fail(codecs: Any) -> None:
-    store = written(np.full((64, 64), 7, np.uint16), inner_codecs=codecs, fill_value=7)
+def test_missing_shards_and_chunks_read_as_fill_and_corrupt_ones_fail(
+    codecs: Any, kvstore: dict[str, Any]
+) -> None:
+    store = written(
+        np.full((64, 64), 7, np.uint16), kvstore=kvstore, inner_codecs=codecs, fill_value=7
+    )
     store[0:32, 0:32].write(np.uint16(3)).result()  # the other shards: not stored
     store[0:8, 0:8].write(np.uint16(7)).result()  # an inner chunk of the fill value: not stored
     expected = np.full((64, 64), 7, np.uint16)
     expected[8:32, 0:32] = expected[0:8, 8:32] = 3
     np.testing.assert_array_equal(store.read().result(), expected)
+    strict_kvstore = {**kvstore, "path": kvstore["path"] + "strict/"} if "path" in kvstore else MEMORY
     strict = ts.open(
-        {**sharded_spec(MEMORY, inner_codecs=codecs), "fill_missing_data_reads": False},
+        {**sharded_spec(strict_kvstore, inner_codecs=codecs), "fill_missing_data_reads": False},
         context=ts.Context(),
         create=True,
     ).result()
@@ -113,6 +133,10 @@ def test_missing_shards_and_chunks_read_as_fill_and_corrupt_ones_fail(codecs: An
     store.kvstore.write("c/0/0", b"\x00" * 100).result()
     with pytest.raises(DataLossError, match=r"^zarr3 .*cannot decode shard 'c/0/0'"):
         store.read().result()
+    # Nothing of the corrupt shard was kept: once repaired, it reads as written.
+    store[0:32, 0:32].write(np.uint16(5)).result()
+    expected[0:32, 0:32] = 5
+    np.testing.assert_array_equal(store.read().result(), expected)
 
 
 def test_concurrent_whole_reads_each_get_every_shard(decodes: list[bool]) -> None:
@@ -157,3 +181,69 @@ async def test_whole_and_partial_shards_of_one_read_load_together(nursery: trio.
     stats = cache.shard_statistics()
     assert stats.shard_reads == 2
     assert stats.index_reads == 2
+
+
+def test_file_shards_are_read_and_decoded_by_one_worker_job_each(
+    decodes: list[bool], tmp_path: Path
+) -> None:
+    data = pattern((64, 64))
+    store = written(data, kvstore={"driver": "file", "path": f"{tmp_path}/"})
+    kv = store.kvstore
+    before = kv.statistics()
+    np.testing.assert_array_equal(store.read().result(), data)
+    after = kv.statistics()
+    assert decodes == [True] * 4
+    assert after.reads - before.reads == 4  # the jobs' reads count as the store's reads
+    assert after.io_reads - before.io_reads == 4
+    assert after.batches == before.batches  # ... but none went through the store's own batches
+    stats = cache_of(store).shard_statistics()
+    assert (stats.shard_reads, stats.index_reads, stats.range_reads) == (4, 0, 0)
+
+
+def test_worker_jobs_hold_the_file_io_concurrency_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two data-copy threads, but one file I/O slot: the reads never overlap.
+    running = peak = 0
+    lock = threading.Lock()
+    original = WorkerReads.read
+
+    def spy(self: WorkerReads, key: str | bytes, if_not_equal: bytes = b"") -> Any:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.01)  # a slow disk: long enough for a second thread to start its read
+        try:
+            return original(self, key, if_not_equal)
+        finally:
+            with lock:
+                running -= 1
+
+    context = ts.Context({"file_io_concurrency": {"limit": 1}, "data_copy_concurrency": {"limit": 2}})
+    data = pattern((64, 64))
+    store = written(data, context=context, kvstore={"driver": "file", "path": f"{tmp_path}/"})
+    monkeypatch.setattr(WorkerReads, "read", spy)
+    np.testing.assert_array_equal(store.read().result(), data)
+    assert peak == 1
+
+
+async def test_a_known_unchanged_shard_is_revalidated_then_loaded(
+    nursery: trio.Nursery, tmp_path: Path, decodes: list[bool]
+) -> None:
+    # An entry that knows shard (0, 0)'s index but is stale: its job reads
+    # conditionally, learns it unchanged, and the read loads it from its index.
+    data = pattern((64, 64))
+    store = written(data, kvstore={"driver": "file", "path": f"{tmp_path}/"})
+    kv = store.kvstore
+    cache = ShardCache(kv, cache_of(store).codec, CachePool(0), trio.CapacityLimiter(2))
+    cache.start(nursery)
+    stored = await kv.read("c/0/0")
+    stale = ts.KvStore.TimestampedStorageGeneration(stored.stamp.generation, 0.0)
+    cache.entry((0, 0)).set_index(ShardIO(cache_of(store)._io.layout).shard_index(stored.value), stale)
+    out = await read_chunked(cache, IndexTransform(input_shape=[64, 64]), staleness_bound=time.time())
+    np.testing.assert_array_equal(out, data)
+    assert decodes == [True] * 3  # the other three shards, straight from their jobs
+    stats = cache.shard_statistics()
+    assert (stats.shard_reads, stats.index_reads) == (4, 0)
+    assert stats.range_reads >= 1  # shard (0, 0), from the index it had revalidated

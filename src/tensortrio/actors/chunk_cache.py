@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from ..drivers.kvstore.value_buffer import Value
     from ..index.partition import ChunkCellSelection
     from ..schema.context_resources import ConcurrencyResource
+    from .kvstore import WorkerReads
 
 __all__ = ["ChunkCache", "ChunkCacheStatistics", "ChunkKvStore"]
 
@@ -99,6 +100,10 @@ class ChunkKvStore(Protocol):
         self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
     ) -> Awaitable[TimestampedStorageGeneration]:
         """``write`` of encoded bytes the cache hands over: stored without a copy."""
+        ...
+
+    def worker_reads(self) -> WorkerReads | None:
+        """Reads a worker thread may run itself (``ts.KvStore.worker_reads``); None: use ``read``."""
         ...
 
 

@@ -25,7 +25,7 @@ changes what a read and a writeback do:
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import attrs
 import numpy as np
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ..drivers.zarr3.shard_io import MergeOutcome, RangeRead, ShardIO
     from ..index.partition import ChunkCellSelection
     from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
+    from .kvstore import WorkerReads
 
 __all__ = ["ShardCache", "ShardCacheStatistics", "shard_layout_of"]
 
@@ -158,7 +159,10 @@ class ShardCache(ChunkCache):
         right after the reader copies it), a selection covering its whole
         shard, in order, of an entry with nothing decoded and no reader
         waiting, is decoded by the decoding job itself into its part of
-        ``out``: one copy of the shard and one thread hop less.
+        ``out``: one copy of the shard and one thread hop less. Where the
+        kvstore offers ``worker_reads`` (file), that job also reads the
+        shard: one more hop less, and the shards' reads spread over the
+        decoding threads.
 
         Returns which selections were served so; the others' entries are
         fresh, for the caller to copy from as after :meth:`ensure_fresh`.
@@ -188,10 +192,19 @@ class ShardCache(ChunkCache):
         if not direct:
             await self.ensure_fresh(entries, staleness_bound, selections)
             return served
-        everything = np.ones(self._io.num_chunks, np.bool_)
-        items = [(cast("ShardEntry", entries[k]), everything) for k in direct]
-        self._misses += len(items)
-        decoded: set[int] = set()
+        shards = [cast("ShardEntry", entries[k]) for k in direct]
+        self._misses += len(shards)
+        # Shards to read are read and decoded by one job each where the store
+        # lets a worker thread read (file); the others load as usual.
+        reads = self.kvstore.worker_reads()
+        fetch = [
+            p
+            for p, entry in enumerate(shards)
+            if reads is not None and entry.encoded is None and not entry.fresh(staleness_bound)
+        ]
+        load_only = sorted(set(range(len(shards))) - set(fetch))
+        fetched: set[int] = set()
+        loaded: set[int] = set()
         others = sorted(set(range(len(entries))) - set(direct))
         errors: list[Exception] = []
 
@@ -203,7 +216,26 @@ class ShardCache(ChunkCache):
 
         # The other entries load alongside, as one ``ensure_fresh`` would have them.
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(load, self._load_idle, items, staleness_bound, targets, decoded)
+            if fetch:
+                assert reads is not None
+                nursery.start_soon(
+                    load,
+                    self._fetch_idle,
+                    reads,
+                    [shards[p] for p in fetch],
+                    [targets[p] for p in fetch],
+                    fetched,
+                )
+            if load_only:
+                everything = np.ones(self._io.num_chunks, np.bool_)
+                nursery.start_soon(
+                    load,
+                    self._load_idle,
+                    [(shards[p], everything) for p in load_only],
+                    staleness_bound,
+                    {i: targets[p] for i, p in enumerate(load_only)},
+                    loaded,
+                )
             if others:
                 nursery.start_soon(
                     load,
@@ -214,15 +246,79 @@ class ShardCache(ChunkCache):
                 )
         if errors:
             raise errors[0]
-        for i in decoded:
-            served[direct[i]] = True
+        decoded = {fetch[i] for i in fetched} | {load_only[i] for i in loaded}
+        for p in decoded:
+            served[direct[p]] = True
         # Direct entries not decoded (a missing shard, or only its index known) as usual.
-        rest = [k for i, k in enumerate(direct) if i not in decoded]
+        rest = [k for p, k in enumerate(direct) if p not in decoded]
         if rest:
             await self.ensure_fresh(
                 [entries[k] for k in rest], staleness_bound, [selections[k] for k in rest]
             )
         return served
+
+    async def _fetch_idle(
+        self,
+        reads: WorkerReads,
+        shards: list[ShardEntry],
+        targets: list[NDArray[Any]],
+        decoded_into: set[int],
+    ) -> None:
+        """Read each whole shard and decode it into its target in one worker job; raises the first error.
+
+        The entries must be idle with nothing decoded; they are marked busy
+        meanwhile. Positions decoded are added to ``decoded_into``; a shard
+        found missing or unchanged (a conditional read) is only recorded, for
+        the caller to serve as usual.
+        """
+        io = self._io
+        for entry in shards:
+            entry.busy = True
+        errors: list[Exception] = []
+        try:
+            jobs = [
+                functools.partial(
+                    _fetch_and_decode,
+                    reads,
+                    io,
+                    entry.key,
+                    entry.generation if entry.known else b"",
+                    target,
+                )
+                for entry, target in zip(shards, targets, strict=True)
+            ]
+            self._shard_reads += len(jobs)
+            self._reads += len(jobs)
+            outcomes = await run_jobs(
+                jobs,
+                [self._chunk_nbytes] * len(jobs),
+                limiter=self.limiter,
+                inline_bytes=0,
+                io_limiter=reads.io_limiter,
+            )
+            reads.count(len(jobs))
+            for position, (entry, outcome) in enumerate(zip(shards, outcomes, strict=True)):
+                if isinstance(outcome, Exception):  # the read failed
+                    errors.append(outcome)
+                    continue
+                result, index, failure = cast("_Fetched", outcome)
+                if failure is not None:
+                    entry.forget_stored()
+                    errors.append(self._data_loss(entry, failure))
+                elif result.state == "unspecified":
+                    entry.revalidated(result.stamp.time)
+                elif result.state == "missing":
+                    entry.set_stored(None, result.stamp)
+                else:
+                    assert index is not None
+                    entry.set_shard(result.buffer, index, result.stamp)
+                    self._inner_decoded += io.num_chunks
+                    decoded_into.add(position)
+        finally:
+            for entry in shards:
+                self._end_busy(entry)
+        if errors:
+            raise errors[0]
 
     async def ensure_fresh_parts(
         self,
@@ -555,6 +651,31 @@ class ShardCache(ChunkCache):
             inner_encoded=self._inner_encoded,
             inner_carried=self._inner_carried,
         )
+
+
+_Fetched: TypeAlias = "tuple[ReadResult, NDArray[np.uint64] | None, Exception | None]"
+"""A fetch job's outcome: the read, the shard's index if it was decoded, why decoding failed."""
+
+
+def _fetch_and_decode(
+    reads: WorkerReads, io: ShardIO, key: str, condition: bytes, target: NDArray[Any]
+) -> _Fetched:
+    """Worker thread: read shard ``key`` (unless its generation is ``condition``), decode it into ``target``.
+
+    Raises:
+        Exception: the read's error.
+    """
+    result = reads.read(key, condition)
+    if isinstance(result, Exception):
+        raise result
+    if result.state != "value":
+        return result, None, None
+    try:
+        index = io.shard_index(result.buffer)
+        io.decode_all(result.buffer, index, target)
+    except Exception as exc:  # a corrupt shard: the caller names it
+        return result, None, exc
+    return result, index, None
 
 
 def _has_shard(entry: ChunkEntry) -> bool:

@@ -231,6 +231,10 @@ class ChunkSourceKvStore:
         # Sources are called in batches, on their own loop: never at once.
         raise trio.WouldBlock
 
+    def worker_reads(self) -> None:
+        # Sources run on their own loop, never in a decoding job.
+        return None
+
     def write(
         self, key: str, value: bytes | None, *, if_equal: bytes | None = None
     ) -> Awaitable[TimestampedStorageGeneration]:
