@@ -39,6 +39,9 @@ class GatedKvStore:
         # Every read goes through ``read``, where the test can hold it.
         raise trio.WouldBlock
 
+    def worker_reads(self) -> None:
+        return None  # as above
+
     def read(
         self, key: str, *, if_not_equal: bytes | None = None, staleness_bound: float | None = None
     ) -> Awaitable[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import tensortrio as ts
+from tensortrio.actors.kvstore import WorkerReads
 from tensortrio.drivers.chunked_io import delete_chunks, read_chunked, write_chunked
 from tensortrio.errors import DataLossError, NotFoundError
 from tensortrio.index import IndexTransform
@@ -17,6 +19,7 @@ from tensortrio.runtime import get_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from tensortrio.actors.chunk_cache import ChunkCache
 
@@ -126,15 +129,15 @@ async def test_concurrent_unaligned_writes_into_one_chunk_coalesce(
 
 
 async def test_recheck_cached_data_with_an_outside_writer(
-    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
 ) -> None:
-    cache = cache_factory(memory_kvstore, (4, 5), limit=1 << 20)
+    cache = cache_factory(kvstore, (4, 5), limit=1 << 20)
     t = domain(4, 5)
     await write_chunked(cache, t, np.ones((4, 5), np.int32))
     assert np.array_equal(await read(cache, t, -math.inf), np.ones((4, 5), np.int32))
     reads = cache.statistics().reads
     # Another process replaces the chunk behind the cache's back.
-    await memory_kvstore.write("0.0", np.full((4, 5), 2, np.int32).tobytes())
+    await kvstore.write("0.0", np.full((4, 5), 2, np.int32).tobytes())
     # recheck_cached_data=False: the cached chunk is used, no kvstore read.
     assert np.array_equal(await read(cache, t, -math.inf), np.ones((4, 5), np.int32))
     assert cache.statistics().reads == reads
@@ -210,9 +213,9 @@ async def test_store_data_equal_to_fill_value(
 
 
 async def test_fill_missing_data_reads_false_names_the_key(
-    memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
 ) -> None:
-    cache = cache_factory(memory_kvstore, (4, 5), fill_missing_data_reads=False)
+    cache = cache_factory(kvstore, (4, 5), fill_missing_data_reads=False)
     t = domain(8, 5)
     await write_chunked(cache, t[0:4], np.ones((4, 5), np.int32))
     assert np.array_equal(await read(cache, t[0:4]), np.ones((4, 5), np.int32))
@@ -343,3 +346,59 @@ async def test_concurrent_disjoint_writes_match_a_numpy_model(
         await f
     assert np.array_equal(await read(cache, t), model)
     assert np.array_equal(await read(cache, t, -math.inf), model)
+
+
+async def test_file_chunks_are_read_decoded_and_copied_by_worker_jobs(
+    tmp_path: Path, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    kvstore = await ts.KvStore.open({"driver": "file", "path": f"{tmp_path}/"})
+    cache = cache_factory(kvstore, (4, 5), limit=1 << 20)
+    data = np.arange(8 * 10, dtype=np.int32).reshape(8, 10)
+    await write_chunked(cache, domain(8, 10), data)
+    cache.pool.shrink()
+    fresh = cache_factory(kvstore, (4, 5), limit=1 << 20)  # nothing cached yet
+    before = kvstore.statistics()
+    out = await read(fresh, domain(8, 10)[1:7, ::-1])
+    assert np.array_equal(out, data[1:7, ::-1])
+    after = kvstore.statistics()
+    assert after.reads - before.reads == 4
+    assert after.batches == before.batches  # none through the KvStore actor's own batches
+    assert fresh.statistics().misses == 4
+    # The pool keeps what the jobs decoded: read again, nothing is read.
+    assert np.array_equal(await read(fresh, domain(8, 10), -math.inf), data)
+    assert kvstore.statistics().reads == after.reads
+    assert fresh.statistics().hits == 4
+
+
+def test_read_jobs_hold_the_file_io_concurrency_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two data-copy threads, one file I/O slot: the jobs' reads never overlap.
+    running = peak = 0
+    lock = threading.Lock()
+    original = WorkerReads.read
+
+    def spy(self: WorkerReads, key: str | bytes, if_not_equal: bytes = b"") -> Any:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.002)  # a slow disk: long enough for the other thread to start a read
+        try:
+            return original(self, key, if_not_equal)
+        finally:
+            with lock:
+                running -= 1
+
+    context = ts.Context({"file_io_concurrency": {"limit": 1}, "data_copy_concurrency": {"limit": 2}})
+    spec = {
+        "driver": "zarr",
+        "kvstore": {"driver": "file", "path": f"{tmp_path}/"},
+        "metadata": {"shape": [64, 64], "chunks": [8, 8], "dtype": "<u2", "compressor": None},
+    }
+    store = ts.open(spec, create=True, context=context).result()
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    store.write(data).result()
+    monkeypatch.setattr(WorkerReads, "read", spy)
+    assert np.array_equal(store.read().result(), data)
+    assert peak == 1

@@ -25,7 +25,9 @@ The rules (DESIGN.md, "Actors"):
   given to :meth:`ChunkCache.start`): cancelling a caller never aborts a commit.
 
 Codec work and large copies run in worker threads under the
-``data_copy_concurrency`` limiter, batched (see ``worker_batch``).
+``data_copy_concurrency`` limiter, batched (see ``worker_batch``). On a
+kvstore with ``worker_reads`` (file) a read's jobs also read the chunks they
+decode, under a ``file_io_concurrency`` token as well (:meth:`ChunkCache.read_into`).
 """
 
 from __future__ import annotations
@@ -133,6 +135,41 @@ class ChunkCacheStatistics:
     entries: int
     bytes_held: int
     """Bytes this cache's entries hold (decoded chunks, pending writes, overhead)."""
+
+
+_Copied: TypeAlias = "tuple[ReadResult, NDArray[Any] | None, Exception | None]"
+"""A read-decode-copy job's outcome: the read, the decoded chunk, why decoding failed."""
+
+
+def _read_decode_copy(
+    cache: ChunkCache,
+    reads: WorkerReads,
+    entry: ChunkEntry,
+    condition: bytes,
+    selection: ChunkCellSelection,
+    out: NDArray[Any],
+) -> _Copied:
+    """Worker thread: read ``entry``'s chunk (unless its generation is ``condition``), copy it into ``out``.
+
+    Raises:
+        Exception: the read's error.
+    """
+    result = reads.read(entry.key, condition)
+    if isinstance(result, Exception):
+        raise result
+    if result.state != "value":
+        return result, None, None
+    decoded: object
+    try:
+        decoded = cache.codec.decode(result.buffer)
+    except Exception as exc:  # check_decoded names the chunk
+        decoded = exc
+    error = cache.check_decoded(entry, decoded)
+    if error is not None:
+        return result, None, error
+    chunk = cast("NDArray[Any]", decoded)
+    selection.read(chunk, out)
+    return result, chunk, None
 
 
 @attrs.define(eq=False)
@@ -337,12 +374,92 @@ class ChunkCache:
     ) -> list[bool]:
         """:meth:`ensure_fresh` for a read into ``out``; which selections it already copied there.
 
-        Whole chunks are cached as they are decoded, so none here: the caller
-        copies each from :meth:`chunk_or_fill` (``ShardCache`` decodes whole
-        shards into ``out``).
+        Where the kvstore offers ``worker_reads`` (file), each stale idle
+        entry is read, decoded and copied into ``out`` by one worker job
+        (jobs batched into few hops), instead of a read through the KvStore
+        actor, a decoding job and a copying job. The caller copies the
+        others from :meth:`chunk_or_fill`, as after :meth:`ensure_fresh`.
+
+        Raises:
+          As :meth:`ensure_fresh`.
         """
+        served = [False] * len(entries)
+        reads = self.kvstore.worker_reads()
+        fetch = (
+            []
+            if reads is None
+            else [k for k, e in enumerate(entries) if not e.busy and not e.fresh(staleness_bound)]
+        )
+        if fetch:
+            assert reads is not None
+            self._misses += len(fetch)
+            await self._fetch_into(reads, [entries[k] for k in fetch], [selections[k] for k in fetch], out, fetch, served)
+            fetched = set(fetch)
+            rest = [k for k in range(len(entries)) if k not in fetched]
+            entries = [entries[k] for k in rest]
+            selections = [selections[k] for k in rest]
         await self.ensure_fresh(entries, staleness_bound, selections)
-        return [False] * len(entries)
+        return served
+
+    async def _fetch_into(
+        self,
+        reads: WorkerReads,
+        entries: list[ChunkEntry],
+        selections: list[ChunkCellSelection],
+        out: NDArray[Any],
+        positions: list[int],
+        served: list[bool],
+    ) -> None:
+        """Read, decode and copy ``entries`` into ``out`` in worker jobs; raises the first error.
+
+        Sets ``served[positions[i]]`` for each entry copied; the others are
+        left fresh (missing, or revalidated unchanged) for the caller to copy.
+        """
+        for entry in entries:
+            entry.busy = True
+        errors: list[Exception] = []
+        try:
+            jobs = [
+                functools.partial(
+                    _read_decode_copy,
+                    self,
+                    reads,
+                    entry,
+                    entry.generation if entry.known else b"",
+                    selection,
+                    out,
+                )
+                for entry, selection in zip(entries, selections, strict=True)
+            ]
+            self._reads += len(jobs)
+            outcomes = await run_jobs(
+                jobs,
+                [self._chunk_nbytes] * len(jobs),
+                limiter=self.limiter,
+                inline_bytes=0,
+                io_limiter=reads.io_limiter,
+            )
+            reads.count(len(jobs))
+            for entry, position, outcome in zip(entries, positions, outcomes, strict=True):
+                if isinstance(outcome, Exception):  # the read failed
+                    errors.append(outcome)
+                    continue
+                result, chunk, error = cast("_Copied", outcome)
+                if error is not None:
+                    entry.forget_stored()
+                    errors.append(error)
+                elif result.state == "unspecified":
+                    entry.revalidated(result.stamp.time)
+                elif result.state == "missing":
+                    entry.set_stored(None, result.stamp)
+                else:
+                    entry.set_stored(chunk, result.stamp)
+                    served[position] = True
+        finally:
+            for entry in entries:
+                self._end_busy(entry)
+        if errors:
+            raise errors[0]
 
     def chunk_or_fill(self, entry: ChunkEntry) -> NDArray[Any]:
         """What a read sees of fresh ``entry``: its stored chunk, or the fill value if missing.
@@ -421,7 +538,7 @@ class ChunkCache:
                 entry.set_stored(None, result.stamp)
             else:
                 chunk = next(next_value)
-                error = self._check_decoded(entry, chunk)
+                error = self.check_decoded(entry, chunk)
                 if error is None:
                     entry.set_stored(chunk, result.stamp)  # type: ignore[arg-type]
                 else:
@@ -429,7 +546,8 @@ class ChunkCache:
                     errors[i] = error
         return errors
 
-    def _check_decoded(self, entry: ChunkEntry, chunk: object) -> Exception | None:
+    def check_decoded(self, entry: ChunkEntry, chunk: object) -> Exception | None:
+        """Why ``chunk`` (a decoding's result or error) is not ``entry``'s chunk, or None; any thread."""
         if isinstance(chunk, Exception):
             error = DataLossError(f"{self.name}: cannot decode chunk {entry.key!r}: {chunk}")
             error.__cause__ = chunk

@@ -1,4 +1,7 @@
-"""The KvStore actor: one per opened kvstore, the only path from callers to its driver.
+"""The KvStore actor: one per opened kvstore, the path from callers to its driver.
+
+(Except for the whole-value reads that decoding jobs run themselves on file
+stores, under the same ``file_io_concurrency`` bound: :class:`WorkerReads`.)
 
 Callers on any thread hand it operations through :meth:`KvStoreActor.submit`,
 which appends to a thread-safe intake and wakes the actor at most once per
