@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from tensortrio.actors.cache_pool import CachePool
-from tensortrio.actors.worker_batch import STREAM_BYTES, run_jobs, run_map
+from tensortrio.actors.worker_batch import PARALLEL_JOB_BYTES, STREAM_BYTES, run_jobs, run_map
 
 
 @attrs.define(eq=False)
@@ -183,3 +183,18 @@ async def test_jobs_doing_io_hold_an_io_token_per_hop_and_never_run_inline(
     assert peak == 1
     assert runtime_thread not in threads
     assert io_limiter.borrowed_tokens == 0
+
+
+async def test_small_jobs_share_one_hop_and_large_ones_split_over_the_tokens() -> None:
+    limiter = trio.CapacityLimiter(2)
+    small = [1024] * 40
+    out = await run_jobs([threading.get_ident] * 40, small, limiter=limiter, inline_bytes=0)
+    assert len(set(out)) == 1  # on two threads their Python would only fight for the GIL
+    both_started = threading.Barrier(2, timeout=10)
+
+    def large() -> int:
+        both_started.wait()  # returns only if the other half runs at the same time
+        return threading.get_ident()
+
+    out = await run_jobs([large, large], [PARALLEL_JOB_BYTES] * 2, limiter=limiter, inline_bytes=0)
+    assert len(set(out)) == 2
