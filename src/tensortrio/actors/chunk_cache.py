@@ -137,19 +137,17 @@ class ChunkCacheStatistics:
     """Bytes this cache's entries hold (decoded chunks, pending writes, overhead)."""
 
 
-_Copied: TypeAlias = "tuple[ReadResult, NDArray[Any] | None, Exception | None]"
-"""A read-decode-copy job's outcome: the read, the decoded chunk, why decoding failed."""
+_Fetched: TypeAlias = "tuple[ReadResult, Any, Exception | None]"
+"""A fetch job's outcome: the read, what decoding it gave, why decoding failed."""
+
+#: ``decode(entry, value, target)`` in a fetch job: what it gave, or why it failed.
+FetchDecode: TypeAlias = "Callable[[ChunkEntry, Value, Any], tuple[Any, Exception | None]]"
 
 
-def _read_decode_copy(
-    cache: ChunkCache,
-    reads: WorkerReads,
-    entry: ChunkEntry,
-    condition: bytes,
-    selection: ChunkCellSelection,
-    out: NDArray[Any],
-) -> _Copied:
-    """Worker thread: read ``entry``'s chunk (unless its generation is ``condition``), copy it into ``out``.
+def _read_then_decode(
+    reads: WorkerReads, decode: FetchDecode, entry: ChunkEntry, condition: bytes, target: object
+) -> _Fetched:
+    """Worker thread: read ``entry``'s value (unless its generation is ``condition``), then decode it.
 
     Raises:
         Exception: the read's error.
@@ -159,17 +157,8 @@ def _read_decode_copy(
         raise result
     if result.state != "value":
         return result, None, None
-    decoded: object
-    try:
-        decoded = cache.codec.decode(result.buffer)
-    except Exception as exc:  # check_decoded names the chunk
-        decoded = exc
-    error = cache.check_decoded(entry, decoded)
-    if error is not None:
-        return result, None, error
-    chunk = cast("NDArray[Any]", decoded)
-    selection.read(chunk, out)
-    return result, chunk, None
+    payload, error = decode(entry, result.buffer, target)
+    return result, payload, error
 
 
 @attrs.define(eq=False)
@@ -393,7 +382,15 @@ class ChunkCache:
         if fetch:
             assert reads is not None
             self._misses += len(fetch)
-            await self._fetch_into(reads, [entries[k] for k in fetch], [selections[k] for k in fetch], out, fetch, served)
+            installed = await self.fetch_in_jobs(
+                reads,
+                [entries[k] for k in fetch],
+                functools.partial(self._decode_copy, out),
+                [selections[k] for k in fetch],
+                _install_read,
+            )
+            for k, copied in zip(fetch, installed, strict=True):
+                served[k] = copied
             fetched = set(fetch)
             rest = [k for k in range(len(entries)) if k not in fetched]
             entries = [entries[k] for k in rest]
@@ -401,35 +398,41 @@ class ChunkCache:
         await self.ensure_fresh(entries, staleness_bound, selections)
         return served
 
-    async def _fetch_into(
+    async def fetch_in_jobs(
         self,
         reads: WorkerReads,
-        entries: list[ChunkEntry],
-        selections: list[ChunkCellSelection],
-        out: NDArray[Any],
-        positions: list[int],
-        served: list[bool],
-    ) -> None:
-        """Read, decode and copy ``entries`` into ``out`` in worker jobs; raises the first error.
+        entries: Sequence[ChunkEntry],
+        decode: FetchDecode,
+        targets: Sequence[Any],
+        install: Callable[[ChunkEntry, ReadResult, Any], None],
+    ) -> list[bool]:
+        """Read and ``decode`` idle ``entries`` in worker jobs that read through ``reads``.
 
-        Sets ``served[positions[i]]`` for each entry copied; the others are
-        left fresh (missing, or revalidated unchanged) for the caller to copy.
+        Each job reads its entry's value (conditionally, when its stored
+        state is known) and calls ``decode(entry, value, target)`` on it;
+        ``install(entry, result, payload)`` then records a decoded value on
+        this thread. Entries are busy meanwhile; a missing or unchanged value
+        is recorded here (the entry is left fresh). Returns which entries
+        were installed.
+
+        Raises:
+          The first read error, or decoding error (``decode`` returns it).
         """
         for entry in entries:
             entry.busy = True
+        installed = [False] * len(entries)
         errors: list[Exception] = []
         try:
             jobs = [
                 functools.partial(
-                    _read_decode_copy,
-                    self,
+                    _read_then_decode,
                     reads,
+                    decode,
                     entry,
                     entry.generation if entry.known else b"",
-                    selection,
-                    out,
+                    target,
                 )
-                for entry, selection in zip(entries, selections, strict=True)
+                for entry, target in zip(entries, targets, strict=True)
             ]
             self._reads += len(jobs)
             outcomes = await run_jobs(
@@ -440,11 +443,11 @@ class ChunkCache:
                 io_limiter=reads.io_limiter,
             )
             reads.count(len(jobs))
-            for entry, position, outcome in zip(entries, positions, outcomes, strict=True):
+            for k, (entry, outcome) in enumerate(zip(entries, outcomes, strict=True)):
                 if isinstance(outcome, Exception):  # the read failed
                     errors.append(outcome)
                     continue
-                result, chunk, error = cast("_Copied", outcome)
+                result, payload, error = cast("_Fetched", outcome)
                 if error is not None:
                     entry.forget_stored()
                     errors.append(error)
@@ -453,13 +456,30 @@ class ChunkCache:
                 elif result.state == "missing":
                     entry.set_stored(None, result.stamp)
                 else:
-                    entry.set_stored(chunk, result.stamp)
-                    served[position] = True
+                    install(entry, result, payload)
+                    installed[k] = True
         finally:
             for entry in entries:
                 self._end_busy(entry)
         if errors:
             raise errors[0]
+        return installed
+
+    def _decode_copy(
+        self, out: NDArray[Any], entry: ChunkEntry, value: Value, selection: ChunkCellSelection
+    ) -> tuple[NDArray[Any] | None, Exception | None]:
+        """Fetch job (worker thread): decode ``entry``'s chunk and copy ``selection`` of it into ``out``."""
+        decoded: object
+        try:
+            decoded = self.codec.decode(value)
+        except Exception as exc:  # check_decoded names the chunk
+            decoded = exc
+        error = self.check_decoded(entry, decoded)
+        if error is not None:
+            return None, error
+        chunk = cast("NDArray[Any]", decoded)
+        selection.read(chunk, out)
+        return chunk, None
 
     def chunk_or_fill(self, entry: ChunkEntry) -> NDArray[Any]:
         """What a read sees of fresh ``entry``: its stored chunk, or the fill value if missing.
@@ -893,3 +913,8 @@ def _install_chunk(
         entry.forget_stored()  # encoded from a source view that is not ours
     else:
         entry.set_stored(chunk, stamp)
+
+
+def _install_read(entry: ChunkEntry, result: ReadResult, chunk: NDArray[Any]) -> None:
+    """Record a chunk a fetch job read and decoded in its entry."""
+    entry.set_stored(chunk, result.stamp)

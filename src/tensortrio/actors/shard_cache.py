@@ -25,7 +25,7 @@ changes what a read and a writeback do:
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 import numpy as np
@@ -218,9 +218,10 @@ class ShardCache(ChunkCache):
         async with trio.open_nursery() as nursery:
             if fetch:
                 assert reads is not None
+                self._shard_reads += len(fetch)
                 nursery.start_soon(
                     load,
-                    self._fetch_idle,
+                    self._fetch_whole,
                     reads,
                     [shards[p] for p in fetch],
                     [targets[p] for p in fetch],
@@ -257,68 +258,37 @@ class ShardCache(ChunkCache):
             )
         return served
 
-    async def _fetch_idle(
+    async def _fetch_whole(
         self,
         reads: WorkerReads,
         shards: list[ShardEntry],
         targets: list[NDArray[Any]],
         decoded_into: set[int],
     ) -> None:
-        """Read each whole shard and decode it into its target in one worker job; raises the first error.
+        """Read each whole shard and decode it into its target, one fetch job each (``fetch_in_jobs``)."""
+        installed = await self.fetch_in_jobs(
+            reads, shards, self._decode_into, targets, self._install_shard_read
+        )
+        decoded_into.update(p for p, done in enumerate(installed) if done)
 
-        The entries must be idle with nothing decoded; they are marked busy
-        meanwhile. Positions decoded are added to ``decoded_into``; a shard
-        found missing or unchanged (a conditional read) is only recorded, for
-        the caller to serve as usual.
-        """
+    def _decode_into(
+        self, entry: ChunkEntry, shard: Value, target: NDArray[Any]
+    ) -> tuple[NDArray[np.uint64] | None, Exception | None]:
+        """Fetch job (worker thread): decode the whole ``shard`` into ``target``; its index."""
         io = self._io
-        for entry in shards:
-            entry.busy = True
-        errors: list[Exception] = []
         try:
-            jobs = [
-                functools.partial(
-                    _fetch_and_decode,
-                    reads,
-                    io,
-                    entry.key,
-                    entry.generation if entry.known else b"",
-                    target,
-                )
-                for entry, target in zip(shards, targets, strict=True)
-            ]
-            self._shard_reads += len(jobs)
-            self._reads += len(jobs)
-            outcomes = await run_jobs(
-                jobs,
-                [self._chunk_nbytes] * len(jobs),
-                limiter=self.limiter,
-                inline_bytes=0,
-                io_limiter=reads.io_limiter,
-            )
-            reads.count(len(jobs))
-            for position, (entry, outcome) in enumerate(zip(shards, outcomes, strict=True)):
-                if isinstance(outcome, Exception):  # the read failed
-                    errors.append(outcome)
-                    continue
-                result, index, failure = cast("_Fetched", outcome)
-                if failure is not None:
-                    entry.forget_stored()
-                    errors.append(self._data_loss(entry, failure))
-                elif result.state == "unspecified":
-                    entry.revalidated(result.stamp.time)
-                elif result.state == "missing":
-                    entry.set_stored(None, result.stamp)
-                else:
-                    assert index is not None
-                    entry.set_shard(result.buffer, index, result.stamp)
-                    self._inner_decoded += io.num_chunks
-                    decoded_into.add(position)
-        finally:
-            for entry in shards:
-                self._end_busy(entry)
-        if errors:
-            raise errors[0]
+            index = io.shard_index(shard)
+            io.decode_all(shard, index, target)
+        except Exception as exc:  # a corrupt shard
+            return None, self._data_loss(entry, exc)
+        return index, None
+
+    def _install_shard_read(
+        self, entry: ChunkEntry, result: ReadResult, index: NDArray[np.uint64]
+    ) -> None:
+        assert isinstance(entry, ShardEntry)
+        entry.set_shard(result.buffer, index, result.stamp)
+        self._inner_decoded += self._io.num_chunks
 
     async def ensure_fresh_parts(
         self,
@@ -651,31 +621,6 @@ class ShardCache(ChunkCache):
             inner_encoded=self._inner_encoded,
             inner_carried=self._inner_carried,
         )
-
-
-_Fetched: TypeAlias = "tuple[ReadResult, NDArray[np.uint64] | None, Exception | None]"
-"""A fetch job's outcome: the read, the shard's index if it was decoded, why decoding failed."""
-
-
-def _fetch_and_decode(
-    reads: WorkerReads, io: ShardIO, key: str, condition: bytes, target: NDArray[Any]
-) -> _Fetched:
-    """Worker thread: read shard ``key`` (unless its generation is ``condition``), decode it into ``target``.
-
-    Raises:
-        Exception: the read's error.
-    """
-    result = reads.read(key, condition)
-    if isinstance(result, Exception):
-        raise result
-    if result.state != "value":
-        return result, None, None
-    try:
-        index = io.shard_index(result.buffer)
-        io.decode_all(result.buffer, index, target)
-    except Exception as exc:  # a corrupt shard: the caller names it
-        return result, None, exc
-    return result, index, None
 
 
 def _has_shard(entry: ChunkEntry) -> bool:
