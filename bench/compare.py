@@ -42,6 +42,12 @@ phase that allocates in proportion to the array (W1, W2, W4, W5), the
 harness touches and frees twice the array's size, the same for every
 library; ``--cold`` turns this off.
 
+Order: the libraries take turns in alternating order from one repeat to the
+next, and after each case its scratch directory is deleted and the
+filesystem synced (``os.sync``), untimed: deleting hundreds of MiB keeps
+ext4 busy (journal, discards) for a while, which otherwise slowed whichever
+library ran next, always the same one.
+
 Run ``python bench/compare.py [--repeats 3] [--quick] [--libs ...] [--workloads ...] [--cold]``.
 Medians over the repeats are printed, with tensortrio's ratio to each other
 library (> 1: tensortrio is faster).  A library that fails a workload is
@@ -53,6 +59,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import gc
+import os
 import shutil
 import statistics
 import sys
@@ -564,6 +571,10 @@ def scratch_dir() -> Iterator[str]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+        # Deleting hundreds of MiB leaves the filesystem busy for a while (the
+        # journal, discards): flush that now, untimed, so that it does not slow
+        # whichever library's phase comes next.
+        os.sync()
 
 
 #: Bytes touched and freed before each timed phase, per byte of the array (0: ``--cold``).
@@ -745,7 +756,9 @@ def run(
             else:
                 writes = boxes(case)
                 expected = reference(case, writes)
-            for library in libraries:
+            # Alternate the order: a library must not always run right after the same other one.
+            order = libraries if repeat % 2 == 0 else libraries[::-1]
+            for library in order:
                 if (case.name, library) in results.errors:
                     continue
                 lib = adapters[library]
