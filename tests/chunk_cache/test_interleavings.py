@@ -289,3 +289,38 @@ async def test_a_reader_is_not_starved_by_a_stream_of_writers(
     expected[0, 0] = 1
     assert np.array_equal(results[0], expected)
     second.set()
+
+
+async def test_a_write_stages_more_as_soon_as_any_window_is_written_back(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Room for two windows of one chunk each. The first window's writeback is
+    # held: the fourth window is staged (and written) once the second and the
+    # third are written back, without waiting for the first.
+    held = trio.Event()
+    last_issued = trio.Event()
+
+    async def hold_first(key: str) -> None:
+        if key == "0.3":
+            last_issued.set()
+        if key == "0.0":
+            await held.wait()
+
+    kv = gated(memory_kvstore, before_write=hold_first)
+    cache = cache_factory(kv, (4, 5))
+    monkeypatch.setattr(type(cache), "work_budget_bytes", lambda self: 2 * self.chunk_nbytes)
+    cache.start(nursery)
+    t = domain(4, 20)
+    source = np.arange(80, dtype=np.int32).reshape(4, 20)
+    async with trio.open_nursery() as ops:
+        ops.start_soon(write_chunked_async, cache, t, source)
+        try:
+            with trio.fail_after(10):
+                await last_issued.wait()
+        finally:
+            held.set()  # a failure must not leave the shielded writeback hanging
+    assert np.array_equal(await read_chunked(cache, t, staleness_bound=math.inf), source)

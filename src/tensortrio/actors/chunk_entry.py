@@ -84,6 +84,15 @@ class WriteTicket:
                 self._released = trio.Event()
             await self._released.wait()
 
+    @property
+    def done(self) -> bool:
+        """Every entry is written back (or failed: see ``error``)."""
+        return self._done.is_set()
+
+    async def wait_done(self) -> None:
+        """Wait until every entry is written back, successfully or not."""
+        await self._done.wait()
+
     async def wait(self) -> None:
         """Wait until every entry is written back; raise the first writeback error."""
         await self._done.wait()

@@ -20,7 +20,6 @@ the concurrency, not the size of the request.
 
 from __future__ import annotations
 
-import collections
 import functools
 import itertools
 import time
@@ -373,7 +372,7 @@ async def write_chunked_async(
     copied: Promise[None] | None = None,
 ) -> None:
     """The write operation of :func:`write_chunked`, awaitable on the runtime thread."""
-    tickets: collections.deque[tuple[WriteTicket, int]] = collections.deque()
+    tickets: list[tuple[WriteTicket, int]] = []
     try:
         box = _one_chunk_part(transform, cache.chunk_shape, cache.grid_origin, cache.dtype.itemsize)
         if box is not None:
@@ -412,9 +411,15 @@ async def write_chunked_async(
             tickets.append((ticket, held))
             outstanding += held
             while outstanding > budget:
-                oldest, held = tickets.popleft()
-                outstanding -= held
-                await oldest.wait()
+                # Whichever window is written back first frees its bytes: the
+                # windows' writebacks start in any order (trio does not keep
+                # the order tasks were started in), so waiting for the oldest
+                # could leave the kvstore idle while it still holds the rest.
+                await _first_done([t for t, _ in tickets])
+                for item in [item for item in tickets if item[0].done]:
+                    tickets.remove(item)
+                    outstanding -= item[1]
+                    await item[0].wait()  # raises its writeback error
         # Full overwrites are encoded straight from the source: wait for that.
         for ticket, _ in tickets:
             await ticket.wait_released()
@@ -428,6 +433,20 @@ async def write_chunked_async(
         copied.set_result(None)
     for ticket, _ in tickets:
         await ticket.wait()
+
+
+async def _first_done(tickets: Sequence[WriteTicket]) -> None:
+    """Wait until one of ``tickets`` is done (at once if one already is)."""
+    if any(ticket.done for ticket in tickets):
+        return
+    async with trio.open_nursery() as nursery:
+
+        async def watch(ticket: WriteTicket) -> None:
+            await ticket.wait_done()
+            nursery.cancel_scope.cancel()
+
+        for ticket in tickets:
+            nursery.start_soon(watch, ticket)
 
 
 async def delete_chunks(cache: ChunkCache, cells: Sequence[tuple[int, ...]]) -> None:
