@@ -141,11 +141,11 @@ _Fetched: TypeAlias = "tuple[ReadResult, Any, Exception | None]"
 """A fetch job's outcome: the read, what decoding it gave, why decoding failed."""
 
 #: ``decode(entry, value, target)`` in a fetch job: what it gave, or why it failed.
-FetchDecode: TypeAlias = "Callable[[ChunkEntry, Value, Any], tuple[Any, Exception | None]]"
+_FetchDecode: TypeAlias = "Callable[[ChunkEntry, Value, Any], tuple[Any, Exception | None]]"
 
 
 def _read_then_decode(
-    reads: WorkerReads, decode: FetchDecode, entry: ChunkEntry, condition: bytes, target: object
+    reads: WorkerReads, decode: _FetchDecode, entry: ChunkEntry, condition: bytes, target: object
 ) -> _Fetched:
     """Worker thread: read ``entry``'s value (unless its generation is ``condition``), then decode it.
 
@@ -382,7 +382,7 @@ class ChunkCache:
         if fetch:
             assert reads is not None
             self._misses += len(fetch)
-            installed = await self.fetch_in_jobs(
+            installed = await self._fetch_in_jobs(
                 reads,
                 [entries[k] for k in fetch],
                 functools.partial(self._decode_copy, out),
@@ -398,11 +398,11 @@ class ChunkCache:
         await self.ensure_fresh(entries, staleness_bound, selections)
         return served
 
-    async def fetch_in_jobs(
+    async def _fetch_in_jobs(
         self,
         reads: WorkerReads,
         entries: Sequence[ChunkEntry],
-        decode: FetchDecode,
+        decode: _FetchDecode,
         targets: Sequence[Any],
         install: Callable[[ChunkEntry, ReadResult, Any], None],
     ) -> list[bool]:
@@ -472,9 +472,9 @@ class ChunkCache:
         decoded: object
         try:
             decoded = self.codec.decode(value)
-        except Exception as exc:  # check_decoded names the chunk
+        except Exception as exc:  # _check_decoded names the chunk
             decoded = exc
-        error = self.check_decoded(entry, decoded)
+        error = self._check_decoded(entry, decoded)
         if error is not None:
             return None, error
         chunk = cast("NDArray[Any]", decoded)
@@ -558,7 +558,7 @@ class ChunkCache:
                 entry.set_stored(None, result.stamp)
             else:
                 chunk = next(next_value)
-                error = self.check_decoded(entry, chunk)
+                error = self._check_decoded(entry, chunk)
                 if error is None:
                     entry.set_stored(chunk, result.stamp)  # type: ignore[arg-type]
                 else:
@@ -566,7 +566,7 @@ class ChunkCache:
                     errors[i] = error
         return errors
 
-    def check_decoded(self, entry: ChunkEntry, chunk: object) -> Exception | None:
+    def _check_decoded(self, entry: ChunkEntry, chunk: object) -> Exception | None:
         """Why ``chunk`` (a decoding's result or error) is not ``entry``'s chunk, or None; any thread."""
         if isinstance(chunk, Exception):
             error = DataLossError(f"{self.name}: cannot decode chunk {entry.key!r}: {chunk}")

@@ -265,8 +265,8 @@ class ShardCache(ChunkCache):
         targets: list[NDArray[Any]],
         decoded_into: set[int],
     ) -> None:
-        """Read each whole shard and decode it into its target, one fetch job each (``fetch_in_jobs``)."""
-        installed = await self.fetch_in_jobs(
+        """Read each whole shard and decode it into its target, one fetch job each (``_fetch_in_jobs``)."""
+        installed = await self._fetch_in_jobs(
             reads, shards, self._decode_into, targets, self._install_shard_read
         )
         decoded_into.update(p for p, done in enumerate(installed) if done)
