@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,6 @@ import numpy as np
 import pytest
 
 import tensortrio as ts
-from tensortrio.actors.kvstore import WorkerReads
 from tensortrio.drivers.chunked_io import delete_chunks, read_chunked, write_chunked
 from tensortrio.errors import DataLossError, NotFoundError
 from tensortrio.index import IndexTransform
@@ -371,34 +369,18 @@ async def test_file_chunks_are_read_decoded_and_copied_by_worker_jobs(
 
 
 def test_read_jobs_hold_the_file_io_concurrency_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, worker_read_overlap: Any
 ) -> None:
-    # Two data-copy threads, one file I/O slot: the jobs' reads never overlap.
-    running = peak = 0
-    lock = threading.Lock()
-    original = WorkerReads.read
-
-    def spy(self: WorkerReads, key: str | bytes, if_not_equal: bytes = b"") -> Any:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.002)  # a slow disk: long enough for the other thread to start a read
-        try:
-            return original(self, key, if_not_equal)
-        finally:
-            with lock:
-                running -= 1
-
+    # Two data-copy threads (the chunks, 128 KiB each, are split over both),
+    # but one file I/O slot: the jobs' reads never overlap.
     context = ts.Context({"file_io_concurrency": {"limit": 1}, "data_copy_concurrency": {"limit": 2}})
     spec = {
         "driver": "zarr",
         "kvstore": {"driver": "file", "path": f"{tmp_path}/"},
-        "metadata": {"shape": [64, 64], "chunks": [8, 8], "dtype": "<u2", "compressor": None},
+        "metadata": {"shape": [512, 512], "chunks": [256, 256], "dtype": "<u2", "compressor": None},
     }
     store = ts.open(spec, create=True, context=context).result()
-    data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    data = np.arange(512 * 512, dtype=np.uint16).reshape(512, 512)
     store.write(data).result()
-    monkeypatch.setattr(WorkerReads, "read", spy)
     assert np.array_equal(store.read().result(), data)
-    assert peak == 1
+    assert worker_read_overlap.peak == 1

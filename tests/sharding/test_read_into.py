@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,6 @@ import trio.testing
 
 import tensortrio as ts
 from tensortrio.actors.cache_pool import CachePool
-from tensortrio.actors.kvstore import WorkerReads
 from tensortrio.actors.shard_cache import ShardCache
 from tensortrio.drivers.chunked_io import read_chunked
 from tensortrio.drivers.zarr3.shard_io import ShardIO
@@ -201,31 +199,17 @@ def test_file_shards_are_read_and_decoded_by_one_worker_job_each(
 
 
 def test_worker_jobs_hold_the_file_io_concurrency_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, worker_read_overlap: Any
 ) -> None:
-    # Two data-copy threads, but one file I/O slot: the reads never overlap.
-    running = peak = 0
-    lock = threading.Lock()
-    original = WorkerReads.read
-
-    def spy(self: WorkerReads, key: str | bytes, if_not_equal: bytes = b"") -> Any:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.01)  # a slow disk: long enough for a second thread to start its read
-        try:
-            return original(self, key, if_not_equal)
-        finally:
-            with lock:
-                running -= 1
-
+    # Two data-copy threads (the shards, 128 KiB each, are split over both),
+    # but one file I/O slot: the reads never overlap.
     context = ts.Context({"file_io_concurrency": {"limit": 1}, "data_copy_concurrency": {"limit": 2}})
-    data = pattern((64, 64))
-    store = written(data, context=context, kvstore={"driver": "file", "path": f"{tmp_path}/"})
-    monkeypatch.setattr(WorkerReads, "read", spy)
+    data = pattern((512, 512))
+    kvstore = {"driver": "file", "path": f"{tmp_path}/"}
+    options = {"shape": (512, 512), "shard": (256, 256), "inner": (64, 64)}
+    store = written(data, context=context, kvstore=kvstore, **options)
     np.testing.assert_array_equal(store.read().result(), data)
-    assert peak == 1
+    assert worker_read_overlap.peak == 1
 
 
 async def test_a_known_unchanged_shard_is_revalidated_then_loaded(
