@@ -416,10 +416,11 @@ async def write_chunked_async(
                 # the order tasks were started in), so waiting for the oldest
                 # could leave the kvstore idle while it still holds the rest.
                 await _first_done([t for t, _ in tickets])
-                for item in [item for item in tickets if item[0].done]:
-                    tickets.remove(item)
-                    outstanding -= item[1]
-                    await item[0].wait()  # raises its writeback error
+                finished = [item for item in tickets if item[0].done]
+                tickets = [item for item in tickets if not item[0].done]
+                for done, held in finished:
+                    outstanding -= held
+                    await done.wait()  # raises its writeback error
         # Full overwrites are encoded straight from the source: wait for that.
         for ticket, _ in tickets:
             await ticket.wait_released()
