@@ -136,9 +136,9 @@ class TaskOp:
 class WorkerReads:
     """Whole-value reads that a worker thread runs itself, for jobs that read a value and decode it.
 
-    A chunk cache decoding whole shards straight from their files would
-    otherwise pay two hops per read: the actor's read batch, then the
-    decoding job. Only ``worker_reads`` drivers (file) offer this, from
+    A chunk cache reading chunks (or whole shards) from their files to
+    decode them would otherwise pay two hops per read: the actor's read
+    batch, then the decoding job. Only ``worker_reads`` drivers (file) offer this, from
     :meth:`KvStore.worker_reads <tensortrio.KvStore.worker_reads>`. The
     caller holds ``io_limiter`` while reading (the bound on the store's
     concurrent I/O, as a batch does), reads only keys no write of its own
