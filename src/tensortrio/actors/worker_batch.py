@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import collections
 import functools
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, TypeVarTuple
 
 import trio
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["PARALLEL_JOB_BYTES", "STREAM_BYTES", "JobOutcome", "run_jobs", "run_map"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 #: A job's result, or the exception it raised.
 JobOutcome = Any
@@ -78,7 +79,9 @@ async def run_jobs(
     if on_result is not None and len(jobs) > 1 and min(costs) >= STREAM_BYTES:
         return await _stream(jobs, parts, limiter, io_limiter, on_result)
     if parts == 1:
-        return _notify(await _hop(_run_all, jobs, limiter, io_limiter), on_result)
+        return _notify(
+            await _hop(_run_all, jobs, limiter=limiter, io_limiter=io_limiter), on_result
+        )
     # Contiguous groups of about equal bytes keep results in order cheaply.
     share = total / parts
     groups: list[list[int]] = [[]]
@@ -91,7 +94,9 @@ async def run_jobs(
     results: list[object] = [None] * len(jobs)
 
     async def run_group(indices: list[int]) -> None:
-        outcomes = await _hop(_run_all, [jobs[i] for i in indices], limiter, io_limiter)
+        outcomes = await _hop(
+            _run_all, [jobs[i] for i in indices], limiter=limiter, io_limiter=io_limiter
+        )
         for i, outcome in zip(indices, outcomes, strict=True):
             results[i] = outcome
             if on_result is not None:
@@ -104,19 +109,19 @@ async def run_jobs(
 
 
 async def _hop(
-    fn: Callable[[T], Any],
-    arg: T,
+    fn: Callable[[*Ts], T],
+    *args: *Ts,
     limiter: trio.CapacityLimiter | None,
     io_limiter: trio.CapacityLimiter | None,
-) -> Any:
-    """``fn(arg)`` in a worker thread, holding a token of ``io_limiter`` (if any) and of ``limiter``.
+) -> T:
+    """``fn(*args)`` in a worker thread, holding a token of ``io_limiter`` (if any) and of ``limiter``.
 
     Always in that order, so hops holding both never deadlock each other.
     """
     if io_limiter is None:
-        return await call_in_worker_thread(fn, arg, limiter=limiter)
+        return await call_in_worker_thread(fn, *args, limiter=limiter)
     async with io_limiter:
-        return await call_in_worker_thread(fn, arg, limiter=limiter)
+        return await call_in_worker_thread(fn, *args, limiter=limiter)
 
 
 async def _stream(
@@ -149,7 +154,7 @@ async def _stream(
         if delivered == len(jobs):
             all_delivered.set()
 
-    def work(_: None) -> None:  # worker thread
+    def work() -> None:  # worker thread
         while True:
             try:
                 index = queue.popleft()
@@ -164,7 +169,9 @@ async def _stream(
 
     async with trio.open_nursery() as nursery:
         for _ in range(parts):
-            nursery.start_soon(_hop, work, None, limiter, io_limiter)
+            nursery.start_soon(
+                functools.partial(_hop, work, limiter=limiter, io_limiter=io_limiter)
+            )
     await all_delivered.wait()
     if errors:
         raise errors[0]
