@@ -15,7 +15,9 @@
 
 Reads and writes work through the request in windows of chunks bounded by
 ``ChunkCache.work_budget_bytes`` so memory follows the cache pool limit and
-the concurrency, not the size of the request.
+the concurrency, not the size of the request; a read's windows are also
+bounded by :data:`READ_WINDOW_CHUNKS` so that the Python objects a window
+keeps alive stay few.
 """
 
 from __future__ import annotations
@@ -59,6 +61,18 @@ __all__ = [
 ReadOutcome: TypeAlias = "NDArray[Any] | Exception"
 """The array a read gives, or the error it fails with."""
 
+READ_WINDOW_CHUNKS: Final = 256
+"""At most this many chunks per window of a large read.
+
+A window keeps a few Python objects per chunk alive until it is done
+(selections, entries, read results). Thousands of them outlive the cyclic
+garbage collector's young generations and make its full collections (tens
+of milliseconds each in a large process) frequent: reading 4,096 chunks of
+8 KiB in one window triggered one about every third read, in windows of 256
+one every twentieth. (Writes keep their larger windows: a write's objects
+live on in its writebacks, and smaller windows made file writes slower.)
+"""
+
 _MANY_MAX_CELLS: Final = 4
 """Requests touching more chunks than this are read on their own by :func:`read_chunked_many`."""
 
@@ -89,7 +103,7 @@ async def read_chunked(
         return await _read_one_chunk(cache, box[0], box[1], staleness_bound)
     partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
     out = np.empty(partition.input_shape, cache.dtype)
-    window = max(1, cache.work_budget_bytes() // cache.chunk_nbytes)
+    window = max(1, min(cache.work_budget_bytes() // cache.chunk_nbytes, READ_WINDOW_CHUNKS))
     selections = iter(partition)
     while group := list(itertools.islice(selections, window)):
         entries = [cache.entry(sel.cell) for sel in group]

@@ -1,0 +1,42 @@
+"""Large reads: chunks in windows of a bounded count."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import tensortrio as ts
+from tensortrio.actors.chunk_cache import ChunkCache
+from tensortrio.drivers.chunked_io import READ_WINDOW_CHUNKS
+
+if TYPE_CHECKING:
+    import pytest
+
+
+def open_zarr(shape: list[int], chunks: list[int], dtype: str) -> Any:
+    spec = {
+        "driver": "zarr",
+        "kvstore": {"driver": "memory"},
+        "metadata": {"shape": shape, "chunks": chunks, "dtype": dtype, "compressor": None},
+    }
+    return ts.open(spec, create=True, context=ts.Context()).result()
+
+
+def test_a_read_of_many_small_chunks_takes_them_a_window_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = open_zarr([64, 64], [2, 2], "<u2")  # 1,024 chunks
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    store.write(data).result()
+    windows: list[int] = []
+    read_into = ChunkCache.read_into
+
+    async def spy(self: ChunkCache, entries: Any, *args: Any) -> Any:
+        windows.append(len(entries))
+        return await read_into(self, entries, *args)
+
+    monkeypatch.setattr(ChunkCache, "read_into", spy)
+    assert np.array_equal(store[3:61, 1:64].read().result(), data[3:61, 1:64])
+    assert max(windows) == READ_WINDOW_CHUNKS
+    assert sum(windows) == 30 * 32  # chunk rows 1-30, every chunk column
