@@ -1,17 +1,19 @@
-"""Large reads: chunks in windows of a bounded count."""
+"""Large reads: chunks in windows of a bounded count, the result in reused (pooled) memory."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import gc
+from typing import Any
 
 import numpy as np
+import pytest
 
 import tensortrio as ts
 from tensortrio.actors.chunk_cache import ChunkCache
 from tensortrio.drivers.chunked_io import READ_WINDOW_CHUNKS
+from tensortrio.drivers.kvstore import warm_buffers
 
-if TYPE_CHECKING:
-    import pytest
+MIB = 1 << 20
 
 
 def open_zarr(shape: list[int], chunks: list[int], dtype: str) -> Any:
@@ -40,3 +42,28 @@ def test_a_read_of_many_small_chunks_takes_them_a_window_at_a_time(
     assert np.array_equal(store[3:61, 1:64].read().result(), data[3:61, 1:64])
     assert max(windows) == READ_WINDOW_CHUNKS
     assert sum(windows) == 30 * 32  # chunk rows 1-30, every chunk column
+
+
+@pytest.fixture
+def empty_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warm_buffers, "_free", {})
+    monkeypatch.setattr(warm_buffers, "_free_bytes", 0)
+
+
+@pytest.mark.usefixtures("empty_pool")
+def test_a_large_read_result_is_pooled_memory_given_back_when_dropped() -> None:
+    store = open_zarr([1024, 1024], [256, 256], "|u1")
+    data = np.random.default_rng(0).integers(0, 255, (1024, 1024), dtype=np.uint8)
+    store.write(data).result()
+    first = store.read().result()
+    assert np.array_equal(first, data)
+    assert first.flags.c_contiguous
+    assert first.flags.writeable
+    where = first.ctypes.data
+    first[0, 0] ^= 1  # the caller's to modify
+    del first
+    gc.collect()
+    assert warm_buffers.free_bytes() >= MIB
+    again = store.read().result()
+    assert again.ctypes.data == where  # the same block, already paged in
+    assert np.array_equal(again, data)

@@ -39,6 +39,7 @@ from ..errors import AbortedError, InvalidArgumentError
 from ..index.output_map import OutputIndexMethod
 from ..index.partition import ChunkCellSelection, partition_index_transform
 from ..runtime import Promise, WriteFutures, get_runtime
+from .kvstore.value_buffer import new_array
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -102,7 +103,7 @@ async def read_chunked(
     if box is not None:
         return await _read_one_chunk(cache, box[0], box[1], staleness_bound)
     partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
-    out = np.empty(partition.input_shape, cache.dtype)
+    out = new_array(partition.input_shape, cache.dtype)
     window = max(1, min(cache.work_budget_bytes() // cache.chunk_nbytes, READ_WINDOW_CHUNKS))
     selections = iter(partition)
     while group := list(itertools.islice(selections, window)):
