@@ -32,6 +32,15 @@ class WorkerReadOverlap:
 
 
 @pytest.fixture
+def empty_warm_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm buffer pool starts empty (``warm_buffers``): tests see only their own blocks."""
+    from tensortrio.drivers.kvstore import warm_buffers
+
+    monkeypatch.setattr(warm_buffers, "_free", {})
+    monkeypatch.setattr(warm_buffers, "_free_bytes", 0)
+
+
+@pytest.fixture
 def worker_read_overlap(monkeypatch: pytest.MonkeyPatch) -> WorkerReadOverlap:
     """Makes every worker-thread kvstore read slow (10 ms, a slow disk) and counts the overlap."""
     from tensortrio.actors.kvstore import WorkerReads

@@ -44,13 +44,7 @@ def test_a_read_of_many_small_chunks_takes_them_a_window_at_a_time(
     assert sum(windows) == 30 * 32  # chunk rows 1-30, every chunk column
 
 
-@pytest.fixture
-def empty_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(warm_buffers, "_free", {})
-    monkeypatch.setattr(warm_buffers, "_free_bytes", 0)
-
-
-@pytest.mark.usefixtures("empty_pool")
+@pytest.mark.usefixtures("empty_warm_pool")
 def test_a_large_read_result_is_pooled_memory_given_back_when_dropped() -> None:
     store = open_zarr([1024, 1024], [256, 256], "|u1")
     data = np.random.default_rng(0).integers(0, 255, (1024, 1024), dtype=np.uint8)

@@ -18,10 +18,7 @@ def address(buffer: memoryview) -> int:
     return int(np.frombuffer(buffer, np.uint8).ctypes.data)
 
 
-@pytest.fixture(autouse=True)
-def empty_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(warm_buffers, "_free", {})
-    monkeypatch.setattr(warm_buffers, "_free_bytes", 0)
+pytestmark = pytest.mark.usefixtures("empty_warm_pool")
 
 
 def test_a_block_comes_back_only_when_its_last_view_is_gone() -> None:
