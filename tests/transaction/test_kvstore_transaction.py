@@ -110,3 +110,15 @@ async def test_transaction_spans_a_kvstore_and_an_array() -> None:
     await txn.commit_async()
     assert (await store.kvstore.read("done")).value == b"yes"
     assert (await store[0].read()) == 5
+
+
+async def test_file_store_commit_writes_the_staged_keys(tmp_path: Path) -> None:
+    # Staged keys are held under their full path; the commit must write them as such.
+    kv = await ts.KvStore.open({"driver": "file", "path": str(tmp_path) + "/"})
+    txn = ts.Transaction()
+    await (kv / "sub/").with_transaction(txn).write("a", b"1")
+    await kv.with_transaction(txn).write("b", b"2")
+    assert os.listdir(tmp_path) == []
+    await txn.commit_async()
+    assert (await kv.read("sub/a")).value == b"1"
+    assert (await kv.read("b")).value == b"2"

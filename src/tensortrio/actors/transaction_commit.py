@@ -83,7 +83,7 @@ async def _commit_each(state: TransactionState) -> None:
     writes: list[Awaitable[TimestampedStorageGeneration]] = []
     for actor, values in state.keys.items():
         root = state.key_roots[actor]
-        writes.extend(root.write(key, value) for key, value in values.items())
+        writes.extend(root.write_full_key(key, value) for key, value in values.items())
     first: BaseException | None = None
     for ticket in tickets:
         try:

@@ -371,6 +371,16 @@ class KvStore:
             return _failed(exc)
         return self._submit_write(WriteRequest(full, value, if_equal))
 
+    def write_full_key(
+        self, full_key: bytes, value: bytes | None, *, if_equal: bytes = b""
+    ) -> Future[_Stamp]:
+        """``write`` of a key already joined to its path and validated (internal, for commits).
+
+        A transaction stages keys under their full key (validated when
+        staged); its commit writes them with this, whatever the handle's path.
+        """
+        return self._submit_write(WriteRequest(full_key, value, if_equal))
+
     def _submit_write(self, request: WriteRequest) -> Future[_Stamp]:
         future: Future[_Stamp] = Future._pending()
         self._lease.actor.submit(WriteOp(request, future))
