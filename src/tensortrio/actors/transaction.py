@@ -8,8 +8,11 @@ handler is); ``ts.Transaction`` is the user's handle on it. It holds:
   transaction, a chunk-shaped buffer of the staged values and a mask of the
   elements written (``mask is None``: the whole chunk). Repeated writes to one
   chunk merge into its node, so a commit writes each chunk back once;
-- *key nodes*: for each kvstore key written through ``kv.with_transaction``,
-  the staged value (None: delete).
+- *key nodes*: for each kvstore key written through ``kv.with_transaction``
+  or staged by ``ts.open`` (the metadata of an array created in the
+  transaction), the staged value (None: delete), and for some keys the
+  generation they must still have when the commit writes them (metadata
+  created in the transaction must still be absent).
 
 Memory bound: staged data is counted in :attr:`TransactionState.staged_bytes`.
 A write that would take it past the transaction's limit — the largest
@@ -81,6 +84,8 @@ class TransactionState:
     """Per chunk cache: staged chunk nodes by grid cell."""
     keys: dict[Any, dict[bytes, bytes | None]] = attrs.field(factory=dict)
     """Per kvstore (by its actor): staged values by full key."""
+    key_conditions: dict[Any, dict[bytes, bytes]] = attrs.field(factory=dict)
+    """Per kvstore actor: the generation a staged key must still have at commit (by full key)."""
     key_roots: dict[Any, Any] = attrs.field(factory=dict)
     """Per kvstore actor: a handle with an empty path, to write full keys with."""
     staged_bytes: int = 0
@@ -160,6 +165,7 @@ class TransactionState:
     def _drop(self) -> None:
         self.chunks.clear()
         self.keys.clear()
+        self.key_conditions.clear()
         self.key_roots.clear()
         self._targets.clear()
         self.staged_bytes = 0

@@ -8,13 +8,17 @@ Two ways, decided by what the transaction touched:
   not cached, merge, encode, conditional write ``if_equal=generation``,
   re-read and re-apply on a mismatch — so a transaction follows exactly the
   rules of non-transactional writes, and a chunk written many times in the
-  transaction costs one writeback. Staged keys are written as they are;
+  transaction costs one writeback. Staged keys are written as they are,
+  except those with a commit condition (the metadata of an array created in
+  the transaction must still be absent): those are written first,
+  conditionally, and if one of them fails nothing else is written;
 - *all at once* (atomic transactions over several keys of one kvstore that
   can commit them atomically, i.e. ``memory``): the partial chunks are read,
   every chunk merged and encoded, and all writes go to the kvstore as one
   ``commit_atomic`` conditioned on the generations read; if another writer
   changed one of them nothing is written and the commit starts over from a
-  fresh read (at most :data:`MAX_ATOMIC_ATTEMPTS` times).
+  fresh read (at most :data:`MAX_ATOMIC_ATTEMPTS` times); a staged key whose
+  commit condition no longer holds fails the commit at once.
 
 Both run shielded: cancelling a caller never leaves a commit half-way.
 """
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
-from ..errors import AbortedError, FailedPreconditionError
+from ..errors import AbortedError, AlreadyExistsError, FailedPreconditionError
 from .chunk_entry import WriteTicket
 
 if TYPE_CHECKING:
@@ -66,6 +70,7 @@ async def commit_transaction(state: TransactionState) -> None:
 
 
 async def _commit_each(state: TransactionState) -> None:
+    await _write_conditional_keys(state)
     tickets: list[WriteTicket] = []
     for cache, nodes in state.chunks.items():
         ticket = WriteTicket()
@@ -83,7 +88,12 @@ async def _commit_each(state: TransactionState) -> None:
     writes: list[Awaitable[TimestampedStorageGeneration]] = []
     for actor, values in state.keys.items():
         root = state.key_roots[actor]
-        writes.extend(root.write_full_key(key, value) for key, value in values.items())
+        conditions = state.key_conditions.get(actor, {})
+        writes.extend(
+            root.write_full_key(key, value)
+            for key, value in values.items()
+            if key not in conditions
+        )
     first: BaseException | None = None
     for ticket in tickets:
         try:
@@ -97,6 +107,57 @@ async def _commit_each(state: TransactionState) -> None:
             first = first or exc
     if first is not None:
         raise first
+
+
+async def _write_conditional_keys(state: TransactionState) -> None:
+    """Write the staged keys that have a commit condition; raise if one of them no longer holds."""
+    writes: list[tuple[bytes, bytes, Awaitable[TimestampedStorageGeneration]]] = []
+    for actor, conditions in state.key_conditions.items():
+        root = state.key_roots[actor]
+        values = state.keys[actor]
+        for key, condition in conditions.items():
+            write = root.write_full_key(key, values[key], if_equal=condition)
+            writes.append((key, condition, write))
+    failed: tuple[bytes, bytes] | None = None
+    first: BaseException | None = None
+    for key, condition, write in writes:
+        try:
+            stamp = await write
+        except Exception as exc:
+            first = first or exc
+            continue
+        if not stamp.generation:
+            failed = failed or (key, condition)
+    if first is not None:
+        raise first
+    if failed is not None:
+        raise _condition_error(*failed)
+
+
+def _condition_error(key: bytes, condition: bytes) -> Exception:
+    from ..drivers.kvstore.generation import NO_VALUE
+
+    text = key.decode("utf-8", "surrogateescape")
+    if condition == NO_VALUE:
+        return AlreadyExistsError(
+            f'Error writing "{text}": it was created outside the transaction before the '
+            "transaction that creates it committed; the transaction's other writes were not made"
+        )
+    return FailedPreconditionError(
+        f'Error writing "{text}": it changed outside the transaction before the commit; '
+        "the transaction's other writes were not made"
+    )
+
+
+async def _failed_key_condition(state: TransactionState) -> Exception | None:
+    """The error for the first staged key whose commit condition no longer holds, if any."""
+    for actor, conditions in state.key_conditions.items():
+        root = state.key_roots[actor]
+        for key, condition in conditions.items():
+            result = await root.read(key)
+            if result.stamp.generation != condition:
+                return _condition_error(key, condition)
+    return None
 
 
 async def _commit_atomic(state: TransactionState) -> None:
@@ -132,12 +193,17 @@ async def _commit_atomic(state: TransactionState) -> None:
                     condition = None if node.mask is None else (entry.generation or NO_VALUE)
                     writes.append(((prefix + entry.key).encode(), encoded, condition))
                     stored.append((cache, entry, chunk if encoded is not None else None))
-            for values in state.keys.values():
-                writes.extend((key, value, None) for key, value in values.items())
+            for actor, values in state.keys.items():
+                conditions = state.key_conditions.get(actor, {})
+                writes.extend((key, value, conditions.get(key)) for key, value in values.items())
             try:
                 stamps = await root.commit_atomic(writes)
             except FailedPreconditionError:
-                # Another writer changed a chunk we merged over: nothing was written; re-read.
+                # A staged key's condition (nothing to retry), or another writer
+                # changed a chunk we merged over: nothing was written; re-read.
+                error = await _failed_key_condition(state)
+                if error is not None:
+                    raise error from None
                 for _, entries, _ in groups:
                     for entry in entries:
                         entry.forget_stored()

@@ -8,6 +8,10 @@ module does the rest as TensorStore's ``KeyValueStoreBackedChunkDriver`` does:
   spec's constraints; creating writes new metadata with a "must not exist"
   conditional write, so of two concurrent creators exactly one wins (the other
   opens what the winner wrote when ``open=True`` too, else fails);
+- opening in a transaction sees metadata staged in it, and creating stages
+  the new metadata there instead of writing it: nothing is stored before the
+  commit (which fails if the array was created outside the transaction
+  meanwhile), and an abort leaves storage as it was;
 - ``assume_metadata`` neither reads nor writes metadata;
   ``assume_cached_metadata`` skips the read at open;
 - every read and write resolves the view's implicit bounds against the current
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
     from ..runtime import Promise
     from ..schema.context import Context
     from ..schema.schema import Schema
+    from ..transaction import Transaction
     from .chunk_codec import ChunkCodec
     from .chunked_format import ChunkedFormat
     from .chunked_io import ReadOutcome
@@ -82,6 +87,8 @@ class MetadataEntry:
     """When ``metadata`` (or its absence) was known current; ``-inf``: never checked."""
     schema: Any = None
     """``metadata_schema(metadata)``, computed once per metadata value."""
+    staged_in: Any = None
+    """The ``TransactionState`` whose staged metadata this entry holds (a private entry)."""
     _refresh: trio.Event | None = attrs.field(default=None, init=False)
 
     def set(
@@ -105,6 +112,13 @@ _METADATA_CACHES: weakref.WeakKeyDictionary[
 _CHUNK_CACHES: weakref.WeakKeyDictionary[
     Any, weakref.WeakValueDictionary[tuple[str, str, str, tuple[bool, bool]], Any]
 ] = weakref.WeakKeyDictionary()
+
+
+# Per transaction: the context's (shared) entry of each array created in it ->
+# the transaction's private entry holding the staged metadata.
+_STAGED_METADATA: weakref.WeakKeyDictionary[Any, dict[MetadataEntry, MetadataEntry]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _store_identity(kvstore: KvStore) -> str:
@@ -268,6 +282,11 @@ class ChunkedDriver(Driver):
     @property
     def driver_id(self) -> str:
         return self.fmt.driver_id
+
+    @property
+    def metadata_transaction(self) -> Any:
+        state = self.entry.staged_in
+        return None if state is None or state.phase == "committed" else state
 
     @property
     def numpy_dtype(self) -> np.dtype[Any]:
@@ -670,13 +689,18 @@ def _create(fmt: ChunkedFormat[Any, Any], schema: Schema, members: Any) -> Any:
         ) from exc
 
 
-async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) -> OpenedDriver:
+async def open_chunked_driver(
+    fmt: ChunkedFormat[Any, Any], req: OpenRequest, transaction: Transaction | None = None
+) -> OpenedDriver:
     """Open or create the array ``req`` names, as ``req.open_mode`` allows.
+
+    With ``transaction``, metadata staged in it is seen and new metadata is staged in it.
 
     Raises:
         NotFoundError: nothing stored and ``create`` not given (the message says so).
         AlreadyExistsError: creating where metadata exists and ``open`` not given.
         FailedPreconditionError / InvalidArgumentError: stored metadata does not match the spec.
+        InvalidArgumentError: ``delete_existing`` in a transaction (nothing is deleted).
     """
     from .kvstore import KvStore
 
@@ -720,8 +744,17 @@ async def open_chunked_driver(fmt: ChunkedFormat[Any, Any], req: OpenRequest) ->
         entry = MetadataEntry(key)
         entry.set(fmt, _create(fmt, create_schema, members), b"", -math.inf)
     else:
-        await _open_or_create(
-            fmt, kv, entry, mode, (schema, create_schema), members, req, open_time, metadata_key
+        entry = await _open_or_create(
+            fmt,
+            kv,
+            entry,
+            mode,
+            (schema, create_schema),
+            members,
+            req,
+            open_time,
+            metadata_key,
+            transaction,
         )
 
     identity = chunk_layout_identity(fmt, entry)
@@ -769,42 +802,99 @@ async def _open_or_create(
     req: OpenRequest,
     open_time: float,
     metadata_key: str,
-) -> None:
+    transaction: Transaction | None,
+) -> MetadataEntry:
+    """The metadata entry of the opened or created array: ``entry``, or one private to ``transaction``."""
     from .kvstore import KvStore
 
     schema, create_schema = schemas
+    if transaction is not None:
+        if mode.delete_existing:
+            raise InvalidArgumentError(
+                f"{fmt.driver_id}: delete_existing=True is not supported in a transaction "
+                f'(the keys under "{kv.path}" would be deleted before the commit); '
+                "open without the transaction to replace the array"
+            )
+        with transaction.state.lock:
+            transaction.state.check_open()
+            staged = _STAGED_METADATA.get(transaction.state, {}).get(entry)
+        if staged is not None:
+            if not mode.open:
+                raise _already_exists(fmt, metadata_key)
+            fmt.validate_metadata(staged.metadata, schema, members)
+            return staged
 
     if mode.delete_existing:
         await kv.delete_range(KvStore.KeyRange())
         entry.set(fmt, None, NO_VALUE, time.time())
-    elif mode.open:
+    elif mode.open or transaction is not None:
         staleness = req.recheck_cached_metadata.staleness_bound(open_time)
         existing = await read_metadata_entry(fmt, kv, entry, staleness)
         if existing is not None:
+            if not mode.open:
+                raise _already_exists(fmt, metadata_key)
             fmt.validate_metadata(existing, schema, members)
-            return
+            return entry
         if not mode.create:
-            raise NotFoundError(
-                f'{fmt.driver_id}: Metadata at "{metadata_key}" does not exist; '
-                "specify create=True to create it"
-            )
+            raise _not_found(fmt, metadata_key)
+    if transaction is not None:
+        return _stage_new_metadata(fmt, kv, entry, create_schema, members, transaction)
     metadata = _create(fmt, create_schema, members)
     stamp = await kv.write(entry.key, fmt.encode_metadata(metadata), if_equal=NO_VALUE)
     if stamp.generation:
         entry.set(fmt, metadata, stamp.generation, stamp.time)
-        return
+        return entry
     # The metadata exists: written before us, or by a concurrent creator that won.
     if not mode.open:
-        raise AlreadyExistsError(
-            f'{fmt.driver_id}: Error writing "{metadata_key}": metadata already exists; '
-            "specify open=True to open the existing array, or delete_existing=True to replace it"
-        )
+        raise _already_exists(fmt, metadata_key)
     existing = await read_metadata_entry(fmt, kv, entry, math.inf)
     if existing is None:
         raise FailedPreconditionError(
             f'{fmt.driver_id}: Metadata at "{metadata_key}" was deleted while being created'
         )
     fmt.validate_metadata(existing, schema, members)
+    return entry
+
+
+def _not_found(fmt: ChunkedFormat[Any, Any], metadata_key: str) -> NotFoundError:
+    return NotFoundError(
+        f'{fmt.driver_id}: Metadata at "{metadata_key}" does not exist; '
+        "specify create=True to create it"
+    )
+
+
+def _already_exists(fmt: ChunkedFormat[Any, Any], metadata_key: str) -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f'{fmt.driver_id}: Error writing "{metadata_key}": metadata already exists; '
+        "specify open=True to open the existing array, or delete_existing=True to replace it"
+    )
+
+
+def _stage_new_metadata(
+    fmt: ChunkedFormat[Any, Any],
+    kv: KvStore,
+    shared: MetadataEntry,
+    schema: Schema,
+    members: Any,
+    transaction: Transaction,
+) -> MetadataEntry:
+    """Create metadata and stage it in ``transaction``, to be written at commit if still absent.
+
+    Returns the transaction's private entry for it, which later opens of the
+    same array in the same context and transaction find (``shared`` is the
+    context's entry for the array).
+    """
+    from .kvstore.transactional import write_in_transaction
+
+    metadata = _create(fmt, schema, members)
+    state = transaction.state
+    write_in_transaction(
+        state, kv, shared.key, fmt.encode_metadata(metadata), if_equal_at_commit=NO_VALUE
+    )
+    staged = MetadataEntry(shared.key, staged_in=state)
+    staged.set(fmt, metadata, b"", math.inf)  # never re-read: storage has none until the commit
+    _STAGED_METADATA.setdefault(state, {})[shared] = staged
+    return staged
 
 
 def chunk_layout_identity(fmt: ChunkedFormat[Any, Any], entry: MetadataEntry) -> str:

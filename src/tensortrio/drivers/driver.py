@@ -136,6 +136,14 @@ class Driver(abc.ABC):
     def context_json(self) -> dict[str, Any]:
         """The context resources the driver uses, as a ``"context"`` member."""
 
+    @property
+    def metadata_transaction(self) -> Any:
+        """The state of the open transaction that staged this array's metadata, or None.
+
+        Such an array exists only in that transaction until it commits.
+        """
+        return None
+
     @abc.abstractmethod
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
         """Revalidate metadata as ``recheck_cached_metadata`` requires; resolve and check bounds.

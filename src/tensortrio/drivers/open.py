@@ -201,9 +201,10 @@ def open(
 
     Keyword arguments override/merge into the spec exactly as ``Spec.update``;
     ``read``/``write`` default to both when neither is given. ``transaction``
-    binds the returned store to a ``ts.Transaction`` (the metadata itself is
-    read or created outside it); with ``batch`` the open starts when the
-    ``ts.Batch`` is submitted.
+    binds the returned store to a ``ts.Transaction``: metadata staged in it
+    is seen, and a created array's metadata is staged in it too (written at
+    the commit, if nobody created the array meanwhile). With ``batch`` the
+    open starts when the ``ts.Batch`` is submitted.
 
     Raises:
         InvalidArgumentError / TypeError: at once, for a malformed spec or argument.
@@ -267,7 +268,7 @@ async def _open(request: OpenRequest, transaction: Transaction | None = None) ->
 
     fmt = chunked_format(request.driver_id)
     if fmt is not None:
-        opened = await open_chunked_driver(fmt, request)
+        opened = await open_chunked_driver(fmt, request, transaction)
     else:
         opener = driver_opener(request.driver_id)
         if opener is None:  # checked when parsing; the registry only grows
@@ -276,6 +277,4 @@ async def _open(request: OpenRequest, transaction: Transaction | None = None) ->
                 f"({', '.join(registered_driver_ids())})"
             )
         opened = await opener(request)
-    # The metadata is read (or created) outside the transaction; reads and
-    # writes through the returned store use it.
     return TensorStore(opened.driver, opened.transform, request.rw, transaction)

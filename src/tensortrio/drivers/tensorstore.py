@@ -16,7 +16,12 @@ import attrs
 import numpy as np
 
 from ..batch import check_batch, submit_in_batch
-from ..errors import AbortedError, InvalidArgumentError, UnimplementedError
+from ..errors import (
+    AbortedError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    UnimplementedError,
+)
 from ..index import IndexTransform, OutputIndexMethod
 from ..index.shortcut import DimExpressionShortcuts
 from ..runtime import Future, Promise, WriteFutures, get_runtime
@@ -181,6 +186,12 @@ class TensorStore(DimExpressionShortcuts):
         txn = check_transaction(transaction, "TensorStore.with_transaction")
         if txn is self._transaction:
             return self
+        staged_in = self._driver.metadata_transaction
+        if staged_in is not None and (txn is None or txn.state is not staged_in):
+            raise FailedPreconditionError(
+                "TensorStore.with_transaction: this array was created in a transaction that has "
+                "not committed; it exists only in that transaction until the commit"
+            )
         return TensorStore(self._driver, self._transform, self._rw, txn)
 
     # --- properties

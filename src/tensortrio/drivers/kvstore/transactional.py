@@ -27,9 +27,18 @@ __all__ = ["read_in_transaction", "write_in_transaction"]
 
 
 def write_in_transaction(
-    state: TransactionState, kv: KvStore, key: str | bytes, value: bytes | None
+    state: TransactionState,
+    kv: KvStore,
+    key: str | bytes,
+    value: bytes | None,
+    *,
+    if_equal_at_commit: bytes | None = None,
 ) -> TimestampedStorageGeneration:
     """Stage ``value`` for ``key`` (relative to ``kv.path``) in the transaction.
+
+    ``if_equal_at_commit``: the commit writes the key only if its stored
+    generation is still this one (``NO_VALUE``: still absent), and fails
+    otherwise; the first staging of a key that gives one sets it.
 
     Raises:
       InvalidArgumentError: the transaction is not open, or (atomic) the key
@@ -53,6 +62,8 @@ def write_in_transaction(
         if full not in nodes:
             state.key_roots.setdefault(actor, KvStore(kv._lease, kv._spec, ""))
         nodes[full] = value
+        if if_equal_at_commit is not None:
+            state.key_conditions.setdefault(actor, {}).setdefault(full, if_equal_at_commit)
     return TimestampedStorageGeneration(b"", math.inf)
 
 
