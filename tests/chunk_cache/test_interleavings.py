@@ -6,19 +6,20 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 import pytest
 import trio
 import trio.testing
 
+import tensortrio as ts
 from tensortrio.drivers.chunked_io import read_chunked, write_chunked_async
 from tensortrio.index import IndexTransform
-from tensortrio.runtime import Promise
+from tensortrio.runtime import Promise, get_runtime
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import tensortrio as ts
     from tensortrio.actors.chunk_cache import ChunkCache
 
 
@@ -324,3 +325,49 @@ async def test_a_write_stages_more_as_soon_as_any_window_is_written_back(
         finally:
             held.set()  # a failure must not leave the shielded writeback hanging
     assert np.array_equal(await read_chunked(cache, t, staleness_bound=math.inf), source)
+
+
+@attrs.define
+class OvertakenKvStore:
+    """A memory kvstore where another writer stores ``outside`` just before our first write.
+
+    Used on the runtime thread, where memory writes are applied at once
+    (``write_owned_nowait``) and settled without a future.
+    """
+
+    store: ts.KvStore
+    outside: bytes
+    overtaken: bool = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def write_owned_nowait(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> Any:
+        if not self.overtaken:
+            self.overtaken = True
+            self.store.write_owned_nowait(key, self.outside)
+        return self.store.write_owned_nowait(key, value, if_equal=if_equal)
+
+
+def test_a_write_applied_at_once_rereads_and_reapplies_on_a_mismatch(
+    cache_factory: Callable[..., ChunkCache],
+) -> None:
+    memory_kvstore = ts.KvStore.open({"driver": "memory"}).result()
+    kv = OvertakenKvStore(memory_kvstore, ones(4, 5, value=5).tobytes())
+    cache = cache_factory(kv, (4, 5))
+
+    async def on_runtime() -> None:
+        async with trio.open_nursery() as nursery:
+            cache.start(nursery)
+            await write_chunked_async(cache, domain(4, 5)[0:1, :], ones(1, 5))
+            nursery.cancel_scope.cancel()
+
+    get_runtime().submit(on_runtime).result(timeout=30)
+    stats = cache.statistics()
+    assert (stats.write_retries, stats.reads, stats.writebacks) == (1, 2, 2)
+    expected = ones(4, 5, value=5)
+    expected[0] = 1
+    stored = np.frombuffer(memory_kvstore.read("0.0").result().value, np.int32).reshape(4, 5)
+    assert np.array_equal(stored, expected)

@@ -115,6 +115,11 @@ class GatedKvStore:
     ) -> Awaitable[Any]:
         return self.write(key, None if value is None else bytes(value), if_equal=if_equal)
 
+    def write_owned_nowait(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> Any:
+        raise trio.WouldBlock  # every write goes through ``write``, where the test holds it
+
 
 class Gate:
     """Holds every call at the gate until opened; ``reached`` is set by the first."""

@@ -104,6 +104,12 @@ class ChunkKvStore(Protocol):
         """``write`` of encoded bytes the cache hands over: stored without a copy."""
         ...
 
+    def write_owned_nowait(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> TimestampedStorageGeneration:
+        """``write_owned`` done at once; raises ``trio.WouldBlock`` where it needs I/O."""
+        ...
+
     def worker_reads(self) -> WorkerReads | None:
         """Reads a worker thread may run itself (``ts.KvStore.worker_reads``); None: use ``read``."""
         ...
@@ -759,6 +765,7 @@ class ChunkCache:
                         snapshot.finish(error)
                 todo = [s for s in todo if not s.finished]
             writes: list[_PendingWrite] = []
+            retry: list[WritebackSnapshot] = []
             # Each chunk's write is issued as soon as it is encoded, so that
             # kvstore I/O (fsync) overlaps the encoding of the rest.
             await run_jobs(
@@ -776,19 +783,25 @@ class ChunkCache:
                 [self._chunk_nbytes] * len(todo),
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
-                on_result=functools.partial(self._issue_write, todo, writes),
+                on_result=functools.partial(self._issue_write, todo, writes, retry),
             )
-            self._writebacks += len(writes)
-            todo = await self._settle_writes(writes)
+            todo = await self._settle_writes(writes, retry)
 
     def _issue_write(
         self,
         todo: list[WritebackSnapshot],
         writes: list[_PendingWrite],
+        retry: list[WritebackSnapshot],
         index: int,
         outcome: object,
     ) -> None:
-        """Start the conditional write of ``todo[index]``, just merged and encoded as ``outcome``."""
+        """Start the conditional write of ``todo[index]``, just merged and encoded as ``outcome``.
+
+        A store that answers at once (memory) is written here and the write
+        settled: nothing of it outlives this call (with thousands of small
+        chunks, objects that live until the whole writeback ends are what
+        makes Python's garbage collector expensive). Others go to ``writes``.
+        """
         snapshot = todo[index]
         snapshot.release()  # encoded: the writer's source is no longer read
         entry = snapshot.entry
@@ -797,9 +810,21 @@ class ChunkCache:
             return
         value, install = self._stored_value(entry, outcome)
         condition = b"" if snapshot.full else entry.generation
-        writes.append(
-            (snapshot, self.kvstore.write_owned(entry.key, value, if_equal=condition), install)
-        )
+        self._writebacks += 1
+        kvstore = self.kvstore
+        try:
+            stamp: TimestampedStorageGeneration | Exception = kvstore.write_owned_nowait(
+                entry.key, value, if_equal=condition
+            )
+        except trio.WouldBlock:
+            writes.append(
+                (snapshot, kvstore.write_owned(entry.key, value, if_equal=condition), install)
+            )
+            return
+        except Exception as exc:
+            stamp = exc
+        if self._settle_write(snapshot, stamp, install):
+            retry.append(snapshot)
 
     def _encode_error(self, entry: ChunkEntry, error: Exception) -> Exception:
         """The error writers of ``entry`` get when merging or encoding failed with ``error``."""
@@ -812,30 +837,43 @@ class ChunkCache:
         chunk, encoded = cast("_Merged", outcome)
         return encoded, functools.partial(_install_chunk, entry, chunk, encoded)
 
-    async def _settle_writes(self, writes: list[_PendingWrite]) -> list[WritebackSnapshot]:
-        """Await conditional writebacks; install what was stored, or re-queue on a mismatch.
+    async def _settle_writes(
+        self, writes: list[_PendingWrite], retry: list[WritebackSnapshot]
+    ) -> list[WritebackSnapshot]:
+        """Await conditional writebacks and settle each; return ``retry`` plus those to re-apply."""
+        for snapshot, written, install in writes:
+            try:
+                stamp: TimestampedStorageGeneration | Exception = await written
+            except Exception as exc:
+                stamp = exc
+            if self._settle_write(snapshot, stamp, install):
+                retry.append(snapshot)
+        return retry
+
+    def _settle_write(
+        self,
+        snapshot: WritebackSnapshot,
+        stamp: TimestampedStorageGeneration | Exception,
+        install: Callable[[TimestampedStorageGeneration], None],
+    ) -> bool:
+        """Install what a conditional writeback stored; True: re-read and re-apply it.
 
         A write that found another generation stored (someone else wrote the
-        chunk since we read it) is returned, to be re-read and re-applied: this
-        is what makes no partial write ever lost. A failed write fails its writers.
+        chunk since we read it) is re-applied: this is what makes no partial
+        write ever lost. A failed write fails its writers.
         """
-        retry: list[WritebackSnapshot] = []
-        for snapshot, written, install in writes:
-            entry = snapshot.entry
-            try:
-                stamp = await written
-            except Exception as exc:
-                entry.forget_stored()
-                snapshot.finish(exc)
-                continue
-            if not stamp.generation:
-                self._retries += 1
-                entry.forget_stored()
-                retry.append(snapshot)
-                continue
-            install(stamp)
-            snapshot.finish(None)
-        return retry
+        entry = snapshot.entry
+        if isinstance(stamp, Exception):
+            entry.forget_stored()
+            snapshot.finish(stamp)
+            return False
+        if not stamp.generation:
+            self._retries += 1
+            entry.forget_stored()
+            return True
+        install(stamp)
+        snapshot.finish(None)
+        return False
 
     def _merge_encode(
         self,

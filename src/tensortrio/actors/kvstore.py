@@ -316,14 +316,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             trio.WouldBlock: the read must be submitted instead.
             Exception: the read's own error.
         """
-        if (
-            not self.driver.inline
-            or self._intake
-            or self.closed
-            or self._epoch != _fork_epoch
-            or threading.get_ident() != self._thread
-        ):
-            raise trio.WouldBlock
+        self._check_now()
         counts = self._counts
         counts["reads"] += 1
         counts["io_reads"] += 1
@@ -332,6 +325,33 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         if isinstance(result, Exception):
             raise result
         return result
+
+    def write_nowait(self, request: WriteRequest) -> TimestampedStorageGeneration:
+        """Apply ``request`` at once, without a message (an ``inline`` driver; the actor's thread).
+
+        As :meth:`read_nowait`: only when nothing is waiting in the intake.
+
+        Raises:
+            trio.WouldBlock: the write must be submitted instead.
+            Exception: the write's own error.
+        """
+        self._check_now()
+        counts = self._counts
+        counts["writes"] += 1
+        counts["io_writes"] += 1
+        counts["batches"] += 1
+        return self.driver.write_now(request, time.time())
+
+    def _check_now(self) -> None:
+        """Raise ``trio.WouldBlock`` unless an operation may run at once, here, in order."""
+        if (
+            not self.driver.inline
+            or self._intake
+            or self.closed
+            or self._epoch != _fork_epoch
+            or threading.get_ident() != self._thread
+        ):
+            raise trio.WouldBlock
 
     def count_reads(self, reads: int) -> None:
         """Count ``reads`` that ran outside the actor (:class:`WorkerReads`); runtime thread."""

@@ -577,6 +577,7 @@ class ShardCache(ChunkCache):
                         entry.set_stored(None, result.stamp)
                 todo = [s for s in todo if not s.finished]
             writes: list[_PendingWrite] = []
+            retry: list[WritebackSnapshot] = []
             # Each shard's write is issued as soon as it is merged, so that
             # kvstore I/O (fsync) overlaps the merging of the rest.
             await run_jobs(
@@ -593,10 +594,9 @@ class ShardCache(ChunkCache):
                 [self._chunk_nbytes] * len(todo),
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
-                on_result=functools.partial(self._issue_write, todo, writes),
+                on_result=functools.partial(self._issue_write, todo, writes, retry),
             )
-            self._writebacks += len(writes)
-            todo = await self._settle_writes(writes)
+            todo = await self._settle_writes(writes, retry)
 
     def _encode_error(self, entry: ChunkEntry, error: Exception) -> Exception:
         return self._data_loss(entry, error) if isinstance(error, DataLossError) else error

@@ -254,6 +254,12 @@ class ChunkSourceKvStore:
         # The "encoded" value is the chunk array itself (see ``read``).
         return self.write(key, cast("bytes | None", value), if_equal=if_equal)
 
+    def write_owned_nowait(
+        self, key: str, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> TimestampedStorageGeneration:
+        # Sources are called on their own loop: never at once.
+        raise trio.WouldBlock
+
 
 @attrs.define(eq=False)
 class ChunkSourceCodec:

@@ -371,6 +371,20 @@ class KvStore:
             return _failed(exc)
         return self._submit_write(WriteRequest(full, value, if_equal))
 
+    def write_owned_nowait(
+        self, key: str | bytes, value: bytes | memoryview | None, *, if_equal: bytes = b""
+    ) -> _Stamp:
+        """``write_owned`` done at once where the store can (memory), for chunk caches.
+
+        Raises:
+            trio.WouldBlock: the store needs I/O, or operations are queued
+                ahead of this one: use ``write_owned``.
+            Exception: the write's own error.
+        """
+        if self._transaction is not None:
+            raise trio.WouldBlock
+        return self._lease.actor.write_nowait(WriteRequest(self._full_key(key), value, if_equal))
+
     def write_full_key(
         self, full_key: bytes, value: bytes | None, *, if_equal: bytes = b""
     ) -> Future[_Stamp]:

@@ -1,4 +1,4 @@
-"""KvStore.read_nowait: memory stores answer at once on the runtime thread, in order."""
+"""KvStore.read_nowait and write_owned_nowait: memory stores answer at once on the runtime thread, in order."""
 
 from __future__ import annotations
 
@@ -36,6 +36,38 @@ def test_memory_reads_are_answered_at_once() -> None:
     assert (after.reads - before.reads, after.io_reads - before.io_reads) == (3, 3)
 
 
+def test_memory_writes_are_applied_at_once() -> None:
+    kv = ts.KvStore.open({"driver": "memory"}).result()
+    before = kv._lease.actor.statistics()
+    stamp = on_runtime(lambda: kv.write_owned_nowait("k", b"v"))
+    assert stamp.generation
+    assert kv.read("k").result().value == b"v"
+    # Conditions as for ``write``: a mismatch stores nothing and says so.
+    stale = on_runtime(lambda: kv.write_owned_nowait("k", b"w", if_equal=b"\x00"))
+    assert stale.generation == b""
+    again = on_runtime(lambda: kv.write_owned_nowait("k", b"w", if_equal=stamp.generation))
+    assert again.generation not in (b"", stamp.generation)
+    assert on_runtime(lambda: kv.write_owned_nowait("k", None)).generation
+    assert kv.read("k").result().state == "missing"
+    after = kv._lease.actor.statistics()
+    assert (after.writes - before.writes, after.io_writes - before.io_writes) == (4, 4)
+
+
+def test_a_write_behind_queued_operations_must_be_submitted() -> None:
+    kv = ts.KvStore.open({"driver": "memory"}).result()
+
+    def write_then_write() -> Any:
+        kv.write("k", b"first")  # sits in the intake until the actor runs
+        try:
+            kv.write_owned_nowait("k", b"second")
+        except trio.WouldBlock:
+            return "would block"
+        return "applied"
+
+    assert on_runtime(write_then_write) == "would block"
+    assert kv.read("k").result().value == b"first"
+
+
 def test_a_read_behind_queued_operations_must_be_submitted() -> None:
     kv = ts.KvStore.open({"driver": "memory"}).result()
 
@@ -61,4 +93,12 @@ def test_elsewhere_it_would_block(tmp_path: Path) -> None:
     txn = ts.Transaction()
     with pytest.raises(trio.WouldBlock):
         on_runtime(lambda: memory.with_transaction(txn).read_nowait("k"))
+    with pytest.raises(trio.WouldBlock):
+        memory.write_owned_nowait("k", b"v")
+    with pytest.raises(trio.WouldBlock):
+        on_runtime(lambda: file.write_owned_nowait("k", b"v"))
+    with pytest.raises(trio.WouldBlock):
+        on_runtime(lambda: memory.with_transaction(txn).write_owned_nowait("k", b"v"))
     txn.abort()
+    assert memory.read("k").result().state == "missing"
+    assert file.read("k").result().state == "missing"
