@@ -29,7 +29,7 @@ import numpy as np
 from ...errors import DataLossError
 from ..blosc_codec import decompress_rows, decompressor_into
 from ..blosc_format import blosc_header_sizes
-from ..kvstore.value_buffer import join_values, new_array
+from ..kvstore.value_buffer import LARGE_VALUE, join_values, new_array, new_buffer
 from .codecs.compression import BloscCodec
 from .codecs.sharding import (
     MISSING,
@@ -40,7 +40,6 @@ from .codecs.sharding import (
     encode_shard,
     raw_inner_chunks,
     shard_index_byte_range,
-    split_shard,
     split_view,
 )
 
@@ -561,16 +560,18 @@ class ShardIO:
         if mask is None:
             data, count = self.encode_all(pending)
             return MergeOutcome(self._keep(data, count), count, 0)
-        chunks: list[Buffer | None] = (
-            list(split_shard(layout, stored)) if stored is not None else [None] * n
-        )
+        if stored is None:
+            view = memoryview(b"")
+            index = np.full((n, 2), MISSING, np.uint64)
+        else:
+            view = memoryview(stored).cast("B")
+            index = self.shard_index(view).reshape(n, 2)
         if touched is None:
             blocks = mask.reshape(self._split)
             axes = tuple(range(1, 2 * len(layout.grid_shape), 2))
             touched = blocks.any(axis=axes).reshape(-1)
         fill = layout.info.fill_value
-        encoded = 0
-        written = np.zeros(n, np.bool_)
+        written: dict[int, Buffer | None] = {}
         for cell in np.flatnonzero(touched).tolist():
             where = tuple(int(i) for i in np.unravel_index(cell, layout.grid_shape))
             region = layout.cell_slices(where)
@@ -580,21 +581,71 @@ class ShardIO:
             elif not part.any():
                 continue
             else:
-                old = chunks[cell]
-                if old is None:
+                offset, size = (int(v) for v in index[cell])
+                if offset == MISSING:
                     array = np.full(layout.chunk_shape, fill, layout.info.dtype)
                 else:
+                    old = view[offset : offset + size]
                     try:
                         array = np.array(decode_inner_chunk(layout, old), copy=True)
                     except DataLossError as exc:
                         raise DataLossError(f"inner chunk {list(where)}: {exc}") from None
                 np.copyto(array, pending[region], where=mask[region])
-            chunks[cell] = encode_inner_chunk(layout, array)
-            written[cell] = True
-            encoded += 1
-        carried = sum(1 for cell in np.flatnonzero(~written).tolist() if chunks[cell] is not None)
-        count = sum(chunk is not None for chunk in chunks)
-        return MergeOutcome(self._keep(self.assemble(chunks), count), encoded, carried)
+            written[cell] = encode_inner_chunk(layout, array)
+        data, count, carried = self._splice(view, index, written)
+        return MergeOutcome(self._keep(data, count), len(written), carried)
+
+    def _splice(
+        self, stored: memoryview, index: NDArray[np.uint64], written: dict[int, Buffer | None]
+    ) -> tuple[Value, int, int]:
+        """The shard ``stored`` (flat ``index``) with the inner chunks in ``written`` replaced.
+
+        Every other stored inner chunk is carried over as its bytes, copied in
+        runs that are contiguous in both shards (usually a few large copies,
+        whatever the number of inner chunks). Inner chunks are laid out in
+        row-major order, as :meth:`assemble` does. Returns the new shard, how
+        many inner chunks it stores, and how many were carried over.
+        """
+        layout = self.layout
+        offsets, sizes = index[:, 0], index[:, 1]
+        carried = offsets != MISSING
+        cells = np.fromiter(written, np.intp, len(written))
+        carried[cells] = False
+        new_sizes = np.where(carried, sizes, np.uint64(0))
+        present = carried.copy()
+        for cell, chunk in written.items():
+            if chunk is not None:
+                new_sizes[cell] = memoryview(chunk).nbytes
+                present[cell] = True
+        base = layout.index_nbytes if layout.index_location == "start" else 0
+        ends = np.cumsum(new_sizes, dtype=np.uint64) + np.uint64(base)
+        starts = ends - new_sizes
+        data_end = int(ends[-1]) if len(ends) else base
+        total = data_end + (0 if base else layout.index_nbytes)
+        out = new_buffer(total) if total >= LARGE_VALUE else memoryview(bytearray(total))
+        kept = np.flatnonzero(carried)
+        if kept.size:
+            old, new, size = offsets[kept], starts[kept], sizes[kept]
+            run = np.ones(kept.size, np.bool_)
+            run[1:] = (new[1:] != new[:-1] + size[:-1]) | (old[1:] != old[:-1] + size[:-1])
+            first = np.flatnonzero(run)
+            last = np.append(first[1:], kept.size) - 1
+            for src, dst, stop in zip(
+                old[first].tolist(), new[first].tolist(), (new[last] + size[last]).tolist(), strict=True
+            ):
+                out[dst:stop] = stored[src : src + stop - dst]
+        for cell, chunk in written.items():
+            if chunk is not None:
+                start = int(starts[cell])
+                out[start : start + int(new_sizes[cell])] = memoryview(chunk).cast("B")
+        new_index = np.full((len(offsets), 2), MISSING, np.uint64)
+        new_index[present, 0] = starts[present]
+        new_index[present, 1] = new_sizes[present]
+        encoded = memoryview(layout.index.encode(new_index.reshape((*layout.grid_shape, 2))))
+        at = 0 if base else data_end
+        out[at : at + layout.index_nbytes] = encoded.cast("B")
+        value: Value = out.toreadonly() if total >= LARGE_VALUE else bytes(out)
+        return value, int(present.sum()), int(kept.size)
 
     def assemble(self, chunks: Sequence[Buffer | None]) -> Value:
         """:func:`assemble_shard` with the index computed at once rather than chunk by chunk."""
