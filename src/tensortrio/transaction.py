@@ -18,6 +18,7 @@ committed when the block ends normally and aborted when it raises.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from .actors.transaction import TransactionState
@@ -90,8 +91,10 @@ class Transaction:
     def commit_async(self) -> Future[None]:
         """Asynchronously commits the transaction; no effect if already committing or aborted.
 
-        Returns ``future``: it fails with the commit's error, or with
-        ``CancelledError`` if the transaction was aborted.
+        Returns ``future``: it fails with the commit's error, with
+        ``CancelledError`` if the transaction was aborted, or with the error
+        that aborted it (an atomic transaction given keys it cannot commit
+        together).
         """
         if self._state.start_commit():
             from .actors.transaction_commit import commit_transaction
@@ -121,8 +124,12 @@ class Transaction:
             self._settle_aborted()
 
     def _settle_aborted(self) -> None:
-        if not self._future.done():
-            self._promise.set_exception(CancelledError("Transaction aborted"))
+        if self._future.done():
+            return
+        # A transaction that aborted itself fails its commit with the reason, as TensorStore's does.
+        reason = self._state.abort_error
+        error = CancelledError("Transaction aborted") if reason is None else copy.copy(reason)
+        self._promise.set_exception(error.with_traceback(None))
 
     # --- binding (for stores)
 

@@ -90,6 +90,10 @@ async def test_atomic_file_second_key_fails_and_nothing_is_written(tmp_path: Pat
     ):
         await kv.with_transaction(txn).write("b", b"1")
     assert txn.aborted
+    with pytest.raises(InvalidArgumentError, match=r"^Cannot read/write local file .* atomic"):
+        txn.commit_sync()
+    with pytest.raises(InvalidArgumentError, match=r"^Cannot read/write local file .* atomic"):
+        await txn.future
     assert os.listdir(tmp_path) == []
 
 

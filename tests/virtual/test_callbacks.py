@@ -127,7 +127,8 @@ def test_bad_arguments_are_rejected() -> None:
     with pytest.raises(ts.InvalidArgumentError, match=r"^virtual_chunked: specify read_function"):
         ts.virtual_chunked(dtype=ts.int32, shape=[2])
     with pytest.raises(
-        ts.InvalidArgumentError, match=r"^virtual_chunked: transactions are not supported yet"
+        TypeError,
+        match=r"^virtual_chunked: transaction must be a ts.Transaction or None, got object$",
     ):
         ts.virtual_chunked(read, dtype=ts.int32, shape=[2], transaction=object())
 

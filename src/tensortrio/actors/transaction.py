@@ -95,6 +95,8 @@ class TransactionState:
     """Operations started on the transaction and not yet staged: the commit waits for them."""
     _ops_idle: trio.Event | None = attrs.field(init=False, default=None)
     _targets: dict[tuple[int, bytes], StorageTarget] = attrs.field(init=False, factory=dict)
+    abort_error: Exception | None = attrs.field(init=False, default=None)
+    """Why the transaction aborted itself (None: ``abort()`` was called, or it did not)."""
     lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     """Guards ``phase`` and the nodes against ``abort``/``commit_async`` from other threads."""
 
@@ -221,10 +223,11 @@ class TransactionState:
                 if first.store is not target.store or not target.multi_key_atomic:
                     self.phase = "aborted"
                     self._drop()
-                    raise InvalidArgumentError(
+                    self.abort_error = InvalidArgumentError(
                         f"Cannot read/write {first.description} and read/write "
                         f"{target.description} as single atomic transaction"
                     )
+                    raise self.abort_error
             self._targets[ident] = target
 
     def chunk_nodes(self, cache: Any) -> dict[tuple[int, ...], ChunkNode]:

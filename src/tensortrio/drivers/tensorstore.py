@@ -42,14 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["StorageStatistics", "TensorStore"]
 
 
-def _reject_transaction(transaction: object, where: str) -> None:
-    if transaction is not None:
-        raise InvalidArgumentError(
-            f"{where}: transactions are not supported yet; pass transaction=None "
-            f"(got {type(transaction).__name__})"
-        )
-
-
 def _failed(error: BaseException) -> Future[Any]:
     promise: Promise[Any]
     future: Future[Any]

@@ -41,7 +41,7 @@ from .chunk_source import (
 from .chunked_driver import resolve_bounds
 from .driver import Driver, ReadWriteMode
 from .kvstore.generation import TimestampedStorageGeneration
-from .tensorstore import TensorStore, _reject_transaction
+from .tensorstore import TensorStore
 
 if TYPE_CHECKING:
     import asyncio
@@ -434,7 +434,9 @@ def virtual_chunked(
     ``read_function(domain, array, params)`` fills ``array`` (the chunk's
     part of the domain, ``domain``) and returns a
     ``KvStore.TimestampedStorageGeneration`` or None (cache indefinitely);
-    ``write_function(domain, array, params)`` stores it likewise. Either may
+    ``write_function(domain, array, params)`` stores it likewise. With a
+    ``transaction``, the returned view is bound to it: writes are staged
+    and ``write_function`` is called for each written chunk on commit. Either may
     be a coroutine function (runs on ``loop``, else the asyncio loop or trio
     run calling this) or a plain function (runs in a worker thread).
 
@@ -444,8 +446,9 @@ def virtual_chunked(
     revalidated with ``if_not_equal``.
 
     Raises:
-      InvalidArgumentError: no dtype or domain, no callback, a coroutine
-        function with no loop to run it, or a transaction (not supported yet).
+      InvalidArgumentError: no dtype or domain, no callback, or a coroutine
+        function with no loop to run it.
+      TypeError: ``transaction`` is not a ``ts.Transaction``.
     """
     from ..actors.cache_pool import CachePool
     from ..actors.chunk_cache import ChunkCache
@@ -453,8 +456,9 @@ def virtual_chunked(
     from ..schema.chunk_shape import choose_read_write_chunk_grid
     from ..schema.context import Context as _Context
     from ..schema.schema import Schema as _Schema
+    from ..transaction import check_transaction
 
-    _reject_transaction(transaction, "virtual_chunked")
+    txn = check_transaction(transaction, "virtual_chunked")
     if read_function is None and write_function is None:
         raise InvalidArgumentError("virtual_chunked: specify read_function and/or write_function")
     for name, fn in (("read_function", read_function), ("write_function", write_function)):
@@ -545,4 +549,4 @@ def virtual_chunked(
         options,
     )
     rw = ReadWriteMode(read_function is not None, write_function is not None)
-    return TensorStore(driver, store_domain.identity_transform(), rw)
+    return TensorStore(driver, store_domain.identity_transform(), rw, txn)
