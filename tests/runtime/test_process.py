@@ -241,3 +241,78 @@ def test_ctrl_c_interrupts_result_inside_trio_run() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["interrupted"]
+
+
+def test_one_ctrl_c_interrupts_result_inside_asyncio_run() -> None:
+    # asyncio.run answers the first Ctrl-C by cancelling its main task, which a
+    # blocking result() never reaches: result() must notice and stop waiting.
+    out = run_python(
+        """
+        import asyncio, os, signal, threading, time
+        import trio
+        from tensortrio.runtime import get_runtime
+
+        future = get_runtime().submit(trio.sleep_forever)
+
+        def interrupt_once_blocked():
+            while not future._wakers:
+                time.sleep(0.001)
+            global sent
+            sent = time.monotonic()
+            os.kill(os.getpid(), signal.SIGINT)
+
+        async def main():
+            threading.Thread(target=interrupt_once_blocked).start()
+            future.result()  # blocks this asyncio loop
+
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - sent < 5)
+        # Only this wait ended: the operation itself goes on until cancelled.
+        print("operation pending", not future.done())
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted", "True", "operation", "pending", "True"]
+
+
+def test_a_cancelled_asyncio_task_stops_waiting_in_result() -> None:
+    out = run_python(
+        """
+        import asyncio, os, signal, threading, time
+        import trio
+        from tensortrio.runtime import get_runtime
+
+        future = get_runtime().submit(trio.sleep_forever)
+
+        async def main():
+            task = asyncio.current_task()
+            # A signal handler (it runs on this thread) cancels the task, as
+            # asyncio.run's own SIGINT handler does.
+            signal.signal(signal.SIGUSR1, lambda *args: task.cancel())
+
+            def signal_once_blocked():
+                while not future._wakers:
+                    time.sleep(0.001)
+                os.kill(os.getpid(), signal.SIGUSR1)
+
+            threading.Thread(target=signal_once_blocked).start()
+            try:
+                future.result()
+            except asyncio.CancelledError:
+                print("cancelled", task.cancelling())
+            # The request itself stays pending for the next await, where asyncio delivers it.
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                print("delivered")
+            task.uncancel()
+            # A later wait is not cut short by that old request.
+            print(get_runtime().submit(trio.sleep, 0.2).result() is None)
+
+        asyncio.run(main())
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["cancelled", "1", "delivered", "True"]

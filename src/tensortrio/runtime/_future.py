@@ -186,8 +186,10 @@ class Future(Generic[T]):
         Raises:
           the operation's error; ``asyncio.CancelledError`` if it was cancelled;
           ``TimeoutError`` if not done within ``timeout``/``deadline``;
-          ``KeyboardInterrupt`` on Ctrl-C in the main thread; ``RuntimeError``
-          when called on the runtime thread for a future that is not done.
+          ``KeyboardInterrupt`` on Ctrl-C in the main thread (in an asyncio
+          task: ``asyncio.CancelledError`` when the task is cancelled, as
+          ``asyncio.run`` does on Ctrl-C); ``RuntimeError`` when called on
+          the runtime thread for a future that is not done.
         """
         if self._state == _PENDING:
             self._block("result", timeout, deadline)
@@ -239,7 +241,10 @@ class Future(Generic[T]):
         if not self._add_waker(release):
             return
         try:
-            if limit is None:
+            task = _blocked_asyncio_task()
+            if task is not None:
+                _wait_in_asyncio_task(gate, task, limit, self)
+            elif limit is None:
                 gate.acquire()
             elif (
                 not gate.acquire(timeout=min(max(limit, 0.0), threading.TIMEOUT_MAX))
@@ -432,6 +437,48 @@ async def wait_done(future: Future[Any]) -> None:
 def _resolve_waiter(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+#: How often a ``result()`` blocking an asyncio task looks whether the task was cancelled.
+_CANCEL_POLL_SECONDS: Final = 0.05
+
+
+def _blocked_asyncio_task() -> asyncio.Task[Any] | None:
+    """The asyncio task this thread is running (and a blocking call would block), if any."""
+    loop = asyncio._get_running_loop()
+    return None if loop is None else asyncio.current_task(loop)
+
+
+def _wait_in_asyncio_task(
+    gate: threading.Lock, task: asyncio.Task[Any], limit: float | None, future: Future[Any]
+) -> None:
+    """Wait for ``gate`` while ``task`` is blocked, stopping if the task is cancelled meanwhile.
+
+    A cancellation cannot reach a task that blocks its loop, and ``asyncio.run``
+    answers the first Ctrl-C by cancelling its main task: waiting on would
+    take a second Ctrl-C. So the wait looks at ``task.cancelling()`` every
+    :data:`_CANCEL_POLL_SECONDS` and raises ``asyncio.CancelledError`` once it
+    grows, as the task's next ``await`` would. Only the wait ends: the
+    operation goes on (cancel the future to stop it), and the cancellation
+    request stays pending in the task (asyncio gives no way to take it), so
+    code that swallows this error gets the request at its next ``await``.
+
+    Raises:
+        asyncio.CancelledError: ``task`` was cancelled while waiting.
+        TimeoutError: ``limit`` seconds passed.
+    """
+    requested = task.cancelling()
+    until = None if limit is None else time.monotonic() + limit
+    while True:
+        wait = _CANCEL_POLL_SECONDS
+        if until is not None:
+            wait = min(wait, max(until - time.monotonic(), 0.0))
+        if gate.acquire(timeout=wait) or future._state != _PENDING:
+            return
+        if task.cancelling() > requested:
+            raise asyncio.CancelledError()
+        if until is not None and time.monotonic() >= until:
+            raise TimeoutError()
 
 
 def _seconds_to_wait(
