@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     import tensortrio as ts
+    from tensortrio.drivers.zarr3.shard_io import ShardIO
 
 
 def sharded_spec(
@@ -56,6 +57,15 @@ def cache_of(store: Any) -> ShardCache:
     cache = store._driver.cache
     assert isinstance(cache, ShardCache)
     return cache
+
+
+def shard_io(**spec: Any) -> ShardIO:
+    """The ShardIO of a new [32, 32] array in one shard (``sharded_spec`` options) on a memory store."""
+    import tensortrio as ts
+
+    options: dict[str, Any] = {"shape": (32, 32), "shard": (32, 32), **spec}
+    store = ts.open(sharded_spec({"driver": "memory"}, **options), create=True, context=ts.Context())
+    return cache_of(store.result())._io
 
 
 def pattern(shape: tuple[int, ...], dtype: str = "uint16", seed: int = 0) -> np.ndarray:

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tensortrio as ts
 from tensortrio.drivers.zarr3.codecs.sharding import (
     MISSING,
     assemble_shard,
@@ -17,20 +16,9 @@ from tensortrio.drivers.zarr3.codecs.sharding import (
 )
 from tensortrio.errors import DataLossError
 
-from .conftest import cache_of, pattern, sharded_spec
+from .conftest import pattern, shard_io
 
 GZIP = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "gzip"}]
-
-
-def shard_io(index_location: str = "end", inner_codecs: list[Any] | None = None) -> Any:
-    spec = sharded_spec(
-        {"driver": "memory"},
-        shape=(32, 32),
-        shard=(32, 32),
-        inner_codecs=inner_codecs,
-        index_location=index_location,
-    )
-    return cache_of(ts.open(spec, create=True, context=ts.Context()).result())._io
 
 
 def boxes_mask(boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -62,7 +50,7 @@ def test_a_merge_is_the_shard_assembled_from_its_chunks(
     gzip: bool,
     stored: bool,
 ) -> None:
-    io = shard_io(index_location, GZIP if gzip else None)
+    io = shard_io(index_location=index_location, inner_codecs=GZIP if gzip else None)
     layout = io.layout
     before = pattern((32, 32), seed=1)
     for cell in holes:  # inner chunks not stored before the write
@@ -98,7 +86,7 @@ def test_a_merge_is_the_shard_assembled_from_its_chunks(
 
 @pytest.mark.parametrize("index_location", ["start", "end"])
 def test_a_chunk_written_where_none_was_stored_moves_the_rest(index_location: str) -> None:
-    io = shard_io(index_location)
+    io = shard_io(index_location=index_location)
     before = pattern((32, 32), seed=1)
     before[0:8, 8:16] = 0  # inner chunk 1 is not stored: 0 and 2 are adjacent bytes
     stored, count = io.encode_all(before)

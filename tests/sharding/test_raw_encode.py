@@ -10,7 +10,7 @@ import tensorstore
 
 import tensortrio as ts
 
-from .conftest import cache_of, pattern, sharded_spec
+from .conftest import pattern, shard_io, sharded_spec
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,16 +52,7 @@ def test_a_chunk_is_left_out_only_when_every_element_is_the_fill_value(
 ) -> None:
     # The first element of an inner chunk decides most chunks at once; a chunk
     # that starts with the fill value must still be checked in full.
-    spec = sharded_spec(
-        {"driver": "memory"},
-        shape=(32, 32),
-        shard=(32, 32),
-        dtype=dtype,
-        inner_codecs=inner_codecs,
-        fill_value=fill,
-    )
-    store = ts.open(spec, create=True, context=ts.Context()).result()
-    io = cache_of(store)._io
+    io = shard_io(dtype=dtype, inner_codecs=inner_codecs, fill_value=fill)
     value = np.array(fill, dtype)
     data = pattern((32, 32), dtype)
     data[0:8, 0:8] = value  # all fill: left out

@@ -316,11 +316,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             trio.WouldBlock: the read must be submitted instead.
             Exception: the read's own error.
         """
-        self._check_now()
-        counts = self._counts
-        counts["reads"] += 1
-        counts["io_reads"] += 1
-        counts["batches"] += 1
+        self._start_now("reads")
         result = self.driver.read_now(request, time.time())
         if isinstance(result, Exception):
             raise result
@@ -335,15 +331,15 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             trio.WouldBlock: the write must be submitted instead.
             Exception: the write's own error.
         """
-        self._check_now()
-        counts = self._counts
-        counts["writes"] += 1
-        counts["io_writes"] += 1
-        counts["batches"] += 1
+        self._start_now("writes")
         return self.driver.write_now(request, time.time())
 
-    def _check_now(self) -> None:
-        """Raise ``trio.WouldBlock`` unless an operation may run at once, here, in order."""
+    def _start_now(self, kind: str) -> None:
+        """Count one operation of ``kind`` (``"reads"``, ``"writes"``) about to run at once.
+
+        Raises:
+            trio.WouldBlock: it may not run at once, here, in order: submit it.
+        """
         if (
             not self.driver.inline
             or self._intake
@@ -352,6 +348,10 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             or threading.get_ident() != self._thread
         ):
             raise trio.WouldBlock
+        counts = self._counts
+        counts[kind] += 1
+        counts["io_" + kind] += 1
+        counts["batches"] += 1
 
     def count_reads(self, reads: int) -> None:
         """Count ``reads`` that ran outside the actor (:class:`WorkerReads`); runtime thread."""
