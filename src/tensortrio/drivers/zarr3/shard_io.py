@@ -30,7 +30,7 @@ from ...errors import DataLossError
 from ..blosc_codec import decompress_rows, decompressor_into
 from ..blosc_format import blosc_header_sizes
 from ..kvstore.value_buffer import LARGE_VALUE, join_values, new_array, new_buffer
-from .codecs.compression import BloscCodec
+from .codecs.compression import BLOSC_SHUFFLES, BloscCodec
 from .codecs.sharding import (
     MISSING,
     decode_inner_chunk,
@@ -671,9 +671,6 @@ class ShardIO:
         return data if stored_chunks or self.store_fill_shards else None
 
 
-_SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
-
-
 _SCRATCH = threading.local()
 
 
@@ -711,6 +708,6 @@ def _inner_blosc(layout: ShardLayout) -> BloscCodec | None:
     ):
         return None
     blosc = inner.bytes_to_bytes[0]
-    if not isinstance(blosc, BloscCodec) or blosc.shuffle not in _SHUFFLES:
+    if not isinstance(blosc, BloscCodec) or blosc.shuffle not in BLOSC_SHUFFLES:
         return None
     return blosc

@@ -27,9 +27,10 @@ from .base import (
     register_codec,
 )
 
-__all__ = ["BloscCodec", "GzipCodec", "ZstdCodec"]
+__all__ = ["BLOSC_SHUFFLES", "BloscCodec", "GzipCodec", "ZstdCodec"]
 
-_SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+#: The zarr3 blosc ``shuffle`` names and c-blosc's numbers for them.
+BLOSC_SHUFFLES: Final = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
 
 
 def _int_member(config: dict[str, Any], name: str, low: int, high: int) -> int | None:
@@ -79,7 +80,7 @@ class BloscCodec:
             data,
             cname=self.cname,
             clevel=self.clevel,
-            shuffle=_SHUFFLES[self.shuffle or "noshuffle"],
+            shuffle=BLOSC_SHUFFLES[self.shuffle or "noshuffle"],
             typesize=self.typesize or 1,
             blocksize=self.blocksize,
         )
@@ -98,7 +99,7 @@ def _parse_blosc(config: dict[str, Any]) -> BloscCodec:
             f"{json_text(cname)}",
         )
     shuffle = config.get("shuffle")
-    if shuffle is not None and shuffle not in _SHUFFLES:
+    if shuffle is not None and shuffle not in BLOSC_SHUFFLES:
         raise config_member_error(
             "shuffle",
             'Expected one of "noshuffle", "shuffle", "bitshuffle", but received: '
