@@ -17,6 +17,7 @@ same object is the ``Context.Resource`` handle Python users see.
 from __future__ import annotations
 
 import abc
+import functools
 import json as _json
 import math
 import os
@@ -215,7 +216,10 @@ class CachePoolResource(ContextResource):
         return self.config
 
 
+@functools.cache
 def _cpu_count() -> int:
+    # Asked once: os.cpu_count() reads /sys each time (6 µs here), and the
+    # file driver's concurrency is looked up on every batch it dispatches.
     return os.cpu_count() or 1
 
 
