@@ -446,7 +446,9 @@ _CANCEL_POLL_SECONDS: Final = 0.05
 def _blocked_asyncio_task() -> asyncio.Task[Any] | None:
     """The asyncio task this thread is running (and a blocking call would block), if any."""
     loop = asyncio._get_running_loop()
-    return None if loop is None else asyncio.current_task(loop)
+    task = None if loop is None else asyncio.current_task(loop)
+    # A task class of another event loop library may lack ``cancelling()``: then wait plainly.
+    return task if task is not None and hasattr(task, "cancelling") else None
 
 
 def _wait_in_asyncio_task(
