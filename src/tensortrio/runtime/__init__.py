@@ -11,6 +11,8 @@ from ._dispatch import run_on_loop as run_on_loop
 from ._future import Future as Future
 from ._future import Promise as Promise
 from ._future import wait_done as wait_done
+from ._lanes import LanesStatistics as LanesStatistics
+from ._lanes import WorkerLanes as WorkerLanes
 from ._runtime import Runtime as Runtime
 from ._runtime import get_runtime as get_runtime
 from ._runtime import run_async as run_async
