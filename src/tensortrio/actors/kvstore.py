@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import math
 import os
 import threading
@@ -47,6 +48,7 @@ from ..drivers.kvstore.key_range import as_key
 from ..drivers.kvstore.operations import ReadRequest
 from ..drivers.kvstore.read_result import ReadResult
 from ..errors import ActorClosedError
+from ..runtime import WorkerLanes
 from .actor import Actor, ActorStatistics
 
 if TYPE_CHECKING:
@@ -230,6 +232,8 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     _read_batches: int = attrs.field(init=False, default=0)
     _write_batches: int = attrs.field(init=False, default=0)
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
+    _lanes: WorkerLanes[list[BatchOutcome]] | None = attrs.field(init=False, default=None)
+    """Where a ``threaded`` driver's batches run (while the actor serves)."""
     _counts: collections.Counter[str] = attrs.field(init=False, factory=collections.Counter)
 
     def __attrs_post_init__(self) -> None:
@@ -251,6 +255,13 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                if self.driver.threaded:
+                    limit = self.driver.concurrency
+                    self._lanes = WorkerLanes(
+                        limit + max(1, limit // 4),  # the write and the read batches
+                        nursery.start_soon,
+                        self.driver.io_limiter,
+                    )
                 await self.run()
         finally:
             self._fail_waiting(ActorClosedError(f"actor {self.name!r} is closed"))
@@ -375,22 +386,26 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         # Everything in the intake is taken below: a submit from now on wakes us again.
         self._wake_pending = False
         if isinstance(message, BatchDone):
-            if message.writes:
-                self._write_batches -= 1
-                for key in message.keys:
-                    remaining = self._busy[key] - 1
-                    if remaining:
-                        self._busy[key] = remaining
-                    else:
-                        del self._busy[key]
-            else:
-                self._read_batches -= 1
+            self._batch_done(message.writes, message.keys)
         if self.driver.inline:
             self._run_intake_inline()
         else:
             self._take_intake()
             self._dispatch()
         return None
+
+    def _batch_done(self, writes: bool, keys: tuple[bytes, ...]) -> None:
+        """A batch ended: free its slot and the keys its writes held."""
+        if writes:
+            self._write_batches -= 1
+            for key in keys:
+                remaining = self._busy[key] - 1
+                if remaining:
+                    self._busy[key] = remaining
+                else:
+                    del self._busy[key]
+        else:
+            self._read_batches -= 1
 
     def _start_task(self, op: TaskOp) -> None:
         self._counts[op.kind] += 1
@@ -470,14 +485,17 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         # only contend for the GIL (measured: context-switch storms), so reads
         # go in few, large batches. Writes wait on fsync with the GIL released
         # and gain from every allowed thread.
-        write_limit = self.driver.concurrency
-        read_limit = max(1, write_limit // 4)
+        read_limit = max(1, self.driver.concurrency // 4)
+        # On lanes, a second batch per lane waits queued: a lane that ends a
+        # batch takes the next at once instead of ending (and a new lane
+        # starting once this thread has formed the next batch).
+        write_limit = self.driver.concurrency * (1 if self._lanes is None else 2)
         while self._read_queue and self._read_batches < read_limit:
             operations, ops = self._form_read_batch(READ_BATCH)
             if not operations:
                 continue
             self._read_batches += 1
-            self._nursery.start_soon(self._run_batch, operations, ops, False, ())
+            self._start_batch(operations, ops, False, ())
         while self._write_queue and self._write_batches < write_limit:
             free = write_limit - self._write_batches
             size = max(1, min(WRITE_BATCH, math.ceil(len(self._write_queue) / free)))
@@ -487,7 +505,29 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             for key in keys:
                 self._busy[key] = self._busy.get(key, 0) + 1
             self._write_batches += 1
-            self._nursery.start_soon(self._run_batch, operations, ops, True, keys)
+            self._start_batch(operations, ops, True, keys)
+
+    def _start_batch(
+        self,
+        operations: list[BatchOperation],
+        ops: list[_Member],
+        writes: bool,
+        keys: tuple[bytes, ...],
+    ) -> None:
+        lanes = self._lanes
+        if lanes is None:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._run_batch, operations, ops, writes, keys)
+            return
+        try:
+            lanes.submit(
+                functools.partial(self.driver.run_batch_blocking, operations),
+                functools.partial(self._lane_done, ops, writes, keys),
+            )
+        except BaseException:
+            self._fail_ops(ops, ActorClosedError(f"actor {self.name!r} is closing"))
+            self._batch_done(writes, keys)
+            raise
 
     def _form_read_batch(self, size: int) -> tuple[list[BatchOperation], list[_Member]]:
         """Take the reads of up to ``size`` keys off the queue, dropping cancelled reads."""
@@ -612,6 +652,32 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         self._complete(ops, outcomes)
         with contextlib.suppress(ActorClosedError):
             await self.send(BatchDone(writes, keys))
+
+    def _lane_done(
+        self,
+        ops: list[_Member],
+        writes: bool,
+        keys: tuple[bytes, ...],
+        outcomes: list[BatchOutcome] | Exception,
+    ) -> None:
+        """A batch run in a lane ended (a callback on the runtime thread): settle it, go on.
+
+        What ``_run_batch`` and the ``BatchDone`` message do for a batch in a
+        task of its own, without a task or a message.
+        """
+        try:
+            if isinstance(outcomes, Exception):
+                outcomes = [outcomes] * len(ops)
+            self._complete(ops, outcomes)
+            self._batch_done(writes, keys)
+            if self.closed:
+                self._fail_waiting(ActorClosedError(f"actor {self.name!r} is closed"))
+            else:
+                self._take_intake()
+                self._dispatch()
+        except Exception as exc:  # never into trio's entry queue (it would crash the run)
+            self._fail_ops(ops, exc)
+            self._fail_waiting(exc)
 
     def _fail_ops(self, ops: list[_Member], error: Exception) -> None:
         for member in ops:

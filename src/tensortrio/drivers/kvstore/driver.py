@@ -100,14 +100,17 @@ class KvStoreDriver(abc.ABC):
     """An opened driver: executes batches of requests for the KvStore actor.
 
     ``inline`` drivers (memory) answer each operation synchronously on the
-    runtime thread (``read_now``/``write_now``); the others get batches
-    (``run_batch``) awaited in tasks, at most ``concurrency`` at once.
+    runtime thread (``read_now``/``write_now``); ``threaded`` drivers (file)
+    execute batches with ``run_batch_blocking`` on worker lanes; the others
+    get batches (``run_batch``) awaited in tasks; at most ``concurrency``
+    write batches are in flight at once.
     ``worker_reads`` drivers (file) also answer ``read_now`` on a worker
     thread, blocking it: a job that reads a value and then decodes it runs
     as one hop (``actors.kvstore.WorkerReads``).
     """
 
     inline: ClassVar[bool] = False
+    threaded: ClassVar[bool] = False
     worker_reads: ClassVar[bool] = False
 
     @property
@@ -149,6 +152,10 @@ class KvStoreDriver(abc.ABC):
     def write_now(self, request: WriteRequest, now: float) -> TimestampedStorageGeneration:
         """Apply one write synchronously, stamped ``now`` (``inline`` drivers only)."""
         raise UnimplementedError(f"{self.spec.id}: writes are not executed inline")
+
+    def run_batch_blocking(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
+        """``run_batch`` on a worker thread, blocking it (``threaded`` drivers only)."""
+        raise UnimplementedError(f"{self.spec.id}: batches are not executed on worker threads")
 
     async def run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
         """Execute a batch in order and return one outcome per operation.

@@ -128,6 +128,7 @@ def _resolve_sync(context: Any, reference: Any) -> bool:
 class FileDriver(KvStoreDriver):
     """An opened ``file`` kvstore."""
 
+    threaded: ClassVar[bool] = True
     worker_reads: ClassVar[bool] = True
 
     _spec: FileDriverSpec
@@ -169,12 +170,9 @@ class FileDriver(KvStoreDriver):
         # Worker threads only: a read of a cached file is a few system calls.
         return file_io.read_one(request, now)
 
-    async def run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
+    def run_batch_blocking(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
         # A full key is the file's path, so the driver's requests go to file_io as they are.
-        outcomes: list[BatchOutcome] = await trio.to_thread.run_sync(
-            _run_batch, operations, self.sync, limiter=self._limiter
-        )
-        return outcomes
+        return file_io.run_batch(operations, sync=self.sync)
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         self.validate_range(range_)
@@ -191,10 +189,6 @@ class FileDriver(KvStoreDriver):
         cut = prefix.rfind(b"/")
         if cut > 0:
             validate_range_directory(prefix[:cut])
-
-
-def _run_batch(operations: Sequence[BatchOperation], sync: bool) -> list[BatchOutcome]:
-    return file_io.run_batch(operations, sync=sync)
 
 
 def _delete_range(range_: KeyRange, sync: bool) -> None:
