@@ -293,10 +293,11 @@ class KvStore:
             trio.WouldBlock: the store needs I/O, or operations are queued
                 ahead of this one: use ``read``.
         """
-        if self._transaction is not None:
-            raise trio.WouldBlock
+        actor = self._lease.actor
+        if self._transaction is not None or not actor.driver.inline:
+            raise trio.WouldBlock  # before validating the key: ``read`` does that
         request = ReadRequest(self._full_key(key), FULL, if_not_equal or b"", b"", time.time())
-        return self._lease.actor.read_nowait(request)
+        return actor.read_nowait(request)
 
     def _read_slow(
         self,
@@ -381,9 +382,10 @@ class KvStore:
                 ahead of this one: use ``write_owned``.
             Exception: the write's own error.
         """
-        if self._transaction is not None:
-            raise trio.WouldBlock
-        return self._lease.actor.write_nowait(WriteRequest(self._full_key(key), value, if_equal))
+        actor = self._lease.actor
+        if self._transaction is not None or not actor.driver.inline:
+            raise trio.WouldBlock  # before validating the key: ``write_owned`` does that
+        return actor.write_nowait(WriteRequest(self._full_key(key), value, if_equal))
 
     def write_full_key(
         self, full_key: bytes, value: bytes | None, *, if_equal: bytes = b""
