@@ -42,6 +42,7 @@ import trio
 
 from ..drivers.chunk_codec import cell_encoder
 from ..errors import DataLossError, NotFoundError
+from ..runtime import WorkerLanes
 from .cache_pool import CachePool
 from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
 from .chunk_parts import (
@@ -197,6 +198,7 @@ class ChunkCache:
     # them after every operation), formatting a key each time would not.
     _keys: dict[tuple[int, ...], str] = attrs.field(init=False, factory=dict)
     _spawn: _Spawner | None = attrs.field(init=False, default=None)
+    _encode_lanes: WorkerLanes[object] | None = attrs.field(init=False, default=None)
     _chunk_shape: tuple[int, ...] = attrs.field(init=False)
     _dtype: np.dtype[Any] = attrs.field(init=False)
     _chunk_nbytes: int = attrs.field(init=False)
@@ -237,6 +239,18 @@ class ChunkCache:
 
             self._spawn = spawn
         return self._spawn
+
+    def _lanes(self) -> WorkerLanes[object]:
+        """Where writebacks encode large chunks: one stream for all writebacks of the cache.
+
+        A large write's windows follow each other on the same threads, with
+        no hop (and no idle core) between one window's last chunk and the next's first.
+        """
+        if self._encode_lanes is None:
+            limiter = self.limiter
+            tokens = 1 if limiter is None else max(1, int(limiter.total_tokens))
+            self._encode_lanes = WorkerLanes(tokens, self._spawner(), limiter)
+        return self._encode_lanes
 
     @property
     def chunk_shape(self) -> tuple[int, ...]:
@@ -784,6 +798,7 @@ class ChunkCache:
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
                 on_result=functools.partial(self._issue_write, todo, writes, retry),
+                lanes=self._lanes(),
             )
             todo = await self._settle_writes(writes, retry)
 

@@ -9,7 +9,10 @@ on average, all in one batch). A caller that takes results as they come
 (``on_result``) gets jobs of at least ``STREAM_BYTES`` each (encoding an 8 MiB
 chunk takes milliseconds) one per hop instead, so it sees each result as soon
 as it is ready: a chunk's kvstore write starts while the other chunks are
-still being encoded.
+still being encoded. Given ``lanes`` (writebacks: a cache's
+:class:`~tensortrio.runtime.WorkerLanes`), those jobs join the lanes' queue
+instead, so one call's jobs follow the previous call's on threads already
+running, with no hop between them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from ..runtime import call_in_worker_thread
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from ..runtime import WorkerLanes
 
 __all__ = ["PARALLEL_JOB_BYTES", "STREAM_BYTES", "JobOutcome", "run_jobs", "run_map"]
 
@@ -60,6 +65,7 @@ async def run_jobs(
     inline_bytes: float,
     on_result: Callable[[int, object], None] | None = None,
     io_limiter: trio.CapacityLimiter | None = None,
+    lanes: WorkerLanes[object] | None = None,
 ) -> list[object]:
     """Run ``jobs``; return each one's result or the exception it raised, in order.
 
@@ -70,6 +76,9 @@ async def run_jobs(
     ``io_limiter``: the jobs also do blocking I/O bounded by this limiter
     (``file_io_concurrency``): each hop holds one of its tokens, taken
     before the ``limiter`` token, and nothing runs inline.
+    ``lanes``: where large jobs taken as they come run (under the lanes'
+    own limiter). Jobs queued there run to the end and ``on_result`` is
+    called for each even if the caller is cancelled: for shielded callers.
     """
     total = sum(costs)
     if not jobs or (io_limiter is None and total < inline_bytes):
@@ -77,6 +86,8 @@ async def run_jobs(
     tokens = 1 if limiter is None else max(1, int(limiter.total_tokens))
     parts = min(tokens, len(jobs)) if total >= PARALLEL_JOB_BYTES * len(jobs) else 1
     if on_result is not None and len(jobs) > 1 and min(costs) >= STREAM_BYTES:
+        if lanes is not None and io_limiter is None:
+            return await _on_lanes(jobs, lanes, on_result)
         return await _stream(jobs, parts, limiter, io_limiter, on_result)
     if parts == 1:
         return _notify(
@@ -172,6 +183,36 @@ async def _stream(
             nursery.start_soon(
                 functools.partial(_hop, work, limiter=limiter, io_limiter=io_limiter)
             )
+    await all_delivered.wait()
+    if errors:
+        raise errors[0]
+    return results
+
+
+async def _on_lanes(
+    jobs: Sequence[Callable[[], object]],
+    lanes: WorkerLanes[object],
+    on_result: Callable[[int, object], None],
+) -> list[object]:
+    """``run_jobs`` of large jobs on ``lanes``: each result is handled as it arrives."""
+    results: list[object] = [None] * len(jobs)
+    left = len(jobs)
+    all_delivered = trio.Event()
+    errors: list[BaseException] = []
+
+    def deliver(index: int, outcome: object) -> None:  # trio thread, a lanes callback
+        nonlocal left
+        results[index] = outcome
+        try:
+            on_result(index, outcome)
+        except BaseException as exc:  # never into trio's entry queue
+            errors.append(exc)
+        left -= 1
+        if not left:
+            all_delivered.set()
+
+    for index, job in enumerate(jobs):
+        lanes.submit(job, functools.partial(deliver, index))
     await all_delivered.wait()
     if errors:
         raise errors[0]
