@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -267,3 +268,72 @@ async def test_cancelling_the_actor_still_reports_started_writes() -> None:
         driver(actor).gates[0].set()
     assert started.result().generation == b"\x001"
     assert driver(actor).data[b"k"] == b"1"
+
+
+@attrs.define(eq=False)
+class ThreadedGatedDriver(KvStoreDriver):
+    """A ``threaded`` driver: each batch blocks its worker thread until the test opens its gate."""
+
+    threaded: ClassVar[bool] = True
+    limiter: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(2))
+    batches: list[list[bytes]] = attrs.field(factory=list)
+    gates: list[threading.Event] = attrs.field(factory=lambda: [threading.Event() for _ in range(8)])
+    threads: set[int] = attrs.field(factory=set)
+
+    @property
+    def spec(self) -> MemoryDriverSpec:
+        return MemoryDriverSpec()
+
+    @property
+    def concurrency(self) -> int:
+        return 2
+
+    @property
+    def io_limiter(self) -> trio.CapacityLimiter:
+        return self.limiter
+
+    def run_batch_blocking(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
+        index = len(self.batches)
+        self.batches.append([op.key for op in operations])
+        self.threads.add(threading.get_ident())
+        assert self.gates[index].wait(30)
+        return [TimestampedStorageGeneration(b"\x00%d" % index, 0.0) for _ in operations]
+
+    async def list_keys(self, range_: KeyRange) -> list[bytes]:
+        return []
+
+    async def delete_range(self, range_: KeyRange) -> None:
+        return None
+
+
+async def test_a_threaded_driver_runs_batches_on_lanes_with_one_queued_per_lane() -> None:
+    # Two write slots (a lane each, one more batch queued for each) and a
+    # lane for reads, all three with a token of the I/O limiter.
+    driver = ThreadedGatedDriver(limiter=trio.CapacityLimiter(3))
+    actor = KvStoreActor(driver=driver, name="threaded kvstore", mailbox_size=8)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(actor.serve)
+            futures = [write(actor, b"k%d" % i, b"v") for i in range(8)]
+            while len(driver.batches) < 3:
+                await trio.sleep(0.001)  # the lanes' threads start
+            stats = actor.statistics()
+            assert stats.in_flight == 4  # four batches of two formed at once
+            assert stats.lanes is not None
+            assert (stats.lanes.lanes, stats.lanes.running, stats.lanes.queued) == (3, 3, 1)
+            for gate in driver.gates:
+                gate.set()
+            stamps = [await future for future in futures]
+            assert all(stamp.generation for stamp in stamps)
+            assert [len(batch) for batch in driver.batches] == [2, 2, 2, 2]
+            assert sorted(k for batch in driver.batches for k in batch) == sorted(
+                b"k%d" % i for i in range(8)
+            )
+            stats = actor.statistics()
+            assert (stats.writes, stats.io_writes, stats.batches) == (8, 8, 4)
+            assert stats.lanes is not None
+            assert stats.lanes.lanes_started == 3  # the queued batch followed on a running lane
+            await actor.aclose()
+    finally:
+        for gate in driver.gates:
+            gate.set()

@@ -10,14 +10,18 @@ everything that arrived at once:
 
 - reads of the same key that are waiting together are *coalesced*: one I/O
   answers all of them (their byte ranges are read in one go);
-- small operations are *batched*: one worker-thread hop executes a whole
+- small operations are *batched*: one worker thread executes a whole
   batch, so a 4 KiB value does not pay a ~100 µs hop of its own; drivers
   whose operations are plain memory work (``memory``) answer everything
-  that arrived in one go, inline;
+  that arrived in one go, inline. ``threaded`` drivers (``file``) run
+  batches on :class:`~tensortrio.runtime.WorkerLanes`: a lane takes the
+  next queued batch as it ends one, and a batch's end is one callback here,
+  not a task, a hop and a message;
 - concurrency is bounded: at most ``driver.concurrency`` write batches (the
   context's ``file_io_concurrency`` for ``file``) and a quarter as many read
-  batches are in flight; while all are busy, arrivals queue and the next
-  batches grow, which is what makes batching adapt to load. Reads get fewer
+  batches run at once (on lanes, one more write batch per lane waits
+  queued); while all are busy, arrivals queue and the next batches grow,
+  which is what makes batching adapt to load. Reads get fewer
   threads because reading cached files is Python CPU work that parallel
   threads only fight over (the GIL), while writes mostly wait in ``fsync``;
 - writes to one key are applied in the order they were submitted: a write
@@ -48,7 +52,7 @@ from ..drivers.kvstore.key_range import as_key
 from ..drivers.kvstore.operations import ReadRequest
 from ..drivers.kvstore.read_result import ReadResult
 from ..errors import ActorClosedError
-from ..runtime import WorkerLanes
+from ..runtime import LanesStatistics, WorkerLanes
 from .actor import Actor, ActorStatistics
 
 if TYPE_CHECKING:
@@ -191,13 +195,15 @@ class KvStoreStatistics(ActorStatistics):
     """Key reads performed: coalesced reads count once."""
     io_writes: int
     batches: int
-    """Batches executed: worker-thread hops for ``file``, inline runs for ``memory``."""
+    """Batches executed: on worker lanes for ``file``, inline runs for ``memory``."""
     coalesced_reads: int
     """Reads answered by another read's I/O."""
     cancelled: int
     """Operations dropped before they started because their future was cancelled."""
     queued: int
     in_flight: int
+    lanes: LanesStatistics | None = None
+    """The worker lanes running a ``threaded`` driver's batches (None for others)."""
 
 
 @attrs.define(eq=False)
@@ -720,4 +726,5 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             + len(self._write_queue)
             + len(self._intake),
             in_flight=self._read_batches + self._write_batches,
+            lanes=None if self._lanes is None else self._lanes.statistics(),
         )
