@@ -277,6 +277,23 @@ async def test_large_chunks_use_worker_threads(
     assert np.array_equal(await read(cache, t.T), expected.T)
 
 
+async def test_writebacks_encode_chunks_of_a_mebibyte_and_more_on_the_cache_lanes(
+    kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
+) -> None:
+    cache = cache_factory(kvstore, (512, 512), np.float32)  # 1 MiB chunks
+    t = domain(1024, 1536)
+    data = np.random.default_rng(3).random((1024, 1536), dtype=np.float32)
+    await write_chunked(cache, t, data)
+    await write_chunked(cache, t[:, 512:], data[:, 512:] + 1)
+    expected = data.copy()
+    expected[:, 512:] += 1
+    assert np.array_equal(await read(cache, t), expected)
+    lanes = cache.statistics().encode_lanes
+    assert lanes is not None
+    assert (lanes.jobs_run, lanes.running, lanes.queued) == (6 + 4, 0, 0)
+    assert 1 <= lanes.lanes_started <= lanes.jobs_run
+
+
 async def test_nan_fill_value_chunks_are_deleted(
     memory_kvstore: ts.KvStore, cache_factory: Callable[..., ChunkCache]
 ) -> None:

@@ -11,6 +11,7 @@ import trio
 
 from tensortrio.actors.cache_pool import CachePool
 from tensortrio.actors.worker_batch import PARALLEL_JOB_BYTES, STREAM_BYTES, run_jobs, run_map
+from tensortrio.runtime import WorkerLanes
 
 
 @attrs.define(eq=False)
@@ -103,6 +104,60 @@ async def test_on_result_sees_every_outcome_once_before_run_jobs_returns(
     assert [seen[i] for i in range(9)] == out
     assert [o for i, o in enumerate(out) if i != 2] == [i + 100 for i in range(9) if i != 2]
     assert isinstance(out[2], ValueError)
+
+
+async def test_streamed_jobs_given_lanes_run_there_each_outcome_seen_once(
+    nursery: trio.Nursery,
+) -> None:
+    limiter = trio.CapacityLimiter(2)
+    lanes: WorkerLanes[object] = WorkerLanes(2, nursery.start_soon, limiter)
+    seen: dict[int, object] = {}
+
+    def job(i: int) -> int:
+        if i == 2:
+            raise ValueError("job 2 failed")
+        return i + 100
+
+    def on_result(index: int, outcome: object) -> None:
+        assert index not in seen
+        seen[index] = outcome
+
+    for _ in range(2):  # the second call's jobs follow on the same lanes' queue
+        seen.clear()
+        out = await run_jobs(
+            [lambda i=i: job(i) for i in range(9)],
+            [STREAM_BYTES] * 9,
+            limiter=limiter,
+            inline_bytes=0,
+            on_result=on_result,
+            lanes=lanes,
+        )
+        assert [seen[i] for i in range(9)] == out
+        assert [o for i, o in enumerate(out) if i != 2] == [i + 100 for i in range(9) if i != 2]
+        assert isinstance(out[2], ValueError)
+    assert lanes.statistics().jobs_run == 18
+
+
+async def test_an_on_result_error_on_lanes_is_raised_after_every_job_ran(
+    nursery: trio.Nursery,
+) -> None:
+    lanes: WorkerLanes[object] = WorkerLanes(2, nursery.start_soon)
+    ran: list[int] = []
+
+    def on_result(index: int, outcome: object) -> None:
+        if index == 1:
+            raise KeyError("bad callback")
+
+    with pytest.raises(KeyError, match=r"^'bad callback'$"):
+        await run_jobs(
+            [lambda i=i: ran.append(i) for i in range(4)],
+            [STREAM_BYTES] * 4,
+            limiter=None,
+            inline_bytes=0,
+            on_result=on_result,
+            lanes=lanes,
+        )
+    assert sorted(ran) == [0, 1, 2, 3]
 
 
 async def test_streamed_results_arrive_while_other_jobs_still_run() -> None:

@@ -42,7 +42,7 @@ import trio
 
 from ..drivers.chunk_codec import cell_encoder
 from ..errors import DataLossError, NotFoundError
-from ..runtime import WorkerLanes
+from ..runtime import LanesStatistics, WorkerLanes
 from .cache_pool import CachePool
 from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
 from .chunk_parts import (
@@ -142,6 +142,8 @@ class ChunkCacheStatistics:
     entries: int
     bytes_held: int
     """Bytes this cache's entries hold (decoded chunks, pending writes, overhead)."""
+    encode_lanes: LanesStatistics | None = None
+    """The worker lanes writebacks encode large chunks on (None until first used)."""
 
 
 _Fetched: TypeAlias = "tuple[ReadResult, Any, Exception | None]"
@@ -950,6 +952,7 @@ class ChunkCache:
             misses=self._misses,
             entries=len(self._entries),
             bytes_held=sum(e.held_bytes() for e in self._entries.values()),
+            encode_lanes=None if self._encode_lanes is None else self._encode_lanes.statistics(),
         )
 
 
