@@ -262,9 +262,8 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 if self.driver.threaded:
-                    limit = self.driver.concurrency
                     self._lanes = WorkerLanes(
-                        limit + max(1, limit // 4),  # the write and the read batches
+                        self.driver.concurrency + self._read_limit(),  # writes and reads
                         nursery.start_soon,
                         self.driver.io_limiter,
                     )
@@ -491,7 +490,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         # only contend for the GIL (measured: context-switch storms), so reads
         # go in few, large batches. Writes wait on fsync with the GIL released
         # and gain from every allowed thread.
-        read_limit = max(1, self.driver.concurrency // 4)
+        read_limit = self._read_limit()
         # On lanes, a second batch per lane waits queued: a lane that ends a
         # batch takes the next at once instead of ending (and a new lane
         # starting once this thread has formed the next batch).
@@ -512,6 +511,9 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                 self._busy[key] = self._busy.get(key, 0) + 1
             self._write_batches += 1
             self._start_batch(operations, ops, True, keys)
+
+    def _read_limit(self) -> int:
+        return max(1, self.driver.concurrency // 4)
 
     def _start_batch(
         self,

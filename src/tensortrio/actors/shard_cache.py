@@ -595,6 +595,7 @@ class ShardCache(ChunkCache):
                 limiter=self.limiter,
                 inline_bytes=self._codec_inline_bytes(),
                 on_result=functools.partial(self._issue_write, todo, writes, retry),
+                lanes=self._lanes(),
             )
             todo = await self._settle_writes(writes, retry)
 
