@@ -138,28 +138,6 @@ async def test_streamed_jobs_given_lanes_run_there_each_outcome_seen_once(
     assert lanes.statistics().jobs_run == 18
 
 
-async def test_an_on_result_error_on_lanes_is_raised_after_every_job_ran(
-    nursery: trio.Nursery,
-) -> None:
-    lanes: WorkerLanes[object] = WorkerLanes(2, nursery.start_soon)
-    ran: list[int] = []
-
-    def on_result(index: int, outcome: object) -> None:
-        if index == 1:
-            raise KeyError("bad callback")
-
-    with pytest.raises(KeyError, match=r"^'bad callback'$"):
-        await run_jobs(
-            [lambda i=i: ran.append(i) for i in range(4)],
-            [STREAM_BYTES] * 4,
-            limiter=None,
-            inline_bytes=0,
-            on_result=on_result,
-            lanes=lanes,
-        )
-    assert sorted(ran) == [0, 1, 2, 3]
-
-
 async def test_streamed_results_arrive_while_other_jobs_still_run() -> None:
     # Job 1 waits until the runtime thread has seen job 0's result: only a
     # streamed run_jobs (not one that returns all results at the end) lets it finish.
@@ -184,7 +162,11 @@ async def test_streamed_results_arrive_while_other_jobs_still_run() -> None:
     assert out == [0, 1]
 
 
-async def test_an_on_result_error_is_raised_after_every_job_ran() -> None:
+@pytest.mark.parametrize("on_lanes", [False, True], ids=["hops", "lanes"])
+async def test_an_on_result_error_is_raised_after_every_job_ran(
+    nursery: trio.Nursery, on_lanes: bool
+) -> None:
+    lanes: WorkerLanes[object] | None = WorkerLanes(2, nursery.start_soon) if on_lanes else None
     ran: list[int] = []
 
     def on_result(index: int, outcome: object) -> None:
@@ -198,6 +180,7 @@ async def test_an_on_result_error_is_raised_after_every_job_ran() -> None:
             limiter=trio.CapacityLimiter(2),
             inline_bytes=0,
             on_result=on_result,
+            lanes=lanes,
         )
     assert sorted(ran) == [0, 1, 2, 3]
 

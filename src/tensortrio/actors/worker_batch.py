@@ -149,21 +149,8 @@ async def _stream(
     """
     token = trio.lowlevel.current_trio_token()
     queue = collections.deque(range(len(jobs)))
-    results: list[object] = [None] * len(jobs)
-    delivered = 0
-    all_delivered = trio.Event()
-    errors: list[BaseException] = []
-
-    def deliver(index: int, outcome: object) -> None:  # runtime thread
-        nonlocal delivered
-        results[index] = outcome
-        try:
-            on_result(index, outcome)
-        except BaseException as exc:  # never into trio's entry queue
-            errors.append(exc)
-        delivered += 1
-        if delivered == len(jobs):
-            all_delivered.set()
+    delivery = _Delivery(len(jobs), on_result)
+    deliver = delivery.deliver
 
     def work() -> None:  # worker thread
         while True:
@@ -183,10 +170,7 @@ async def _stream(
             nursery.start_soon(
                 functools.partial(_hop, work, limiter=limiter, io_limiter=io_limiter)
             )
-    await all_delivered.wait()
-    if errors:
-        raise errors[0]
-    return results
+    return await delivery.wait()
 
 
 async def _on_lanes(
@@ -195,28 +179,38 @@ async def _on_lanes(
     on_result: Callable[[int, object], None],
 ) -> list[object]:
     """``run_jobs`` of large jobs on ``lanes``: each result is handled as it arrives."""
-    results: list[object] = [None] * len(jobs)
-    left = len(jobs)
-    all_delivered = trio.Event()
-    errors: list[BaseException] = []
-
-    def deliver(index: int, outcome: object) -> None:  # trio thread, a lanes callback
-        nonlocal left
-        results[index] = outcome
-        try:
-            on_result(index, outcome)
-        except BaseException as exc:  # never into trio's entry queue
-            errors.append(exc)
-        left -= 1
-        if not left:
-            all_delivered.set()
-
+    delivery = _Delivery(len(jobs), on_result)
     for index, job in enumerate(jobs):
-        lanes.submit(job, functools.partial(deliver, index))
-    await all_delivered.wait()
-    if errors:
-        raise errors[0]
-    return results
+        lanes.submit(job, functools.partial(delivery.deliver, index))
+    return await delivery.wait()
+
+
+class _Delivery:
+    """Collects streamed outcomes on the runtime thread, each handed to ``on_result`` as it comes."""
+
+    def __init__(self, count: int, on_result: Callable[[int, object], None]) -> None:
+        self.results: list[object] = [None] * count
+        self._left = count
+        self._on_result = on_result
+        self._all_delivered = trio.Event()
+        self._errors: list[BaseException] = []
+
+    def deliver(self, index: int, outcome: object) -> None:  # runtime thread, a callback
+        self.results[index] = outcome
+        try:
+            self._on_result(index, outcome)
+        except BaseException as exc:  # never into trio's entry queue
+            self._errors.append(exc)
+        self._left -= 1
+        if not self._left:
+            self._all_delivered.set()
+
+    async def wait(self) -> list[object]:
+        """The outcomes, once all are delivered; the first ``on_result`` error is raised then."""
+        await self._all_delivered.wait()
+        if self._errors:
+            raise self._errors[0]
+        return self.results
 
 
 def _notify(outcomes: list[object], on_result: Callable[[int, object], None] | None) -> list[object]:
