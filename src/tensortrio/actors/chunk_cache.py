@@ -143,7 +143,7 @@ class ChunkCacheStatistics:
     bytes_held: int
     """Bytes this cache's entries hold (decoded chunks, pending writes, overhead)."""
     encode_lanes: LanesStatistics | None = None
-    """The worker lanes writebacks encode large chunks on (None until first used)."""
+    """The worker lanes writebacks encode large chunks on (None before the first writeback)."""
 
 
 _Fetched: TypeAlias = "tuple[ReadResult, Any, Exception | None]"
