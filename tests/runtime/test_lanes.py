@@ -12,7 +12,7 @@ import trio.testing
 from tensortrio.runtime import LanesStatistics, WorkerLanes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
 WAIT = 30.0  # seconds a worker thread waits for the test before giving up
 
@@ -126,6 +126,40 @@ async def test_a_lane_ends_when_the_queue_is_empty_and_the_next_job_starts_one(
     await outcomes.wait(2)
     assert outcomes.items == [("first", 1), ("second", 2)]
     assert lanes.statistics().lanes_started == 2
+
+
+async def test_lanes_are_threads_and_one_task_keeps_the_nursery_open_while_any_lives(
+    nursery: trio.Nursery,
+) -> None:
+    spawned: list[object] = []
+
+    def spawn(async_fn: Callable[[], Awaitable[object]]) -> None:
+        spawned.append(async_fn)
+        nursery.start_soon(async_fn)
+
+    lanes: WorkerLanes[object] = WorkerLanes(2, spawn, trio.CapacityLimiter(2))
+    outcomes = Outcomes()
+    gate = threading.Event()
+    started = threading.Event()
+    lanes.submit(gated("long", gate, started), outcomes.done("long"))
+    await trio.to_thread.run_sync(started.wait, WAIT)
+    for n in range(3):  # each starts (and ends) a second lane while the first runs
+        lanes.submit(lambda n=n: n, outcomes.done(f"quick {n}"))
+        await outcomes.wait(n + 1)
+    assert lanes.statistics().lanes_started == 4
+    assert len(spawned) == 1
+    assert len(nursery.child_tasks) == 1
+    gate.set()
+    await outcomes.wait(4)
+    await trio.testing.wait_all_tasks_blocked()
+    # The last lane ended: its outcome was delivered, its token released, and
+    # nothing is left in the nursery.
+    assert lanes.statistics() == LanesStatistics(
+        lanes=0, running=0, queued=0, jobs_run=4, lanes_started=4
+    )
+    assert lanes.limiter is not None
+    assert lanes.limiter.borrowed_tokens == 0
+    assert not nursery.child_tasks
 
 
 async def test_lanes_hold_their_limiter_while_they_run(nursery: trio.Nursery) -> None:

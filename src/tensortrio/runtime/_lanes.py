@@ -6,20 +6,31 @@ every core) each of those Python steps is many times slower than on an idle
 machine, and the trio thread's time holding the GIL is time the workers
 wait for it: measured on W1's file writes, every millisecond the runtime
 thread spends costs about a millisecond of wall time. A lane is one worker
-thread hop that takes the next queued job as soon as it finishes one, so a
-stream of jobs pays one hop per lane, not one per job; each outcome goes
-back to the trio thread as a ``run_sync_soon`` callback, without a task.
+thread that takes the next queued job as soon as it finishes one, so a
+stream of jobs pays one thread start per lane, not a hop per job; each
+outcome goes back to the trio thread as a ``run_sync_soon`` callback,
+without a task.
 
-Lanes start on demand (at most ``limit``, each under ``limiter`` while it
-runs) and end as soon as the queue is empty: an idle store holds no thread
-and no token. A caller that wants its lanes to keep going queues its next
-jobs before the running ones end (the kvstore actor keeps a batch queued
-per lane while writes wait).
+Lanes start on demand (at most ``limit``, each holding a ``limiter`` token
+while it runs) and end as soon as the queue is empty: an idle store holds no
+thread and no token. A lane is a thread, not a task: starting one takes the
+token at once when one is free and hands the thread its job list, which
+costs the trio thread a fraction of a ``to_thread`` call (W1's file writes
+start a lane for almost every chunk, when fsyncs outpace encoding). Only a
+lane that must wait for a token has a task, until it gets one. The lanes'
+lifetime is still scoped by the nursery that ``spawn`` starts tasks in: one
+shielded task waits there while any lane lives, so the nursery cannot close
+before every job has run and every outcome was delivered.
+
+A caller that wants its lanes to keep going queues its next jobs before the
+running ones end (the kvstore actor keeps a batch queued per lane while
+writes wait).
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import threading
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -29,9 +40,14 @@ import trio
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    import outcome
+
 __all__ = ["LanesStatistics", "WorkerLanes"]
 
 T = TypeVar("T")
+
+#: A job's ``done`` callback and the job's outcome, waiting to be delivered.
+_Delivery = tuple["Callable[[Any], object]", Any]
 
 
 @attrs.frozen
@@ -50,9 +66,9 @@ class WorkerLanes(Generic[T]):
     """Run blocking jobs on at most ``limit`` worker threads, queued jobs back to back.
 
     Create and use it on the trio thread. ``spawn`` starts a task (a
-    nursery's ``start_soon``) that lives as long as its lane; the nursery
-    must outlive every submitted job. Jobs are never abandoned: a lane
-    finishes the queue even if its task is cancelled.
+    nursery's ``start_soon``); the nursery must outlive every submitted job,
+    and does: it holds a task while any lane lives. Jobs are never
+    abandoned: the lanes finish the queue even if that nursery is cancelled.
     """
 
     limit: int
@@ -65,9 +81,16 @@ class WorkerLanes(Generic[T]):
     _queue: collections.deque[tuple[Callable[[], T], Callable[[T | Exception], object]]] = (
         attrs.field(init=False, factory=collections.deque)
     )
+    # Under ``_lock`` (the lanes' threads read and change them):
     _alive: int = attrs.field(init=False, default=0)
+    """Lanes that will take queued jobs (a lane that found the queue empty is not)."""
     _running: int = attrs.field(init=False, default=0)
     _jobs_run: int = attrs.field(init=False, default=0)
+    # Trio thread only:
+    _open: int = attrs.field(init=False, default=0)
+    """Lanes started whose end (last outcome delivered, token released) is not yet handled."""
+    _all_ended: trio.Event | None = attrs.field(init=False, default=None)
+    """What the task keeping the nursery open waits for (None: no lane lives)."""
     _lanes_started: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
@@ -79,6 +102,10 @@ class WorkerLanes(Generic[T]):
 
         ``done`` must not raise. A lane is started if the ones alive are all
         busy and fewer than ``limit`` are.
+
+        Raises:
+            Exception: what ``spawn`` raised (the nursery is closed); ``job``
+                is then not queued.
         """
         with self._lock:
             self._queue.append((job, done))
@@ -86,52 +113,101 @@ class WorkerLanes(Generic[T]):
             start = self._alive < self.limit and self._alive - self._running < len(self._queue)
             if start:
                 self._alive += 1
-        if start:
-            self._lanes_started += 1
+        if not start:
+            return
+        if self._all_ended is None:
+            all_ended = trio.Event()
             try:
-                self.spawn(self._lane)
+                self.spawn(functools.partial(_keep_open, all_ended))
             except BaseException:
                 with self._lock:
                     self._alive -= 1
-                    try:
-                        self._queue.remove((job, done))
-                    except ValueError:
-                        return  # a lane alive took it: ``done`` will be called
+                    self._queue.remove((job, done))  # no lane lives to have taken it
                 raise
-
-    async def _lane(self) -> None:
-        # Shielded: a lane started in a cancelled nursery (a store closing)
-        # still runs the jobs queued for it, whose callers wait for ``done``.
-        with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(self._work, limiter=self.limiter)
-
-    def _work(self) -> None:  # worker thread
-        token, lock, queue = self._token, self._lock, self._queue
-        while True:
-            with lock:
-                if not queue:
-                    # Decided under the lock that ``submit`` takes: a job queued
-                    # from now on sees one lane fewer and starts its own.
-                    self._alive -= 1
-                    return
-                job, done = queue.popleft()
-                self._running += 1
+            self._all_ended = all_ended
+        self._open += 1
+        self._lanes_started += 1
+        borrower = object()
+        if self.limiter is not None:
             try:
-                outcome: Any = job()
-            except Exception as exc:
-                outcome = exc
-            with lock:
-                self._running -= 1
-                self._jobs_run += 1
-            token.run_sync_soon(done, outcome)
+                self.limiter.acquire_on_behalf_of_nowait(borrower)
+            except trio.WouldBlock:
+                # The nursery is open (it holds ``_keep_open``): this cannot fail.
+                self.spawn(functools.partial(self._start_when_free, borrower))
+                return
+        self._start_lane(borrower)
+
+    async def _start_when_free(self, borrower: object) -> None:
+        assert self.limiter is not None
+        # Shielded: the jobs queued for this lane run even if the nursery is cancelled.
+        with trio.CancelScope(shield=True):
+            await self.limiter.acquire_on_behalf_of(borrower)
+        self._start_lane(borrower)
+
+    def _start_lane(self, borrower: object) -> None:
+        trio.lowlevel.start_thread_soon(
+            functools.partial(self._work, borrower), _unwrap, name="tensortrio lane"
+        )
+
+    def _work(self, borrower: object) -> None:  # worker thread
+        token, lock, queue = self._token, self._lock, self._queue
+        last: _Delivery | None = None
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        # Decided under the lock that ``submit`` takes: a job queued
+                        # from now on sees one lane fewer and starts its own.
+                        self._alive -= 1
+                        return
+                    job, done = queue.popleft()
+                    self._running += 1
+                if last is not None:
+                    token.run_sync_soon(last[0], last[1])
+                try:
+                    result: Any = job()
+                except Exception as exc:
+                    result = exc
+                with lock:
+                    self._running -= 1
+                    self._jobs_run += 1
+                # Delivered once the next job is taken, or with the lane's end:
+                # the last job of a lane costs the trio thread one callback, not two.
+                last = (done, result)
+        finally:
+            token.run_sync_soon(self._lane_ended, borrower, last)
+
+    def _lane_ended(self, borrower: object, last: _Delivery | None) -> None:
+        try:
+            if last is not None:
+                last[0](last[1])
+        finally:
+            if self.limiter is not None:
+                self.limiter.release_on_behalf_of(borrower)
+            self._open -= 1
+            if not self._open:
+                assert self._all_ended is not None
+                self._all_ended.set()
+                self._all_ended = None
 
     def statistics(self) -> LanesStatistics:
-        """A snapshot of the lanes' state and totals."""
+        """A snapshot of the lanes' state and totals (trio thread)."""
         with self._lock:
             return LanesStatistics(
-                lanes=self._alive,
+                lanes=self._open,
                 running=self._running,
                 queued=len(self._queue),
                 jobs_run=self._jobs_run,
                 lanes_started=self._lanes_started,
             )
+
+
+async def _keep_open(all_ended: trio.Event) -> None:
+    """Hold the lanes' nursery open (even cancelled) until every lane has ended."""
+    with trio.CancelScope(shield=True):
+        await all_ended.wait()
+
+
+def _unwrap(result: outcome.Outcome[None]) -> None:
+    # ``_work`` handles every job's error; anything else is a bug, printed by trio.
+    result.unwrap()
