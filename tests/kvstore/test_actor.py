@@ -337,3 +337,32 @@ async def test_a_threaded_driver_runs_batches_on_lanes_with_one_queued_per_lane(
     finally:
         for gate in driver.gates:
             gate.set()
+
+
+async def test_a_write_on_the_actors_thread_starts_its_batch_without_a_message() -> None:
+    driver = ThreadedGatedDriver(limiter=trio.CapacityLimiter(3))
+    actor = KvStoreActor(driver=driver, name="threaded kvstore", mailbox_size=8)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(actor.serve)
+            await trio.testing.wait_all_tasks_blocked()
+            handled = actor.statistics().messages_handled
+            futures = []
+            for i in range(5):
+                futures.append(write(actor, b"k%d" % i, b"v"))
+                # Formed and handed to a lane within the call (two slots, one
+                # more queued for each); the fifth waits for a slot.
+                stats = actor.statistics()
+                assert (stats.in_flight, stats.queued) == (min(i + 1, 4), max(0, i - 3))
+            assert actor.statistics().messages_handled == handled
+            for gate in driver.gates:
+                gate.set()
+            stamps = [await future for future in futures]
+            assert all(stamp.generation for stamp in stamps)
+            # The fifth followed when a batch ended (a callback, not a message either).
+            assert [len(batch) for batch in driver.batches] == [1, 1, 1, 1, 1]
+            assert actor.statistics().messages_handled == handled
+            await actor.aclose()
+    finally:
+        for gate in driver.gates:
+            gate.set()

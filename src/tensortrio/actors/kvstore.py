@@ -6,7 +6,9 @@ stores, under the same ``file_io_concurrency`` bound: :class:`WorkerReads`.)
 Callers on any thread hand it operations through :meth:`KvStoreActor.submit`,
 which appends to a thread-safe intake and wakes the actor at most once per
 burst (one ``run_sync_soon``, not one per operation). The actor then works on
-everything that arrived at once:
+everything that arrived at once (a write submitted on the actor's own
+thread to a ``threaded`` driver does that work itself, without waking the
+actor's task):
 
 - reads of the same key that are waiting together are *coalesced*: one I/O
   answers all of them (their byte ranges are read in one go);
@@ -223,6 +225,8 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     """The thread running the actor's trio run (where it is created)."""
     _intake: collections.deque[Op] = attrs.field(init=False, factory=collections.deque)
     _wake_pending: bool = attrs.field(init=False, default=False)
+    _dispatching: bool = attrs.field(init=False, default=False)
+    """Taking the intake now: an operation submitted meanwhile (by a settled future's waker) waits for the next drain."""
     _read_queue: collections.deque[bytes] = attrs.field(init=False, factory=collections.deque)
     """Keys with reads waiting for a batch, in the order of each key's first read."""
     _reads: dict[bytes, ReadOp | list[ReadOp]] = attrs.field(init=False, factory=dict)
@@ -303,6 +307,23 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             )
             return
         self._intake.append(op)
+        if (
+            type(op) is WriteOp
+            and self._lanes is not None
+            and not self._dispatching
+            and threading.get_ident() == self._thread
+            and not self.closed
+        ):
+            # On the actor's thread, a threaded store's write goes into a batch
+            # handed to a lane right here, as handling a Drain would: waking
+            # the actor's task for it costs a task step per write (per chunk,
+            # on W1's file writes). Reads still wait for the drain, where
+            # the reads of one key submitted together are coalesced.
+            try:
+                self._take_and_dispatch()
+            except Exception as exc:  # the lanes' nursery is closing: fail, never raise to a caller
+                self._fail_waiting(exc)
+            return
         if self._wake_pending:
             return
         self._wake_pending = True
@@ -395,9 +416,17 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         if self.driver.inline:
             self._run_intake_inline()
         else:
+            self._take_and_dispatch()
+        return None
+
+    def _take_and_dispatch(self) -> None:
+        """Queue everything in the intake and start the batches the limits allow."""
+        self._dispatching = True
+        try:
             self._take_intake()
             self._dispatch()
-        return None
+        finally:
+            self._dispatching = False
 
     def _batch_done(self, writes: bool, keys: tuple[bytes, ...]) -> None:
         """A batch ended: free its slot and the keys its writes held."""
@@ -681,8 +710,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             if self.closed:
                 self._fail_waiting(ActorClosedError(f"actor {self.name!r} is closed"))
             else:
-                self._take_intake()
-                self._dispatch()
+                self._take_and_dispatch()
         except Exception as exc:  # never into trio's entry queue (it would crash the run)
             self._fail_ops(ops, exc)
             self._fail_waiting(exc)
