@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -306,63 +307,63 @@ class ThreadedGatedDriver(KvStoreDriver):
         return None
 
 
+@contextlib.asynccontextmanager
+async def serving(driver: ThreadedGatedDriver) -> AsyncIterator[KvStoreActor]:
+    """A KvStore actor on ``driver``, its ``serve`` started (not yet running) in a nursery."""
+    actor = KvStoreActor(driver=driver, name="threaded kvstore", mailbox_size=8)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(actor.serve)
+            yield actor
+            await actor.aclose()
+    finally:
+        for gate in driver.gates:  # a failed test must not leave lane threads waiting
+            gate.set()
+
+
 async def test_a_threaded_driver_runs_batches_on_lanes_with_one_queued_per_lane() -> None:
     # Two write slots (a lane each, one more batch queued for each) and a
     # lane for reads, all three with a token of the I/O limiter.
     driver = ThreadedGatedDriver(limiter=trio.CapacityLimiter(3))
-    actor = KvStoreActor(driver=driver, name="threaded kvstore", mailbox_size=8)
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(actor.serve)
-            futures = [write(actor, b"k%d" % i, b"v") for i in range(8)]
-            while len(driver.batches) < 3:
-                await trio.sleep(0.001)  # the lanes' threads start
-            stats = actor.statistics()
-            assert stats.in_flight == 4  # four batches of two formed at once
-            assert stats.lanes is not None
-            assert (stats.lanes.lanes, stats.lanes.running, stats.lanes.queued) == (3, 3, 1)
-            for gate in driver.gates:
-                gate.set()
-            stamps = [await future for future in futures]
-            assert all(stamp.generation for stamp in stamps)
-            assert [len(batch) for batch in driver.batches] == [2, 2, 2, 2]
-            assert sorted(k for batch in driver.batches for k in batch) == sorted(
-                b"k%d" % i for i in range(8)
-            )
-            stats = actor.statistics()
-            assert (stats.writes, stats.io_writes, stats.batches) == (8, 8, 4)
-            assert stats.lanes is not None
-            assert stats.lanes.lanes_started == 3  # the queued batch followed on a running lane
-            await actor.aclose()
-    finally:
+    async with serving(driver) as actor:
+        futures = [write(actor, b"k%d" % i, b"v") for i in range(8)]
+        while len(driver.batches) < 3:
+            await trio.sleep(0.001)  # the lanes' threads start
+        stats = actor.statistics()
+        assert stats.in_flight == 4  # four batches of two formed at once
+        assert stats.lanes is not None
+        assert (stats.lanes.lanes, stats.lanes.running, stats.lanes.queued) == (3, 3, 1)
         for gate in driver.gates:
             gate.set()
+        stamps = [await future for future in futures]
+        assert all(stamp.generation for stamp in stamps)
+        assert [len(batch) for batch in driver.batches] == [2, 2, 2, 2]
+        assert sorted(k for batch in driver.batches for k in batch) == sorted(
+            b"k%d" % i for i in range(8)
+        )
+        stats = actor.statistics()
+        assert (stats.writes, stats.io_writes, stats.batches) == (8, 8, 4)
+        assert stats.lanes is not None
+        assert stats.lanes.lanes_started == 3  # the queued batch followed on a running lane
 
 
 async def test_a_write_on_the_actors_thread_starts_its_batch_without_a_message() -> None:
     driver = ThreadedGatedDriver(limiter=trio.CapacityLimiter(3))
-    actor = KvStoreActor(driver=driver, name="threaded kvstore", mailbox_size=8)
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(actor.serve)
-            await trio.testing.wait_all_tasks_blocked()
-            handled = actor.statistics().messages_handled
-            futures = []
-            for i in range(5):
-                futures.append(write(actor, b"k%d" % i, b"v"))
-                # Formed and handed to a lane within the call (two slots, one
-                # more queued for each); the fifth waits for a slot.
-                stats = actor.statistics()
-                assert (stats.in_flight, stats.queued) == (min(i + 1, 4), max(0, i - 3))
-            assert actor.statistics().messages_handled == handled
-            for gate in driver.gates:
-                gate.set()
-            stamps = [await future for future in futures]
-            assert all(stamp.generation for stamp in stamps)
-            # The fifth followed when a batch ended (a callback, not a message either).
-            assert [len(batch) for batch in driver.batches] == [1, 1, 1, 1, 1]
-            assert actor.statistics().messages_handled == handled
-            await actor.aclose()
-    finally:
+    async with serving(driver) as actor:
+        await trio.testing.wait_all_tasks_blocked()
+        handled = actor.statistics().messages_handled
+        futures = []
+        for i in range(5):
+            futures.append(write(actor, b"k%d" % i, b"v"))
+            # Formed and handed to a lane within the call (two slots, one
+            # more queued for each); the fifth waits for a slot.
+            stats = actor.statistics()
+            assert (stats.in_flight, stats.queued) == (min(i + 1, 4), max(0, i - 3))
+        assert actor.statistics().messages_handled == handled
         for gate in driver.gates:
             gate.set()
+        stamps = [await future for future in futures]
+        assert all(stamp.generation for stamp in stamps)
+        # The fifth followed when a batch ended (a callback, not a message either).
+        assert [len(batch) for batch in driver.batches] == [1, 1, 1, 1, 1]
+        assert actor.statistics().messages_handled == handled
