@@ -43,6 +43,7 @@ import trio
 from ..drivers.chunk_codec import cell_encoder
 from ..errors import DataLossError, NotFoundError
 from ..runtime import LanesStatistics, WorkerLanes
+from ..schema.fill_value import all_equal_fill
 from .cache_pool import CachePool
 from .chunk_entry import ChunkEntry, WritebackSnapshot, WriteTicket
 from .chunk_parts import (
@@ -914,28 +915,12 @@ class ChunkCache:
             else:
                 chunk = stored.copy()
             np.copyto(chunk, pending, where=mask)
-        if not self.store_data_equal_to_fill_value and self._equals_fill(chunk):
+        if not self.store_data_equal_to_fill_value and all_equal_fill(chunk, self.codec.fill_value):
             return None, None
         encoded = self._encode(chunk, cell)
         if borrowed:
             return (chunk.copy() if self.pool.total_bytes_limit else None), encoded
         return chunk, encoded
-
-    def _equals_fill(self, chunk: NDArray[Any]) -> bool:
-        fill = self.codec.fill_value
-        if chunk.size == 0:
-            return True
-        nan_fill = chunk.dtype.kind in "fc" and bool(np.isnan(fill))
-        # Most chunks differ at their first element: decide that with scalars
-        # (``chunk`` may be a strided view: never flatten it, that copies).
-        first = chunk[(0,) * chunk.ndim]
-        if nan_fill:
-            if not np.isnan(first):
-                return False
-            return bool(np.isnan(chunk).all())
-        if first != fill:
-            return False
-        return bool((chunk == fill).all())
 
     # --- statistics
 

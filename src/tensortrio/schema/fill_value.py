@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .dtype import dtype as DType
 
 __all__ = [
+    "all_equal_fill",
     "check_fill_value_broadcast",
     "decode_fill_integer",
     "fill_value_from_json",
@@ -38,6 +39,36 @@ __all__ = [
     "scalar_fill_value",
     "unbroadcast",
 ]
+
+#: Bytes of a chunk compared at once by :func:`all_equal_fill`.
+_SLAB_BYTES = 1 << 18
+
+
+def all_equal_fill(array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]) -> bool:
+    """Whether every element of ``array`` equals the 0-d ``fill`` (a NaN fill matches NaNs).
+
+    This decides whether a chunk need not be stored. Most chunks of real data
+    differ from the fill value at their first element, which settles them at
+    once. The rest are compared slab by slab along the first axis, without
+    flattening a strided view: one that differs stops at its first differing
+    slab rather than after a full pass, and the comparison's temporary stays
+    small.
+    """
+    if array.size == 0:
+        return True
+    nan_fill = array.dtype.kind in "fc" and bool(np.isnan(fill))
+    first = array[(0,) * array.ndim]
+    if not (np.isnan(first) if nan_fill else first == fill):
+        return False
+    if array.ndim == 0:
+        return True
+    step = max(1, _SLAB_BYTES // max(1, array[0].nbytes))
+    for start in range(0, array.shape[0], step):
+        slab = array[start : start + step]
+        if not (np.isnan(slab).all() if nan_fill else (slab == fill).all()):
+            return False
+    return True
+
 
 _JSON_UNSUPPORTED = frozenset({"complex64", "complex128", "char", "byte"})
 _BIT_INTS = {"int2": (-2, 1), "int4": (-8, 7)}

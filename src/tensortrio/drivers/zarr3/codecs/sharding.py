@@ -35,6 +35,7 @@ import numpy as np
 
 from ....errors import DataLossError, InvalidArgumentError
 from ....schema.chunk_json import json_text
+from ....schema.fill_value import all_equal_fill
 from ...kvstore.byte_range import ByteRangeRequest
 from ...kvstore.value_buffer import join_values, new_array
 from .base import ArrayInfo, check_config_members, config_member_error, register_codec
@@ -246,17 +247,9 @@ def _is_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
 
 def encode_inner_chunk(layout: ShardLayout, array: np.ndarray) -> Buffer | None:
     """Encode one inner chunk (shape ``chunk_shape``); ``None`` when it is all fill value."""
-    if _chunk_is_fill(layout, array):
+    if all_equal_fill(array, layout.info.fill_value):
         return None
     return layout.inner.encode(array)
-
-
-def _chunk_is_fill(layout: ShardLayout, array: np.ndarray) -> bool:
-    fill = layout.info.fill_value
-    first = array[(0,) * array.ndim]  # most chunks differ here: no full pass for them
-    if fill.dtype.kind in "fc" and np.isnan(fill):
-        return bool(np.isnan(first)) and bool(np.isnan(array).all())
-    return bool(first == fill) and bool((array == fill).all())
 
 
 def assemble_shard(layout: ShardLayout, chunks: Sequence[Buffer | None]) -> Value:

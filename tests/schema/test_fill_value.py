@@ -1,0 +1,55 @@
+"""all_equal_fill: whether a chunk holds only its fill value (and need not be stored)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tensortrio.schema.fill_value import all_equal_fill
+
+
+def fill(value: object, dtype: str) -> np.ndarray:
+    return np.asarray(value, dtype)
+
+
+def test_a_chunk_of_fill_values_equals_it_and_one_other_element_anywhere_does_not() -> None:
+    # A strided view (a chunk of a writer's source), with more rows than one
+    # slab compares at once and a last slab shorter than the others.
+    source = np.zeros((3000, 700), np.float32)
+    chunk = source[100:2999, 50:650]
+    assert all_equal_fill(chunk, fill(0, "float32"))
+    for where in [(0, 0), (0, 599), (1, 0), (1500, 300), (2898, 0), (2898, 599)]:
+        source[100 + where[0], 50 + where[1]] = 1
+        assert not all_equal_fill(chunk, fill(0, "float32")), where
+        source[100 + where[0], 50 + where[1]] = 0
+    source[99, 50] = source[2999, 50] = source[100, 49] = 7  # just outside the chunk
+    assert all_equal_fill(chunk, fill(0, "float32"))
+
+
+def test_negative_zero_equals_a_zero_fill_as_with_numpy_equality() -> None:
+    assert all_equal_fill(np.full((4, 4), -0.0), fill(0.0, "float64"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "complex64"])
+def test_a_nan_fill_is_matched_by_nans(dtype: str) -> None:
+    chunk = np.full((600, 300), np.nan, dtype)
+    assert all_equal_fill(chunk, fill(np.nan, dtype))
+    chunk[599, 299] = 0
+    assert not all_equal_fill(chunk, fill(np.nan, dtype))
+    chunk[599, 299] = np.nan
+    chunk[0, 0] = 0
+    assert not all_equal_fill(chunk, fill(np.nan, dtype))
+    assert not all_equal_fill(np.full((2, 2), np.nan, dtype), fill(0, dtype))
+
+
+def test_rows_larger_than_a_slab_are_compared_one_at_a_time() -> None:
+    chunk = np.full((3, 100_000), 5, np.int64)
+    assert all_equal_fill(chunk, fill(5, "int64"))
+    chunk[2, 99_999] = 4
+    assert not all_equal_fill(chunk, fill(5, "int64"))
+
+
+def test_rank_zero_and_empty_chunks() -> None:
+    assert all_equal_fill(np.asarray(3, np.uint8), fill(3, "uint8"))
+    assert not all_equal_fill(np.asarray(2, np.uint8), fill(3, "uint8"))
+    assert all_equal_fill(np.zeros((0, 5), np.uint8), fill(3, "uint8"))
