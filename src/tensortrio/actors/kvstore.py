@@ -241,6 +241,9 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
     """Keys with writes in flight, and how many batches hold them."""
     _read_batches: int = attrs.field(init=False, default=0)
     _write_batches: int = attrs.field(init=False, default=0)
+    _read_batch_limit: int = attrs.field(init=False, default=1)
+    _write_batch_limit: int = attrs.field(init=False, default=1)
+    """Batches that may be in flight at once (set from the driver's concurrency when serving)."""
     _nursery: trio.Nursery | None = attrs.field(init=False, default=None)
     _lanes: WorkerLanes[list[BatchOutcome]] | None = attrs.field(init=False, default=None)
     """Where a ``threaded`` driver's batches run (while the actor serves)."""
@@ -265,12 +268,23 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                concurrency = self.driver.concurrency
+                # Reads of cached files are CPU work in Python: parallel worker
+                # threads only contend for the GIL (measured: context-switch
+                # storms), so reads go in few, large batches. Writes wait on
+                # fsync with the GIL released and gain from every allowed thread.
+                self._read_batch_limit = max(1, concurrency // 4)
+                self._write_batch_limit = concurrency
                 if self.driver.threaded:
                     self._lanes = WorkerLanes(
-                        self.driver.concurrency + self._read_limit(),  # writes and reads
+                        concurrency + self._read_batch_limit,  # writes and reads
                         nursery.start_soon,
                         self.driver.io_limiter,
                     )
+                    # A second write batch per lane waits queued: a lane that
+                    # ends a batch takes the next at once instead of ending (and
+                    # a new lane starting once this thread has formed the next).
+                    self._write_batch_limit = 2 * concurrency
                 await self.run()
         finally:
             self._fail_waiting(ActorClosedError(f"actor {self.name!r} is closed"))
@@ -515,15 +529,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
 
     def _dispatch(self) -> None:
         assert self._nursery is not None
-        # Reads of cached files are CPU work in Python: parallel worker threads
-        # only contend for the GIL (measured: context-switch storms), so reads
-        # go in few, large batches. Writes wait on fsync with the GIL released
-        # and gain from every allowed thread.
-        read_limit = self._read_limit()
-        # On lanes, a second batch per lane waits queued: a lane that ends a
-        # batch takes the next at once instead of ending (and a new lane
-        # starting once this thread has formed the next batch).
-        write_limit = self.driver.concurrency * (1 if self._lanes is None else 2)
+        read_limit, write_limit = self._read_batch_limit, self._write_batch_limit
         while self._read_queue and self._read_batches < read_limit:
             operations, ops = self._form_read_batch(READ_BATCH)
             if not operations:
@@ -540,9 +546,6 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                 self._busy[key] = self._busy.get(key, 0) + 1
             self._write_batches += 1
             self._start_batch(operations, ops, True, keys)
-
-    def _read_limit(self) -> int:
-        return max(1, self.driver.concurrency // 4)
 
     def _start_batch(
         self,
