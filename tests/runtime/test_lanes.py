@@ -10,6 +10,7 @@ import trio
 import trio.testing
 
 from tensortrio.runtime import LanesStatistics, WorkerLanes
+from tensortrio.runtime._lanes import KEEPER_IDLE
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -152,14 +153,33 @@ async def test_lanes_are_threads_and_one_task_keeps_the_nursery_open_while_any_l
     gate.set()
     await outcomes.wait(4)
     await trio.testing.wait_all_tasks_blocked()
-    # The last lane ended: its outcome was delivered, its token released, and
-    # nothing is left in the nursery.
+    # The last lane ended: its outcome was delivered and its token released.
     assert lanes.statistics() == LanesStatistics(
         lanes=0, running=0, queued=0, jobs_run=4, lanes_started=4
     )
     assert lanes.limiter is not None
     assert lanes.limiter.borrowed_tokens == 0
+    # The task stays a while, idle: lanes starting again soon need no new one.
+    assert len(nursery.child_tasks) == 1
+    lanes.submit(lambda: "again", outcomes.done("again"))
+    await outcomes.wait(5)
+    assert len(spawned) == 1
+    lanes.close()
+    await trio.testing.wait_all_tasks_blocked()
     assert not nursery.child_tasks
+
+
+async def test_the_idle_keeper_leaves_the_nursery_after_a_while() -> None:
+    outcomes = Outcomes()
+    with trio.fail_after(10 * KEEPER_IDLE + WAIT):
+        async with trio.open_nursery() as nursery:
+            lanes: WorkerLanes[object] = WorkerLanes(1, nursery.start_soon)
+            lanes.submit(lambda: 1, outcomes.done("job"))
+            await outcomes.wait(1)
+            started = trio.current_time()
+        # Not closed: the nursery waited for the keeper's idle time, no longer.
+        assert trio.current_time() - started >= KEEPER_IDLE * 0.9
+    assert outcomes.items == [("job", 1)]
 
 
 async def test_lanes_hold_their_limiter_while_they_run(nursery: trio.Nursery) -> None:

@@ -286,6 +286,8 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                     # a new lane starting once this thread has formed the next).
                     self._write_batch_limit = 2 * concurrency
                 await self.run()
+                if self._lanes is not None:
+                    self._lanes.close()  # the nursery closes once the last batch ends
         finally:
             self._fail_waiting(ActorClosedError(f"actor {self.name!r} is closed"))
 

@@ -19,8 +19,12 @@ costs the trio thread a fraction of a ``to_thread`` call (W1's file writes
 start a lane for almost every chunk, when fsyncs outpace encoding). Only a
 lane that must wait for a token has a task, until it gets one. The lanes'
 lifetime is still scoped by the nursery that ``spawn`` starts tasks in: one
-shielded task waits there while any lane lives, so the nursery cannot close
-before every job has run and every outcome was delivered.
+task, the keeper, waits there, shielded from cancellation while any lane
+lives, so the nursery cannot close before every job has run and every
+outcome was delivered. Lanes starting and ending only switch that shield on
+and off; the keeper stays, cancellable, until it finds the lanes idle for
+:data:`KEEPER_IDLE` seconds (or :meth:`WorkerLanes.close` ends it), so that
+lanes restarting a few milliseconds apart do not pay for a task each time.
 
 A caller that wants its lanes to keep going queues its next jobs before the
 running ones end (the kvstore actor keeps a batch queued per lane while
@@ -32,7 +36,7 @@ from __future__ import annotations
 import collections
 import functools
 import threading
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import attrs
 import trio
@@ -42,9 +46,17 @@ if TYPE_CHECKING:
 
     import outcome
 
-__all__ = ["LanesStatistics", "WorkerLanes"]
+__all__ = ["KEEPER_IDLE", "LanesStatistics", "WorkerLanes"]
 
 T = TypeVar("T")
+
+KEEPER_IDLE: Final = 0.05
+"""Seconds of idle lanes after which the task keeping the nursery open ends (at most twice that).
+
+W1's file writes end and restart their kvstore lanes about 16 times per
+write, a few milliseconds apart; a task started and ended for each of those
+was about a fifth of the runtime thread's work.
+"""
 
 #: A job's ``done`` callback and the job's outcome, waiting to be delivered.
 _Delivery = tuple["Callable[[Any], object]", Any]
@@ -67,8 +79,9 @@ class WorkerLanes(Generic[T]):
 
     Create and use it on the trio thread. ``spawn`` starts a task (a
     nursery's ``start_soon``); the nursery must outlive every submitted job,
-    and does: it holds a task while any lane lives. Jobs are never
-    abandoned: the lanes finish the queue even if that nursery is cancelled.
+    and does: it holds a task while any lane lives (and briefly after, see
+    :meth:`close`). Jobs are never abandoned: the lanes finish the queue even
+    if that nursery is cancelled.
     """
 
     limit: int
@@ -89,8 +102,12 @@ class WorkerLanes(Generic[T]):
     # Trio thread only:
     _open: int = attrs.field(init=False, default=0)
     """Lanes started whose end (last outcome delivered, token released) is not yet handled."""
-    _all_ended: trio.Event | None = attrs.field(init=False, default=None)
-    """What the task keeping the nursery open waits for (None: no lane lives)."""
+    _keeper: bool = attrs.field(init=False, default=False)
+    """Whether the task keeping the nursery open is alive (or starting)."""
+    _keeper_scope: trio.CancelScope | None = attrs.field(init=False, default=None)
+    """Its cancel scope, shielded while any lane lives (None until it runs)."""
+    _busy_periods: int = attrs.field(init=False, default=0)
+    _closed: bool = attrs.field(init=False, default=False)
     _lanes_started: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
@@ -115,16 +132,19 @@ class WorkerLanes(Generic[T]):
                 self._alive += 1
         if not start:
             return
-        if self._all_ended is None:
-            all_ended = trio.Event()
+        if not self._keeper:
             try:
-                self.spawn(functools.partial(_keep_open, all_ended))
+                self.spawn(self._keep_open)
             except BaseException:
                 with self._lock:
                     self._alive -= 1
                     self._queue.remove((job, done))  # no lane lives to have taken it
                 raise
-            self._all_ended = all_ended
+            self._keeper = True
+        if not self._open:
+            self._busy_periods += 1
+            if self._keeper_scope is not None:
+                self._keeper_scope.shield = True
         self._open += 1
         self._lanes_started += 1
         borrower = object()
@@ -132,7 +152,7 @@ class WorkerLanes(Generic[T]):
             try:
                 self.limiter.acquire_on_behalf_of_nowait(borrower)
             except trio.WouldBlock:
-                # The nursery is open (it holds ``_keep_open``): this cannot fail.
+                # The nursery is open (it holds the keeper): this cannot fail.
                 self.spawn(functools.partial(self._start_when_free, borrower))
                 return
         self._start_lane(borrower)
@@ -185,10 +205,44 @@ class WorkerLanes(Generic[T]):
             if self.limiter is not None:
                 self.limiter.release_on_behalf_of(borrower)
             self._open -= 1
-            if not self._open:
-                assert self._all_ended is not None
-                self._all_ended.set()
-                self._all_ended = None
+            scope = self._keeper_scope
+            if not self._open and scope is not None:
+                scope.shield = False  # a cancelled nursery may end the keeper now
+                if self._closed:
+                    scope.cancel()
+
+    async def _keep_open(self) -> None:
+        """Hold the nursery open: shielded while lanes live, cancellable while they idle."""
+        # The scope is entered before this task's first checkpoint: lanes that
+        # started before it ran are covered even in a cancelled nursery.
+        with trio.CancelScope(shield=self._open > 0) as scope:
+            if self._closed and not self._open:
+                scope.cancel()
+            self._keeper_scope = scope
+            try:
+                seen = -1
+                while self._open or seen != self._busy_periods:
+                    seen = self._busy_periods
+                    await trio.sleep(KEEPER_IDLE)
+            finally:
+                self._keeper_scope = None
+                self._keeper = False
+                if self._open:
+                    # Lanes started after this task's cancellation was already
+                    # delivered: a new keeper, shielded from its start, stays for them.
+                    self._keeper = True
+                    self.spawn(self._keep_open)
+
+    def close(self) -> None:
+        """Let the nursery close as soon as no lane lives (trio thread).
+
+        The task keeping it open then ends at once instead of idling; lanes
+        still start on later submits (and a new keeper with them).
+        """
+        self._closed = True
+        scope = self._keeper_scope
+        if scope is not None and not self._open:
+            scope.cancel()
 
     def statistics(self) -> LanesStatistics:
         """A snapshot of the lanes' state and totals (trio thread)."""
@@ -200,12 +254,6 @@ class WorkerLanes(Generic[T]):
                 jobs_run=self._jobs_run,
                 lanes_started=self._lanes_started,
             )
-
-
-async def _keep_open(all_ended: trio.Event) -> None:
-    """Hold the lanes' nursery open (even cancelled) until every lane has ended."""
-    with trio.CancelScope(shield=True):
-        await all_ended.wait()
 
 
 def _unwrap(result: outcome.Outcome[None]) -> None:
