@@ -14,9 +14,9 @@ without a task.
 Lanes start on demand (at most ``limit``, each holding a ``limiter`` token
 while it runs) and end as soon as the queue is empty: an idle store holds no
 thread and no token. A lane is a thread, not a task: starting one takes the
-token at once when one is free and hands the thread its job list, which
-costs the trio thread a fraction of a ``to_thread`` call (W1's file writes
-start a lane for almost every chunk, when fsyncs outpace encoding). Only a
+token at once when one is free and starts the thread (``start_thread_soon``),
+which costs the trio thread a fraction of a ``to_thread`` call (W1's file
+writes start a lane for almost every chunk, when fsyncs outpace encoding). Only a
 lane that must wait for a token has a task, until it gets one. The lanes'
 lifetime is still scoped by the nursery that ``spawn`` starts tasks in: one
 task, the keeper, waits there, shielded from cancellation while any lane
