@@ -42,6 +42,10 @@ class GatedKvStore:
     def worker_reads(self) -> None:
         return None  # as above
 
+    @property
+    def keeps_written_values(self) -> bool:
+        return self.store.keeps_written_values
+
     def read(
         self, key: str, *, if_not_equal: bytes | None = None, staleness_bound: float | None = None
     ) -> Awaitable[Any]:

@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+import trio
 
 import tensortrio as ts
+from tensortrio.actors.cache_pool import CachePool
+from tensortrio.actors.chunk_cache import ChunkCache
 from tensortrio.drivers.chunked_io import delete_chunks, read_chunked, write_chunked
+from tensortrio.drivers.raw_chunk_codec import RawChunkCodec
 from tensortrio.errors import DataLossError, NotFoundError
 from tensortrio.index import IndexTransform
 from tensortrio.runtime import get_runtime
@@ -18,8 +22,6 @@ from tensortrio.runtime import get_runtime
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
-
-    from tensortrio.actors.chunk_cache import ChunkCache
 
 
 async def read(cache: ChunkCache, transform: IndexTransform, bound: float | None = None) -> Any:
@@ -401,3 +403,26 @@ def test_read_jobs_hold_the_file_io_concurrency_limit(
     store.write(data).result()
     assert np.array_equal(store.read().result(), data)
     assert worker_read_overlap.peak == 1
+
+
+async def test_chunks_for_a_store_that_drops_written_values_are_encoded_transient(
+    kvstore: ts.KvStore,
+) -> None:
+    calls: list[str] = []
+
+    class Codec(RawChunkCodec):
+        def encode(self, chunk: np.ndarray) -> bytes:
+            calls.append("encode")
+            return super().encode(chunk)
+
+        def encode_transient(self, chunk: np.ndarray) -> bytes:
+            calls.append("encode_transient")
+            return super().encode(chunk)
+
+    cache = ChunkCache(kvstore, Codec((4, 5), np.int32), CachePool(0), trio.CapacityLimiter(2))
+    whole = np.arange(40, dtype=np.int32).reshape(8, 5)
+    await write_chunked(cache, domain(8, 5), whole)
+    assert np.array_equal(await read(cache, domain(8, 5)), whole)
+    # The memory store keeps the written object as the stored value; files drop it.
+    expected = "encode" if kvstore.keeps_written_values else "encode_transient"
+    assert calls == [expected, expected]

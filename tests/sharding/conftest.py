@@ -91,6 +91,10 @@ class GatedKvStore:
     def worker_reads(self) -> None:
         return None  # as above
 
+    @property
+    def keeps_written_values(self) -> bool:
+        return self.store.keeps_written_values
+
     def read(
         self,
         key: str,

@@ -69,6 +69,19 @@ def test_staging_reuse_leaves_earlier_frames_intact() -> None:
         assert numcodecs.blosc.decompress(frame) == np.ascontiguousarray(source[:, i : i + 300]).tobytes()
 
 
+def test_a_transient_frame_is_the_same_frame_in_reused_memory() -> None:
+    array = _chunk((1024, 512))  # 2 MiB: its buffer comes from the warm pool
+    kept = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1)
+    frame = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, transient=True)
+    assert frame.readonly
+    assert bytes(frame) == bytes(kept)
+    address = np.frombuffer(frame, np.uint8).ctypes.data
+    del frame  # its buffer goes back to the pool...
+    again = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, transient=True)
+    assert np.frombuffer(again, np.uint8).ctypes.data == address  # ...and is reused
+    assert numcodecs.blosc.decompress(again) == array.tobytes()
+
+
 def test_unknown_compressor_raises() -> None:
     with pytest.raises(RuntimeError, match=r"^blosc: cannot compress with cname 'nope' \(c-blosc returned -\d+\)$"):
         blosc_large.compress_array(_chunk((128, 256)), cname="nope", clevel=5, shuffle=1)
@@ -92,3 +105,4 @@ def test_codec_encodes_large_strided_chunks_through_it(order: str) -> None:
     encoded = codec.encode(part)
     assert isinstance(encoded, memoryview)
     np.testing.assert_array_equal(codec.decode(encoded), part)
+    assert bytes(codec.encode_transient(part)) == bytes(encoded)

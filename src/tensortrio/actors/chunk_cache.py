@@ -116,6 +116,11 @@ class ChunkKvStore(Protocol):
         """Reads a worker thread may run itself (``ts.KvStore.worker_reads``); None: use ``read``."""
         ...
 
+    @property
+    def keeps_written_values(self) -> bool:
+        """Whether a written value is kept rather than dropped once written (``ts.KvStore.keeps_written_values``)."""
+        ...
+
 
 class _Spawner(Protocol):
     def __call__(self, async_fn: Callable[..., Awaitable[object]], *args: Any) -> None: ...
@@ -221,7 +226,7 @@ class ChunkCache:
         self._chunk_shape = tuple(int(n) for n in self.codec.chunk_shape)
         self._dtype = np.dtype(self.codec.dtype)
         self._chunk_nbytes = int(np.prod(self._chunk_shape, dtype=np.int64)) * self._dtype.itemsize
-        self._encode = cell_encoder(self.codec)
+        self._encode = cell_encoder(self.codec, transient=not self.kvstore.keeps_written_values)
         # One bound method for every entry, not a new one per entry (fewer objects for the GC).
         self._on_evict = self._evicted
 

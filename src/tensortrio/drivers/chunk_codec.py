@@ -11,7 +11,9 @@ chunks per thread hop, so they must not touch shared mutable state.
 A format whose stored chunks depend on where the chunk lies (n5 stores edge
 blocks truncated to the array bounds) also implements
 :class:`CellChunkCodec`'s ``encode_cell``; the cache calls every codec through
-:func:`cell_encoder`, so plain codecs need nothing new.
+:func:`cell_encoder`, so plain codecs need nothing new. So may a codec whose
+bytes can be built more cheaply when the caller drops them once written (a
+file store's writes): its ``encode_transient(chunk)`` is used then.
 """
 
 from __future__ import annotations
@@ -96,9 +98,13 @@ class CellChunkCodec(ChunkCodec, Protocol):
         ...
 
 
-def cell_encoder(codec: ChunkCodec) -> Callable[[np.ndarray, tuple[int, ...]], Value]:
+def cell_encoder(
+    codec: ChunkCodec, *, transient: bool = False
+) -> Callable[[np.ndarray, tuple[int, ...]], Value]:
     """``codec.encode_cell`` if the codec has one, else ``encode`` ignoring the cell.
 
+    ``transient``: the bytes are dropped once written; a codec's
+    ``encode_transient`` is then used in place of ``encode``, where it has one.
     Looked up once per cache, not per chunk.
     """
     encode_cell: Callable[[np.ndarray, tuple[int, ...]], Value] | None = getattr(
@@ -106,7 +112,9 @@ def cell_encoder(codec: ChunkCodec) -> Callable[[np.ndarray, tuple[int, ...]], V
     )
     if encode_cell is not None:
         return encode_cell
-    encode = codec.encode
+    encode: Callable[[np.ndarray], Value] = codec.encode
+    if transient:
+        encode = getattr(codec, "encode_transient", encode)
 
     def encode_ignoring_cell(chunk: np.ndarray, cell: tuple[int, ...]) -> Value:
         return encode(chunk)

@@ -235,6 +235,10 @@ class ChunkSourceKvStore:
         # Sources run on their own loop, never in a decoding job.
         return None
 
+    @property
+    def keeps_written_values(self) -> bool:
+        return True  # the source's write function may keep the chunk it is given
+
     def write(
         self, key: str, value: bytes | None, *, if_equal: bytes | None = None
     ) -> Awaitable[TimestampedStorageGeneration]:

@@ -107,11 +107,14 @@ class KvStoreDriver(abc.ABC):
     ``worker_reads`` drivers (file) also answer ``read_now`` on a worker
     thread, blocking it: a job that reads a value and then decodes it runs
     as one hop (``actors.kvstore.WorkerReads``).
+    ``keeps_written_values`` drivers (memory) keep a written value object as
+    the stored value; the others are done with it once it is written.
     """
 
     inline: ClassVar[bool] = False
     threaded: ClassVar[bool] = False
     worker_reads: ClassVar[bool] = False
+    keeps_written_values: ClassVar[bool] = False
 
     @property
     @abc.abstractmethod

@@ -198,6 +198,16 @@ class KvStore:
         """Counters of the store's actor: requests, I/O done, batches (tensortrio extension)."""
         return self._actor.statistics()
 
+    @property
+    def keeps_written_values(self) -> bool:
+        """Whether a written value object is kept (until overwritten) rather than dropped once written; tensortrio extension.
+
+        True for the memory driver, which stores the object itself, and for a
+        transactional handle, which stages it until the commit. A chunk cache
+        may encode chunks for a store that drops them into buffers it reuses.
+        """
+        return self._transaction is not None or self._driver.keeps_written_values
+
     def worker_reads(self) -> WorkerReads | None:
         """Reads a worker thread runs itself (read-then-decode jobs of chunk caches); tensortrio extension.
 

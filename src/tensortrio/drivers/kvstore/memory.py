@@ -71,6 +71,7 @@ class MemoryDriver(KvStoreDriver):
     """An opened ``memory`` kvstore: operations run inline on the runtime thread."""
 
     inline: ClassVar[bool] = True
+    keeps_written_values: ClassVar[bool] = True
 
     _spec: MemoryDriverSpec
     resource: object

@@ -166,6 +166,17 @@ class ZarrChunkCodec:
         Raises:
             ValueError: ``chunk`` has another shape.
         """
+        return self._encode(chunk, transient=False)
+
+    def encode_transient(self, chunk: np.ndarray) -> Value:
+        """:meth:`encode`, for bytes the caller drops once they are written (a file store's write).
+
+        A large blosc frame may then lease a reused buffer of the chunk's
+        size rather than fresh memory (see ``blosc_large``).
+        """
+        return self._encode(chunk, transient=True)
+
+    def _encode(self, chunk: np.ndarray, *, transient: bool) -> Value:
         if chunk.shape != self.chunk_shape:
             raise InvalidArgumentError(
                 f"zarr chunk must have shape {list(self.chunk_shape)}, got {list(chunk.shape)}"
@@ -178,7 +189,7 @@ class ZarrChunkCodec:
         if not self.filters and self.compressor is None:
             return array_value(array, owned=owned)  # one copy at most, from any layout
         if self.compressor_id == "blosc" and not self.filters:
-            return self._compress_blosc(array.view(self._buffer_dtype))
+            return self._compress_blosc(array.view(self._buffer_dtype), transient)
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
         buffer: Any = array.view(self._buffer_dtype)
@@ -191,7 +202,7 @@ class ZarrChunkCodec:
         return np.ascontiguousarray(buffer).tobytes()
 
 
-    def _compress_blosc(self, buffer: np.ndarray) -> Value:
+    def _compress_blosc(self, buffer: np.ndarray, transient: bool) -> Value:
         """The blosc frame of ``buffer`` (any layout; elements in C order)."""
         blosc = self.compressor
         typesize = buffer.dtype.itemsize
@@ -205,6 +216,7 @@ class ZarrChunkCodec:
                 clevel=blosc.clevel,
                 shuffle=shuffle,
                 blocksize=blosc.blocksize,
+                transient=transient,
             )
         if not buffer.flags.c_contiguous:
             buffer = np.ascontiguousarray(buffer)
