@@ -118,7 +118,7 @@ class ChunkKvStore(Protocol):
 
     @property
     def keeps_written_values(self) -> bool:
-        """Whether a written value is kept rather than dropped once written (``ts.KvStore.keeps_written_values``)."""
+        """Whether a written value is kept, not dropped once written (``KvStore.keeps_written_values``)."""
         ...
 
 

@@ -200,7 +200,7 @@ class KvStore:
 
     @property
     def keeps_written_values(self) -> bool:
-        """Whether a written value object is kept (until overwritten) rather than dropped once written; tensortrio extension.
+        """Whether a written value object is kept, not dropped once written (tensortrio extension).
 
         True for the memory driver, which stores the object itself, and for a
         transactional handle, which stages it until the commit. A chunk cache
