@@ -42,11 +42,14 @@ phase that allocates in proportion to the array (W1, W2, W4, W5), the
 harness touches and frees twice the array's size, the same for every
 library; ``--cold`` turns this off.
 
-Order: the libraries take turns in alternating order from one repeat to the
-next, and after each case its scratch directory is deleted and the
-filesystem synced (``os.sync``), untimed: deleting hundreds of MiB keeps
-ext4 busy (journal, discards) for a while, which otherwise slowed whichever
-library ran next, always the same one.
+Order: the libraries take turns in an order rotated from one repeat to the
+next, so that over a multiple of the number of libraries (the default: three
+repeats of three libraries) each runs first, in the middle and last equally
+often; with an odd number of repeats of two libraries, the first one named
+runs first once more than the other. After each case its scratch directory
+is deleted and the filesystem synced (``os.sync``), untimed: deleting
+hundreds of MiB keeps ext4 busy (journal, discards) for a while, which
+otherwise slowed whichever library ran next, always the same one.
 
 Run ``python bench/compare.py [--repeats 3] [--quick] [--libs ...] [--workloads ...] [--cold]``.
 Medians over the repeats are printed, with tensortrio's ratio to each other
@@ -756,8 +759,11 @@ def run(
             else:
                 writes = boxes(case)
                 expected = reference(case, writes)
-            # Alternate the order: a library must not always run right after the same other one.
-            order = libraries if repeat % 2 == 0 else libraries[::-1]
+            # Rotate the order: over a multiple of len(libraries) repeats, each
+            # library runs in each position equally often (with three, plain
+            # alternation kept the middle one always in the middle).
+            shift = repeat % len(libraries)
+            order = libraries[shift:] + libraries[:shift]
             for library in order:
                 if (case.name, library) in results.errors:
                     continue
