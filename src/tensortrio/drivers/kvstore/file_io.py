@@ -230,12 +230,12 @@ def _write_all(fd: int, value: bytes | memoryview, sync: bool) -> None:
     early costs a call per value and did not pay (W2's 8 KiB chunks).
     """
     view = memoryview(value)
-    pieces = sync and WRITEBACK_AVAILABLE and view.nbytes > PIECE_BYTES
-    step = PIECE_BYTES if pieces else _MAX_WRITE_CHUNK
+    start_early = sync and WRITEBACK_AVAILABLE and view.nbytes > PIECE_BYTES
+    step = PIECE_BYTES if start_early else _MAX_WRITE_CHUNK
     offset = 0
     while view:
         written = os.write(fd, view[:step])
-        if pieces:
+        if start_early:
             start_writeback(fd, offset, written)
         offset += written
         view = view[written:]
