@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensortrio.schema.fill_value import all_equal_fill
+from tensortrio.schema.fill_value import all_equal_fill, all_equal_fill_along
 
 
 def fill(value: object, dtype: str) -> np.ndarray:
@@ -53,3 +53,19 @@ def test_rank_zero_and_empty_chunks() -> None:
     assert all_equal_fill(np.asarray(3, np.uint8), fill(3, "uint8"))
     assert not all_equal_fill(np.asarray(2, np.uint8), fill(3, "uint8"))
     assert all_equal_fill(np.zeros((0, 5), np.uint8), fill(3, "uint8"))
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"), [(0, "float32"), (-0.0, "float64"), (7, "int16"), (np.nan, "float32")]
+)
+def test_along_axes_each_row_or_block_is_judged_on_its_own(value: float, dtype: str) -> None:
+    rows = np.full((4, 6), value, dtype)
+    rows[1, 5] = 1  # one element off in row 1
+    rows[3] = 2  # row 3 entirely other
+    expected = [True, False, True, False]
+    assert all_equal_fill_along(rows, fill(value, dtype), 1).tolist() == expected
+    blocks = np.full((2, 3, 2, 3), value, dtype)
+    blocks[1, 0, 0, 2] = 1
+    got = all_equal_fill_along(blocks, fill(value, dtype), (1, 3))
+    assert got.dtype == np.bool_
+    assert got.tolist() == [[True, True], [False, True]]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "all_equal_fill",
+    "all_equal_fill_along",
     "check_fill_value_broadcast",
     "decode_fill_integer",
     "fill_value_from_json",
@@ -68,6 +69,24 @@ def all_equal_fill(array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]) -> b
         if not (np.isnan(slab).all() if nan_fill else (slab == fill).all()):
             return False
     return True
+
+
+def all_equal_fill_along(
+    array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any], axis: int | tuple[int, ...]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Whether all elements of ``array`` along ``axis`` equal the 0-d ``fill``, as a bool array.
+
+    The many-chunks form of :func:`all_equal_fill` (inner chunks of a shard,
+    one per row or block): a NaN fill matches NaNs, and a zero fill is tested
+    without a comparison array (``-0.0`` counts as zero, as with ``==``).
+    """
+    if array.dtype.kind in "fc" and np.isnan(fill):
+        equal = np.isnan(array).all(axis=axis)
+    elif not fill.any():
+        equal = ~array.any(axis=axis)
+    else:
+        equal = (array == fill).all(axis=axis)
+    return np.asarray(equal, np.bool_)
 
 
 _JSON_UNSUPPORTED = frozenset({"complex64", "complex128", "char", "byte"})

@@ -27,6 +27,7 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError
+from ...schema.fill_value import all_equal_fill_along
 from ..blosc_codec import decompress_rows, decompressor_into
 from ..blosc_format import blosc_header_sizes
 from ..kvstore.value_buffer import LARGE_VALUE, join_values, new_array, new_buffer
@@ -457,17 +458,6 @@ class ShardIO:
             *self.layout.chunk_shape,
         )
 
-    def _fill_rows(self, rows: NDArray[Any]) -> NDArray[np.bool_]:
-        """Which rows (inner chunks, chunk-major) hold nothing but the fill value."""
-        fill = self.layout.info.fill_value
-        if fill.dtype.kind in "fc" and np.isnan(fill):
-            equal = np.isnan(rows).all(axis=1)
-        elif not fill.any():
-            equal = ~rows.any(axis=1)  # no comparison array: -0.0 and 0 count as zero, as ==
-        else:
-            equal = (rows == fill).all(axis=1)
-        return np.asarray(equal, np.bool_)
-
     def _encode_blosc(self, array: NDArray[Any]) -> tuple[Value, int]:
         layout = self.layout
         order, blocks_shape = self._blocks_shape()
@@ -478,7 +468,7 @@ class ShardIO:
         )
         rows = flat.view(layout.info.dtype)
         rows.reshape(blocks_shape)[...] = array.reshape(self._split).transpose(order)
-        fill = self._fill_rows(rows).tolist()
+        fill = all_equal_fill_along(rows, layout.info.fill_value, 1).tolist()
         assert self._blosc is not None
         encode = self._blosc.encode
         chunks: list[Buffer | None] = [

@@ -35,7 +35,7 @@ import numpy as np
 
 from ....errors import DataLossError, InvalidArgumentError
 from ....schema.chunk_json import json_text
-from ....schema.fill_value import all_equal_fill
+from ....schema.fill_value import all_equal_fill, all_equal_fill_along
 from ...kvstore.byte_range import ByteRangeRequest
 from ...kvstore.value_buffer import join_values, new_array
 from .base import ArrayInfo, check_config_members, config_member_error, register_codec
@@ -229,20 +229,14 @@ def _is_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
     fill = layout.info.fill_value
     blocks = array.reshape(_split_shape(layout))
     rank = len(layout.grid_shape)
-    axes = tuple(range(1, 2 * rank, 2))
-    nan_fill = fill.dtype.kind in "fc" and bool(np.isnan(fill))
     # Most inner chunks of real data differ from the fill value at their first
     # element: when all do, that settles it without the full pass, which on a
     # strided view of the shard costs several times a copy of it.
     first = blocks[(slice(None), 0) * rank]
+    nan_fill = fill.dtype.kind in "fc" and bool(np.isnan(fill))
     if not (np.isnan(first) if nan_fill else first == fill).any():
         return np.zeros(layout.grid_shape, np.bool_)
-    if nan_fill:
-        return np.asarray(np.isnan(blocks).all(axis=axes))
-    if not fill.any():
-        # No comparison array for the common zero fill (-0.0 counts as zero, as with ==).
-        return np.asarray(~blocks.any(axis=axes))
-    return np.asarray((blocks == fill).all(axis=axes))
+    return all_equal_fill_along(blocks, fill, tuple(range(1, 2 * rank, 2)))
 
 
 def encode_inner_chunk(layout: ShardLayout, array: np.ndarray) -> Buffer | None:
