@@ -53,7 +53,11 @@ otherwise slowed whichever library ran next, always the same one.
 
 Run ``python bench/compare.py [--repeats 3] [--quick] [--libs ...] [--workloads ...] [--cold]``.
 Medians over the repeats are printed, with tensortrio's ratio to each other
-library (> 1: tensortrio is faster).  A library that fails a workload is
+library (> 1: tensortrio is faster): the ratio of the medians (``tt/...``),
+then the median of the ratios within each repeat (``pair/...``). This
+machine's speed drifts by 10-30% during a run; the libraries of one repeat
+run back to back, so the paired figure cancels the drift that slows both
+alike.  A library that fails a workload is
 reported as FAILED with its error, and the others still run.
 """
 
@@ -733,6 +737,18 @@ class Results:
         values = self.samples.get((case, library, metric))
         return statistics.median(values) if values else None
 
+    def paired_ratio(self, case: str, mine: str, theirs: str, metric: str) -> float | None:
+        """The median over repeats of ``theirs``'s time over ``mine``'s in the same repeat.
+
+        Both ran the case back to back in each repeat, so a slow stretch of
+        the machine weighs on both sides of each ratio alike.
+        """
+        a = self.samples.get((case, mine, metric))
+        b = self.samples.get((case, theirs, metric))
+        if not a or not b or len(a) != len(b) or not all(a):
+            return None
+        return statistics.median(y / x for x, y in zip(a, b, strict=True))
+
 
 def run(
     all_cases: list[Case], libraries: list[str], repeats: int, log: Callable[[str], None]
@@ -801,6 +817,7 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
     header = f"{'workload':<18} {'phase':<6}" + "".join(f" {lib:>12}" for lib in libraries)
     if "tensortrio" in libraries:
         header += "".join(f" {'tt/' + lib[:5]:>10}" for lib in others)
+        header += "".join(f" {'pair/' + lib[:5]:>10}" for lib in others)
     lines.append(header)
     for case in all_cases:
         if isinstance(case, ArrayCase | LatencyCase):
@@ -848,6 +865,11 @@ def report(all_cases: list[Case], libraries: list[str], results: Results) -> str
                 for other in others:
                     mine, theirs = rates.get("tensortrio"), rates.get(other)
                     row += f" {mine / theirs:>10.2f}" if mine and theirs else f" {'-':>10}"
+                for other in others:
+                    paired = None
+                    if rates.get("tensortrio") and rates.get(other):
+                        paired = results.paired_ratio(case.name, "tensortrio", other, phase)
+                    row += f" {paired:>10.2f}" if paired is not None else f" {'-':>10}"
             lines.append(row)
     for (case_name, library), error in sorted(results.errors.items()):
         lines.append(f"FAILED {case_name} {library}: {error.splitlines()[0][:200]}")
