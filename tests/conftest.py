@@ -36,7 +36,7 @@ def empty_warm_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     """The warm buffer pool starts empty (``warm_buffers``): tests see only their own blocks."""
     from tensortrio.drivers.kvstore import warm_buffers
 
-    monkeypatch.setattr(warm_buffers, "_free", {})
+    monkeypatch.setattr(warm_buffers, "_free", [])
     monkeypatch.setattr(warm_buffers, "_free_bytes", 0)
 
 

@@ -56,6 +56,29 @@ def test_no_more_than_the_limit_is_kept(monkeypatch: pytest.MonkeyPatch) -> None
     assert warm_buffers.free_bytes() == 4 * MIB
 
 
+def test_a_full_pool_makes_room_for_the_size_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Full of one workload's blocks, the pool still keeps the next workload's:
+    # the blocks given back longest ago leave first.
+    monkeypatch.setattr(warm_buffers, "POOL_LIMIT_BYTES", 4 * MIB)
+    old = [warm_buffers.take(MIB) for _ in range(4)]
+    newest_old = address(old[-1])
+    while old:
+        old.pop(0)  # given back in the order taken
+    assert warm_buffers.free_bytes() == 4 * MIB
+    where = address(warm_buffers.take(2 * MIB))  # given back at once
+    assert warm_buffers.free_bytes() == 4 * MIB
+    assert address(warm_buffers.take(2 * MIB)) == where
+    assert address(warm_buffers.take(MIB)) == newest_old
+
+
+def test_a_block_larger_than_the_pool_leaves_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warm_buffers, "POOL_LIMIT_BYTES", 4 * MIB)
+    where = address(warm_buffers.take(MIB))
+    warm_buffers.take(5 * MIB)
+    assert warm_buffers.free_bytes() == MIB
+    assert address(warm_buffers.take(MIB)) == where
+
+
 def test_a_block_released_in_another_thread_is_reused() -> None:
     box = [warm_buffers.take(2 * MIB)]
     where = address(box[0])
