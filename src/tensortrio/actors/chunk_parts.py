@@ -61,14 +61,15 @@ def covers_chunk(selection: ChunkCellSelection, chunk_shape: tuple[int, ...]) ->
 
 
 def selection_nbytes(selection: ChunkCellSelection, source: NDArray[Any]) -> int:
-    count = 1
+    """The bytes of ``source`` that ``selection`` selects (called per chunk: kept lean)."""
+    count = source.itemsize
+    shape = source.shape
     for dim, term in enumerate(selection.array_selection):
-        if isinstance(term, slice):
-            start, stop, step = term.indices(source.shape[dim])
-            count *= max(0, (stop - start + (step - (1 if step > 0 else -1))) // step)
+        if term.__class__ is slice:
+            count *= len(range(*term.indices(shape[dim])))
         elif isinstance(term, np.ndarray):
             return int(term.size) * source.itemsize
-    return count * source.itemsize
+    return count
 
 
 def source_view(

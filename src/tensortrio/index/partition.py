@@ -316,11 +316,14 @@ class _SelectionPlan:
         if slots and not self.newaxis_dims and slots == [
             (k, k) for k in range(max(self.output_rank, self.input_rank))
         ]:
-            # Output dim k is input dim k, for every dim: each piece combination
-            # transposes straight into (cell, chunk selection, array selection).
-            for combo in itertools.product(*lists):
-                cell, csel_, asel_ = zip(*combo, strict=True)
-                yield ChunkCellSelection(cell, csel_, asel_, None)
+            # Output dim k is input dim k, for every dim: the cells, chunk
+            # selections and array selections are three products in lockstep.
+            yield from map(
+                ChunkCellSelection,
+                itertools.product(*[[g for g, _, _ in pieces] for pieces in lists]),
+                itertools.product(*[[c for _, c, _ in pieces] for pieces in lists]),
+                itertools.product(*[[a for _, _, a in pieces] for pieces in lists]),
+            )
             return
         for combo in itertools.product(*lists):
             cell = const_cell.copy()
