@@ -35,7 +35,7 @@ class GatedKvStore:
     reads: list[tuple[str, bytes | None]] = attrs.field(factory=list)
     writes: list[tuple[str, bytes | None]] = attrs.field(factory=list)
 
-    def read_nowait(self, key: str, *, if_not_equal: bytes | None = None) -> Any:
+    def read_many_nowait(self, keys: Any, if_not_equal: Any) -> Any:
         # Every read goes through ``read``, where the test can hold it.
         raise trio.WouldBlock
 

@@ -1,4 +1,4 @@
-"""KvStore.read_nowait and write_owned_nowait: memory stores answer at once on the runtime thread, in order."""
+"""KvStore.read_many_nowait and write_owned_nowait: memory stores answer at once on the runtime thread, in order."""
 
 from __future__ import annotations
 
@@ -26,14 +26,27 @@ def test_memory_reads_are_answered_at_once() -> None:
     kv = ts.KvStore.open({"driver": "memory"}).result()
     kv.write("k", b"v").result()
     before = kv._lease.actor.statistics()
-    result = on_runtime(lambda: kv.read_nowait("k"))
+    [result] = on_runtime(lambda: kv.read_many_nowait(["k"], [b""]))
     assert (result.state, result.value) == ("value", b"v")
     stamp = result.stamp.generation
-    unchanged = on_runtime(lambda: kv.read_nowait("k", if_not_equal=stamp))
+    unchanged, missing, again = on_runtime(
+        lambda: kv.read_many_nowait(["k", "missing", b"k"], [stamp, b"", b""])
+    )
     assert unchanged.state == "unspecified"
-    assert on_runtime(lambda: kv.read_nowait("missing")).state == "missing"
+    assert missing.state == "missing"
+    assert (again.state, again.value) == ("value", b"v")
     after = kv._lease.actor.statistics()
-    assert (after.reads - before.reads, after.io_reads - before.io_reads) == (3, 3)
+    assert (after.reads - before.reads, after.io_reads - before.io_reads) == (4, 4)
+    assert after.batches - before.batches == 2
+
+
+def test_an_invalid_key_fails_alone() -> None:
+    kv = ts.KvStore.open({"driver": "memory"}).result()
+    kv.write("k", b"v").result()
+    bad, good = on_runtime(lambda: kv.read_many_nowait([7, "k"], [b"", b""]))  # type: ignore[list-item]
+    assert isinstance(bad, TypeError)
+    assert str(bad) == "kvstore: key must be str or bytes, got int: 7"
+    assert good.value == b"v"
 
 
 def test_memory_writes_are_applied_at_once() -> None:
@@ -74,7 +87,7 @@ def test_a_read_behind_queued_operations_must_be_submitted() -> None:
     def write_then_read() -> Any:
         kv.write("k", b"new")  # sits in the intake until the actor runs
         try:
-            kv.read_nowait("k")
+            kv.read_many_nowait(["k"], [b""])
         except trio.WouldBlock:
             return "would block"
         return "answered"
@@ -86,13 +99,13 @@ def test_a_read_behind_queued_operations_must_be_submitted() -> None:
 def test_elsewhere_it_would_block(tmp_path: Path) -> None:
     memory = ts.KvStore.open({"driver": "memory"}).result()
     with pytest.raises(trio.WouldBlock):
-        memory.read_nowait("k")  # not the runtime thread
+        memory.read_many_nowait(["k"], [b""])  # not the runtime thread
     file = ts.KvStore.open({"driver": "file", "path": f"{tmp_path}/"}).result()
     with pytest.raises(trio.WouldBlock):
-        on_runtime(lambda: file.read_nowait("k"))  # needs I/O
+        on_runtime(lambda: file.read_many_nowait(["k"], [b""]))  # needs I/O
     txn = ts.Transaction()
     with pytest.raises(trio.WouldBlock):
-        on_runtime(lambda: memory.with_transaction(txn).read_nowait("k"))
+        on_runtime(lambda: memory.with_transaction(txn).read_many_nowait(["k"], [b""]))
     with pytest.raises(trio.WouldBlock):
         memory.write_owned_nowait("k", b"v")
     with pytest.raises(trio.WouldBlock):

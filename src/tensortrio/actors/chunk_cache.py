@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import attrs
 import numpy as np
@@ -79,8 +79,6 @@ _PendingWrite: TypeAlias = (
     "Callable[[TimestampedStorageGeneration], None]]"
 )
 
-#: A placeholder in ``_fetch``'s results for a read still in flight.
-_NOT_READ: Final = RuntimeError("not read yet")
 #: Most chunk keys remembered per cache.
 _KEY_MEMO_SIZE = 1 << 16
 
@@ -92,8 +90,10 @@ class ChunkKvStore(Protocol):
         self, key: str, *, if_not_equal: bytes | None = None, staleness_bound: float | None = None
     ) -> Awaitable[ReadResult]: ...
 
-    def read_nowait(self, key: str, *, if_not_equal: bytes | None = None) -> ReadResult:
-        """``read`` answered at once; raises ``trio.WouldBlock`` where it needs I/O."""
+    def read_many_nowait(
+        self, keys: Sequence[str], if_not_equal: Sequence[bytes]
+    ) -> list[ReadResult | Exception]:
+        """``read`` of each key answered at once; raises ``trio.WouldBlock`` where it needs I/O."""
         ...
 
     def write(
@@ -538,29 +538,25 @@ class ChunkCache:
     ) -> list[Exception | None]:
         """Read and decode ``entries`` (which the caller marked busy); one error slot each."""
         kvstore = self.kvstore
-        # A store that answers at once (memory) is read without a future each;
-        # once one read had to be submitted, the rest queue behind it in order.
-        results: list[ReadResult | Exception] = []
-        submitted: list[tuple[int, Awaitable[ReadResult]]] = []
-        for entry in entries:
-            condition = (entry.generation if revalidate and entry.known else None) or None
-            if not submitted:
+        conditions = [
+            (entry.generation if revalidate and entry.known else b"") for entry in entries
+        ]
+        self._reads += len(entries)
+        results: list[ReadResult | Exception]
+        try:
+            # A store that answers at once (memory) reads them all in one call.
+            results = kvstore.read_many_nowait([entry.key for entry in entries], conditions)
+        except trio.WouldBlock:
+            futures = [
+                kvstore.read(entry.key, if_not_equal=condition or None)
+                for entry, condition in zip(entries, conditions, strict=True)
+            ]
+            results = []
+            for future in futures:
                 try:
-                    results.append(kvstore.read_nowait(entry.key, if_not_equal=condition))
-                    continue
-                except trio.WouldBlock:
-                    pass
+                    results.append(await future)
                 except Exception as exc:
                     results.append(exc)
-                    continue
-            submitted.append((len(results), kvstore.read(entry.key, if_not_equal=condition)))
-            results.append(_NOT_READ)
-        self._reads += len(results)
-        for i, future in submitted:
-            try:
-                results[i] = await future
-            except Exception as exc:
-                results[i] = exc
         values = [
             i for i, r in enumerate(results) if not isinstance(r, Exception) and r.state == "value"
         ]

@@ -58,7 +58,7 @@ from ..runtime import LanesStatistics, WorkerLanes
 from .actor import Actor, ActorStatistics
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from ..drivers.kvstore.driver import BatchOperation, BatchOutcome, KvStoreDriver
     from ..drivers.kvstore.operations import WriteRequest
@@ -359,26 +359,28 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         except trio.RunFinishedError:
             self._fail_waiting(ActorClosedError(f"actor {self.name!r}: the runtime stopped"))
 
-    def read_nowait(self, request: ReadRequest) -> ReadResult:
-        """Answer ``request`` at once, without a message (an ``inline`` driver; the actor's thread).
+    def read_many_nowait(
+        self, requests: Sequence[ReadRequest | Exception]
+    ) -> list[ReadResult | Exception]:
+        """Answer ``requests`` at once, without messages (an ``inline`` driver; the actor's thread).
 
-        Only when nothing is waiting in the intake, so that the read is ordered
-        after every operation submitted before it, as a submitted read is.
+        Only when nothing is waiting in the intake, so that the reads are
+        ordered after every operation submitted before them, as submitted
+        reads are. Each request's result or error, in order; an exception
+        in place of a request (a key that was invalid) is passed through.
 
         Raises:
-            trio.WouldBlock: the read must be submitted instead.
-            Exception: the read's own error.
+            trio.WouldBlock: the reads must be submitted instead.
         """
-        self._start_now("reads")
-        result = self.driver.read_now(request, time.time())
-        if isinstance(result, Exception):
-            raise result
-        return result
+        self._start_now("reads", sum(not isinstance(r, Exception) for r in requests))
+        now = time.time()
+        read = self.driver.read_now
+        return [r if isinstance(r, Exception) else read(r, now) for r in requests]
 
     def write_nowait(self, request: WriteRequest) -> TimestampedStorageGeneration:
         """Apply ``request`` at once, without a message (an ``inline`` driver; the actor's thread).
 
-        As :meth:`read_nowait`: only when nothing is waiting in the intake.
+        As :meth:`read_many_nowait`: only when nothing is waiting in the intake.
 
         Raises:
             trio.WouldBlock: the write must be submitted instead.
@@ -387,8 +389,8 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         self._start_now("writes")
         return self.driver.write_now(request, time.time())
 
-    def _start_now(self, kind: str) -> None:
-        """Count one operation of ``kind`` (``"reads"``, ``"writes"``) about to run at once.
+    def _start_now(self, kind: str, count: int = 1) -> None:
+        """Count ``count`` operations of ``kind`` (``"reads"``, ``"writes"``) about to run at once.
 
         Raises:
             trio.WouldBlock: it may not run at once, here, in order: submit it.
@@ -402,9 +404,10 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         ):
             raise trio.WouldBlock
         counts = self._counts
-        counts[kind] += 1
-        counts["io_" + kind] += 1
-        counts["batches"] += 1
+        if count:
+            counts[kind] += count
+            counts["io_" + kind] += count
+            counts["batches"] += 1
 
     def count_reads(self, reads: int) -> None:
         """Count ``reads`` that ran outside the actor (:class:`WorkerReads`); runtime thread."""

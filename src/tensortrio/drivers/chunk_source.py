@@ -227,7 +227,9 @@ class ChunkSourceKvStore:
         batch.append((request, pending))
         return pending
 
-    def read_nowait(self, key: str, *, if_not_equal: bytes | None = None) -> ReadResult:
+    def read_many_nowait(
+        self, keys: Sequence[str], if_not_equal: Sequence[bytes]
+    ) -> list[ReadResult | Exception]:
         # Sources are called in batches, on their own loop: never at once.
         raise trio.WouldBlock
 

@@ -296,18 +296,30 @@ class KvStore:
         actor.submit(ReadOp(request, future))
         return future
 
-    def read_nowait(self, key: str | bytes, *, if_not_equal: bytes | None = None) -> _ReadResult:
-        """``read`` answered at once where the store can (memory), for chunk caches.
+    def read_many_nowait(
+        self, keys: Sequence[str | bytes], if_not_equal: Sequence[bytes]
+    ) -> list[_ReadResult | Exception]:
+        """``read`` of each of ``keys`` answered at once where the store can (memory), for chunk caches.
+
+        ``if_not_equal``: one generation per key (``b""``: none). Gives each
+        key's result, or its own error (an invalid key), in order: one call
+        for a whole read's chunks, not a pass through every layer per chunk.
 
         Raises:
             trio.WouldBlock: the store needs I/O, or operations are queued
-                ahead of this one: use ``read``.
+                ahead of these: use ``read``. Nothing was read.
         """
         actor = self._lease.actor
         if self._transaction is not None or not actor.driver.inline:
-            raise trio.WouldBlock  # before validating the key: ``read`` does that
-        request = ReadRequest(self._full_key(key), FULL, if_not_equal or b"", b"", time.time())
-        return actor.read_nowait(request)
+            raise trio.WouldBlock  # before validating keys: ``read`` does that
+        now = time.time()
+        requests: list[ReadRequest | Exception] = []
+        for key, condition in zip(keys, if_not_equal, strict=True):
+            try:
+                requests.append(ReadRequest(self._full_key(key), FULL, condition, b"", now))
+            except Exception as exc:
+                requests.append(exc)
+        return actor.read_many_nowait(requests)
 
     def _read_slow(
         self,
