@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -72,6 +73,39 @@ def test_views_read_and_write() -> None:
     np.testing.assert_array_equal(a[:, 0], [-1, -2, -3])
     t.oindex[[0, 2], [1, 3]].write(99).result()
     assert a[0, 1] == a[2, 3] == 99
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_writes_where_positions_repeat_keep_the_last(lib: Any) -> None:
+    # An input dimension no output depends on writes each of its positions to the
+    # same elements; repeated index array values do too. The last one stays.
+    a = np.zeros((2, 3), np.int32)
+    store = lib.array(a)
+    transform = lib.IndexTransform(
+        input_shape=[4, 2, 3],
+        output=[lib.OutputIndexMap(input_dimension=1), lib.OutputIndexMap(input_dimension=2)],
+    )
+    store[transform].write(np.arange(24, dtype=np.int32).reshape(4, 2, 3)).result(timeout=30)
+    np.testing.assert_array_equal(a, [[18, 19, 20], [21, 22, 23]])
+    store[transform][:, 1, 2].write(np.arange(4, dtype=np.int32)).result(timeout=30)
+    assert a[1, 2] == 3
+    store[0, [1, 1, 2, 1]].write(np.array([7, 8, 9, 10], np.int32)).result(timeout=30)
+    np.testing.assert_array_equal(a[0], [18, 10, 9])
+    scalar = np.array(5, np.int32)
+    lib.array(scalar)[lib.IndexTransform(input_shape=[3], output=[])].write(
+        np.array([7, 8, 9], np.int32)
+    ).result(timeout=30)
+    assert scalar == 9
+
+
+@pytest.mark.parametrize("index", [([], 1), ([],), (slice(1, 1),), (slice(1, 1), [0, 2])])
+def test_writing_an_empty_view_changes_nothing(index: tuple[object, ...]) -> None:
+    a = np.arange(6, dtype=np.int32).reshape(2, 3)
+    view = ts.array(a)[index]
+    assert view.size == 0
+    view.write(np.zeros(view.shape, np.int32)).result(timeout=30)
+    np.testing.assert_array_equal(a, np.arange(6).reshape(2, 3))
+    assert view.read().result(timeout=30).shape == tuple(view.shape)
 
 
 def test_write_with_can_reference_source_data_indefinitely() -> None:

@@ -122,8 +122,8 @@ class ArrayDriver(Driver):
         self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
     ) -> None:
         try:
-            positions = output_indices(transform, (0,) * self.data.ndim, self.data.shape)
-            self.data[tuple(positions)] = source
+            if transform.domain.size:
+                _assign(self.data, transform, source)
         except BaseException as exc:
             copied.set_exception(
                 exc if isinstance(exc, Exception) else InvalidArgumentError(str(exc))
@@ -148,6 +148,23 @@ class ArrayDriver(Driver):
         raise UnimplementedError(
             "array: Resize not supported (an in-memory array has a fixed shape)"
         )
+
+
+def _assign(data: np.ndarray, transform: IndexTransform, source: np.ndarray) -> None:
+    """``data[transform(x)] = source[x]`` for every ``x`` of the transform's (non-empty) domain.
+
+    Where several positions map to one element (an input dimension no output
+    depends on, or repeated index array values), the last in C order stays,
+    as in TensorStore.
+    """
+    positions = output_indices(transform, (0,) * data.ndim, data.shape)
+    if not positions:
+        data[()] = source.reshape(-1)[-1]
+        return
+    # The positions are compact (extent 1 where they do not vary): spread to the
+    # domain's shape, so that dimensions no output depends on are not dropped.
+    shape = transform.domain.shape
+    data[tuple(np.broadcast_to(p, shape) for p in positions)] = source
 
 
 def _unpickle(
