@@ -34,8 +34,14 @@ class InvalidArgumentError(TensorTrioError, ValueError):
     """A spec, argument or JSON member is malformed or inconsistent."""
 
 
-class OutOfRangeError(TensorTrioError, IndexError):
-    """An index or interval lies outside the domain it must be within."""
+class OutOfRangeError(TensorTrioError, IndexError, ValueError):
+    """An index or interval lies outside the domain it must be within.
+
+    Both an ``IndexError`` and a ``ValueError`` (as NumPy's ``AxisError``):
+    TensorStore raises ``IndexError`` when indexing goes out of bounds, and
+    ``ValueError`` when a read or write finds an index array's value out of
+    bounds.
+    """
 
 
 class KeyNotFoundError(TensorTrioError, KeyError):

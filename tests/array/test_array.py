@@ -175,3 +175,22 @@ def test_resize_and_storage_statistics() -> None:
         t.resize(exclusive_max=[5]).result()
     stats = t.storage_statistics(query_not_stored=True, query_fully_stored=True).result()
     assert (stats.not_stored, stats.fully_stored) == (False, True)
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_out_of_bounds_is_an_index_error_when_indexing_and_a_value_error_when_reading(
+    lib: Any,
+) -> None:
+    store = lib.array(np.arange(6, dtype=np.int32))
+    with pytest.raises(
+        IndexError,
+        match=r"^(OUT_OF_RANGE: )?Checking bounds of constant output index map for dimension 0: "
+        r"Index 9 is outside valid range \[0, 6\)",
+    ):
+        store[9]
+    with pytest.raises(
+        ValueError,
+        match=r"^(OUT_OF_RANGE: )?In index array map for output dimension 0: "
+        r"Index 7 is outside valid range \[0, 6\)$",
+    ):
+        store[[1, 7]].read().result(timeout=30)
