@@ -17,6 +17,7 @@ __all__ = [
     "DataLossError",
     "FailedPreconditionError",
     "InvalidArgumentError",
+    "InvalidIndexError",
     "KeyNotFoundError",
     "NotFoundError",
     "OutOfRangeError",
@@ -32,6 +33,22 @@ class TensorTrioError(Exception):
 
 class InvalidArgumentError(TensorTrioError, ValueError):
     """A spec, argument or JSON member is malformed or inconsistent."""
+
+
+class InvalidIndexError(InvalidArgumentError, IndexError):
+    """An indexing expression that does not apply to what it indexes.
+
+    TensorStore raises ``IndexError`` for every failure while indexing
+    (``x[...]``, ``x.oindex[...]``, building a ``ts.d`` expression); this is
+    that, and still the ``ValueError`` of any invalid argument.
+    """
+
+
+def index_error(exc: InvalidArgumentError) -> InvalidArgumentError:
+    """``exc`` as an indexing entry point raises it: an ``IndexError`` (unchanged if it is one)."""
+    if isinstance(exc, IndexError):
+        return exc
+    return InvalidIndexError(*exc.args).with_traceback(exc.__traceback__)
 
 
 class OutOfRangeError(TensorTrioError, IndexError, ValueError):

@@ -110,3 +110,57 @@ def test_bool_array_positions_are_checked_lazily(module: Any, implicit_upper: bo
         f"  Output index maps:\n    out[0] = 0 + 1 * bounded({bounds}, array(in)), where array =\n"
         "      {2, 3}\n"
     )
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        (lambda m: m.IndexTransform(input_shape=[2])[m.d[0].stride[0]],
+         "Applying stride to input dimension 0: Stride must be non-zero"),
+        (lambda m: m.array(np.zeros((2, 3)))[m.d[0, 0].label["a"]],
+         r"Input dimensions \{0\} specified more than once"),
+        (lambda m: m.array(np.zeros((2, 3)))[m.d["x"]],
+         "Must specify at least one operation in dimension expression"),
+        (lambda m: m.IndexTransform(input_shape=[2, 3])[m.d[0].translate_by[1, 2]],
+         r"Number of dimensions \(1\) does not match number of indices \(2\)"),
+        (lambda m: m.d[0][1].vindex[None],
+         r"tensorstore.newaxis \(`None`\) not valid in chained indexing operations"),
+        (lambda m: m.IndexDomain(shape=[2])[m.d[0].stride[0]],
+         "Applying stride to input dimension 0: Stride must be non-zero"),
+    ],
+    ids=["stride-0", "repeated-dim", "no-operation", "count", "chained-newaxis", "domain"],
+)
+def test_invalid_indexing_raises_index_error(module: Any, index: Any, message: str) -> None:
+    # tensorstore raises IndexError for every failure while indexing.
+    with pytest.raises(IndexError, match=f"^{message}"):
+        index(module)
+
+
+@BOTH
+def test_equality_with_an_index_array_on_an_unbounded_domain(module: Any) -> None:
+    # Compared in compact form: spreading it over the unbounded domain is impossible.
+    t = module.IndexTransform(
+        input_inclusive_min=[0], input_exclusive_max=[module.inf],
+        output=[module.OutputIndexMap(index_array=np.array([7]))],
+    )
+    assert t == t
+    narrow = module.IndexTransform(
+        input_shape=[2, 3], output=[module.OutputIndexMap(index_array=np.array([[1], [2]]))]
+    )
+    wide = module.IndexTransform(
+        input_shape=[2, 3], output=[module.OutputIndexMap(index_array=np.array([[1, 1, 1], [2, 2, 2]]))]
+    )
+    other = module.IndexTransform(
+        input_shape=[2, 3], output=[module.OutputIndexMap(index_array=np.array([[1, 1, 2], [2, 2, 2]]))]
+    )
+    assert narrow == wide
+    assert wide != other
+    assert narrow != other
+
+
+@BOTH
+def test_domain_size_is_capped_at_the_largest_index(module: Any) -> None:
+    assert module.IndexDomain(shape=[2**40, 2**40]).size == 2**63 - 1
+    assert module.IndexDomain(rank=2).size == 2**63 - 1
+    assert module.IndexDomain(shape=[3, 0]).size == 0

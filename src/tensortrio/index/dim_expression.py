@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, index_error
 from .dim_expression_ops import (
     Selection,
     apply_diagonal,
@@ -260,7 +260,10 @@ class DimExpression:
 
     def __getitem__(self, key: Any) -> DimExpression:
         """NumPy-style indexing of the selected dimensions (all must be consumed)."""
-        return self._then(parse_index_op(key, "default", chained=bool(self._ops)))
+        try:
+            return self._then(parse_index_op(key, "default", chained=bool(self._ops)))
+        except InvalidArgumentError as exc:
+            raise index_error(exc) from None
 
     # -- application ---------------------------------------------------------------------------
 
@@ -316,6 +319,12 @@ class _OpSubscript:
         return f"{self.expr!r}.{self.name}"
 
     def __getitem__(self, key: Any) -> DimExpression:
+        try:
+            return self.expr._then(self._op(key))
+        except InvalidArgumentError as exc:
+            raise index_error(exc) from None
+
+    def _op(self, key: Any) -> _Op:
         name = self.name
         op: _Op
         if name.startswith("translate_"):
@@ -336,7 +345,7 @@ class _OpSubscript:
                 op = _MarkBoundsImplicitOp(value, value)
         else:
             op = parse_index_op(key, name, chained=bool(self.expr._ops))
-        return self.expr._then(op)
+        return op
 
 
 @attrs.frozen(repr=False)
@@ -346,7 +355,11 @@ class _DimSelectionFactory:
     __iter__ = None  # ``d`` is not iterable, even though it has ``__getitem__``.
 
     def __getitem__(self, key: Any) -> DimSelection:
-        result = DimExpression._make(parse_dim_selection(key), ())
+        try:
+            selection = parse_dim_selection(key)
+        except InvalidArgumentError as exc:
+            raise index_error(exc) from None
+        result = DimExpression._make(selection, ())
         assert isinstance(result, DimSelection)
         return result
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..errors import InvalidArgumentError, OutOfRangeError
+from ..errors import InvalidArgumentError, OutOfRangeError, index_error
 from .interval import INF, IndexInterval, to_index
 from .shortcut import DimExpressionShortcuts
 
@@ -26,6 +26,8 @@ __all__ = ["MAX_RANK", "IndexDomain", "check_rank", "check_rank_in_range", "norm
 
 MAX_RANK = 32
 """TensorStore's ``kMaxRank``."""
+_MAX_SIZE = 2**63 - 1
+"""The largest ``IndexDomain.size`` (TensorStore's, an ``Index``)."""
 
 
 def check_rank_in_range(rank: int) -> int:
@@ -318,8 +320,8 @@ class IndexDomain(DimExpressionShortcuts):
 
     @property
     def size(self) -> int:
-        """Total number of elements."""
-        return math.prod(self.shape)
+        """Total number of elements (at most ``2**63 - 1``, as TensorStore caps it)."""
+        return min(math.prod(self.shape), _MAX_SIZE)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -371,12 +373,15 @@ class IndexDomain(DimExpressionShortcuts):
         """``Dim`` by index/label; sub-domain by selection; or apply a domain/transform/expr."""
         from .transform import IndexTransform
 
-        if isinstance(key, str) or (hasattr(key, "__index__") and not isinstance(key, bool)):
-            return self.dims[resolve_dim_selection(key, self.labels)[0]]
-        if isinstance(key, (IndexDomain, IndexTransform)) or hasattr(key, "_apply_to_transform"):
-            return IndexTransform(self)[key].domain
-        dims = resolve_dim_selection(key, self.labels)
-        return IndexDomain.from_dims(self.dims[i] for i in dims)
+        try:
+            if isinstance(key, str) or (hasattr(key, "__index__") and not isinstance(key, bool)):
+                return self.dims[resolve_dim_selection(key, self.labels)[0]]
+            if isinstance(key, (IndexDomain, IndexTransform)) or hasattr(key, "_apply_to_transform"):
+                return IndexTransform(self)[key].domain
+            dims = resolve_dim_selection(key, self.labels)
+            return IndexDomain.from_dims(self.dims[i] for i in dims)
+        except InvalidArgumentError as exc:
+            raise index_error(exc) from None
 
     def intersect(self, other: IndexDomain) -> IndexDomain:
         """Per-dimension intersection; labels must match where both are non-empty."""

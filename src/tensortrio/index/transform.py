@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, index_error
 from .domain import IndexDomain, build_intervals, resolve_dim_selection
 from .interval import IndexInterval, to_index
 from .output_map import IndexArray, OutputIndexMap, OutputIndexMaps, OutputIndexMethod
@@ -295,26 +295,34 @@ class IndexTransform(DimExpressionShortcuts):
         return tuple(out)
 
     def __getitem__(self, key: Any) -> IndexTransform:
-        """Compose with a transform, slice by a domain, apply a dim expression or NumPy index."""
-        if type(key) is tuple:
-            # The everyday key (``t[a:b, c:d]``) first: no other kind is a tuple.
-            basic = _basic_indexing(self, key)
-            if basic is not None:
-                return basic
-        if isinstance(key, IndexTransform):
-            from .compose import compose
+        """Compose with a transform, slice by a domain, apply a dim expression or NumPy index.
 
-            return compose(self, key)
-        if isinstance(key, IndexDomain):
-            from .compose import slice_by_domain
+        Raises:
+          IndexError: the key does not apply to this transform (an
+            ``InvalidIndexError`` or ``OutOfRangeError``, as TensorStore).
+        """
+        try:
+            if type(key) is tuple:
+                # The everyday key (``t[a:b, c:d]``) first: no other kind is a tuple.
+                basic = _basic_indexing(self, key)
+                if basic is not None:
+                    return basic
+            if isinstance(key, IndexTransform):
+                from .compose import compose
 
-            return slice_by_domain(self, key)
-        if hasattr(key, "_apply_to_transform"):
-            result: IndexTransform = key._apply_to_transform(self)
-            return result
-        from .indexing import IndexingMode, apply_numpy_indexing
+                return compose(self, key)
+            if isinstance(key, IndexDomain):
+                from .compose import slice_by_domain
 
-        return apply_numpy_indexing(self, key, IndexingMode.DEFAULT)
+                return slice_by_domain(self, key)
+            if hasattr(key, "_apply_to_transform"):
+                result: IndexTransform = key._apply_to_transform(self)
+                return result
+            from .indexing import IndexingMode, apply_numpy_indexing
+
+            return apply_numpy_indexing(self, key, IndexingMode.DEFAULT)
+        except InvalidArgumentError as exc:
+            raise index_error(exc) from None
 
     @property
     def oindex(self) -> _ModeIndexer:
@@ -359,7 +367,6 @@ class IndexTransform(DimExpressionShortcuts):
             return NotImplemented
         if self.domain != other.domain or len(self.maps) != len(other.maps):
             return False
-        shape = self.domain.shape
         for a, b in zip(self.maps, other.maps, strict=True):
             if a.index_array is None or b.index_array is None:
                 if a != b:
@@ -367,7 +374,12 @@ class IndexTransform(DimExpressionShortcuts):
                 continue
             if (a.offset, a.stride, a.index_range) != (b.offset, b.stride, b.index_range):
                 return False
-            if not np.array_equal(np.broadcast_to(a.index_array, shape), np.broadcast_to(b.index_array, shape)):
+            # Compact arrays (extent 1 where they do not vary) compare over the dimensions
+            # either varies along, never spread over the whole (possibly unbounded) domain.
+            shape = np.broadcast_shapes(a.index_array.shape, b.index_array.shape)
+            if not np.array_equal(
+                np.broadcast_to(a.index_array, shape), np.broadcast_to(b.index_array, shape)
+            ):
                 return False
         return True
 
@@ -395,7 +407,10 @@ class _ModeIndexer:
     def __getitem__(self, key: Any) -> IndexTransform:
         from .indexing import apply_numpy_indexing
 
-        return apply_numpy_indexing(self.transform, key, self.mode)
+        try:
+            return apply_numpy_indexing(self.transform, key, self.mode)
+        except InvalidArgumentError as exc:
+            raise index_error(exc) from None
 
 
 def _basic_indexing(transform: IndexTransform, key: tuple[Any, ...]) -> IndexTransform | None:
