@@ -23,7 +23,31 @@ if TYPE_CHECKING:
 
     from .transform import IndexTransform
 
-__all__ = ["domain_from_json", "domain_to_json", "transform_from_json", "transform_to_json"]
+__all__ = [
+    "domain_from_json",
+    "domain_to_json",
+    "json_value",
+    "transform_from_json",
+    "transform_to_json",
+]
+
+
+def json_value(value: Any) -> Any:
+    """The JSON value a Python object stands for, as TensorStore's bindings read it.
+
+    Tuples and NumPy arrays are arrays, NumPy scalars are numbers or booleans
+    (``metadata={"shape": array.shape}``); objects become plain dicts.
+    Anything else is returned as it is, for the parser to accept or name.
+    """
+    if isinstance(value, (str, int, float, type(None))):
+        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, dict):
+        return {key: json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(item) for item in value]
+    if isinstance(value, (np.ndarray, np.generic)):
+        return json_value(value.tolist())
+    return value
 
 
 class _JsonError(Exception):
@@ -154,6 +178,7 @@ def domain_from_json(obj: Any) -> IndexDomain:
     Raises:
       InvalidArgumentError: the JSON is malformed, naming the member at fault.
     """
+    obj = json_value(obj)
     try:
         return _parse_domain(obj, "", ())[0]
     except _JsonError as exc:
@@ -219,6 +244,7 @@ def transform_from_json(obj: Any) -> IndexTransform:
     Raises:
       InvalidArgumentError: the JSON is malformed, naming the member at fault.
     """
+    obj = json_value(obj)
     from .transform import IndexTransform, identity_maps, normalize_output_maps
 
     try:

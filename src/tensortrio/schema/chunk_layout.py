@@ -24,6 +24,7 @@ import attrs
 
 from ..errors import InvalidArgumentError
 from ..index.domain import check_rank_in_range
+from ..index.json import json_value
 from .chunk_grid import (
     INF_INDEX,
     INT64_MIN,
@@ -292,7 +293,7 @@ class LayoutConstraints:
     @classmethod
     def from_json(cls, json: Any) -> LayoutConstraints:
         """Parse ``ChunkLayout`` JSON; ``ValueError`` names the offending member."""
-        members = expect_object(json, _JSON_MEMBERS)
+        members = expect_object(json_value(json), _JSON_MEMBERS)
         out = cls()
         for key in _JSON_MEMBERS:
             if key not in members:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ..errors import InvalidArgumentError
+from ..index.json import json_value
 from .chunk_json import json_text
 from .json_pretty import pretty_repr
 
@@ -94,6 +95,7 @@ def codec_driver(name: str) -> CodecDriver:
 
 
 def _parse(json: Any) -> tuple[str, dict[str, Any]]:
+    json = json_value(json)
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
     if "driver" not in json:

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from ..errors import InvalidArgumentError
+from ..index.json import json_value
 from .context_resources import ResourceConfig, get_provider, json_text
 from .json_member import member_error
 from .json_pretty import pretty_repr
@@ -111,7 +112,7 @@ class ContextSpec:
         if isinstance(json, ContextSpec):
             entries: tuple[tuple[str, ResourceSpec], ...] = json._entries
         else:
-            entries = tuple(sorted(_parse_entries(json).items()))
+            entries = tuple(sorted(_parse_entries(json_value(json)).items()))
         self.__attrs_init__(entries, dict(entries))
 
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import attrs
 from ..errors import InvalidArgumentError
 from ..index.domain import MAX_RANK, IndexDomain, check_rank_in_range
 from ..index.interval import INF, IndexInterval
+from ..index.json import json_value
 from .chunk_json import expect_object, json_text
 from .chunk_layout import ChunkLayout, LayoutConstraints
 from .codec_spec import CodecSpec
@@ -286,7 +287,7 @@ class SchemaConstraints:
     @classmethod
     def from_json(cls, json: Any) -> SchemaConstraints:
         """Parse ``Schema`` JSON; ``ValueError`` names the offending member."""
-        members = expect_object(json, _JSON_MEMBERS)
+        members = expect_object(json_value(json), _JSON_MEMBERS)
         out = cls()
         for key in _JSON_MEMBERS:
             if key not in members:

@@ -26,6 +26,7 @@ import attrs
 
 from ..errors import InvalidArgumentError
 from ..index.domain import IndexDomain
+from ..index.json import json_value
 from ..index.transform import IndexTransform
 from .cache_revalidation import (
     DEFAULT_RECHECK_CACHED_DATA,
@@ -403,7 +404,7 @@ def _spec_value(json: Any) -> SpecValue:
         return _parse_url(json)
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    return _parse_json(json)
+    return _parse_json(json_value(json))
 
 
 def _open_mode_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:

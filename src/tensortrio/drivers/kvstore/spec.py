@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ...errors import InvalidArgumentError
+from ...index.json import json_value
 from ...schema.json_pretty import pretty_repr
 from .registry import driver_spec_class
 from .url import parse_url
@@ -82,7 +83,7 @@ class KvStoreSpec:
             raise InvalidArgumentError(
                 f"kvstore: a spec must be a JSON object or a URL string, got {json!r}"
             )
-        members = dict(json)
+        members = json_value(json)
         driver = members.pop("driver", None)
         if driver is None:
             raise InvalidArgumentError("kvstore: spec member 'driver' is missing")
