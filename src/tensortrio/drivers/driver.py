@@ -286,7 +286,8 @@ def view_schema(base: Schema, transform: IndexTransform) -> Schema:
     from ..index import OutputIndexMethod
     from ..schema.schema import Schema as _Schema
 
-    json = {k: v for k, v in base.to_json().items() if k in ("dtype", "codec", "fill_value")}
+    # The fill value carries over as a value: JSON has no form of a complex one.
+    json = {k: v for k, v in base.to_json().items() if k in ("dtype", "codec")}
     json["rank"] = transform.input_rank
     json["domain"] = transform.domain.to_json()
     layout = base.to_json().get("chunk_layout")
@@ -300,4 +301,7 @@ def view_schema(base: Schema, transform: IndexTransform) -> Schema:
                 assert m.input_dimension is not None
                 mapped[m.input_dimension] = units[j]
         json["dimension_units"] = mapped
-    return _Schema(json)
+    fill_value = base.constraints.fill_value
+    if fill_value is None:
+        return _Schema(json)
+    return _Schema.from_constraints(attrs.evolve(_Schema(json).constraints, fill_value=fill_value))

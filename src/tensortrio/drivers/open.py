@@ -89,9 +89,17 @@ def _recheck_member(json: dict[str, Any], member: str, default: CacheRevalidatio
 
 
 def parse_open_request(
-    json: dict[str, Any], *, context: Context | None, rw: ReadWriteMode
+    json: dict[str, Any],
+    *,
+    context: Context | None,
+    rw: ReadWriteMode,
+    schema: Schema | None = None,
 ) -> OpenRequest:
     """Parse a spec's JSON into what a driver opener needs.
+
+    ``schema``: the spec's schema as a value (``ts.open`` has it), used in
+    place of parsing ``schema``, ``dtype`` and ``rank`` from the JSON: a
+    complex fill value has no JSON form that parses back.
 
     Raises:
         InvalidArgumentError: naming the offending member (missing or unknown
@@ -99,7 +107,6 @@ def parse_open_request(
     """
     from ..index import IndexTransform
     from ..schema.context import Context as _Context
-    from ..schema.schema import Schema as _Schema
 
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
@@ -115,22 +122,8 @@ def parse_open_request(
         raise member_error("driver", f'"{driver_id}" is not a registered TensorStore driver')
     parent = context if context is not None else _Context()
     bound_context = _Context(json["context"], parent=parent) if "context" in json else parent
-    try:
-        schema = _Schema(json.get("schema"))
-    except (InvalidArgumentError, ValueError, TypeError) as exc:
-        raise member_error("schema", str(exc)) from None
-    if "dtype" in json:
-        try:
-            schema.update(dtype=json["dtype"])
-        except (InvalidArgumentError, ValueError, TypeError) as exc:
-            raise member_error("dtype", str(exc)) from None
-    if "rank" in json:
-        rank = json["rank"]
-        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= 32:
-            raise member_error(
-                "rank", f"Expected integer in [0, 32], but received: {json_text(rank)}"
-            )
-        schema.update(rank=rank)
+    if schema is None:
+        schema = _schema_members(json)
     transform = None
     if "transform" in json:
         try:
@@ -167,6 +160,29 @@ def parse_open_request(
         fill_missing_data_reads=_bool_member(json, "fill_missing_data_reads", True),
         store_data_equal_to_fill_value=_bool_member(json, "store_data_equal_to_fill_value", False),
     )
+
+
+def _schema_members(json: dict[str, Any]) -> Schema:
+    """The schema a spec's JSON gives in its ``schema``, ``dtype`` and ``rank`` members."""
+    from ..schema.schema import Schema as _Schema
+
+    try:
+        schema = _Schema(json.get("schema"))
+    except (InvalidArgumentError, ValueError, TypeError) as exc:
+        raise member_error("schema", str(exc)) from None
+    if "dtype" in json:
+        try:
+            schema.update(dtype=json["dtype"])
+        except (InvalidArgumentError, ValueError, TypeError) as exc:
+            raise member_error("dtype", str(exc)) from None
+    if "rank" in json:
+        rank = json["rank"]
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= 32:
+            raise member_error(
+                "rank", f"Expected integer in [0, 32], but received: {json_text(rank)}"
+            )
+        schema.update(rank=rank)
+    return schema
 
 
 def open(
@@ -213,6 +229,7 @@ def open(
         the member and both values.
     """
     from ..schema.context import Context as _Context
+    from ..schema.schema import Schema as _Schema
     from ..schema.spec import Spec as _Spec
 
     if context is not None and not isinstance(context, _Context):
@@ -255,7 +272,12 @@ def open(
     given = {k: v for k, v in updates.items() if v is not None}
     if given:
         parsed.update(**given)
-    request = parse_open_request(parsed.to_json(), context=context, rw=rw)
+    request = parse_open_request(
+        parsed.to_json(),
+        context=context,
+        rw=rw,
+        schema=_Schema.from_constraints(parsed.value.schema),
+    )
     if isinstance(kvstore, KvStore):
         # An opened store is used as it is (its context resources, e.g. a memory
         # store's contents), not re-opened from its spec.
