@@ -657,7 +657,12 @@ def _array_path(kvstore: KvStore, extra: str) -> str:
 
 
 def _effective_domain(schema: Schema, transform: IndexTransform | None) -> Schema:
-    """Let an identity-like spec transform stand in for a missing schema domain (as TensorStore)."""
+    """Let an identity-like spec transform's bounds stand in for a missing schema domain.
+
+    ``Spec.update(shape=...)`` on a spec with a transform constrains the transform
+    (see ``schema.spec``), where TensorStore's also sets the schema domain.
+    The transform's labels name the view's dimensions: they are not stored.
+    """
     if schema.domain is not None or transform is None:
         return schema
     if any(d.inclusive_min != 0 or d.implicit_lower for d in transform.domain):
@@ -674,8 +679,8 @@ def _effective_domain(schema: Schema, transform: IndexTransform | None) -> Schem
     ):
         from ..schema.schema import Schema as _Schema
 
-        merged: Schema = _Schema(schema.to_json())
-        merged.update(domain=transform.domain)
+        merged = _Schema.from_constraints(schema.constraints)
+        merged.update(domain=transform.domain.label[("",) * transform.input_rank])
         return merged
     return schema
 
@@ -727,7 +732,7 @@ async def open_chunked_driver(
     schema = req.schema
     # Creating may take the domain from an identity spec transform; validating must not
     # (a view's transform selects part of the stored domain).
-    create_schema = _effective_domain(req.schema, req.transform)
+    create_schema = _effective_domain(schema, req.transform)
     open_time = time.time()
     key = str(getattr(members, "metadata_key", None) or fmt.metadata_key)
     metadata_key = f"{kv.path}{key}"
@@ -783,6 +788,11 @@ async def open_chunked_driver(
         else IndexTransform(entry.schema.domain)
     )
     if req.transform is None:
+        # Labels asked for that the format does not store (zarr v2) label the view, as in
+        # TensorStore; stored ones were checked against them.
+        wanted = () if schema.domain is None else schema.domain.labels
+        if any(wanted) and not any(base.domain.labels):
+            base = base.label[wanted]
         return OpenedDriver(driver, base)
     if req.transform.output_rank != base.input_rank:
         raise FailedPreconditionError(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ...errors import InvalidArgumentError
+from ...index.domain import check_unique_labels
 from ...index.interval import MAX_FINITE_INDEX
 from ...schema.chunk_json import expect_object, json_text
 from ...schema.fill_value import fill_values_identical
@@ -113,6 +114,8 @@ def _dimension_names(rank: int | None) -> Callable[[Any], tuple[str | None, ...]
                     f"Error parsing value at position {i}: Expected string or null, but "
                     f"received: {json_text(name)}"
                 )
+        # They become the domain's labels, which must be unique (TensorStore refuses too).
+        check_unique_labels([name or "" for name in value])
         return tuple(value)
 
     return parse

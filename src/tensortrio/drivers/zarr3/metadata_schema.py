@@ -172,11 +172,13 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         None,
     )
     read, write = choose_read_write_chunk_shapes(layout, domain)
-    order = layout.inner_order
-    if order is not None and order != tuple(range(rank)) and not _innermost(chain).array_to_array:
-        chain = _with_transpose(chain, order)
-    if sharding is None and read != write:
-        chain = CodecChain(array_to_bytes=ShardingCodec(read, codecs=chain))
+    if partial.codecs is None:
+        # Codecs the metadata names are stored as given; others follow the layout.
+        order = layout.inner_order
+        if order is not None and order != tuple(range(rank)) and not _innermost(chain).array_to_array:
+            chain = _with_transpose(chain, order)
+        if sharding is None and read != write:
+            chain = CodecChain(array_to_bytes=ShardingCodec(read, codecs=chain))
     metadata = Zarr3Metadata(
         shape=tuple(domain.shape),
         data_type=data_type,

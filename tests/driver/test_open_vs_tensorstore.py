@@ -1,0 +1,83 @@
+"""Opening and creating where tensortrio once differed from tensorstore; each runs on both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import tensortrio as tt
+
+tensorstore = pytest.importorskip("tensorstore")
+
+BOTH = pytest.mark.parametrize("lib", [tt, tensorstore], ids=["tensortrio", "tensorstore"])
+ZARR3 = {"driver": "zarr3", "kvstore": "memory://"}
+
+
+@BOTH
+def test_a_spec_transforms_labels_are_not_stored(lib: Any) -> None:
+    spec = {**ZARR3, "transform": {"input_shape": [2], "input_labels": ["a"]}}
+    store = lib.open(spec, create=True, dtype=lib.uint8, shape=[2]).result(timeout=30)
+    assert store.domain.labels == ("a",)
+    assert "dimension_names" not in store.spec().to_json()["metadata"]
+
+
+@BOTH
+def test_schema_labels_label_a_zarr2_array(lib: Any) -> None:
+    # zarr v2 stores no labels: the opened view carries them.
+    store = lib.open(
+        {"driver": "zarr", "kvstore": "memory://"},
+        create=True,
+        dtype=lib.uint8,
+        domain=lib.IndexDomain(shape=[2, 3], labels=["y", ""]),
+    ).result(timeout=30)
+    assert store.domain.labels == ("y", "")
+    assert store.spec().to_json()["transform"]["input_labels"] == ["y", ""]
+
+
+@BOTH
+def test_codecs_given_in_the_metadata_are_stored_as_given(lib: Any) -> None:
+    metadata = {
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [7]}},
+        "codecs": [{"name": "bytes"}],
+    }
+    store = lib.open(
+        {**ZARR3, "metadata": metadata}, create=True, dtype=lib.uint8, shape=[4]
+    ).result(timeout=30)
+    assert store.spec().to_json()["metadata"]["codecs"] == [{"name": "bytes"}]
+    with pytest.raises(ValueError, match="Cannot create using specified \"metadata\" and schema"):
+        lib.open(
+            {**ZARR3, "metadata": {"codecs": [{"name": "bytes"}]}},
+            create=True,
+            dtype=lib.uint8,
+            shape=[8],
+            chunk_layout=lib.ChunkLayout(read_chunk_shape=[2], write_chunk_shape=[4]),
+        ).result(timeout=30)
+
+
+@BOTH
+def test_repeated_zarr3_dimension_names_are_refused(lib: Any) -> None:
+    with pytest.raises(ValueError, match="dimension_names"):
+        lib.open(
+            {**ZARR3, "metadata": {"dimension_names": ["a", "a"]}},
+            create=True,
+            dtype=lib.uint8,
+            shape=[2, 2],
+        ).result(timeout=30)
+    unnamed = {**ZARR3, "metadata": {"dimension_names": [None, None]}}
+    store = lib.open(unnamed, create=True, dtype=lib.uint8, shape=[2, 2]).result(timeout=30)
+    assert store.domain.labels == ("", "")
+
+
+def test_repeated_dimension_names_error_names_the_label() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r'^Error parsing object member "metadata": Error parsing object member '
+        r'"dimension_names": Dimension label\(s\) "a" not unique$',
+    ):
+        tt.open(
+            {**ZARR3, "metadata": {"dimension_names": ["a", "a"]}},
+            create=True,
+            dtype=tt.uint8,
+            shape=[2, 2],
+        ).result(timeout=30)
