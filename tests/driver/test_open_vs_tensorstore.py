@@ -81,3 +81,45 @@ def test_repeated_dimension_names_error_names_the_label() -> None:
             dtype=tt.uint8,
             shape=[2, 2],
         ).result(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("writer", "reader"), [(tt, tensorstore), (tensorstore, tt)], ids=["tt-writes", "ts-writes"]
+)
+@pytest.mark.parametrize("blosc", [False, True], ids=["raw", "blosc"])
+def test_a_rank0_sharded_array_round_trips(
+    writer: Any, reader: Any, blosc: bool, tmp_path: Any
+) -> None:
+    inner: list[dict[str, Any]] = [{"name": "bytes"}]
+    if blosc:
+        inner.append({"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5}})
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    metadata = {"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [], "codecs": inner}}]}
+    store = writer.open(
+        {**spec, "metadata": metadata}, create=True, dtype=writer.int32, shape=[]
+    ).result(timeout=30)
+    assert store.read().result(timeout=30) == 0
+    store.write(5).result(timeout=30)
+    assert store.read().result(timeout=30) == 5
+    assert reader.open(spec).result(timeout=30).read().result(timeout=30) == 5
+
+
+@BOTH
+def test_reopening_a_zarr3_array_that_stores_no_units_or_names(lib: Any) -> None:
+    context = lib.Context()
+    lib.open(ZARR3, create=True, dtype=lib.uint8, shape=[2], context=context).result(timeout=30)
+    # Units asked for and all-null names are what the array has when it stores none.
+    store = lib.open(ZARR3, open=True, context=context, dimension_units=["nm"]).result(timeout=30)
+    assert store.dimension_units == (None,)
+    unnamed = {**ZARR3, "metadata": {"dimension_names": [None]}}
+    lib.open(unnamed, open=True, context=context).result(timeout=30)
+    with pytest.raises(ValueError, match='Expected "dimension_names" of \\[""\\]'):
+        lib.open({**ZARR3, "metadata": {"dimension_names": [""]}}, open=True, context=context).result(
+            timeout=30
+        )
+    lib.open(
+        ZARR3, create=True, delete_existing=True, dtype=lib.uint8, shape=[2],
+        dimension_units=["um"], context=context,
+    ).result(timeout=30)
+    with pytest.raises(ValueError, match="dimension_units"):
+        lib.open(ZARR3, open=True, context=context, dimension_units=["nm"]).result(timeout=30)

@@ -185,7 +185,8 @@ class ShardCache(ChunkCache):
                     and covers_chunk(sel, shape)
                     and all(type(t) is slice or type(t) is int for t in sel.array_selection)
                 ):
-                    target = out[sel.array_selection]  # basic indexing: a view of ``out``
+                    # Basic indexing: a view of ``out`` (the Ellipsis keeps a rank-0 one an array).
+                    target = out[(*sel.array_selection, Ellipsis)]
                     if target.shape == shape:
                         targets[len(direct)] = target
                         direct.append(k)

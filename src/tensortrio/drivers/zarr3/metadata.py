@@ -356,6 +356,9 @@ def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3Partia
             wanted["codecs"] = resolve_codecs(
                 constraints.codecs, metadata.chunk_shape, metadata.data_type, metadata.fill_value
             ).to_json()
+    names = wanted.get("dimension_names")
+    if names is not None and "dimension_names" not in stored and all(n is None for n in names):
+        del wanted["dimension_names"]  # all null names: the same as none stored (TensorStore)
     for name in (
         "shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs",
         "dimension_names",

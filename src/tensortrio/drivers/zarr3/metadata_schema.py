@@ -254,9 +254,9 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
                 f"{list(layout.inner_order or ())}"
             )
     units = constraints.dimension_units
-    if units is not None:
-        stored = metadata.dimension_units or (None,) * rank
-        for i, (want, have) in enumerate(zip(units, stored, strict=True)):
+    # An array that stores no units takes any asked for without them (as TensorStore).
+    if units is not None and metadata.dimension_units is not None:
+        for i, (want, have) in enumerate(zip(units, metadata.dimension_units, strict=True)):
             if want is not None and want != have:
                 raise InvalidArgumentError(
                     f"dimension_units from metadata ({have}) does not match dimension_units "

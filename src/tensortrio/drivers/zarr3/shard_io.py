@@ -109,7 +109,8 @@ class ShardIO:
         object.__setattr__(self, "_raw", _inner_raw(self.layout))
         regions = tuple(self.layout.cell_slices(tuple(cell)) for cell in self.layout.cells())
         object.__setattr__(self, "_regions", regions)
-        coords = np.unravel_index(np.arange(self.layout.num_chunks), self.layout.grid_shape)
+        grid = self.layout.grid_shape
+        coords = np.unravel_index(np.arange(self.layout.num_chunks), grid) if grid else ()
         object.__setattr__(self, "_coords", tuple(np.asarray(c, np.intp) for c in coords))
 
     @property
