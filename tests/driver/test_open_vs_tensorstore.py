@@ -123,3 +123,15 @@ def test_reopening_a_zarr3_array_that_stores_no_units_or_names(lib: Any) -> None
     ).result(timeout=30)
     with pytest.raises(ValueError, match="dimension_units"):
         lib.open(ZARR3, open=True, context=context, dimension_units=["nm"]).result(timeout=30)
+
+
+@BOTH
+@pytest.mark.parametrize("driver", ["zarr", "zarr3"])
+def test_a_rank_alone_creates_a_rank0_array(lib: Any, driver: str) -> None:
+    spec = {"driver": driver, "kvstore": "memory://", "rank": 0}
+    store = lib.open(spec, create=True, dtype=lib.uint8).result(timeout=30)
+    store.write(7).result(timeout=30)
+    assert store.shape == ()
+    assert store.read().result(timeout=30) == 7
+    with pytest.raises(ValueError, match="domain must be specified"):
+        lib.open({**spec, "rank": 1}, create=True, dtype=lib.uint8).result(timeout=30)

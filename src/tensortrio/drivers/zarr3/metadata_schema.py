@@ -130,7 +130,8 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         )
     if rank is None:
         rank = constraints.rank
-    if rank is None or (partial.shape is None and constraints.domain is None):
+    # A rank-0 domain has nothing to specify (TensorStore creates one from the rank alone).
+    if rank is None or (partial.shape is None and constraints.domain is None and rank != 0):
         raise InvalidArgumentError("domain must be specified")
     domain = metadata_domain(rank, partial.shape, partial.dimension_names)
     if constraints.domain is not None:
