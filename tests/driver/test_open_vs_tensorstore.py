@@ -135,3 +135,36 @@ def test_a_rank_alone_creates_a_rank0_array(lib: Any, driver: str) -> None:
     assert store.read().result(timeout=30) == 7
     with pytest.raises(ValueError, match="domain must be specified"):
         lib.open({**spec, "rank": 1}, create=True, dtype=lib.uint8).result(timeout=30)
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("view", "units"),
+    [
+        (lambda s, m: s[1:, ::2], ("1 nm", None)),
+        (lambda s, m: s[::-3, ::2], ("3 nm", None)),
+        (lambda s, m: s.T, (None, "1 nm")),
+        (lambda s, m: s[m.d[0].stride[2]], ("2 nm", None)),
+        (lambda s, m: s[m.d[0, 1].diagonal], (None,)),
+        (lambda s, m: s[m.newaxis], (None, "1 nm", None)),
+    ],
+    ids=["slice", "negative-stride", "transpose", "stride", "diagonal", "newaxis"],
+)
+def test_a_views_units_follow_its_strides(lib: Any, view: Any, units: tuple[str | None, ...]) -> None:
+    store = lib.open(
+        ZARR3, create=True, dtype=lib.float32, shape=[4, 6], dimension_units=["nm", None]
+    ).result(timeout=30)
+    seen = view(store, lib)
+    expected = tuple(None if u is None else lib.Unit(u) for u in units)
+    assert seen.dimension_units == expected
+    assert seen.schema.dimension_units == expected
+
+
+@BOTH
+def test_spec_takes_the_dimension_expression_shortcuts(lib: Any) -> None:
+    spec = lib.Spec({**ZARR3, "transform": {"input_shape": [2, 3]}})
+    assert spec.translate_to[1].transform.domain == lib.IndexDomain(inclusive_min=[1, 1], shape=[2, 3])
+    assert spec.translate_by[1, 2].transform.domain.origin == (1, 2)
+    assert spec.translate_backward_by[1].transform.domain.origin == (-1, -1)
+    assert spec.label["a", "b"].transform.domain.labels == ("a", "b")
+    assert spec.mark_bounds_implicit[True].transform.domain.implicit_lower_bounds == (True, True)

@@ -281,7 +281,8 @@ def view_schema(base: Schema, transform: IndexTransform) -> Schema:
     """The schema of the view ``transform`` of an array whose schema is ``base``.
 
     Domain and chunk layout follow the transform; dtype, codec and fill value
-    (a scalar for the formats here) carry over; units follow single-dimension maps.
+    (a scalar for the formats here) carry over; units follow single-dimension
+    maps, scaled by their stride.
     """
     from ..index import OutputIndexMethod
     from ..schema.schema import Schema as _Schema
@@ -296,11 +297,18 @@ def view_schema(base: Schema, transform: IndexTransform) -> Schema:
     units = base.to_json().get("dimension_units")
     if units is not None:
         mapped: list[Any] = [None] * transform.input_rank
+        drives = [0] * transform.input_rank
         for j, m in enumerate(transform.maps):
-            if m.method is OutputIndexMethod.single_input_dimension and m.stride in (1, -1):
+            if m.method is OutputIndexMethod.single_input_dimension:
                 assert m.input_dimension is not None
-                mapped[m.input_dimension] = units[j]
-        json["dimension_units"] = mapped
+                assert m.stride is not None
+                drives[m.input_dimension] += 1
+                if units[j] is not None:
+                    # One input step is |stride| output steps (as TensorStore scales it).
+                    multiplier, base_unit = units[j]
+                    mapped[m.input_dimension] = [multiplier * abs(m.stride), base_unit]
+        # A dimension that drives several outputs (a diagonal) has no single unit.
+        json["dimension_units"] = [u if n == 1 else None for u, n in zip(mapped, drives, strict=True)]
     fill_value = base.constraints.fill_value
     if fill_value is None:
         return _Schema(json)

@@ -22,7 +22,7 @@ from ..errors import (
     InvalidArgumentError,
     UnimplementedError,
 )
-from ..index import IndexTransform, OutputIndexMethod
+from ..index import IndexTransform
 from ..index.shortcut import DimExpressionShortcuts
 from ..runtime import Future, Promise, WriteFutures, get_runtime
 from ..schema.json_pretty import pretty_repr
@@ -250,21 +250,9 @@ class TensorStore(DimExpressionShortcuts):
 
     @property
     def dimension_units(self) -> tuple[Any, ...]:
-        """Physical unit of each dimension of the view (None: unknown)."""
-        base = self._driver.schema().dimension_units
-        units: list[Any] = []
-        for i in range(self.rank):
-            unit = None
-            if base is not None:
-                for j, m in enumerate(self._transform.maps):
-                    if (
-                        m.method is OutputIndexMethod.single_input_dimension
-                        and m.input_dimension == i
-                    ):
-                        unit = base[j]
-                        break
-            units.append(unit)
-        return tuple(units)
+        """Physical unit of each dimension of the view (None: unknown), as its ``schema`` has them."""
+        units = self.schema.dimension_units
+        return tuple(units) if units is not None else (None,) * self.rank
 
     @property
     def kvstore(self) -> KvStore | None:

@@ -27,6 +27,7 @@ import attrs
 from ..errors import InvalidArgumentError
 from ..index.domain import IndexDomain
 from ..index.json import json_value
+from ..index.shortcut import DimExpressionShortcuts
 from ..index.transform import IndexTransform
 from .cache_revalidation import (
     DEFAULT_RECHECK_CACHED_DATA,
@@ -528,7 +529,7 @@ def apply_spec_keywords(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
     return value
 
 
-class Spec(ValueHandle[SpecValue]):
+class Spec(ValueHandle[SpecValue], DimExpressionShortcuts):
     """Specification for opening or creating a TensorStore (``ts.Spec``).
 
     ``Spec(json)`` takes the JSON object, a TensorStore URL, or another Spec.
