@@ -164,3 +164,72 @@ def test_domain_size_is_capped_at_the_largest_index(module: Any) -> None:
     assert module.IndexDomain(shape=[2**40, 2**40]).size == 2**63 - 1
     assert module.IndexDomain(rank=2).size == 2**63 - 1
     assert module.IndexDomain(shape=[3, 0]).size == 0
+
+
+@BOTH
+@pytest.mark.parametrize(
+    "index",
+    [
+        lambda m: m.IndexTransform(input_rank=1)[m.inf:],
+        lambda m: m.IndexTransform(input_shape=[3])[2**62:2**62],
+        lambda m: m.IndexTransform(input_rank=1)[:-m.inf],
+        lambda m: m.IndexTransform(input_rank=1)[-m.inf::-1],
+        lambda m: m.IndexTransform(input_rank=1)[m.inf],
+        lambda m: m.IndexTransform(input_rank=1)[-m.inf],
+    ],
+    ids=["start-inf", "start-past-inf", "stop-minus-inf", "reverse-start-minus-inf", "int-inf", "int-minus-inf"],
+)
+def test_infinite_or_unrepresentable_indices_are_refused(module: Any, index: Any) -> None:
+    with pytest.raises(IndexError):
+        index(module)
+
+
+@BOTH
+def test_infinite_slice_bounds_leave_a_side_unbounded(module: Any) -> None:
+    t = module.IndexTransform(input_rank=1)
+    assert str(t[: module.inf].domain) == "{ (-inf*, +inf) }"
+    assert str(t[-module.inf : 5].domain) == "{ (-inf, 5) }"
+    assert str(t[module.inf :: -1].domain) == "{ (-inf*, +inf) }"
+    assert str(t[5 : -module.inf : -1].domain) == "{ [-5, +inf) }"
+    assert str(t[module.inf - 1].domain) == "{  }"
+
+
+@BOTH
+def test_offsets_and_strides_that_overflow_64_bits_are_refused(module: Any) -> None:
+    shifted = module.IndexTransform(
+        input_shape=[2],
+        output=[module.OutputIndexMap(input_dimension=0, offset=2**62, stride=2**61)],
+    )
+    with pytest.raises(IndexError, match=r"^Integer overflow computing output offset for dimension 0"):
+        shifted[module.d[0].translate_by[-5]]
+    strided = module.IndexTransform(
+        input_shape=[2], output=[module.OutputIndexMap(input_dimension=0, stride=2**40)]
+    )
+    with pytest.raises(IndexError, match=r"^Integer overflow computing"):
+        strided[module.d[0].stride[2**40]]
+    big = module.IndexTransform(
+        input_shape=[4], output=[module.OutputIndexMap(input_dimension=0, stride=2**61)]
+    )
+    with pytest.raises(IndexError, match=r"^Integer overflow computing"):
+        big[big[module.d[0][0:1]]]
+
+
+@BOTH
+def test_calling_a_transform_checks_only_explicit_bounds(module: Any) -> None:
+    t = module.IndexTransform(
+        input_inclusive_min=[1], input_exclusive_max=[4], implicit_lower_bounds=[True]
+    )
+    assert t([0]) == (0,)
+    with pytest.raises(ValueError, match="Index 7 is not contained in the domain"):
+        t([7])
+    with pytest.raises(ValueError, match="is not contained in the domain"):
+        module.IndexTransform(input_rank=1)([module.inf])
+
+
+@BOTH
+def test_an_index_array_may_not_depend_on_an_infinite_dimension(module: Any) -> None:
+    with pytest.raises(ValueError, match="depends on input dimension 0 with infinite bounds"):
+        module.IndexTransform(
+            input_inclusive_min=[-module.inf], input_shape=[2],
+            output=[module.OutputIndexMap(index_array=np.array([2, 3]))],
+        )

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .domain import IndexDomain
 from .interval import INF, MAX_FINITE_INDEX, MIN_FINITE_INDEX, IndexInterval, format_bounds
-from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod
+from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod, checked_index
 from .transform import IndexTransform, normalize_output_maps
 
 if TYPE_CHECKING:
@@ -134,7 +134,10 @@ def propagate_bounds(
     for j, (m, b) in enumerate(zip(a_to_b.maps, b_domain.dims, strict=True)):
         if m.method is OutputIndexMethod.constant:
             explicit = _explicit_part(b)
-            if check and not explicit.inclusive_min <= m.offset < explicit.exclusive_max:
+            # An index is finite even where the bounds are not: +-inf is no index.
+            lo = max(explicit.inclusive_min, MIN_FINITE_INDEX)
+            hi = min(explicit.exclusive_max, MAX_FINITE_INDEX + 1)
+            if check and not lo <= m.offset < hi:
                 raise OutOfRangeError(
                     f"Checking bounds of constant output index map for dimension {j}: Index "
                     f"{m.offset} is outside valid range {explicit.bounds_str()}"
@@ -250,13 +253,15 @@ def compose(b_to_c: IndexTransform, a_to_b: IndexTransform) -> IndexTransform:
         if m.method is OutputIndexMethod.single_input_dimension:
             assert m.input_dimension is not None
             inner = ab_maps[m.input_dimension]
-            offset = m.offset + m.stride * inner.offset
+            j = len(result)
+            offset = checked_index(m.offset + m.stride * inner.offset, f"output offset for dimension {j}")
             if inner.method is OutputIndexMethod.constant:
                 result.append(OutputIndexMap.constant(offset))
             elif inner.method is OutputIndexMethod.single_input_dimension:
                 assert inner.input_dimension is not None
                 assert inner.stride is not None
-                result.append(OutputIndexMap.single(inner.input_dimension, offset, m.stride * inner.stride))
+                stride = checked_index(m.stride * inner.stride, f"stride for output dimension {j}")
+                result.append(OutputIndexMap.single(inner.input_dimension, offset, stride))
             else:
                 assert inner.index_array is not None
                 assert inner.stride is not None
@@ -267,9 +272,8 @@ def compose(b_to_c: IndexTransform, a_to_b: IndexTransform) -> IndexTransform:
                     # preimage bound that overflows is an error rather than clamped.
                     b_dim = b_to_c.domain.dims[m.input_dimension]
                     affine_preimage(_explicit_part(b_dim), inner.offset, inner.stride, clamp=False)
-                result.append(OutputIndexMap.array(
-                    inner.index_array, offset, m.stride * inner.stride, inner.index_range
-                ))
+                stride = checked_index(m.stride * inner.stride, f"stride for output dimension {j}")
+                result.append(OutputIndexMap.array(inner.index_array, offset, stride, inner.index_range))
             continue
         assert m.index_array is not None
         assert m.index_range is not None

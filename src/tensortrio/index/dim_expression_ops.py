@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .domain import IndexDomain, check_unique_labels, normalize_dim_index
 from .interval import INF, IndexInterval
-from .output_map import OutputIndexMap, OutputIndexMethod
+from .output_map import OutputIndexMap, OutputIndexMethod, checked_index
 from .transform import IndexTransform, normalize_output_maps
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def apply_translate(
             lo, hi + 1, old.implicit_lower, old.implicit_upper, old.label
         )
         shifts[dim] = shift
-    maps = []
+    maps: list[OutputIndexMap] = []
     for m in transform.maps:
         # Index arrays are stored relative to the input origin: they move with it.
         if m.method is OutputIndexMethod.single_input_dimension:
@@ -128,7 +128,10 @@ def apply_translate(
             assert m.stride is not None
             shift = shifts[m.input_dimension]
             if shift:
-                m = OutputIndexMap.single(m.input_dimension, m.offset - m.stride * shift, m.stride)
+                offset = checked_index(
+                    m.offset - m.stride * shift, f"output offset for dimension {len(maps)}"
+                )
+                m = OutputIndexMap.single(m.input_dimension, offset, m.stride)
         maps.append(m)
     return _rebuild(transform, intervals, maps)
 
@@ -194,9 +197,10 @@ def apply_stride(
             assert m.input_dimension is not None
             assert m.stride is not None
             s = strides[m.input_dimension]
-            maps.append(
-                m if s == 1 else OutputIndexMap.single(m.input_dimension, m.offset, m.stride * s)
-            )
+            if s != 1:
+                stride = checked_index(m.stride * s, f"stride for output dimension {len(maps)}")
+                m = OutputIndexMap.single(m.input_dimension, m.offset, stride)
+            maps.append(m)
         elif m.method is OutputIndexMethod.array:
             assert m.index_array is not None
             assert m.index_range is not None

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, OutOfRangeError
 from .compose import compose
 from .domain import IndexDomain, normalize_dim_index, resolve_dim_selection
-from .interval import INF, IndexInterval, to_index
+from .interval import INF, MAX_FINITE_INDEX, MIN_FINITE_INDEX, IndexInterval, to_index
 from .output_map import IndexArray, OutputIndexMap, OutputIndexMethod
 from .transform import IndexTransform
 
@@ -140,6 +140,18 @@ def _slice_dim(
     prefix = f"Computing interval slice for dimension {index}: "
     if s == 0:
         raise OutOfRangeError(prefix + "Invalid stride 0")
+    # Each bound is an index, or +-inf on the side it leaves unbounded (-inf for a
+    # forward start, +inf for its stop); a stop's infinity is kept as a domain keeps
+    # it (one past, which callers slicing by a domain pass as it is).
+    sign = 1 if s > 0 else -1
+    for name, value, unbounded in (
+        ("start", start, (-sign * INF,)),
+        ("stop", stop, (sign * INF, sign * (INF + 1))),
+    ):
+        if value is not None and not (-INF < value < INF or value in unbounded):
+            raise OutOfRangeError(prefix + f"Invalid {name} index {value}")
+    if stop == sign * INF:
+        stop += sign
     if s > 0:
         a = dim.inclusive_min if start is None else start
         b = dim.exclusive_max if stop is None else stop
@@ -172,7 +184,7 @@ def _slice_dim(
         )
     if s == 1:
         return IndexInterval.make(a, max(b, a), a_implicit, b_implicit, dim.label), 0, 1
-    if a_infinite:
+    if a_infinite and s != -1:  # reversing an unbounded side leaves it unbounded
         raise OutOfRangeError(prefix + f"Slicing with non-unit stride of {s} requires a finite start index")
     new_lo = _trunc_div(a, s)
     offset = a - s * new_lo
@@ -362,8 +374,8 @@ def _basic_indexing(transform: IndexTransform, key: Any) -> IndexTransform | Non
             item, kind = int(item), int
         if kind is int:
             same_maps = False
-            lo = -INF if dim.implicit_lower else dim.inclusive_min
-            hi = INF + 1 if dim.implicit_upper else dim.exclusive_max
+            lo = max(-INF if dim.implicit_lower else dim.inclusive_min, MIN_FINITE_INDEX)
+            hi = min(INF + 1 if dim.implicit_upper else dim.exclusive_max, MAX_FINITE_INDEX + 1)
             if not lo <= item < hi:
                 return None
             inner.append(("int", item, 0))
@@ -381,7 +393,11 @@ def _basic_indexing(transform: IndexTransform, key: Any) -> IndexTransform | Non
             if not all(b is None or type(b) is int or isinstance(b, np.integer) for b in bounds):
                 return None
             start, stop, step = (None if b is None else int(b) for b in bounds)
-        if step is None or step == 1:
+        if (
+            (step is None or step == 1)
+            and (start is None or MIN_FINITE_INDEX <= start <= MAX_FINITE_INDEX)
+            and (stop is None or MIN_FINITE_INDEX <= stop <= MAX_FINITE_INDEX)
+        ):
             # The everyday slice, as _slice_dim computes it for a unit step.
             a = dim.inclusive_min if start is None else start
             b = dim.exclusive_max if stop is None else stop

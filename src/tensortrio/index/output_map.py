@@ -24,13 +24,14 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, OutOfRangeError
 from .interval import INF, IndexInterval, to_index
 
 __all__ = [
     "OutputIndexMap",
     "OutputIndexMaps",
     "OutputIndexMethod",
+    "checked_index",
     "format_array",
     "to_index_array",
 ]
@@ -75,6 +76,17 @@ def format_array(array: npt.NDArray[Any]) -> str:
 def _is_index(value: Any) -> bool:
     """An integer scalar (not an array that merely has ``__index__``)."""
     return hasattr(value, "__index__") and np.ndim(value) == 0
+
+
+def checked_index(value: int, what: str) -> int:
+    """``value``, an offset or stride just computed, if it fits in 64 bits (TensorStore's ``Index``).
+
+    Raises:
+        OutOfRangeError: ``Integer overflow computing <what>``.
+    """
+    if not -(2**63) <= value < 2**63:
+        raise OutOfRangeError(f"Integer overflow computing {what}")
+    return value
 
 
 def _check_int(value: Any, what: str) -> int:

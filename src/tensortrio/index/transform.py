@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, index_error
 from .domain import IndexDomain, build_intervals, resolve_dim_selection
-from .interval import IndexInterval, to_index
+from .interval import MAX_FINITE_INDEX, MIN_FINITE_INDEX, IndexInterval, to_index
 from .output_map import IndexArray, OutputIndexMap, OutputIndexMaps, OutputIndexMethod
 from .shortcut import DimExpressionShortcuts
 
@@ -61,10 +61,17 @@ def _normalize_array_map(domain: IndexDomain, j: int, m: OutputIndexMap) -> Outp
               for a, s in zip(array.shape, array.strides, strict=True))
     ]
     for d, dim in enumerate(domain.dims):
-        if compact.shape[d] != 1 and (dim.implicit_lower or dim.implicit_upper):
+        if compact.shape[d] == 1:
+            continue
+        if dim.implicit_lower or dim.implicit_upper:
             raise InvalidArgumentError(
                 f"Index array for output dimension {j} depends on input dimension {d} with "
                 "implicit bounds"
+            )
+        if not dim.finite:
+            raise InvalidArgumentError(
+                f"Index array for output dimension {j} depends on input dimension {d} with "
+                "infinite bounds"
             )
     if any(d.empty and not d.implicit_lower and not d.implicit_upper for d in domain.dims):
         # No index of an (explicitly) empty domain is ever mapped: TensorStore drops the array.
@@ -263,7 +270,10 @@ class IndexTransform(DimExpressionShortcuts):
                 f"with input rank {self.input_rank}"
             )
         for d, (x, dim) in enumerate(zip(vector, self.domain.dims, strict=True)):
-            if x not in dim:
+            # Only explicit bounds bind (as TensorStore); any index must still be finite.
+            lo = MIN_FINITE_INDEX if dim.implicit_lower else max(dim.inclusive_min, MIN_FINITE_INDEX)
+            hi = MAX_FINITE_INDEX + 1 if dim.implicit_upper else min(dim.exclusive_max, MAX_FINITE_INDEX + 1)
+            if not lo <= x < hi:
                 raise InvalidArgumentError(
                     f"OUT_OF_RANGE: Index {x} is not contained in the domain {dim.bounds_str()} "
                     f"for input dimension {d}"
