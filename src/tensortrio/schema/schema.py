@@ -134,6 +134,13 @@ def _units_text(units: tuple[Unit | None, ...]) -> str:
     return "[" + ", ".join("null" if u is None else json_text(str(u)) for u in units) + "]"
 
 
+def _fill_value_for_rank(fill: np.ndarray[Any, Any], rank: int) -> np.ndarray[Any, Any] | None:
+    """``fill`` without the leading unit dimensions it has beyond ``rank``; None if more remain."""
+    while fill.ndim > rank and fill.shape[0] == 1:
+        fill = fill.reshape(fill.shape[1:])
+    return fill if fill.ndim <= rank else None
+
+
 @attrs.frozen(eq=False)
 class SchemaConstraints:
     """Frozen schema constraints; each ``with_*`` returns a new value or raises ``ValueError``.
@@ -154,7 +161,16 @@ class SchemaConstraints:
         """Constrain the rank; ``what`` names the source in the mismatch message."""
         check_rank_in_range(rank)
         if self.rank is None:
-            return attrs.evolve(self, rank=rank)
+            if self.fill_value is None:
+                return attrs.evolve(self, rank=rank)
+            fitted = _fill_value_for_rank(self.fill_value, rank)
+            if fitted is None:
+                shape = ", ".join(map(str, self.fill_value.shape))
+                raise InvalidArgumentError(
+                    f"Rank specified by {what} ({rank}) is incompatible with existing "
+                    f"fill_value of shape {{{shape}}}"
+                )
+            return attrs.evolve(self, rank=rank, fill_value=fitted)
         if self.rank != rank:
             raise InvalidArgumentError(
                 f"Rank specified by {what} ({rank}) does not match existing rank specified "
@@ -216,6 +232,13 @@ class SchemaConstraints:
         return attrs.evolve(self, codec=merged)
 
     def with_fill_value(self, fill_value: np.ndarray[Any, Any]) -> SchemaConstraints:
+        if self.rank is not None:
+            fitted = _fill_value_for_rank(fill_value, self.rank)
+            if fitted is None:
+                raise InvalidArgumentError(
+                    f"Invalid fill_value for rank {self.rank}: {format_array(fill_value)}"
+                )
+            fill_value = fitted
         if self.domain is not None:
             check_fill_value_broadcast(fill_value, self.domain.shape)
         if self.fill_value is not None:

@@ -1,0 +1,40 @@
+"""Schema constraints where tensortrio once differed from tensorstore; each runs on both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import tensortrio as tt
+
+tensorstore = pytest.importorskip("tensorstore")
+
+BOTH = pytest.mark.parametrize("lib", [tt, tensorstore], ids=["tensortrio", "tensorstore"])
+
+
+@BOTH
+def test_a_fill_value_with_more_dimensions_than_the_rank_is_refused(lib: Any) -> None:
+    with pytest.raises(ValueError, match=r"^Invalid fill_value: Invalid fill_value for rank 0: \{0, 0, 0\}"):
+        lib.Schema(rank=0, fill_value=[0, 0, 0])
+    schema = lib.Schema(fill_value=[0, 0, 0])
+    with pytest.raises(
+        ValueError,
+        match=r"^Invalid rank: Rank specified by rank \(0\) is incompatible with existing "
+        r"fill_value of shape \{3\}",
+    ):
+        schema.update(rank=0)
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("rank", "fill_value", "stored"),
+    [(1, [[1, 2]], [1, 2]), (0, [[5]], 5), (2, [[[1, 2]]], [1, 2])],
+)
+def test_leading_unit_dimensions_of_a_fill_value_are_dropped(
+    lib: Any, rank: int, fill_value: Any, stored: Any
+) -> None:
+    assert lib.Schema(rank=rank, fill_value=fill_value).to_json()["fill_value"] == stored
+    later = lib.Schema(fill_value=fill_value)
+    later.update(rank=rank)
+    assert later.to_json()["fill_value"] == stored
