@@ -288,13 +288,14 @@ def view_schema(base: Schema, transform: IndexTransform) -> Schema:
     from ..schema.schema import Schema as _Schema
 
     # The fill value carries over as a value: JSON has no form of a complex one.
-    json = {k: v for k, v in base.to_json().items() if k in ("dtype", "codec")}
+    base_json = base.to_json()
+    json = {k: v for k, v in base_json.items() if k in ("dtype", "codec")}
     json["rank"] = transform.input_rank
     json["domain"] = transform.domain.to_json()
-    layout = base.to_json().get("chunk_layout")
+    layout = base_json.get("chunk_layout")
     if layout is not None:
         json["chunk_layout"] = _input_layout(transform, layout)
-    units = base.to_json().get("dimension_units")
+    units = base_json.get("dimension_units")
     if units is not None:
         mapped: list[Any] = [None] * transform.input_rank
         drives = [0] * transform.input_rank

@@ -244,9 +244,9 @@ def transform_from_json(obj: Any) -> IndexTransform:
     Raises:
       InvalidArgumentError: the JSON is malformed, naming the member at fault.
     """
-    obj = json_value(obj)
     from .transform import IndexTransform, identity_maps, normalize_output_maps
 
+    obj = json_value(obj)
     try:
         domain, extra = _parse_domain(obj, "input_", ("output",))
         if "output" in extra:
