@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import tensortrio as tt
@@ -168,3 +169,23 @@ def test_spec_takes_the_dimension_expression_shortcuts(lib: Any) -> None:
     assert spec.translate_backward_by[1].transform.domain.origin == (-1, -1)
     assert spec.label["a", "b"].transform.domain.labels == ("a", "b")
     assert spec.mark_bounds_implicit[True].transform.domain.implicit_lower_bounds == (True, True)
+
+
+@BOTH
+def test_a_cast_view_reads_and_writes_in_the_transaction(lib: Any) -> None:
+    store = lib.open(
+        {"driver": "zarr", "kvstore": "memory://"}, create=True, dtype=lib.int16, shape=[4]
+    ).result(timeout=30)
+    txn = lib.Transaction()
+    view = lib.cast(store.with_transaction(txn), lib.int32)
+    assert view.transaction is txn
+    view[0] = 9
+    assert list(store.read().result(timeout=30)) == [0, 0, 0, 0]  # not before the commit
+    assert list(view.read().result(timeout=30)) == [9, 0, 0, 0]
+    lib.cast(store, lib.int32).with_transaction(txn).write(
+        np.array([1, 2, 3, 4], np.int32)
+    ).result(timeout=30)
+    assert list(store.with_transaction(txn).read().result(timeout=30)) == [1, 2, 3, 4]
+    assert list(store.read().result(timeout=30)) == [0, 0, 0, 0]
+    txn.commit_sync()
+    assert list(store.read().result(timeout=30)) == [1, 2, 3, 4]

@@ -298,7 +298,8 @@ def cast(base: TensorStore | Spec, dtype: Any) -> Any:
     driver, transform, rw = base._driver, base._transform, base._rw
     source = _driver_dtype(driver)
     mode = _cast_mode(source, target, rw)
-    return TensorStore(CastDriver(driver, rw, target), transform, mode)
+    # The view reads and writes in the base's transaction, if it is bound to one.
+    return TensorStore(CastDriver(driver, rw, target), transform, mode, base.transaction)
 
 
 def _unpickle(base: TensorStore, dtype: str, rw: ReadWriteMode) -> TensorStore:

@@ -176,14 +176,20 @@ class TensorStore(DimExpressionShortcuts):
         from ..transaction import check_transaction
 
         txn = check_transaction(transaction, "TensorStore.with_transaction")
-        if txn is self._transaction:
-            return self
         staged_in = self._driver.metadata_transaction
         if staged_in is not None and (txn is None or txn.state is not staged_in):
             raise FailedPreconditionError(
                 "TensorStore.with_transaction: this array was created in a transaction that has "
                 "not committed; it exists only in that transaction until the commit"
             )
+        bound = self._transaction
+        if bound is not None and bound.state.phase != "committed":
+            # As TensorStore: a view stays in its transaction until that commits.
+            raise InvalidArgumentError(
+                "Cannot rebind transaction when existing transaction is uncommitted"
+            )
+        if txn is bound:
+            return self
         return TensorStore(self._driver, self._transform, self._rw, txn)
 
     # --- properties
@@ -358,6 +364,9 @@ class TensorStore(DimExpressionShortcuts):
         return pretty_repr(json, "TensorStore(", ")")
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if self._transaction is not None:
+            # Its staged writes cannot travel with it (TensorStore refuses too).
+            raise InvalidArgumentError("Cannot serialize TensorStore with bound transaction")
         # Drivers whose state is not (only) JSON (in-memory arrays, callbacks) pickle themselves.
         reduce_store = getattr(self._driver, "reduce_store", None)
         if reduce_store is not None:
@@ -546,7 +555,7 @@ class TensorStore(DimExpressionShortcuts):
             return _failed(
                 InvalidArgumentError(
                     "TensorStore.resize is not supported through a transaction; "
-                    "resize a view without one (with_transaction(None))"
+                    "resize a view opened without one"
                 )
             )
         return get_runtime().submit(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..actors.transaction import TransactionState
     from ..index.transform import IndexTransform
     from ..runtime import Promise
+    from .cast import CastDriver
     from .driver import Driver
 
 #: Writes up to this size are staged where they are issued; larger ones in a worker thread.
@@ -203,7 +204,7 @@ def stage_write_now(
     Raises:
       Exception: whatever staging raises (the write's error).
     """
-    if source.nbytes > INLINE_STAGE_BYTES:
+    if source.nbytes > INLINE_STAGE_BYTES or _cast_of(driver) is not None:
         return False  # a large copy belongs in a worker thread, not the caller's loop
     resolved = resolve_without_io(driver, transform)
     if resolved is None:
@@ -217,8 +218,22 @@ async def read_in_transaction_op(
 ) -> NDArray[Any]:
     """``TensorStore.read`` of a transaction-bound view (a runtime operation)."""
     resolved = await driver.resolve(transform)
-    array = await read_in_transaction(state, driver, resolved)
+    cast = _cast_of(driver)
+    if cast is None:
+        array = await read_in_transaction(state, driver, resolved)
+    else:
+        from .cast import convert_array
+
+        stored = await read_in_transaction(state, cast.base, resolved)
+        array = convert_array(stored, cast.source, cast.target)
     return np.asfortranarray(array) if order == "F" else array
+
+
+def _cast_of(driver: Driver) -> CastDriver | None:
+    """``driver`` if it is a ``cast`` view: a transaction stages its base's data."""
+    from .cast import CastDriver
+
+    return driver if isinstance(driver, CastDriver) else None
 
 
 async def write_in_transaction_op(
@@ -238,11 +253,16 @@ async def write_in_transaction_op(
     from .tensorstore import TensorStore, align_source, convert_source
 
     try:
-        cache = chunk_cache_of(driver, "write")
+        cast = _cast_of(driver)
+        cache = chunk_cache_of(driver if cast is None else cast.base, "write")
         resolved = await driver.resolve(transform)
         if isinstance(source, TensorStore):
             data = await source.read()
             source = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
+        if cast is not None:
+            from .cast import convert_array
+
+            source = convert_array(source, cast.target, cast.source)
         if source.nbytes > INLINE_STAGE_BYTES:
             await trio.to_thread.run_sync(
                 functools.partial(
