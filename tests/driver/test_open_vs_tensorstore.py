@@ -189,3 +189,22 @@ def test_a_cast_view_reads_and_writes_in_the_transaction(lib: Any) -> None:
     assert list(store.read().result(timeout=30)) == [0, 0, 0, 0]
     txn.commit_sync()
     assert list(store.read().result(timeout=30)) == [1, 2, 3, 4]
+
+
+@BOTH
+def test_a_zarr2_array_without_fill_value_stores_every_written_chunk(lib: Any) -> None:
+    # fill_value null: no chunk is dropped as "equal to the fill value".
+    store = lib.open(
+        {"driver": "zarr", "kvstore": "memory://"},
+        create=True,
+        dtype=lib.int64,
+        shape=[4],
+        chunk_layout=lib.ChunkLayout(write_chunk_shape=[2]),
+    ).result(timeout=30)
+    assert store.spec().to_json()["metadata"]["fill_value"] is None
+    store[0:2] = 0
+    store[2:4] = [0, 5]
+    store[2:4] = 0
+    assert sorted(store.kvstore.list().result(timeout=30)) == [b".zarray", b"0", b"1"]
+    stats = store.storage_statistics(query_not_stored=True, query_fully_stored=True).result(timeout=30)
+    assert (stats.not_stored, stats.fully_stored) == (False, True)

@@ -48,6 +48,9 @@ class ChunkCodec(Protocol):
       dtype: the in-memory dtype (native byte order) of decoded chunks.
       fill_value: a 0-d array of ``dtype``: the value of elements never written
         (zeros if the format has no fill value).
+      stores_every_chunk: optional, default False: true when the array has no
+        fill value (zarr v2's null), so that no chunk is dropped as equal to it
+        (as TensorStore: every written chunk is stored).
       inline_codec_bytes: codec work for chunks whose decoded size is below this
         many bytes runs inline on the runtime thread (a thread hop costs about
         100 µs, more than decoding a small chunk); larger chunks are decoded and

@@ -966,7 +966,9 @@ def _chunk_cache(
         data_copy_concurrency=copy_resource,
         grid_origin=tuple(grid_origin),
         fill_missing_data_reads=req.fill_missing_data_reads,
-        store_data_equal_to_fill_value=req.store_data_equal_to_fill_value,
+        store_data_equal_to_fill_value=(
+            req.store_data_equal_to_fill_value or getattr(codec, "stores_every_chunk", False)
+        ),
         name=f"{fmt.driver_id} {kv.path}",
     )
     caches[key] = cache

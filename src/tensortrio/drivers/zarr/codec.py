@@ -49,6 +49,8 @@ class ZarrChunkCodec:
     compressor_id: str | None
     compressor: Any
     filters: tuple[Any, ...]
+    stores_every_chunk: bool = False
+    """The metadata's fill value is null: no chunk equals it (see ``ChunkCodec``)."""
     _nbytes: int = attrs.field(init=False)
     _swap: bool = attrs.field(init=False)
     _buffer_dtype: np.dtype[Any] = attrs.field(init=False)
@@ -255,4 +257,5 @@ def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:
         compressor_id=None if compressor is None else compressor.id,
         compressor=None if compressor is None else compressor.numcodec(),
         filters=tuple(f.numcodec() for f in metadata.filters or ()),
+        stores_every_chunk=metadata.fill_value is None,
     )
