@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensortrio.schema.fill_value import all_equal_fill, all_equal_fill_along
+from tensortrio.schema.fill_value import all_equal_fill, all_equal_fill_along, equals_fill
 
 
 def fill(value: object, dtype: str) -> np.ndarray:
@@ -26,8 +26,16 @@ def test_a_chunk_of_fill_values_equals_it_and_one_other_element_anywhere_does_no
     assert all_equal_fill(chunk, fill(0, "float32"))
 
 
-def test_negative_zero_equals_a_zero_fill_as_with_numpy_equality() -> None:
-    assert all_equal_fill(np.full((4, 4), -0.0), fill(0.0, "float64"))
+def test_chunks_equal_the_fill_value_bit_for_bit_as_in_tensorstore() -> None:
+    # == would take -0.0 for 0.0 (and drop a chunk of -0.0 written over a 0.0 fill).
+    assert not all_equal_fill(np.full((4, 4), -0.0), fill(0.0, "float64"))
+    assert not all_equal_fill_along(np.full((2, 4), -0.0), fill(0.0, "float64"), 1).any()
+    # A complex value with one NaN part is not a fill value with a NaN in the other.
+    assert not all_equal_fill(np.full(3, complex(1, np.nan), "complex64"), fill(complex(np.nan, 0), "complex64"))
+    assert not equals_fill(np.array([complex(np.nan, 1)], "complex128"), fill(complex(np.nan, 0), "complex128")).any()
+    # A NaN of another bit pattern is another value.
+    other_nan = np.array([0x7FC00001], np.uint32).view(np.float32)
+    assert not all_equal_fill(other_nan, fill(np.nan, "float32"))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "complex64"])

@@ -30,6 +30,7 @@ __all__ = [
     "all_equal_fill_along",
     "check_fill_value_broadcast",
     "decode_fill_integer",
+    "equals_fill",
     "fill_value_from_json",
     "fill_value_from_python",
     "fill_value_to_json",
@@ -45,8 +46,34 @@ __all__ = [
 _SLAB_BYTES = 1 << 18
 
 
+def _bit_parts(array: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], ...]:
+    """``array``'s elements as the integers of their bits (a complex's two parts, each).
+
+    Chunks are compared with the fill value bit for bit, as TensorStore does:
+    ``-0.0`` is not ``0.0``, and a NaN is the fill value only if it is the same
+    NaN (``==`` would say otherwise for both).
+    """
+    kind, size = array.dtype.kind, array.dtype.itemsize
+    if kind == "f" and size in (2, 4, 8):
+        return (array.view(f"u{size}"),)
+    if kind == "c" and size in (8, 16):
+        half = f"u{size // 2}"
+        return (array.real.view(half), array.imag.view(half))
+    return (array,)
+
+
+def equals_fill(
+    array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per element of ``array``: whether it is the 0-d ``fill``, bit for bit."""
+    equal: Any = True
+    for part, fill_part in zip(_bit_parts(array), _bit_parts(fill), strict=True):
+        equal = equal & (part == fill_part)
+    return np.asarray(equal, np.bool_)
+
+
 def all_equal_fill(array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]) -> bool:
-    """Whether every element of ``array`` equals the 0-d ``fill`` (a NaN fill matches NaNs).
+    """Whether every element of ``array`` is the 0-d ``fill``, bit for bit (see ``equals_fill``).
 
     This decides whether a chunk need not be stored. Most chunks of real data
     differ from the fill value at their first element, which settles them at
@@ -57,35 +84,35 @@ def all_equal_fill(array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]) -> b
     """
     if array.size == 0:
         return True
-    nan_fill = array.dtype.kind in "fc" and bool(np.isnan(fill))
-    first = array[(0,) * array.ndim]
-    if not (np.isnan(first) if nan_fill else first == fill):
+    pairs = tuple(zip(_bit_parts(array), _bit_parts(fill), strict=True))
+    first = (0,) * array.ndim
+    if not all(part[first] == fill_part for part, fill_part in pairs):
         return False
     if array.ndim == 0:
         return True
     step = max(1, _SLAB_BYTES // max(1, array[0].nbytes))
     for start in range(0, array.shape[0], step):
-        slab = array[start : start + step]
-        if not (np.isnan(slab).all() if nan_fill else (slab == fill).all()):
-            return False
+        for part, fill_part in pairs:
+            if not (part[start : start + step] == fill_part).all():
+                return False
     return True
 
 
 def all_equal_fill_along(
     array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any], axis: int | tuple[int, ...]
 ) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Whether all elements of ``array`` along ``axis`` equal the 0-d ``fill``, as a bool array.
+    """Whether all elements of ``array`` along ``axis`` are the 0-d ``fill``, as a bool array.
 
     The many-chunks form of :func:`all_equal_fill` (inner chunks of a shard,
-    one per row or block): a NaN fill matches NaNs, and a zero fill is tested
-    without a comparison array (``-0.0`` counts as zero, as with ``==``).
+    one per row or block), bit for bit as it; a zero fill is tested without a
+    comparison array.
     """
-    if array.dtype.kind in "fc" and np.isnan(fill):
-        equal = np.isnan(array).all(axis=axis)
-    elif not fill.any():
-        equal = ~array.any(axis=axis)
-    else:
-        equal = (array == fill).all(axis=axis)
+    equal: Any = True
+    for part, fill_part in zip(_bit_parts(array), _bit_parts(fill), strict=True):
+        if not fill_part.any():
+            equal = equal & ~part.any(axis=axis)
+        else:
+            equal = equal & (part == fill_part).all(axis=axis)
     return np.asarray(equal, np.bool_)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from ....errors import DataLossError, InvalidArgumentError
 from ....schema.chunk_json import json_text
-from ....schema.fill_value import all_equal_fill, all_equal_fill_along
+from ....schema.fill_value import all_equal_fill, all_equal_fill_along, equals_fill
 from ...kvstore.byte_range import ByteRangeRequest
 from ...kvstore.value_buffer import join_values, new_array
 from .base import ArrayInfo, check_config_members, config_member_error, register_codec
@@ -233,8 +233,7 @@ def _is_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
     # element: when all do, that settles it without the full pass, which on a
     # strided view of the shard costs several times a copy of it.
     first = blocks[(slice(None), 0) * rank]
-    nan_fill = fill.dtype.kind in "fc" and bool(np.isnan(fill))
-    if not (np.isnan(first) if nan_fill else first == fill).any():
+    if not equals_fill(first, fill).any():
         return np.zeros(layout.grid_shape, np.bool_)
     return all_equal_fill_along(blocks, fill, tuple(range(1, 2 * rank, 2)))
 
