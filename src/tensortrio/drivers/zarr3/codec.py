@@ -66,8 +66,16 @@ class Zarr3ChunkCodec:
 
     @property
     def sharding(self) -> ShardingCodec | None:
-        """The sharding codec when chunks are shards (its ``layout`` drives partial shard I/O)."""
-        codec = self.codecs.array_to_bytes
+        """The sharding codec when chunks are shards (its ``layout`` drives partial shard I/O).
+
+        Only when it is the whole chain: a ``transpose`` before it or a
+        bytes-to-bytes codec after it change the shard's layout or bytes, so such
+        chains encode and decode whole shards through every codec instead.
+        """
+        chain = self.codecs
+        codec = chain.array_to_bytes
+        if chain.array_to_array or chain.bytes_to_bytes:
+            return None
         return codec if isinstance(codec, ShardingCodec) else None
 
 

@@ -48,8 +48,7 @@ class BytesCodec:
 
     def encode(self, array: np.ndarray, info: ArrayInfo) -> Buffer:
         if self._swap(array.dtype):
-            bits = np.dtype(f"u{array.dtype.itemsize}")
-            array = array.view(bits).byteswap()
+            array = np.ascontiguousarray(array).view(_swap_unit(array.dtype)).byteswap()
         elif not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
         # ml_dtypes elements do not support the buffer protocol; their bits do.
@@ -68,10 +67,16 @@ class BytesCodec:
             )
         raw = np.frombuffer(data, dtype=np.uint8)
         if self._swap(dtype):
-            flat = raw.view(f"u{dtype.itemsize}").byteswap().view(dtype)
+            flat = raw.view(_swap_unit(dtype)).byteswap().view(dtype)
         else:
             flat = raw.view(dtype)
         return flat.reshape(info.shape)
+
+
+def _swap_unit(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """The unsigned integer whose bytes an endianness swap reverses: a complex's parts, each."""
+    size = dtype.itemsize // 2 if dtype.kind == "c" else dtype.itemsize
+    return np.dtype(f"u{size}")
 
 
 def _parse(config: dict[str, Any]) -> BytesCodec:

@@ -1,0 +1,81 @@
+"""zarr3 codec chains where tensortrio once corrupted or dropped data; read across libraries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tensortrio as tt
+
+tensorstore = pytest.importorskip("tensorstore")
+zarr = pytest.importorskip("zarr")
+
+PAIRS = pytest.mark.parametrize(
+    ("writer", "reader"), [(tt, tensorstore), (tensorstore, tt)], ids=["tt-writes", "ts-writes"]
+)
+
+
+def _round_trip(writer: Any, reader: Any, path: Any, metadata: dict[str, Any], data: np.ndarray) -> np.ndarray:
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(path)}}
+    store = writer.open(
+        {**spec, "metadata": metadata}, create=True, dtype=str(data.dtype), shape=list(data.shape)
+    ).result(timeout=30)
+    store.write(data).result(timeout=30)
+    return np.asarray(reader.open(spec).result(timeout=30).read().result(timeout=30))
+
+
+@PAIRS
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_big_endian_complex_swaps_each_part(writer: Any, reader: Any, dtype: str, tmp_path: Any) -> None:
+    data = np.array([1 + 2j, 3 + 4j], dtype)
+    metadata = {"codecs": [{"name": "bytes", "configuration": {"endian": "big"}}]}
+    np.testing.assert_array_equal(_round_trip(writer, reader, tmp_path, metadata, data), data)
+    assert zarr.open_array(str(tmp_path), mode="r")[...].tolist() == data.tolist()
+
+
+@PAIRS
+def test_a_transpose_before_sharding(writer: Any, reader: Any, tmp_path: Any) -> None:
+    data = np.arange(1, 9, dtype=np.uint16).reshape(2, 4)
+    metadata = {
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2, 4]}},
+        "codecs": [
+            {"name": "transpose", "configuration": {"order": [1, 0]}},
+            {"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 1]}},
+        ],
+    }
+    np.testing.assert_array_equal(_round_trip(writer, reader, tmp_path, metadata, data), data)
+
+
+@pytest.mark.filterwarnings("ignore:Combining a `sharding_indexed` codec:UserWarning")
+def test_a_compressor_after_sharding_compresses_the_shard(tmp_path: Any) -> None:
+    # tensorstore refuses this chain; zarr-python writes and reads it.
+    data = np.arange(1, 5, dtype=np.uint8)
+    metadata = {
+        "codecs": [
+            {"name": "sharding_indexed", "configuration": {"chunk_shape": [2]}},
+            {"name": "gzip", "configuration": {"level": 1}},
+        ]
+    }
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    store = tt.open({**spec, "metadata": metadata}, create=True, dtype=tt.uint8, shape=[4]).result(timeout=30)
+    store.write(data).result(timeout=30)
+    assert (tmp_path / "c" / "0").read_bytes()[:2] == b"\x1f\x8b"
+    assert zarr.open_array(str(tmp_path), mode="r")[...].tolist() == data.tolist()
+    zarr.open_array(str(tmp_path), mode="r+")[...] = data[::-1]
+    assert tt.open(spec).result(timeout=30).read().result(timeout=30).tolist() == [4, 3, 2, 1]
+
+
+@PAIRS
+def test_a_value_with_a_nan_part_is_not_the_fill_value(writer: Any, reader: Any, tmp_path: Any) -> None:
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    store = writer.open(
+        {**spec, "metadata": {"data_type": "complex64", "fill_value": ["NaN", 0.0]}},
+        create=True,
+        shape=[2],
+    ).result(timeout=30)
+    store[0] = complex(1, np.nan)
+    value = reader.open(spec).result(timeout=30)[0].read().result(timeout=30)
+    assert value.real == 1
+    assert np.isnan(value.imag)
