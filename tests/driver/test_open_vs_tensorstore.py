@@ -208,3 +208,52 @@ def test_a_zarr2_array_without_fill_value_stores_every_written_chunk(lib: Any) -
     assert sorted(store.kvstore.list().result(timeout=30)) == [b".zarray", b"0", b"1"]
     stats = store.storage_statistics(query_not_stored=True, query_fully_stored=True).result(timeout=30)
     assert (stats.not_stored, stats.fully_stored) == (False, True)
+
+
+def _zarr(lib: Any, shape: list[int]) -> Any:
+    return lib.open(
+        {"driver": "zarr", "kvstore": "memory://"}, create=True, dtype=lib.int16, shape=shape
+    ).result(timeout=30)
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("resize", "message"),
+    [
+        (lambda s, m: s[2:4].resize(exclusive_max=[6], resize_tied_bounds=True),
+         "Invalid resize request for input dimension 0: Cannot change explicit upper bound"),
+        (lambda s, m: s.resize(inclusive_min=[0]),
+         "Invalid resize request for input dimension 0: Cannot change explicit lower bound"),
+        (lambda s, m: s[2:].resize(exclusive_max=[12]),
+         r"Resize operation would also affect output dimension 0 over the interval \[0, 2\) "
+         "but `resize_tied_bounds` was not specified"),
+    ],
+    ids=["explicit-upper", "explicit-lower", "partial-view"],
+)
+def test_a_resize_only_changes_what_the_view_may(lib: Any, resize: Any, message: str) -> None:
+    store = _zarr(lib, [9])
+    with pytest.raises(ValueError, match=message):
+        resize(store, lib).result(timeout=30)
+    assert store.shape == (9,)
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("view", "message"),
+    [
+        (lambda s, m: s[::2], "Output dimension 0 depends on input dimension 0 with non-unit stride of 2"),
+        (lambda s, m: s[1], r"would also affect output dimension 0 over the interval \[0, 1\)"),
+        (lambda s, m: s[0], r"would also affect output dimension 0 over the interval \[1, 4\)"),
+        (lambda s, m: s.oindex[[0, 1]], "Output dimension 0 has index array map"),
+    ],
+    ids=["stride", "constant", "constant-first", "index-array"],
+)
+def test_a_resize_through_a_view_with_tied_dimensions(lib: Any, view: Any, message: str) -> None:
+    store = _zarr(lib, [4, 5])
+    tied = view(store, lib)
+    new_max = [None] * (tied.rank - 1) + [8]
+    with pytest.raises(ValueError, match=message):
+        tied.resize(exclusive_max=new_max).result(timeout=30)
+    if "index array" not in message:
+        resized = tied.resize(exclusive_max=new_max, resize_tied_bounds=True).result(timeout=30)
+        assert resized.domain.exclusive_max[-1] == 8

@@ -570,10 +570,22 @@ def _resized_shape(
 ) -> tuple[int, ...]:
     shape = list(domain.shape)
     for i in range(transform.input_rank):
+        dim = transform.domain[i]
+        for bound, value, implicit in (
+            ("lower", inclusive_min[i], dim.implicit_lower),
+            ("upper", exclusive_max[i], dim.implicit_upper),
+        ):
+            if value is not None and not implicit:
+                raise InvalidArgumentError(
+                    f"Invalid resize request for input dimension {i}: Cannot change explicit "
+                    f"{bound} bound"
+                )
+    if not resize_tied_bounds:
+        _check_untied(transform, domain)
+    for i in range(transform.input_rank):
         lo, hi = inclusive_min[i], exclusive_max[i]
         if lo is None and hi is None:
             continue
-        dim = transform.domain[i]
         j, m = _single_output(transform, i)
         if m is None or m.stride != 1:
             raise InvalidArgumentError(
@@ -587,20 +599,6 @@ def _resized_shape(
             )
         if hi is None:
             continue
-        view = (dim.inclusive_min + m.offset, dim.exclusive_max + m.offset)
-        covers = (dim.implicit_lower or view[0] <= out.inclusive_min) and (
-            dim.implicit_upper or view[1] >= out.exclusive_max
-        )
-        if not covers and not resize_tied_bounds:
-            # The part of the stored dimension outside the view, which the resize would change.
-            if not dim.implicit_lower and view[0] > out.inclusive_min:
-                affected = f"[{out.inclusive_min}, {view[0]})"
-            else:
-                affected = f"[{view[1]}, {out.exclusive_max})"
-            raise FailedPreconditionError(
-                f"Resize operation would also affect output dimension {j} over the interval "
-                f"{affected} but `resize_tied_bounds` was not specified"
-            )
         new_max = hi + m.offset
         if new_max < out.inclusive_min:
             raise InvalidArgumentError(
@@ -621,6 +619,53 @@ def _resized_shape(
             )
         shape[j] = new_max - out.inclusive_min
     return tuple(shape)
+
+
+def _check_untied(transform: IndexTransform, domain: IndexDomain) -> None:
+    """Check a resize changes the stored array only where the view sees it (as TensorStore).
+
+    Without ``resize_tied_bounds``, every output dimension must be seen whole:
+    through a stride of 1 or -1 within the view's explicit bounds, not through
+    a constant or an index array.
+
+    Raises:
+        FailedPreconditionError: part of an output dimension lies outside the view.
+        InvalidArgumentError: an output dimension is strided or an index array.
+    """
+    for j, m in enumerate(transform.maps):
+        out = domain[j]
+        if m.method is OutputIndexMethod.array:
+            raise InvalidArgumentError(
+                f"Output dimension {j} has index array map but `resize_tied_bounds` was not specified"
+            )
+        if m.method is OutputIndexMethod.constant:
+            seen: tuple[int | None, int | None] = (m.offset, m.offset + 1)
+        else:
+            assert m.input_dimension is not None
+            assert m.stride is not None
+            i = m.input_dimension
+            if m.stride not in (1, -1):
+                raise InvalidArgumentError(
+                    f"Output dimension {j} depends on input dimension {i} with non-unit stride of "
+                    f"{m.stride} but `resize_tied_bounds` was not specified"
+                )
+            d = transform.domain[i]
+            lo = None if d.implicit_lower else d.inclusive_min
+            hi = None if d.implicit_upper else d.exclusive_max
+            if m.stride == 1:
+                seen = (None if lo is None else lo + m.offset, None if hi is None else hi + m.offset)
+            else:
+                seen = (None if hi is None else m.offset - hi + 1, None if lo is None else m.offset - lo + 1)
+        if seen[0] is not None and seen[0] > out.inclusive_min:
+            affected = f"[{out.inclusive_min}, {seen[0]})"
+        elif seen[1] is not None and seen[1] < out.exclusive_max:
+            affected = f"[{seen[1]}, {out.exclusive_max})"
+        else:
+            continue
+        raise FailedPreconditionError(
+            f"Resize operation would also affect output dimension {j} over the interval "
+            f"{affected} but `resize_tied_bounds` was not specified"
+        )
 
 
 def _single_output(transform: IndexTransform, input_dim: int) -> tuple[int, Any]:
