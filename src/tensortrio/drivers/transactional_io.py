@@ -204,8 +204,10 @@ def stage_write_now(
     Raises:
       Exception: whatever staging raises (the write's error).
     """
-    if source.nbytes > INLINE_STAGE_BYTES or _cast_of(driver) is not None:
+    if source.nbytes > INLINE_STAGE_BYTES:
         return False  # a large copy belongs in a worker thread, not the caller's loop
+    if _cast_of(driver) is not None:
+        return False  # staged through the runtime, which converts to the base's dtype
     resolved = resolve_without_io(driver, transform)
     if resolved is None:
         return False
