@@ -257,3 +257,30 @@ def test_a_resize_through_a_view_with_tied_dimensions(lib: Any, view: Any, messa
     if "index array" not in message:
         resized = tied.resize(exclusive_max=new_max, resize_tied_bounds=True).result(timeout=30)
         assert resized.domain.exclusive_max[-1] == 8
+
+
+@BOTH
+@pytest.mark.parametrize("index_location", ["end", "start"])
+def test_storage_statistics_of_a_sharded_array_count_inner_chunks(lib: Any, index_location: str) -> None:
+    sharding = {"chunk_shape": [2, 2], "index_location": index_location}
+    store = lib.open(
+        {**ZARR3, "metadata": {"codecs": [{"name": "sharding_indexed", "configuration": sharding}]}},
+        create=True,
+        dtype=lib.uint8,
+        shape=[7, 5],
+        chunk_layout=lib.ChunkLayout(write_chunk_shape=[4, 4]),
+    ).result(timeout=30)
+    store[0, 0] = 1
+    store[5, 4] = 2
+    expected = {
+        (0, 2, 0, 2): (False, True),
+        (2, 4, 0, 5): (True, False),  # a stored shard, none of these inner chunks
+        (0, 4, 0, 2): (False, False),
+        (4, 6, 4, 5): (False, True),
+        (1, 3, 1, 3): (False, False),
+    }
+    for (a, b, c, d), flags in expected.items():
+        stats = store[a:b, c:d].storage_statistics(
+            query_not_stored=True, query_fully_stored=True
+        ).result(timeout=30)
+        assert (stats.not_stored, stats.fully_stored) == flags

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import trio
+    from numpy.typing import NDArray
 
     from ..runtime import Promise
     from ..schema.context import Context
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from .chunked_format import ChunkedFormat
     from .chunked_io import ReadOutcome
     from .kvstore import KvStore
+    from .zarr3.codecs.sharding import ShardLayout
 
 __all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
 
@@ -436,11 +438,18 @@ class ChunkedDriver(Driver):
         await write_chunked_async(self.cache, transform, source, copied)
 
     async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+        from ..actors.shard_cache import shard_layout_of
         from ..index.partition import partition_index_transform
 
         chunk_shape, grid_origin = self.fmt.chunk_grid(self.entry.metadata)
-        cells = partition_index_transform(transform, chunk_shape, grid_origin).cells.tolist()
         codec = self.codec
+        layout = shard_layout_of(codec)
+        if layout is not None:
+            # Shards are stored whole or not at all, their inner chunks one by one:
+            # the stored units are the inner chunks (as TensorStore counts them).
+            inner = partition_index_transform(transform, layout.chunk_shape, grid_origin).cells
+            return await self._stored_inner_cells(inner, layout), len(inner)
+        cells = partition_index_transform(transform, chunk_shape, grid_origin).cells.tolist()
         stored = 0
         for start in range(0, len(cells), _DELETE_WINDOW):
             # Queue a window of existence checks (empty byte ranges) on the kvstore actor.
@@ -451,6 +460,40 @@ class ChunkedDriver(Driver):
             for future in futures:
                 stored += (await future).state == "value"
         return stored, len(cells)
+
+    async def _stored_inner_cells(self, inner: NDArray[np.int64], layout: ShardLayout) -> int:
+        """How many of the inner chunk ``inner`` cells are stored, from their shards' indexes."""
+        from .zarr3.codecs.sharding import MISSING
+        from .zarr3.shard_io import ShardIO
+
+        if not len(inner):
+            return 0
+        grid = np.asarray(layout.grid_shape, np.int64)
+        shards = inner // grid if grid.size else inner
+        flat = (
+            np.ravel_multi_index(tuple((inner % grid).T), layout.grid_shape)
+            if grid.size
+            else np.zeros(len(inner), np.intp)
+        )
+        io = ShardIO(layout)
+        keys, which = np.unique(shards, axis=0, return_inverse=True)
+        # The inner cells of shard k: flat[by_shard[ends[k]:ends[k + 1]]].
+        by_shard = np.argsort(which.reshape(-1), kind="stable")
+        ends = np.searchsorted(which.reshape(-1)[by_shard], np.arange(len(keys) + 1))
+        stored = 0
+        for start in range(0, len(keys), _DELETE_WINDOW):
+            futures = [
+                self.kv.read(self.codec.chunk_key(tuple(key)), byte_range=io.index_slice())
+                for key in keys[start : start + _DELETE_WINDOW].tolist()
+            ]
+            for k, future in enumerate(futures, start):
+                result = await future
+                if result.state != "value":
+                    continue
+                offsets = io.decode_index(result.buffer)[:, 0]
+                cells = flat[by_shard[ends[k] : ends[k + 1]]]
+                stored += int((offsets[cells] != MISSING).sum())
+        return stored
 
     async def resize(
         self,
