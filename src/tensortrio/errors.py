@@ -92,8 +92,12 @@ class DataLossError(TensorTrioError, ValueError):
     """Stored data is corrupt or cannot be decoded."""
 
 
-class UnimplementedError(TensorTrioError, ValueError):
-    """The driver does not support this operation (e.g. a multi-key atomic commit)."""
+class UnimplementedError(TensorTrioError, NotImplementedError, ValueError):
+    """The driver does not support this operation (e.g. a multi-key atomic commit).
+
+    A ``NotImplementedError``, as TensorStore raises for an UNIMPLEMENTED
+    status, and still the ``ValueError`` it has always been here.
+    """
 
 
 class ActorClosedError(TensorTrioError, RuntimeError):

@@ -194,3 +194,12 @@ def test_out_of_bounds_is_an_index_error_when_indexing_and_a_value_error_when_re
         r"Index 7 is outside valid range \[0, 6\)$",
     ):
         store[[1, 7]].read().result(timeout=30)
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_unsupported_operations_raise_not_implemented_error(lib: Any) -> None:
+    store = lib.array(np.zeros(3, np.int32))
+    with pytest.raises(NotImplementedError, match="Resize not supported"):
+        store.resize(exclusive_max=[5]).result(timeout=30)
+    with pytest.raises(NotImplementedError, match="driver does not support transactions"):
+        store.with_transaction(lib.Transaction())[0].write(1).result(timeout=30)

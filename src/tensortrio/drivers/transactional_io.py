@@ -23,7 +23,7 @@ import trio
 
 from ..actors.chunk_parts import covers_chunk
 from ..actors.transaction import ChunkNode, StorageTarget
-from ..errors import AbortedError, InvalidArgumentError
+from ..errors import AbortedError, InvalidArgumentError, UnimplementedError
 from ..index.partition import partition_index_transform
 
 if TYPE_CHECKING:
@@ -55,13 +55,13 @@ def chunk_cache_of(driver: Driver, where: str) -> ChunkCache:
     """The chunk cache a transaction stages ``driver``'s writes against.
 
     Raises:
-      InvalidArgumentError: the driver has no chunk cache (e.g. ``array``).
+      UnimplementedError: the driver has no chunk cache (e.g. ``array``).
     """
     from ..actors.chunk_cache import ChunkCache
 
     cache = getattr(driver, "cache", None)
     if not isinstance(cache, ChunkCache):
-        raise InvalidArgumentError(
+        raise UnimplementedError(
             f"{where}: the {driver.driver_id!r} driver does not support transactions"
         )
     return cache
