@@ -284,3 +284,32 @@ def test_storage_statistics_of_a_sharded_array_count_inner_chunks(lib: Any, inde
             query_not_stored=True, query_fully_stored=True
         ).result(timeout=30)
         assert (stats.not_stored, stats.fully_stored) == flags
+
+
+@BOTH
+def test_an_inner_order_with_a_codec_constraint_without_transpose(lib: Any, tmp_path: Any) -> None:
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    little = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    store = lib.open(
+        spec,
+        create=True,
+        dtype=lib.uint16,
+        shape=[4, 4],
+        chunk_layout=lib.ChunkLayout(inner_order=[1, 0]),
+        codec=lib.CodecSpec({"driver": "zarr3", "codecs": little}),
+    ).result(timeout=30)
+    transpose = {"name": "transpose", "configuration": {"order": [1, 0]}}
+    assert store.spec().to_json()["metadata"]["codecs"] == [transpose, *little]
+    # The constraint leaves array-to-array codecs open when reopening too; others must match.
+    lib.open(spec, codec=lib.CodecSpec({"driver": "zarr3", "codecs": little})).result(timeout=30)
+    gzip = [{"name": "bytes"}, {"name": "gzip"}]
+    with pytest.raises(ValueError, match="codec from metadata does not match codec in schema"):
+        lib.open(spec, codec=lib.CodecSpec({"driver": "zarr3", "codecs": gzip})).result(timeout=30)
+
+
+@BOTH
+def test_no_dimension_units_store_no_attributes(lib: Any) -> None:
+    store = lib.open(ZARR3, create=True, dtype=lib.uint8, shape=[4], dimension_units=[None]).result(
+        timeout=30
+    )
+    assert "attributes" not in store.spec().to_json()["metadata"]

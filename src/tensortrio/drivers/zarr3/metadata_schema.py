@@ -143,7 +143,8 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         raise InvalidArgumentError("domain must be specified with an origin of 0 and finite bounds")
     attributes = partial.attributes
     units = constraints.dimension_units
-    if units is not None:
+    # No unit for any dimension is nothing to store (TensorStore writes no attributes).
+    if units is not None and any(unit is not None for unit in units):
         stored_units = units_from_attributes(attributes, rank)
         try:
             merged = (
@@ -267,10 +268,17 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
 
 def _codecs_match(wanted: CodecChain, metadata: Zarr3Metadata) -> bool:
     """Whether the schema's codecs describe the metadata's: equal once resolved, or, for an
-    unsharded constraint, equal to the (implicitly added) sharding codec's inner codecs."""
+    unsharded constraint, equal to the (implicitly added) sharding codec's inner codecs.
+
+    A constraint without array-to-array codecs leaves them open (a ``transpose``
+    from an ``inner_order``, say), as in TensorStore.
+    """
+    stored = metadata.codecs
+    if not wanted.array_to_array and stored.array_to_array:
+        stored = CodecChain(array_to_bytes=stored.array_to_bytes, bytes_to_bytes=stored.bytes_to_bytes)
     try:
         resolved = resolve_codecs(wanted, metadata.chunk_shape, metadata.data_type, metadata.fill_value)
-        if resolved.to_json() == metadata.codecs.to_json():
+        if resolved.to_json() == stored.to_json():
             return True
     except InvalidArgumentError:
         pass
