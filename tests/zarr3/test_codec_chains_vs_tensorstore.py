@@ -79,3 +79,21 @@ def test_a_value_with_a_nan_part_is_not_the_fill_value(writer: Any, reader: Any,
     value = reader.open(spec).result(timeout=30)[0].read().result(timeout=30)
     assert value.real == 1
     assert np.isnan(value.imag)
+
+
+@PAIRS
+def test_a_transposed_shard_with_inner_chunks_in_the_transposed_order(
+    writer: Any, reader: Any, tmp_path: Any
+) -> None:
+    # The inner chunk shape [4, 1] is in the transposed order: [1, 4] in the array's.
+    data = np.arange(8, dtype=np.int16).reshape(2, 4)
+    metadata = {
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2, 4]}},
+        "codecs": [
+            {"name": "transpose", "configuration": {"order": [1, 0]}},
+            {"name": "sharding_indexed", "configuration": {"chunk_shape": [4, 1]}},
+        ],
+    }
+    np.testing.assert_array_equal(_round_trip(writer, reader, tmp_path, metadata, data), data)
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    assert writer.open(spec).result(timeout=30).chunk_layout.read_chunk.shape == (1, 4)

@@ -170,7 +170,7 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         constraints.chunk_layout,
         rank,
         partial.chunk_shape,
-        None if sharding is None else sharding.chunk_shape,
+        None if sharding is None else _array_order(chain, sharding.chunk_shape),
         None,
     )
     read, write = choose_read_write_chunk_shapes(layout, domain)
@@ -193,6 +193,26 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
     )
     validate_metadata_schema(metadata, constraints)
     return metadata
+
+
+def _array_order(chain: CodecChain, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape``, as the array-to-bytes codec sees it, in the array's own dimension order.
+
+    A ``transpose`` before a sharding codec makes its inner chunk shape refer to
+    the transposed dimensions (a ``C``/``F`` order, unresolved here, is the
+    identity or the reversal).
+    """
+    dims = list(range(len(shape)))
+    for codec in chain.array_to_array:
+        order = getattr(codec, "order", None)
+        if order == "F":
+            dims = dims[::-1]
+        elif isinstance(order, tuple):
+            dims = [dims[i] for i in order]
+    out = [0] * len(shape)
+    for position, dim in enumerate(dims):
+        out[dim] = shape[position]
+    return tuple(out)
 
 
 def _with_transpose(chain: CodecChain, order: tuple[int, ...]) -> CodecChain:
