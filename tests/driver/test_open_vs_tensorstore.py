@@ -68,6 +68,7 @@ def test_repeated_zarr3_dimension_names_are_refused(lib: Any) -> None:
     unnamed = {**ZARR3, "metadata": {"dimension_names": [None, None]}}
     store = lib.open(unnamed, create=True, dtype=lib.uint8, shape=[2, 2]).result(timeout=30)
     assert store.domain.labels == ("", "")
+    assert "dimension_names" not in store.spec().to_json()["metadata"]  # no name is not stored
 
 
 def test_repeated_dimension_names_error_names_the_label() -> None:

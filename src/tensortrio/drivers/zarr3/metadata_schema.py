@@ -156,6 +156,8 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         attributes = units_into_attributes(attributes, merged)
     labels = domain.labels
     names: tuple[str | None, ...] | None = partial.dimension_names
+    if names is not None and all(name is None for name in names):
+        names = None  # no name at all is not stored (as TensorStore)
     if names is None and any(labels):
         names = tuple(label or None for label in labels)
     if partial.fill_value is not None:
