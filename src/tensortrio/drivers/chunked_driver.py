@@ -463,8 +463,7 @@ class ChunkedDriver(Driver):
 
     async def _stored_inner_cells(self, inner: NDArray[np.int64], layout: ShardLayout) -> int:
         """How many of the inner chunk ``inner`` cells are stored, from their shards' indexes."""
-        from .zarr3.codecs.sharding import MISSING
-        from .zarr3.shard_io import ShardIO
+        from .zarr3.codecs.sharding import MISSING, decode_shard_index, shard_index_byte_range
 
         if not len(inner):
             return 0
@@ -475,22 +474,25 @@ class ChunkedDriver(Driver):
             if grid.size
             else np.zeros(len(inner), np.intp)
         )
-        io = ShardIO(layout)
+        # Only the index is read: a suffix when it is at the end of the shard.
+        index = shard_index_byte_range(layout)
+        index_range = slice(index.inclusive_min, index.exclusive_max)
         keys, which = np.unique(shards, axis=0, return_inverse=True)
+        which = which.reshape(-1)
         # The inner cells of shard k: flat[by_shard[ends[k]:ends[k + 1]]].
-        by_shard = np.argsort(which.reshape(-1), kind="stable")
-        ends = np.searchsorted(which.reshape(-1)[by_shard], np.arange(len(keys) + 1))
+        by_shard = np.argsort(which, kind="stable")
+        ends = np.searchsorted(which[by_shard], np.arange(len(keys) + 1))
         stored = 0
         for start in range(0, len(keys), _DELETE_WINDOW):
             futures = [
-                self.kv.read(self.codec.chunk_key(tuple(key)), byte_range=io.index_slice())
+                self.kv.read(self.codec.chunk_key(tuple(key)), byte_range=index_range)
                 for key in keys[start : start + _DELETE_WINDOW].tolist()
             ]
             for k, future in enumerate(futures, start):
                 result = await future
                 if result.state != "value":
                     continue
-                offsets = io.decode_index(result.buffer)[:, 0]
+                offsets = decode_shard_index(layout, result.buffer).reshape(-1, 2)[:, 0]
                 cells = flat[by_shard[ends[k] : ends[k + 1]]]
                 stored += int((offsets[cells] != MISSING).sum())
         return stored
