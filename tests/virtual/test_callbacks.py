@@ -431,6 +431,54 @@ async def test_write_only_views_take_chunk_aligned_writes_only() -> None:
         await t.read()
 
 
+def test_a_write_covering_the_in_domain_part_of_an_edge_chunk_needs_no_read() -> None:
+    import tensorstore
+
+    def logged(lib: Any) -> tuple[list[Any], Any]:
+        log: list[Any] = []
+
+        def write(domain: Any, array: np.ndarray, params: Any) -> None:
+            log.append((list(domain.inclusive_min), list(domain.exclusive_max), array.tolist()))
+
+        view = lib.virtual_chunked(
+            write_function=write,
+            dtype=lib.int32,
+            shape=[5, 3],
+            chunk_layout=lib.ChunkLayout(read_chunk_shape=[2, 2]),
+        )
+        return log, view
+
+    for lib in (ts, tensorstore):
+        log, view = logged(lib)
+        view[4:5, :].write(np.array([[1, 2, 3]], np.int32)).result()
+        assert sorted(log) == [([4, 0], [5, 2], [[1, 2]]), ([4, 2], [5, 3], [[3]])], lib
+        log.clear()
+        view[2:4, 2:3].write(9).result()
+        assert log == [([2, 2], [4, 3], [[9], [9]])], lib
+        with pytest.raises(ValueError, match=r"^Write-only virtual chunked view requires"):
+            view[4:5, 0:1].write(0).result()
+
+
+async def test_edge_chunks_are_read_only_for_writes_that_leave_part_of_them() -> None:
+    reads: list[str] = []
+    written: list[list[int]] = []
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        reads.append(str(domain))
+        array[...] = -1
+
+    def write(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        written.append(array.tolist())
+
+    t = ts.virtual_chunked(
+        read, write, dtype=ts.int32, shape=[5], chunk_layout=ts.ChunkLayout(read_chunk_shape=[4])
+    )
+    await t[4:5].write(np.array([8], np.int32))
+    assert (reads, written) == ([], [[8]])
+    await t[1:4].write(np.array([1, 2, 3], np.int32))
+    assert (reads, written) == (["{ [0, 4) }"], [[8], [-1, 1, 2, 3]])
+
+
 async def test_plain_functions_returning_coroutines_run_them_on_the_loop() -> None:
     seen: list[Any] = []
 

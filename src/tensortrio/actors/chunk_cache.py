@@ -191,6 +191,10 @@ class ChunkCache:
         (False: it is an error naming the chunk key).
       store_data_equal_to_fill_value: store chunks equal to the fill value
         (False: delete them).
+      valid_part: the part of a cell's chunk inside the array's fixed bounds
+        (None: all of it), for arrays whose edge chunks hold only that part
+        (TensorStore's valid data bounds). A write covering it needs no read.
+        None (zarr's resizable bounds): a write must cover the whole chunk.
     """
 
     kvstore: ChunkKvStore
@@ -200,6 +204,7 @@ class ChunkCache:
     grid_origin: tuple[int, ...] | None = None
     fill_missing_data_reads: bool = True
     store_data_equal_to_fill_value: bool = False
+    valid_part: Callable[[tuple[int, ...]], tuple[slice, ...] | None] | None = None
     name: str = "chunk cache"
     _entries: dict[tuple[int, ...], ChunkEntry] = attrs.field(init=False, factory=dict)
     # Keys of recently used cells: entries come and go (a zero pool limit drops
@@ -775,7 +780,9 @@ class ChunkCache:
     async def _write_snapshots(self, snapshots: list[WritebackSnapshot]) -> None:
         todo = snapshots
         while todo:
-            unknown = [s for s in todo if not s.full and not (s.entry.known and s.entry.generation)]
+            unknown = [
+                s for s in todo if not self._overwrites(s) and not (s.entry.known and s.entry.generation)
+            ]
             if unknown:
                 errors = await self._fetch([s.entry for s in unknown], revalidate=False)
                 for snapshot, error in zip(unknown, errors, strict=True):
@@ -805,6 +812,15 @@ class ChunkCache:
                 lanes=self._lanes(),
             )
             todo = await self._settle_writes(writes, retry)
+
+    def _overwrites(self, snapshot: WritebackSnapshot) -> bool:
+        """Whether ``snapshot`` writes every element of its chunk that exists (needs no read)."""
+        if snapshot.mask is None:
+            return True
+        if self.valid_part is None:
+            return False
+        part = self.valid_part(snapshot.entry.cell)
+        return part is not None and bool(snapshot.mask[part].all())
 
     def _issue_write(
         self,

@@ -150,6 +150,10 @@ class VirtualChunkSource:
         )
         return IndexDomain(inclusive_min=lo, exclusive_max=hi), None if full else part
 
+    def valid_part(self, cell: tuple[int, ...]) -> tuple[slice, ...] | None:
+        """The part of ``cell``'s chunk inside the domain (None: all of it)."""
+        return self._box(cell)[1]
+
     async def _call(self, fn: Callable[..., Any], *args: object) -> Any:
         if inspect.iscoroutinefunction(fn):
             if self.loop is None:  # unpickled where no loop was running
@@ -521,6 +525,7 @@ def virtual_chunked(
         data_copy_concurrency=copy_resource,
         grid_origin=tuple(grid.origin),
         store_data_equal_to_fill_value=True,  # computed chunks are never "deleted"
+        valid_part=source.valid_part,
         name="virtual_chunked",
     )
     recheck = (
