@@ -193,6 +193,21 @@ def test_a_cast_view_reads_and_writes_in_the_transaction(lib: Any) -> None:
 
 
 @BOTH
+def test_a_cast_of_a_cast_view_stages_in_the_transaction(lib: Any) -> None:
+    store = lib.open(
+        {"driver": "zarr", "kvstore": "memory://"}, create=True, dtype=lib.int16, shape=[4]
+    ).result(timeout=30)
+    txn = lib.Transaction()
+    view = lib.cast(lib.cast(store.with_transaction(txn), lib.int64), lib.float32)
+    view[1:3] = [5.0, 6.5]
+    view[3:4].write(store[0:1]).result(timeout=30)  # a TensorStore source, read outside
+    assert view.read().result(timeout=30).tolist() == [0.0, 5.0, 6.0, 0.0]
+    assert list(store.read().result(timeout=30)) == [0, 0, 0, 0]
+    txn.commit_sync()
+    assert list(store.read().result(timeout=30)) == [0, 5, 6, 0]
+
+
+@BOTH
 def test_a_zarr2_array_without_fill_value_stores_every_written_chunk(lib: Any) -> None:
     # fill_value null: no chunk is dropped as "equal to the fill value".
     store = lib.open(

@@ -233,6 +233,16 @@ class CastDriver(Driver):
     async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
         return await self.base.stored_cells(transform)
 
+    @property
+    def staging_base(self) -> Driver:
+        return self.base.staging_base
+
+    def to_staged(self, array: np.ndarray) -> np.ndarray:
+        return self.base.to_staged(convert_array(array, self.target, self.source))
+
+    def from_staged(self, array: np.ndarray) -> np.ndarray:
+        return convert_array(self.base.from_staged(array), self.source, self.target)
+
     async def resize(
         self,
         transform: IndexTransform,

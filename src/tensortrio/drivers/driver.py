@@ -137,6 +137,23 @@ class Driver(abc.ABC):
         """The context resources the driver uses, as a ``"context"`` member."""
 
     @property
+    def staging_base(self) -> Driver:
+        """The driver whose chunks a transaction stages this one's reads and writes in.
+
+        An adapter view that passes transforms through unchanged (``cast``)
+        names its base and converts with :meth:`to_staged`/:meth:`from_staged`.
+        """
+        return self
+
+    def to_staged(self, array: np.ndarray) -> np.ndarray:
+        """``array`` (this driver's dtype) as :attr:`staging_base` holds it."""
+        return array
+
+    def from_staged(self, array: np.ndarray) -> np.ndarray:
+        """``array`` as :attr:`staging_base` holds it, in this driver's dtype."""
+        return array
+
+    @property
     def metadata_transaction(self) -> Any:
         """The state of the open transaction that staged this array's metadata, or None.
 

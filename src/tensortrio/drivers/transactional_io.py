@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from ..actors.transaction import TransactionState
     from ..index.transform import IndexTransform
     from ..runtime import Promise
-    from .cast import CastDriver
     from .driver import Driver
 
 #: Writes up to this size are staged where they are issued; larger ones in a worker thread.
@@ -206,12 +205,11 @@ def stage_write_now(
     """
     if source.nbytes > INLINE_STAGE_BYTES:
         return False  # a large copy belongs in a worker thread, not the caller's loop
-    if _cast_of(driver) is not None:
-        return False  # staged through the runtime, which converts to the base's dtype
-    resolved = resolve_without_io(driver, transform)
+    base = driver.staging_base
+    resolved = resolve_without_io(base, transform)
     if resolved is None:
         return False
-    write_in_transaction(state, chunk_cache_of(driver, "write"), resolved, source)
+    write_in_transaction(state, chunk_cache_of(base, "write"), resolved, driver.to_staged(source))
     return True
 
 
@@ -220,22 +218,8 @@ async def read_in_transaction_op(
 ) -> NDArray[Any]:
     """``TensorStore.read`` of a transaction-bound view (a runtime operation)."""
     resolved = await driver.resolve(transform)
-    cast = _cast_of(driver)
-    if cast is None:
-        array = await read_in_transaction(state, driver, resolved)
-    else:
-        from .cast import convert_array
-
-        stored = await read_in_transaction(state, cast.base, resolved)
-        array = convert_array(stored, cast.source, cast.target)
+    array = driver.from_staged(await read_in_transaction(state, driver.staging_base, resolved))
     return np.asfortranarray(array) if order == "F" else array
-
-
-def _cast_of(driver: Driver) -> CastDriver | None:
-    """``driver`` if it is a ``cast`` view: a transaction stages its base's data."""
-    from .cast import CastDriver
-
-    return driver if isinstance(driver, CastDriver) else None
 
 
 async def write_in_transaction_op(
@@ -255,16 +239,12 @@ async def write_in_transaction_op(
     from .tensorstore import TensorStore, align_source, convert_source
 
     try:
-        cast = _cast_of(driver)
-        cache = chunk_cache_of(driver if cast is None else cast.base, "write")
+        cache = chunk_cache_of(driver.staging_base, "write")
         resolved = await driver.resolve(transform)
         if isinstance(source, TensorStore):
             data = await source.read()
             source = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
-        if cast is not None:
-            from .cast import convert_array
-
-            source = convert_array(source, cast.target, cast.source)
+        source = driver.to_staged(source)
         if source.nbytes > INLINE_STAGE_BYTES:
             await trio.to_thread.run_sync(
                 functools.partial(
