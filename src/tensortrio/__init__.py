@@ -13,6 +13,7 @@ from .errors import FailedPreconditionError as FailedPreconditionError
 from .errors import InvalidArgumentError as InvalidArgumentError
 from .errors import KeyNotFoundError as KeyNotFoundError
 from .errors import OutOfRangeError as OutOfRangeError
+from .errors import StorageOSError as StorageOSError
 from .errors import TensorTrioError as TensorTrioError
 from .errors import UnimplementedError as UnimplementedError
 

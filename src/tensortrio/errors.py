@@ -9,6 +9,8 @@ and where: the member, key, dimension or value at fault.
 
 from __future__ import annotations
 
+import errno as _errno
+
 __all__ = [
     "AbortedError",
     "ActorClosedError",
@@ -22,8 +24,13 @@ __all__ = [
     "NotFoundError",
     "OutOfRangeError",
     "ResourceExhaustedError",
+    "StorageIsADirectoryError",
+    "StorageNotADirectoryError",
+    "StorageOSError",
+    "StoragePermissionError",
     "TensorTrioError",
     "UnimplementedError",
+    "storage_os_error",
 ]
 
 
@@ -110,3 +117,38 @@ class CancelledError(TensorTrioError, ValueError):
 
 class ResourceExhaustedError(TensorTrioError, ValueError):
     """A bounded resource would be exceeded, e.g. a transaction staging more than its memory limit."""
+
+
+class StorageOSError(TensorTrioError, OSError, ValueError):
+    """A file-system call of a kvstore failed: an ``OSError`` with its ``errno``.
+
+    Also a ``ValueError``, which is what TensorStore raises for these
+    (``FAILED_PRECONDITION`` for a key that is a directory, and the like).
+    """
+
+
+class StorageIsADirectoryError(StorageOSError, IsADirectoryError):
+    """A key names a directory, not a value."""
+
+
+class StorageNotADirectoryError(StorageOSError, NotADirectoryError):
+    """A key lies under a value, as if that value were a directory."""
+
+
+class StoragePermissionError(StorageOSError, PermissionError):
+    """The file system refused access to a key."""
+
+
+_STORAGE_ERRORS: dict[int, type[StorageOSError]] = {
+    _errno.EISDIR: StorageIsADirectoryError,
+    _errno.ENOTDIR: StorageNotADirectoryError,
+    _errno.EACCES: StoragePermissionError,
+    _errno.EPERM: StoragePermissionError,
+}
+
+
+def storage_os_error(code: int | None, message: str) -> StorageOSError:
+    """The :class:`StorageOSError` (of the matching ``OSError`` subclass) for ``code``."""
+    if code is None:
+        return StorageOSError(message)
+    return _STORAGE_ERRORS.get(code, StorageOSError)(code, message)

@@ -183,8 +183,14 @@ def test_lock_files_are_not_keys(store: ts.KvStore, root: Path) -> None:
 def test_directory_in_place_of_a_key(store: ts.KvStore, root: Path) -> None:
     store["d/x"] = b"1"
     assert store.read("d").result().state == "missing"
-    with pytest.raises(IsADirectoryError, match=r"file: cannot write key b'/.*/d'"):
+    with pytest.raises(IsADirectoryError, match=r"^\[Errno 21\] file: cannot write '/.*/d': Is a"):
         store["d"] = b"2"
+    # A ValueError too, as tensorstore raises for it (FAILED_PRECONDITION); deleting
+    # the directory as if it were a value is refused the same way.
+    with pytest.raises(ValueError, match=r"^\[Errno 21\] file: cannot delete '/.*/d': Is a"):
+        del store["d"]
+    with pytest.raises(NotADirectoryError, match=r"^\[Errno 20\] .* '/.*/d/x/y'"):
+        store["d/x/y"] = b"3"
     assert store.list().result() == [b"d/x"]
 
 

@@ -152,9 +152,9 @@ def test_failures_in_a_batch_leave_other_keys_right_and_no_lock_files(
     assert isinstance(errors[1], NotADirectoryError)
     assert isinstance(errors[3], OSError)
     assert isinstance(errors[4], OSError)
-    assert re.match(r"^\[Errno 20\] file: cannot write key b'.*/file/x': ", str(errors[1]))
-    assert re.match(r"^\[Errno 5\] file: cannot write key b'.*/unsynced': ", str(errors[3]))
-    assert re.match(r"^\[Errno 28\] file: cannot write key b'.*/unrenamed': ", str(errors[4]))
+    assert re.match(r"^\[Errno 20\] file: cannot write '.*/file/x': Not a directory$", str(errors[1]))
+    assert re.match(r"^\[Errno 5\] file: cannot write '.*/unsynced': Input/output error$", str(errors[3]))
+    assert re.match(r"^\[Errno 28\] file: cannot write '.*/unrenamed': No space left on device$", str(errors[4]))
     assert _files(tmp_path) == ["a", "cond", "d", "file", "unrenamed", "unsynced"]
     contents = {name: (tmp_path / name).read_bytes() for name in _files(tmp_path)}
     assert contents == {

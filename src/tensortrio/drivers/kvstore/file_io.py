@@ -29,12 +29,14 @@ generations of one key strictly increase in their mtime part.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import struct
 import time
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
+from ...errors import storage_os_error
 from .byte_range import FULL
 from .driver import ReadGroup
 from .file_key import LOCK_SUFFIX
@@ -78,11 +80,8 @@ def file_generation(st: os.stat_result) -> bytes:
     return _GENERATION.pack(st.st_dev, st.st_ino, st.st_mtime_ns & 0xFFFFFFFFFFFFFFFF)
 
 
-def _os_error(exc: OSError, action: str, key: bytes, path: bytes) -> OSError:
-    # OSError(errno, ...) picks the matching subclass (FileNotFoundError, ...).
-    return OSError(
-        exc.errno, f"file: cannot {action} key {key!r}: {exc.strerror}", os.fsdecode(path)
-    )
+def _os_error(exc: OSError, action: str, path: bytes) -> OSError:
+    return storage_os_error(exc.errno, f"file: cannot {action} {os.fsdecode(path)!r}: {exc.strerror}")
 
 
 def _parent(path: bytes) -> bytes:
@@ -113,7 +112,7 @@ def _read_file(
     except (FileNotFoundError, NotADirectoryError):
         return _missing(requests, now)
     except OSError as exc:
-        return [_os_error(exc, "read", requests[0].key, path)] * len(requests)
+        return [_os_error(exc, "read", path)] * len(requests)
     try:
         st = os.fstat(fd)
         if not S_ISREG(st.st_mode):
@@ -127,14 +126,14 @@ def _read_file(
                 and not request.if_equal
                 and request.if_not_equal != stamp.generation
             ):
-                return [ReadResult._make("value", _read_all(fd, size, request.key, path), stamp)]
+                return [ReadResult._make("value", _read_all(fd, size, path), stamp)]
 
         def fetch(start: int, stop: int) -> bytes:
-            return _pread_exactly(fd, start, stop, requests[0].key, path)
+            return _pread_exactly(fd, start, stop, path)
 
         return answer_reads(requests, stamp, size, fetch)
     except OSError as exc:
-        return [_os_error(exc, "read", requests[0].key, path)] * len(requests)
+        return [_os_error(exc, "read", path)] * len(requests)
     finally:
         os.close(fd)
 
@@ -149,28 +148,28 @@ def _no_fetch(start: int, stop: int) -> bytes:
     raise AssertionError("a missing value has no bytes")
 
 
-def _truncated(key: bytes, path: bytes) -> OSError:
+def _truncated(path: bytes) -> OSError:
     # Values are replaced by rename, never modified in place, so a short read
     # means the file was truncated by something outside the protocol.
-    return OSError(5, f"file: unexpected end of file reading key {key!r}", os.fsdecode(path))
+    return storage_os_error(errno.EIO, f"file: unexpected end of file reading {os.fsdecode(path)!r}")
 
 
-def _read_all(fd: int, size: int, key: bytes, path: bytes) -> bytes | memoryview:
+def _read_all(fd: int, size: int, path: bytes) -> bytes | memoryview:
     """The whole value of ``size`` bytes (a NumPy buffer if large: see ``value_buffer``)."""
     if size < LARGE_VALUE:
         data = os.read(fd, size)
-        return data if len(data) == size else _pread_exactly(fd, 0, size, key, path)
+        return data if len(data) == size else _pread_exactly(fd, 0, size, path)
     buffer = new_buffer(size)
     have = os.preadv(fd, [buffer], 0)
     while have < size:
         more = os.preadv(fd, [buffer[have:]], have)
         if not more:
-            raise _truncated(key, path)
+            raise _truncated(path)
         have += more
     return buffer.toreadonly()
 
 
-def _pread_exactly(fd: int, start: int, stop: int, key: bytes, path: bytes) -> bytes:
+def _pread_exactly(fd: int, start: int, stop: int, path: bytes) -> bytes:
     data = os.read(fd, stop) if start == 0 else os.pread(fd, stop - start, start)
     if len(data) == stop - start:
         return data
@@ -179,7 +178,7 @@ def _pread_exactly(fd: int, start: int, stop: int, key: bytes, path: bytes) -> b
     while have < stop - start:
         more = os.pread(fd, stop - start - have, start + have)
         if not more:
-            raise _truncated(key, path)
+            raise _truncated(path)
         parts.append(more)
         have += len(more)
     return b"".join(parts)
@@ -301,7 +300,7 @@ def _write_group(
             try:
                 entry = _stage(position, request, start, outcomes, sync, dirs_to_sync)
             except OSError as exc:
-                outcomes[position] = _os_error(exc, _action(request), request.key, request.key)
+                outcomes[position] = _os_error(exc, _action(request), request.key)
                 continue
             if entry is not None:
                 staged.append(entry)
@@ -341,7 +340,7 @@ def _action(request: WriteRequest) -> str:
 
 def _abandon(entry: _Staged, exc: OSError, outcomes: list[Any]) -> None:
     position, request, lock, _ = entry
-    outcomes[position] = _os_error(exc, _action(request), request.key, request.key)
+    outcomes[position] = _os_error(exc, _action(request), request.key)
     lock.delete()
 
 
@@ -374,6 +373,9 @@ def _stage(
                     os.unlink(path)
                 if sync:
                     dirs_to_sync.add(_parent(path))
+            elif os.path.isdir(path):
+                # As TensorStore: a directory is not a value to delete (nor "missing").
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
             outcomes[position] = TimestampedStorageGeneration(NO_VALUE, start)
             lock.delete()
             return None
@@ -443,9 +445,7 @@ def run_batch(operations: Sequence[BatchOperation], *, sync: bool) -> list[Batch
                 if isinstance(operation, WriteRequest):
                     failure = failures.get(_parent(operation.key))
                     if failure is not None and not isinstance(outcomes[index], Exception):
-                        outcomes[index] = _os_error(
-                            failure, "sync the directory of", operation.key, operation.key
-                        )
+                        outcomes[index] = _os_error(failure, "sync the directory of", operation.key)
     return outcomes
 
 
@@ -465,6 +465,8 @@ def _walk(range_: KeyRange, *, directories: bool) -> list[tuple[bytes, bool]]:
             entries = os.scandir(directory or b".")
         except (FileNotFoundError, NotADirectoryError):
             return
+        except OSError as exc:
+            raise _os_error(exc, "list", directory or b".") from exc
         with entries:
             children = list(entries)
         for entry in children:
@@ -511,12 +513,10 @@ def delete_range(range_: KeyRange, *, sync: bool) -> None:
             else:
                 os.unlink(path)
         except (FileNotFoundError, OSError) as exc:
-            if isinstance(exc, FileNotFoundError) or (is_dir and exc.errno == 39):  # ENOTEMPTY
+            if isinstance(exc, FileNotFoundError) or (is_dir and exc.errno == errno.ENOTEMPTY):
                 continue
             if first_error is None:
-                first_error = OSError(
-                    exc.errno, f"file: cannot delete {os.fsdecode(path)!r}: {exc.strerror}"
-                )
+                first_error = _os_error(exc, "delete", path)
             continue
         if is_dir:
             dirs_to_sync.discard(path)
@@ -525,9 +525,6 @@ def delete_range(range_: KeyRange, *, sync: bool) -> None:
         failures = sync_directories(dirs_to_sync)
         if failures and first_error is None:
             directory, failure = next(iter(failures.items()))
-            first_error = OSError(
-                failure.errno,
-                f"file: cannot sync directory {os.fsdecode(directory)!r}: {failure.strerror}",
-            )
+            first_error = _os_error(failure, "sync the directory", directory)
     if first_error is not None:
         raise first_error
