@@ -14,7 +14,6 @@ Drivers register an opener under their ``"driver"`` id with
 from __future__ import annotations
 
 import abc
-import math
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -234,100 +233,3 @@ def driver_opener(driver_id: str) -> Callable[[OpenRequest], Awaitable[OpenedDri
 def registered_driver_ids() -> tuple[str, ...]:
     """Every registered driver id, sorted."""
     return tuple(sorted(_OPENERS))
-
-
-def _input_grid_origin(origin: int, offset: int, stride: int) -> int:
-    """The first input index at or after an output cell boundary (as TensorStore reports it).
-
-    A negative stride reverses the cells, so the boundary is the index just after the cell.
-    """
-    delta = origin - offset
-    return -(-delta // stride) if stride > 0 else delta // stride + 1
-
-
-def _input_layout(transform: IndexTransform, layout: dict[str, Any]) -> dict[str, Any]:
-    """The chunk layout JSON of the stored array, seen through ``transform``'s input space.
-
-    Input dimensions driven alone by a single output dimension with stride
-    ``s`` get that dimension's chunk size divided by ``|s|`` (None if it does
-    not divide) and the grid origin where a cell boundary falls; other input
-    dimensions are unconstrained. The inner order keeps the output order.
-    """
-    from ..index import OutputIndexMethod
-
-    rank = transform.input_rank
-    source: list[tuple[int, int, int] | None] = [None] * rank
-    for j, m in enumerate(transform.maps):
-        if m.method is not OutputIndexMethod.single_input_dimension:
-            continue
-        assert m.input_dimension is not None
-        assert m.stride is not None
-        i = m.input_dimension
-        # A dimension that drives two outputs (a diagonal) has no single grid.
-        source[i] = None if source[i] is not None else (j, m.offset, m.stride)
-    origins = layout.get("grid_origin")
-    out: dict[str, Any] = {}
-    if origins is not None:
-        out["grid_origin"] = [None] * rank
-    for member in ("read_chunk", "write_chunk", "codec_chunk"):
-        shape = layout.get(member, {}).get("shape")
-        if shape is not None:
-            out[member] = {"shape": [None] * rank}
-    for i, found in enumerate(source):
-        if found is None:
-            continue
-        j, offset, stride = found
-        for member in ("read_chunk", "write_chunk", "codec_chunk"):
-            if member in out:
-                size = layout[member]["shape"][j]
-                if size is not None:
-                    # Input indices per period after which cell boundaries repeat.
-                    out[member]["shape"][i] = size // math.gcd(size, stride)
-        if origins is not None and origins[j] is not None:
-            out["grid_origin"][i] = _input_grid_origin(origins[j], offset, stride)
-    inner = layout.get("inner_order")
-    if inner is not None:
-        position = {j: k for k, j in enumerate(inner)}
-        mapped = [(position[f[0]], i) for i, f in enumerate(source) if f is not None]
-        others = [i for i, f in enumerate(source) if f is None]
-        out["inner_order"] = [i for _, i in sorted(mapped)] + others
-    return out
-
-
-def view_schema(base: Schema, transform: IndexTransform) -> Schema:
-    """The schema of the view ``transform`` of an array whose schema is ``base``.
-
-    Domain and chunk layout follow the transform; dtype, codec and fill value
-    (a scalar for the formats here) carry over; units follow single-dimension
-    maps, scaled by their stride.
-    """
-    from ..index import OutputIndexMethod
-    from ..schema.schema import Schema as _Schema
-
-    # The fill value carries over as a value: JSON has no form of a complex one.
-    base_json = base.to_json()
-    json = {k: v for k, v in base_json.items() if k in ("dtype", "codec")}
-    json["rank"] = transform.input_rank
-    json["domain"] = transform.domain.to_json()
-    layout = base_json.get("chunk_layout")
-    if layout is not None:
-        json["chunk_layout"] = _input_layout(transform, layout)
-    units = base_json.get("dimension_units")
-    if units is not None:
-        mapped: list[Any] = [None] * transform.input_rank
-        drives = [0] * transform.input_rank
-        for j, m in enumerate(transform.maps):
-            if m.method is OutputIndexMethod.single_input_dimension:
-                assert m.input_dimension is not None
-                assert m.stride is not None
-                drives[m.input_dimension] += 1
-                if units[j] is not None:
-                    # One input step is |stride| output steps (as TensorStore scales it).
-                    multiplier, base_unit = units[j]
-                    mapped[m.input_dimension] = [multiplier * abs(m.stride), base_unit]
-        # A dimension that drives several outputs (a diagonal) has no single unit.
-        json["dimension_units"] = [u if n == 1 else None for u, n in zip(mapped, drives, strict=True)]
-    fill_value = base.constraints.fill_value
-    if fill_value is None:
-        return _Schema(json)
-    return _Schema.from_constraints(attrs.evolve(_Schema(json).constraints, fill_value=fill_value))

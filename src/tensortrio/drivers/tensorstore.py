@@ -232,9 +232,9 @@ class TensorStore(DimExpressionShortcuts):
     @property
     def schema(self) -> Schema:
         """Schema of the view: domain, dtype, chunk layout, codec, fill value, units."""
-        from .driver import view_schema
+        from ..schema.schema_transform import transform_schema
 
-        return view_schema(self._driver.schema(), self._transform)
+        return transform_schema(self._driver.schema(), self._transform)
 
     @property
     def chunk_layout(self) -> ChunkLayout:

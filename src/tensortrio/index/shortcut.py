@@ -7,11 +7,14 @@ TensorStore offers ``translate_to``, ``translate_by``, ``translate_backward_by``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-__all__ = ["DimExpressionShortcut", "DimExpressionShortcuts"]
+if TYPE_CHECKING:
+    from .transform import IndexTransform
+
+__all__ = ["DimExpressionShortcut", "DimExpressionShortcuts", "TransformIndexable", "TransformIndexer"]
 
 
 @attrs.frozen
@@ -61,3 +64,62 @@ class DimExpressionShortcuts:
     def mark_bounds_implicit(self) -> DimExpressionShortcut:
         """``x.mark_bounds_implicit[flags]``: same as ``x[ts.d[:].mark_bounds_implicit[...]]``."""
         return DimExpressionShortcut(self, "mark_bounds_implicit")
+
+
+class _Indexes(Protocol):
+    """What a :class:`TransformIndexable` defines."""
+
+    def _indexable(self) -> IndexTransform:
+        """The transform the value is seen through (indexing operations apply to it)."""
+        ...
+
+    def _with_transform(self, transform: IndexTransform) -> Any:
+        """The value seen through ``transform`` instead."""
+        ...
+
+
+class TransformIndexable(DimExpressionShortcuts):
+    """Mixin giving a value that carries an index transform TensorStore's indexing operations.
+
+    ``x[...]``, ``x.oindex[...]``, ``x.vindex[...]``, ``x.T``, ``x.transpose()``
+    and the shortcuts index ``x._indexable()`` (the transform the value is
+    seen through) and return ``x._with_transform(result)``: ``Spec`` and
+    ``Schema`` share this.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self: _Indexes, key: Any) -> Any:
+        """Apply an indexing expression (or transform, or dim expression)."""
+        return self._with_transform(self._indexable()[key])
+
+    @property
+    def oindex(self: _Indexes) -> TransformIndexer:
+        """Outer indexing (``x.oindex[...]``)."""
+        return TransformIndexer(self, "oindex")
+
+    @property
+    def vindex(self: _Indexes) -> TransformIndexer:
+        """Vectorized indexing (``x.vindex[...]``)."""
+        return TransformIndexer(self, "vindex")
+
+    @property
+    def T(self: _Indexes) -> Any:
+        """With the dimensions reversed."""
+        return self._with_transform(self._indexable().T)
+
+    def transpose(self: _Indexes, axes: Any = None) -> Any:
+        """With the dimensions permuted (default: reversed)."""
+        return self._with_transform(self._indexable().transpose(axes))
+
+
+@attrs.frozen
+class TransformIndexer:
+    """``x.oindex`` / ``x.vindex`` of a :class:`TransformIndexable`."""
+
+    target: _Indexes
+    mode: str
+
+    def __getitem__(self, key: Any) -> Any:
+        indexer = getattr(self.target._indexable(), self.mode)
+        return self.target._with_transform(indexer[key])

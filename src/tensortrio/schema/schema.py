@@ -23,6 +23,8 @@ from ..errors import InvalidArgumentError
 from ..index.domain import MAX_RANK, IndexDomain, check_rank_in_range
 from ..index.interval import INF, IndexInterval
 from ..index.json import json_value
+from ..index.shortcut import TransformIndexable
+from ..index.transform import IndexTransform
 from .chunk_json import expect_object, json_text
 from .chunk_layout import ChunkLayout, LayoutConstraints
 from .codec_spec import CodecSpec
@@ -481,7 +483,7 @@ def apply_schema_keywords(out: SchemaConstraints, kwargs: dict[str, Any]) -> Sch
     return out
 
 
-class Schema(ValueHandle[SchemaConstraints]):
+class Schema(ValueHandle[SchemaConstraints], TransformIndexable):
     """Driver-independent options for defining a TensorStore (``ts.Schema``).
 
     ``Schema(json)`` parses the ``Schema`` JSON; ``Schema(*, rank=None, dtype=None,
@@ -591,6 +593,22 @@ class Schema(ValueHandle[SchemaConstraints]):
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
         """The ``Schema`` JSON representation."""
         return self._value.to_json()
+
+    def _indexable(self) -> IndexTransform:
+        """Indexing applies to the domain (unbounded dimensions without one)."""
+        value = self._value
+        if value.rank is None:
+            raise InvalidArgumentError(
+                "Cannot perform indexing operations on Schema with unspecified rank"
+            )
+        domain = value.domain if value.domain is not None else IndexDomain(rank=value.rank)
+        return IndexTransform(domain)
+
+    def _with_transform(self, transform: IndexTransform) -> Schema:
+        """The schema of ``transform``'s input space (see ``schema_transform``)."""
+        from .schema_transform import transform_schema
+
+        return transform_schema(self, transform)
 
     def __reduce__(self) -> tuple[Callable[..., Schema], tuple[Any, ...]]:
         # The frozen value (not JSON) so a fill value keeps its exact dtype.

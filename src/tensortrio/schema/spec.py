@@ -27,7 +27,7 @@ import attrs
 from ..errors import InvalidArgumentError
 from ..index.domain import IndexDomain
 from ..index.json import json_value
-from ..index.shortcut import DimExpressionShortcuts
+from ..index.shortcut import TransformIndexable
 from ..index.transform import IndexTransform
 from .cache_revalidation import (
     DEFAULT_RECHECK_CACHED_DATA,
@@ -529,7 +529,7 @@ def apply_spec_keywords(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
     return value
 
 
-class Spec(ValueHandle[SpecValue], DimExpressionShortcuts):
+class Spec(ValueHandle[SpecValue], TransformIndexable):
     """Specification for opening or creating a TensorStore (``ts.Spec``).
 
     ``Spec(json)`` takes the JSON object, a TensorStore URL, or another Spec.
@@ -685,29 +685,6 @@ class Spec(ValueHandle[SpecValue], DimExpressionShortcuts):
     def _with_transform(self, transform: IndexTransform) -> Spec:
         return Spec.from_value(attrs.evolve(self._value, transform=transform))
 
-    def __getitem__(self, key: Any) -> Spec:
-        """Apply an indexing expression (or transform / dim expression) to the spec's transform."""
-        return self._with_transform(self._indexable()[key])
-
-    @property
-    def oindex(self) -> _SpecIndexer:
-        """Outer indexing (``spec.oindex[...]``)."""
-        return _SpecIndexer(self, "oindex")
-
-    @property
-    def vindex(self) -> _SpecIndexer:
-        """Vectorized indexing (``spec.vindex[...]``)."""
-        return _SpecIndexer(self, "vindex")
-
-    @property
-    def T(self) -> Spec:
-        """The spec with its dimensions reversed."""
-        return self._with_transform(self._indexable().T)
-
-    def transpose(self, axes: Any = None) -> Spec:
-        """The spec with its dimensions permuted (default: reversed)."""
-        return self._with_transform(self._indexable().transpose(axes))
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Spec):
             return NotImplemented
@@ -717,13 +694,3 @@ class Spec(ValueHandle[SpecValue], DimExpressionShortcuts):
         # The frozen value, not the JSON: driver members and fill values survive exactly,
         # and the registered driver's functions pickle by reference to their module.
         return (Spec.from_value, (self._value,))
-
-
-@attrs.frozen
-class _SpecIndexer:
-    spec: Spec
-    mode: str
-
-    def __getitem__(self, key: Any) -> Spec:
-        indexer = getattr(self.spec._indexable(), self.mode)
-        return self.spec._with_transform(indexer[key])

@@ -1,0 +1,228 @@
+"""A schema seen through an index transform: ``schema[...]`` and ``TensorStore.schema``.
+
+Pure: the schema of a transform's input space, given the schema of its output
+space, as TensorStore derives it. The domain (when the schema has one) and the
+chunk layout follow the transform; dimension units follow single-dimension
+maps, scaled by their stride; the fill value is broadcast over the output
+domain, seen through the transform and unbroadcast again (TensorStore's
+``TransformOutputBroadcastableArray``); dtype and codec carry over.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..index.compose import evaluate_map
+from ..index.domain import IndexDomain
+from ..index.interval import INF, IndexInterval
+from ..index.output_map import OutputIndexMethod
+from .fill_value import unbroadcast
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from ..index import IndexTransform, OutputIndexMap
+    from .schema import Schema
+
+__all__ = ["transform_schema"]
+
+
+def transform_schema(base: Schema, transform: IndexTransform) -> Schema:
+    """The schema of ``transform``'s input space, for ``base`` the schema of its output space.
+
+    Raises:
+      InvalidArgumentError: ``base``'s fill value cannot be broadcast over what
+        the transform maps to (a schema without a domain, indexed so that a
+        dimension the fill value varies along has no known extent).
+    """
+    from .schema import Schema as _Schema
+
+    constraints = base.constraints
+    base_json = base.to_json()
+    json = {k: v for k, v in base_json.items() if k in ("dtype", "codec")}
+    json["rank"] = transform.input_rank
+    if constraints.domain is not None:
+        json["domain"] = _input_domain(transform, constraints.domain).to_json()
+    layout = base_json.get("chunk_layout")
+    if layout is not None:
+        json["chunk_layout"] = _input_layout(transform, layout)
+    units = base_json.get("dimension_units")
+    if units is not None:
+        json["dimension_units"] = _input_units(transform, units)
+    fill_value = constraints.fill_value
+    if fill_value is None:
+        return _Schema(json)
+    # The fill value carries over as a value: JSON has no form of a complex one.
+    fill_value = _transform_fill_value(fill_value, transform, constraints.domain)
+    return _Schema.from_constraints(attrs.evolve(_Schema(json).constraints, fill_value=fill_value))
+
+
+def _input_domain(transform: IndexTransform, domain: IndexDomain) -> IndexDomain:
+    """``transform``'s domain, with bounds explicit where ``domain``'s are (as TensorStore propagates them).
+
+    A bound stays implicit only if it is implicit in the transform and the
+    output bound it maps to (the opposite one for a negative stride) is
+    implicit too; new dimensions keep the transform's bounds.
+    """
+    lower = list(transform.domain.implicit_lower_bounds)
+    upper = list(transform.domain.implicit_upper_bounds)
+    for j, m in enumerate(transform.maps):
+        if m.method is not OutputIndexMethod.single_input_dimension:
+            continue
+        assert m.input_dimension is not None
+        assert m.stride is not None
+        i, out = m.input_dimension, domain[j]
+        low, high = (out.implicit_lower, out.implicit_upper)
+        if m.stride < 0:
+            low, high = high, low
+        lower[i] = lower[i] and low
+        upper[i] = upper[i] and high
+    return IndexDomain.from_dims(
+        IndexInterval.make(dim.inclusive_min, dim.exclusive_max, lo, hi, dim.label)
+        for dim, lo, hi in zip(transform.domain.dims, lower, upper, strict=True)
+    )
+
+
+def _input_units(transform: IndexTransform, units: list[Any]) -> list[Any]:
+    """Units of the input dimensions: one input step is ``|stride|`` output steps."""
+    mapped: list[Any] = [None] * transform.input_rank
+    drives = [0] * transform.input_rank
+    for j, m in enumerate(transform.maps):
+        if m.method is OutputIndexMethod.single_input_dimension:
+            assert m.input_dimension is not None
+            assert m.stride is not None
+            drives[m.input_dimension] += 1
+            if units[j] is not None:
+                multiplier, base_unit = units[j]
+                mapped[m.input_dimension] = [multiplier * abs(m.stride), base_unit]
+    # A dimension that drives several outputs (a diagonal) has no single unit.
+    return [u if n == 1 else None for u, n in zip(mapped, drives, strict=True)]
+
+
+def _input_grid_origin(origin: int, offset: int, stride: int) -> int:
+    """The first input index at or after an output cell boundary (as TensorStore reports it).
+
+    A negative stride reverses the cells, so the boundary is the index just after the cell.
+    """
+    delta = origin - offset
+    return -(-delta // stride) if stride > 0 else delta // stride + 1
+
+
+def _input_layout(transform: IndexTransform, layout: dict[str, Any]) -> dict[str, Any]:
+    """The chunk layout JSON of the stored array, seen through ``transform``'s input space.
+
+    Input dimensions driven alone by a single output dimension with stride
+    ``s`` get that dimension's chunk size divided by ``|s|`` (None if it does
+    not divide) and the grid origin where a cell boundary falls; other input
+    dimensions are unconstrained. The inner order keeps the output order.
+    """
+    rank = transform.input_rank
+    source: list[tuple[int, int, int] | None] = [None] * rank
+    for j, m in enumerate(transform.maps):
+        if m.method is not OutputIndexMethod.single_input_dimension:
+            continue
+        assert m.input_dimension is not None
+        assert m.stride is not None
+        i = m.input_dimension
+        # A dimension that drives two outputs (a diagonal) has no single grid.
+        source[i] = None if source[i] is not None else (j, m.offset, m.stride)
+    origins = layout.get("grid_origin")
+    out: dict[str, Any] = {}
+    if origins is not None:
+        out["grid_origin"] = [None] * rank
+    for member in ("read_chunk", "write_chunk", "codec_chunk"):
+        shape = layout.get(member, {}).get("shape")
+        if shape is not None:
+            out[member] = {"shape": [None] * rank}
+    for i, found in enumerate(source):
+        if found is None:
+            continue
+        j, offset, stride = found
+        for member in ("read_chunk", "write_chunk", "codec_chunk"):
+            if member in out:
+                size = layout[member]["shape"][j]
+                if size is not None:
+                    # Input indices per period after which cell boundaries repeat.
+                    out[member]["shape"][i] = size // math.gcd(size, stride)
+        if origins is not None and origins[j] is not None:
+            out["grid_origin"][i] = _input_grid_origin(origins[j], offset, stride)
+    inner = layout.get("inner_order")
+    if inner is not None:
+        position = {j: k for k, j in enumerate(inner)}
+        mapped = [(position[f[0]], i) for i, f in enumerate(source) if f is not None]
+        others = [i for i, f in enumerate(source) if f is None]
+        out["inner_order"] = [i for _, i in sorted(mapped)] + others
+    return out
+
+
+def _transform_fill_value(
+    fill: NDArray[Any], transform: IndexTransform, domain: IndexDomain | None
+) -> NDArray[Any]:
+    """``fill`` (broadcast over the output space) seen through ``transform``, unbroadcast.
+
+    Only output dimensions the fill value varies along are evaluated, so an
+    input dimension that reaches none of them stays broadcast (extent 1) and
+    leading ones are dropped, as TensorStore's ``UnbroadcastArray`` leaves them.
+    """
+    if fill.ndim == 0:
+        return fill
+    in_rank = transform.input_rank
+    base = fill.reshape((1,) * (transform.output_rank - fill.ndim) + fill.shape)
+    positions: list[NDArray[np.int64]] = []
+    for j, m in enumerate(transform.maps):
+        size = base.shape[j]
+        if size == 1:
+            positions.append(np.zeros((1,) * in_rank, np.int64))
+        elif domain is not None:
+            positions.append(_positions(transform, j, m, domain.origin[j], size))
+        else:
+            positions.append(_positions_without_domain(transform, j, m, size, fill.shape))
+    return unbroadcast(np.ascontiguousarray(base[tuple(positions)]))
+
+
+def _positions(
+    transform: IndexTransform, j: int, m: OutputIndexMap, origin: int, size: int
+) -> NDArray[np.int64]:
+    """Positions in the fill value's dimension ``j`` (``size`` from ``origin``) of ``m``'s indices."""
+    values: NDArray[np.int64] = evaluate_map(m, transform.domain) - origin
+    if values.size and (int(values.min()) < 0 or int(values.max()) >= size):
+        raise InvalidArgumentError(
+            f"Error transforming fill_value: output dimension {j} maps outside "
+            f"[{origin}, {origin + size}), the fill value's extent"
+        )
+    return values
+
+
+def _positions_without_domain(
+    transform: IndexTransform, j: int, m: OutputIndexMap, size: int, fill_shape: tuple[int, ...]
+) -> NDArray[np.int64]:
+    """As :func:`_positions`, for a schema without a domain (the fill value's extent is its own).
+
+    A unit-stride map from a wholly unbounded, implicit input dimension takes
+    the fill value's extent; a map from a finite dimension must cover exactly
+    that many indices. Anything else leaves the extent unknown.
+    """
+    if m.method is OutputIndexMethod.single_input_dimension and m.stride in (1, -1):
+        assert m.input_dimension is not None
+        dim = transform.domain[m.input_dimension]
+        if (dim.inclusive_min, dim.exclusive_max) == (-INF, INF + 1) and (
+            dim.implicit_lower and dim.implicit_upper
+        ):
+            shape = [1] * transform.input_rank
+            shape[m.input_dimension] = size
+            steps = np.arange(size, dtype=np.int64)
+            return (steps if m.stride == 1 else steps[::-1]).reshape(shape)
+        if dim.finite and dim.size == size:
+            values: NDArray[np.int64] = evaluate_map(m, transform.domain)
+            return values - int(values.min())
+    shape_text = ", ".join(map(str, fill_shape))
+    raise InvalidArgumentError(
+        f"Error transforming fill_value: Cannot broadcast array of shape {{{shape_text}}} "
+        f"along output dimension {j}: the schema has no domain, and the transform "
+        "does not give that dimension the fill value's extent"
+    )
