@@ -233,3 +233,44 @@ def test_an_index_array_may_not_depend_on_an_infinite_dimension(module: Any) -> 
             input_inclusive_min=[-module.inf], input_shape=[2],
             output=[module.OutputIndexMap(index_array=np.array([2, 3]))],
         )
+
+
+SELECTION_ERRORS = [
+    (slice(3, None), r"^Dimension index 3 is outside valid range \[-3, 3\)$"),
+    (slice(2, 0), r"^2:0 is not a valid range$"),
+    (slice(None, 4), r"^Dimension exclusive stop index 4 is outside valid range \[-4, 3\]$"),
+    ("", r"^Dimension cannot be specified by empty label$"),
+    ([0, "a"], r"^Input dimensions \{0\} specified more than once$"),
+]
+
+
+@BOTH
+@pytest.mark.parametrize(("selection", "message"), SELECTION_ERRORS)
+def test_domains_and_output_maps_select_dimensions_as_dim_expressions_do(
+    module: Any, selection: Any, message: str
+) -> None:
+    domain = module.IndexDomain(shape=[3, 4, 5], labels=["a", "b", ""])
+    # tensorstore raises IndexError for a label, ValueError otherwise; ours are both.
+    with pytest.raises((ValueError, IndexError), match=message):
+        domain[selection]
+    if isinstance(selection, slice):
+        with pytest.raises(ValueError, match=message):
+            module.IndexTransform(domain).output[selection]
+        with pytest.raises(ValueError, match=message):
+            domain.transpose(selection)
+
+
+@BOTH
+def test_a_domain_takes_dim_selections_and_nested_sequences(module: Any) -> None:
+    domain = module.IndexDomain(shape=[3, 4, 5], labels=["a", "b", ""])
+    assert domain[module.d["b"]] == module.IndexDomain(shape=[4], labels=["b"])
+    assert domain[module.d[1:]] == domain[1:]
+    assert domain[(module.d["b"], 0)].labels == ("b", "a")
+    assert domain[[[0], [1]]] == domain[0:2]
+    transform = module.IndexTransform(domain)
+    assert len(transform.output[0:3:2]) == 2
+    assert len(transform.output[::-1]) == 3
+    with pytest.raises(
+        ValueError, match=r"^Source dimension list \{0, 0\} is not a valid dimension permutation"
+    ):
+        domain.transpose([0, "a"])

@@ -8,8 +8,6 @@ dimension indices, and sequences of those) to dimension indices, which both
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -20,6 +18,8 @@ from .interval import INF, IndexInterval, to_index
 from .shortcut import DimExpressionShortcuts
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
     from .transform import IndexTransform
 
 __all__ = ["MAX_RANK", "IndexDomain", "check_rank", "check_rank_in_range", "normalize_dim_index", "resolve_dim_selection"]
@@ -66,66 +66,24 @@ def normalize_dim_index(index: int, rank: int) -> int:
     return index + rank if index < 0 else index
 
 
-def _label_index(label: str, labels: Sequence[str]) -> int:
-    if label:
-        for i, existing in enumerate(labels):
-            if existing == label:
-                return i
-    choices = ", ".join(f'"{existing}"' for existing in labels)
-    raise OutOfRangeError(f'Label "{label}" does not match one of {{{choices}}}')
+def resolve_dim_selection(
+    selection: Any, labels: Sequence[str], *, check_unique: bool = True
+) -> tuple[int, ...]:
+    """Resolve a dimension selection (``DimSelectionLike``: ints, labels, ranges, ``ts.d[...]``).
 
-
-def _slice_dims(selection: slice, rank: int) -> list[int]:
-    step = 1 if selection.step is None else to_index(selection.step, "dimension slice step")
-    if step == 0:
-        raise InvalidArgumentError("Dimension slice step must not be 0")
-    start = None if selection.start is None else to_index(selection.start, "dimension slice start")
-    stop = None if selection.stop is None else to_index(selection.stop, "dimension slice stop")
-    if start is not None and not -rank <= start < rank + (1 if step > 0 else 0):
-        upper = rank if step > 0 else rank - 1
-        raise OutOfRangeError(
-            f"Dimension start index {start} is outside valid range [{-rank}, {upper}]"
-        )
-    if stop is not None and not -rank - 1 <= stop <= rank:
-        raise OutOfRangeError(
-            f"Dimension exclusive stop index {stop} is outside valid range [{-rank - 1}, {rank}]"
-        )
-    return list(range(rank))[selection]
-
-
-def resolve_dim_selection(selection: Any, labels: Sequence[str]) -> tuple[int, ...]:
-    """Resolve a dimension selection (int, label, slice, or a sequence of those).
-
-    Returns the selected dimension indices in order.
+    The same selection ``ts.d[...]`` takes, with the same rules (TensorStore
+    uses one for domains, ``transpose`` and ``transform.output``). Returns the
+    selected dimension indices in order.
 
     Raises:
       OutOfRangeError: an index is out of range or a label does not exist.
-      InvalidArgumentError: a dimension is selected more than once.
+      InvalidArgumentError: a dimension is selected more than once (with
+        ``check_unique``), or a range is invalid.
+      TypeError: an element that selects no dimension.
     """
-    rank = len(labels)
-    items: Iterable[Any]
-    if isinstance(selection, (str, slice)) or hasattr(selection, "__index__"):
-        items = (selection,)
-    elif isinstance(selection, Iterable):
-        items = selection
-    else:
-        raise TypeError(f"Invalid dimension selection: {selection!r}")
-    dims: list[int] = []
-    for item in items:
-        if isinstance(item, str):
-            dims.append(_label_index(item, labels))
-        elif isinstance(item, slice):
-            dims.extend(_slice_dims(item, rank))
-        elif hasattr(item, "__index__") and not isinstance(item, bool):
-            dims.append(normalize_dim_index(to_index(item, "dimension index"), rank))
-        else:
-            raise TypeError(f"Invalid dimension selection element: {item!r}")
-    repeated = sorted(d for d, count in Counter(dims).items() if count > 1)
-    if repeated:
-        raise InvalidArgumentError(
-            f"Input dimensions {{{', '.join(map(str, repeated))}}} specified more than once"
-        )
-    return tuple(dims)
+    from .dim_selection import parse_dim_selection, resolve_selection
+
+    return resolve_selection(parse_dim_selection(selection), labels, check_unique=check_unique)
 
 
 def _vector(name: str, values: Iterable[Any] | None) -> list[Any] | None:
@@ -371,12 +329,15 @@ class IndexDomain(DimExpressionShortcuts):
 
     def __getitem__(self, key: Any) -> Any:
         """``Dim`` by index/label; sub-domain by selection; or apply a domain/transform/expr."""
+        from .dim_expression import DimSelection
         from .transform import IndexTransform
 
         try:
             if isinstance(key, str) or (hasattr(key, "__index__") and not isinstance(key, bool)):
                 return self.dims[resolve_dim_selection(key, self.labels)[0]]
-            if isinstance(key, (IndexDomain, IndexTransform)) or hasattr(key, "_apply_to_transform"):
+            if isinstance(key, (IndexDomain, IndexTransform)) or (
+                hasattr(key, "_apply_to_transform") and not isinstance(key, DimSelection)
+            ):
                 return IndexTransform(self)[key].domain
             dims = resolve_dim_selection(key, self.labels)
             return IndexDomain.from_dims(self.dims[i] for i in dims)
@@ -420,8 +381,8 @@ class IndexDomain(DimExpressionShortcuts):
         """
         if axes is None:
             return self.T
-        order = resolve_dim_selection(axes, self.labels)
-        if len(order) != self.rank:
+        order = resolve_dim_selection(axes, self.labels, check_unique=False)
+        if sorted(order) != list(range(self.rank)):
             raise InvalidArgumentError(
                 f"Source dimension list {{{', '.join(map(str, order))}}} is not a valid dimension "
                 f"permutation for rank {self.rank}"

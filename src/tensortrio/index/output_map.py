@@ -251,7 +251,10 @@ class OutputIndexMaps(Sequence[OutputIndexMap]):
 
     def __getitem__(self, index: int | slice) -> OutputIndexMap | list[OutputIndexMap]:
         if isinstance(index, slice):
-            return list(self._maps[index])
+            from .domain import resolve_dim_selection
+
+            # Dimension-range rules, as TensorStore: bounds outside the rank are errors.
+            return [self._maps[j] for j in resolve_dim_selection(index, [""] * len(self._maps))]
         i = to_index(index, "output dimension")
         rank = len(self._maps)
         if not -rank <= i < rank:
