@@ -32,6 +32,7 @@ from .tensorstore import TensorStore, convert_source
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..actors.transaction import TransactionState
     from ..index import IndexTransform
     from ..runtime import Promise
     from ..schema.context import Context
@@ -131,7 +132,9 @@ class ArrayDriver(Driver):
             raise
         copied.set_result(None)
 
-    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+    async def stored_cells(
+        self, transform: IndexTransform, transaction: TransactionState | None = None
+    ) -> tuple[int, int]:
         return 1, 1  # every element of an in-memory array is stored
 
     async def resize(

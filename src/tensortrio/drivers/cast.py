@@ -33,6 +33,7 @@ from .tensorstore import TensorStore
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..actors.transaction import TransactionState
     from ..index import IndexDomain, IndexTransform
     from ..runtime import Promise
     from ..schema.context import Context
@@ -230,8 +231,10 @@ class CastDriver(Driver):
             raise
         await self.base.write(transform, converted, copied)
 
-    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
-        return await self.base.stored_cells(transform)
+    async def stored_cells(
+        self, transform: IndexTransform, transaction: TransactionState | None = None
+    ) -> tuple[int, int]:
+        return await self.base.stored_cells(transform, transaction)
 
     @property
     def staging_base(self) -> Driver:

@@ -54,8 +54,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import trio
-    from numpy.typing import NDArray
 
+    from ..actors.transaction import TransactionState
     from ..runtime import Promise
     from ..schema.context import Context
     from ..schema.schema import Schema
@@ -64,7 +64,6 @@ if TYPE_CHECKING:
     from .chunked_format import ChunkedFormat
     from .chunked_io import ReadOutcome
     from .kvstore import KvStore
-    from .zarr3.codecs.sharding import ShardLayout
 
 __all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
 
@@ -437,65 +436,12 @@ class ChunkedDriver(Driver):
 
         await write_chunked_async(self.cache, transform, source, copied)
 
-    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
-        from ..actors.shard_cache import shard_layout_of
-        from ..index.partition import partition_index_transform
+    async def stored_cells(
+        self, transform: IndexTransform, transaction: TransactionState | None = None
+    ) -> tuple[int, int]:
+        from .stored_cells import stored_cells
 
-        chunk_shape, grid_origin = self.fmt.chunk_grid(self.entry.metadata)
-        codec = self.codec
-        layout = shard_layout_of(codec)
-        if layout is not None:
-            # Shards are stored whole or not at all, their inner chunks one by one:
-            # the stored units are the inner chunks (as TensorStore counts them).
-            inner = partition_index_transform(transform, layout.chunk_shape, grid_origin).cells
-            return await self._stored_inner_cells(inner, layout), len(inner)
-        cells = partition_index_transform(transform, chunk_shape, grid_origin).cells.tolist()
-        stored = 0
-        for start in range(0, len(cells), _DELETE_WINDOW):
-            # Queue a window of existence checks (empty byte ranges) on the kvstore actor.
-            futures = [
-                self.kv.read(codec.chunk_key(tuple(cell)), byte_range=slice(0, 0))
-                for cell in cells[start : start + _DELETE_WINDOW]
-            ]
-            for future in futures:
-                stored += (await future).state == "value"
-        return stored, len(cells)
-
-    async def _stored_inner_cells(self, inner: NDArray[np.int64], layout: ShardLayout) -> int:
-        """How many of the inner chunk ``inner`` cells are stored, from their shards' indexes."""
-        from .zarr3.codecs.sharding import MISSING, decode_shard_index, shard_index_byte_range
-
-        if not len(inner):
-            return 0
-        grid = np.asarray(layout.grid_shape, np.int64)
-        shards = inner // grid if grid.size else inner
-        flat = (
-            np.ravel_multi_index(tuple((inner % grid).T), layout.grid_shape)
-            if grid.size
-            else np.zeros(len(inner), np.intp)
-        )
-        # Only the index is read: a suffix when it is at the end of the shard.
-        index = shard_index_byte_range(layout)
-        index_range = slice(index.inclusive_min, index.exclusive_max)
-        keys, which = np.unique(shards, axis=0, return_inverse=True)
-        which = which.reshape(-1)
-        # The inner cells of shard k: flat[by_shard[ends[k]:ends[k + 1]]].
-        by_shard = np.argsort(which, kind="stable")
-        ends = np.searchsorted(which[by_shard], np.arange(len(keys) + 1))
-        stored = 0
-        for start in range(0, len(keys), _DELETE_WINDOW):
-            futures = [
-                self.kv.read(self.codec.chunk_key(tuple(key)), byte_range=index_range)
-                for key in keys[start : start + _DELETE_WINDOW].tolist()
-            ]
-            for k, future in enumerate(futures, start):
-                result = await future
-                if result.state != "value":
-                    continue
-                offsets = decode_shard_index(layout, result.buffer).reshape(-1, 2)[:, 0]
-                cells = flat[by_shard[ends[k] : ends[k + 1]]]
-                stored += int((offsets[cells] != MISSING).sum())
-        return stored
+        return await stored_cells(self, transform, transaction)
 
     async def resize(
         self,

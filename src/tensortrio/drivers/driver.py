@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from ..actors.transaction import TransactionState
     from ..index import IndexDomain, IndexTransform
     from ..runtime import Promise
     from ..schema.context import Context
@@ -186,8 +187,13 @@ class Driver(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
-        """``(stored, total)`` storage units (chunks) intersecting the resolved ``transform``."""
+    async def stored_cells(
+        self, transform: IndexTransform, transaction: TransactionState | None = None
+    ) -> tuple[int, int]:
+        """``(stored, total)`` storage units (chunks) intersecting the resolved ``transform``.
+
+        ``transaction``: count what it staged as its commit would store it.
+        """
 
     @abc.abstractmethod
     async def resize(

@@ -30,6 +30,7 @@ from ..schema.json_pretty import pretty_repr
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ..actors.transaction import TransactionState
     from ..index import IndexDomain
     from ..schema.chunk_layout import ChunkLayout
     from ..schema.codec_spec import CodecSpec
@@ -578,10 +579,12 @@ class TensorStore(DimExpressionShortcuts):
         """
         if not (query_not_stored or query_fully_stored):
             return Future(StorageStatistics())
+        txn = self._transaction
         return get_runtime().submit(
             _storage_statistics,
             self._driver,
             self._transform,
+            None if txn is None else txn.state,
             query_not_stored,
             query_fully_stored,
             name="storage_statistics",
@@ -642,10 +645,14 @@ async def _write_from_store(
 
 
 async def _storage_statistics(
-    driver: Driver, transform: IndexTransform, not_stored: bool, fully_stored: bool
+    driver: Driver,
+    transform: IndexTransform,
+    transaction: TransactionState | None,
+    not_stored: bool,
+    fully_stored: bool,
 ) -> StorageStatistics:
     resolved = await driver.resolve(transform)
-    stored, total = await driver.stored_cells(resolved)
+    stored, total = await driver.stored_cells(resolved, transaction)
     return StorageStatistics(
         not_stored=(stored == 0) if not_stored else None,
         fully_stored=(stored == total) if fully_stored else None,

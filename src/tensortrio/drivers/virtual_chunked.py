@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ..actors.chunk_cache import ChunkCache
+    from ..actors.transaction import TransactionState
     from ..index import IndexTransform
     from ..runtime import Promise
     from ..runtime._dispatch import CallbackLoop
@@ -372,7 +373,9 @@ class VirtualChunkedDriver(Driver):
 
         await write_chunked_async(self.cache, transform, source, copied)
 
-    async def stored_cells(self, transform: IndexTransform) -> tuple[int, int]:
+    async def stored_cells(
+        self, transform: IndexTransform, transaction: TransactionState | None = None
+    ) -> tuple[int, int]:
         from ..index.partition import partition_index_transform
 
         cells = len(

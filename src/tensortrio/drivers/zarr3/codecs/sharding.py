@@ -59,6 +59,7 @@ __all__ = [
     "decode_shard_index",
     "encode_inner_chunk",
     "encode_shard",
+    "inner_chunks_equal_to_fill",
     "raw_inner_chunks",
     "shard_index_byte_range",
     "split_shard",
@@ -224,7 +225,7 @@ def decode_inner_chunk(layout: ShardLayout, data: Buffer) -> np.ndarray:
     return layout.inner.decode(data)
 
 
-def _is_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
+def inner_chunks_equal_to_fill(layout: ShardLayout, array: np.ndarray) -> np.ndarray:
     """Per inner chunk (grid-shaped bool array): whether every element equals the fill value."""
     fill = layout.info.fill_value
     blocks = array.reshape(_split_shape(layout))
@@ -331,7 +332,7 @@ def decode_shard(
 
 def encode_shard(layout: ShardLayout, array: np.ndarray) -> Value:
     """Encode a whole shard (array of ``shard_shape``); inner chunks equal to the fill value are left out."""
-    fill_mask = _is_fill(layout, array)
+    fill_mask = inner_chunks_equal_to_fill(layout, array)
     if raw_inner_chunks(layout):
         return _encode_raw(layout, array, fill_mask)
     is_fill = fill_mask.reshape(-1).tolist()
