@@ -352,17 +352,6 @@ async def test_large_write_is_staged_in_a_worker_thread_and_read_back() -> None:
     np.testing.assert_array_equal(await store[1:1001, 3:1003].read(), data[:1000, :1000])
 
 
-async def test_resize_through_a_transaction_is_rejected_clearly() -> None:
-    store = await _open()
-    with pytest.raises(
-        InvalidArgumentError,
-        match=r"^TensorStore\.resize is not supported through a transaction; resize a view "
-        r"opened without one$",
-    ):
-        await store.with_transaction(ts.Transaction()).resize(exclusive_max=[4, 4])
-    assert store.shape == (8, 8)
-
-
 async def test_sharded_array_atomic_commit_across_shards() -> None:
     store = await ts.open(
         {"driver": "zarr3", "kvstore": {"driver": "memory"}},

@@ -43,6 +43,8 @@ import trio
 from ..errors import InvalidArgumentError, ResourceExhaustedError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -99,6 +101,8 @@ class TransactionState:
     """Why the transaction aborted itself (None: ``abort()`` was called, or it did not)."""
     lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
     """Guards ``phase`` and the nodes against ``abort``/``commit_async`` from other threads."""
+    on_commit: list[Callable[[], None]] = attrs.field(init=False, factory=list)
+    """Called (runtime thread) once everything staged is written: caches learn what changed."""
 
     # --- phase
 
@@ -170,6 +174,7 @@ class TransactionState:
         self.key_conditions.clear()
         self.key_roots.clear()
         self._targets.clear()
+        self.on_commit = []
         self.staged_bytes = 0
 
     def start_commit(self) -> bool:
@@ -183,7 +188,10 @@ class TransactionState:
     def finish_commit(self, error: BaseException | None) -> None:
         with self.lock:
             self.phase = "committed" if error is None else "failed"
+            hooks = self.on_commit if error is None else []
             self._drop()
+        for hook in hooks:
+            hook()
 
     # --- staging
 

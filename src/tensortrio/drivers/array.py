@@ -147,6 +147,7 @@ class ArrayDriver(Driver):
         resize_tied_bounds: bool,
         expand_only: bool,
         shrink_only: bool,
+        transaction: TransactionState | None = None,
     ) -> IndexTransform:
         raise UnimplementedError(
             "array: Resize not supported (an in-memory array has a fixed shape)"

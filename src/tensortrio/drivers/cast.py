@@ -236,6 +236,10 @@ class CastDriver(Driver):
     ) -> tuple[int, int]:
         return await self.base.stored_cells(transform, transaction)
 
+    def in_transaction(self, transaction: TransactionState) -> Driver:
+        base = self.base.in_transaction(transaction)
+        return self if base is self.base else attrs.evolve(self, base=base)
+
     @property
     def staging_base(self) -> Driver:
         return self.base.staging_base
@@ -256,6 +260,7 @@ class CastDriver(Driver):
         resize_tied_bounds: bool,
         expand_only: bool,
         shrink_only: bool,
+        transaction: TransactionState | None = None,
     ) -> IndexTransform:
         return await self.base.resize(
             transform,
@@ -265,6 +270,7 @@ class CastDriver(Driver):
             resize_tied_bounds=resize_tied_bounds,
             expand_only=expand_only,
             shrink_only=shrink_only,
+            transaction=transaction,
         )
 
 

@@ -40,6 +40,7 @@ from ..errors import (
     InvalidArgumentError,
     NotFoundError,
     OutOfRangeError,
+    UnimplementedError,
 )
 from ..index import IndexDomain, IndexInterval, IndexTransform, OutputIndexMethod
 from ..index.compose import compose, propagate_bounds
@@ -284,6 +285,10 @@ class ChunkedDriver(Driver):
     def driver_id(self) -> str:
         return self.fmt.driver_id
 
+    def in_transaction(self, transaction: TransactionState) -> ChunkedDriver:
+        staged = _STAGED_METADATA.get(transaction, {}).get(self.entry)
+        return self if staged is None else attrs.evolve(self, entry=staged)
+
     @property
     def metadata_transaction(self) -> Any:
         state = self.entry.staged_in
@@ -453,6 +458,7 @@ class ChunkedDriver(Driver):
         resize_tied_bounds: bool,
         expand_only: bool,
         shrink_only: bool,
+        transaction: TransactionState | None = None,
     ) -> IndexTransform:
         if self.assume_metadata:
             raise FailedPreconditionError(
@@ -462,6 +468,19 @@ class ChunkedDriver(Driver):
         rank = transform.input_rank
         if len(inclusive_min) != rank or len(exclusive_max) != rank:
             raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
+        if transaction is not None:
+            condition = await self._staging_condition(transaction)
+            new_shape = _resized_shape(
+                transform,
+                self.base_domain(),
+                inclusive_min,
+                exclusive_max,
+                resize_tied_bounds=resize_tied_bounds,
+                expand_only=expand_only,
+                shrink_only=shrink_only,
+            )
+            self._stage_resize(new_shape, resize_metadata_only, transaction, condition)
+            return _resized_transform(transform, inclusive_min, exclusive_max)
         for _attempt in range(_MAX_RESIZE_ATTEMPTS):
             metadata = await read_metadata_entry(self.fmt, self.kv, self.entry, math.inf)
             if metadata is None:
@@ -500,6 +519,71 @@ class ChunkedDriver(Driver):
                 f"{self.fmt.driver_id}: resize gave up after {_MAX_RESIZE_ATTEMPTS} concurrent metadata changes"
             )
         return _resized_transform(transform, inclusive_min, exclusive_max)
+
+    async def _staging_condition(self, transaction: TransactionState) -> bytes | None:
+        """Before staging new metadata: the generation the commit must still find stored.
+
+        The first change in ``transaction`` is made from the metadata stored
+        now (read here); later ones, and those of an array created in the
+        transaction, amend what it staged (None: its condition stands).
+        """
+        entry = self.entry
+        if entry.staged_in is transaction:
+            return None
+        if await read_metadata_entry(self.fmt, self.kv, entry, math.inf) is None:
+            raise NotFoundError(f'Metadata at "{self.kv.path}{entry.key}" does not exist')
+        return entry.generation or NO_VALUE
+
+    def _stage_resize(
+        self,
+        new_shape: tuple[int, ...],
+        metadata_only: bool,
+        transaction: TransactionState,
+        condition: bytes | None,
+    ) -> None:
+        """Stage metadata of ``new_shape`` in ``transaction`` (``self`` as the transaction sees it).
+
+        The commit writes it only if the stored metadata still has the
+        generation ``condition``, and then tells the context's shared entry.
+        The caller registered the operation with the transaction.
+
+        Raises:
+          UnimplementedError: it shrinks the array and would delete chunks.
+        """
+        from .kvstore.transactional import write_in_transaction
+
+        old_shape = tuple(self.base_domain().shape)
+        if new_shape == old_shape:
+            return
+        if not metadata_only and any(n < o for n, o in zip(new_shape, old_shape, strict=True)):
+            raise UnimplementedError(
+                f"{self.fmt.driver_id}: shrinking an array through a transaction (which deletes the "
+                "chunks outside the new bounds) is not supported; pass resize_metadata_only=True "
+                "to keep those chunks, or resize without the transaction"
+            )
+        entry = self.entry
+        metadata = self.fmt.resize_metadata(entry.metadata, new_shape)
+        write_in_transaction(
+            transaction,
+            self.kv,
+            entry.key,
+            self.fmt.encode_metadata(metadata),
+            if_equal_at_commit=condition,
+            registered=True,
+        )
+        if entry.staged_in is transaction:
+            entry.set(self.fmt, metadata, b"", math.inf)
+            return
+        staged = MetadataEntry(entry.key, staged_in=transaction)
+        staged.set(self.fmt, metadata, b"", math.inf)
+        _STAGED_METADATA.setdefault(transaction, {})[entry] = staged
+
+        def committed() -> None:
+            # Stores opened in this context see the committed metadata (its
+            # generation is unknown: a later resize re-reads it first).
+            entry.set(self.fmt, staged.metadata, b"", -math.inf)
+
+        transaction.on_commit.append(committed)
 
     async def _delete_out_of_bounds(
         self, old_shape: tuple[int, ...], new_shape: tuple[int, ...]

@@ -136,6 +136,10 @@ class Driver(abc.ABC):
     def context_json(self) -> dict[str, Any]:
         """The context resources the driver uses, as a ``"context"`` member."""
 
+    def in_transaction(self, transaction: TransactionState) -> Driver:
+        """This driver as operations in ``transaction`` see it (its staged metadata, if any)."""
+        return self
+
     @property
     def staging_base(self) -> Driver:
         """The driver whose chunks a transaction stages this one's reads and writes in.
@@ -206,8 +210,12 @@ class Driver(abc.ABC):
         resize_tied_bounds: bool,
         expand_only: bool,
         shrink_only: bool,
+        transaction: TransactionState | None = None,
     ) -> IndexTransform:
-        """Persistently resize the array through ``transform``; return the resized view's transform."""
+        """Persistently resize the array through ``transform``; return the resized view's transform.
+
+        ``transaction``: stage the new metadata there, for its commit to write.
+        """
 
 
 @attrs.frozen

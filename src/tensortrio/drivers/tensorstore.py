@@ -552,13 +552,9 @@ class TensorStore(DimExpressionShortcuts):
             raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
         if not self._rw.write:
             return _failed(InvalidArgumentError("Resize requires write access."))
-        if self._transaction is not None:
-            return _failed(
-                InvalidArgumentError(
-                    "TensorStore.resize is not supported through a transaction; "
-                    "resize a view opened without one"
-                )
-            )
+        txn_error = self._begin_transactional_write()
+        if txn_error is not None:
+            return _failed(txn_error)
         return get_runtime().submit(
             _resize,
             self,
@@ -651,6 +647,8 @@ async def _storage_statistics(
     not_stored: bool,
     fully_stored: bool,
 ) -> StorageStatistics:
+    if transaction is not None:
+        driver = driver.in_transaction(transaction)
     resolved = await driver.resolve(transform)
     stored, total = await driver.stored_cells(resolved, transaction)
     return StorageStatistics(
@@ -666,20 +664,30 @@ async def _resize(
     flags: tuple[bool, bool, bool, bool],
 ) -> TensorStore:
     metadata_only, tied, expand_only, shrink_only = flags
-    transform = await store._driver.resize(
-        store._transform,
-        inclusive_min,
-        exclusive_max,
-        resize_metadata_only=metadata_only,
-        resize_tied_bounds=tied,
-        expand_only=expand_only,
-        shrink_only=shrink_only,
-    )
+    state = None if store._transaction is None else store._transaction.state
+    try:
+        driver = store._driver if state is None else store._driver.in_transaction(state)
+        transform = await driver.resize(
+            store._transform,
+            inclusive_min,
+            exclusive_max,
+            resize_metadata_only=metadata_only,
+            resize_tied_bounds=tied,
+            expand_only=expand_only,
+            shrink_only=shrink_only,
+            transaction=state,
+        )
+    finally:
+        if state is not None:
+            state.end_op()
     return store._view(transform)
 
 
 async def _resolve(store: TensorStore, fix_resizable_bounds: bool) -> TensorStore:
-    resolved = await store._driver.resolve(store._transform)
+    driver = store._driver
+    if store._transaction is not None:
+        driver = driver.in_transaction(store._transaction.state)
+    resolved = await driver.resolve(store._transform)
     if fix_resizable_bounds:
         return store._view(resolved)
     dims = [

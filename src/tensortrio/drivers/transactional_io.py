@@ -205,7 +205,7 @@ def stage_write_now(
     """
     if source.nbytes > INLINE_STAGE_BYTES:
         return False  # a large copy belongs in a worker thread, not the caller's loop
-    base = driver.staging_base
+    base = driver.in_transaction(state).staging_base
     resolved = resolve_without_io(base, transform)
     if resolved is None:
         return False
@@ -217,6 +217,7 @@ async def read_in_transaction_op(
     state: TransactionState, driver: Driver, transform: IndexTransform, order: str
 ) -> NDArray[Any]:
     """``TensorStore.read`` of a transaction-bound view (a runtime operation)."""
+    driver = driver.in_transaction(state)
     resolved = await driver.resolve(transform)
     array = driver.from_staged(await read_in_transaction(state, driver.staging_base, resolved))
     return np.asfortranarray(array) if order == "F" else array
@@ -239,6 +240,7 @@ async def write_in_transaction_op(
     from .tensorstore import TensorStore, align_source, convert_source
 
     try:
+        driver = driver.in_transaction(state)
         cache = chunk_cache_of(driver.staging_base, "write")
         resolved = await driver.resolve(transform)
         if isinstance(source, TensorStore):

@@ -395,6 +395,7 @@ class VirtualChunkedDriver(Driver):
         resize_tied_bounds: bool,
         expand_only: bool,
         shrink_only: bool,
+        transaction: TransactionState | None = None,
     ) -> IndexTransform:
         raise UnimplementedError("virtual_chunked: Resize not supported")
 

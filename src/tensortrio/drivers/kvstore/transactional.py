@@ -33,12 +33,15 @@ def write_in_transaction(
     value: bytes | None,
     *,
     if_equal_at_commit: bytes | None = None,
+    registered: bool = False,
 ) -> TimestampedStorageGeneration:
     """Stage ``value`` for ``key`` (relative to ``kv.path``) in the transaction.
 
     ``if_equal_at_commit``: the commit writes the key only if its stored
     generation is still this one (``NO_VALUE``: still absent), and fails
     otherwise; the first staging of a key that gives one sets it.
+    ``registered``: the operation called ``state.begin_op()`` while the
+    transaction was open, so it may stage even if the commit has started since.
 
     Raises:
       InvalidArgumentError: the transaction is not open, or (atomic) the key
@@ -52,7 +55,10 @@ def write_in_transaction(
     text = full.decode("utf-8", "surrogateescape")
     actor = kv._lease.actor
     with state.lock:
-        state.check_open()
+        if registered:
+            state.check_not_aborted()
+        else:
+            state.check_open()
         if state.atomic:
             state.claim([kvstore_target(KvStore(kv._lease, kv._spec, ""), text)])
         nodes = state.key_nodes(actor)
