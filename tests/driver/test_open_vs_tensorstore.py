@@ -329,3 +329,40 @@ def test_no_dimension_units_store_no_attributes(lib: Any) -> None:
         timeout=30
     )
     assert "attributes" not in store.spec().to_json()["metadata"]
+
+
+@BOTH
+def test_a_specs_base_is_an_adapters_base_seen_through_its_transform(lib: Any) -> None:
+    zarr = {"driver": "zarr", "kvstore": {"driver": "memory"}}
+    assert lib.Spec({**zarr, "transform": {"input_shape": [3]}}).base is None
+    assert lib.Spec({"driver": "array", "array": [1, 2], "dtype": "int32"}).base is None
+    cast = lib.Spec(
+        {
+            "driver": "cast",
+            "dtype": "int32",
+            "base": {**zarr, "transform": {"input_shape": [5]}},
+            "transform": {"input_inclusive_min": [1], "input_exclusive_max": [3]},
+        }
+    )
+    assert cast.base.to_json() == {
+        **zarr,
+        "transform": {"input_inclusive_min": [1], "input_exclusive_max": [3]},
+    }
+    store = lib.open(zarr, dtype=lib.int16, shape=[4], create=True).result(timeout=30)
+    view = lib.cast(store[1:3], lib.int32)
+    assert view.spec().base.transform == store[1:3].spec().transform
+
+
+@BOTH
+def test_a_specs_transform_follows_its_drivers_members(lib: Any) -> None:
+    zarr3 = {"driver": "zarr3", "kvstore": {"driver": "memory"}}
+    named = lib.Spec({**zarr3, "metadata": {"shape": [3, 4], "dimension_names": ["a", None]}})
+    assert named.transform == lib.IndexTransform(
+        lib.IndexDomain(shape=[3, 4], labels=["a", ""], implicit_upper_bounds=[True, True])
+    )
+    assert lib.Spec({"driver": "array", "array": [1, 2], "dtype": "int32"}).transform.domain == (
+        lib.IndexDomain(shape=[2])
+    )
+    # An adapter's base's transform is its own.
+    cast = lib.Spec({"driver": "cast", "dtype": "int32", "base": {**zarr3, "transform": {"input_shape": [3]}}})
+    assert cast.transform == lib.IndexTransform(input_shape=[3])

@@ -633,13 +633,37 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
 
     @property
     def transform(self) -> IndexTransform | None:
-        """The index transform, or ``None`` if none is given."""
-        return self._value.transform
+        """The index transform, or ``None`` if unknown.
+
+        As TensorStore derives it: the one given; else an adapter's (``cast``)
+        base's; else the identity over the domain the driver's members imply
+        (a zarr ``metadata.shape``, an array's shape). A domain given only as
+        a schema constraint implies none.
+        """
+        value = self._value
+        if value.transform is not None:
+            return value.transform
+        base = self.base
+        if base is not None:
+            return base.transform
+        implied = _driver_schema(value)
+        if implied is None or implied.domain is None:
+            return None
+        return IndexTransform(implied.domain)
 
     @property
-    def base(self) -> Spec:
-        """This spec without its index transform."""
-        return Spec.from_value(attrs.evolve(self._value, transform=None))
+    def base(self) -> Spec | None:
+        """The spec of the TensorStore an adapter (``cast``) views, seen through this spec's transform.
+
+        ``None`` for a driver that is not an adapter of a single TensorStore.
+        """
+        base_json = self._value.members.get("base")
+        if not isinstance(base_json, dict):
+            return None
+        base = Spec(base_json)
+        if self._value.transform is None:
+            return base
+        return Spec.from_value(attrs.evolve(base._value, transform=self._value.transform))
 
     @property
     def kvstore(self) -> KvStoreSpec | None:
