@@ -70,7 +70,7 @@ __all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
 
 _MAX_RESIZE_ATTEMPTS: Final = 64
 _DELETE_WINDOW: Final = 1024
-"""Kvstore requests queued at once for deletes and existence checks."""
+"""Kvstore deletes queued at once (a shrinking resize)."""
 
 
 @attrs.define(eq=False)
