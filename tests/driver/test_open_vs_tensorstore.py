@@ -366,3 +366,28 @@ def test_a_specs_transform_follows_its_drivers_members(lib: Any) -> None:
     # An adapter's base's transform is its own.
     cast = lib.Spec({"driver": "cast", "dtype": "int32", "base": {**zarr3, "transform": {"input_shape": [3]}}})
     assert cast.transform == lib.IndexTransform(input_shape=[3])
+
+
+@BOTH
+def test_a_specs_schema_is_seen_through_its_transform(lib: Any) -> None:
+    spec = lib.Spec(
+        {
+            "driver": "zarr3",
+            "kvstore": {"driver": "memory"},
+            "metadata": {
+                "shape": [10, 20],
+                "data_type": "int16",
+                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 6]}},
+                "fill_value": 3,
+                "attributes": {"dimension_units": ["nm", "um"]},
+            },
+        }
+    )
+    assert spec.codec.to_json() == {"driver": "zarr3"}
+    sliced = spec[1:5, ::2].schema
+    assert sliced.chunk_layout.write_chunk.shape == (4, 3)
+    assert sliced.dimension_units == (lib.Unit("nm"), lib.Unit("2um"))
+    transposed = spec.T.schema
+    assert transposed.chunk_layout.write_chunk.shape == (6, 4)
+    assert transposed.dimension_units == (lib.Unit("um"), lib.Unit("nm"))
+    assert transposed.fill_value == 3

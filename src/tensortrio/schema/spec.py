@@ -355,15 +355,13 @@ def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> Schem
     transform = value.transform
     if transform is None:
         return base
-    out = SchemaConstraints(dtype=base.dtype, codec=base.codec).with_rank(transform.input_rank)
-    if base.rank in (None, transform.input_rank):
-        out = attrs.evolve(
-            out,
-            chunk_layout=base.chunk_layout,
-            fill_value=base.fill_value,
-            dimension_units=base.dimension_units,
-        )
-    # Set directly: a base-space fill value need not broadcast to a sliced domain.
+    if base.rank != transform.output_rank:
+        out = SchemaConstraints(dtype=base.dtype, codec=base.codec).with_rank(transform.input_rank)
+    else:
+        # Chunk layout, units and fill value seen through the transform, as TensorStore does.
+        from .schema_transform import transform_schema
+
+        out = transform_schema(Schema.from_constraints(base), transform).constraints
     return attrs.evolve(out, domain=transform.domain)
 
 

@@ -355,9 +355,10 @@ def metadata_schema(metadata: Zarr3Metadata) -> Schema:
 def spec_schema(members: Zarr3SpecMembers) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``)."""
     partial = members.metadata
-    constraints = SchemaConstraints()
-    if partial.codecs is not None:
-        constraints = constraints.with_codec(_codec_spec(partial.codecs))
+    # The codec always (no codecs: just the driver), as TensorStore reports it.
+    constraints = SchemaConstraints(
+        codec=CodecSpec({"driver": "zarr3"}) if partial.codecs is None else _codec_spec(partial.codecs)
+    )
     if partial.data_type is not None:
         constraints = constraints.with_dtype(ts_dtype(partial.data_type))
         if partial.fill_value is not None:
