@@ -135,3 +135,24 @@ def test_zarr_python_array_resized_by_tensortrio(tmp_path: Path) -> None:
     assert dict(reopened.attrs) == {"k": "v"}
     np.testing.assert_array_equal(reopened[:, 18:], np.full((20, 6), 5, np.float32))
     np.testing.assert_array_equal(reopened[1:19, 2:18], data[1:19, 2:])
+
+
+@pytest.mark.parametrize(
+    "codecs",
+    [
+        [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2]}}],
+        [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2], "index_location": "end"}}],
+        [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2], "index_location": "start"}}],
+        [{"name": "transpose", "configuration": {"order": [1, 0]}}, {"name": "bytes"}, {"name": "gzip"}],
+    ],
+    ids=["index-location-omitted", "index-location-end", "index-location-start", "transpose-gzip"],
+)
+def test_an_array_reopens_from_its_own_spec(codecs: list[dict[str, Any]]) -> None:
+    context = ts.Context()
+    store = ts.open(
+        {"driver": "zarr3", "kvstore": "memory://a/", "metadata": {"codecs": codecs}},
+        create=True, dtype=ts.int32, shape=[4, 4], context=context,
+    ).result()
+    store[1:3, 1:3] = 5
+    again = ts.open(store.spec(), context=context).result()
+    np.testing.assert_array_equal(again.read().result(), store.read().result())

@@ -356,6 +356,12 @@ def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3Partia
             wanted["codecs"] = resolve_codecs(
                 constraints.codecs, metadata.chunk_shape, metadata.data_type, metadata.fill_value
             ).to_json()
+    if "codecs" in wanted:
+        from .metadata_schema import codecs_json_shown
+
+        # The default index_location ("end") given or left out is the same chain.
+        wanted["codecs"] = codecs_json_shown(wanted["codecs"])
+        stored["codecs"] = codecs_json_shown(stored["codecs"])
     names = wanted.get("dimension_names")
     if names is not None and "dimension_names" not in stored and all(n is None for n in names):
         del wanted["dimension_names"]  # all null names: the same as none stored (TensorStore)

@@ -321,8 +321,9 @@ def codecs_json_shown(codecs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if codec.get("name") == "sharding_indexed":
             config = dict(codec["configuration"])
             config["index_location"] = config.get("index_location", "end")
-            config["codecs"] = codecs_json_shown(config["codecs"])
-            config["index_codecs"] = codecs_json_shown(config["index_codecs"])
+            for member in ("codecs", "index_codecs"):
+                if member in config:
+                    config[member] = codecs_json_shown(config[member])
             codec = {**codec, "configuration": dict(sorted(config.items()))}
         out.append(codec)
     return out
