@@ -97,3 +97,62 @@ def test_a_transposed_shard_with_inner_chunks_in_the_transposed_order(
     np.testing.assert_array_equal(_round_trip(writer, reader, tmp_path, metadata, data), data)
     spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
     assert writer.open(spec).result(timeout=30).chunk_layout.read_chunk.shape == (1, 4)
+
+
+BOTH = pytest.mark.parametrize("lib", [tt, tensorstore], ids=["tensortrio", "tensorstore"])
+
+GZIP5 = [{"name": "bytes"}, {"name": "gzip", "configuration": {"level": 5}}]
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("metadata_codecs", "codec_codecs", "opens"),
+    [
+        (["bytes", "gzip"], None, True),
+        (None, ["bytes", "gzip"], True),
+        (None, ["gzip"], True),  # the array -> bytes codec left out: any
+        (None, ["bytes", {"name": "gzip", "configuration": {"level": 6}}], False),
+        (["bytes", "zstd"], None, False),
+    ],
+    ids=["metadata-level-open", "codec-level-open", "codec-no-bytes", "codec-other-level", "other-codec"],
+)
+def test_a_codec_constraint_binds_only_what_it_gives(
+    lib: Any, metadata_codecs: Any, codec_codecs: Any, opens: bool
+) -> None:
+    context = lib.Context()
+    lib.open(
+        {"driver": "zarr3", "kvstore": "memory://a/", "metadata": {"codecs": GZIP5}},
+        create=True, dtype=lib.int32, shape=[4], context=context,
+    ).result(timeout=30)
+    spec: dict[str, Any] = {"driver": "zarr3", "kvstore": "memory://a/"}
+    kwargs: dict[str, Any] = {}
+    if metadata_codecs is not None:
+        spec["metadata"] = {"codecs": metadata_codecs}
+    if codec_codecs is not None:
+        kwargs["codec"] = lib.CodecSpec({"driver": "zarr3", "codecs": codec_codecs})
+    future = lib.open(spec, context=context, **kwargs)
+    if opens:
+        future.result(timeout=30)
+    else:
+        with pytest.raises(ValueError, match=r"codec"):
+            future.result(timeout=30)
+
+
+@BOTH
+def test_codec_constraints_are_kept_as_given_and_merge_member_by_member(lib: Any) -> None:
+    assert lib.CodecSpec({"driver": "zarr3", "codecs": ["bytes", "gzip"]}).to_json() == {
+        "codecs": [{"name": "bytes"}, {"name": "gzip"}],
+        "driver": "zarr3",
+    }
+    schema = lib.Schema(codec=lib.CodecSpec({"driver": "zarr3", "codecs": ["bytes", "zstd"]}))
+    schema.update(
+        codec=lib.CodecSpec(
+            {"driver": "zarr3", "codecs": ["bytes", {"name": "zstd", "configuration": {"level": 5}}]}
+        )
+    )
+    assert schema.codec.to_json()["codecs"] == [
+        {"name": "bytes"},
+        {"name": "zstd", "configuration": {"level": 5}},
+    ]
+    with pytest.raises(ValueError, match=r"Cannot merge"):
+        schema.update(codec=lib.CodecSpec({"driver": "zarr3", "codecs": ["bytes", "gzip"]}))

@@ -260,7 +260,46 @@ def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
         raise InvalidArgumentError(
             "Object includes extra members: " + ",".join(f'"{k}"' for k in extra)
         )
+    try:
+        _check_rectangular(members["array"])
+    except InvalidArgumentError as exc:
+        raise member_error("array", exc) from None
     return {"array": members["array"]}
+
+
+def _check_rectangular(json: Any) -> None:
+    """Nested JSON lists of one shape throughout (the one their first elements give).
+
+    Raises:
+        InvalidArgumentError: naming the first element that breaks the shape (TensorStore's words).
+    """
+    shape = json_array_shape(json)
+    rank = len(shape)
+
+    def visit(node: Any, position: tuple[int, ...]) -> None:
+        depth = len(position)
+        where = "{" + ", ".join(map(str, position)) + "}"
+        if depth == rank:
+            if isinstance(node, list):
+                raise InvalidArgumentError(
+                    f"Expected rank-{rank} array, but found array element {json_text(node)} "
+                    f"at position {where}."
+                )
+            return
+        if not isinstance(node, list):
+            raise InvalidArgumentError(
+                f"Expected rank-{rank} array, but found non-array element {json_text(node)} "
+                f"at position {where}."
+            )
+        if len(node) != shape[depth]:
+            raise InvalidArgumentError(
+                f"Expected array of shape {format_vector(shape)}, but found array element "
+                f"{json_text(node)} of length {len(node)} at position {where}."
+            )
+        for i, child in enumerate(node):
+            visit(child, (*position, i))
+
+    visit(json, ())
 
 
 def _members_schema(members: dict[str, Any]) -> SchemaConstraints:

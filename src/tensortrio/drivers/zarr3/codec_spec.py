@@ -1,8 +1,8 @@
 """The ``"zarr3"`` codec driver of ``ts.CodecSpec``: ``{"driver": "zarr3", "codecs": [...]}``.
 
-``codecs`` is normalised codec by codec (unresolved: no defaults that depend
-on the array are filled in).  Merging takes ``codecs`` from whichever spec has
-it; two different chains are an error.
+``codecs`` is kept as given (see ``codec_constraint``): a codec's
+configuration members left out stay unconstrained. Merging two specs merges
+their chains member by member; chains that disagree are an error.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgumentError
-from ...schema.chunk_json import check_known_members, json_text
+from ...schema.chunk_json import check_known_members
 from ...schema.codec_spec import CodecDriver, register_codec_driver
 from ...schema.json_member import member_error
-from .codecs import parse_codec_chain
+from .codec_constraint import given_codecs, merge_given_codecs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,18 +31,14 @@ def zarr3_codec_members(members: dict[str, Any]) -> dict[str, Any]:
     if "codecs" not in members:
         return {}
     try:
-        chain = parse_codec_chain(members["codecs"])
+        return {"codecs": given_codecs(members["codecs"])}
     except InvalidArgumentError as exc:
         raise member_error("codecs", exc) from None
-    return {"codecs": chain.to_json()}
 
 
 def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    if "codecs" in a and "codecs" in b and a["codecs"] != b["codecs"]:
-        raise InvalidArgumentError(
-            f"Cannot merge zarr3 codec constraints {json_text(a['codecs'])} and "
-            f"{json_text(b['codecs'])}"
-        )
+    if "codecs" in a and "codecs" in b:
+        return {**a, **b, "codecs": merge_given_codecs(a["codecs"], b["codecs"])}
     return {**a, **b}
 
 

@@ -8,7 +8,6 @@ TensorStore does: ``Error parsing object member "shape": ...``.
 
 from __future__ import annotations
 
-import contextlib
 import json as _json
 from typing import TYPE_CHECKING, Any, Final
 
@@ -22,6 +21,7 @@ from ...schema.fill_value import fill_values_identical
 from ...schema.json_member import json_each, json_rank_array, member_error, parse_member
 from ..format_metadata import metadata_mismatch, resized_shape
 from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
+from .codec_constraint import codecs_satisfy, given_codecs
 from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
 from .dimension_units import units_from_attributes
 from .dtype import numpy_dtype, parse_data_type
@@ -269,10 +269,18 @@ class Zarr3PartialMetadata:
     chunk_key_encoding: ChunkKeyEncoding | None = None
     fill_value: np.ndarray | None = attrs.field(default=None, eq=attrs.cmp_using(eq=fill_values_identical), hash=False)
     codecs: CodecChain | None = None
+    """``codecs`` parsed (creation resolves it with the defaults)."""
+    codecs_given: str | None = None
+    """``codecs`` as given (JSON text; see ``codec_constraint``): what an existing array must have."""
     attributes: str | None = None
     dimension_names: tuple[str | None, ...] | None = None
     zarr_format: int | None = None
     node_type: str | None = None
+
+    @property
+    def given_codecs(self) -> list[dict[str, Any]] | None:
+        """``codecs`` as given, or None."""
+        return None if self.codecs_given is None else _json.loads(self.codecs_given)
 
     @property
     def rank(self) -> int | None:
@@ -290,8 +298,8 @@ class Zarr3PartialMetadata:
             json["chunk_grid"] = {"configuration": {"chunk_shape": list(self.chunk_shape)}, "name": "regular"}
         if self.chunk_key_encoding is not None:
             json["chunk_key_encoding"] = self.chunk_key_encoding.to_json()
-        if self.codecs is not None:
-            json["codecs"] = self.codecs.to_json()
+        if self.codecs_given is not None:
+            json["codecs"] = _json.loads(self.codecs_given)
         if self.data_type is not None:
             json["data_type"] = self.data_type
             if self.fill_value is not None:
@@ -334,6 +342,9 @@ def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
         chunk_key_encoding=parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, None),
         fill_value=fill_value,
         codecs=parse_member(json, "codecs", parse_codec_chain, None),
+        codecs_given=parse_member(
+            json, "codecs", lambda v: _json.dumps(given_codecs(v), sort_keys=True), None
+        ),
         attributes=parse_member(json, "attributes", _attributes, None),
         dimension_names=parse_member(json, "dimension_names", _dimension_names(rank), None),
         zarr_format=zarr_format,
@@ -349,19 +360,18 @@ def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3Partia
     Raises:
         FailedPreconditionError: a member differs, naming it and both values.
     """
+    from .metadata_schema import codecs_json_shown
+
     stored = metadata.to_json()
     wanted = constraints.to_json()
-    if constraints.codecs is not None:
-        with contextlib.suppress(InvalidArgumentError):
-            wanted["codecs"] = resolve_codecs(
-                constraints.codecs, metadata.chunk_shape, metadata.data_type, metadata.fill_value
-            ).to_json()
-    if "codecs" in wanted:
-        from .metadata_schema import codecs_json_shown
-
-        # The default index_location ("end") given or left out is the same chain.
-        wanted["codecs"] = codecs_json_shown(wanted["codecs"])
-        stored["codecs"] = codecs_json_shown(stored["codecs"])
+    given = constraints.given_codecs
+    if given is not None:
+        # What the constraint gives must match (a gzip level left out matches any).
+        shown = codecs_json_shown(stored["codecs"])
+        if codecs_satisfy(given, shown):
+            del wanted["codecs"]
+        else:
+            stored["codecs"] = shown
     names = wanted.get("dimension_names")
     if names is not None and "dimension_names" not in stored and all(n is None for n in names):
         del wanted["dimension_names"]  # all null names: the same as none stored (TensorStore)

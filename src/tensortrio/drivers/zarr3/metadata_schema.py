@@ -29,6 +29,7 @@ from ...schema.fill_value import format_array
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
 from .chunk_key_encoding import ChunkKeyEncoding
+from .codec_constraint import codecs_satisfy, merge_given_codecs
 from .codecs import CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
 from .dimension_units import units_from_attributes, units_into_attributes
 from .dtype import ZARR3_DATA_TYPES
@@ -80,24 +81,29 @@ def _layout(
     return out
 
 
-def _schema_codecs(codec: CodecSpec | None) -> CodecChain | None:
+def _schema_codecs(codec: CodecSpec | None) -> list[dict[str, Any]] | None:
+    """The schema's zarr3 codecs constraint as given (see ``codec_constraint``), or None."""
     if codec is None:
         return None
     json = codec.to_json()
     if json.get("driver") != "zarr3":
         raise InvalidArgumentError(f"Cannot use {json.get('driver')} codec spec with zarr3 driver")
-    return None if "codecs" not in json else parse_codec_chain(json["codecs"])
+    codecs: list[dict[str, Any]] | None = json.get("codecs")
+    return codecs
 
 
 def _choose_codecs(members: Zarr3SpecMembers, codec: CodecSpec | None) -> CodecChain:
-    given = members.metadata.codecs
+    given = members.metadata.given_codecs
     from_schema = _schema_codecs(codec)
-    if given is not None and from_schema is not None and given.to_json() != from_schema.to_json():
-        raise InvalidArgumentError(
-            "codec from metadata does not match codec in schema: "
-            f"{given.to_json()} vs {from_schema.to_json()}"
-        )
-    return given or from_schema or CodecChain()
+    if given is not None and from_schema is not None:
+        try:
+            given = merge_given_codecs(given, from_schema)
+        except InvalidArgumentError:
+            raise InvalidArgumentError(
+                f"codec from metadata does not match codec in schema: {given} vs {from_schema}"
+            ) from None
+    chosen = given if given is not None else from_schema
+    return CodecChain() if chosen is None else parse_codec_chain(chosen)
 
 
 def _innermost(chain: CodecChain) -> CodecChain:
@@ -253,7 +259,7 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
     if wanted is not None and not _codecs_match(wanted, metadata):
         raise InvalidArgumentError(
             f"codec from metadata does not match codec in schema: {metadata.codecs.to_json()} "
-            f"vs {wanted.to_json()}"
+            f"vs {wanted}"
         )
     if constraints.fill_value is not None:
         converted = convert_fill_value(constraints.fill_value, metadata.data_type)
@@ -288,30 +294,42 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
                 )
 
 
-def _codecs_match(wanted: CodecChain, metadata: Zarr3Metadata) -> bool:
-    """Whether the schema's codecs describe the metadata's: equal once resolved, or, for an
-    unsharded constraint, equal to the (implicitly added) sharding codec's inner codecs.
+def _codecs_match(given: list[dict[str, Any]], metadata: Zarr3Metadata) -> bool:
+    """Whether the schema's codecs (as given) describe the metadata's, or, for an unsharded
+    constraint, the (implicitly added) sharding codec's inner codecs.
 
-    A constraint without array-to-array codecs leaves them open (a ``transpose``
-    from an ``inner_order``, say), as in TensorStore.
+    What the constraint gives must match (see ``codec_constraint``); resolved
+    for the array, it may also equal the chain outright. A constraint without
+    array-to-array codecs leaves them open (a ``transpose`` from an
+    ``inner_order``, say), as in TensorStore.
     """
+    wanted = parse_codec_chain(given)
     stored = metadata.codecs
     if not wanted.array_to_array and stored.array_to_array:
         stored = CodecChain(array_to_bytes=stored.array_to_bytes, bytes_to_bytes=stored.bytes_to_bytes)
-    try:
-        resolved = resolve_codecs(wanted, metadata.chunk_shape, metadata.data_type, metadata.fill_value)
-        if resolved.to_json() == stored.to_json():
-            return True
-    except InvalidArgumentError:
-        pass
+    if _chain_satisfies(given, wanted, stored, metadata.chunk_shape, metadata):
+        return True
     sharding = metadata.codecs.array_to_bytes
     if isinstance(wanted.array_to_bytes, ShardingCodec) or not isinstance(sharding, ShardingCodec):
         return False
+    return _chain_satisfies(given, wanted, sharding.codecs, sharding.chunk_shape, metadata)
+
+
+def _chain_satisfies(
+    given: list[dict[str, Any]],
+    wanted: CodecChain,
+    stored: CodecChain,
+    chunk_shape: tuple[int, ...],
+    metadata: Zarr3Metadata,
+) -> bool:
+    """Whether ``stored`` (for chunks of ``chunk_shape``) has what ``given`` says."""
+    if codecs_satisfy(given, codecs_json_shown(stored.to_json())):
+        return True
     try:
-        inner = resolve_codecs(wanted, sharding.chunk_shape, metadata.data_type, metadata.fill_value)
+        resolved = resolve_codecs(wanted, chunk_shape, metadata.data_type, metadata.fill_value)
     except InvalidArgumentError:
         return False
-    return inner.to_json() == sharding.codecs.to_json()
+    return resolved.to_json() == stored.to_json()
 
 
 def codecs_json_shown(codecs: list[dict[str, Any]]) -> list[dict[str, Any]]:
