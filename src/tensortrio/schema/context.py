@@ -18,7 +18,7 @@ sharing exactly as before, as in TensorStore.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 import attrs
 
@@ -83,6 +83,9 @@ def _brent_meeting_index(length: int) -> int:
     return tortoise
 
 
+#: A keyword argument not passed (``None`` is a value: JSON null, refused as TensorStore does).
+_NOT_GIVEN: Final[Any] = object()
+
 @attrs.define(eq=False, init=False, repr=False)
 class Context:
     """Manages shared TensorStore context resources, such as caches and credentials.
@@ -103,11 +106,19 @@ class Context:
     # and a cycle's message depends on where it was entered first.
     _failures: dict[str, str]
 
-    def __init__(self, spec: ContextSpec | Any = None, parent: Context | None = None) -> None:
+    def __init__(
+        self, spec: ContextSpec | Any = _NOT_GIVEN, parent: Context | None = None, *, json: Any = _NOT_GIVEN
+    ) -> None:
         if parent is not None and not isinstance(parent, Context):
             raise TypeError(f"Context: parent must be a Context, got {type(parent).__name__}")
-        if spec is not None and not isinstance(spec, ContextSpec):
-            spec = ContextSpec(spec)
+        if json is not _NOT_GIVEN:
+            if spec is not _NOT_GIVEN:
+                raise TypeError("Context: give either a spec or json=, not both")
+            spec = json
+        if spec is _NOT_GIVEN:
+            spec = None
+        elif not isinstance(spec, ContextSpec):
+            spec = ContextSpec(spec)  # None is refused there, as TensorStore refuses null
         self.__attrs_init__(spec, parent, {}, set(), {})
 
     @property
@@ -250,7 +261,7 @@ class Context:
 def _restore_context(
     spec: ContextSpec | None, parent: Context | None, resources: dict[str, ContextResource]
 ) -> Context:
-    context = Context(spec, parent)
+    context = Context(parent=parent) if spec is None else Context(spec, parent)
     context._resources.update(resources)
     return context
 

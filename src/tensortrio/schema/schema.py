@@ -483,6 +483,9 @@ def apply_schema_keywords(out: SchemaConstraints, kwargs: dict[str, Any]) -> Sch
     return out
 
 
+#: A keyword argument not passed (``None`` is a value: JSON null, refused as TensorStore does).
+_NOT_GIVEN: Final[Any] = object()
+
 class Schema(ValueHandle[SchemaConstraints], TransformIndexable):
     """Driver-independent options for defining a TensorStore (``ts.Schema``).
 
@@ -498,8 +501,8 @@ class Schema(ValueHandle[SchemaConstraints], TransformIndexable):
     __slots__ = ()
     _REPR_NAME = "Schema"
 
-    def __init__(self, json: Any = None, **kwargs: Any) -> None:
-        if json is not None:
+    def __init__(self, json: Any = _NOT_GIVEN, **kwargs: Any) -> None:
+        if json is not _NOT_GIVEN:
             if kwargs:
                 raise TypeError("Schema(json) takes no keyword arguments")
             self._value = SchemaConstraints.from_json(json)

@@ -386,6 +386,12 @@ def _parse_url(url: str) -> SpecValue:
     scheme, _, rest = components[-1].partition(":")
     driver = driver_for_url_scheme(scheme)
     assert driver is not None
+    for mark, what in (("?", "Query string"), ("#", "Fragment identifier")):
+        if mark in rest:
+            raise InvalidArgumentError(
+                f"Parsing spec from url: {json_text(url)}: {what} not supported in the "
+                f"{json_text(scheme)} component"
+            )
     try:
         kvstore = _kvstore_spec("|".join(components[:-1]))
     except InvalidArgumentError as exc:

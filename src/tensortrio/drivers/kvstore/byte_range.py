@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import attrs
 
 from ...errors import InvalidArgumentError
@@ -39,8 +41,8 @@ class ByteRangeRequest:
             raise InvalidArgumentError(
                 f"KvStore.read: 'byte_range' slice must not have a step, got {byte_range!r}"
             )
-        lo = 0 if start is None else int(start)
-        hi = None if stop is None else int(stop)
+        lo = 0 if start is None else _index(start, byte_range)
+        hi = None if stop is None else _index(stop, byte_range)
         if hi is not None and (hi < 0 or lo < 0 or hi < lo):
             raise InvalidArgumentError(
                 f"KvStore.read: unsupported 'byte_range' slice {_bound(start)}:{_bound(stop)}"
@@ -79,6 +81,16 @@ class ByteRangeRequest:
             f"kvstore: requested byte range [{self.inclusive_min}, {hi}) is not valid "
             f"for value of size {size} of key {key!r}"
         )
+
+
+def _index(value: object, byte_range: slice) -> int:
+    """A byte-range bound: a 64-bit integer, as TensorStore's binding takes it (else TypeError)."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"KvStore.read: 'byte_range' bounds must be integers, got {byte_range!r}")
+    index = operator.index(value)
+    if not -(1 << 63) <= index < 1 << 63:
+        raise TypeError(f"KvStore.read: 'byte_range' bound {index} does not fit in 64 bits")
+    return int(index)
 
 
 def _bound(value: object) -> str:

@@ -451,6 +451,14 @@ class KvStore:
 
         ``strip_prefix_length`` bytes are removed from the start of each key.
         """
+        if not isinstance(strip_prefix_length, int) or not 0 <= strip_prefix_length < 1 << 64:
+            # As TensorStore's binding: a size_t, or a TypeError.
+            return _failed(
+                TypeError(
+                    "KvStore.list: strip_prefix_length must be a non-negative integer, "
+                    f"got {strip_prefix_length!r}"
+                )
+            )
         if self._transaction is not None:
             return _failed(_no_transaction("list"))
         try:

@@ -105,5 +105,17 @@ def encode_url_path(path: str) -> str:
 
 
 def decode_url_path(text: str) -> str:
-    """Undo ``encode_url_path``."""
+    """Undo ``encode_url_path``.
+
+    Raises:
+        InvalidArgumentError: a ``%`` not followed by two hex digits.
+    """
+    bad = _BAD_PERCENT.search(text)
+    if bad is not None:
+        raise InvalidArgumentError(
+            f"Invalid percent-encoding in {text!r} at position {bad.start()}"
+        )
     return urllib.parse.unquote(text, errors="surrogateescape")
+
+
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
