@@ -391,3 +391,20 @@ def test_a_specs_schema_is_seen_through_its_transform(lib: Any) -> None:
     assert transposed.chunk_layout.write_chunk.shape == (6, 4)
     assert transposed.dimension_units == (lib.Unit("um"), lib.Unit("nm"))
     assert transposed.fill_value == 3
+
+
+@BOTH
+def test_a_spec_follows_a_resize_made_through_another_handle(lib: Any) -> None:
+    context = lib.Context()
+    spec = {"driver": "zarr3", "kvstore": "memory://r/"}
+    store = lib.open(spec, dtype=lib.int8, shape=[4], create=True, context=context).result(timeout=30)
+    other = lib.open(spec, context=context).result(timeout=30)
+    other.resize(exclusive_max=[8]).result(timeout=30)
+    assert store.spec().to_json()["transform"] == {
+        "input_exclusive_max": [[8]],
+        "input_inclusive_min": [0],
+    }
+    assert store[1:3].spec().to_json()["transform"] == {
+        "input_exclusive_max": [3],
+        "input_inclusive_min": [1],
+    }

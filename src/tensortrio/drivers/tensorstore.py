@@ -301,10 +301,25 @@ class TensorStore(DimExpressionShortcuts):
 
     def _json(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
         out = self._driver.spec_members(minimal=minimal, unbind_context=unbind_context)
-        out["transform"] = self._transform.to_json()
+        out["transform"] = self._spec_transform().to_json()
         if unbind_context:
             out["context"] = self._driver.context_json()
         return dict(sorted(out.items()))
+
+    def _spec_transform(self) -> IndexTransform:
+        """The transform a spec shows: implicit bounds as the metadata known now has them.
+
+        As TensorStore's: after a resize through another handle, the spec
+        follows the stored shape. No I/O; a view the metadata no longer
+        contains keeps its own bounds.
+        """
+        from .chunked_driver import resolve_bounds
+
+        try:
+            resolved = resolve_bounds(self._driver.base_domain(), self._transform)
+        except (InvalidArgumentError, IndexError):
+            return self._transform
+        return _keep_implicit(resolved, self._transform)
 
     def spec(
         self,
@@ -690,13 +705,18 @@ async def _resolve(store: TensorStore, fix_resizable_bounds: bool) -> TensorStor
     resolved = await driver.resolve(store._transform)
     if fix_resizable_bounds:
         return store._view(resolved)
-    dims = [
-        type(r).make(r.inclusive_min, r.exclusive_max, o.implicit_lower, o.implicit_upper, o.label)
-        for r, o in zip(resolved.domain, store._transform.domain, strict=True)
-    ]
+    return store._view(_keep_implicit(resolved, store._transform))
+
+
+def _keep_implicit(resolved: IndexTransform, original: IndexTransform) -> IndexTransform:
+    """``resolved``'s bounds with ``original``'s implicit flags (and labels)."""
     from ..index import IndexDomain
 
-    return store._view(IndexTransform.make(IndexDomain.from_dims(dims), resolved.maps))
+    dims = [
+        type(r).make(r.inclusive_min, r.exclusive_max, o.implicit_lower, o.implicit_upper, o.label)
+        for r, o in zip(resolved.domain, original.domain, strict=True)
+    ]
+    return IndexTransform.make(IndexDomain.from_dims(dims), resolved.maps)
 
 
 def _unpickle(json: dict[str, Any], read: bool, write: bool) -> TensorStore:
