@@ -18,7 +18,7 @@ sharing exactly as before, as in TensorStore.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -40,6 +40,7 @@ from .context_spec import (
     parse_resource_spec,
     provider_of_key,
 )
+from .json_member import NOT_GIVEN
 
 if TYPE_CHECKING:
     from .context_resources import ResourceProvider
@@ -83,9 +84,6 @@ def _brent_meeting_index(length: int) -> int:
     return tortoise
 
 
-#: A keyword argument not passed (``None`` is a value: JSON null, refused as TensorStore does).
-_NOT_GIVEN: Final[Any] = object()
-
 @attrs.define(eq=False, init=False, repr=False)
 class Context:
     """Manages shared TensorStore context resources, such as caches and credentials.
@@ -107,15 +105,15 @@ class Context:
     _failures: dict[str, str]
 
     def __init__(
-        self, spec: ContextSpec | Any = _NOT_GIVEN, parent: Context | None = None, *, json: Any = _NOT_GIVEN
+        self, spec: ContextSpec | Any = NOT_GIVEN, parent: Context | None = None, *, json: Any = NOT_GIVEN
     ) -> None:
         if parent is not None and not isinstance(parent, Context):
             raise TypeError(f"Context: parent must be a Context, got {type(parent).__name__}")
-        if json is not _NOT_GIVEN:
-            if spec is not _NOT_GIVEN:
+        if json is not NOT_GIVEN:
+            if spec is not NOT_GIVEN:
                 raise TypeError("Context: give either a spec or json=, not both")
             spec = json
-        if spec is _NOT_GIVEN:
+        if spec is NOT_GIVEN:
             spec = None
         elif not isinstance(spec, ContextSpec):
             spec = ContextSpec(spec)  # None is refused there, as TensorStore refuses null

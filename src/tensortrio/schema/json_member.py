@@ -8,7 +8,7 @@ says what was expected, and integers may be written as integral floats
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ..errors import InvalidArgumentError
 from ..index.domain import check_rank_in_range
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 __all__ = [
+    "NOT_GIVEN",
     "json_bool",
     "json_each",
     "json_integer_in",
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: The default of a JSON argument not passed (``None`` is a value: JSON null,
+#: which ``ts.Context(None)`` and ``ts.Schema(None)`` refuse, as TensorStore does).
+NOT_GIVEN: Final[Any] = object()
 
 
 def member_error(name: str, detail: object) -> InvalidArgumentError:

@@ -38,7 +38,7 @@ from .fill_value import (
     format_array,
     unbroadcast,
 )
-from .json_member import member_error
+from .json_member import NOT_GIVEN, member_error
 from .unit import (
     Unit,
     dimension_units_from_json,
@@ -483,9 +483,6 @@ def apply_schema_keywords(out: SchemaConstraints, kwargs: dict[str, Any]) -> Sch
     return out
 
 
-#: A keyword argument not passed (``None`` is a value: JSON null, refused as TensorStore does).
-_NOT_GIVEN: Final[Any] = object()
-
 class Schema(ValueHandle[SchemaConstraints], TransformIndexable):
     """Driver-independent options for defining a TensorStore (``ts.Schema``).
 
@@ -501,8 +498,8 @@ class Schema(ValueHandle[SchemaConstraints], TransformIndexable):
     __slots__ = ()
     _REPR_NAME = "Schema"
 
-    def __init__(self, json: Any = _NOT_GIVEN, **kwargs: Any) -> None:
-        if json is not _NOT_GIVEN:
+    def __init__(self, json: Any = NOT_GIVEN, **kwargs: Any) -> None:
+        if json is not NOT_GIVEN:
             if kwargs:
                 raise TypeError("Schema(json) takes no keyword arguments")
             self._value = SchemaConstraints.from_json(json)
