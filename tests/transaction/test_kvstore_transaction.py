@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import tensortrio as ts
-from tensortrio.errors import CancelledError, InvalidArgumentError
+from tensortrio.errors import CancelledError, FailedPreconditionError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,21 +40,10 @@ async def test_staged_keys_are_isolated_until_commit() -> None:
     assert (await kv.read("gone")).state == "missing"
 
 
-async def test_abort_and_unsupported_operations() -> None:
+async def test_abort_and_bad_transactions() -> None:
     kv = await ts.KvStore.open({"driver": "memory"})
     txn = ts.Transaction()
     bound = kv.with_transaction(txn)
-    with pytest.raises(
-        InvalidArgumentError, match=r"^KvStore\.write: if_equal is not supported in a transaction"
-    ):
-        await bound.write("a", b"1", if_equal=b"\x02")
-    with pytest.raises(
-        InvalidArgumentError,
-        match=r"^KvStore\.list is not supported through a transaction; use a handle without one$",
-    ):
-        await bound.list()
-    with pytest.raises(InvalidArgumentError, match=r"^KvStore\.delete_range is not supported"):
-        await bound.delete_range(ts.KvStore.KeyRange())
     await bound.write("a", b"1")
     txn.abort()
     with pytest.raises(CancelledError, match=r"^Transaction aborted$"):
@@ -126,3 +115,43 @@ async def test_file_store_commit_writes_the_staged_keys(tmp_path: Path) -> None:
     await txn.commit_async()
     assert (await kv.read("sub/a")).value == b"1"
     assert (await kv.read("b")).value == b"2"
+
+
+async def test_list_and_delete_range_see_and_stage_the_transactions_writes() -> None:
+    kv = await ts.KvStore.open({"driver": "memory"})
+    for key in ("a", "b", "c/x"):
+        await kv.write(key, b"1")
+    txn = ts.Transaction()
+    bound = kv.with_transaction(txn)
+    await bound.write("d", b"4")
+    await bound.write("a", None)
+    assert await bound.list() == [b"b", b"c/x", b"d"]
+    await bound.delete_range(ts.KvStore.KeyRange("b", "c0"))
+    assert await bound.list() == [b"d"]
+    assert await bound.list(strip_prefix_length=0) == [b"d"]
+    assert await kv.list() == [b"a", b"b", b"c/x"]  # nothing stored before the commit
+    await txn.commit_async()
+    assert await kv.list() == [b"d"]
+
+
+async def test_a_conditional_write_in_a_transaction_is_checked_at_commit() -> None:
+    kv = await ts.KvStore.open({"driver": "memory"})
+    await kv.write("b", b"old")
+    txn = ts.Transaction()
+    bound = kv.with_transaction(txn)
+    generation = (await kv.read("b")).stamp.generation
+    await bound.write("b", b"new", if_equal=generation)
+    await bound.write("z", b"z")
+    await kv.write("b", b"outside")
+    with pytest.raises(
+        FailedPreconditionError,
+        match=r'^Error writing "b": it changed outside the transaction before the commit',
+    ):
+        await txn.commit_async()
+    assert (await kv.read("b")).value == b"outside"
+    assert (await kv.read("z")).state == "missing"
+    txn = ts.Transaction()
+    generation = (await kv.read("b")).stamp.generation
+    await kv.with_transaction(txn).write("b", b"newer", if_equal=generation)
+    await txn.commit_async()
+    assert (await kv.read("b")).value == b"newer"

@@ -22,7 +22,7 @@ import attrs
 import trio
 
 from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WorkerReads, WriteOp
-from ...errors import InvalidArgumentError, KeyNotFoundError
+from ...errors import KeyNotFoundError
 from ...runtime import Future, Runtime, get_runtime
 from ...schema.json_pretty import pretty_repr
 from .byte_range import FULL, ByteRangeRequest
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from ...actors.kvstore import KvStoreStatistics
+    from ...actors.transaction import TransactionState
     from ...batch import Batch
     from ...schema.context import Context
     from ...transaction import Transaction
@@ -360,7 +361,9 @@ class KvStore:
         """Writes (or, with ``value=None``, deletes) a single key.
 
         Resolves to the new generation once the write is durable; to a stamp
-        with generation ``b''`` when ``if_equal`` did not match.
+        with generation ``b''`` when ``if_equal`` did not match. Through a
+        transaction the write is staged, and ``if_equal`` is checked at commit
+        (which then fails, writing nothing more, if the key changed).
         """
         try:
             full = self._full_key(key)
@@ -369,11 +372,11 @@ class KvStore:
             if self._transaction is not None:
                 from .transactional import write_in_transaction
 
-                if condition:
-                    raise InvalidArgumentError(
-                        f"KvStore.write: if_equal is not supported in a transaction (key {key!r})"
-                    )
-                return Future(write_in_transaction(self._transaction.state, self, key, data))
+                # if_equal holds at commit: the commit fails if the key changed meanwhile.
+                staged = write_in_transaction(
+                    self._transaction.state, self, key, data, if_equal_at_commit=condition or None
+                )
+                return Future(staged)
         except Exception as exc:
             return _failed(exc)
         return self._submit_write(WriteRequest(full, data, condition))
@@ -425,9 +428,11 @@ class KvStore:
         return future
 
     def delete_range(self, range: _KeyRange) -> Future[None]:
-        """Deletes every key in ``range`` (relative to ``path``)."""
-        if self._transaction is not None:
-            return _failed(_no_transaction("delete_range"))
+        """Deletes every key in ``range`` (relative to ``path``).
+
+        Through a transaction, deletes of the keys in the range (stored or
+        staged) are staged.
+        """
         try:
             relative = _check_range(range, "delete_range")
         except TypeError as exc:
@@ -440,7 +445,18 @@ class KvStore:
             driver.validate_range(full)
         except Exception as exc:
             return _failed(exc)
-        return self._task("delete_range", lambda: driver.delete_range(full))
+        txn = self._transaction
+        if txn is None:
+            return self._task("delete_range", lambda: driver.delete_range(full))
+        root = KvStore(self._lease, self._spec, "")
+
+        async def stage() -> None:
+            from .transactional import write_in_transaction
+
+            for key in _with_staged(txn.state, self._lease.actor, full, await driver.list_keys(full)):
+                write_in_transaction(txn.state, root, key, None)
+
+        return self._task("delete_range", stage)
 
     def list(
         self,
@@ -459,8 +475,6 @@ class KvStore:
                     f"got {strip_prefix_length!r}"
                 )
             )
-        if self._transaction is not None:
-            return _failed(_no_transaction("list"))
         try:
             relative = _KeyRange() if range is None else _check_range(range, "list")
         except TypeError as exc:
@@ -475,8 +489,13 @@ class KvStore:
         except Exception as exc:
             return _failed(exc)
 
+        txn = self._transaction
+
         async def run() -> builtins.list[bytes]:
-            return [key[strip:] for key in await driver.list_keys(full)]
+            keys = await driver.list_keys(full)
+            if txn is not None:
+                keys = _with_staged(txn.state, self._lease.actor, full, keys)
+            return [key[strip:] for key in keys]
 
         return self._task("list", run)
 
@@ -547,10 +566,24 @@ class KvStore:
 KvStore.__module__ = "tensortrio"
 
 
-def _no_transaction(method: str) -> InvalidArgumentError:
-    return InvalidArgumentError(
-        f"KvStore.{method} is not supported through a transaction; use a handle without one"
-    )
+def _with_staged(
+    state: TransactionState, actor: Any, full: _KeyRange, stored: Sequence[bytes]
+) -> builtins.list[bytes]:
+    """The full keys in ``full`` as ``state`` sees them: ``stored`` with its staged writes and deletes.
+
+    Raises:
+      InvalidArgumentError: the transaction is not open.
+    """
+    keys = set(stored)
+    with state.lock:
+        state.check_open()
+        for key, value in state.keys.get(actor, {}).items():
+            if full.contains(key):
+                if value is None:
+                    keys.discard(key)
+                else:
+                    keys.add(key)
+    return sorted(keys)
 
 
 def _check_range(value: object, method: str) -> _KeyRange:
