@@ -408,3 +408,24 @@ def test_a_spec_follows_a_resize_made_through_another_handle(lib: Any) -> None:
         "input_exclusive_max": [3],
         "input_inclusive_min": [1],
     }
+
+
+@BOTH
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"chunk_shape": [2, 3]},
+        {"read_chunk_shape": [2, 3], "write_chunk_shape": [4, 6]},
+        {"chunk_shape": [2, 3], "inner_order": [1, 0]},
+    ],
+    ids=["plain", "sharded", "transposed"],
+)
+def test_a_zarr3_stores_spec_has_its_whole_chunk_layout(lib: Any, layout: dict[str, Any]) -> None:
+    store = lib.open(
+        {"driver": "zarr3", "kvstore": "memory://"},
+        dtype=lib.int8,
+        shape=[4, 6],
+        create=True,
+        chunk_layout=lib.ChunkLayout(**layout),
+    ).result(timeout=30)
+    assert store.spec().chunk_layout.to_json() == store.chunk_layout.to_json()

@@ -163,24 +163,14 @@ class Zarr3Metadata:
     @property
     def read_chunk_shape(self) -> tuple[int, ...]:
         """The innermost (read) chunk shape: the (nested) sharding's inner chunks, else the chunk."""
-        chain, perm = self.codecs, tuple(range(self.rank))
-        shape = self.chunk_shape
-        while isinstance(chain.array_to_bytes, ShardingCodec):
-            perm = tuple(perm[i] for i in chain.inner_permutation())
-            inner = chain.array_to_bytes.chunk_shape
-            shape = tuple(inner[perm.index(i)] for i in range(self.rank))
-            chain = chain.array_to_bytes.codecs
+        shape = chain_read_chunk_shape(self.codecs, self.chunk_shape, self.rank)
+        assert shape is not None
         return shape
 
     @property
     def inner_order(self) -> tuple[int, ...]:
         """The storage order of dimensions within the innermost chunks (``inner_order``)."""
-        chain, perm = self.codecs, tuple(range(self.rank))
-        while True:
-            perm = tuple(perm[i] for i in chain.inner_permutation())
-            if not isinstance(chain.array_to_bytes, ShardingCodec):
-                return perm
-            chain = chain.array_to_bytes.codecs
+        return chain_inner_order(self.codecs, self.rank)
 
     def to_json(self) -> dict[str, Any]:
         """The ``zarr.json`` object (keys sorted, as TensorStore writes it)."""
@@ -208,6 +198,30 @@ class Zarr3Metadata:
         """
         shape = resized_shape("zarr3", new_shape, self.rank, MAX_FINITE_INDEX)
         return attrs.evolve(self, shape=shape)
+
+
+def chain_read_chunk_shape(
+    chain: CodecChain, chunk_shape: tuple[int, ...] | None, rank: int
+) -> tuple[int, ...] | None:
+    """The innermost (read) chunk shape of chunks of ``chunk_shape`` (None: unknown) through ``chain``."""
+    perm = tuple(range(rank))
+    shape = chunk_shape
+    while isinstance(chain.array_to_bytes, ShardingCodec):
+        perm = tuple(perm[i] for i in chain.inner_permutation(rank))
+        inner = chain.array_to_bytes.chunk_shape
+        shape = tuple(inner[perm.index(i)] for i in range(rank))
+        chain = chain.array_to_bytes.codecs
+    return shape
+
+
+def chain_inner_order(chain: CodecChain, rank: int) -> tuple[int, ...]:
+    """The storage order of dimensions within the innermost chunks ``chain`` encodes."""
+    perm = tuple(range(rank))
+    while True:
+        perm = tuple(perm[i] for i in chain.inner_permutation(rank))
+        if not isinstance(chain.array_to_bytes, ShardingCodec):
+            return perm
+        chain = chain.array_to_bytes.codecs
 
 
 def resolve_codecs(

@@ -16,6 +16,7 @@ wraps the codecs, as TensorStore does; a non-C ``inner_order`` adds a
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgumentError
@@ -34,7 +35,13 @@ from .codecs import CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
 from .dimension_units import units_from_attributes, units_into_attributes
 from .dtype import ZARR3_DATA_TYPES
 from .fill_value import convert_fill_value, default_fill_value
-from .metadata import Zarr3Metadata, check_metadata_constraints, resolve_codecs
+from .metadata import (
+    Zarr3Metadata,
+    chain_inner_order,
+    chain_read_chunk_shape,
+    check_metadata_constraints,
+    resolve_codecs,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -390,8 +397,16 @@ def spec_schema(members: Zarr3SpecMembers) -> Schema:
             constraints = constraints.with_domain(
                 metadata_domain(rank, partial.shape, partial.dimension_names)
             )
+        # Codecs given fix the read chunk (a sharding's inner chunk) and the inner order.
+        codecs = partial.codecs
+        read: tuple[int, ...] | None = None
+        order: tuple[int, ...] | None = None
+        if codecs is not None:
+            with contextlib.suppress(InvalidArgumentError):  # a "C"/"F" transpose: not known yet
+                read = chain_read_chunk_shape(codecs, partial.chunk_shape, rank)
+                order = chain_inner_order(codecs, rank)
         constraints = constraints.with_chunk_layout(
-            _layout(LayoutConstraints(), rank, partial.chunk_shape, None, None)
+            _layout(LayoutConstraints(), rank, partial.chunk_shape, read, order)
         )
     units = units_from_attributes(partial.attributes, rank)
     if units is not None:

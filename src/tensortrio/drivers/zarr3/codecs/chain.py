@@ -92,9 +92,16 @@ class CodecChain:
             array = codec.decode(array)
         return array
 
-    def inner_permutation(self) -> tuple[int, ...]:
-        """The storage order of dimensions the array→array codecs produce (resolved chains)."""
-        rank = len(self.infos[0].shape)
+    def inner_permutation(self, rank: int | None = None) -> tuple[int, ...]:
+        """The storage order of dimensions the array→array codecs produce.
+
+        ``rank``: needed for an unresolved chain (a resolved one knows it).
+
+        Raises:
+            InvalidArgumentError: a ``transpose`` order is still ``"C"``/``"F"``.
+        """
+        if rank is None:
+            rank = len(self.infos[0].shape)
         order = tuple(range(rank))
         for codec in self.array_to_array:
             perm = codec.permutation  # type: ignore[attr-defined]
