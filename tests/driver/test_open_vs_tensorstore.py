@@ -429,3 +429,36 @@ def test_a_zarr3_stores_spec_has_its_whole_chunk_layout(lib: Any, layout: dict[s
         chunk_layout=lib.ChunkLayout(**layout),
     ).result(timeout=30)
     assert store.spec().chunk_layout.to_json() == store.chunk_layout.to_json()
+
+
+@BOTH
+def test_a_cast_spec_shows_its_bases_schema_kvstore_and_url(lib: Any) -> None:
+    spec = lib.Spec(
+        {
+            "driver": "cast",
+            "dtype": "float32",
+            "base": {
+                "driver": "zarr3",
+                "kvstore": "memory://a/",
+                "metadata": {
+                    "shape": [4, 5],
+                    "data_type": "int16",
+                    "fill_value": 3,
+                    "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2, 5]}},
+                    "attributes": {"dimension_units": ["nm", None]},
+                },
+            },
+        }
+    )
+    assert (spec.rank, spec.shape, spec.dtype) == (2, (4, 5), lib.float32)
+    assert spec.fill_value == 3.0
+    assert spec.dimension_units == (lib.Unit("nm"), None)
+    assert spec.chunk_layout.write_chunk.shape == (2, 5)
+    assert spec.kvstore.to_json() == {"driver": "memory", "path": "a/"}
+    assert spec.url == "memory://a/|zarr3:|cast:float32"
+    parsed = lib.Spec("memory://a/|zarr3:|cast:int32")
+    assert parsed.to_json() == {
+        "base": {"driver": "zarr3", "kvstore": {"driver": "memory", "path": "a/"}},
+        "driver": "cast",
+        "dtype": "int32",
+    }

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ..runtime import Promise
     from ..schema.context import Context
     from ..schema.dtype import dtype as DType
-    from ..schema.schema import Schema
+    from ..schema.schema import Schema, SchemaConstraints
     from ..schema.spec import Spec
     from .kvstore import KvStore
 
@@ -367,5 +367,30 @@ async def _open(request: OpenRequest) -> OpenedDriver:
     return OpenedDriver(driver, compose(view._transform, request.transform))
 
 
-register_tensorstore_driver("cast", _parse_members, uses_kvstore=False)
+def _members_schema(members: dict[str, Any]) -> SchemaConstraints:
+    """What the base implies (its domain, chunk layout, codec, units; its fill value,
+    converted to the cast's dtype once merged), but not its dtype."""
+    from ..schema.spec import Spec as _Spec
+
+    return attrs.evolve(_Spec(members["base"]).schema.constraints, dtype=None)
+
+
+def _members_from_url(base: dict[str, Any], dtype: str) -> dict[str, Any]:
+    return {"base": base, "dtype": dtype}
+
+
+def _url_component(spec: Spec) -> str:
+    if spec.dtype is None:
+        raise InvalidArgumentError('url: a "cast" spec without "dtype" has no URL form')
+    return spec.dtype.name
+
+
+register_tensorstore_driver(
+    "cast",
+    _parse_members,
+    url_scheme="cast",
+    uses_kvstore=False,
+    schema=_members_schema,
+    adapter_url=(_members_from_url, _url_component),
+)
 register_driver("cast", _open)

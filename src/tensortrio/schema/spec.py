@@ -386,6 +386,11 @@ def _parse_url(url: str) -> SpecValue:
     scheme, _, rest = components[-1].partition(":")
     driver = driver_for_url_scheme(scheme)
     assert driver is not None
+    if driver.adapter_url is not None:
+        # An adapter (cast): its component follows its base's whole URL.
+        base = Spec.from_value(_parse_url("|".join(components[:-1])))
+        members = driver.adapter_url[0](base.to_json(), rest)
+        return _parse_json({"driver": driver.driver_id, **members})
     for mark, what in (("?", "Query string"), ("#", "Fragment identifier")):
         if mark in rest:
             raise InvalidArgumentError(
@@ -671,8 +676,12 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
 
     @property
     def kvstore(self) -> KvStoreSpec | None:
-        """The key-value store (``ts.KvStore.Spec``), or ``None``."""
-        return self._value.kvstore
+        """The key-value store (``ts.KvStore.Spec``; an adapter's base's), or ``None``."""
+        kvstore = self._value.kvstore
+        if kvstore is None:
+            base = self.base
+            return None if base is None else base.kvstore
+        return kvstore
 
     @property
     def open_mode(self) -> OpenMode:
@@ -692,6 +701,9 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
             raise InvalidArgumentError(
                 f'url: the "{value.driver_id}" driver has no URL representation'
             )
+        base = self.base
+        if value.driver.adapter_url is not None and base is not None:
+            return f"{base.url}|{scheme}:{value.driver.adapter_url[1](self)}"
         if value.kvstore is None:
             raise InvalidArgumentError(
                 f'url: the "{value.driver_id}" spec has no kvstore, so it has no URL form'

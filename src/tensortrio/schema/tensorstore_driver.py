@@ -51,6 +51,10 @@ class TensorStoreDriver:
     ``uses_kvstore``: the driver is backed by a key-value store (``kvstore`` and
     the chunked-storage members are valid).  ``url_scheme``: the driver's
     component in a TensorStore URL (``"zarr2"`` in ``"file:///a/|zarr2:"``).
+    ``adapter_url``, for an adapter of one base TensorStore (``cast``): its URL
+    component follows the base's URL (``"memory://|zarr3:|cast:int32"``); the
+    pair maps ``(base JSON, component text)`` to the spec JSON's members, and
+    the ``ts.Spec`` back to the text.
     """
 
     driver_id: str
@@ -58,6 +62,9 @@ class TensorStoreDriver:
     url_scheme: str | None = None
     uses_kvstore: bool = True
     schema: Callable[[dict[str, Any]], SchemaConstraints] | None = None
+    adapter_url: (
+        tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
+    ) = None
 
 
 _DRIVERS: Final[dict[str, TensorStoreDriver]] = {}
@@ -106,13 +113,18 @@ def register_tensorstore_driver(
     url_scheme: str | None = None,
     uses_kvstore: bool = True,
     schema: Callable[[dict[str, Any]], SchemaConstraints] | None = None,
+    adapter_url: (
+        tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
+    ) = None,
 ) -> TensorStoreDriver:
     """Make ``driver_id`` usable as a ``ts.Spec`` ``"driver"`` (idempotent for equal registrations).
 
     Raises:
         ValueError: a different registration exists for the id or the URL scheme.
     """
-    driver = TensorStoreDriver(driver_id, member_parser, url_scheme, uses_kvstore, schema)
+    driver = TensorStoreDriver(
+        driver_id, member_parser, url_scheme, uses_kvstore, schema, adapter_url
+    )
     existing = _DRIVERS.get(driver_id)
     if existing is not None and existing != driver:
         raise InvalidArgumentError(f'TensorStore driver "{driver_id}" is already registered')
