@@ -24,7 +24,6 @@ from ..index.domain import MAX_RANK, IndexDomain, check_rank_in_range
 from ..index.interval import INF, IndexInterval
 from ..index.json import json_value
 from ..index.shortcut import TransformIndexable
-from ..index.transform import IndexTransform
 from .chunk_json import expect_object, json_text
 from .chunk_layout import ChunkLayout, LayoutConstraints
 from .codec_spec import CodecSpec
@@ -51,6 +50,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy as np
+
+    from ..index.transform import IndexTransform
 
 __all__ = [
     "SCHEMA_KEYWORDS",
@@ -596,13 +597,9 @@ class Schema(ValueHandle[SchemaConstraints], TransformIndexable):
 
     def _indexable(self) -> IndexTransform:
         """Indexing applies to the domain (unbounded dimensions without one)."""
-        value = self._value
-        if value.rank is None:
-            raise InvalidArgumentError(
-                "Cannot perform indexing operations on Schema with unspecified rank"
-            )
-        domain = value.domain if value.domain is not None else IndexDomain(rank=value.rank)
-        return IndexTransform(domain)
+        from .schema_transform import indexing_transform
+
+        return indexing_transform(self._value.domain, self._value.rank, "Schema")
 
     def _with_transform(self, transform: IndexTransform) -> Schema:
         """The schema of ``transform``'s input space (see ``schema_transform``)."""

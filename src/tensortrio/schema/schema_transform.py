@@ -29,7 +29,22 @@ if TYPE_CHECKING:
     from ..index import IndexTransform, OutputIndexMap
     from .schema import Schema
 
-__all__ = ["transform_schema"]
+__all__ = ["indexing_transform", "transform_schema"]
+
+
+def indexing_transform(domain: IndexDomain | None, rank: int | None, what: str) -> IndexTransform:
+    """The identity transform indexing a ``what`` (``Spec``, ``Schema``) applies to.
+
+    Over ``domain``, or over ``rank`` unbounded dimensions without one.
+
+    Raises:
+      InvalidArgumentError: the rank is not known either.
+    """
+    from ..index import IndexTransform as _IndexTransform
+
+    if rank is None:
+        raise InvalidArgumentError(f"Cannot perform indexing operations on {what} with unspecified rank")
+    return _IndexTransform(domain if domain is not None else IndexDomain(rank=rank))
 
 
 def transform_schema(base: Schema, transform: IndexTransform) -> Schema:

@@ -714,13 +714,10 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         value = self._value
         if value.transform is not None:
             return value.transform
+        from .schema_transform import indexing_transform
+
         schema = self.schema
-        if schema.rank is None:
-            raise InvalidArgumentError(
-                "Cannot perform indexing operations on Spec with unspecified rank"
-            )
-        domain = schema.domain if schema.domain is not None else IndexDomain(rank=schema.rank)
-        return IndexTransform(domain)
+        return indexing_transform(schema.domain, schema.rank, "Spec")
 
     def _with_transform(self, transform: IndexTransform) -> Spec:
         return Spec.from_value(attrs.evolve(self._value, transform=transform))
