@@ -156,3 +156,21 @@ def test_codec_constraints_are_kept_as_given_and_merge_member_by_member(lib: Any
     ]
     with pytest.raises(ValueError, match=r"Cannot merge"):
         schema.update(codec=lib.CodecSpec({"driver": "zarr3", "codecs": ["bytes", "gzip"]}))
+
+
+@BOTH
+@pytest.mark.parametrize("endian", ["little", "big"])
+def test_a_bytes_endian_constrains_nothing_for_a_one_byte_type(lib: Any, endian: str) -> None:
+    context = lib.Context()
+    lib.open(
+        {"driver": "zarr3", "kvstore": "memory://e/"}, dtype=lib.uint8, shape=[4], create=True, context=context
+    ).result(timeout=30)
+    codecs = [{"name": "bytes", "configuration": {"endian": endian}}]
+    lib.open(
+        {"driver": "zarr3", "kvstore": "memory://e/", "metadata": {"codecs": codecs}}, context=context
+    ).result(timeout=30)
+    lib.open(
+        {"driver": "zarr3", "kvstore": "memory://e/"},
+        codec=lib.CodecSpec({"driver": "zarr3", "codecs": codecs}),
+        context=context,
+    ).result(timeout=30)

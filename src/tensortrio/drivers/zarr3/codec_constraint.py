@@ -16,9 +16,24 @@ from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from .codecs import parse_codec_chain
 
-__all__ = ["codecs_satisfy", "given_codecs", "merge_given_codecs"]
+__all__ = ["codecs_json_shown", "codecs_satisfy", "given_codecs", "merge_given_codecs"]
 
 _NESTED = ("codecs", "index_codecs")
+
+
+def codecs_json_shown(codecs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Codec JSON as TensorStore shows it in a spec or schema: ``index_location`` always present."""
+    out = []
+    for codec in codecs:
+        if codec.get("name") == "sharding_indexed":
+            config = dict(codec["configuration"])
+            config["index_location"] = config.get("index_location", "end")
+            for member in ("codecs", "index_codecs"):
+                if member in config:
+                    config[member] = codecs_json_shown(config[member])
+            codec = {**codec, "configuration": dict(sorted(config.items()))}
+        out.append(codec)
+    return out
 
 
 def given_codecs(json: Any) -> list[dict[str, Any]]:

@@ -19,9 +19,9 @@ from ..chunked_format import register_chunked_format
 from ..format_metadata import decode_json_metadata, encode_json_metadata
 from . import codec_spec as _codec_spec  # noqa: F401  (registers the "zarr3" codec driver)
 from .codec import Zarr3ChunkCodec, chunk_codec_for
+from .codec_constraint import codecs_json_shown
 from .metadata import Zarr3Metadata, parse_zarr3_metadata
 from .metadata_schema import (
-    codecs_json_shown,
     create_metadata,
     metadata_schema,
     spec_schema,

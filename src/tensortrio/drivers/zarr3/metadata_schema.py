@@ -30,7 +30,7 @@ from ...schema.fill_value import format_array
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
 from .chunk_key_encoding import ChunkKeyEncoding
-from .codec_constraint import codecs_satisfy, merge_given_codecs
+from .codec_constraint import codecs_json_shown, merge_given_codecs
 from .codecs import CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
 from .dimension_units import units_from_attributes, units_into_attributes
 from .dtype import ZARR3_DATA_TYPES
@@ -40,6 +40,7 @@ from .metadata import (
     chain_inner_order,
     chain_read_chunk_shape,
     check_metadata_constraints,
+    given_codecs_match,
     resolve_codecs,
 )
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
     from .spec_members import Zarr3SpecMembers
 
-__all__ = ["codecs_json_shown", "create_metadata", "metadata_schema", "spec_schema", "validate_metadata"]
+__all__ = ["create_metadata", "metadata_schema", "spec_schema", "validate_metadata"]
 
 
 def _grid(rank: int, shape: Sequence[int] | None) -> GridConstraints:
@@ -330,28 +331,9 @@ def _chain_satisfies(
     metadata: Zarr3Metadata,
 ) -> bool:
     """Whether ``stored`` (for chunks of ``chunk_shape``) has what ``given`` says."""
-    if codecs_satisfy(given, codecs_json_shown(stored.to_json())):
-        return True
-    try:
-        resolved = resolve_codecs(wanted, chunk_shape, metadata.data_type, metadata.fill_value)
-    except InvalidArgumentError:
-        return False
-    return resolved.to_json() == stored.to_json()
-
-
-def codecs_json_shown(codecs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Codec JSON as TensorStore shows it in a spec or schema: ``index_location`` always present."""
-    out = []
-    for codec in codecs:
-        if codec.get("name") == "sharding_indexed":
-            config = dict(codec["configuration"])
-            config["index_location"] = config.get("index_location", "end")
-            for member in ("codecs", "index_codecs"):
-                if member in config:
-                    config[member] = codecs_json_shown(config[member])
-            codec = {**codec, "configuration": dict(sorted(config.items()))}
-        out.append(codec)
-    return out
+    return given_codecs_match(
+        given, wanted, stored, chunk_shape, metadata.data_type, metadata.fill_value
+    )
 
 
 def _codec_spec(chain: CodecChain) -> CodecSpec:
