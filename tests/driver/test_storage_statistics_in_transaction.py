@@ -99,3 +99,14 @@ def test_a_cast_view_counts_its_transactions_staged_chunks(lib: Any) -> None:
     lib.cast(store.with_transaction(txn), lib.int32)[0:2] = 3
     assert _stats(lib.cast(store, lib.int32).with_transaction(txn)[0:2]) == (False, True)
     assert _stats(store[0:2]) == (True, False)
+
+
+@BOTH
+def test_statistics_through_an_aborted_transaction_are_refused(lib: Any) -> None:
+    store = _open(lib, "zarr")
+    txn = lib.Transaction()
+    view = store.with_transaction(txn)
+    view[0:2] = 1
+    txn.abort()
+    with pytest.raises(ValueError, match=r"Transaction not open \(aborted\)"):
+        _stats(view)

@@ -87,13 +87,18 @@ def _by_shard(
 def _staged(
     transaction: TransactionState | None, cache: Any, cells: NDArray[np.int64]
 ) -> dict[int, ChunkNode]:
-    """Copies of the nodes ``transaction`` staged for ``cells`` (by position in ``cells``)."""
+    """Copies of the nodes ``transaction`` staged for ``cells`` (by position in ``cells``).
+
+    Raises:
+      InvalidArgumentError: the transaction is not open (aborted, or committing).
+    """
     from ..actors.transaction import ChunkNode
 
     if transaction is None:
         return {}
     out: dict[int, ChunkNode] = {}
     with transaction.lock:  # writes stage from other threads, under this lock
+        transaction.check_open()  # as a read through the transaction
         nodes = transaction.chunks.get(cache)
         if not nodes:
             return {}
