@@ -462,3 +462,17 @@ def test_a_cast_spec_shows_its_bases_schema_kvstore_and_url(lib: Any) -> None:
         "driver": "cast",
         "dtype": "int32",
     }
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        ([[1, 2], [3]], r"Expected array of shape \{2, 2\}, but found array element \[3\] of length 1 at position \{1\}\.$"),
+        ([[[1]], [2]], r"Expected rank-3 array, but found non-array element 2 at position \{1, 0\}\.$"),
+        ([1, [2]], r"Expected rank-1 array, but found array element \[2\] at position \{1\}\.$"),
+    ],
+)
+def test_an_array_spec_with_ragged_lists_is_refused(lib: Any, array: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=r'^Error parsing object member "array": ' + message):
+        lib.Spec({"driver": "array", "array": array, "dtype": "int32"})
