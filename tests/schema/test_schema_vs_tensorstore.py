@@ -38,3 +38,25 @@ def test_leading_unit_dimensions_of_a_fill_value_are_dropped(
     later = lib.Schema(fill_value=fill_value)
     later.update(rank=rank)
     assert later.to_json()["fill_value"] == stored
+
+
+@BOTH
+def test_json_integers_may_be_written_as_integral_floats(lib: Any) -> None:
+    assert lib.Schema({"rank": 2.0}).rank == 2
+    assert lib.ChunkLayout({"rank": 2.0}).rank == 2
+    assert lib.ChunkLayout({"inner_order": [1.0, 0.0]}).inner_order == (1, 0)
+    assert lib.IndexDomain(json={"inclusive_min": [[1.0]], "exclusive_max": [3.0]}) == lib.IndexDomain(
+        inclusive_min=[1], exclusive_max=[3], implicit_lower_bounds=[True]
+    )
+    transform = lib.IndexTransform(
+        json={"input_shape": [2.0], "output": [{"offset": 1.0, "input_dimension": 0.0, "stride": 2.0}]}
+    )
+    assert transform([1]) == (3,)
+    for bad in (2.5, True):
+        with pytest.raises(ValueError, match=r'^Error parsing object member "rank": Expected integer'):
+            lib.Schema({"rank": bad})
+
+
+@BOTH
+def test_a_grid_takes_rank_minus_one_as_unspecified(lib: Any) -> None:
+    assert lib.ChunkLayout.Grid(rank=-1).rank is None

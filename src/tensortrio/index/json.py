@@ -61,10 +61,21 @@ def _member(name: str, parse: Callable[[Any], Any], value: Any) -> Any:
         raise _JsonError(f'Error parsing object member "{name}": {exc}') from None
 
 
-def _int(value: Any) -> int:
+def _integral(value: Any) -> int | None:
+    """``value`` as a JSON integer (an integral float such as ``2.0`` too, as TensorStore
+    reads them), or None."""
+    if isinstance(value, float) and value.is_integer() and -(2**63) <= value < 2**63:
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _JsonError(f"Expected 64-bit signed integer, but received: {_dump(value)}")
+        return None
     return value
+
+
+def _int(value: Any) -> int:
+    integral = _integral(value)
+    if integral is None:
+        raise _JsonError(f"Expected 64-bit signed integer, but received: {_dump(value)}")
+    return integral
 
 
 def _dump(value: Any) -> str:
@@ -79,11 +90,12 @@ def _bound(value: Any, infinity: str) -> tuple[int, bool]:
         value, implicit = value[0], True
     if value == infinity and isinstance(value, str):
         return (-INF if infinity == "-inf" else INF + 1), implicit
-    if isinstance(value, bool) or not isinstance(value, int):
+    integral = _integral(value)
+    if integral is None:
         raise _JsonError(
             f'Expected 64-bit signed integer or "{infinity}", but received: {_dump(value)}'
         )
-    return value, implicit
+    return integral, implicit
 
 
 def _array(value: Any, rank: int | None, parse: Callable[[Any], Any]) -> list[Any]:

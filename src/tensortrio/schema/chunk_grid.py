@@ -301,6 +301,12 @@ def grid_from_json(json: Any, apply: Callable[[str, Any, bool], None]) -> None:
             raise member_error(key, exc) from None
 
 
+def _set_rank(value: GridConstraints, rank: Any) -> GridConstraints:
+    number = to_int(rank, "rank")
+    # -1 is TensorStore's "dynamic rank": no constraint (as ChunkLayout and Schema take it).
+    return value if number == -1 else value.with_rank(number)
+
+
 class Grid(ValueHandle[GridConstraints]):
     """Describes a regular grid layout for write/read/codec chunks (``ts.ChunkLayout.Grid``).
 
@@ -343,7 +349,7 @@ class Grid(ValueHandle[GridConstraints]):
         """Add constraints; on error (naming the argument) nothing changes."""
         value = self._value
         steps: list[tuple[str, Any, Callable[[GridConstraints, Any], GridConstraints]]] = [
-            ("rank", rank, lambda v, x: v.with_rank(to_int(x, "rank"))),
+            ("rank", rank, _set_rank),
             ("shape", shape, lambda v, x: _set_shape(v, x, True, "shape")),
             (
                 "shape_soft_constraint",

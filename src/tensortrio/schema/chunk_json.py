@@ -76,7 +76,9 @@ def json_int(value: Any) -> int:
 
 
 def json_ranged_int(value: Any, low: int, high: int) -> int:
-    """A JSON integer in ``[low, high]``."""
+    """A JSON integer in ``[low, high]`` (an integral float such as ``2.0`` too, as TensorStore)."""
+    if isinstance(value, float) and value.is_integer() and low <= value <= high:
+        return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
         return value
     raise InvalidArgumentError(

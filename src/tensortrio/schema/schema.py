@@ -24,7 +24,7 @@ from ..index.domain import MAX_RANK, IndexDomain, check_rank_in_range
 from ..index.interval import INF, IndexInterval
 from ..index.json import json_value
 from ..index.shortcut import TransformIndexable
-from .chunk_json import expect_object, json_text
+from .chunk_json import expect_object, json_ranged_int, json_text
 from .chunk_layout import ChunkLayout, LayoutConstraints
 from .codec_spec import CodecSpec
 from .dtype import dtype as DType
@@ -348,11 +348,7 @@ def _convert_fill_value(array: np.ndarray[Any, Any], dtype: DType) -> np.ndarray
 
 
 def _json_rank(out: SchemaConstraints, json: Any) -> SchemaConstraints:
-    if isinstance(json, bool) or not isinstance(json, int) or not 0 <= json <= MAX_RANK:
-        raise InvalidArgumentError(
-            f"Expected integer in the range [0, {MAX_RANK}], but received: {json_text(json)}"
-        )
-    return out.with_rank(json)
+    return out.with_rank(json_ranged_int(json, 0, MAX_RANK))
 
 
 def _json_dtype(out: SchemaConstraints, json: Any) -> SchemaConstraints:
