@@ -476,3 +476,17 @@ def test_a_cast_spec_shows_its_bases_schema_kvstore_and_url(lib: Any) -> None:
 def test_an_array_spec_with_ragged_lists_is_refused(lib: Any, array: Any, message: str) -> None:
     with pytest.raises(ValueError, match=r'^Error parsing object member "array": ' + message):
         lib.Spec({"driver": "array", "array": array, "dtype": "int32"})
+
+
+@BOTH
+def test_storage_options_go_to_a_casts_base_and_are_ignored_by_an_array(lib: Any) -> None:
+    array = {"driver": "array", "array": [1, 2], "dtype": "int32"}
+    spec = lib.Spec(array)
+    spec.update(open=True, recheck_cached_data=False)
+    assert spec.to_json()["array"] == [1, 2]
+    assert "open" not in spec.to_json()
+    cast = lib.Spec({"driver": "cast", "dtype": "float32", "base": {"driver": "zarr3", "kvstore": "memory://a/"}})
+    cast.update(create=True, recheck_cached=False)
+    base = cast.to_json()["base"]
+    assert base["create"] is True
+    assert (base["recheck_cached_data"], base["recheck_cached_metadata"]) == (False, False)

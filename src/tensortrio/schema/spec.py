@@ -429,10 +429,23 @@ def _open_mode_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
             setattr(mode, flag, True)
     flags = tuple(mode.flags())
     if flags != value.open_mode and not value.driver.uses_kvstore:
-        raise InvalidArgumentError(
-            f'open mode: the "{value.driver_id}" driver does not support open mode flags'
-        )
+        given_flags = {k: kwargs[k] for k in ("open_mode", *OPEN_MODE_FLAGS) if kwargs.get(k)}
+        return _update_base(value, given_flags)
     return attrs.evolve(value, open_mode=flags)
+
+
+def _update_base(value: SpecValue, updates: dict[str, Any]) -> SpecValue:
+    """Storage options given to a driver without storage, as TensorStore takes them.
+
+    An adapter (``cast``) passes them to its base; another driver (``array``)
+    has nothing they apply to and ignores them.
+    """
+    base_json = value.members.get("base")
+    if not isinstance(base_json, dict):
+        return value
+    base = Spec(base_json)
+    base.update(**updates)
+    return attrs.evolve(value, members={**value.members, "base": base.to_json()})
 
 
 def _recheck_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
@@ -447,9 +460,8 @@ def _recheck_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
         bound = CacheRevalidationBound.from_option(both, "recheck_cached")
         updates = dict.fromkeys(_RECHECK_MEMBERS, bound)
     if updates and not value.driver.uses_kvstore:
-        raise InvalidArgumentError(
-            f'recheck_cached: the "{value.driver_id}" driver has no cache to revalidate'
-        )
+        given = {k: kwargs[k] for k in (*_RECHECK_MEMBERS, "recheck_cached") if kwargs.get(k) is not None}
+        return _update_base(value, given)
     return attrs.evolve(value, **updates) if updates else value
 
 
