@@ -319,11 +319,7 @@ def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
                 raise ValueError("complex elements must be [real, imag] pairs")
             raw = raw[..., 0] + 1j * raw[..., 1]
             shape = shape[:-1]
-        if raw.shape != shape:
-            raise ValueError(
-                f"Expected array of shape {format_vector(shape)}, but found "
-                f"ragged nested lists"
-            )
+        # Rectangular already (``_parse_members`` checked it).
         out = np.empty(shape, numpy_dtype)
         flat = out.reshape(-1)
         for i, element in enumerate(raw.reshape(-1)):
