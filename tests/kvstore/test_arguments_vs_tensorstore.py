@@ -64,3 +64,15 @@ def test_null_json_is_refused(lib: Any, make: Any) -> None:
 def test_a_context_takes_its_json_by_keyword(lib: Any) -> None:
     context = lib.Context(json={"cache_pool": {"total_bytes_limit": 5}})
     assert context.spec.to_json() == {"cache_pool": {"total_bytes_limit": 5}}
+
+
+@BOTH
+def test_a_kvstore_opens_bound_to_a_transaction_and_stays_bound_until_the_commit(lib: Any) -> None:
+    txn = lib.Transaction()
+    kv = lib.KvStore.open("memory://", transaction=txn).result(timeout=30)
+    assert kv.transaction is txn
+    for other in (lib.Transaction(), txn, None):
+        with pytest.raises(ValueError, match=r"^Cannot rebind transaction when existing transaction is uncommitted$"):
+            kv.with_transaction(other)
+    txn.commit_sync()
+    assert kv.with_transaction(None).transaction is None

@@ -22,7 +22,7 @@ import attrs
 import trio
 
 from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WorkerReads, WriteOp
-from ...errors import KeyNotFoundError
+from ...errors import InvalidArgumentError, KeyNotFoundError
 from ...runtime import Future, Runtime, get_runtime
 from ...schema.json_pretty import pretty_repr
 from .byte_range import FULL, ByteRangeRequest
@@ -123,17 +123,27 @@ class KvStore:
     # --- opening
 
     @staticmethod
-    def open(spec: _Spec | Any, *, context: Context | None = None) -> Future[KvStore]:
+    def open(
+        spec: _Spec | Any,
+        *,
+        context: Context | None = None,
+        transaction: Transaction | None = None,
+    ) -> Future[KvStore]:
         """Opens a key-value store from a ``KvStore.Spec``, its JSON or a URL.
 
         ``context`` supplies shared resources (default: a new default context);
-        the spec's own ``context`` member augments it.
+        the spec's own ``context`` member augments it. ``transaction``: the
+        store is bound to it, as ``with_transaction`` binds it.
 
         Raises:
             InvalidArgumentError: at once, for a malformed spec.
+            TypeError: at once, ``transaction`` is not a ``ts.Transaction``.
         """
+        from ...transaction import check_transaction
+
         parsed = _Spec.from_json(spec)
-        return get_runtime().submit(_open, parsed, context)
+        txn = check_transaction(transaction, "KvStore.open")
+        return get_runtime().submit(_open, parsed, context, txn)
 
     # --- accessors
 
@@ -159,6 +169,12 @@ class KvStore:
         from ...transaction import check_transaction
 
         txn = check_transaction(transaction, "KvStore.with_transaction")
+        bound = self._transaction
+        if bound is not None and bound.state.phase != "committed":
+            # As TensorStore (and TensorStore.with_transaction): bound until it commits.
+            raise InvalidArgumentError(
+                "Cannot rebind transaction when existing transaction is uncommitted"
+            )
         return KvStore(self._lease, self._spec, self._path, txn)
 
     @property
@@ -605,7 +621,9 @@ def _unpickle(json: dict[str, Any]) -> KvStore:
     return KvStore.open(json).result()
 
 
-async def _open(spec: _Spec, context: Context | None) -> KvStore:
+async def _open(
+    spec: _Spec, context: Context | None, transaction: Transaction | None = None
+) -> KvStore:
     from ...schema.context import Context
 
     parent = context if context is not None else Context()
@@ -614,4 +632,4 @@ async def _open(spec: _Spec, context: Context | None) -> KvStore:
     actor = KvStoreActor(driver=driver, name=f"kvstore {spec.driver}", mailbox_size=64)
     runtime = get_runtime()
     runtime.start_service(actor.serve, name=f"kvstore {spec.driver}")
-    return KvStore(_ActorLease(actor, runtime), spec, spec.path)
+    return KvStore(_ActorLease(actor, runtime), spec, spec.path, transaction)
