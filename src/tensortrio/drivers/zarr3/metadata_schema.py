@@ -315,24 +315,14 @@ def _codecs_match(given: list[dict[str, Any]], metadata: Zarr3Metadata) -> bool:
     stored = metadata.codecs
     if not wanted.array_to_array and stored.array_to_array:
         stored = CodecChain(array_to_bytes=stored.array_to_bytes, bytes_to_bytes=stored.bytes_to_bytes)
-    if _chain_satisfies(given, wanted, stored, metadata.chunk_shape, metadata):
+    data_type, fill_value = metadata.data_type, metadata.fill_value
+    if given_codecs_match(given, wanted, stored, metadata.chunk_shape, data_type, fill_value):
         return True
     sharding = metadata.codecs.array_to_bytes
     if isinstance(wanted.array_to_bytes, ShardingCodec) or not isinstance(sharding, ShardingCodec):
         return False
-    return _chain_satisfies(given, wanted, sharding.codecs, sharding.chunk_shape, metadata)
-
-
-def _chain_satisfies(
-    given: list[dict[str, Any]],
-    wanted: CodecChain,
-    stored: CodecChain,
-    chunk_shape: tuple[int, ...],
-    metadata: Zarr3Metadata,
-) -> bool:
-    """Whether ``stored`` (for chunks of ``chunk_shape``) has what ``given`` says."""
     return given_codecs_match(
-        given, wanted, stored, chunk_shape, metadata.data_type, metadata.fill_value
+        given, wanted, sharding.codecs, sharding.chunk_shape, data_type, fill_value
     )
 
 
