@@ -300,7 +300,12 @@ async def ingest(
                     return
                 if count == 0:
                     return
-                await send.send(_Slab(position, slab[:count]))
+                try:
+                    await send.send(_Slab(position, slab[:count]))
+                except trio.BrokenResourceError:
+                    # The dispatcher stopped first (interrupted, or failed): its error
+                    # is the one to report, not this one.
+                    return
                 position += count
 
     with Progress(
