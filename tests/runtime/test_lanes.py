@@ -227,3 +227,80 @@ async def test_a_lane_started_in_a_cancelled_nursery_still_runs_its_jobs() -> No
 async def test_limit_must_be_positive(nursery: trio.Nursery) -> None:
     with pytest.raises(ValueError, match=r"^WorkerLanes: limit must be at least 1, got 0$"):
         WorkerLanes(0, nursery.start_soon)
+
+
+class RecordingToken:
+    """A TrioToken stand-in that notes which thread asked for each ``run_sync_soon``."""
+
+    def __init__(self, token: trio.lowlevel.TrioToken) -> None:
+        self.token = token
+        self.calls: list[tuple[int, str]] = []
+
+    def run_sync_soon(self, fn: Callable[..., object], *args: object) -> None:
+        self.calls.append((threading.get_ident(), getattr(fn, "__name__", "")))
+        self.token.run_sync_soon(fn, *args)
+
+
+def recorded(lanes: WorkerLanes[object]) -> RecordingToken:
+    token = RecordingToken(trio.lowlevel.current_trio_token())
+    lanes._token = token  # type: ignore[assignment]
+    return token
+
+
+@pytest.mark.parametrize("courier", [False, True])
+async def test_a_courier_wakes_the_trio_thread_so_that_the_lane_goes_straight_on(
+    nursery: trio.Nursery, courier: bool
+) -> None:
+    limiter = trio.CapacityLimiter(1)
+    lanes: WorkerLanes[object] = WorkerLanes(1, nursery.start_soon, limiter, courier=courier)
+    token = recorded(lanes)
+    outcomes = Outcomes()
+    gate = threading.Event()
+    lane_threads: set[int] = set()
+
+    def job(n: int) -> int:
+        lane_threads.add(threading.get_ident())
+        assert gate.wait(WAIT)
+        return n
+
+    for n in range(5):
+        lanes.submit(lambda n=n: job(n), outcomes.done(f"job {n}"))
+    gate.set()
+    await outcomes.wait(5)
+    # One lane: outcomes in the order of the jobs, all on the trio thread.
+    assert outcomes.items == [(f"job {n}", n) for n in range(5)]
+    assert set(outcomes.threads) == {threading.get_ident()}
+    while lanes.statistics().lanes:
+        await trio.sleep(0.001)
+    assert limiter.borrowed_tokens == 0
+    (lane_thread,) = lane_threads
+    from_lane = [name for thread, name in token.calls if thread == lane_thread]
+    if courier:
+        # The lane woke the trio thread at most once: for its own end, when
+        # no courier was still carrying its outcomes.
+        assert from_lane in ([], ["_lane_ended"])
+        assert len(token.calls) == 5  # four outcomes, then the end with the fifth
+    else:
+        assert len(from_lane) == 5
+    lanes.close()
+    await trio.testing.wait_all_tasks_blocked()
+    assert not nursery.child_tasks
+
+
+async def test_without_a_thread_for_the_courier_the_lane_carries_its_outcomes(
+    nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_thread_soon = trio.lowlevel.start_thread_soon
+
+    def no_courier(fn: Callable[[], object], deliver: Callable[[object], object], name: str | None = None) -> None:
+        if name == "tensortrio courier":
+            raise RuntimeError("can't start new thread")
+        start_thread_soon(fn, deliver, name=name)
+
+    monkeypatch.setattr(trio.lowlevel, "start_thread_soon", no_courier)
+    lanes: WorkerLanes[object] = WorkerLanes(1, nursery.start_soon, courier=True)
+    outcomes = Outcomes()
+    for n in range(3):
+        lanes.submit(lambda n=n: n, outcomes.done(f"job {n}"))
+    await outcomes.wait(3)
+    assert outcomes.items == [(f"job {n}", n) for n in range(3)]

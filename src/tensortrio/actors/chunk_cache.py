@@ -262,7 +262,7 @@ class ChunkCache:
         if self._encode_lanes is None:
             limiter = self.limiter
             tokens = 1 if limiter is None else max(1, int(limiter.total_tokens))
-            self._encode_lanes = WorkerLanes(tokens, self._spawner(), limiter)
+            self._encode_lanes = WorkerLanes(tokens, self._spawner(), limiter, courier=True)
         return self._encode_lanes
 
     @property
