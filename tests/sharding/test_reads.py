@@ -194,14 +194,14 @@ def test_corrupt_index_is_data_loss_naming_the_shard() -> None:
     value = bytearray(kv.read("c/0/0").result().value)
     value[-1] ^= 0xFF  # the index checksum
     kv.write("c/0/0", bytes(value)).result()
-    with pytest.raises(DataLossError, match=r"^zarr3 .*cannot decode shard 'c/0/0': crc32c: checksum mismatch"):
+    with pytest.raises(DataLossError, match=r"^zarr3( \S+)?: .*cannot decode shard 'c/0/0': crc32c: checksum mismatch"):
         store[0:8, 0:8].read().result()
 
 
 def test_shard_shorter_than_its_index_is_data_loss() -> None:
     store = written(sharded_spec(MEMORY), pattern((64, 64)))
     store.kvstore.write("c/0/1", b"short").result()
-    with pytest.raises(DataLossError, match=r"^zarr3 .*cannot decode shard 'c/0/1'"):
+    with pytest.raises(DataLossError, match=r"^zarr3( \S+)?: .*cannot decode shard 'c/0/1'"):
         store[0:8, 32:40].read().result()
 
 
@@ -227,6 +227,6 @@ def test_whole_blosc_shard_with_a_corrupt_inner_chunk_is_data_loss_naming_it() -
     value = bytearray(kv.read("c/0/0").result().value)
     value[12] ^= 0xFF  # inner chunk (0, 0)'s header: compressed size
     kv.write("c/0/0", bytes(value)).result()
-    with pytest.raises(DataLossError, match=r"^zarr3 .*'c/0/0': inner chunk \[0, 0\]: blosc: corrupt header"):
+    with pytest.raises(DataLossError, match=r"^zarr3( \S+)?: .*'c/0/0': inner chunk \[0, 0\]: blosc: corrupt header"):
         store[0:32, 0:32].read().result()
     assert np.array_equal(store[32:64, 32:64].read().result(), pattern((64, 64))[32:64, 32:64])

@@ -138,7 +138,7 @@ async def test_corrupt_stored_inner_chunk_fails_the_write_and_keeps_the_shard() 
     value = bytearray((await kv.read("c/0/0")).value)
     value[0] ^= 0xFF  # inner chunk (0, 0)'s first byte
     await kv.write("c/0/0", bytes(value))
-    with pytest.raises(DataLossError, match=r"^zarr3 .*cannot decode shard 'c/0/0': inner chunk \[0, 0\]: crc32c"):
+    with pytest.raises(DataLossError, match=r"^zarr3( \S+)?: .*cannot decode shard 'c/0/0': inner chunk \[0, 0\]: crc32c"):
         await store[0:2, 0:2].write(np.ones((2, 2), np.uint16))
     assert (await kv.read("c/0/0")).value == bytes(value)
     # A write that does not touch the corrupt chunk carries its bytes over unchanged.

@@ -1089,7 +1089,7 @@ def _chunk_cache(
         store_data_equal_to_fill_value=(
             req.store_data_equal_to_fill_value or getattr(codec, "stores_every_chunk", False)
         ),
-        name=f"{fmt.driver_id} {kv.path}",
+        name=f"{fmt.driver_id} {kv.path}" if kv.path else fmt.driver_id,
     )
     caches[key] = cache
     return cache

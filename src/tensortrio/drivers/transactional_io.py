@@ -133,7 +133,7 @@ def write_in_transaction(
         if state.atomic:
             key = cache.codec.chunk_key
             state.claim([kvstore_target(cache.kvstore, key(sel.cell)) for sel in selections])
-        state.reserve(extra, cache.pool.total_bytes_limit, cache.name.rstrip())
+        state.reserve(extra, cache.pool.total_bytes_limit, cache.name)
         for sel, full in zip(selections, fulls, strict=True):
             node = nodes.get(sel.cell)
             if node is None:
