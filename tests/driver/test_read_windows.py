@@ -61,3 +61,48 @@ def test_a_large_read_result_is_pooled_memory_given_back_when_dropped() -> None:
     again = store.read().result()
     assert again.ctypes.data == where  # the same block, already paged in
     assert np.array_equal(again, data)
+
+
+def test_large_chunks_of_a_memory_store_are_decoded_and_copied_by_one_job_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = {
+        "driver": "zarr",
+        "kvstore": {"driver": "memory"},
+        "metadata": {
+            "shape": [1024, 2048],
+            "chunks": [512, 1024],  # 2 MiB chunks
+            "dtype": "<f4",
+            "compressor": {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1},
+        },
+    }
+    store = ts.open(spec, create=True, context=ts.Context()).result()
+    data = np.arange(1024 * 2048, dtype=np.float32).reshape(1024, 2048)
+    store[:, :1024].write(data[:, :1024]).result()
+    store[:512, 1024:].write(data[:512, 1024:]).result()  # chunk 1.1 stays missing
+    expected = data.copy()
+    expected[512:, 1024:] = 0
+    decoded: list[str] = []
+    fetched: list[int] = []
+    decode_copy, fetch = ChunkCache._decode_copy, ChunkCache._fetch
+
+    def spy_decode_copy(self: ChunkCache, out: Any, entry: Any, *args: Any) -> Any:
+        decoded.append(entry.key)
+        return decode_copy(self, out, entry, *args)
+
+    async def spy_fetch(self: ChunkCache, entries: Any, **kwargs: Any) -> Any:
+        fetched.append(len(entries))
+        return await fetch(self, entries, **kwargs)
+
+    monkeypatch.setattr(ChunkCache, "_decode_copy", spy_decode_copy)
+    monkeypatch.setattr(ChunkCache, "_fetch", spy_fetch)
+    assert np.array_equal(store.read().result(), expected)
+    assert sorted(decoded) == ["0.0", "0.1", "1.0"]  # the missing chunk is the fill value
+    assert fetched == []  # nothing went the ensure_fresh way
+    assert np.array_equal(store[500:530, 1000:1030].read().result(), expected[500:530, 1000:1030])
+    store.kvstore.write("0.1", b"garbage").result()
+    with pytest.raises(
+        ts.DataLossError,
+        match=r"^zarr: cannot decode chunk '0\.1': Error decoding blosc chunk: 7 bytes is too short$",
+    ):
+        store.read().result()
