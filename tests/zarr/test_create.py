@@ -102,6 +102,16 @@ def test_create_matches_tensorstore(members: dict[str, Any], schema_json: dict[s
             r'Cannot merge codec spec .*: "compressor" does not match',
         ),
         ({}, {"dtype": "uint8", "domain": {"shape": [6]}, "dimension_units": ["nm"]}, r"Dimension units not supported by zarr driver"),
+        (
+            {"metadata": {"chunks": [2**40, 2**40]}},
+            {"dtype": "float32", "domain": {"shape": [5, 6]}},
+            r"Product of chunk dimensions \{1099511627776, 1099511627776\} is too large",
+        ),
+        (
+            {"metadata": {"chunks": [2**61, 2]}},
+            {"dtype": "float32", "domain": {"shape": [5, 6]}},
+            r"Total number of bytes per chunk is too large",
+        ),
     ],
 )
 def test_create_errors(members: dict[str, Any], schema_json: dict[str, Any], message: str) -> None:
@@ -235,3 +245,27 @@ def test_created_fill_value_is_converted() -> None:
     assert metadata.fill_value is not None
     assert metadata.fill_value.dtype == np.int16
     assert metadata.to_json()["fill_value"] == 7
+
+
+@pytest.mark.parametrize(
+    ("chunks", "dtype", "message"),
+    [
+        ([2**40, 2**40], "<f4", r"Product of chunk dimensions \{1099511627776, 1099511627776\} is too large"),
+        ([2**31, 2**31], "<f4", r"Total number of bytes per chunk is too large"),
+    ],
+)
+def test_chunks_too_large_to_count_are_refused_as_tensorstore_refuses_them(
+    tmp_path: Any, chunks: list[int], dtype: str, message: str
+) -> None:
+    import tensortrio
+
+    spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    members = {"shape": [5, 6], "chunks": chunks, "dtype": dtype}
+    for lib in (tensortrio, ts):
+        with pytest.raises(ValueError, match=f'Cannot create using specified "metadata" and schema: {message}'):
+            lib.open({**spec, "metadata": members}, create=True).result()
+    stored = {**_STORED, **members}
+    (tmp_path / ".zarray").write_text(json.dumps(stored))
+    for lib in (tensortrio, ts):
+        with pytest.raises(ValueError, match=f"{message}"):
+            lib.open(spec).result()

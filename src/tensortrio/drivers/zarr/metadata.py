@@ -10,6 +10,7 @@ length 2``.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
@@ -44,6 +45,7 @@ __all__ = [
 Order = Literal["C", "F"]
 Separator = Literal[".", "/"]
 _MAX_INDEX: Final = 2**63 - 2
+_MAX_INT64: Final = 2**63 - 1
 _KNOWN: Final = (
     "zarr_format",
     "shape",
@@ -101,6 +103,16 @@ class ZarrMetadata:
     filters: tuple[ZarrCodecConfig, ...] | None = None
     dimension_separator: Separator | None = None
     extra_members: tuple[tuple[str, str], ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        # As TensorStore: a chunk must be countable, elements and bytes, in 64 bits.
+        elements = math.prod(self.chunks)
+        if elements > _MAX_INT64:
+            raise InvalidArgumentError(
+                f"Product of chunk dimensions {{{', '.join(map(str, self.chunks))}}} is too large"
+            )
+        if elements * self.dtype.native.itemsize > _MAX_INT64:
+            raise InvalidArgumentError("Total number of bytes per chunk is too large")
 
     @property
     def rank(self) -> int:
