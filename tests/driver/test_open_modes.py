@@ -50,6 +50,20 @@ async def test_create_existing_names_open_flag() -> None:
         await ts.open(MEMORY, context=context, create=True, dtype=ts.int32, shape=[4])
 
 
+@pytest.mark.parametrize("driver", ["zarr", "zarr3", "n5"])
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_create_existing_is_already_exists_even_without_what_new_metadata_needs(
+    tmp_path: object, driver: str, lib: str
+) -> None:
+    module = pytest.importorskip(lib)
+    spec = {"driver": driver, "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    module.open(spec, create=True, dtype=module.int32, shape=[4]).result()
+    for kwargs in ({}, {"dtype": module.int32}):
+        with pytest.raises(ValueError, match=r"ALREADY_EXISTS|metadata already exists"):
+            module.open(spec, create=True, **kwargs).result()
+    module.open(spec, create=True, open=True).result()
+
+
 async def test_open_or_create_validates_existing() -> None:
     context = ts.Context()
     await ts.open(MEMORY, context=context, create=True, dtype=ts.int32, shape=[4, 5])

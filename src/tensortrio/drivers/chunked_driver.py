@@ -969,7 +969,13 @@ async def _open_or_create(
             raise _not_found(fmt, metadata_key)
     if transaction is not None:
         return _stage_new_metadata(fmt, kv, entry, create_schema, members, transaction)
-    metadata = _create(fmt, create_schema, members)
+    try:
+        metadata = _create(fmt, create_schema, members)
+    except InvalidArgumentError:
+        # As TensorStore: that the array exists is the error, not what new metadata would lack.
+        if not mode.open and (await kv.read(entry.key)).state == "value":
+            raise _already_exists(fmt, metadata_key) from None
+        raise
     stamp = await kv.write(entry.key, fmt.encode_metadata(metadata), if_equal=NO_VALUE)
     if stamp.generation:
         entry.set(fmt, metadata, stamp.generation, stamp.time)
