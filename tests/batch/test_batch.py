@@ -88,8 +88,21 @@ async def test_operations_after_submit_start_at_once() -> None:
     batch.submit()
     batch.submit()  # no effect
     assert (await store[0, 1].read(batch=batch)) == 1
-    await store[0, 1].write(5, batch=batch)
+    await store[0, 1].write(ts.array(np.array(5, store.dtype.numpy_dtype)), batch=batch)
     assert (await store[0, 1].read()) == 5
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_a_batch_is_for_writes_copying_from_a_tensorstore(lib: str) -> None:
+    module = pytest.importorskip(lib)
+    store = module.array(np.zeros(3, np.int32))
+    with pytest.raises(
+        ValueError,
+        match=r"^Invalid batch: batch can only be specified when copying from a TensorStore source$",
+    ):
+        store.write(np.ones(3, np.int32), batch=module.Batch())
+    store.write(module.array(np.ones(3, np.int32)), batch=module.Batch()).result()
+    assert store.read().result().tolist() == [1, 1, 1]
 
 
 async def test_async_with_submits_on_exit_in_trio() -> None:

@@ -116,14 +116,27 @@ async def test_write_source_conversion_and_alignment(store: ts.TensorStore) -> N
         r"to the rule 'safe'$",
     ):
         store.write(np.zeros(SHAPE))
+    # As in TensorStore: a source that converts but does not align fails the futures.
+    misaligned = store[1:3].write(np.zeros((3, 5), np.int32))
     with pytest.raises(
         ValueError,
         match=r"^Error aligning dimensions: source dimension 0 \[0, 3\) mismatch with target "
         r"dimension 1 \[0, 7\)$",
     ):
-        store[1:3].write(np.zeros((3, 5), np.int32))
+        await misaligned
     with pytest.raises(OverflowError):
         store.write(2**40)
+    # A source may not have more dimensions than the target.
+    with pytest.raises(
+        ValueError,
+        match=r"^setting an array element with a sequence\. The requested array would exceed "
+        r"the maximum number of dimension of 1\.$",
+    ):
+        store[1, 1].write([[2.7]])
+    with pytest.raises(ValueError, match=r"^object too deep for desired array$"):
+        store[1, 1].write(np.zeros((1, 5), np.int32))
+    with pytest.raises(ValueError, match=r"^Expected array of rank 0, but received array of rank 1$"):
+        store[1, 1, 1].write([2])
     # Python objects convert directly, NumPy arrays safely; size-1 dimensions broadcast.
     await store[0].write(np.arange(5, dtype=np.int16))
     await store[1].write([[2.7]])

@@ -328,7 +328,9 @@ async def test_bad_source_does_not_block_the_commit() -> None:
     store = await _open()
     txn = ts.Transaction()
     with pytest.raises(ValueError, match=r"^Error aligning dimensions"):
-        store.with_transaction(txn).write(np.zeros((3, 3), np.uint16))
+        await store.with_transaction(txn).write(np.zeros((3, 3), np.uint16))
+    with pytest.raises(TypeError, match=r"^Cannot cast array data"):
+        store.with_transaction(txn).write(np.zeros((3, 3), np.float64))
     await txn.commit_async()
     assert txn.commit_started
 

@@ -84,15 +84,30 @@ def align_source(source: np.ndarray, domain: IndexDomain) -> np.ndarray:
     return np.broadcast_to(squeezed, target)
 
 
-def convert_source(source: Any, dtype: np.dtype[Any]) -> np.ndarray:
+def convert_source(source: Any, dtype: np.dtype[Any], rank: int | None = None) -> np.ndarray:
     """``source`` as an array of ``dtype``, converting as TensorStore does.
 
     NumPy arrays convert only under the ``'safe'`` casting rule; anything else
     (Python scalars, lists, NumPy scalars) converts as ``np.asarray(source, dtype)``.
+    ``rank``: the most dimensions the source may have (the target's rank).
 
     Raises:
         TypeError: an array whose dtype does not safely cast to ``dtype``.
+        InvalidArgumentError: the source has more than ``rank`` dimensions.
     """
+    if rank is not None:
+        given = source if isinstance(source, np.ndarray) else np.asarray(source)
+        if given.ndim > rank:
+            if rank == 0:
+                raise InvalidArgumentError(
+                    f"Expected array of rank 0, but received array of rank {given.ndim}"
+                )
+            if isinstance(source, np.ndarray):
+                raise InvalidArgumentError("object too deep for desired array")
+            raise InvalidArgumentError(
+                "setting an array element with a sequence. The requested array would exceed "
+                f"the maximum number of dimension of {rank}."
+            )
     if isinstance(source, np.ndarray):
         if source.dtype == dtype:
             return source
@@ -448,9 +463,12 @@ class TensorStore(DimExpressionShortcuts):
                 the dimensions), or the store was opened without write access.
         """
         if batch is not None:
-
             # Writes read nothing a batch could coalesce: they start at once.
             check_batch(batch, "TensorStore.write")
+            if not isinstance(source, TensorStore):
+                raise InvalidArgumentError(
+                    "Invalid batch: batch can only be specified when copying from a TensorStore source"
+                )
         if not self._rw.write:
             error = InvalidArgumentError("Destination does not support writing.")
             return WriteFutures(_failed(error), _failed(error))
@@ -484,12 +502,18 @@ class TensorStore(DimExpressionShortcuts):
             )
             return WriteFutures(copy_future, commit)
         try:
-            array = convert_source(source, self._driver.numpy_dtype)
-            array = align_source(array, self._transform.domain)
+            array = convert_source(source, self._driver.numpy_dtype, self._transform.input_rank)
         except BaseException:
             if self._transaction is not None:
                 self._transaction.state.end_op()
             raise
+        try:
+            array = align_source(array, self._transform.domain)
+        except InvalidArgumentError as exc:
+            # As TensorStore: a source that converts but does not align fails the futures.
+            if self._transaction is not None:
+                self._transaction.state.end_op()
+            return WriteFutures(_failed(exc), _failed(exc))
         if self._transaction is not None:
             from .transactional_io import stage_write_now, write_in_transaction_op
 
