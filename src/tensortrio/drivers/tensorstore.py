@@ -22,7 +22,8 @@ from ..errors import (
     InvalidArgumentError,
     UnimplementedError,
 )
-from ..index import IndexTransform
+from ..index import IndexDomain, IndexTransform
+from ..index.alignment import align_dimensions
 from ..index.shortcut import DimExpressionShortcuts
 from ..runtime import Future, Promise, WriteFutures, get_runtime
 from ..schema.json_pretty import pretty_repr
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from ..actors.transaction import TransactionState
-    from ..index import IndexDomain
     from ..schema.chunk_layout import ChunkLayout
     from ..schema.codec_spec import CodecSpec
     from ..schema.schema import Schema
@@ -51,37 +51,47 @@ def _failed(error: BaseException) -> Future[Any]:
     return future
 
 
-def align_source(source: np.ndarray, domain: IndexDomain) -> np.ndarray:
-    """Broadcast ``source`` to ``domain``'s shape as TensorStore aligns a write source.
+def align_source(
+    source: np.ndarray, domain: IndexDomain, source_domain: IndexDomain | None = None
+) -> np.ndarray:
+    """``source`` arranged and broadcast to ``domain``'s shape, as TensorStore aligns a write source.
 
-    Dimensions are matched from the right; a source dimension of size 1
-    broadcasts, and extra leading source dimensions must have size 1.
+    ``source_domain``: the source's own domain (a TensorStore source: its
+    labels match dimensions by name); None: an unlabeled domain of
+    ``source``'s shape. See :func:`~tensortrio.index.alignment.align_dimensions`.
 
     Raises:
-        InvalidArgumentError: naming the mismatched source and target dimensions.
+        InvalidArgumentError: naming the source dimensions that do not align.
     """
+    if source_domain is None:
+        source_domain = IndexDomain(shape=source.shape)
+    matches = align_dimensions(source_domain, domain)
+    # Unmatched source dimensions have size 1: reshaping drops them.
+    kept = [i for i, j in enumerate(matches) if j >= 0]
+    squeezed = source.reshape([source.shape[i] for i in kept])
+    by_target = sorted(range(len(kept)), key=lambda k: matches[kept[k]])
+    shape = [1] * domain.rank
+    for i in kept:
+        shape[matches[i]] = source.shape[i]
+    arranged = squeezed.transpose(by_target).reshape(shape)
     target = tuple(domain.shape)
-    shape = source.shape
-    extra = len(shape) - len(target)
-    for k in range(max(extra, 0)):
-        if shape[k] != 1:
-            raise InvalidArgumentError(
-                f"Error aligning dimensions: source dimension {k} [0, {shape[k]}) does not "
-                f"correspond to any target dimension (target rank {len(target)})"
-            )
-    squeezed = source.reshape(shape[extra:]) if extra > 0 else source
-    offset = len(target) - squeezed.ndim
-    for k, size in enumerate(squeezed.shape):
-        j = k + offset
-        if size != 1 and size != target[j]:
-            dim = domain[j]
-            raise InvalidArgumentError(
-                f"Error aligning dimensions: source dimension {k + max(extra, 0)} [0, {size}) "
-                f"mismatch with target dimension {j} [{dim.inclusive_min}, {dim.exclusive_max})"
-            )
-    if squeezed.shape == target:
-        return squeezed
-    return np.broadcast_to(squeezed, target)
+    return arranged if arranged.shape == target else np.broadcast_to(arranged, target)
+
+
+async def read_aligned_source(
+    source: TensorStore, dtype: np.dtype[Any], domain: IndexDomain
+) -> np.ndarray:
+    """``source``'s data, converted to ``dtype`` and aligned to ``domain`` by its labels and shape.
+
+    Raises:
+        InvalidArgumentError: the source's dimensions do not align.
+        TypeError: its data does not convert to ``dtype``.
+        Exception: reading it failed.
+    """
+    data = await source.read()
+    given = source.domain
+    resolved = IndexDomain(inclusive_min=given.inclusive_min, shape=data.shape, labels=given.labels)
+    return align_source(convert_source(data, dtype), domain, resolved)
 
 
 def convert_source(source: Any, dtype: np.dtype[Any], rank: int | None = None) -> np.ndarray:
@@ -671,8 +681,7 @@ async def _write_from_store(
     driver: Driver, transform: IndexTransform, source: TensorStore, copy: Promise[None]
 ) -> None:
     try:
-        data = await source.read()
-        array = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
+        array = await read_aligned_source(source, driver.numpy_dtype, transform.domain)
     except BaseException as exc:
         copy.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise
@@ -734,8 +743,6 @@ async def _resolve(store: TensorStore, fix_resizable_bounds: bool) -> TensorStor
 
 def _keep_implicit(resolved: IndexTransform, original: IndexTransform) -> IndexTransform:
     """``resolved``'s bounds with ``original``'s implicit flags (and labels)."""
-    from ..index import IndexDomain
-
     dims = [
         type(r).make(r.inclusive_min, r.exclusive_max, o.implicit_lower, o.implicit_upper, o.label)
         for r, o in zip(resolved.domain, original.domain, strict=True)

@@ -237,15 +237,14 @@ async def write_in_transaction_op(
     write is staged, i.e. reflected in reads through the transaction. The
     caller registered the operation (``state.begin_op()``).
     """
-    from .tensorstore import TensorStore, align_source, convert_source
+    from .tensorstore import TensorStore, read_aligned_source
 
     try:
         driver = driver.in_transaction(state)
         cache = chunk_cache_of(driver.staging_base, "write")
         resolved = await driver.resolve(transform)
         if isinstance(source, TensorStore):
-            data = await source.read()
-            source = align_source(convert_source(data, driver.numpy_dtype), transform.domain)
+            source = await read_aligned_source(source, driver.numpy_dtype, transform.domain)
         source = driver.to_staged(source)
         if source.nbytes > INLINE_STAGE_BYTES:
             await trio.to_thread.run_sync(
