@@ -60,3 +60,13 @@ def test_json_integers_may_be_written_as_integral_floats(lib: Any) -> None:
 @BOTH
 def test_a_grid_takes_rank_minus_one_as_unspecified(lib: Any) -> None:
     assert lib.ChunkLayout.Grid(rank=-1).rank is None
+
+
+@BOTH
+@pytest.mark.parametrize("driver", ["zarr", "zarr3", "n5"])
+def test_a_rank_0_store_has_a_chunk_layout_of_rank_0(lib: Any, driver: str) -> None:
+    store = lib.open(
+        {"driver": driver, "kvstore": {"driver": "memory"}}, create=True, dtype=lib.int32, shape=[]
+    ).result()
+    assert store.chunk_layout.rank == 0
+    assert store.chunk_layout.to_json() == {"rank": 0}

@@ -321,3 +321,28 @@ def test_codec_spec_normalises_and_merges() -> None:
         CodecSpec({"driver": "zarr", "compressor": None}).merge(spec)
     with pytest.raises(InvalidArgumentError, match=r'^Object includes extra members: "x"$'):
         CodecSpec({"driver": "zarr", "x": 1})
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("0x1p3", 8.0), ("0X1P-2", 0.25), ("-0x1.8p1", -3.0), ("0x10", 16.0), (" 2", 2.0), ("1e3", 1000.0)],
+)
+def test_a_float_fill_value_string_is_read_as_strtod_reads_it(lib: str, text: str, value: float) -> None:
+    module = pytest.importorskip(lib)
+    metadata = {"shape": [2], "chunks": [2], "dtype": "<f8", "fill_value": text}
+    store = module.open(
+        {"driver": "zarr", "kvstore": {"driver": "memory"}, "metadata": metadata}, create=True
+    ).result()
+    assert float(store.fill_value) == value
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+@pytest.mark.parametrize("text", ["abc", "1_0", "inf", "nan", "0xg"])
+def test_other_float_fill_value_strings_are_refused(lib: str, text: str) -> None:
+    module = pytest.importorskip(lib)
+    metadata = {"shape": [2], "chunks": [2], "dtype": "<f8", "fill_value": text}
+    with pytest.raises(ValueError, match="Invalid floating-point value"):
+        module.open(
+            {"driver": "zarr", "kvstore": {"driver": "memory"}, "metadata": metadata}, create=True
+        ).result()

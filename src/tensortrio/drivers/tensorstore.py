@@ -266,6 +266,9 @@ class TensorStore(DimExpressionShortcuts):
     def chunk_layout(self) -> ChunkLayout:
         """Chunk layout of the view."""
         layout: ChunkLayout = self.schema.chunk_layout
+        if layout.rank < 0:
+            # A rank-0 view's layout has no vector to carry its rank: TensorStore still gives it.
+            layout.update(rank=self.rank)
         return layout
 
     @property
