@@ -203,3 +203,13 @@ def test_unsupported_operations_raise_not_implemented_error(lib: Any) -> None:
         store.resize(exclusive_max=[5]).result(timeout=30)
     with pytest.raises(NotImplementedError, match="driver does not support transactions"):
         store.with_transaction(lib.Transaction())[0].write(1).result(timeout=30)
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_an_object_array_holds_json_values_and_elements_take_any_of_them(lib: str) -> None:
+    module = pytest.importorskip(lib)
+    store = module.array(np.array([[1, "a"], [None, [1, 2]]], dtype=object))
+    assert store.dtype == module.json
+    store[0, 0].write({"x": 1}).result()
+    store[1].write([{"y": 2}, 5]).result()
+    assert store.read().result().tolist() == [[{"x": 1}, "a"], [{"y": 2}, 5]]

@@ -168,7 +168,8 @@ def _assign(data: np.ndarray, transform: IndexTransform, source: np.ndarray) -> 
     # The positions are compact (extent 1 where they do not vary): spread to the
     # domain's shape, so that dimensions no output depends on are not dropped.
     shape = transform.domain.shape
-    data[tuple(np.broadcast_to(p, shape) for p in positions)] = source
+    # One element: assign the element itself, or an object array would hold the 0-d source array.
+    data[tuple(np.broadcast_to(p, shape) for p in positions)] = source[()] if source.ndim == 0 else source
 
 
 def _unpickle(
@@ -195,7 +196,9 @@ def _as_array(
         converted = convert_source(source, element.numpy_dtype)
     else:
         converted = np.asarray(source)
-        element = ts_dtype(converted.dtype)  # raises for dtypes TensorStore lacks (e.g. '<U1')
+        # As TensorStore: Python objects are JSON values. Other dtypes it lacks
+        # (e.g. '<U1') are refused.
+        element = ts_dtype("json" if converted.dtype == object else converted.dtype)
         if converted.dtype.byteorder not in "=|":
             converted = converted.astype(converted.dtype.newbyteorder("="))
     referenced = isinstance(source, np.ndarray) and np.may_share_memory(converted, source)
