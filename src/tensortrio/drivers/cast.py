@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import ml_dtypes
 import numpy as np
 
 from ..errors import InvalidArgumentError
@@ -31,7 +32,7 @@ from .driver import Driver, OpenedDriver, OpenRequest, ReadWriteMode, register_d
 from .tensorstore import TensorStore
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ..actors.transaction import TransactionState
     from ..index import IndexDomain, IndexTransform
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from ..schema.spec import Spec
     from .kvstore import KvStore
 
-__all__ = ["CastDriver", "can_convert", "cast", "convert_array"]
+__all__ = ["CastDriver", "can_convert", "cast", "convert_array", "converts_implicitly"]
 
 _RAW = frozenset({"char", "byte"})
 _TEXT = frozenset({"string", "ustring"})
@@ -77,6 +78,71 @@ def can_convert(source: DType, target: DType) -> bool:
     if b == "json":
         return a in numeric
     return False
+
+
+# ml_dtypes' finfo and iinfo (NumPy's, extended to its own types) carry no annotations.
+_finfo: Callable[[np.dtype[Any]], Any] = ml_dtypes.finfo
+_iinfo: Callable[[np.dtype[Any]], Any] = ml_dtypes.iinfo
+
+
+def converts_implicitly(source: DType, target: DType) -> bool:
+    """Whether ``source`` values convert to ``target`` without an explicit ``ts.cast`` (TensorStore's table).
+
+    The conversions TensorStore marks safe: those that keep every value
+    (wider integers, floats with as many mantissa bits and as wide an
+    exponent range, bool to numbers), plus JSON from numbers and unicode,
+    unicode to bytes, and char <-> byte. Numbers to strings, JSON to
+    anything else, and narrowing conversions need ``ts.cast``.
+    """
+    if not can_convert(source, target):
+        return False
+    a, b = _kind(source.name), _kind(target.name)
+    if source == target or a == b == "char":
+        return True
+    if a == "json" or b == "json":
+        return b == "json" and source.name != "string"
+    if a in _TEXT or b in _TEXT:
+        return source.name == "ustring" and target.name == "string"
+    if a == "bool":
+        return True
+    if b == "bool" or (a == "complex" and b != "complex"):
+        return False
+    if a == "number" and b in ("number", "complex"):
+        return _number_fits(source.numpy_dtype, target.numpy_dtype)
+    return _float_fits(_float_part(source.numpy_dtype), _float_part(target.numpy_dtype))
+
+
+def _float_part(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    return np.empty(0, dtype).real.dtype if dtype.kind == "c" else dtype
+
+
+def _number_fits(source: np.dtype[Any], target: np.dtype[Any]) -> bool:
+    source_int = not _is_float(source)
+    target_int = not _is_float(target)
+    if not source_int:
+        return not target_int and _float_fits(source, _float_part(target))
+    low, high = _iinfo(source).min, _iinfo(source).max
+    if target_int:
+        info = _iinfo(target)
+        return bool(info.min <= low and high <= info.max)
+    finfo = _finfo(_float_part(target))
+    return bool(int(high).bit_length() <= finfo.nmant + 1 and high <= float(finfo.max))
+
+
+def _is_float(dtype: np.dtype[Any]) -> bool:
+    return dtype.kind in "fc" or dtype.name.startswith(("float", "bfloat"))  # ml_dtypes' floats
+
+
+def _float_fits(source: np.dtype[Any], target: np.dtype[Any]) -> bool:
+    x, y = _finfo(source), _finfo(target)
+    # A mantissa-less source (float8_e8m0fnu) also fits one exponent below the
+    # target's normals, as the target's subnormal: TensorStore's table says so.
+    return bool(
+        y.nmant >= x.nmant
+        and y.maxexp >= x.maxexp
+        and y.minexp <= x.minexp + (x.nmant == 0)
+        and (float(y.min) < 0 or float(x.min) >= 0)
+    )
 
 
 def _elementwise(array: np.ndarray, fn: Any, dtype: np.dtype[Any]) -> np.ndarray:

@@ -78,20 +78,32 @@ def align_source(
     return arranged if arranged.shape == target else np.broadcast_to(arranged, target)
 
 
-async def read_aligned_source(
-    source: TensorStore, dtype: np.dtype[Any], domain: IndexDomain
-) -> np.ndarray:
-    """``source``'s data, converted to ``dtype`` and aligned to ``domain`` by its labels and shape.
+async def read_aligned_source(source: TensorStore, dtype: Any, domain: IndexDomain) -> np.ndarray:
+    """``source``'s data, converted to ``dtype`` (a ``ts.dtype``) and aligned to ``domain``.
+
+    As TensorStore: only conversions it makes implicitly are made (others
+    need ``ts.cast``); dimensions align by label and shape.
 
     Raises:
-        InvalidArgumentError: the source's dimensions do not align.
-        TypeError: its data does not convert to ``dtype``.
-        Exception: reading it failed.
+        InvalidArgumentError: no implicit conversion, or the dimensions do not align.
+        Exception: reading the source failed.
     """
+    from .cast import can_convert, convert_array, converts_implicitly
+
+    given_dtype = source.dtype
+    if given_dtype != dtype:
+        if not can_convert(given_dtype, dtype):
+            raise InvalidArgumentError(f"Cannot convert {given_dtype.name} -> {dtype.name}")
+        if not converts_implicitly(given_dtype, dtype):
+            raise InvalidArgumentError(
+                f"Explicit data type conversion required to convert {given_dtype.name} -> {dtype.name}"
+            )
     data = await source.read()
     given = source.domain
     resolved = IndexDomain(inclusive_min=given.inclusive_min, shape=data.shape, labels=given.labels)
-    return align_source(convert_source(data, dtype), domain, resolved)
+    if given_dtype != dtype:
+        data = convert_array(data, given_dtype, dtype)
+    return align_source(data, domain, resolved)
 
 
 def convert_source(source: Any, dtype: np.dtype[Any], rank: int | None = None) -> np.ndarray:
@@ -684,7 +696,7 @@ async def _write_from_store(
     driver: Driver, transform: IndexTransform, source: TensorStore, copy: Promise[None]
 ) -> None:
     try:
-        array = await read_aligned_source(source, driver.numpy_dtype, transform.domain)
+        array = await read_aligned_source(source, driver.schema().dtype, transform.domain)
     except BaseException as exc:
         copy.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise

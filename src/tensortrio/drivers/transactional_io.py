@@ -244,7 +244,7 @@ async def write_in_transaction_op(
         cache = chunk_cache_of(driver.staging_base, "write")
         resolved = await driver.resolve(transform)
         if isinstance(source, TensorStore):
-            source = await read_aligned_source(source, driver.numpy_dtype, transform.domain)
+            source = await read_aligned_source(source, driver.schema().dtype, transform.domain)
         source = driver.to_staged(source)
         if source.nbytes > INLINE_STAGE_BYTES:
             await trio.to_thread.run_sync(
