@@ -112,3 +112,17 @@ def test_pickling() -> None:
     copy = pickle.loads(pickle.dumps(view))
     assert copy.domain == view.domain
     np.testing.assert_array_equal(copy.read().result(), [2, 3])
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_small_integers_cast_to_each_other_wrapping_and_to_json_as_integers(lib: Any) -> None:
+    import ml_dtypes
+
+    int4 = lib.array(np.array([0, 1, 2, 7, -8], ml_dtypes.int4))
+    assert lib.cast(int4, lib.int2).read().result().tolist() == [0, 1, -2, -1, 0]
+    as_json = lib.cast(int4, lib.json).read().result().tolist()
+    assert as_json == [0, 1, 2, 7, -8]
+    assert all(type(v) is int for v in as_json)
+    int2 = lib.array(np.zeros(3, ml_dtypes.int2))
+    lib.cast(int2, lib.int4).write(np.array([0, 1, -2], ml_dtypes.int4)).result()
+    assert int2.read().result().tolist() == [0, 1, -2]

@@ -176,7 +176,8 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, complex | np.complexfloating):
         return [float(value.real), float(value.imag)]
     if isinstance(value, np.generic) and value.dtype.type.__module__ != "numpy":
-        return float(value)  # bfloat16, float8...
+        # ml_dtypes' types: int2 and int4 are integers, bfloat16 and float8 floats.
+        return int(value) if value.dtype.name.startswith("int") else float(value)
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -196,7 +197,12 @@ def convert_array(array: np.ndarray, source: DType, target: DType) -> np.ndarray
     if a in ("bool", "number", "complex", "char") and b in ("bool", "number", "complex", "char"):
         if a == "complex" and b != "complex":
             array = np.real(array)  # the real part, without NumPy's ComplexWarning
-        return array.astype(out_dtype)
+        try:
+            return array.astype(out_dtype)
+        except TypeError:
+            # ml_dtypes has no cast between its own integers (int4 -> int2):
+            # through int64, wrapping as TensorStore's conversion does.
+            return array.astype(np.int64).astype(out_dtype)
     if b in _TEXT:
         if a in _TEXT:
             fn = _decode if b == "ustring" else (lambda v: v.encode("utf-8"))
