@@ -193,7 +193,7 @@ def _as_array(
 
     if dtype is not None:
         element = ts_dtype(dtype)
-        converted = convert_source(source, element.numpy_dtype)
+        converted = convert_source(source, element.numpy_dtype, name=element.name)
     else:
         converted = np.asarray(source)
         # As TensorStore: Python objects are JSON values. Other dtypes it lacks

@@ -27,6 +27,7 @@ from ..index.alignment import align_dimensions
 from ..index.shortcut import DimExpressionShortcuts
 from ..runtime import Future, Promise, WriteFutures, get_runtime
 from ..schema.json_pretty import pretty_repr
+from .object_source import OBJECT_DTYPES, object_source
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -106,18 +107,25 @@ async def read_aligned_source(source: TensorStore, dtype: Any, domain: IndexDoma
     return align_source(data, domain, resolved)
 
 
-def convert_source(source: Any, dtype: np.dtype[Any], rank: int | None = None) -> np.ndarray:
+def convert_source(
+    source: Any, dtype: np.dtype[Any], rank: int | None = None, name: str | None = None
+) -> np.ndarray:
     """``source`` as an array of ``dtype``, converting as TensorStore does.
 
     NumPy arrays convert only under the ``'safe'`` casting rule; anything else
     (Python scalars, lists, NumPy scalars) converts as ``np.asarray(source, dtype)``.
     ``rank``: the most dimensions the source may have (the target's rank).
+    ``name``: the TensorStore data type, for those whose elements are Python
+    objects (``string``, ``ustring``, ``json``): their elements are checked.
 
     Raises:
-        TypeError: an array whose dtype does not safely cast to ``dtype``.
+        TypeError: an array whose dtype does not safely cast to ``dtype``, or
+            an element not of the ``name`` data type.
         InvalidArgumentError: the source has more than ``rank`` dimensions.
     """
-    if rank is not None:
+    objects = name in OBJECT_DTYPES
+    if rank is not None and (isinstance(source, np.ndarray) or not objects):
+        # (Lists nested deeper than the rank are elements of an object array.)
         given = source if isinstance(source, np.ndarray) else np.asarray(source)
         if given.ndim > rank:
             if rank == 0:
@@ -130,6 +138,8 @@ def convert_source(source: Any, dtype: np.dtype[Any], rank: int | None = None) -
                 "setting an array element with a sequence. The requested array would exceed "
                 f"the maximum number of dimension of {rank}."
             )
+    if name is not None and objects:
+        return object_source(source, name, rank)
     if isinstance(source, np.ndarray):
         if source.dtype == dtype:
             return source
@@ -527,7 +537,9 @@ class TensorStore(DimExpressionShortcuts):
             )
             return WriteFutures(copy_future, commit)
         try:
-            array = convert_source(source, self._driver.numpy_dtype, self._transform.input_rank)
+            numpy_dtype = self._driver.numpy_dtype
+            name = self.dtype.name if numpy_dtype.kind == "O" else None
+            array = convert_source(source, numpy_dtype, self._transform.input_rank, name)
         except BaseException:
             if self._transaction is not None:
                 self._transaction.state.end_op()
