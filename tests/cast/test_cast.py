@@ -126,3 +126,24 @@ def test_small_integers_cast_to_each_other_wrapping_and_to_json_as_integers(lib:
     int2 = lib.array(np.zeros(3, ml_dtypes.int2))
     lib.cast(int2, lib.int4).write(np.array([0, 1, -2], ml_dtypes.int4)).result()
     assert int2.read().result().tolist() == [0, 1, -2]
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_numbers_cast_to_text_as_cpp_streams_print_them(lib: Any) -> None:
+    import ml_dtypes
+
+    floats = np.array([0.0, 1 / 3, 1234567.0, -2.5e-10, np.inf, np.nan, 100000.0, 1e6])
+    expected = ["0", "0.333333", "1.23457e+06", "-2.5e-10", "inf", "nan", "100000", "1e+06"]
+    assert lib.cast(lib.array(floats), lib.ustring).read().result().tolist() == expected
+    as_bytes = lib.cast(lib.array(floats), lib.string).read().result().tolist()
+    assert as_bytes == [text.encode() for text in expected]
+    assert lib.cast(lib.array(np.array([0.1], np.float16)), lib.ustring).read().result().tolist() == [
+        "0.0999756"
+    ]
+    complexes = lib.array(np.array([1 + 2j, 0.5 - 1e7j]))
+    assert lib.cast(complexes, lib.ustring).read().result().tolist() == ["(1,2)", "(0.5,-1e+07)"]
+    integers = lib.array(np.array([2, -3], ml_dtypes.int4))
+    assert lib.cast(integers, lib.string).read().result().tolist() == [b"2", b"-3"]
+    text = lib.array(np.array([b"", b""], dtype=object), dtype=lib.string)
+    lib.cast(text, lib.float64).write([2.5, 1e20]).result()
+    assert text.read().result().tolist() == [b"2.5", b"1e+20"]

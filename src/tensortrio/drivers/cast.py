@@ -211,7 +211,7 @@ def convert_array(array: np.ndarray, source: DType, target: DType) -> np.ndarray
         elif a == "json":
             fn = _json_text if b == "ustring" else (lambda v: _json_text(v).encode("utf-8"))
         else:
-            fn = str if b == "ustring" else (lambda v: str(v).encode("ascii"))
+            fn = _number_text if b == "ustring" else (lambda v: _number_text(v).encode("ascii"))
         return _elementwise(array, fn, out_dtype)
     if b == "json":
         if a in _TEXT:
@@ -224,6 +224,15 @@ def convert_array(array: np.ndarray, source: DType, target: DType) -> np.ndarray
         return numbers.astype(out_dtype)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidArgumentError(f"Cannot convert json to {name}: {exc}") from exc
+
+
+def _number_text(value: Any) -> str:
+    """A number as TensorStore writes it: C++ stream formatting (``%g``, ``(re,im)``)."""
+    if isinstance(value, complex | np.complexfloating):
+        return f"({_number_text(value.real)},{_number_text(value.imag)})"
+    if isinstance(value, np.integer) or value.dtype.name.startswith("int"):
+        return str(int(value))  # NumPy's integers, and int2/int4
+    return f"{float(value):g}"
 
 
 def _identity(value: Any) -> Any:
