@@ -147,3 +147,25 @@ def test_numbers_cast_to_text_as_cpp_streams_print_them(lib: Any) -> None:
     text = lib.array(np.array([b"", b""], dtype=object), dtype=lib.string)
     lib.cast(text, lib.float64).write([2.5, 1e20]).result()
     assert text.read().result().tolist() == [b"2.5", b"1e+20"]
+
+
+JSON_VALUES = [
+    True, False, 0, 7, -3, 300, 2.5, 2.0, float("nan"), float("inf"),
+    "7", " 5", "0x10", "nan", "2.5", "true", "abc", None, -1, 2**63,
+]  # fmt: skip
+
+
+def _json_to(lib: Any, value: Any, name: str) -> Any:
+    store = lib.array(np.array([value], dtype=object), dtype=lib.json)
+    try:
+        result = lib.cast(store, lib.dtype(name)).read().result().tolist()[0]
+    except ValueError as exc:
+        return str(exc)
+    return "nan" if result != result else result
+
+
+@pytest.mark.parametrize("name", ["bool", "int4", "uint8", "int64", "uint64", "float32", "bfloat16"])
+def test_json_values_convert_to_numbers_by_tensorstores_rules(name: str) -> None:
+    ours = [_json_to(ts, value, name) for value in JSON_VALUES]
+    theirs = [_json_to(tensorstore, value, name) for value in JSON_VALUES]
+    assert ours == theirs

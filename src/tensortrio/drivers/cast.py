@@ -19,6 +19,7 @@ TensorStore's data type conversion table (checked against tensorstore 0.1.86, ``
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,7 +27,8 @@ import ml_dtypes
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..schema.json_member import member_error
+from ..schema.chunk_json import json_text
+from ..schema.json_member import c_double, member_error
 from ..schema.tensorstore_driver import register_tensorstore_driver
 from .driver import Driver, OpenedDriver, OpenRequest, ReadWriteMode, register_driver
 from .tensorstore import TensorStore
@@ -153,10 +155,57 @@ def _elementwise(array: np.ndarray, fn: Any, dtype: np.dtype[Any]) -> np.ndarray
     return out
 
 
-def _json_number(value: Any, target: str) -> Any:
-    if isinstance(value, bool | int | float):
-        return value
-    raise InvalidArgumentError(f"Expected {target}, but received: {value!r}")
+def _json_scalar(target: DType) -> Callable[[Any], Any]:
+    """The conversion of one JSON value to ``target`` (bool or a number), as TensorStore's.
+
+    Booleans take ``true``/``false`` (or those strings); integers take JSON
+    integers, integral floats and decimal integer strings in range; floats
+    take numbers and strings ``strtod`` reads. Nothing else converts.
+    """
+    if target.name == "bool":
+
+        def boolean(value: Any) -> bool:
+            if isinstance(value, bool):
+                return value
+            if value in ("true", "false"):
+                return bool(value == "true")
+            raise InvalidArgumentError(f"Expected boolean, but received: {json_text(value)}")
+
+        return boolean
+    numpy_dtype = target.numpy_dtype
+    if not _is_float(numpy_dtype):
+        info = _iinfo(numpy_dtype)
+        low, high = int(info.min), int(info.max)
+        expected = (
+            f"64-bit {'signed' if low else 'unsigned'} integer"
+            if info.bits == 64
+            else f"integer in the range [{low}, {high}]"
+        )
+
+        def integer(value: Any) -> int:
+            number: Any = value
+            if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+                number = int(value.strip())
+            elif isinstance(value, float) and value.is_integer():
+                number = int(value)
+            if isinstance(number, int) and not isinstance(number, bool) and low <= number <= high:
+                return number
+            raise InvalidArgumentError(f"Expected {expected}, but received: {json_text(value)}")
+
+        return integer
+
+    def floating(value: Any) -> float:
+        number = c_double(value) if isinstance(value, str) else value
+        if isinstance(number, int | float) and not isinstance(number, bool):
+            return float(number)
+        raise InvalidArgumentError(
+            f"Expected 64-bit floating-point number, but received: {json_text(value)}"
+        )
+
+    return floating
+
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
 
 
 def _json_text(value: Any) -> str:
@@ -218,12 +267,7 @@ def convert_array(array: np.ndarray, source: DType, target: DType) -> np.ndarray
             return _elementwise(array, _decode if a == "string" else _identity, out_dtype)
         return _elementwise(array, _to_json, out_dtype)
     # json to a number or bool
-    name = target.name
-    numbers = _elementwise(array, lambda v: _json_number(v, name), np.dtype(object))
-    try:
-        return numbers.astype(out_dtype)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidArgumentError(f"Cannot convert json to {name}: {exc}") from exc
+    return _elementwise(array, _json_scalar(target), out_dtype)
 
 
 def _number_text(value: Any) -> str:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOT_GIVEN",
+    "c_double",
     "json_bool",
     "json_each",
     "json_integer_in",
@@ -72,6 +73,26 @@ def json_integer_in(low: int, high: int) -> Callable[[Any], int]:
         )
 
     return parse
+
+
+def c_double(text: str) -> float | None:
+    """``text`` as C's ``strtod`` reads a whole string (TensorStore's number parsing), or None.
+
+    Decimal or ``0x`` hexadecimal, ``nan`` and ``inf``, surrounding spaces
+    allowed; Python's digit separators (``1_0``) are not.
+    """
+    if "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if not text.strip().lstrip("+-").lower().startswith("0x"):
+        return None  # ``float.fromhex`` would take "abc" for 0xabc
+    try:
+        return float.fromhex(text)
+    except ValueError:
+        return None
 
 
 def json_bool(value: Any) -> bool:

@@ -19,6 +19,7 @@ import numpy as np
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.fill_value import decode_fill_integer, scalar_fill_value
+from ...schema.json_member import c_double
 
 if TYPE_CHECKING:
     from .dtype import ZarrDType
@@ -28,27 +29,11 @@ __all__ = ["convert_fill_value", "decode_fill_value", "encode_fill_value"]
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def _parse_float(text: str) -> float | None:
-    """``text`` as C's ``strtod`` reads a whole string (TensorStore's parser): decimal or hex."""
-    if "_" in text:  # Python's digit separators, which strtod does not know
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    if not text.strip().lstrip("+-").lower().startswith("0x"):
-        return None  # ``float.fromhex`` would take "abc" for 0xabc
-    try:
-        return float.fromhex(text)
-    except ValueError:
-        return None
-
-
 def _decode_float(json: Any) -> float:
     if isinstance(json, str):
         if json in _SPECIAL_FLOATS:
             return _SPECIAL_FLOATS[json]
-        value = _parse_float(json)
+        value = c_double(json)
         if value is not None and math.isfinite(value):
             return value
     elif isinstance(json, int | float) and not isinstance(json, bool):
