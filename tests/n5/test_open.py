@@ -177,3 +177,32 @@ def test_rank_zero_and_assume_metadata() -> None:
     assumed = ts.open(spec, dtype="uint16", shape=[10], context=other, open=True, create=True, assume_metadata=True).result()
     assumed[2:4] = 5
     assert ts.KvStore.open({"driver": "memory"}, context=other).result().list().result() == [b"0"]
+
+
+@pytest.mark.parametrize("driver", ["n5", "zarr"])
+def test_a_blosc_compressor_missing_here_is_refused_before_anything_is_stored(
+    tmp_path: Any, driver: str
+) -> None:
+    import tensortrio
+
+    path = tmp_path / "array"
+    if driver == "n5":
+        metadata: dict[str, Any] = {
+            "dimensions": [4], "blockSize": [4], "dataType": "uint16",
+            "compression": {"type": "blosc", "cname": "snappy", "clevel": 5, "shuffle": 1},
+        }  # fmt: skip
+    else:
+        metadata = {
+            "shape": [4], "chunks": [4], "dtype": "<u2",
+            "compressor": {"id": "blosc", "cname": "snappy", "clevel": 5, "shuffle": 1},
+        }  # fmt: skip
+    spec = {"driver": driver, "kvstore": {"driver": "file", "path": str(path)}}
+    message = r'blosc compressor "snappy" is not available in this numcodecs build$'
+    with pytest.raises(ValueError, match=f'^{driver}: Cannot create using specified "metadata" and schema: {message}'):
+        tensortrio.open({**spec, "metadata": metadata}, create=True).result()
+    assert not path.exists()
+    # An array tensorstore wrote with it is refused at open, not at the first write.
+    tensorstore = pytest.importorskip("tensorstore")
+    tensorstore.open({**spec, "metadata": metadata}, create=True).result()
+    with pytest.raises(ValueError, match=f"^{message}"):
+        tensortrio.open(spec).result()

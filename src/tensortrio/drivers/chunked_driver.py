@@ -807,7 +807,11 @@ def _effective_domain(schema: Schema, transform: IndexTransform | None) -> Schem
 
 def _create(fmt: ChunkedFormat[Any, Any], schema: Schema, members: Any) -> Any:
     try:
-        return fmt.create_metadata(schema, members)
+        metadata = fmt.create_metadata(schema, members)
+        # A codec this process cannot run (a blosc cname its c-blosc lacks) is
+        # refused before anything is stored.
+        fmt.chunk_codec(metadata)
+        return metadata
     except (InvalidArgumentError, ValueError) as exc:
         raise InvalidArgumentError(
             f'{fmt.driver_id}: Cannot create using specified "metadata" and schema: {exc}'

@@ -137,7 +137,12 @@ class N5ChunkCodec:
 
 
 def chunk_codec_for(metadata: N5Metadata) -> N5ChunkCodec:
-    """The block codec of a dataset with ``metadata``."""
+    """The block codec of a dataset with ``metadata``.
+
+    Raises:
+        InvalidArgumentError: its compressor is not available here.
+    """
+    metadata.compression.check_available()
     native = ts_dtype(metadata.data_type).numpy_dtype
     return N5ChunkCodec(
         chunk_shape=metadata.block_size,

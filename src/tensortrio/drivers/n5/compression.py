@@ -98,6 +98,19 @@ class N5Compression:
         """The ``"compression"`` JSON object (keys sorted)."""
         return dict(sorted({"type": self.type, **self.config}.items()))
 
+    def check_available(self) -> None:
+        """Refuse, before any block is read or written, a compressor this process lacks.
+
+        Raises:
+            InvalidArgumentError: a blosc ``cname`` (e.g. ``"snappy"``) that
+                numcodecs' c-blosc was built without, as the zarr driver says.
+        """
+        cname = self.config.get("cname")
+        if self.type == "blosc" and cname not in numcodecs.blosc.list_compressors():
+            raise InvalidArgumentError(
+                f'blosc compressor "{cname}" is not available in this numcodecs build'
+            )
+
     def compress(self, data: np.ndarray) -> bytes:
         """Compress the big-endian element bytes ``data`` (a contiguous array of the stored dtype)."""
         config = self.config
