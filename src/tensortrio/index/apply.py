@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from .transform import IndexTransform
 
-__all__ = ["output_indices", "transform_array"]
+__all__ = ["check_index_arrays", "output_indices", "transform_array"]
 
 
 def output_indices(
@@ -41,19 +41,9 @@ def output_indices(
             raise InvalidArgumentError(
                 f"Input dimension {i} has unbounded domain {dim.bounds_str()}; cannot index an array"
             )
+    check_index_arrays(transform)
     positions = []
     for j, m in enumerate(transform.maps):
-        if m.method is OutputIndexMethod.array and transform.domain.size:
-            assert m.index_array is not None
-            assert m.index_range is not None
-            low, high = int(m.index_array.min()), int(m.index_array.max())
-            r = m.index_range
-            if low < r.inclusive_min or high >= r.exclusive_max:
-                bad = low if low < r.inclusive_min else high
-                raise OutOfRangeError(
-                    f"Index array for output dimension {j}: Index {bad} is outside valid range "
-                    f"{r.bounds_str()}"
-                )
         values = evaluate_map(m, transform.domain) - origin[j]
         if values.size and transform.domain.size:
             low, high = int(values.min()), int(values.max())
@@ -65,6 +55,33 @@ def output_indices(
                 )
         positions.append(values)
     return positions
+
+
+def check_index_arrays(transform: IndexTransform) -> None:
+    """Check that every index array value lies in its map's ``index_range``.
+
+    Indexing a view with an array keeps the view's bounds as the array's
+    valid range (TensorStore checks it when the transform is used, not when
+    it is made): ``store[1:3][[0, 5]]`` must not reach elements 0 and 5.
+
+    Raises:
+        OutOfRangeError: naming the output dimension and the first value outside.
+    """
+    if not transform.domain.size:
+        return
+    for j, m in enumerate(transform.maps):
+        if m.method is not OutputIndexMethod.array:
+            continue
+        assert m.index_array is not None
+        assert m.index_range is not None
+        low, high = int(m.index_array.min()), int(m.index_array.max())
+        r = m.index_range
+        if low < r.inclusive_min or high >= r.exclusive_max:
+            bad = low if low < r.inclusive_min else high
+            raise OutOfRangeError(
+                f"Index array for output dimension {j}: Index {bad} is outside valid range "
+                f"{r.bounds_str()}"
+            )
 
 
 def transform_array(

@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from .apply import check_index_arrays
 from .output_map import OutputIndexMap, OutputIndexMethod
 from .partition_dims import (
     ChunkGrid,
@@ -169,6 +170,7 @@ def partition_index_transform(
                 f"partition: input dimension {dim} has unbounded domain "
                 f"{interval.bounds_str()}; a request domain must be bounded"
             )
+    check_index_arrays(transform)
     maps = [_to_output_map(m) for m in transform.maps]
     return partition_output_maps(domain.origin, domain.shape, maps, chunk_shape, grid_origin)
 
