@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import trio
@@ -100,3 +102,51 @@ async def test_concurrent_resizes_all_apply_in_some_order() -> None:
     # Each resize rewrote the metadata conditionally; the loser re-read and re-applied.
     assert (await store.read()).shape == (10, 20)
     assert store.spec().to_json()["metadata"]["shape"] == [10, 20]
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_a_bad_bound_is_refused_before_anything_changes(lib: str) -> None:
+    module = pytest.importorskip(lib)
+    store = module.open(
+        {"driver": "zarr", "kvstore": {"driver": "memory"}},
+        create=True,
+        dtype=module.int16,
+        shape=[6, 8],
+    ).result()
+    store.write(np.ones((6, 8), np.int16)).result()
+    for bad in (1.5, "3", 2**63):
+        with pytest.raises(TypeError):
+            store.resize(exclusive_max=[bad, None])
+    assert store.resolve().result().shape == (6, 8)
+    assert store.read().result().sum() == 48
+    resized = store.resize(exclusive_max=np.array([3, 8])).result()
+    assert resized.shape == (3, 8)
+    assert all(type(v) is int for v in resized.shape)
+    json.dumps(resized.domain.to_json())
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_resizing_nothing_returns_any_view_unchanged(lib: str) -> None:
+    module = pytest.importorskip(lib)
+    store = module.open(
+        {"driver": "zarr", "kvstore": {"driver": "memory"}},
+        create=True,
+        dtype=module.int16,
+        shape=[6, 8],
+    ).result()
+    for view in (store[1:3], store[1], store.oindex[[0, 2]], store[::2, 1:7:3]):
+        assert view.resize().result().domain == view.domain
+    assert store.resolve().result().shape == (6, 8)
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_stores_specs_and_transforms_are_not_iterable(lib: str) -> None:
+    module = pytest.importorskip(lib)
+    store = module.open(
+        {"driver": "zarr", "kvstore": {"driver": "memory"}}, create=True, dtype=module.int16, shape=[6]
+    ).result()
+    for value in (store, store.spec(), module.IndexTransform(input_rank=1)):
+        with pytest.raises(TypeError, match="is not iterable"):
+            iter(value)
+    with pytest.raises(TypeError):
+        3 in store  # noqa: B015 - the membership test itself must refuse

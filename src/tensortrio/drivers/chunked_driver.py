@@ -644,6 +644,8 @@ def _resized_shape(
     shrink_only: bool,
 ) -> tuple[int, ...]:
     shape = list(domain.shape)
+    if all(v is None for v in (*inclusive_min, *exclusive_max)):
+        return tuple(shape)  # nothing to change, so no view is too narrow (as TensorStore)
     for i in range(transform.input_rank):
         dim = transform.domain[i]
         for bound, value, implicit in (

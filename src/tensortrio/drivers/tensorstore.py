@@ -10,6 +10,7 @@ return futures awaitable from trio, asyncio or any thread.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -183,6 +184,9 @@ class TensorStore(DimExpressionShortcuts):
     """
 
     StorageStatistics: ClassVar[type[StorageStatistics]] = StorageStatistics
+    # Indexing makes views, not elements: without this, ``list(store)`` and
+    # ``x in store`` would index 0, 1, ... forever along an implicit bound.
+    __iter__: ClassVar[None] = None
 
     _driver: Driver
     _transform: IndexTransform
@@ -622,8 +626,8 @@ class TensorStore(DimExpressionShortcuts):
         ``resize_metadata_only``. Resolves to the resized view.
         """
         rank = self.rank
-        lo: list[int | None] = [None] * rank if inclusive_min is None else list(inclusive_min)
-        hi: list[int | None] = [None] * rank if exclusive_max is None else list(exclusive_max)
+        lo = _bounds("inclusive_min", [None] * rank if inclusive_min is None else inclusive_min)
+        hi = _bounds("exclusive_max", [None] * rank if exclusive_max is None else exclusive_max)
         if len(lo) != rank or len(hi) != rank:
             raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
         if not self._rw.write:
@@ -766,6 +770,32 @@ async def _resolve(store: TensorStore, fix_resizable_bounds: bool) -> TensorStor
     if fix_resizable_bounds:
         return store._view(resolved)
     return store._view(_keep_implicit(resolved, store._transform))
+
+
+def _bounds(name: str, values: Iterable[Any]) -> list[int | None]:
+    """``resize`` bounds as Python ints or None, checked before anything changes.
+
+    Raises:
+        TypeError: a bound that is not an integer (``1.5``, ``"3"``, ``True``)
+            or does not fit in 64 bits, naming it.
+    """
+    out: list[int | None] = []
+    for i, value in enumerate(values):
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            if isinstance(value, bool | np.bool_):
+                raise TypeError
+            bound = operator.index(value)
+        except TypeError:
+            raise TypeError(
+                f"resize: {name}[{i}] must be an integer or None, got {value!r}"
+            ) from None
+        if not -(2**63) <= bound < 2**63:
+            raise TypeError(f"resize: {name}[{i}] = {bound} does not fit in a 64-bit integer")
+        out.append(bound)
+    return out
 
 
 def _keep_implicit(resolved: IndexTransform, original: IndexTransform) -> IndexTransform:

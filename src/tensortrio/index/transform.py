@@ -13,7 +13,7 @@ or a NumPy-style indexing expression (see ``tensortrio.index.indexing``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import numpy as np
@@ -130,6 +130,8 @@ class IndexTransform(DimExpressionShortcuts):
 
     domain: IndexDomain
     maps: tuple[OutputIndexMap, ...]
+    # Indexing is not element access: without this, ``list(t)`` would index 0, 1, ... forever.
+    __iter__: ClassVar[None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if "json" in kwargs:

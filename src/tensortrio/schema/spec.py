@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import json as _json
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
@@ -563,6 +563,8 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
 
     __slots__ = ()
     _REPR_NAME = "Spec"
+    # Indexing is not element access: without this, ``list(spec)`` would index 0, 1, ... forever.
+    __iter__: ClassVar[None] = None
 
     def __init__(self, json: Any) -> None:
         self._value = _spec_value(json)
