@@ -169,3 +169,18 @@ def test_json_values_convert_to_numbers_by_tensorstores_rules(name: str) -> None
     ours = [_json_to(ts, value, name) for value in JSON_VALUES]
     theirs = [_json_to(tensorstore, value, name) for value in JSON_VALUES]
     assert ours == theirs
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_cast_views_its_base_through_its_transform(lib: Any) -> None:
+    store = lib.open(
+        {"driver": "zarr", "kvstore": {"driver": "memory"}}, create=True, dtype=lib.int16, shape=[6, 8]
+    ).result()
+    cast = lib.cast(store, lib.float64)
+    assert store.base is None
+    assert cast.base.dtype == lib.int16
+    assert cast[1:3].base.domain == store[1:3].domain
+    assert cast.T.base.domain == store.T.domain
+    assert lib.cast(cast, lib.int32).base.dtype == lib.float64
+    cast.base[0, 0].write(7).result()
+    assert cast[0, 0].read().result() == 7.0

@@ -366,6 +366,10 @@ class CastDriver(Driver):
         return self if base is self.base else attrs.evolve(self, base=base)
 
     @property
+    def adapted(self) -> tuple[Driver, ReadWriteMode]:
+        return self.base, self.base_rw
+
+    @property
     def staging_base(self) -> Driver:
         return self.base.staging_base
 

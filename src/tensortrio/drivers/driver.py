@@ -141,6 +141,15 @@ class Driver(abc.ABC):
         return self
 
     @property
+    def adapted(self) -> tuple[Driver, ReadWriteMode] | None:
+        """An adapter's base driver and the access it was opened with (``TensorStore.base``).
+
+        None for drivers that adapt no other. The base sees the same
+        transforms (an adapter that transforms indices would need more).
+        """
+        return None
+
+    @property
     def staging_base(self) -> Driver:
         """The driver whose chunks a transaction stages this one's reads and writes in.
 

@@ -347,9 +347,13 @@ class TensorStore(DimExpressionShortcuts):
         return self._transaction
 
     @property
-    def base(self) -> None:
-        """Underlying TensorStore of an adapter driver; None here."""
-        return None
+    def base(self) -> TensorStore | None:
+        """The TensorStore an adapter (``ts.cast``) views, through this view's transform; else None."""
+        adapted = self._driver.adapted
+        if adapted is None:
+            return None
+        driver, rw = adapted
+        return TensorStore(driver, self._transform, rw, self._transaction)
 
     # --- spec and repr
 
