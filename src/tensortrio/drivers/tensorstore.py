@@ -65,8 +65,15 @@ def align_source(
     Raises:
         InvalidArgumentError: naming the source dimensions that do not align.
     """
+    target = tuple(domain.shape)
     if source_domain is None:
-        source_domain = IndexDomain(shape=source.shape)
+        # An unlabeled source that broadcasts right-aligned (the usual case) needs no
+        # domain built: a write of many small arrays would pay for it on each.
+        given = source.shape
+        trailing = target[len(target) - len(given) :] if len(given) <= len(target) else None
+        if trailing is not None and all(s in (1, t) for s, t in zip(given, trailing, strict=True)):
+            return source if given == target else np.broadcast_to(source, target)
+        source_domain = IndexDomain(shape=given)
     matches = align_dimensions(source_domain, domain)
     # Unmatched source dimensions have size 1: reshaping drops them.
     kept = [i for i, j in enumerate(matches) if j >= 0]
@@ -76,7 +83,6 @@ def align_source(
     for i in kept:
         shape[matches[i]] = source.shape[i]
     arranged = squeezed.transpose(by_target).reshape(shape)
-    target = tuple(domain.shape)
     return arranged if arranged.shape == target else np.broadcast_to(arranged, target)
 
 
