@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -104,15 +105,20 @@ async def test_concurrent_resizes_all_apply_in_some_order() -> None:
     assert store.spec().to_json()["metadata"]["shape"] == [10, 20]
 
 
-@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
-def test_a_bad_bound_is_refused_before_anything_changes(lib: str) -> None:
+def _zarr_6x8(lib: str) -> Any:
+    """A [6, 8] int16 zarr array on a memory store, made by ``lib`` (tensortrio or tensorstore)."""
     module = pytest.importorskip(lib)
-    store = module.open(
+    return module.open(
         {"driver": "zarr", "kvstore": {"driver": "memory"}},
         create=True,
         dtype=module.int16,
         shape=[6, 8],
     ).result()
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_a_bad_bound_is_refused_before_anything_changes(lib: str) -> None:
+    store = _zarr_6x8(lib)
     store.write(np.ones((6, 8), np.int16)).result()
     for bad in (1.5, "3", 2**63):
         with pytest.raises(TypeError):
@@ -127,13 +133,7 @@ def test_a_bad_bound_is_refused_before_anything_changes(lib: str) -> None:
 
 @pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
 def test_resizing_nothing_returns_any_view_unchanged(lib: str) -> None:
-    module = pytest.importorskip(lib)
-    store = module.open(
-        {"driver": "zarr", "kvstore": {"driver": "memory"}},
-        create=True,
-        dtype=module.int16,
-        shape=[6, 8],
-    ).result()
+    store = _zarr_6x8(lib)
     for view in (store[1:3], store[1], store.oindex[[0, 2]], store[::2, 1:7:3]):
         assert view.resize().result().domain == view.domain
     assert store.resolve().result().shape == (6, 8)
