@@ -439,12 +439,10 @@ class ChunkCache:
                     _install_read,
                 )
             except trio.WouldBlock:
-                pass  # nothing was read: ``ensure_fresh`` reads them all
-            except Exception:
+                fetch = []  # nothing was read: ``ensure_fresh`` reads them all
+            finally:
                 self._misses += len(fetch)
-                raise
         if installed is not None:
-            self._misses += len(fetch)
             for k, copied in zip(fetch, installed, strict=True):
                 served[k] = copied
             fetched = set(fetch)
