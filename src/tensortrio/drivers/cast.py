@@ -274,8 +274,8 @@ def _number_text(value: Any) -> str:
     """A number as TensorStore writes it: C++ stream formatting (``%g``, ``(re,im)``)."""
     if isinstance(value, complex | np.complexfloating):
         return f"({_number_text(value.real)},{_number_text(value.imag)})"
-    if isinstance(value, np.integer) or value.dtype.name.startswith("int"):
-        return str(int(value))  # NumPy's integers, and int2/int4
+    if isinstance(value, int | np.integer) or str(getattr(value, "dtype", "")).startswith("int"):
+        return str(int(value))  # Python's and NumPy's integers, and int2/int4
     return f"{float(value):g}"
 
 
