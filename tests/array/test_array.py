@@ -213,3 +213,10 @@ def test_an_object_array_holds_json_values_and_elements_take_any_of_them(lib: st
     store[0, 0].write({"x": 1}).result()
     store[1].write([{"y": 2}, 5]).result()
     assert store.read().result().tolist() == [[{"x": 1}, "a"], [{"y": 2}, 5]]
+
+
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_an_array_store_has_no_url(lib: str) -> None:
+    module = pytest.importorskip(lib)
+    with pytest.raises(NotImplementedError):
+        module.array(np.arange(3)).url

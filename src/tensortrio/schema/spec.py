@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, UnimplementedError
 from ..index.domain import IndexDomain
 from ..index.json import json_value
 from ..index.shortcut import TransformIndexable
@@ -707,12 +707,14 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         """The TensorStore URL: the KvStore URL and the driver's component.
 
         Raises:
-            ValueError: no kvstore, or the driver has no URL form.
+            ValueError: no kvstore.
+            UnimplementedError: the driver has no URL form (a ``NotImplementedError``
+                as in TensorStore, and a ``ValueError``).
         """
         value = self._value
         scheme = value.driver.url_scheme
         if scheme is None:
-            raise InvalidArgumentError(
+            raise UnimplementedError(
                 f'url: the "{value.driver_id}" driver has no URL representation'
             )
         base = self.base
