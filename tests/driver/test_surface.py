@@ -166,3 +166,31 @@ def test_storage_statistics_matches_tensorstore() -> None:
             ]
         )
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_spec_bound_to_its_stores_context_shows_the_resources_it_uses(lib: Any) -> None:
+    context = lib.Context({"cache_pool": {"total_bytes_limit": 1000}})
+    store = lib.open(SPEC, create=True, dtype=lib.int16, shape=[4], context=context).result()
+    store.write(np.arange(4, dtype=np.int16)).result()
+    resources = {
+        "cache_pool": {"total_bytes_limit": 1000},
+        "data_copy_concurrency": {},
+        "memory_key_value_store": {},
+    }
+    bound = store.spec(retain_context=True)
+    assert bound.to_json()["context"] == resources
+    assert lib.open(bound).result().read().result().tolist() == [0, 1, 2, 3]
+    assert lib.cast(store, lib.float32).spec(retain_context=True).to_json()["context"] == resources
+    assert lib.array(np.arange(3)).spec(retain_context=True).to_json()["context"] == {
+        "data_copy_concurrency": {}
+    }
+    assert "context" not in store.spec().to_json()
+    # Unbound, the resources are specs of new ones: a new, empty memory store.
+    bound.update(unbind_context=True)
+    assert bound.to_json()["context"] == resources
+    with pytest.raises(ValueError, match=r"does not exist"):
+        lib.open(bound).result()
+    stripped = store.spec(retain_context=True)
+    stripped.update(strip_context=True)
+    assert "context" not in stripped.to_json()

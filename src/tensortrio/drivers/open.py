@@ -273,7 +273,8 @@ def open(
     if given:
         parsed.update(**given)
     request = parse_open_request(
-        parsed.to_json(),
+        # A bound spec's resources are shown in its JSON but used through the binding.
+        attrs.evolve(parsed.value, bound_context_json=None).to_json(),
         context=context,
         rw=rw,
         schema=_Schema.from_constraints(parsed.value.schema),

@@ -412,10 +412,10 @@ class TensorStore(DimExpressionShortcuts):
         from ..schema.spec import Spec as _Spec
 
         if retain_context:
-            # Bound to the store's own context (no "context" member): opening the
-            # spec shares the store's resources, e.g. its memory store and caches.
+            # Bound to the store's own context: opening the spec shares the store's
+            # resources, e.g. its memory store and caches.
             spec = _Spec(self._json(minimal=bool(minimal_spec), unbind_context=False))
-            spec.update(context=self._driver.context)
+            spec = spec.bound_to_store(self._driver.context, self._driver.context_json())
         else:
             spec = _Spec(
                 self._json(minimal=bool(minimal_spec), unbind_context=bool(unbind_context))

@@ -126,6 +126,10 @@ class SpecValue:
     fill_missing_data_reads: bool | None = None
     store_data_equal_to_fill_value: bool | None = None
     context: Context | None = None
+    bound_context_json: dict[str, Any] | None = None
+    """The JSON of the resources a spec bound to its store's context uses
+    (``spec(retain_context=True)``): shown as ``"context"``, as TensorStore
+    shows a bound spec's resources, while the binding shares the resources."""
 
     @property
     def driver_id(self) -> str:
@@ -137,6 +141,8 @@ class SpecValue:
         json.update(copy.deepcopy(self.members))
         if self.context_spec is not None and self.context_spec.to_json():
             json["context"] = self.context_spec.to_json(include_defaults)
+        elif self.context is not None and self.bound_context_json:
+            json["context"] = copy.deepcopy(self.bound_context_json)
         if self.kvstore is not None:
             json["kvstore"] = self.kvstore.to_json(include_defaults)
         if self.transform is not None:
@@ -473,15 +479,21 @@ def _context_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
         kvstore = value.kvstore
         if kvstore is not None and kvstore.context:
             kvstore = KvStoreSpec.from_parts(kvstore.driver_spec, kvstore.path, None)
-        value = attrs.evolve(value, context_spec=None, kvstore=kvstore, context=None)
-    if kwargs.get("unbind_context"):
-        # The JSON already holds every resource spec; only the binding is dropped.
-        value = attrs.evolve(value, context=None)
+        value = attrs.evolve(
+            value, context_spec=None, kvstore=kvstore, context=None, bound_context_json=None
+        )
+    if kwargs.get("unbind_context") and value.context is not None:
+        # The resources' JSON becomes the spec's own; only the binding is dropped.
+        shown = value.bound_context_json
+        value = attrs.evolve(value, context=None, bound_context_json=None)
+        if shown and value.context_spec is None:
+            value = attrs.evolve(value, context_spec=ContextSpec(shown))
     context = kwargs.get("context")
     if context is not None:
         if not isinstance(context, Context):
             raise TypeError(f"context must be a ts.Context, got {context!r}")
-        value = attrs.evolve(value, context=context)
+        if context is not value.context:
+            value = attrs.evolve(value, context=context, bound_context_json=None)
     return value
 
 
@@ -589,6 +601,15 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
     def copy(self) -> Spec:
         """A copy (updates to it do not affect this spec)."""
         return Spec.from_value(self._value)
+
+    def bound_to_store(self, context: Context, resources: dict[str, Any]) -> Spec:
+        """This spec bound to an open store's ``context``, whose resources it uses are ``resources``.
+
+        For ``TensorStore.spec(retain_context=True)``: opening it shares those
+        resources, and its JSON shows them as ``"context"`` as TensorStore does.
+        """
+        value = apply_spec_keywords(self._value, {"context": context})
+        return Spec.from_value(attrs.evolve(value, bound_context_json=resources or None))
 
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
         """The TensorStore JSON representation."""
