@@ -21,7 +21,7 @@ import blosc
 import numcodecs.blosc
 import numpy as np
 
-from ..errors import DataLossError
+from ..errors import DataLossError, InvalidArgumentError
 from .blosc_format import blosc_header_sizes
 from .kvstore.value_buffer import new_array
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SMALL",
+    "check_cname_available",
     "compress",
     "decompress",
     "decompress_checked",
@@ -53,6 +54,16 @@ _compress_ext = blosc.blosc_extension.compress  # loaded by ``import blosc``
 _decompress_ptr = blosc.blosc_extension.decompress_ptr
 _CHECKED: set[tuple[int, int, int, str]] = set()
 """``(typesize, clevel, shuffle, cname)`` that ``blosc.compress`` has accepted."""
+
+
+def check_cname_available(cname: str) -> None:
+    """Refuse a blosc ``cname`` that numcodecs' c-blosc was built without (e.g. ``"snappy"``).
+
+    Raises:
+        InvalidArgumentError: naming the compressor.
+    """
+    if cname not in numcodecs.blosc.list_compressors():
+        raise InvalidArgumentError(f'blosc compressor "{cname}" is not available in this numcodecs build')
 
 
 def compress(

@@ -25,6 +25,7 @@ import numpy as np
 from ...errors import DataLossError, InvalidArgumentError
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
+from ..blosc_codec import check_cname_available
 from ..blosc_format import blosc_header_sizes, parse_blosc_cname
 
 if TYPE_CHECKING:
@@ -105,11 +106,8 @@ class N5Compression:
             InvalidArgumentError: a blosc ``cname`` (e.g. ``"snappy"``) that
                 numcodecs' c-blosc was built without, as the zarr driver says.
         """
-        cname = self.config.get("cname")
-        if self.type == "blosc" and cname not in numcodecs.blosc.list_compressors():
-            raise InvalidArgumentError(
-                f'blosc compressor "{cname}" is not available in this numcodecs build'
-            )
+        if self.type == "blosc":
+            check_cname_available(self.config["cname"])
 
     def compress(self, data: np.ndarray) -> bytes:
         """Compress the big-endian element bytes ``data`` (a contiguous array of the stored dtype)."""

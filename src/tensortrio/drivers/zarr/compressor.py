@@ -19,6 +19,7 @@ from ...errors import InvalidArgumentError
 from ...index.interval import INT64_MAX
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.json_member import json_bool, json_integer_in, member_error, registered_member
+from ..blosc_codec import check_cname_available
 from ..blosc_format import parse_blosc_cname
 
 if TYPE_CHECKING:
@@ -49,10 +50,8 @@ class ZarrCodecConfig:
                 build lacks, such as ``"snappy"``).
         """
         config = self.to_json()
-        if config["id"] == "blosc" and config["cname"] not in numcodecs.blosc.list_compressors():
-            raise InvalidArgumentError(
-                f'blosc compressor "{config["cname"]}" is not available in this numcodecs build'
-            )
+        if config["id"] == "blosc":
+            check_cname_available(config["cname"])
         try:
             return numcodecs.get_codec(config)
         except Exception as exc:  # numcodecs raises assorted types for bad configs
