@@ -191,9 +191,10 @@ class WorkerLanes(Generic[T]):
         self._start_lane(borrower)
 
     def _start_lane(self, borrower: object) -> None:
-        trio.lowlevel.start_thread_soon(
-            functools.partial(self._work, borrower), _unwrap, name="tensortrio lane"
-        )
+        # Unnamed: trio names a thread for a named job by two ``pthread_setname_np``
+        # calls (set, then reset), each a ctypes call that gives up the GIL; a lane
+        # starts per chunk on W1's file writes, and those calls cost 1-2% of them.
+        trio.lowlevel.start_thread_soon(functools.partial(self._work, borrower), _unwrap)
 
     def _work(self, borrower: object) -> None:  # worker thread
         lock, queue = self._lock, self._queue
@@ -234,7 +235,7 @@ class WorkerLanes(Generic[T]):
                 return
             self._courier = True
         try:
-            trio.lowlevel.start_thread_soon(self._carry, _unwrap, name="tensortrio courier")
+            trio.lowlevel.start_thread_soon(self._carry, _unwrap)  # unnamed, as lanes
         except Exception:
             # No thread to be had: carry the calls from this one, as before couriers.
             self._carry()
