@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
@@ -89,3 +89,57 @@ def test_spec_matches_tensorstore(tmp_path: Path, index: int) -> None:
     theirs = tensorstore.open({"driver": "zarr3", "kvstore": kvstore}).result()
     assert mine.spec().to_json() == theirs.spec().to_json()
     assert mine.domain.labels == tuple(theirs.domain.labels)
+
+
+_BYTES: Final = {"name": "bytes"}
+
+
+def _sharded(inner: list[int]) -> list[dict[str, Any]]:
+    index = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
+    config = {"chunk_shape": inner, "codecs": [_BYTES], "index_codecs": index}
+    return [{"name": "sharding_indexed", "configuration": config}]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "data_type", "codecs", "message"),
+    [
+        ([2**31, 2**32], "uint8", [_BYTES], r"Integer overflow computing encoded size of array of shape \{2147483648, 4294967296\}"),
+        ([2**30, 2**31], "float32", [{"name": "bytes", "configuration": {"endian": "little"}}], r"Integer overflow computing encoded size of array of shape \{1073741824, 2147483648\}"),
+        # The bytes codec sees the transposed shape, and names it.
+        ([2**30, 2**34], "uint8", [{"name": "transpose", "configuration": {"order": [1, 0]}}, _BYTES], r"shape \{17179869184, 1073741824\}"),
+        ([2**32, 2**31], "uint8", _sharded([2**32, 2**31]), r"Integer overflow computing encoded size of array of shape \{4294967296, 2147483648\}"),
+        ([2**15, 2**15 + 1], "uint8", _sharded([1, 1]), r"grid shape of \{32768, 32769\} has more than 1073741824 entries"),
+    ],
+)
+def test_chunks_too_large_to_count_are_refused_as_tensorstore_refuses_them(
+    tmp_path: Path, chunks: list[int], data_type: str, codecs: list[Any], message: str
+) -> None:
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    grid = {"name": "regular", "configuration": {"chunk_shape": chunks}}
+    metadata = {"shape": chunks, "data_type": data_type, "chunk_grid": grid, "codecs": codecs}
+    for lib in (ts, tensorstore):
+        with pytest.raises(ValueError, match=message):
+            lib.open({**spec, "metadata": metadata}, create=True).result()
+    assert list(tmp_path.iterdir()) == []
+    # The same metadata stored by someone else is refused when opened.
+    stored = {
+        "zarr_format": 3, "node_type": "array", "fill_value": 0,
+        "chunk_key_encoding": {"name": "default"}, **metadata,
+    }
+    (tmp_path / "zarr.json").write_text(json.dumps(stored))
+    for lib in (ts, tensorstore):
+        with pytest.raises(ValueError, match=message):
+            lib.open(spec).result()
+
+
+def test_a_shard_of_a_million_inner_chunks_opens_without_listing_them(tmp_path: Path) -> None:
+    # [1024, 1024] inner chunks of one element: opening used to build a region per chunk (seconds).
+    store = ts.open(
+        {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}},
+        create=True, dtype="uint8", shape=[1024, 1024],
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[1, 1], write_chunk_shape=[1024, 1024]),
+    ).result()
+    store[1000, 3] = 7
+    assert store[999:1001, 3].read().result().tolist() == [0, 7]
+    theirs = tensorstore.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}).result()
+    assert theirs[999:1001, 3].read().result().tolist() == [0, 7]

@@ -58,6 +58,9 @@ __all__ = ["MAX_RANGE_GAP", "MergeOutcome", "RangeRead", "ShardIO"]
 #: Inner chunks whose stored bytes are at most this far apart are read with one request:
 #: reading a few unneeded KiB costs less than another request.
 MAX_RANGE_GAP: Final = 16 * 1024
+#: Shards of at most this many inner chunks list every chunk's region up front (a
+#: tuple per chunk: for larger grids, building it made opening take seconds).
+_LISTED_REGIONS: Final = 1 << 16
 
 
 @attrs.frozen
@@ -93,10 +96,8 @@ class ShardIO:
     """The blosc codec when inner chunks are native ``bytes`` + ``blosc`` (the fast path)."""
     _raw: bool = attrs.field(init=False)
     """Inner chunks are stored as their native bytes (the chain is one native ``bytes`` codec)."""
-    _regions: tuple[tuple[slice, ...], ...] = attrs.field(init=False)
-    """Where each inner chunk (flat, row-major) lies in the shard."""
-    _coords: tuple[NDArray[np.intp], ...] = attrs.field(init=False)
-    """Each inner chunk's (flat, row-major) grid coordinates, one array per dimension."""
+    _regions: tuple[tuple[slice, ...], ...] | None = attrs.field(init=False)
+    """Where each inner chunk (flat, row-major) lies in the shard; None for a large grid."""
 
     def __attrs_post_init__(self) -> None:
         split: list[int] = []
@@ -107,11 +108,10 @@ class ShardIO:
         object.__setattr__(self, "_chunk_nbytes", math.prod(self.layout.chunk_shape) * itemsize)
         object.__setattr__(self, "_blosc", _inner_blosc(self.layout))
         object.__setattr__(self, "_raw", _inner_raw(self.layout))
-        regions = tuple(self.layout.cell_slices(tuple(cell)) for cell in self.layout.cells())
+        regions = None
+        if self.layout.num_chunks <= _LISTED_REGIONS:
+            regions = tuple(self.layout.cell_slices(tuple(cell)) for cell in self.layout.cells())
         object.__setattr__(self, "_regions", regions)
-        grid = self.layout.grid_shape
-        coords = np.unravel_index(np.arange(self.layout.num_chunks), grid) if grid else ()
-        object.__setattr__(self, "_coords", tuple(np.asarray(c, np.intp) for c in coords))
 
     @property
     def num_chunks(self) -> int:
@@ -267,7 +267,7 @@ class ShardIO:
             DataLossError: corrupt bytes (naming the inner chunk).
         """
         layout = self.layout
-        region = self._regions[cell]
+        region = self._region(cell)
         if data is None:
             buffer[region] = layout.info.fill_value
             return
@@ -399,7 +399,15 @@ class ShardIO:
 
     def _where(self, cells: NDArray[np.intp]) -> tuple[NDArray[np.intp], ...]:
         """Fancy indices of flat inner cells into :meth:`_blocks`."""
-        return tuple(axis[cells] for axis in self._coords)
+        grid = self.layout.grid_shape
+        return tuple(np.unravel_index(cells, grid)) if grid else ()
+
+    def _region(self, cell: int) -> tuple[slice, ...]:
+        """Where flat inner chunk ``cell`` lies in the shard."""
+        if self._regions is not None:
+            return self._regions[cell]
+        where = np.unravel_index(cell, self.layout.grid_shape)
+        return self.layout.cell_slices(tuple(int(i) for i in where))
 
     def _load_blosc(
         self,

@@ -8,13 +8,14 @@ bytes must be swapped.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 import numpy as np
 
-from ....errors import DataLossError
+from ....errors import DataLossError, OutOfRangeError
 from ....schema.chunk_json import json_text
 from .base import ArrayInfo, Buffer, check_config_members, config_member_error, register_codec
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["BytesCodec"]
 
 _NATIVE: Final = sys.byteorder
+_MAX_INT64: Final = 2**63 - 1
 
 
 @attrs.frozen
@@ -39,6 +41,17 @@ class BytesCodec:
         return {"configuration": {"endian": self.endian}, "name": "bytes"}
 
     def resolve(self, info: ArrayInfo) -> ArrayToBytesCodec:
+        """This codec for chunks of ``info``, ``endian`` filled in.
+
+        Raises:
+            OutOfRangeError: a chunk's size in bytes does not fit in 64 bits
+                (tensorstore refuses such metadata with this message).
+        """
+        if math.prod(info.shape) * info.dtype.itemsize > _MAX_INT64:
+            shape = ", ".join(map(str, info.shape))
+            raise OutOfRangeError(
+                f"Integer overflow computing encoded size of array of shape {{{shape}}}"
+            )
         if info.dtype.itemsize == 1:
             return BytesCodec(None)
         return BytesCodec(self.endian or "little")

@@ -65,6 +65,8 @@ __all__ = [
     "split_shard",
 ]
 
+_MAX_INNER_CHUNKS: Final = 1 << 30
+"""Most inner chunks a shard may have (tensorstore's limit: the index is 16 bytes per chunk)."""
 MISSING: Final = 2**64 - 1
 """Offset and size of an inner chunk that is not stored."""
 _INDEX_DTYPE: Final = np.dtype(np.uint64)
@@ -140,6 +142,11 @@ class ShardingCodec:
                 f"shape of {{{outer_text}}}"
             )
         grid = tuple(n // c for n, c in zip(shape, self.chunk_shape, strict=True))
+        if math.prod(grid) > _MAX_INNER_CHUNKS:
+            raise InvalidArgumentError(
+                f"grid shape of {{{', '.join(map(str, grid))}}} has more than "
+                f"{_MAX_INNER_CHUNKS} entries"
+            )
         inner_info = info.with_shape(self.chunk_shape)
         inner = self.codecs.resolve(inner_info)
         index_info = ArrayInfo(
