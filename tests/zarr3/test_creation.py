@@ -33,6 +33,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("dimension_names", {"dimension_names": ["x", None]}, {"dtype": "int32", "shape": [3, 4]}),
     ("labels", {}, {"dtype": "int32", "domain": {"labels": ["x", ""], "shape": [3, 4]}}),
     ("bfloat16_rank0", {}, {"dtype": "bfloat16", "shape": []}),
+    ("noshuffle_typesize", {"codecs": ["bytes", {"name": "blosc", "configuration": {"cname": "lz4", "shuffle": "noshuffle", "typesize": 4}}]}, {"dtype": "int32", "shape": [4]}),
+    ("empty_attributes_end_index", {"attributes": {}, "codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2], "index_location": "end"}}]}, {"dtype": "int16", "shape": [8]}),
 ]
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import tensortrio as ts
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 tensorstore = pytest.importorskip("tensorstore")
 zarr = pytest.importorskip("zarr")
@@ -114,7 +112,9 @@ def test_others_write_tensortrio_reads(tmp_path: Path, name: str, codecs: list[A
     np.testing.assert_array_equal(mine.read().result(), expected)
 
 
-@pytest.mark.parametrize("name", ["bytes_big", "crc32c", "sharded", "sharded_nested"])
+@pytest.mark.parametrize(
+    "name", ["bytes_big", "crc32c", "gzip", "sharded", "sharded_nested", "sharded_start_gzip"]
+)
 def test_deterministic_chunks_match_tensorstore_bytes(tmp_path: Path, name: str) -> None:
     codecs = dict(CODECS)[name]
     data = _data()
@@ -122,6 +122,8 @@ def test_deterministic_chunks_match_tensorstore_bytes(tmp_path: Path, name: str)
     tensorstore.open(_spec(tmp_path / "b", codecs), create=True).result()[...].write(data).result()
     keys = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b" / "c").rglob("*") if p.is_file())
     assert keys
+    # zarr.json too: no default index_location, no empty attributes; gzip stamps no time.
+    keys.append(Path("zarr.json"))
     for key in keys:
         assert (tmp_path / "a" / key).read_bytes() == (tmp_path / "b" / key).read_bytes(), key
 
@@ -135,3 +137,26 @@ def test_nan_fill_and_missing_inner_chunks(tmp_path: Path) -> None:
     assert (result[0:3, 0:4] == 1).all()
     assert np.isnan(result[3:, :]).all()
     assert np.isnan(result[:, 4:]).all()
+
+
+def test_blosc_snappy_reads_but_is_refused_for_writing_when_this_build_lacks_it(tmp_path: Path) -> None:
+    from tensortrio.drivers.blosc_codec import check_cname_available
+
+    try:
+        check_cname_available("snappy")
+    except ValueError:
+        pass
+    else:
+        pytest.skip("this numcodecs build has snappy")
+    codecs = ["bytes", {"name": "blosc", "configuration": {"cname": "snappy", "shuffle": "shuffle"}}]
+    message = r'blosc compressor "snappy" is not available in this numcodecs build'
+    with pytest.raises(ValueError, match=message):
+        ts.open(_spec(tmp_path / "mine", codecs), create=True).result()
+    assert not (tmp_path / "mine").exists()
+    data = _data()
+    tensorstore.open(_spec(tmp_path / "t", codecs), create=True).result()[...].write(data).result()
+    store = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path / "t")}}).result()
+    np.testing.assert_array_equal(store.read().result(), data)
+    with pytest.raises(ValueError, match=message):
+        store[0, 0:3].write([1, 2, 3]).result()
+    np.testing.assert_array_equal(store.read().result(), data)

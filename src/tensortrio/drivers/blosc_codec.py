@@ -15,6 +15,7 @@ it), keep using numcodecs, which releases the GIL.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Final
 
 import blosc
@@ -56,13 +57,18 @@ _CHECKED: set[tuple[int, int, int, str]] = set()
 """``(typesize, clevel, shuffle, cname)`` that ``blosc.compress`` has accepted."""
 
 
+@functools.cache
+def _available() -> frozenset[str]:
+    return frozenset(numcodecs.blosc.list_compressors())
+
+
 def check_cname_available(cname: str) -> None:
     """Refuse a blosc ``cname`` that numcodecs' c-blosc was built without (e.g. ``"snappy"``).
 
     Raises:
         InvalidArgumentError: naming the compressor.
     """
-    if cname not in numcodecs.blosc.list_compressors():
+    if cname not in _available():
         raise InvalidArgumentError(f'blosc compressor "{cname}" is not available in this numcodecs build')
 
 

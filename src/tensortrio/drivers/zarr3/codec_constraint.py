@@ -23,14 +23,26 @@ _NESTED = ("codecs", "index_codecs")
 
 def codecs_json_shown(codecs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Codec JSON as TensorStore shows it in a spec or schema: ``index_location`` always present."""
+    return _index_locations(codecs, shown=True)
+
+
+def codecs_json_stored(codecs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Codec JSON as TensorStore stores it in ``zarr.json``: the default ``index_location`` left out."""
+    return _index_locations(codecs, shown=False)
+
+
+def _index_locations(codecs: list[dict[str, Any]], *, shown: bool) -> list[dict[str, Any]]:
     out = []
     for codec in codecs:
         if codec.get("name") == "sharding_indexed":
             config = dict(codec["configuration"])
-            config["index_location"] = config.get("index_location", "end")
+            if shown:
+                config["index_location"] = config.get("index_location", "end")
+            elif config.get("index_location") == "end":
+                del config["index_location"]
             for member in ("codecs", "index_codecs"):
                 if member in config:
-                    config[member] = codecs_json_shown(config[member])
+                    config[member] = _index_locations(config[member], shown=shown)
             codec = {**codec, "configuration": dict(sorted(config.items()))}
         out.append(codec)
     return out

@@ -19,7 +19,7 @@ from ..chunked_format import register_chunked_format
 from ..format_metadata import decode_json_metadata, encode_json_metadata
 from . import codec_spec as _codec_spec  # noqa: F401  (registers the "zarr3" codec driver)
 from .codec import Zarr3ChunkCodec, chunk_codec_for
-from .codec_constraint import codecs_json_shown
+from .codec_constraint import codecs_json_shown, codecs_json_stored
 from .metadata import Zarr3Metadata, parse_zarr3_metadata
 from .metadata_schema import (
     create_metadata,
@@ -57,7 +57,9 @@ class Zarr3Format:
 
     def encode_metadata(self, metadata: Zarr3Metadata) -> bytes:
         """Compact JSON with sorted keys, as TensorStore writes ``zarr.json``."""
-        return encode_json_metadata(metadata.to_json())
+        json = metadata.to_json()
+        json["codecs"] = codecs_json_stored(json["codecs"])
+        return encode_json_metadata(json)
 
     def create_metadata(self, schema: Schema, spec_members: Zarr3SpecMembers) -> Zarr3Metadata:
         return create_metadata(schema, spec_members)

@@ -28,10 +28,11 @@ from ...schema.codec_spec import CodecSpec
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.fill_value import format_array
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
+from ..blosc_codec import check_cname_available
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
 from .chunk_key_encoding import ChunkKeyEncoding
 from .codec_constraint import codecs_json_shown, merge_given_codecs
-from .codecs import CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
+from .codecs import BloscCodec, CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
 from .dimension_units import units_from_attributes, units_into_attributes
 from .dtype import ZARR3_DATA_TYPES
 from .fill_value import convert_fill_value, default_fill_value
@@ -208,7 +209,17 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         dimension_names=names,
     )
     validate_metadata_schema(metadata, constraints)
+    _check_available(metadata.codecs)
     return metadata
+
+
+def _check_available(chain: CodecChain) -> None:
+    """Refuse to create an array this process could not write (a blosc ``cname`` like ``"snappy"``)."""
+    for codec in chain.codecs:
+        if isinstance(codec, BloscCodec):
+            check_cname_available(codec.cname)
+        elif isinstance(codec, ShardingCodec):
+            _check_available(codec.codecs)
 
 
 def _array_order(chain: CodecChain, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -9,6 +9,7 @@ Defaults are TensorStore's: blosc ``cname`` ``"lz4"``, ``clevel`` 5,
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Final, Literal
 
 import attrs
@@ -16,7 +17,7 @@ import numcodecs
 
 from ....errors import DataLossError
 from ....schema.chunk_json import json_text
-from ...blosc_codec import compress, decompress
+from ...blosc_codec import check_cname_available, compress, decompress
 from ...blosc_format import BLOSC_CNAMES
 from .base import (
     ArrayInfo,
@@ -70,12 +71,12 @@ class BloscCodec:
     def resolve(self, info: ArrayInfo) -> BytesToBytesCodec:
         itemsize = info.dtype.itemsize
         shuffle = self.shuffle or ("bitshuffle" if itemsize == 1 else "shuffle")
-        typesize = self.typesize
-        if typesize is None and shuffle != "noshuffle":
-            typesize = itemsize
+        # Without shuffling the type size means nothing: tensorstore drops a given one.
+        typesize = None if shuffle == "noshuffle" else self.typesize or itemsize
         return BloscCodec(self.cname, self.clevel, shuffle, typesize, self.blocksize)
 
     def encode(self, data: Buffer) -> Buffer:
+        check_cname_available(self.cname)
         return compress(
             data,
             cname=self.cname,
@@ -129,7 +130,10 @@ class GzipCodec:
         return self
 
     def encode(self, data: Buffer) -> Buffer:
-        return bytes(numcodecs.GZip(self.level).encode(data))
+        # zlib's own gzip wrapper, as tensorstore's: modification time 0 (the same
+        # data gives the same bytes, where numcodecs stamps the current time).
+        compressor = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+        return compressor.compress(data) + compressor.flush()
 
     def decode(self, data: Buffer) -> Buffer:
         try:
