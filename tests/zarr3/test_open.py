@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tensortrio as ts
-from tensortrio.errors import DataLossError
+from tensortrio.errors import DataLossError, FailedPreconditionError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -157,3 +157,32 @@ def test_an_array_reopens_from_its_own_spec(codecs: list[dict[str, Any]]) -> Non
     store[1:3, 1:3] = 5
     again = ts.open(store.spec(), context=context).result()
     np.testing.assert_array_equal(again.read().result(), store.read().result())
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"q": 1}, None),
+        ({"q": 1.0, "r": [1, 2], "dimension_units": ["m"]}, None),
+        ({}, None),
+        ({"q": 2}, r'^Mismatch in "attributes": Expected "q" of 2 but received: 1$'),
+        ({"z": 1}, r'^Mismatch in "attributes": Expected "z" of 1 but received: <discarded>$'),
+        ({"dimension_units": ["s"]}, r'^Expected "dimension_units" of \["s"\] but received: \["m"\]$'),
+    ],
+)
+def test_attributes_in_the_open_spec_must_be_stored_as_given(
+    tmp_path: Path, attributes: dict[str, Any], message: str | None
+) -> None:
+    tensorstore = pytest.importorskip("tensorstore")
+    kvstore = {"driver": "file", "path": str(tmp_path)}
+    stored = {"q": 1, "r": [1, 2], "dimension_units": ["m"]}
+    ts.open({"driver": "zarr3", "kvstore": kvstore, "metadata": {"shape": [4], "data_type": "int16", "attributes": stored}}, create=True).result()
+    spec = {"driver": "zarr3", "kvstore": kvstore, "metadata": {"attributes": attributes}}
+    if message is None:
+        assert ts.open(spec).result().shape == (4,)
+        tensorstore.open(spec).result()
+        return
+    with pytest.raises(ValueError, match=message.strip("^$")):
+        tensorstore.open(spec).result()
+    with pytest.raises(FailedPreconditionError, match=message):
+        ts.open(spec).result()

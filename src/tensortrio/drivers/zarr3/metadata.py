@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ...errors import InvalidArgumentError
+from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...index.domain import check_unique_labels
 from ...index.interval import MAX_FINITE_INDEX
 from ...schema.chunk_json import expect_object, json_text
@@ -185,7 +185,9 @@ class Zarr3Metadata:
             "zarr_format": 3,
         }
         if self.attributes is not None:
-            json["attributes"] = _json.loads(self.attributes)
+            attributes = _json.loads(self.attributes)
+            if attributes:  # as TensorStore: no attributes, no member
+                json["attributes"] = attributes
         if self.dimension_names is not None:
             json["dimension_names"] = list(self.dimension_names)
         return dict(sorted(json.items()))
@@ -422,3 +424,21 @@ def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3Partia
     ):
         if name in wanted and wanted[name] != stored.get(name):
             raise metadata_mismatch(name, wanted[name], stored.get(name))
+    _check_attributes(wanted.get("attributes", {}), stored.get("attributes", {}))
+
+
+def _check_attributes(wanted: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Each attribute the spec names must be stored with an equal value (others may be stored too).
+
+    Raises:
+        FailedPreconditionError: as TensorStore words it (``<discarded>`` for a missing one).
+    """
+    for name, value in wanted.items():
+        if name == "dimension_units":
+            if value != stored.get(name):
+                raise metadata_mismatch(name, value, stored.get(name))
+        elif name not in stored or stored[name] != value:
+            have = json_text(stored[name]) if name in stored else "<discarded>"
+            raise FailedPreconditionError(
+                f'Mismatch in "attributes": Expected "{name}" of {json_text(value)} but received: {have}'
+            )
