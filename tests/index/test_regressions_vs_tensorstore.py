@@ -274,3 +274,42 @@ def test_a_domain_takes_dim_selections_and_nested_sequences(module: Any) -> None
         ValueError, match=r"^Source dimension list \{0, 0\} is not a valid dimension permutation"
     ):
         domain.transpose([0, "a"])
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("key", "shape"),
+    [
+        # An ``...`` between index arrays separates them even where it stands for no
+        # dimension (as in NumPy): the broadcast dimensions go first.
+        ((slice(None), np.array([0, 1]), Ellipsis, np.array([3, 2])), (2, 5)),
+        ((slice(None), np.array([0, 1]), np.array([3, 2])), (5, 2)),
+        ((Ellipsis, np.array([0, 1]), np.array([3, 2])), (5, 2)),
+        ((np.array([0, 1]), 1, np.array([3, 2])), (2,)),
+    ],
+)
+def test_index_arrays_separated_by_an_empty_ellipsis_go_first(
+    module: Any, key: tuple[Any, ...], shape: tuple[int, ...]
+) -> None:
+    a = np.arange(40, dtype=np.int32).reshape(5, 2, 4)
+    view = module.array(a)[key]
+    assert a[key].shape == shape
+    assert view.domain.shape == shape
+    np.testing.assert_array_equal(view.read().result(), a[key])
+
+
+@BOTH
+@pytest.mark.parametrize("lower", [2, -2, 0])
+def test_a_shape_of_plus_inf_reaches_plus_inf_from_any_lower_bound(module: Any, lower: int) -> None:
+    domain = module.IndexDomain(json={"inclusive_min": [lower], "shape": ["+inf"]})
+    assert domain.to_json() == {"inclusive_min": [lower], "exclusive_max": ["+inf"]}
+    transform = module.IndexTransform(json={"input_inclusive_min": [lower], "input_shape": [["+inf"]]})
+    assert str(transform.domain) == f"{{ [{lower}, +inf*) }}"
+
+
+@BOTH
+@pytest.mark.parametrize("op", ["hull", "intersect"])
+def test_combining_a_domain_with_something_else_is_a_type_error(module: Any, op: str) -> None:
+    domain = module.IndexDomain(shape=[3])
+    with pytest.raises(TypeError):
+        getattr(domain, op)(domain[0])

@@ -353,6 +353,8 @@ class IndexDomain(DimExpressionShortcuts):
         return self._combine(other, "hull")
 
     def _combine(self, other: IndexDomain, op: str) -> IndexDomain:
+        if not isinstance(other, IndexDomain):
+            raise TypeError(f"{op}() argument must be an IndexDomain, not {type(other).__name__}")
         if self.rank != other.rank:
             raise InvalidArgumentError(
                 f"Cannot {op} index domain {self} with index domain {other}: Ranks do not match"

@@ -487,8 +487,9 @@ def apply_numpy_indexing(transform: IndexTransform, key: Any, mode: IndexingMode
         else:
             placed.append(_Placed(t, tuple(range(p, p + t.dims)), p, seq))
             p += t.dims
-    # Array terms stay in place only if nothing but integers separates them.
-    kinds = [item.term.kind for item in placed]
+    # Array terms stay in place only if nothing but integers separates them in the
+    # expression: an ``...`` does, as in NumPy, even where it stands for no dimension.
+    kinds = [t.kind for t in terms]
     array_at = [i for i, k in enumerate(kinds) if k in ("array", "bool")]
     in_place = bool(array_at) and all(
         kinds[i] in ("array", "bool", "int") for i in range(array_at[0], array_at[-1] + 1)

@@ -166,7 +166,7 @@ def _parse_domain(obj: Any, prefix: str, extra: tuple[str, ...]) -> tuple[IndexD
         else:
             value, hi_implicit = upper[i]
             if upper_name == names[2]:
-                hi = lo + value
+                hi = value if value == INF + 1 else lo + value  # a shape of "+inf" reaches +inf
             elif upper_name == names[3]:
                 hi = value + 1 if value != INF + 1 else value
             else:
