@@ -70,3 +70,46 @@ def test_a_rank_0_store_has_a_chunk_layout_of_rank_0(lib: Any, driver: str) -> N
     ).result()
     assert store.chunk_layout.rank == 0
     assert store.chunk_layout.to_json() == {"rank": 0}
+
+
+def _stored(lib: Any) -> Any:
+    context = lib.Context()
+    store = lib.open(
+        {"driver": "zarr", "kvstore": "memory://"}, create=True, dtype="int32", shape=[4, 3],
+        chunk_layout=lib.ChunkLayout(chunk_shape=[4, 1]), context=context,
+    ).result()
+    return store, context
+
+
+@BOTH
+def test_constraints_on_a_transposed_spec_are_on_the_view(lib: Any) -> None:
+    spec = lib.Spec({
+        "driver": "zarr", "kvstore": "memory://",
+        "transform": {"input_shape": [3, 4], "output": [{"input_dimension": 1}, {"input_dimension": 0}]},
+    })
+    spec.update(chunk_layout=lib.ChunkLayout(chunk_shape=[2, 5]), dimension_units=["nm", "s"])
+    assert spec.schema.chunk_layout.write_chunk.shape == (2, 5)
+    assert spec.to_json()["schema"] == {
+        "chunk_layout": {"read_chunk": {"shape": [5, 2]}, "write_chunk": {"shape": [5, 2]}},
+        "dimension_units": [[1.0, "s"], [1.0, "nm"]],
+    }
+    store, context = _stored(lib)
+    # The stored [4, 1] chunks are [1, 4] through .T.
+    lib.open(store.T.spec(), open=True, context=context, chunk_layout=lib.ChunkLayout(chunk_shape=[1, 4])).result()
+    with pytest.raises(ValueError, match=r"write_chunk shape: New hard constraint \(4\) for dimension"):
+        lib.open(store.T.spec(), open=True, context=context, chunk_layout=lib.ChunkLayout(chunk_shape=[4, 1])).result()
+
+
+@BOTH
+def test_constraints_on_a_rank_reduced_or_reversed_view_reach_the_stored_dimensions(lib: Any) -> None:
+    store, _ = _stored(lib)
+    spec = store[1].spec()
+    spec.update(dimension_units=["nm"])
+    assert spec.to_json()["schema"] == {"dimension_units": [None, [1.0, "nm"]]}
+    # A cell boundary b of a reversed dimension is at offset - b + 1; a translated one at offset + b.
+    spec = lib.Spec({
+        "driver": "zarr", "kvstore": "memory://",
+        "transform": {"input_rank": 2, "output": [{"input_dimension": 0, "offset": -5}, {"input_dimension": 1, "stride": -1}]},
+    })
+    spec.update(chunk_layout=lib.ChunkLayout(grid_origin=[2, 7]))
+    assert spec.to_json()["schema"] == {"chunk_layout": {"grid_origin": [-3, -6]}}

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from ..index import IndexTransform, OutputIndexMap
-    from .schema import Schema
+    from .schema import Schema, SchemaConstraints
 
-__all__ = ["indexing_transform", "transform_schema"]
+__all__ = ["indexing_transform", "input_space_constraints", "transform_schema"]
 
 
 def indexing_transform(domain: IndexDomain | None, rank: int | None, what: str) -> IndexTransform:
@@ -75,6 +75,90 @@ def transform_schema(base: Schema, transform: IndexTransform) -> Schema:
     # The fill value carries over as a value: JSON has no form of a complex one.
     fill_value = _transform_fill_value(fill_value, transform, constraints.domain)
     return _Schema.from_constraints(attrs.evolve(_Schema(json).constraints, fill_value=fill_value))
+
+
+def input_space_constraints(given: SchemaConstraints, transform: IndexTransform) -> SchemaConstraints:
+    """Constraints on ``transform``'s output space for ``given``, constraints on its input space.
+
+    What ``Spec.update`` and ``ts.open`` keywords mean for a spec with a
+    transform (a view's spec): the chunk layout and dimension units follow
+    each output dimension back to the input dimension that drives it with
+    stride 1 or -1 (other output dimensions are left unconstrained); dtype,
+    codec and a scalar fill value carry over.
+
+    Raises:
+      InvalidArgumentError: a fill value that varies along dimensions (only a
+        scalar one can be given through a transform here).
+    """
+    from .schema import SchemaConstraints as _SchemaConstraints
+
+    given_json = given.to_json()
+    json = {k: v for k, v in given_json.items() if k in ("dtype", "codec")}
+    json["rank"] = transform.output_rank
+    sources = _unit_stride_sources(transform)
+    layout = given_json.get("chunk_layout")
+    if layout is not None:
+        json["chunk_layout"] = _output_layout(sources, layout)
+    units = given_json.get("dimension_units")
+    if units is not None:
+        json["dimension_units"] = [None if f is None else units[f[0]] for f in sources]
+    out = _SchemaConstraints.from_json(json)
+    fill = given.fill_value
+    if fill is None:
+        return out
+    if fill.ndim and fill.size > 1:
+        raise InvalidArgumentError(
+            "fill_value: only a scalar fill value can be given through a spec's transform, "
+            f"got one of shape {list(fill.shape)}"
+        )
+    return attrs.evolve(out, fill_value=fill.reshape(()))
+
+
+def _unit_stride_sources(transform: IndexTransform) -> list[tuple[int, int, int] | None]:
+    """Per output dimension: (input dimension, offset, stride) of a stride ±1 map, else None."""
+    sources: list[tuple[int, int, int] | None] = []
+    for m in transform.maps:
+        if m.method is OutputIndexMethod.single_input_dimension and m.stride in (1, -1):
+            assert m.input_dimension is not None
+            assert m.stride is not None
+            sources.append((m.input_dimension, m.offset, m.stride))
+        else:
+            sources.append(None)
+    return sources
+
+
+def _output_layout(
+    sources: list[tuple[int, int, int] | None], layout: dict[str, Any]
+) -> dict[str, Any]:
+    """Chunk layout JSON of the input space, carried to the output dimensions ``sources`` name."""
+    out: dict[str, Any] = {}
+    for member in ("read_chunk", "write_chunk", "codec_chunk"):
+        grid = layout.get(member)
+        if grid is None:
+            continue
+        mapped = {}
+        for name, value in grid.items():
+            if isinstance(value, list):  # a per-dimension vector
+                mapped[name] = [None if f is None else value[f[0]] for f in sources]
+            else:  # elements: the same count of elements
+                mapped[name] = value
+        out[member] = mapped
+    origin = layout.get("grid_origin")
+    if origin is not None:
+        # A cell boundary b of an input dimension is at offset + b, or, reversed, offset - b + 1.
+        out["grid_origin"] = [
+            None if f is None or origin[f[0]] is None
+            else f[1] + origin[f[0]] if f[2] == 1 else f[1] - origin[f[0]] + 1
+            for f in sources
+        ]
+    inner = layout.get("inner_order")
+    driven = [f[0] for f in sources if f is not None]
+    if inner is not None and len(set(driven)) == len(driven):
+        position = {i: k for k, i in enumerate(inner)}
+        undriven = [j for j, f in enumerate(sources) if f is None]
+        by_input = sorted((position[f[0]], j) for j, f in enumerate(sources) if f is not None)
+        out["inner_order"] = undriven + [j for _, j in by_input]
+    return out
 
 
 def _input_domain(transform: IndexTransform, domain: IndexDomain) -> IndexDomain:

@@ -11,9 +11,10 @@ context, kvstore, cache revalidation and schema constraints.  Constraints only
 accumulate; open-mode flags are only ever set.
 
 Where this differs from TensorStore: the transform is not derived from a
-schema domain (``Spec.transform`` stays ``None`` until one is given), and
-schema constraints given together with a non-identity transform are taken in
-the transform's input space.
+schema domain (``Spec.transform`` stays ``None`` until one is given). Schema
+constraints given to ``update`` for a spec with a transform (a view's spec)
+are on the view, as in TensorStore: they are carried back through the
+transform to the stored array's space (see ``input_space_constraints``).
 """
 
 from __future__ import annotations
@@ -536,6 +537,15 @@ def _schema_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
                 raise InvalidArgumentError(f"Invalid {what}: {exc}") from None
             transform = transform[merged]
         value = attrs.evolve(value, transform=transform)
+        if schema_kwargs:
+            # The other constraints are on the view too: carried to the stored array's space.
+            from .schema_transform import input_space_constraints
+
+            given = apply_schema_keywords(SchemaConstraints(), schema_kwargs)
+            if given.rank is not None:
+                _check_transform_rank(value, given.rank, "rank of the schema")
+            output = input_space_constraints(given, transform)
+            return attrs.evolve(value, schema=value.schema.with_schema(output))
     schema = apply_schema_keywords(value.schema, schema_kwargs)
     return attrs.evolve(value, schema=schema)
 
