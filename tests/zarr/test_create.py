@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorstore as ts
 
+import tensortrio
 from tensortrio.drivers.zarr import ZARR_FORMAT
 from tensortrio.errors import FailedPreconditionError, InvalidArgumentError
 from tensortrio.schema.chunk_layout import ChunkLayout
@@ -239,12 +240,17 @@ def test_spec_schema_matches_tensorstore() -> None:
 
 
 def test_created_fill_value_is_converted() -> None:
-    metadata = ZARR_FORMAT.create_metadata(
-        Schema(dtype="int16", shape=[4], fill_value=[7, 7, 7, 7]), ZARR_FORMAT.parse_spec_members({})
-    )
-    assert metadata.fill_value is not None
-    assert metadata.fill_value.dtype == np.int16
-    assert metadata.to_json()["fill_value"] == 7
+    # A broadcast array is its one value; [7, 7, 7, 7] is four values (refused, as tensorstore).
+    for value in (7, np.broadcast_to(np.int16(7), (4,))):
+        metadata = ZARR_FORMAT.create_metadata(
+            Schema(dtype="int16", shape=[4], fill_value=value), ZARR_FORMAT.parse_spec_members({})
+        )
+        assert metadata.fill_value is not None
+        assert metadata.fill_value.dtype == np.int16
+        assert metadata.to_json()["fill_value"] == 7
+    for lib in (tensortrio, ts):
+        with pytest.raises(ValueError, match=r"Invalid fill_value: Cannot broadcast array of shape \{4\} to target shape \{\}"):
+            lib.open({"driver": "zarr", "kvstore": "memory://"}, create=True, dtype="int16", shape=[4], fill_value=[7, 7, 7, 7]).result()
 
 
 @pytest.mark.parametrize(
@@ -257,8 +263,6 @@ def test_created_fill_value_is_converted() -> None:
 def test_chunks_too_large_to_count_are_refused_as_tensorstore_refuses_them(
     tmp_path: Any, chunks: list[int], dtype: str, message: str
 ) -> None:
-    import tensortrio
-
     spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": str(tmp_path)}}
     members = {"shape": [5, 6], "chunks": chunks, "dtype": dtype}
     for lib in (tensortrio, ts):

@@ -190,7 +190,9 @@ def fill_value_from_python(value: Any, dtype: DType | None) -> np.ndarray[Any, A
         source = np.asarray(value)
         if not np.can_cast(source.dtype, target, "safe"):
             raise _cast_error(source.dtype, target, source.ndim == 0)
-        return source.astype(target)
+        # As TensorStore's UnbroadcastArray: a broadcast (zero-stride) dimension holds one value.
+        collapsed = source[tuple(slice(0, 1) if st == 0 else slice(None) for st in source.strides)]
+        return unbroadcast(collapsed.astype(target))
     if name in ("string", "ustring"):
         wanted = bytes if name == "string" else str
         array = np.array(value, dtype=object)
@@ -351,21 +353,22 @@ def scalar_fill_value(value: Any, numpy_dtype: np.dtype[Any], name: str) -> np.n
     """A schema fill value as a 0-d array of ``numpy_dtype`` (data type ``name``), for formats
     whose fill value is one scalar (zarr, zarr3).
 
-    An array whose elements are all equal counts as that one value (it broadcasts
-    to the scalar element), as TensorStore's conversion treats it.
+    An array counts as its one element if it has one once its broadcast
+    (zero-stride) dimensions are dropped, as TensorStore unbroadcasts it:
+    ``np.broadcast_to(1, [4])`` is 1, but ``[1, 1, 1, 1]`` is four values.
 
     Raises:
         ValueError: not broadcastable to a scalar, or not convertible to ``name``.
     """
     array = np.asarray(value)
     if array.ndim:
-        flat = array.reshape(-1)
-        if flat.size == 0 or not bool(np.all(flat == flat[0])):
+        kept = array[tuple(0 if stride == 0 else slice(None) for stride in array.strides)]
+        if kept.size != 1:
             raise InvalidArgumentError(
-                f"Invalid fill_value: Cannot broadcast array of shape {format_vector(array.shape)} "
+                f"Invalid fill_value: Cannot broadcast array of shape {format_vector(kept.shape)} "
                 "to target shape {}"
             )
-        array = flat[0]
+        array = kept.reshape(-1)[0]
     try:
         return np.asarray(array).astype(numpy_dtype).reshape(())
     except (TypeError, ValueError) as exc:

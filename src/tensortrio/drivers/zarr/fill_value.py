@@ -115,9 +115,8 @@ def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
 def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
     """Convert a schema fill value to a 0-d array of ``dtype`` (as TensorStore's conversion does).
 
-    An array whose elements are all equal counts as that one value (it
-    broadcasts to the scalar element); anything else cannot be a zarr scalar
-    fill value.
+    An array counts only if it holds one value once unbroadcast (see
+    ``scalar_fill_value``); anything else cannot be a zarr scalar fill value.
 
     Raises:
         ValueError: not broadcastable to a scalar, or not convertible to ``dtype``.

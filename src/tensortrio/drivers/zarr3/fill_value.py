@@ -118,7 +118,7 @@ def default_fill_value(name: str) -> np.ndarray:
 
 
 def convert_fill_value(value: Any, name: str) -> np.ndarray:
-    """A schema fill value as a 0-d array of data type ``name`` (all-equal arrays count as scalars).
+    """A schema fill value as a 0-d array of data type ``name`` (see ``scalar_fill_value``).
 
     Raises:
         ValueError: not a scalar, or not convertible.
