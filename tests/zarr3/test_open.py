@@ -68,7 +68,7 @@ def test_spec_url_and_registered_drivers(tmp_path: Path) -> None:
         "codecs": [{"name": "gzip"}],
         "driver": "zarr3",
     }
-    with pytest.raises(ValueError, match=r'^Error parsing object member "metadata": Object includes extra members: "chunks"$'):
+    with pytest.raises(ValueError, match=r'^Error parsing object member "metadata": Unsupported metadata field "chunks" is not marked \{"must_understand": false\}$'):
         ts.Spec({"driver": "zarr3", "kvstore": {"driver": "memory"}, "metadata": {"chunks": [1]}})
 
 
@@ -185,4 +185,36 @@ def test_attributes_in_the_open_spec_must_be_stored_as_given(
     with pytest.raises(ValueError, match=message.strip("^$")):
         tensorstore.open(spec).result()
     with pytest.raises(FailedPreconditionError, match=message):
+        ts.open(spec).result()
+
+
+@pytest.mark.parametrize(
+    "extension", [{"must_understand": False}, {"must_understand": False, "x": [1, 2]}]
+)
+def test_extension_members_not_to_be_understood_are_kept(tmp_path: Path, extension: dict[str, Any]) -> None:
+    tensorstore = pytest.importorskip("tensorstore")
+    for lib in (ts, tensorstore):
+        path = tmp_path / lib.__name__
+        spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(path)}}
+        store = lib.open(
+            {**spec, "metadata": {"shape": [4], "data_type": "uint8", "myext": extension}}, create=True
+        ).result()
+        assert store.spec().to_json()["metadata"]["myext"] == extension
+        store = lib.open(spec).result()
+        store.resize(exclusive_max=[8]).result()  # rewrites zarr.json
+        stored = json.loads((path / "zarr.json").read_text())
+        assert (stored["shape"], stored["myext"]) == ([8], extension)
+    assert (tmp_path / "tensortrio" / "zarr.json").read_bytes() == (tmp_path / "tensorstore" / "zarr.json").read_bytes()
+
+
+@pytest.mark.parametrize("extension", [{"must_understand": True}, {"x": 1}, 5])
+def test_other_unknown_members_are_refused(tmp_path: Path, extension: Any) -> None:
+    message = r'Unsupported metadata field "myext" is not marked \{"must_understand": false\}'
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    with pytest.raises(ValueError, match=message):
+        ts.open({**spec, "metadata": {"shape": [4], "data_type": "uint8", "myext": extension}}, create=True).result()
+    ts.open({**spec, "metadata": {"shape": [4], "data_type": "uint8"}}, create=True).result()
+    stored = json.loads((tmp_path / "zarr.json").read_text())
+    (tmp_path / "zarr.json").write_text(json.dumps({**stored, "myext": extension}))
+    with pytest.raises(ValueError, match=message):
         ts.open(spec).result()

@@ -16,7 +16,7 @@ import attrs
 from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...index.domain import check_unique_labels
 from ...index.interval import MAX_FINITE_INDEX
-from ...schema.chunk_json import expect_object, json_text
+from ...schema.chunk_json import json_text
 from ...schema.fill_value import fill_values_identical
 from ...schema.json_member import json_each, json_rank_array, member_error, parse_member
 from ..format_metadata import metadata_mismatch, resized_shape
@@ -54,6 +54,32 @@ _KNOWN: Final = (
     "dimension_names",
     "storage_transformers",
 )
+
+
+Extensions = tuple[tuple[str, str], ...]
+"""Extension members (``{"must_understand": false, ...}``) by name, as sorted JSON text."""
+
+
+def _extensions(json: dict[str, Any]) -> Extensions:
+    """The extension members of a metadata object; any other unknown member is an error.
+
+    The zarr v3 specification lets an implementation ignore a member marked
+    ``"must_understand": false``; TensorStore keeps it, in ``zarr.json`` and
+    in the spec, and so does tensortrio.
+
+    Raises:
+        InvalidArgumentError: an unknown member not so marked (TensorStore's message).
+    """
+    found = []
+    for name, value in json.items():
+        if name in _KNOWN:
+            continue
+        if not (isinstance(value, dict) and value.get("must_understand") is False):
+            raise InvalidArgumentError(
+                f'Unsupported metadata field "{name}" is not marked {{"must_understand": false}}'
+            )
+        found.append((name, _json.dumps(value, sort_keys=True)))
+    return tuple(sorted(found))
 
 
 def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
@@ -146,6 +172,7 @@ class Zarr3Metadata:
     chunk_key_encoding: ChunkKeyEncoding = attrs.field(factory=ChunkKeyEncoding)
     attributes: str | None = None
     dimension_names: tuple[str | None, ...] | None = None
+    extensions: Extensions = ()
 
     @property
     def rank(self) -> int:
@@ -190,6 +217,7 @@ class Zarr3Metadata:
                 json["attributes"] = attributes
         if self.dimension_names is not None:
             json["dimension_names"] = list(self.dimension_names)
+        json.update((name, _json.loads(text)) for name, text in self.extensions)
         return dict(sorted(json.items()))
 
     def resize(self, new_shape: Sequence[int]) -> Zarr3Metadata:
@@ -267,12 +295,7 @@ def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
     """
     if not isinstance(json, dict):
         raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
-    extra = [
-        k for k in json
-        if k not in _KNOWN and not (isinstance(json[k], dict) and json[k].get("must_understand") is False)
-    ]
-    if extra:
-        raise InvalidArgumentError(f"Object includes extra members: {', '.join(map(json_text, extra))}")
+    extensions = _extensions(json)
     parse_member(json, "zarr_format", _constant(3), "3")
     parse_member(json, "node_type", _constant("array"), '"array"')
     shape = parse_member(json, "shape", lambda v: _vector(v, 0, None), "array")
@@ -295,6 +318,7 @@ def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
         chunk_key_encoding=encoding,
         attributes=attributes,
         dimension_names=names,
+        extensions=extensions,
     )
 
 
@@ -315,6 +339,7 @@ class Zarr3PartialMetadata:
     dimension_names: tuple[str | None, ...] | None = None
     zarr_format: int | None = None
     node_type: str | None = None
+    extensions: Extensions = ()
 
     @property
     def given_codecs(self) -> list[dict[str, Any]] | None:
@@ -351,6 +376,7 @@ class Zarr3PartialMetadata:
             json["shape"] = list(self.shape)
         if self.zarr_format is not None:
             json["zarr_format"] = self.zarr_format
+        json.update((name, _json.loads(text)) for name, text in self.extensions)
         return json
 
 
@@ -360,7 +386,9 @@ def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
     Raises:
         ValueError: an unknown or invalid member, or ``fill_value`` without ``data_type``.
     """
-    json = expect_object(json, _KNOWN)
+    if not isinstance(json, dict):
+        raise InvalidArgumentError(f"Expected object, but received: {json_text(json)}")
+    extensions = _extensions(json)
     zarr_format = parse_member(json, "zarr_format", _constant(3), None)
     node_type = parse_member(json, "node_type", _constant("array"), None)
     shape = parse_member(json, "shape", lambda v: _vector(v, 0, None), None)
@@ -388,6 +416,7 @@ def parse_partial_metadata(json: Any) -> Zarr3PartialMetadata:
         dimension_names=parse_member(json, "dimension_names", _dimension_names(rank), None),
         zarr_format=zarr_format,
         node_type=node_type,
+        extensions=extensions,
     )
 
 
@@ -423,6 +452,9 @@ def check_metadata_constraints(metadata: Zarr3Metadata, constraints: Zarr3Partia
         "dimension_names",
     ):
         if name in wanted and wanted[name] != stored.get(name):
+            raise metadata_mismatch(name, wanted[name], stored.get(name))
+    for name, _ in constraints.extensions:
+        if wanted[name] != stored.get(name):
             raise metadata_mismatch(name, wanted[name], stored.get(name))
     _check_attributes(wanted.get("attributes", {}), stored.get("attributes", {}))
 

@@ -207,6 +207,7 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         chunk_key_encoding=partial.chunk_key_encoding or ChunkKeyEncoding(),
         attributes=attributes,
         dimension_names=names,
+        extensions=partial.extensions,
     )
     validate_metadata_schema(metadata, constraints)
     _check_available(metadata.codecs)
