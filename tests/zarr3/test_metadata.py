@@ -13,6 +13,8 @@ from tensortrio.drivers.zarr3.fill_value import decode_fill_value, encode_fill_v
 from tensortrio.drivers.zarr3.metadata import parse_partial_metadata, parse_zarr3_metadata
 from tensortrio.errors import InvalidArgumentError
 
+_BYTES = {"name": "bytes", "configuration": {"endian": "little"}}
+
 
 def _json(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
@@ -54,24 +56,42 @@ def test_round_trip_sorted() -> None:
             r'Expected one of "default", "v2", but received: "v3"$',
         ),
         ({"fill_value": 70000}, r'^Error parsing object member "fill_value": Expected integer in the range \[0, 65535\], but received: 70000$'),
-        ({"codecs": ["nope"]}, r'^Error parsing object member "codecs": Error parsing value at position 0: "nope" is not a registered codec$'),
+        ({"codecs": [{"name": "nope"}]}, r'^Error parsing object member "codecs": Error parsing value at position 0: "nope" is not a registered codec$'),
+        # A stored codec is an object, in full (a spec may abbreviate it).
+        ({"codecs": ["bytes"]}, r'^Error parsing object member "codecs": Error parsing value at position 0: Expected object, but received: "bytes"$'),
+        ({"codecs": []}, r'^Error parsing object member "codecs": array -> bytes codec must be specified$'),
         (
-            {"codecs": ["bytes", "transpose"]},
+            {"codecs": [{"name": "bytes"}]},
+            r'^Error parsing object member "codecs": Error parsing value at position 0: "bytes" codec requires that "endian" option is specified for data type uint16$',
+        ),
+        (
+            {"codecs": [_BYTES, {"name": "gzip"}]},
+            r'^Error parsing object member "codecs": Error parsing value at position 1: Error parsing object member "configuration": '
+            r'Error parsing object member "level": Expected integer in the range \[0, 9\], but received: <discarded>$',
+        ),
+        (
+            {"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [5, 5], "codecs": [_BYTES]}}]},
+            r'^Error parsing object member "codecs": Error parsing value at position 0: Error parsing object member "configuration": '
+            r'Error parsing object member "index_codecs": Expected array, but member is missing$',
+        ),
+        ({"chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [5, 5]}, "x": 1}}, r'^Error parsing object member "chunk_grid": Object includes extra members: "x"$'),
+        (
+            {"codecs": [_BYTES, {"name": "transpose"}]},
             r'^Error parsing object member "codecs": Error parsing value at position 1: Error parsing object member "configuration": '
             r'Error parsing object member "order": Expected array, but member is missing$',
         ),
         (
-            {"codecs": ["bytes", {"name": "transpose", "configuration": {"order": [1, 0]}}]},
+            {"codecs": [_BYTES, {"name": "transpose", "configuration": {"order": [1, 0]}}]},
             r'^Error parsing object member "codecs": Error parsing value at position 1: array -> array codec "transpose" must come before the array -> bytes codec$',
         ),
         (
-            {"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [5, 3]}}]},
+            {"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [5, 3], "codecs": [_BYTES], "index_codecs": [_BYTES]}}]},
             r'^Error parsing object member "codecs": sharding_indexed sub-chunk shape of \{5, 3\} does not '
             r"evenly divide chunk shape of \{5, 5\}$",
         ),
         (
-            {"codecs": [{"name": "blosc", "configuration": {"clevel": 10}}]},
-            r'^Error parsing object member "codecs": Error parsing value at position 0: Error parsing object member "configuration": '
+            {"codecs": [_BYTES, {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 10, "shuffle": "shuffle", "typesize": 2, "blocksize": 0}}]},
+            r'^Error parsing object member "codecs": Error parsing value at position 1: Error parsing object member "configuration": '
             r'Error parsing object member "clevel": Expected integer in the range \[0, 9\], but received: 10$',
         ),
         ({"dimension_names": ["x"]}, r'^Error parsing object member "dimension_names": Array has length 1 but should have length 2$'),

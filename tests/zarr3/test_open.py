@@ -218,3 +218,41 @@ def test_other_unknown_members_are_refused(tmp_path: Path, extension: Any) -> No
     (tmp_path / "zarr.json").write_text(json.dumps({**stored, "myext": extension}))
     with pytest.raises(ValueError, match=message):
         ts.open(spec).result()
+
+
+_LITTLE = {"name": "bytes", "configuration": {"endian": "little"}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refused"),
+    [
+        ({"codecs": [{"name": "bytes"}]}, True),  # int16 without endian: the byte order is unknown
+        ({"codecs": [{"name": "bytes"}], "data_type": "uint8"}, False),
+        ({"codecs": [_LITTLE, {"name": "gzip"}]}, True),
+        ({"codecs": [_LITTLE, {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 1, "shuffle": "shuffle"}}]}, True),
+        ({"codecs": [_LITTLE, {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 1, "shuffle": "noshuffle", "blocksize": 0}}]}, False),
+        ({"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [1], "codecs": [_LITTLE]}}]}, True),
+        ({"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [1], "codecs": [_LITTLE], "index_codecs": [{"name": "bytes"}]}}]}, True),
+        ({"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [1], "codecs": [_LITTLE], "index_codecs": [_LITTLE, {"name": "crc32c"}]}}]}, False),
+        ({"codecs": ["bytes"]}, True),
+        ({"codecs": []}, True),
+        ({"chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2], "x": 1}}}, True),
+    ],
+)
+def test_stored_metadata_must_spell_out_its_codecs_as_tensorstore_requires(
+    tmp_path: Path, overrides: dict[str, Any], refused: bool
+) -> None:
+    tensorstore = pytest.importorskip("tensorstore")
+    stored = {
+        "zarr_format": 3, "node_type": "array", "shape": [4], "data_type": "int16", "fill_value": 0,
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2]}},
+        "chunk_key_encoding": {"name": "default"}, "codecs": [_LITTLE], **overrides,
+    }
+    (tmp_path / "zarr.json").write_text(json.dumps(stored))
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    for lib in (ts, tensorstore):
+        if refused:
+            with pytest.raises(ValueError, match=r"codec|chunk_grid"):
+                lib.open(spec).result()
+        else:
+            assert lib.open(spec).result().shape == (4,)

@@ -16,7 +16,7 @@ import attrs
 from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...index.domain import check_unique_labels
 from ...index.interval import MAX_FINITE_INDEX
-from ...schema.chunk_json import json_text
+from ...schema.chunk_json import check_known_members, json_text
 from ...schema.fill_value import fill_values_identical
 from ...schema.json_member import json_each, json_rank_array, member_error, parse_member
 from ..format_metadata import metadata_mismatch, resized_shape
@@ -26,6 +26,7 @@ from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
 from .dimension_units import units_from_attributes
 from .dtype import numpy_dtype, parse_data_type
 from .fill_value import decode_fill_value, encode_fill_value
+from .stored_codecs import check_stored_codecs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -111,15 +112,25 @@ def _chunk_grid(rank: int | None) -> Callable[[Any], tuple[int, ...]]:
             raise member_error(
                 "name", f'Expected "regular", but received: {json_text(value.get("name"))}'
             )
+        check_known_members(value, ("name", "configuration"))
         config = value.get("configuration")
         if not isinstance(config, dict) or "chunk_shape" not in config:
             raise member_error("configuration", f"Expected object with \"chunk_shape\", but received: {json_text(config)}")
+        try:
+            check_known_members(config, ("chunk_shape",))
+        except InvalidArgumentError as exc:
+            raise member_error("configuration", exc) from None
         try:
             return _vector(config["chunk_shape"], 1, rank)
         except InvalidArgumentError as exc:
             raise member_error("configuration", member_error("chunk_shape", exc)) from None
 
     return parse
+
+
+def _stored_codecs(value: Any, data_type: str) -> CodecChain:
+    check_stored_codecs(value, data_type)
+    return parse_codec_chain(value)
 
 
 def _attributes(value: Any) -> str:
@@ -304,7 +315,7 @@ def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
     chunk_shape = parse_member(json, "chunk_grid", _chunk_grid(rank), "object")
     encoding = parse_member(json, "chunk_key_encoding", parse_chunk_key_encoding, "object")
     fill_value = parse_member(json, "fill_value", lambda v: decode_fill_value(v, data_type), "value")
-    chain = parse_member(json, "codecs", parse_codec_chain, "array")
+    chain = parse_member(json, "codecs", lambda v: _stored_codecs(v, data_type), "array")
     attributes = parse_member(json, "attributes", _attributes, None)
     names = parse_member(json, "dimension_names", _dimension_names(rank), None)
     parse_member(json, "storage_transformers", _storage_transformers, None)
