@@ -33,6 +33,10 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("dimension_names", {"dimension_names": ["x", None]}, {"dtype": "int32", "shape": [3, 4]}),
     ("labels", {}, {"dtype": "int32", "domain": {"labels": ["x", ""], "shape": [3, 4]}}),
     ("bfloat16_rank0", {}, {"dtype": "bfloat16", "shape": []}),
+    # A codec spec's sharding codec may leave its chunk_shape to the layout's read chunks.
+    ("sharding_shape_from_layout", {}, {"dtype": "uint16", "shape": [100, 80], "chunk_layout": {"read_chunk_shape": [10, 20], "write_chunk_shape": [50, 40]}, "codec": {"driver": "zarr3", "codecs": [{"name": "sharding_indexed", "configuration": {"index_location": "start"}}]}}),
+    ("sharding_shape_transposed", {}, {"dtype": "uint16", "shape": [100, 80], "chunk_layout": {"read_chunk_shape": [10, 20], "write_chunk_shape": [50, 40]}, "codec": {"driver": "zarr3", "codecs": [{"name": "transpose", "configuration": {"order": [1, 0]}}, {"name": "sharding_indexed", "configuration": {}}]}}),
+    ("sharding_shape_whole_chunk", {}, {"dtype": "uint16", "shape": [100, 80], "codec": {"driver": "zarr3", "codecs": [{"name": "sharding_indexed", "configuration": {}}]}}),
     ("noshuffle_typesize", {"codecs": ["bytes", {"name": "blosc", "configuration": {"cname": "lz4", "shuffle": "noshuffle", "typesize": 4}}]}, {"dtype": "int32", "shape": [4]}),
     ("empty_attributes_end_index", {"attributes": {}, "codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [2], "index_location": "end"}}]}, {"dtype": "int16", "shape": [8]}),
 ]

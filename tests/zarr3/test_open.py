@@ -232,6 +232,7 @@ _LITTLE = {"name": "bytes", "configuration": {"endian": "little"}}
         ({"codecs": [_LITTLE, {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 1, "shuffle": "shuffle"}}]}, True),
         ({"codecs": [_LITTLE, {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 1, "shuffle": "noshuffle", "blocksize": 0}}]}, False),
         ({"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [1], "codecs": [_LITTLE]}}]}, True),
+        ({"codecs": [{"name": "sharding_indexed", "configuration": {"codecs": [_LITTLE], "index_codecs": [_LITTLE]}}]}, True),
         ({"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [1], "codecs": [_LITTLE], "index_codecs": [{"name": "bytes"}]}}]}, True),
         ({"codecs": [{"name": "sharding_indexed", "configuration": {"chunk_shape": [1], "codecs": [_LITTLE], "index_codecs": [_LITTLE, {"name": "crc32c"}]}}]}, False),
         ({"codecs": ["bytes"]}, True),

@@ -250,6 +250,8 @@ def chain_read_chunk_shape(
     while isinstance(chain.array_to_bytes, ShardingCodec):
         perm = tuple(perm[i] for i in chain.inner_permutation(rank))
         inner = chain.array_to_bytes.chunk_shape
+        if inner is None:
+            return None  # a codec spec leaving it to the layout
         shape = tuple(inner[perm.index(i)] for i in range(rank))
         chain = chain.array_to_bytes.codecs
     return shape

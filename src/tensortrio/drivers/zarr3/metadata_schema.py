@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ...errors import InvalidArgumentError
 from ...index.interval import INF
 from ...schema.chunk_grid import GridConstraints
@@ -187,10 +189,14 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         constraints.chunk_layout,
         rank,
         partial.chunk_shape,
-        None if sharding is None else _array_order(chain, sharding.chunk_shape),
+        None if sharding is None or sharding.chunk_shape is None else _array_order(chain, sharding.chunk_shape),
         None,
     )
     read, write = choose_read_write_chunk_shapes(layout, domain)
+    if sharding is not None and sharding.chunk_shape is None:
+        # A codec spec that leaves the inner chunks to the layout: its read chunks (as tensorstore).
+        sharding = attrs.evolve(sharding, chunk_shape=_codec_order(chain, read))
+        chain = attrs.evolve(chain, array_to_bytes=sharding)
     if partial.codecs is None:
         # Codecs the metadata names are stored as given; others follow the layout.
         order = layout.inner_order
@@ -230,17 +236,27 @@ def _array_order(chain: CodecChain, shape: tuple[int, ...]) -> tuple[int, ...]:
     the transposed dimensions (a ``C``/``F`` order, unresolved here, is the
     identity or the reversal).
     """
-    dims = list(range(len(shape)))
+    out = [0] * len(shape)
+    for position, dim in enumerate(_transposed_dims(chain, len(shape))):
+        out[dim] = shape[position]
+    return tuple(out)
+
+
+def _codec_order(chain: CodecChain, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` in the array's dimension order, as the array-to-bytes codec sees it (the inverse)."""
+    return tuple(shape[dim] for dim in _transposed_dims(chain, len(shape)))
+
+
+def _transposed_dims(chain: CodecChain, rank: int) -> list[int]:
+    """The array dimension at each position the array-to-bytes codec sees, after the transposes."""
+    dims = list(range(rank))
     for codec in chain.array_to_array:
         order = getattr(codec, "order", None)
         if order == "F":
             dims = dims[::-1]
         elif isinstance(order, tuple):
             dims = [dims[i] for i in order]
-    out = [0] * len(shape)
-    for position, dim in enumerate(dims):
-        out[dim] = shape[position]
-    return tuple(out)
+    return dims
 
 
 def _with_transpose(chain: CodecChain, order: tuple[int, ...]) -> CodecChain:
@@ -333,6 +349,7 @@ def _codecs_match(given: list[dict[str, Any]], metadata: Zarr3Metadata) -> bool:
     sharding = metadata.codecs.array_to_bytes
     if isinstance(wanted.array_to_bytes, ShardingCodec) or not isinstance(sharding, ShardingCodec):
         return False
+    assert sharding.chunk_shape is not None  # stored metadata gives it
     return given_codecs_match(
         given, wanted, sharding.codecs, sharding.chunk_shape, data_type, fill_value
     )

@@ -32,6 +32,7 @@ _REQUIRED: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("blocksize", f"Expected integer in the range [0, 715827542], {_DISCARDED}"),
     ),
     "sharding_indexed": (
+        ("chunk_shape", "Expected array, but member is missing"),
         ("codecs", "Expected array, but member is missing"),
         ("index_codecs", "Expected array, but member is missing"),
     ),

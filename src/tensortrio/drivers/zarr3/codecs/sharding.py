@@ -107,7 +107,8 @@ class ShardingCodec:
     omitted from the JSON as TensorStore omits it).
     """
 
-    chunk_shape: tuple[int, ...]
+    chunk_shape: tuple[int, ...] | None
+    """None in a codec spec that leaves it to the chunk layout (its read chunk shape)."""
     codecs: CodecChain = attrs.field(factory=lambda: CodecChain(array_to_bytes=BytesCodec()))
     index_codecs: CodecChain = attrs.field(
         factory=lambda: CodecChain(array_to_bytes=BytesCodec(), bytes_to_bytes=(Crc32cCodec(),))
@@ -118,16 +119,21 @@ class ShardingCodec:
 
     def to_json(self) -> dict[str, Any]:
         config: dict[str, Any] = {
-            "chunk_shape": list(self.chunk_shape),
             "codecs": self.codecs.to_json(),
             "index_codecs": self.index_codecs.to_json(),
         }
+        if self.chunk_shape is not None:
+            config["chunk_shape"] = list(self.chunk_shape)
         if self.index_location is not None:
             config["index_location"] = self.index_location
         return {"configuration": config, "name": "sharding_indexed"}
 
     def resolve(self, info: ArrayInfo) -> ArrayToBytesCodec:
         shape = info.shape
+        if self.chunk_shape is None:
+            raise InvalidArgumentError(
+                "sharding_indexed: 'chunk_shape' must be specified, or a read chunk shape given"
+            )
         if len(self.chunk_shape) != len(shape):
             raise InvalidArgumentError(
                 f"sharding_indexed: 'chunk_shape' {list(self.chunk_shape)} must have rank "
@@ -443,15 +449,15 @@ def _decode_raw(
 def _parse(config: dict[str, Any]) -> ShardingCodec:
     check_config_members(config, ("chunk_shape", "codecs", "index_codecs", "index_location"))
     shape = config.get("chunk_shape")
-    if shape is None:
-        raise config_member_error("chunk_shape", "Expected array, but member is missing")
-    if not isinstance(shape, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape
+    # A codec spec may leave it out: creation takes the chunk layout's read chunk shape.
+    if shape is not None and (
+        not isinstance(shape, list)
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
     ):
         raise config_member_error(
             "chunk_shape", f"Expected array of positive integers, but received: {json_text(shape)}"
         )
-    codec = ShardingCodec(tuple(shape))
+    codec = ShardingCodec(None if shape is None else tuple(shape))
     if "codecs" in config:
         try:
             codec = attrs.evolve(codec, codecs=parse_codec_chain(config["codecs"]))
