@@ -313,3 +313,16 @@ def test_combining_a_domain_with_something_else_is_a_type_error(module: Any, op:
     domain = module.IndexDomain(shape=[3])
     with pytest.raises(TypeError):
         getattr(domain, op)(domain[0])
+
+
+@BOTH
+@pytest.mark.parametrize("view", [lambda a: a[5, 0:0], lambda a: a.oindex[5, []]])
+def test_an_array_refuses_a_constant_index_outside_it_even_for_an_empty_view(module: Any, view: Any) -> None:
+    store = view(module.array(np.zeros((3, 2), np.int32)))
+    message = r"Checking bounds of constant output index map for dimension 0: Index 5 is outside valid range \[0, 3\)"
+    with pytest.raises(ValueError, match=message):
+        store.read().result()
+    with pytest.raises(ValueError, match=message):
+        store.write(np.zeros(store.shape, np.int32)).result()
+    # An array of no element reads any view of it.
+    assert module.array(np.zeros((3, 2, 0), np.int32))[7].read().result().shape == (2, 0)

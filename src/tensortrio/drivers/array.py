@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..errors import InvalidArgumentError, UnimplementedError
+from ..errors import InvalidArgumentError, OutOfRangeError, UnimplementedError
 from ..index import IndexDomain
 from ..index.apply import output_indices, transform_array
+from ..index.output_map import OutputIndexMethod
 from ..schema.chunk_grid import format_vector
 from ..schema.chunk_json import json_text
 from ..schema.fill_value import json_array_shape
@@ -117,12 +118,14 @@ class ArrayDriver(Driver):
         return resolve_bounds(self.base_domain(), transform)
 
     async def read(self, transform: IndexTransform) -> np.ndarray:
+        _check_constant_maps(transform, self.data.shape)
         return np.array(transform_array(transform, self.data), order="C")
 
     async def write(
         self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
     ) -> None:
         try:
+            _check_constant_maps(transform, self.data.shape)
             if transform.domain.size:
                 _assign(self.data, transform, source)
         except BaseException as exc:
@@ -152,6 +155,24 @@ class ArrayDriver(Driver):
         raise UnimplementedError(
             "array: Resize not supported (an in-memory array has a fixed shape)"
         )
+
+
+def _check_constant_maps(transform: IndexTransform, shape: tuple[int, ...]) -> None:
+    """Refuse a constant index outside the array, even for a view of no element (as tensorstore).
+
+    An array of no element is not checked (tensorstore reads any view of one).
+
+    Raises:
+        OutOfRangeError: naming the output dimension and the index.
+    """
+    if 0 in shape:
+        return
+    for j, m in enumerate(transform.maps):
+        if m.method is OutputIndexMethod.constant and not 0 <= m.offset < shape[j]:
+            raise OutOfRangeError(
+                f"Checking bounds of constant output index map for dimension {j}: Index "
+                f"{m.offset} is outside valid range [0, {shape[j]})"
+            )
 
 
 def _assign(data: np.ndarray, transform: IndexTransform, source: np.ndarray) -> None:
