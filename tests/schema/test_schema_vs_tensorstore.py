@@ -113,3 +113,22 @@ def test_constraints_on_a_rank_reduced_or_reversed_view_reach_the_stored_dimensi
     })
     spec.update(chunk_layout=lib.ChunkLayout(grid_origin=[2, 7]))
     assert spec.to_json()["schema"] == {"chunk_layout": {"grid_origin": [-3, -6]}}
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("flags", "shown"),
+    [
+        ({"open": True}, {}),
+        ({"open": True, "create": True}, {"open": True, "create": True}),
+        ({"open": True, "assume_metadata": True}, {"assume_metadata": True}),
+        ({"create": True, "delete_existing": True}, {"create": True, "delete_existing": True}),
+    ],
+)
+def test_a_spec_shows_open_only_beside_create(lib: Any, flags: dict[str, bool], shown: dict[str, bool]) -> None:
+    base = {"driver": "zarr", "kvstore": {"driver": "memory"}}
+    assert lib.Spec({**base, **flags}).to_json() == {**base, **shown}
+    spec = lib.Spec(base)
+    spec.update(**flags)
+    assert spec.to_json() == {**base, **shown}
+    assert spec.open_mode == lib.OpenMode(**flags)

@@ -158,7 +158,9 @@ class SpecValue:
         if schema_json:
             json["schema"] = schema_json
         for flag in self.open_mode:
-            json[flag] = True
+            # As tensorstore: "open" is shown only beside "create" (alone, it is the default).
+            if flag != "open" or "create" in self.open_mode:
+                json[flag] = True
         for name, default in _RECHECK_DEFAULTS.items():
             bound: CacheRevalidationBound | None = getattr(self, name)
             if bound is not None and (include_defaults or bound != default):
