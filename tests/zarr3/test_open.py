@@ -257,3 +257,23 @@ def test_stored_metadata_must_spell_out_its_codecs_as_tensorstore_requires(
                 lib.open(spec).result()
         else:
             assert lib.open(spec).result().shape == (4,)
+
+
+def test_shapes_may_be_integral_floats_as_in_tensorstore(tmp_path: Path) -> None:
+    tensorstore = pytest.importorskip("tensorstore")
+    grid = {"name": "regular", "configuration": {"chunk_shape": [2.0, 2]}}
+    for lib in (ts, tensorstore):
+        store = lib.open(
+            {"driver": "zarr3", "kvstore": {"driver": "memory"}, "metadata": {"shape": [4.0, 4], "data_type": "uint8", "chunk_grid": grid}},
+            create=True,
+        ).result()
+        assert (store.shape, store.chunk_layout.write_chunk.shape) == ((4, 4), (2, 2))
+        with pytest.raises(ValueError, match=r"Expected integer in the range \[0, \d+\], but received: 4\.5"):
+            lib.open({"driver": "zarr3", "kvstore": {"driver": "memory"}, "metadata": {"shape": [4.5, 4], "data_type": "uint8"}}, create=True).result()
+    stored = {
+        "zarr_format": 3, "node_type": "array", "shape": [4.0, 4], "data_type": "uint8", "fill_value": 0,
+        "chunk_grid": grid, "chunk_key_encoding": {"name": "default"}, "codecs": [{"name": "bytes"}],
+    }
+    (tmp_path / "zarr.json").write_text(json.dumps(stored))
+    for lib in (ts, tensorstore):
+        assert lib.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}).result().shape == (4, 4)

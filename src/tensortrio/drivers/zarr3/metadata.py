@@ -18,7 +18,13 @@ from ...index.domain import check_unique_labels
 from ...index.interval import MAX_FINITE_INDEX
 from ...schema.chunk_json import check_known_members, json_text
 from ...schema.fill_value import fill_values_identical
-from ...schema.json_member import json_each, json_rank_array, member_error, parse_member
+from ...schema.json_member import (
+    json_each,
+    json_integer_in,
+    json_rank_array,
+    member_error,
+    parse_member,
+)
 from ..format_metadata import metadata_mismatch, resized_shape
 from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
 from .codec_constraint import codecs_json_shown, codecs_satisfy, given_codecs
@@ -84,15 +90,8 @@ def _extensions(json: dict[str, Any]) -> Extensions:
 
 
 def _vector(value: Any, low: int, rank: int | None) -> tuple[int, ...]:
-    def index(item: Any) -> int:
-        # Unlike zarr v2, an integral float such as 5.0 is not an index here.
-        if not isinstance(item, int) or isinstance(item, bool) or not low <= item <= MAX_FINITE_INDEX:
-            raise InvalidArgumentError(
-                f"Expected integer in the range [{low}, {MAX_FINITE_INDEX}], but received: {json_text(item)}"
-            )
-        return item
-
-    return json_each(json_rank_array(value, rank), index)
+    # As zarr v2 and tensorstore: an integral float such as 5.0 is an index too.
+    return json_each(json_rank_array(value, rank), json_integer_in(low, MAX_FINITE_INDEX))
 
 
 def _constant(expected: Any) -> Callable[[Any], Any]:
