@@ -155,3 +155,23 @@ async def test_a_conditional_write_in_a_transaction_is_checked_at_commit() -> No
     await kv.with_transaction(txn).write("b", b"newer", if_equal=generation)
     await txn.commit_async()
     assert (await kv.read("b")).value == b"newer"
+
+
+@pytest.mark.parametrize("conditional", [True, False])
+async def test_a_memory_stores_keys_commit_all_or_none(conditional: bool) -> None:
+    # A second conditional key that did hold was written while the failing one was not.
+    tensorstore = pytest.importorskip("tensorstore")
+    for lib in (ts, tensorstore):
+        kv = lib.KvStore.open("memory://").result()
+        kv["a"] = b"1"
+        txn = lib.Transaction()
+        bound = kv.with_transaction(txn)
+        if conditional:
+            bound.write("new", b"1", if_equal=b"\x02").result()
+        else:
+            bound["new"] = b"1"
+        bound.write("a", b"2", if_equal=b"\x02").result()  # "a" exists: fails at commit
+        bound["other"] = b"3"
+        with pytest.raises(ValueError, match=r'Error writing "a"'):
+            txn.commit_sync()
+        assert (kv.list().result(), kv["a"]) == ([b"a"], b"1")

@@ -12,6 +12,9 @@ Two ways, decided by what the transaction touched:
   except those with a commit condition (the metadata of an array created in
   the transaction must still be absent): those are written first,
   conditionally, and if one of them fails nothing else is written;
+  the keys of a store that commits several keys atomically (``memory``) go
+  in one ``commit_atomic``, so that they are all written or none (as in
+  TensorStore);
 - *all at once* (atomic transactions over several keys of one kvstore that
   can commit them atomically, i.e. ``memory``): the partial chunks are read,
   every chunk merged and encoded, and all writes go to the kvstore as one
@@ -70,7 +73,12 @@ async def commit_transaction(state: TransactionState) -> None:
 
 
 async def _commit_each(state: TransactionState) -> None:
-    await _write_conditional_keys(state)
+    from ..drivers.transactional_io import multi_key_atomic
+
+    together = {actor for actor, root in state.key_roots.items() if multi_key_atomic(root)}
+    await _write_conditional_keys(state, together)
+    for actor in together:
+        await _commit_keys_at_once(state, actor)
     tickets: list[WriteTicket] = []
     for cache, nodes in state.chunks.items():
         ticket = WriteTicket()
@@ -87,6 +95,8 @@ async def _commit_each(state: TransactionState) -> None:
         tickets.append(ticket)
     writes: list[Awaitable[TimestampedStorageGeneration]] = []
     for actor, values in state.keys.items():
+        if actor in together:
+            continue
         root = state.key_roots[actor]
         conditions = state.key_conditions.get(actor, {})
         writes.extend(
@@ -109,10 +119,16 @@ async def _commit_each(state: TransactionState) -> None:
         raise first
 
 
-async def _write_conditional_keys(state: TransactionState) -> None:
-    """Write the staged keys that have a commit condition; raise if one of them no longer holds."""
+async def _write_conditional_keys(state: TransactionState, skip: set[Any]) -> None:
+    """Write the staged keys that have a commit condition (but those of ``skip``'s stores).
+
+    Raises:
+        AlreadyExistsError, FailedPreconditionError: a condition no longer holds.
+    """
     writes: list[tuple[bytes, bytes, Awaitable[TimestampedStorageGeneration]]] = []
     for actor, conditions in state.key_conditions.items():
+        if actor in skip:
+            continue
         root = state.key_roots[actor]
         values = state.keys[actor]
         for key, condition in conditions.items():
@@ -132,6 +148,24 @@ async def _write_conditional_keys(state: TransactionState) -> None:
         raise first
     if failed is not None:
         raise _condition_error(*failed)
+
+
+async def _commit_keys_at_once(state: TransactionState, actor: Any) -> None:
+    """Write every key staged for ``actor``'s store in one all-or-nothing commit.
+
+    Raises:
+        AlreadyExistsError, FailedPreconditionError: a condition no longer
+            holds (nothing of this store was written).
+    """
+    conditions = state.key_conditions.get(actor, {})
+    writes = [(key, value, conditions.get(key)) for key, value in state.keys[actor].items()]
+    try:
+        await state.key_roots[actor].commit_atomic(writes)
+    except FailedPreconditionError:
+        error = await _failed_key_condition(state)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _condition_error(key: bytes, condition: bytes) -> Exception:

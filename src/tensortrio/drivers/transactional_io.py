@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..index.transform import IndexTransform
     from ..runtime import Promise
     from .driver import Driver
+    from .kvstore.kvstore import KvStore
 
 #: Writes up to this size are staged where they are issued; larger ones in a worker thread.
 INLINE_STAGE_BYTES: Final = 1 << 20
@@ -41,6 +42,7 @@ INLINE_STAGE_BYTES: Final = 1 << 20
 __all__ = [
     "chunk_cache_of",
     "kvstore_target",
+    "multi_key_atomic",
     "read_in_transaction",
     "read_in_transaction_op",
     "resolve_without_io",
@@ -68,7 +70,6 @@ def chunk_cache_of(driver: Driver, where: str) -> ChunkCache:
 
 def kvstore_target(kv: Any, key: str) -> StorageTarget:
     """Where a write of ``key`` (relative to the handle ``kv``) lands, for atomicity checks."""
-    from .kvstore.driver import KvStoreDriver
     from .kvstore.kvstore import KvStore
 
     if not isinstance(kv, KvStore):
@@ -80,11 +81,17 @@ def kvstore_target(kv: Any, key: str) -> StorageTarget:
         description = f'local file "{full}"'
     else:
         description = f'{driver_spec.id} key "{full}"'
-    atomic = type(kv._driver).commit_atomic is not KvStoreDriver.commit_atomic and bool(
-        getattr(driver_spec, "atomic", True)
-    )
     return StorageTarget(
-        kv._lease.actor, full.encode("utf-8", "surrogateescape"), description, atomic
+        kv._lease.actor, full.encode("utf-8", "surrogateescape"), description, multi_key_atomic(kv)
+    )
+
+
+def multi_key_atomic(kv: KvStore) -> bool:
+    """Whether ``kv``'s store commits writes to several keys all-or-nothing (``memory``)."""
+    from .kvstore.driver import KvStoreDriver
+
+    return type(kv._driver).commit_atomic is not KvStoreDriver.commit_atomic and bool(
+        getattr(kv._spec.driver_spec, "atomic", True)
     )
 
 
