@@ -6,6 +6,7 @@ import copy
 import math
 import pickle
 
+import numpy as np
 import pytest
 import tensorstore
 from hypothesis import given
@@ -123,3 +124,11 @@ def test_byte_range_step_refused() -> None:
         match=r"^KvStore.read: 'byte_range' slice must not have a step, got slice\(None, None, 2\)$",
     ):
         ByteRangeRequest.from_slice(slice(None, None, 2))
+
+
+def test_a_bad_value_is_named_as_the_value_and_numpy_integers_strip_prefixes() -> None:
+    kv = ts.KvStore.open({"driver": "memory"}).result()
+    with pytest.raises(TypeError, match=r"^kvstore: value must be str or bytes, got int: 5$"):
+        kv.write("a", 5).result()  # type: ignore[arg-type]
+    kv["ab"] = b"1"
+    assert kv.list(strip_prefix_length=np.int64(1)).result() == [b"b"]

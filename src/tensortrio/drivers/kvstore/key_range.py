@@ -7,15 +7,18 @@ import attrs
 __all__ = ["KeyRange", "as_key", "prefix_exclusive_max"]
 
 
-def as_key(key: object) -> bytes:
-    """Return ``key`` as bytes (a ``str`` key is UTF-8 encoded), as TensorStore accepts both."""
+def as_key(key: object, what: str = "key") -> bytes:
+    """Return ``key`` as bytes (a ``str`` key is UTF-8 encoded), as TensorStore accepts both.
+
+    ``what`` names the argument in the error (a ``"value"`` goes through here too).
+    """
     if type(key) is bytes:
         return key
     if isinstance(key, str):
         return key.encode("utf-8", "surrogateescape")
     if isinstance(key, bytes | bytearray | memoryview):
         return bytes(key)
-    raise TypeError(f"kvstore: key must be str or bytes, got {type(key).__name__}: {key!r}")
+    raise TypeError(f"kvstore: {what} must be str or bytes, got {type(key).__name__}: {key!r}")
 
 
 def prefix_exclusive_max(prefix: bytes) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -383,7 +384,7 @@ class KvStore:
         """
         try:
             full = self._full_key(key)
-            data = None if value is None else as_key(value)
+            data = None if value is None else as_key(value, "value")
             condition = _as_generation(if_equal, "if_equal")
             if self._transaction is not None:
                 from .transactional import write_in_transaction
@@ -483,6 +484,8 @@ class KvStore:
 
         ``strip_prefix_length`` bytes are removed from the start of each key.
         """
+        with contextlib.suppress(TypeError):
+            strip_prefix_length = operator.index(strip_prefix_length)  # NumPy integers too
         if not isinstance(strip_prefix_length, int) or not 0 <= strip_prefix_length < 1 << 64:
             # As TensorStore's binding: a size_t, or a TypeError.
             return _failed(
