@@ -503,3 +503,24 @@ async def test_plain_functions_returning_coroutines_run_them_on_the_loop() -> No
     await t.write(np.array([1, 2], np.int32))
     assert seen == [False, ("trio", threading.current_thread(), False)]
     assert written == [[1, 2]]
+
+
+def test_plain_callbacks_may_return_a_tensortrio_future() -> None:
+    # TensorStore types the result as FutureLike: a done future, or a promise's, resolved later.
+    promise, pending = ts.Promise.new()
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> ts.Future[None]:
+        array[...] = 4
+        threading.Timer(0.01, lambda: promise.set_result(None)).start()
+        return pending
+
+    assert ts.virtual_chunked(read, dtype="int32", shape=[2]).read().result().tolist() == [4, 4]
+    written: list[list[int]] = []
+
+    def write(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> ts.Future[None]:
+        written.append(array.tolist())
+        return ts.Future(None)
+
+    store = ts.virtual_chunked(write_function=write, dtype="int32", shape=[2])
+    store[...] = [5, 6]
+    assert written == [[5, 6]]

@@ -30,6 +30,7 @@ import trio
 
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..index import IndexDomain
+from ..runtime import Future
 from ..runtime._dispatch import call_in_worker_thread, call_on_loop, capture_callback_loop
 from .chunk_source import (
     UNVERSIONED,
@@ -168,7 +169,14 @@ class VirtualChunkSource:
         return result
 
     async def _await_on_loop(self, fn: Callable[..., Any], awaitable: Any) -> Any:
-        """Await what a plain function returned (a coroutine) on the callback loop."""
+        """Await what a plain function returned: a ``ts.Future`` here, a coroutine on the callback loop.
+
+        TensorStore types a callback's result as ``FutureLike``: a ``ts.Future``
+        (``ts.Future(None)``, a ``Promise``'s future) resolves on the runtime,
+        needing no loop.
+        """
+        if isinstance(awaitable, Future):
+            return await awaitable
         if self.loop is None:
             if inspect.iscoroutine(awaitable):
                 awaitable.close()
