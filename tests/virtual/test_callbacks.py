@@ -121,7 +121,7 @@ def test_bad_arguments_are_rejected() -> None:
     ):
         ts.virtual_chunked(read, shape=[2])
     with pytest.raises(
-        ts.InvalidArgumentError, match=r"^virtual_chunked: domain must be specified"
+        ts.InvalidArgumentError, match=r"^virtual_chunked: domain or rank must be specified$"
     ):
         ts.virtual_chunked(read, dtype=ts.int32)
     with pytest.raises(ts.InvalidArgumentError, match=r"^virtual_chunked: specify read_function"):
@@ -524,3 +524,22 @@ def test_plain_callbacks_may_return_a_tensortrio_future() -> None:
     store = ts.virtual_chunked(write_function=write, dtype="int32", shape=[2])
     store[...] = [5, 6]
     assert written == [[5, 6]]
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_a_rank_alone_gives_an_unbounded_view_read_through_finite_slices(library: str) -> None:
+    module: Any = pytest.importorskip(library)
+
+    def read(domain: Any, array: np.ndarray, params: Any) -> None:
+        array[...] = np.arange(domain.inclusive_min[0], domain.exclusive_max[0])[:, np.newaxis]
+
+    store = module.virtual_chunked(read, dtype="int32", rank=2)
+    assert str(store.domain) == "{ (-inf, +inf), (-inf, +inf) }"
+    assert store.chunk_layout.read_chunk.shape == (1024, 1024)
+    assert store[-2:1, 5:7].read().result().tolist() == [[-2, -2], [-1, -1], [0, 0]]
+    with pytest.raises(ValueError, match="finite"):
+        store.read().result()
+    half = module.virtual_chunked(
+        read, dtype="int32", domain=module.IndexDomain(inclusive_min=[0, 0], exclusive_max=[module.inf + 1, 4])
+    )
+    assert half.chunk_layout.read_chunk.shape == (262144, 4)

@@ -30,6 +30,7 @@ import trio
 
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..index import IndexDomain
+from ..index.interval import INF
 from ..runtime import Future
 from ..runtime._dispatch import call_in_worker_thread, call_on_loop, capture_callback_loop
 from .chunk_source import (
@@ -498,8 +499,13 @@ def virtual_chunked(
     if constraints.dtype is None:
         raise InvalidArgumentError("virtual_chunked: dtype must be specified")
     store_domain = constraints.domain
-    if store_domain is None or not all(d.finite for d in store_domain):
-        raise InvalidArgumentError("virtual_chunked: domain must be specified (with finite bounds)")
+    if store_domain is None:
+        if constraints.rank is None:
+            raise InvalidArgumentError("virtual_chunked: domain or rank must be specified")
+        # As tensorstore: a rank alone is an unbounded domain (its reads give the bounds).
+        store_domain = IndexDomain(
+            inclusive_min=[-INF] * constraints.rank, exclusive_max=[INF + 1] * constraints.rank
+        )
     grid = choose_read_write_chunk_grid(constraints.chunk_layout, store_domain)
     numpy_dtype = constraints.dtype.numpy_dtype
     rank_ = store_domain.rank
