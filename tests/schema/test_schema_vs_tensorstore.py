@@ -132,3 +132,16 @@ def test_a_spec_shows_open_only_beside_create(lib: Any, flags: dict[str, bool], 
     spec.update(**flags)
     assert spec.to_json() == {**base, **shown}
     assert spec.open_mode == lib.OpenMode(**flags)
+
+
+@BOTH
+def test_a_fill_value_given_as_an_array_stays_an_array(lib: Any) -> None:
+    import numpy as np
+
+    schema = lib.Schema(fill_value=np.array(7.0, np.float32), dtype="float32")
+    assert isinstance(schema.fill_value, np.ndarray)
+    assert schema.fill_value.shape == ()
+    store = lib.open({"driver": "zarr", "kvstore": "memory://"}, create=True, dtype="int32", shape=[2], fill_value=7).result()
+    for fill in (lib.cast(store, "float32").fill_value, store.astype("float32").fill_value):
+        assert isinstance(fill, np.ndarray)
+        assert (fill.shape, fill.dtype, float(fill)) == ((), np.float32, 7.0)

@@ -543,3 +543,14 @@ def test_a_rank_alone_gives_an_unbounded_view_read_through_finite_slices(library
         read, dtype="int32", domain=module.IndexDomain(inclusive_min=[0, 0], exclusive_max=[module.inf + 1, 4])
     )
     assert half.chunk_layout.read_chunk.shape == (262144, 4)
+
+
+def test_callbacks_get_the_domain_with_its_labels() -> None:
+    seen: list[str] = []
+
+    def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+        seen.append(str(domain))
+        array[...] = 0
+
+    ts.virtual_chunked(read, dtype="int32", domain=ts.IndexDomain(shape=[2, 3], labels=["a", "b"])).read().result()
+    assert seen == ['{ "a": [0, 2), "b": [0, 3) }']  # as tensorstore passes it

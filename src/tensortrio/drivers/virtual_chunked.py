@@ -151,7 +151,8 @@ class VirtualChunkSource:
         full = all(
             p.start == 0 and p.stop == s for p, s in zip(part, self.chunk_shape, strict=True)
         )
-        return IndexDomain(inclusive_min=lo, exclusive_max=hi), None if full else part
+        box = IndexDomain(inclusive_min=lo, exclusive_max=hi, labels=self.domain.labels)
+        return box, None if full else part
 
     def valid_part(self, cell: tuple[int, ...]) -> tuple[slice, ...] | None:
         """The part of ``cell``'s chunk inside the domain (None: all of it)."""

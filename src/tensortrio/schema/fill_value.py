@@ -192,7 +192,7 @@ def fill_value_from_python(value: Any, dtype: DType | None) -> np.ndarray[Any, A
             raise _cast_error(source.dtype, target, source.ndim == 0)
         # As TensorStore's UnbroadcastArray: a broadcast (zero-stride) dimension holds one value.
         collapsed = source[tuple(slice(0, 1) if st == 0 else slice(None) for st in source.strides)]
-        return unbroadcast(collapsed.astype(target))
+        return unbroadcast(np.asarray(collapsed).astype(target))  # a 0-d array stays an array
     if name in ("string", "ustring"):
         wanted = bytes if name == "string" else str
         array = np.array(value, dtype=object)
