@@ -554,3 +554,34 @@ def test_callbacks_get_the_domain_with_its_labels() -> None:
 
     ts.virtual_chunked(read, dtype="int32", domain=ts.IndexDomain(shape=[2, 3], labels=["a", "b"])).read().result()
     assert seen == ['{ "a": [0, 2), "b": [0, 3) }']  # as tensorstore passes it
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_callbacks_get_arrays_laid_out_in_the_inner_order(library: str) -> None:
+    module: Any = pytest.importorskip(library)
+    data = np.arange(24, dtype=np.int32).reshape(4, 6)
+    strides: list[tuple[int, ...]] = []
+
+    def read(domain: Any, array: np.ndarray, params: Any) -> None:
+        strides.append(array.strides)
+        array[...] = data[domain.index_exp]
+
+    def write(domain: Any, array: np.ndarray, params: Any) -> None:
+        strides.append(array.strides)
+
+    layout = module.ChunkLayout(inner_order=[1, 0], read_chunk_shape=[2, 3])
+    store = module.virtual_chunked(read, write, dtype="int32", shape=[4, 6], chunk_layout=layout)
+    assert store.chunk_layout.inner_order == (1, 0)
+    np.testing.assert_array_equal(store.read().result(), data)
+    store[0:2, 0:3] = 1  # a whole chunk
+    store[2:3, 3:5] = 1  # part of one: read, merged, written
+    assert set(strides) == {(4, 8)}  # Fortran order: dimension 1 outermost
+    strides.clear()
+
+    def read_cube(domain: Any, array: np.ndarray, params: Any) -> None:
+        strides.append(array.strides)
+        array[...] = 0
+
+    layout = module.ChunkLayout(inner_order=[2, 0, 1])
+    module.virtual_chunked(read_cube, dtype="int32", shape=[2, 3, 4], chunk_layout=layout).read().result()
+    assert strides == [(12, 4, 24)]  # dimension 2 outermost, then 0, then 1

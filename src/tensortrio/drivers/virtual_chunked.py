@@ -133,7 +133,17 @@ class VirtualChunkSource:
     read_function: Callable[..., Any] | None
     write_function: Callable[..., Any] | None
     loop: CallbackLoop | None
+    inner_order: tuple[int, ...] | None = None
+    """The order of the arrays the callbacks get, outermost dimension first (None: C order)."""
     _limiter: trio.CapacityLimiter | None = attrs.field(init=False, default=None)
+
+    def _new_array(self, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised array of ``shape`` laid out in ``inner_order`` (as tensorstore's callbacks get)."""
+        order = self.inner_order
+        if order is None:
+            return np.empty(shape, self.dtype)
+        laid_out = np.empty([shape[i] for i in order], self.dtype)
+        return laid_out.transpose(np.argsort(order))
 
     def _box(self, cell: tuple[int, ...]) -> tuple[IndexDomain, tuple[slice, ...] | None]:
         """The domain of ``cell`` clipped to the store's, and the chunk part it covers (None: all)."""
@@ -240,7 +250,7 @@ class VirtualChunkSource:
         self, request: ChunkReadRequest
     ) -> tuple[IndexDomain, np.ndarray, tuple[slice, ...] | None, VirtualChunkedReadParameters]:
         domain, part = self._box(request.cell)
-        array = np.empty(domain.shape, self.dtype)
+        array = self._new_array(tuple(domain.shape))
         params = VirtualChunkedReadParameters(
             _user_generation(request.if_not_equal), request.staleness_bound
         )
@@ -298,7 +308,11 @@ class VirtualChunkSource:
     ) -> TimestampedStorageGeneration:
         assert self.write_function is not None, "writes are refused for read-only views"
         domain, part = self._box(cell)
-        array = chunk if part is None else np.ascontiguousarray(chunk[part])
+        array = chunk if part is None and self.inner_order is None else chunk[part or ...]
+        if self.inner_order is not None or not array.flags.c_contiguous:
+            laid_out = self._new_array(array.shape)
+            laid_out[...] = array
+            array = laid_out
         params = VirtualChunkedWriteParameters(_user_generation(if_equal))
         stamp = _stamp(
             await self._call(self.write_function, domain, array, params), "write_function"
@@ -508,6 +522,10 @@ def virtual_chunked(
             inclusive_min=[-INF] * constraints.rank, exclusive_max=[INF + 1] * constraints.rank
         )
     grid = choose_read_write_chunk_grid(constraints.chunk_layout, store_domain)
+    # As tensorstore: the callbacks' arrays are laid out in the layout's inner order.
+    inner_order = constraints.chunk_layout.inner_order
+    if inner_order == tuple(range(len(inner_order or ()))):
+        inner_order = None
     numpy_dtype = constraints.dtype.numpy_dtype
     rank_ = store_domain.rank
     schema_json: dict[str, Any] = {
@@ -516,7 +534,7 @@ def virtual_chunked(
         "domain": store_domain.to_json(),
         "chunk_layout": {
             "grid_origin": list(grid.origin),
-            "inner_order": list(range(rank_)),
+            "inner_order": list(inner_order or range(rank_)),
             "read_chunk": {"shape": list(grid.shape)},
             "write_chunk": {"shape": list(grid.shape)},
         },
@@ -535,6 +553,7 @@ def virtual_chunked(
         read_function,
         write_function,
         callback_loop,
+        inner_order,
     )
     kvstore = ChunkSourceKvStore(source)
     cache = ChunkCache(
