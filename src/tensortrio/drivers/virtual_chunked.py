@@ -308,7 +308,7 @@ class VirtualChunkSource:
     ) -> TimestampedStorageGeneration:
         assert self.write_function is not None, "writes are refused for read-only views"
         domain, part = self._box(cell)
-        array = chunk if part is None and self.inner_order is None else chunk[part or ...]
+        array = chunk if part is None else chunk[part]
         if self.inner_order is not None or not array.flags.c_contiguous:
             laid_out = self._new_array(array.shape)
             laid_out[...] = array
