@@ -145,3 +145,26 @@ def test_a_fill_value_given_as_an_array_stays_an_array(lib: Any) -> None:
     for fill in (lib.cast(store, "float32").fill_value, store.astype("float32").fill_value):
         assert isinstance(fill, np.ndarray)
         assert (fill.shape, fill.dtype, float(fill)) == ((), np.float32, 7.0)
+
+
+_MEMORY = {"kvstore": {"driver": "memory"}}
+
+
+@pytest.mark.parametrize(
+    "json",
+    [
+        {"driver": "zarr", "metadata": {"dtype": "<i2"}},
+        {"driver": "zarr", "metadata": {"dtype": "<i2", "shape": [3]}},
+        {"driver": "zarr", "dtype": "int16", "metadata": {"shape": [3]}},
+        {"driver": "zarr", "metadata": {"dtype": "<i2", "shape": [3]}, "transform": {"input_shape": [3]}},
+        {"driver": "zarr3"},
+        {"driver": "zarr3", "metadata": {"shape": [3, 4]}},
+        {"driver": "zarr3", "metadata": {"shape": [3, 4], "data_type": "int16", "dimension_names": ["a", "b"]}},
+        {"driver": "n5", "metadata": {"dataType": "int16", "dimensions": [5]}},
+    ],
+)
+def test_an_unopened_spec_shows_the_dtype_and_domain_its_metadata_implies(json: dict[str, Any]) -> None:
+    theirs = tensorstore.Spec({**json, **_MEMORY}).to_json()
+    mine = tt.Spec({**json, **_MEMORY}).to_json()
+    assert mine == theirs
+    assert tt.Spec(mine).to_json() == theirs  # and it round-trips

@@ -146,14 +146,23 @@ class SpecValue:
             json["context"] = copy.deepcopy(self.bound_context_json)
         if self.kvstore is not None:
             json["kvstore"] = self.kvstore.to_json(include_defaults)
-        if self.transform is not None:
-            json["transform"] = self.transform.to_json()
         schema_json = self.schema.to_json()
         dtype = schema_json.pop("dtype", None)
         rank = schema_json.pop("rank", None)
+        transform = self.transform
+        implied = _driver_schema(self)
+        if implied is not None:
+            # As tensorstore: the dtype and the domain the driver's members imply are shown
+            # as the spec's own (a shape's upper bounds implicit).
+            if dtype is None and implied.dtype is not None:
+                dtype = implied.dtype.name
+            if transform is None and implied.domain is not None:
+                transform = IndexTransform(implied.domain)
+        if transform is not None:
+            json["transform"] = transform.to_json()
         if dtype is not None:
             json["dtype"] = dtype
-        if rank is not None and self.transform is None:
+        if rank is not None and transform is None:
             json["rank"] = rank
         if schema_json:
             json["schema"] = schema_json

@@ -28,6 +28,8 @@ class Zarr3SpecMembers:
 
     def to_json(self) -> dict[str, Any]:
         metadata = self.metadata.to_json()
+        if metadata:
+            metadata.setdefault("node_type", "array")  # as tensorstore shows a metadata constraint
         return {"metadata": metadata} if metadata else {}
 
 
