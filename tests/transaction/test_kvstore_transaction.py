@@ -175,3 +175,23 @@ async def test_a_memory_stores_keys_commit_all_or_none(conditional: bool) -> Non
         with pytest.raises(ValueError, match=r'Error writing "a"'):
             txn.commit_sync()
         assert (kv.list().result(), kv["a"]) == ([b"a"], b"1")
+
+
+def test_a_staged_value_has_a_generation_that_if_not_equal_matches() -> None:
+    tensorstore = pytest.importorskip("tensorstore")
+    for lib in (ts, tensorstore):
+        kv = lib.KvStore.open("memory://").result()
+        bound = kv.with_transaction(lib.Transaction())
+        bound["a"] = b"new"
+        first = bound.read("a").result().stamp
+        # tensorstore's staged ("dirty") generation: 0x04 and a count, 9 bytes.
+        assert (first.generation[:1], len(first.generation), first.time) == (b"\x04", 9, math.inf)
+        assert bound.read("a", if_not_equal=first.generation).result().state == "unspecified"
+        bound["a"] = b"newer"
+        second = bound.read("a").result().stamp.generation
+        assert second[:1] == b"\x04"
+        assert second != first.generation
+        assert bound.read("a", if_not_equal=first.generation).result().value == b"newer"
+        bound["c"] = None
+        gone = bound.read("c").result()
+        assert (gone.state, gone.stamp.generation) == ("missing", b"\x04" + bytes(8))

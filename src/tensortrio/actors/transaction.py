@@ -90,6 +90,8 @@ class TransactionState:
     """Per kvstore actor: the generation a staged key must still have at commit (by full key)."""
     key_roots: dict[Any, Any] = attrs.field(factory=dict)
     """Per kvstore actor: a handle with an empty path, to write full keys with."""
+    key_stagings: dict[Any, dict[bytes, int]] = attrs.field(factory=dict)
+    """Per kvstore actor: how many values were staged for each key (its staged generation)."""
     staged_bytes: int = 0
     limit_bytes: int = 0
     """The largest cache pool limit seen (0: none yet, :data:`DEFAULT_LIMIT_BYTES` applies)."""
@@ -173,6 +175,7 @@ class TransactionState:
         self.keys.clear()
         self.key_conditions.clear()
         self.key_roots.clear()
+        self.key_stagings.clear()
         self._targets.clear()
         self.on_commit = []
         self.staged_bytes = 0

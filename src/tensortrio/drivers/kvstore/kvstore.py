@@ -356,7 +356,9 @@ class KvStore:
             from .transactional import read_in_transaction
 
             try:
-                staged = read_in_transaction(txn.state, self, key, byte_range)
+                staged = read_in_transaction(
+                    txn.state, self, key, byte_range, _as_generation(if_not_equal, "if_not_equal")
+                )
             except Exception as exc:
                 return _failed(exc)
             if staged is not None:

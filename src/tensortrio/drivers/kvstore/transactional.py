@@ -3,9 +3,11 @@
 A write stages the value (None: delete) in the transaction under the full
 key and resolves at once (it is then reflected in reads through the
 transaction); nothing reaches the store before the commit. A read of a key
-staged in the transaction answers from the staged value, with generation
-``b""`` and time ``inf`` (the value is not stored yet); other keys are read
-from the store. In an atomic transaction, a write to a second key of a store
+staged in the transaction answers from the staged value, with time ``inf``
+(the value is not stored yet) and TensorStore's generation of a staged
+value: ``0x04`` and the count of values staged for the key, little-endian
+in 8 bytes (0 for a staged delete), so that ``if_not_equal`` works within
+the transaction; other keys are read from the store. In an atomic transaction, a write to a second key of a store
 that cannot commit several keys atomically (``file``) fails and aborts the
 transaction, as TensorStore's does.
 """
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from .kvstore import KvStore
 
 __all__ = ["read_in_transaction", "write_in_transaction"]
+
+_STAGED = b"\x04"
+"""First byte of a staged value's generation (TensorStore's "dirty" marker)."""
 
 
 def write_in_transaction(
@@ -68,27 +73,40 @@ def write_in_transaction(
         if full not in nodes:
             state.key_roots.setdefault(actor, KvStore(kv._lease, kv._spec, ""))
         nodes[full] = value
+        stagings = state.key_stagings.setdefault(actor, {})
+        stagings[full] = stagings.get(full, 0) + (value is not None)
         if if_equal_at_commit is not None:
             state.key_conditions.setdefault(actor, {}).setdefault(full, if_equal_at_commit)
     return TimestampedStorageGeneration(b"", math.inf)
 
 
 def read_in_transaction(
-    state: TransactionState, kv: KvStore, key: str | bytes, byte_range: slice | None
+    state: TransactionState,
+    kv: KvStore,
+    key: str | bytes,
+    byte_range: slice | None,
+    if_not_equal: bytes = b"",
 ) -> ReadResult | None:
     """The staged value of ``key`` as a read result, or None when the key is not staged.
+
+    ``if_not_equal``: the staged generation the caller has; a match is answered
+    ``unspecified`` (not re-sent), as a stored value's would be.
 
     Raises:
       InvalidArgumentError: the transaction is not open.
     """
     full = kv._full_key(key)
+    actor = kv._lease.actor
     with state.lock:
         state.check_open()
-        nodes = state.keys.get(kv._lease.actor)
+        nodes = state.keys.get(actor)
         if nodes is None or full not in nodes:
             return None
         value = nodes[full]
-    stamp = TimestampedStorageGeneration(b"", math.inf)
+        count = state.key_stagings[actor][full] if value is not None else 0
+    stamp = TimestampedStorageGeneration(_STAGED + count.to_bytes(8, "little"), math.inf)
+    if if_not_equal and if_not_equal == stamp.generation:
+        return ReadResult._make("unspecified", b"", stamp)
     if value is None:
         return ReadResult._make("missing", b"", stamp)
     if byte_range is not None:
