@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,15 @@ def test_cache_revalidation_options_and_staleness() -> None:
 
 def test_open_mode_is_exported() -> None:
     assert ts.OpenMode is OpenMode
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_false_read_or_write_is_not_asking_and_create_needs_write(library: str) -> None:
+    lib: Any = pytest.importorskip(library)
+    spec = lib.array([1, 2], dtype="int32").spec()
+    for flags in ({"read": False}, {"write": False}, {"read": False, "write": False}):
+        assert lib.open(spec, **flags).result().mode == "rw"
+    zarr = {"driver": "zarr3", "kvstore": {"driver": "memory"}, "dtype": "int32", "schema": {"domain": {"shape": [4]}}}
+    with pytest.raises(ValueError, match="Cannot specify an open mode of `create` without `write`"):
+        lib.open(zarr, create=True, read=True).result()
+    assert lib.open(zarr, create=True, write=True).result().mode == "w"

@@ -846,7 +846,7 @@ async def open_chunked_driver(
     kv = kv.copy()
     kv.path = _array_path(kv, req.path)
     mode = effective_open_mode(req.open_mode)
-    validate_open_mode(mode)
+    validate_open_mode(mode, req.rw.write)
     ctx = req.context
     resource_members = req.resource_members
     pool = ctx.get_resource("cache_pool", resource_members.get("cache_pool"))

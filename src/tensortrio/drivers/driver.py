@@ -53,8 +53,8 @@ class ReadWriteMode:
 
     @classmethod
     def from_flags(cls, read: bool | None, write: bool | None) -> ReadWriteMode:
-        """TensorStore's default: both when neither is given, else what is given."""
-        if read is None and write is None:
+        """TensorStore's default: both when neither is asked for (``False`` is not asking), else what is."""
+        if not read and not write:
             return cls(True, True)
         return cls(bool(read), bool(write))
 

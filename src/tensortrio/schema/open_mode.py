@@ -103,15 +103,17 @@ def effective_open_mode(mode: OpenMode) -> OpenMode:
     return OpenMode(**mode.flags(), open=True)
 
 
-def validate_open_mode(mode: OpenMode) -> None:
-    """Check TensorStore's rules for an (effective) open mode.
+def validate_open_mode(mode: OpenMode, write: bool = True) -> None:
+    """Check TensorStore's rules for an (effective) open mode, opened for ``write`` or not.
 
     Raises:
         ValueError: e.g. ``Cannot specify an open mode of `delete_existing` without
             `create```, naming the flag to change.
     """
     problem: str | None = None
-    if mode.delete_existing:
+    if mode.create and not write:
+        problem = "`create` without `write`"
+    elif mode.delete_existing:
         if not mode.create:
             problem = "`delete_existing` without `create`"
         elif mode.open:
