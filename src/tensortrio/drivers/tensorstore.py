@@ -540,7 +540,7 @@ class TensorStore(DimExpressionShortcuts):
                     copy_promise,
                     name="write",
                 )
-                return WriteFutures(copy_future, commit)
+                return WriteFutures(copy_future, _carried_out(commit))
             commit = get_runtime().submit(
                 _write_from_store,
                 self._driver,
@@ -549,7 +549,7 @@ class TensorStore(DimExpressionShortcuts):
                 copy_promise,
                 name="write",
             )
-            return WriteFutures(copy_future, commit)
+            return WriteFutures(copy_future, _carried_out(commit))
         try:
             numpy_dtype = self._driver.numpy_dtype
             name = self.dtype.name if numpy_dtype.kind == "O" else None
@@ -586,11 +586,11 @@ class TensorStore(DimExpressionShortcuts):
                 copy_promise,
                 name="write",
             )
-            return WriteFutures(copy_future, commit)
+            return WriteFutures(copy_future, _carried_out(commit))
         commit = get_runtime().submit(
             _write, self._driver, self._transform, array, copy_promise, name="write"
         )
-        return WriteFutures(copy_future, commit)
+        return WriteFutures(copy_future, _carried_out(commit))
 
     def _begin_transactional_write(self) -> Exception | None:
         """Register a write with the bound transaction (its commit waits for it), or the error."""
@@ -705,6 +705,30 @@ async def _read(driver: Driver, transform: IndexTransform, order: str) -> np.nda
     resolved = await driver.resolve(transform)
     array = await driver.read(resolved)
     return np.asfortranarray(array) if order == "F" else array
+
+
+def _carried_out(operation: Future[None]) -> Future[None]:
+    """The commit future of a write ``operation``: cancelling it only stops the caller waiting.
+
+    As in tensorstore, a write once issued is carried out, and its copy future
+    resolves, whatever happens to the commit future (a write cancelled before
+    it started used to be dropped, failing its copy future). The operation's
+    own future is never handed out, so nothing cancels its scope.
+    """
+    commit: Future[None] = Future._pending()
+
+    def forward(done: Future[None]) -> None:
+        if done.cancelled():  # the runtime stopped
+            commit.cancel()
+            return
+        error = done.exception()
+        if error is None:
+            commit._set_result(None)
+        else:
+            commit._set_exception(error)
+
+    operation.add_done_callback(forward)
+    return commit
 
 
 async def _write(
