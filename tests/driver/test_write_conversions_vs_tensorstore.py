@@ -71,3 +71,25 @@ def test_writes_between_stores_convert_implicitly_or_fail_their_futures(lib: Any
     strings = lib.array(np.array([b"", b""], dtype=object), dtype=lib.string)
     strings.write(lib.array(np.array(["x", "y"], dtype=object), dtype=lib.ustring)).result()
     assert strings.read().result().tolist() == [b"x", b"y"]
+
+
+@pytest.mark.parametrize("dtype", [">i2", ">f8", ">c8"])
+def test_a_rank_0_big_endian_zarr_chunk_is_stored_big_endian(dtype: str) -> None:
+    stored = {}
+    for lib in (tt, tensorstore):
+        context = lib.Context()
+        spec = {"driver": "zarr", "kvstore": {"driver": "memory"}, "metadata": {"shape": [], "chunks": [], "dtype": dtype, "compressor": None}}
+        store = lib.open(spec, create=True, context=context).result()
+        store.write(1).result()
+        assert store.read().result() == 1
+        stored[lib.__name__] = lib.KvStore.open({"driver": "memory"}, context=context).result().read("0").result().value
+    assert stored["tensortrio"] == stored["tensorstore"] == np.ones((), dtype).tobytes()
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_a_rank_0_read_in_fortran_order_stays_rank_0(library: str) -> None:
+    lib: Any = pytest.importorskip(library)
+    store = lib.open({"driver": "zarr3", "kvstore": {"driver": "memory"}}, dtype="int16", shape=[3], create=True).result()
+    assert store[1].read(order="F").result().shape == ()
+    assert lib.array(np.int16(5)).read(order="F").result().shape == ()
+    assert store.read(order="F").result().flags.f_contiguous

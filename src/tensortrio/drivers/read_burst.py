@@ -43,8 +43,16 @@ if TYPE_CHECKING:
     from ..index import IndexTransform
     from .chunked_io import ReadOutcome
 
-__all__ = ["BurstDriver", "ReadBurst"]
+__all__ = ["BurstDriver", "ReadBurst", "in_read_order"]
 
+
+
+def in_read_order(array: np.ndarray, order: str) -> np.ndarray:
+    """``array`` in the memory order ``read(order=)`` asks for (``"F"``: Fortran).
+
+    A rank-0 array stays as it is: NumPy's ``asfortranarray`` would make it rank 1.
+    """
+    return np.asfortranarray(array) if order == "F" and array.ndim else array
 
 class BurstDriver(Protocol):
     """What a driver offers to read a burst."""
@@ -149,12 +157,12 @@ class ReadBurst:
             if isinstance(outcome, Exception):
                 item.future._set_exception(outcome)
             else:
-                item.future._set_result(np.asfortranarray(outcome) if item.order == "F" else outcome)
+                item.future._set_result(in_read_order(outcome, item.order))
         burst.settled = True
         first = outcomes[0]
         if isinstance(first, Exception):
             raise first
-        return np.asfortranarray(first) if order == "F" else first
+        return in_read_order(first, order)
 
     def _strand_check(self, driver: BurstDriver, burst: _Burst, first: Future[np.ndarray]) -> None:
         # The first read finished without its operation settling the burst (it was
@@ -182,7 +190,7 @@ class ReadBurst:
 async def _read(driver: BurstDriver, transform: IndexTransform, order: str) -> np.ndarray:
     resolved = await driver.resolve(transform)
     array = await driver.read(resolved)
-    return np.asfortranarray(array) if order == "F" else array
+    return in_read_order(array, order)
 
 
 def _run_alone(driver: BurstDriver, joined: list[_Joined], batch: Batch | None = None) -> None:

@@ -29,6 +29,7 @@ from ..index.shortcut import DimExpressionShortcuts
 from ..runtime import Future, Promise, WriteFutures, get_runtime
 from ..schema.json_pretty import pretty_repr
 from .object_source import OBJECT_DTYPES, object_source
+from .read_burst import in_read_order
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -704,7 +705,7 @@ class _Indexer:
 async def _read(driver: Driver, transform: IndexTransform, order: str) -> np.ndarray:
     resolved = await driver.resolve(transform)
     array = await driver.read(resolved)
-    return np.asfortranarray(array) if order == "F" else array
+    return in_read_order(array, order)
 
 
 def _carried_out(operation: Future[None]) -> Future[None]:

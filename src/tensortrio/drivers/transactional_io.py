@@ -25,6 +25,7 @@ from ..actors.chunk_parts import covers_chunk
 from ..actors.transaction import ChunkNode, StorageTarget
 from ..errors import AbortedError, InvalidArgumentError, UnimplementedError
 from ..index.partition import partition_index_transform
+from .read_burst import in_read_order
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -227,7 +228,7 @@ async def read_in_transaction_op(
     driver = driver.in_transaction(state)
     resolved = await driver.resolve(transform)
     array = driver.from_staged(await read_in_transaction(state, driver.staging_base, resolved))
-    return np.asfortranarray(array) if order == "F" else array
+    return in_read_order(array, order)
 
 
 async def write_in_transaction_op(

@@ -183,7 +183,9 @@ class ZarrChunkCodec:
             raise InvalidArgumentError(
                 f"zarr chunk must have shape {list(self.chunk_shape)}, got {list(chunk.shape)}"
             )
-        array = chunk.T if self.order == "F" else chunk
+        # An array, not a NumPy scalar (a rank-0 chunk may be one): a scalar's
+        # astype to a byte-swapped dtype keeps the native byte order.
+        array = np.asarray(chunk.T if self.order == "F" else chunk)
         owned = False
         if self._swap or array.dtype != self.stored_dtype:
             array = array.astype(self.stored_dtype, order="C")
