@@ -150,3 +150,18 @@ def test_stores_specs_and_transforms_are_not_iterable(lib: str) -> None:
             iter(value)
     with pytest.raises(TypeError):
         3 in store  # noqa: B015 - the membership test itself must refuse
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_a_handle_made_before_a_resize_writes_the_new_bounds(library: str) -> None:
+    # The source is aligned to the resolved domain, not the handle's stale one.
+    lib: Any = pytest.importorskip(library)
+    spec = {"driver": "zarr", "kvstore": {"driver": "memory"}, "metadata": {"shape": [2, 3], "chunks": [2, 2], "dtype": "<i4"}}
+    store = lib.open(spec, create=True).result()
+    store.resize(exclusive_max=[3, 4]).result()
+    store.write(np.int32(7)).result()
+    assert store.read().result().tolist() == [[7] * 4] * 3
+    store.write(np.full((3, 4), 5, np.int32)).result()
+    assert store.read().result().tolist() == [[5] * 4] * 3
+    with pytest.raises(ValueError, match="Error aligning dimensions"):
+        store.write(np.zeros((5, 5), np.int32)).result()

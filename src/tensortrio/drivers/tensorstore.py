@@ -559,37 +559,37 @@ class TensorStore(DimExpressionShortcuts):
             if self._transaction is not None:
                 self._transaction.state.end_op()
             raise
+        if self._transaction is None:
+            # Aligned once the view is resolved (see _write).
+            commit = get_runtime().submit(
+                _write, self._driver, self._transform, array, copy_promise, name="write"
+            )
+            return WriteFutures(copy_future, _carried_out(commit))
         try:
             array = align_source(array, self._transform.domain)
         except InvalidArgumentError as exc:
             # As TensorStore: a source that converts but does not align fails the futures.
-            if self._transaction is not None:
-                self._transaction.state.end_op()
+            self._transaction.state.end_op()
             return WriteFutures(_failed(exc), _failed(exc))
-        if self._transaction is not None:
-            from .transactional_io import stage_write_now, write_in_transaction_op
+        from .transactional_io import stage_write_now, write_in_transaction_op
 
-            state = self._transaction.state
-            try:
-                staged = stage_write_now(state, self._driver, self._transform, array)
-            except Exception as exc:
-                state.end_op()
-                return WriteFutures(_failed(exc), _failed(exc))
-            if staged:
-                state.end_op()
-                return WriteFutures(Future(None), Future(None))
-            commit = get_runtime().submit(
-                write_in_transaction_op,
-                state,
-                self._driver,
-                self._transform,
-                array,
-                copy_promise,
-                name="write",
-            )
-            return WriteFutures(copy_future, _carried_out(commit))
+        state = self._transaction.state
+        try:
+            staged = stage_write_now(state, self._driver, self._transform, array)
+        except Exception as exc:
+            state.end_op()
+            return WriteFutures(_failed(exc), _failed(exc))
+        if staged:
+            state.end_op()
+            return WriteFutures(Future(None), Future(None))
         commit = get_runtime().submit(
-            _write, self._driver, self._transform, array, copy_promise, name="write"
+            write_in_transaction_op,
+            state,
+            self._driver,
+            self._transform,
+            array,
+            copy_promise,
+            name="write",
         )
         return WriteFutures(copy_future, _carried_out(commit))
 
@@ -733,10 +733,18 @@ def _carried_out(operation: Future[None]) -> Future[None]:
 
 
 async def _write(
-    driver: Driver, transform: IndexTransform, array: np.ndarray, copy: Promise[None]
+    driver: Driver, transform: IndexTransform, source: np.ndarray, copy: Promise[None]
 ) -> None:
+    """Write ``source`` (converted, not yet aligned) through ``transform``.
+
+    The source is aligned to the *resolved* domain, as tensorstore aligns it:
+    another handle may have resized the array since this view was made, and a
+    scalar or a source of the new shape must then fill the new bounds. A source
+    that does not align fails both futures.
+    """
     try:
         resolved = await driver.resolve(transform)
+        array = align_source(source, resolved.domain)
     except BaseException as exc:
         copy.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise
