@@ -7,9 +7,10 @@ staged in the transaction answers from the staged value, with time ``inf``
 (the value is not stored yet) and TensorStore's generation of a staged
 value: ``0x04`` and the count of values staged for the key, little-endian
 in 8 bytes (0 for a staged delete), so that ``if_not_equal`` works within
-the transaction; other keys are read from the store. In an atomic transaction, a write to a second key of a store
-that cannot commit several keys atomically (``file``) fails and aborts the
-transaction, as TensorStore's does.
+the transaction; other keys are read from the store. In an atomic
+transaction, a write to a second key of a store that cannot commit several
+keys atomically (``file``) fails and aborts the transaction, as TensorStore's
+does.
 """
 
 from __future__ import annotations
