@@ -7,6 +7,7 @@ import logging
 import pickle
 import threading
 import time
+from typing import Any
 
 import pytest
 import trio
@@ -324,3 +325,14 @@ async def test_wait_done_leaves_future_alone_when_cancelled() -> None:
         await wait_done(future)
     assert future.result() == 2
     await wait_done(future)  # already done: returns at once
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_a_done_futures_callback_runs_at_once_and_its_error_reaches_the_caller(library: str) -> None:
+    lib: Any = pytest.importorskip(library)
+    seen: list[Any] = []
+    done = lib.Future(1)
+    done.add_done_callback(lambda f: seen.append(f.result()))
+    assert seen == [1]
+    with pytest.raises(ZeroDivisionError):
+        done.add_done_callback(lambda f: 1 / 0)

@@ -259,9 +259,10 @@ class Future(Generic[T]):
     def add_done_callback(self, callback: Callable[[Future[T]], object]) -> None:
         """Call ``callback(self)`` once done, at once if already done.
 
-        The callback may run on any thread (often the runtime thread): it must
-        not block. An exception it raises is logged and does not affect other
-        callbacks.
+        A pending future's callback may run on any thread (often the runtime
+        thread): it must not block, and an exception it raises is logged and
+        does not affect other callbacks. A done future's runs here, in the
+        caller's thread, and what it raises reaches the caller (as in tensorstore).
         """
         with _state_lock:
             if self._state == _PENDING:
@@ -270,7 +271,7 @@ class Future(Generic[T]):
                 else:
                     self._callbacks.append(callback)
                 return
-        self._run_callback(callback)
+        callback(self)
 
     def remove_done_callback(self, callback: Callable[[Future[T]], object]) -> int:
         """Unregister every registration of ``callback``; return how many were removed."""
