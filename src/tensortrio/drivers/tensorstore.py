@@ -32,7 +32,7 @@ from .object_source import OBJECT_DTYPES, object_source
 from .read_burst import in_read_order
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Awaitable, Callable, Iterable
 
     from ..actors.transaction import TransactionState
     from ..schema.chunk_layout import ChunkLayout
@@ -532,25 +532,18 @@ class TensorStore(DimExpressionShortcuts):
             if self._transaction is not None:
                 from .transactional_io import write_in_transaction_op
 
-                commit = get_runtime().submit(
+                return _issue_write(
+                    copy_future,
                     write_in_transaction_op,
                     self._transaction.state,
                     self._driver,
                     self._transform,
                     source,
                     copy_promise,
-                    name="write",
                 )
-                return WriteFutures(copy_future, _carried_out(commit))
-            commit = get_runtime().submit(
-                _write_from_store,
-                self._driver,
-                self._transform,
-                source,
-                copy_promise,
-                name="write",
+            return _issue_write(
+                copy_future, _write_from_store, self._driver, self._transform, source, copy_promise
             )
-            return WriteFutures(copy_future, _carried_out(commit))
         try:
             numpy_dtype = self._driver.numpy_dtype
             name = self.dtype.name if numpy_dtype.kind == "O" else None
@@ -561,10 +554,9 @@ class TensorStore(DimExpressionShortcuts):
             raise
         if self._transaction is None:
             # Aligned once the view is resolved (see _write).
-            commit = get_runtime().submit(
-                _write, self._driver, self._transform, array, copy_promise, name="write"
+            return _issue_write(
+                copy_future, _write, self._driver, self._transform, array, copy_promise
             )
-            return WriteFutures(copy_future, _carried_out(commit))
         try:
             array = align_source(array, self._transform.domain)
         except InvalidArgumentError as exc:
@@ -582,16 +574,15 @@ class TensorStore(DimExpressionShortcuts):
         if staged:
             state.end_op()
             return WriteFutures(Future(None), Future(None))
-        commit = get_runtime().submit(
+        return _issue_write(
+            copy_future,
             write_in_transaction_op,
             state,
             self._driver,
             self._transform,
             array,
             copy_promise,
-            name="write",
         )
-        return WriteFutures(copy_future, _carried_out(commit))
 
     def _begin_transactional_write(self) -> Exception | None:
         """Register a write with the bound transaction (its commit waits for it), or the error."""
@@ -708,14 +699,18 @@ async def _read(driver: Driver, transform: IndexTransform, order: str) -> np.nda
     return in_read_order(array, order)
 
 
-def _carried_out(operation: Future[None]) -> Future[None]:
-    """The commit future of a write ``operation``: cancelling it only stops the caller waiting.
+def _issue_write(
+    copy: Future[None], operation: Callable[..., Awaitable[None]], *args: Any
+) -> WriteFutures:
+    """Start the write ``operation(*args)`` on the runtime; its futures (``copy``, then the commit).
 
-    As in tensorstore, a write once issued is carried out, and its copy future
-    resolves, whatever happens to the commit future (a write cancelled before
-    it started used to be dropped, failing its copy future). The operation's
-    own future is never handed out, so nothing cancels its scope.
+    The commit future handed out only follows the operation's: cancelling it
+    stops the caller waiting. As in tensorstore, a write once issued is
+    carried out, and its copy future resolves, whatever happens to the commit
+    future (a write cancelled before it started used to be dropped, failing
+    its copy future); nothing can cancel the operation's own scope.
     """
+    operation_future: Future[None] = get_runtime().submit(operation, *args, name="write")
     commit: Future[None] = Future._pending()
 
     def forward(done: Future[None]) -> None:
@@ -728,8 +723,8 @@ def _carried_out(operation: Future[None]) -> Future[None]:
         else:
             commit._set_exception(error)
 
-    operation.add_done_callback(forward)
-    return commit
+    operation_future.add_done_callback(forward)
+    return WriteFutures(copy, commit)
 
 
 async def _write(
