@@ -28,6 +28,7 @@ __all__ = [
     "StorageNotADirectoryError",
     "StorageOSError",
     "StoragePermissionError",
+    "StorageTimeoutError",
     "TensorTrioError",
     "UnimplementedError",
     "storage_os_error",
@@ -139,11 +140,16 @@ class StoragePermissionError(StorageOSError, PermissionError):
     """The file system refused access to a key."""
 
 
+class StorageTimeoutError(StorageOSError, TimeoutError):
+    """A key's lock was not acquired in time (``file_io_locking.acquire_timeout``)."""
+
+
 _STORAGE_ERRORS: dict[int, type[StorageOSError]] = {
     _errno.EISDIR: StorageIsADirectoryError,
     _errno.ENOTDIR: StorageNotADirectoryError,
     _errno.EACCES: StoragePermissionError,
     _errno.EPERM: StoragePermissionError,
+    _errno.ETIMEDOUT: StorageTimeoutError,
 }
 
 

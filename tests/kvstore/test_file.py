@@ -65,10 +65,13 @@ def test_repr_spec_and_url(store: ts.KvStore, root: Path) -> None:
         "KvStore({\n"
         "  'context': {'file_io_concurrency': {}},\n"
         "  'driver': 'file',\n"
+        "  'file_io_locking': {},\n"
+        "  'file_io_mode': {},\n"
+        "  'file_io_retries': {},\n"
         "  'file_io_sync': True,\n"
         f"  'path': '{root}/',\n"
         "})"
-    )
+    )  # as tensorstore's
     assert store.spec() == ts.KvStore.Spec({"driver": "file", "path": f"{root}/"})
     assert store.url == f"file://{root}/"
     assert ts.KvStore.open(f"file://{root}/").result().spec() == store.spec()

@@ -84,9 +84,9 @@ def test_locks_are_taken_in_path_order_and_bounded(
     real_acquire = file_lock.acquire_file_lock
     real_release = file_lock.FileLock.release
 
-    def acquire(lock_path: bytes) -> file_lock.FileLock:
+    def acquire(lock_path: bytes, *mode_and_timeout: Any) -> file_lock.FileLock:
         nonlocal most
-        lock = real_acquire(lock_path)
+        lock = real_acquire(lock_path, *mode_and_timeout)
         acquired.append(lock_path)
         held.append(lock_path)
         most = max(most, len(held))

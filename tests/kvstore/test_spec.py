@@ -123,8 +123,9 @@ BAD_SPECS = [
         r"^file: invalid 'path' '/tmp/x/\.\./y': it has a '\.\.' path component",
     ),
     (
-        {"driver": "file", "path": "/x", "file_io_locking": {"mode": "none"}},
-        r"^file: 'file_io_locking.mode' must be one of 'os' in tensortrio, got 'none'$",
+        {"driver": "file", "path": "/x", "file_io_locking": {"mode": "nfs"}},
+        r'^Error parsing object member "file_io_locking": Error parsing object member "mode": '
+        r'Expected one of "os", "lockfile", "none", "non_atomic", but received: "nfs"$',
     ),
     (5, r"^kvstore: a spec must be a JSON object or a URL string, got 5$"),
 ]

@@ -9,6 +9,8 @@ live resources from it:
 - ``file_io_concurrency``: same, "shared" meaning ``max(4, CPU cores)``
 - ``memory_key_value_store``: ``{}`` (an identity: each resource is a separate store)
 - ``file_io_sync``: ``true`` (default) or ``false``: whether file writes are fsync-ed
+- ``file_io_locking``, ``file_io_mode``, ``file_io_retries``: the ``file``
+  kvstore's other settings (``file_io_resources``)
 
 A live resource is what drivers receive from ``Context.get_resource``; the
 same object is the ``Context.Resource`` handle Python users see.
@@ -29,6 +31,7 @@ import attrs
 import trio
 
 from ..errors import InvalidArgumentError
+from .file_io_resources import FileIoLockingConfig, FileIoModeConfig, FileIoRetriesConfig
 from .json_member import member_error
 from .json_pretty import pretty_repr
 
@@ -41,6 +44,7 @@ __all__ = [
     "ConcurrencyConfig",
     "ConcurrencyResource",
     "ContextResource",
+    "FileIoSettingResource",
     "FileIoSyncConfig",
     "FileIoSyncResource",
     "MemoryKeyValueStoreConfig",
@@ -335,6 +339,27 @@ class FileIoSyncResource(ContextResource):
         return self.config
 
 
+_FileIoSetting = FileIoLockingConfig | FileIoModeConfig | FileIoRetriesConfig
+
+
+@attrs.define(eq=False, repr=False)
+class FileIoSettingResource(ContextResource):
+    """A ``file`` kvstore setting: ``file_io_locking``, ``file_io_mode`` or ``file_io_retries``.
+
+    ``config`` is its parsed JSON, which the driver reads.
+    """
+
+    kind: str
+    config: _FileIoSetting
+
+    @property
+    def provider(self) -> str:
+        return self.kind
+
+    def _config(self) -> ResourceConfig:
+        return self.config
+
+
 @attrs.frozen
 class ResourceProvider:
     """One resource type: how to parse its JSON and make a live resource."""
@@ -353,7 +378,11 @@ class ResourceProvider:
 def _provider(
     name: str,
     config_cls: type[
-        CachePoolConfig | ConcurrencyConfig | MemoryKeyValueStoreConfig | FileIoSyncConfig
+        CachePoolConfig
+        | ConcurrencyConfig
+        | MemoryKeyValueStoreConfig
+        | FileIoSyncConfig
+        | _FileIoSetting
     ],
     create: Callable[[Any], ContextResource],
     expected: str = "object",
@@ -377,6 +406,14 @@ _PROVIDERS: dict[str, ResourceProvider] = {
         ),
         _provider("memory_key_value_store", MemoryKeyValueStoreConfig, MemoryKeyValueStoreResource),
         _provider("file_io_sync", FileIoSyncConfig, FileIoSyncResource, "boolean"),
+        *(
+            _provider(name, config_cls, functools.partial(FileIoSettingResource, name))
+            for name, config_cls in (
+                ("file_io_locking", FileIoLockingConfig),
+                ("file_io_mode", FileIoModeConfig),
+                ("file_io_retries", FileIoRetriesConfig),
+            )
+        ),
     )
 }
 

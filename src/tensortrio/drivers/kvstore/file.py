@@ -9,16 +9,21 @@ shared with TensorStore.
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING, Any, ClassVar
+import time
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
 import trio
 
 from ...errors import InvalidArgumentError
+from ...schema.context_resources import get_provider
+from ...schema.file_io_resources import FileIoLockingConfig, FileIoModeConfig, FileIoRetriesConfig
+from ...schema.json_member import member_error
 from . import file_io
 from .context_members import check_no_extra_members, resource_member, resource_member_json
 from .driver import DriverSpec, KvStoreDriver
 from .file_key import validate_file_key, validate_file_path, validate_range_directory
+from .file_retry import run_with_retries
 from .registry import register_driver, register_root_url_scheme
 from .url import decode_url_path, encode_url_path, split_component
 
@@ -33,16 +38,17 @@ if TYPE_CHECKING:
 
 __all__ = ["FileDriver", "FileDriverSpec"]
 
-_LOCKING_MODES = ("os",)
-_IO_MODES = ("default", "memmap", "direct")
+_SETTINGS = ("file_io_locking", "file_io_mode", "file_io_retries")
 
 
-def _check_mode(member: str, value: Any, modes: tuple[str, ...]) -> None:
-    if isinstance(value, dict) and "mode" in value and value["mode"] not in modes:
-        allowed = ", ".join(repr(m) for m in modes)
-        raise InvalidArgumentError(
-            f"file: '{member}.mode' must be one of {allowed} in tensortrio, got {value['mode']!r}"
-        )
+def _check_inline(member: str, value: Any) -> None:
+    """Parse an inline resource spec now, so that a bad one fails with the spec."""
+    provider = get_provider(member)
+    if isinstance(value, dict) and provider is not None:
+        try:
+            provider.parse(value)
+        except InvalidArgumentError as exc:
+            raise member_error(member, exc) from exc
 
 
 @register_driver
@@ -50,9 +56,8 @@ def _check_mode(member: str, value: Any, modes: tuple[str, ...]) -> None:
 class FileDriverSpec(DriverSpec):
     """Spec members of the ``file`` driver (context resources; ``path`` is the root directory).
 
-    ``file_io_locking`` supports mode ``"os"`` (TensorStore's default) only;
-    ``file_io_mode`` is accepted for compatibility and reads always use
-    ``pread``; ``file_io_retries`` is accepted and has no effect.
+    ``file_io_locking`` and ``file_io_retries`` work as in TensorStore;
+    ``file_io_mode`` is accepted for compatibility: reads always use ``pread``.
     """
 
     id: ClassVar[str] = "file"
@@ -72,8 +77,8 @@ class FileDriverSpec(DriverSpec):
         mode = resource_member("file", members, "file_io_mode")
         retries = resource_member("file", members, "file_io_retries")
         check_no_extra_members("file", members)
-        _check_mode("file_io_locking", locking, _LOCKING_MODES)
-        _check_mode("file_io_mode", mode, _IO_MODES)
+        for member, value in zip(_SETTINGS, (locking, mode, retries), strict=True):
+            _check_inline(member, value)
         return cls(concurrency, sync, locking, mode, retries)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:
@@ -111,7 +116,10 @@ class FileDriverSpec(DriverSpec):
         sync = self.file_io_sync
         if not isinstance(sync, bool):
             sync = _resolve_sync(context, sync)
-        return FileDriver(self, concurrency, sync)
+        locking, mode, retries = (
+            context.get_resource(member, getattr(self, member)).config for member in _SETTINGS
+        )
+        return FileDriver(self, concurrency, sync, locking, mode, retries)
 
 
 def _resolve_sync(context: Any, reference: Any) -> bool:
@@ -136,6 +144,11 @@ class FileDriver(KvStoreDriver):
     """The bound ``file_io_concurrency`` resource (``.limit``, ``.limiter``)."""
     sync: bool
     """Whether writes are ``fsync``-ed before they are acknowledged."""
+    locking: FileIoLockingConfig = attrs.field(factory=FileIoLockingConfig)
+    """How writers of a key exclude each other (``file_lock``)."""
+    mode: FileIoModeConfig = attrs.field(factory=FileIoModeConfig)
+    retries: FileIoRetriesConfig = attrs.field(factory=FileIoRetriesConfig)
+    """How often an operation failing with a transient error is tried again (``file_retry``)."""
 
     @property
     def spec(self) -> FileDriverSpec:
@@ -151,7 +164,13 @@ class FileDriver(KvStoreDriver):
         return limiter
 
     def bound_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"driver": "file", "file_io_sync": self.sync}
+        out: dict[str, Any] = {
+            "driver": "file",
+            "file_io_locking": self.locking.to_json(),
+            "file_io_mode": self.mode.to_json(),
+            "file_io_retries": self.retries.to_json(),
+            "file_io_sync": self.sync,
+        }
         resource = self.concurrency_resource
         if getattr(resource, "shared", True):
             out["context"] = {"file_io_concurrency": {}}
@@ -168,11 +187,17 @@ class FileDriver(KvStoreDriver):
 
     def read_now(self, request: ReadRequest, now: float) -> ReadResult | Exception:
         # Worker threads only: a read of a cached file is a few system calls.
-        return file_io.read_one(request, now)
+        if not self.retries.max_retries:
+            return file_io.read_one(request, now)
+        outcome = run_with_retries([request], _read_each, self.retries)[0]
+        return cast("ReadResult | Exception", outcome)
 
     def run_batch_blocking(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
         # A full key is the file's path, so the driver's requests go to file_io as they are.
-        return file_io.run_batch(operations, sync=self.sync)
+        return run_with_retries(operations, self._run_batch, self.retries)
+
+    def _run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
+        return file_io.run_batch(operations, sync=self.sync, locking=self.locking)
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         self.validate_range(range_)
@@ -189,6 +214,11 @@ class FileDriver(KvStoreDriver):
         cut = prefix.rfind(b"/")
         if cut > 0:
             validate_range_directory(prefix[:cut])
+
+
+def _read_each(requests: Sequence[BatchOperation]) -> list[BatchOutcome]:
+    now = time.time()
+    return [file_io.read_one(cast("ReadRequest", r), now) for r in requests]
 
 
 def _delete_range(range_: KeyRange, sync: bool) -> None:

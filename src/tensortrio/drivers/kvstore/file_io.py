@@ -1,6 +1,7 @@
 """The ``file`` driver's blocking I/O: what one worker thread does for a batch of operations.
 
-A committed write is durable and atomic: the value is written to the key's
+A committed write is durable and atomic (unless ``file_io_locking`` mode
+``"non_atomic"`` asks to write values in place): the value is written to the key's
 lock file ``key.__lock`` (while holding its lock, see ``file_lock``),
 ``fsync``-ed, renamed over ``key``, and the directory is ``fsync``-ed before
 the write is acknowledged. A crash therefore leaves either the old or the new
@@ -37,6 +38,8 @@ from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from ...errors import storage_os_error
+from ...schema.duration import seconds
+from ...schema.file_io_resources import FileIoLockingConfig
 from .byte_range import FULL
 from .driver import ReadGroup
 from .file_key import LOCK_SUFFIX
@@ -67,6 +70,7 @@ __all__ = [
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 _DIR_FLAGS = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0)
 _MAX_WRITE_CHUNK = 1 << 26
+_OS_LOCKING = FileIoLockingConfig()
 
 
 _GENERATION = struct.Struct("<xQQQ")
@@ -212,13 +216,25 @@ def _make_parents(path: bytes, dirs_to_sync: set[bytes]) -> None:
         dirs_to_sync.add(_parent(directory))
 
 
-def _lock(path: bytes, dirs_to_sync: set[bytes]) -> FileLock:
+def _lock(path: bytes, dirs_to_sync: set[bytes], locking: FileIoLockingConfig) -> FileLock:
     lock_path = path + LOCK_SUFFIX
+    timeout = seconds(locking.acquire_timeout)
     try:
-        return acquire_file_lock(lock_path)
+        return acquire_file_lock(lock_path, locking.mode, timeout)
     except FileNotFoundError:
         _make_parents(lock_path, dirs_to_sync)
-        return acquire_file_lock(lock_path)
+        return acquire_file_lock(lock_path, locking.mode, timeout)
+
+
+def _open_in_place(path: bytes, dirs_to_sync: set[bytes]) -> FileLock:
+    """Open the value file ``path`` itself to write a new value (mode ``"non_atomic"``)."""
+    flags = os.O_CREAT | os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        _make_parents(path, dirs_to_sync)
+        fd = os.open(path, flags, 0o666)
+    return FileLock(path, fd, os.fstat(fd), in_place=True)
 
 
 def _write_all(fd: int, value: bytes | memoryview, sync: bool) -> None:
@@ -260,6 +276,7 @@ def write_batch(
     *,
     sync: bool,
     dirs_to_sync: set[bytes],
+    locking: FileIoLockingConfig = _OS_LOCKING,
 ) -> None:
     """Apply ``writes`` (position, request) in order per key; set ``outcomes[position]`` of each.
 
@@ -275,7 +292,8 @@ def write_batch(
     for round_ in _rounds(writes):
         round_.sort(key=_write_path)
         for start in range(0, len(round_), MAX_HELD_LOCKS):
-            _write_group(round_[start : start + MAX_HELD_LOCKS], outcomes, sync, dirs_to_sync)
+            group = round_[start : start + MAX_HELD_LOCKS]
+            _write_group(group, outcomes, sync, dirs_to_sync, locking)
 
 
 def _write_path(write: tuple[int, WriteRequest]) -> bytes:
@@ -292,13 +310,14 @@ def _write_group(
     outcomes: list[Any],
     sync: bool,
     dirs_to_sync: set[bytes],
+    locking: FileIoLockingConfig,
 ) -> None:
     start = time.time()
     staged: list[_Staged | None] = []
     try:
         for position, request in group:
             try:
-                entry = _stage(position, request, start, outcomes, sync, dirs_to_sync)
+                entry = _stage(position, request, start, outcomes, sync, dirs_to_sync, locking)
             except OSError as exc:
                 outcomes[position] = _os_error(exc, _action(request), request.key)
                 continue
@@ -317,7 +336,8 @@ def _write_group(
                 continue
             position, request, lock, generation = entry
             try:
-                os.rename(lock.lock_path, request.key)
+                if not lock.in_place:
+                    os.rename(lock.lock_path, request.key)
             except OSError as exc:
                 _abandon(entry, exc, outcomes)
                 staged[slot] = None
@@ -351,21 +371,24 @@ def _stage(
     outcomes: list[Any],
     sync: bool,
     dirs_to_sync: set[bytes],
+    locking: FileIoLockingConfig,
 ) -> _Staged | None:
     """Lock ``request``'s key and check its condition; write its value to the lock file.
 
-    Returns the staged write, or ``None`` once its outcome is set (a delete,
-    or a condition that did not match).
+    (Mode ``"non_atomic"``: check the condition, then write the value file
+    itself.) Returns the staged write, or ``None`` once its outcome is set
+    (a delete, or a condition that did not match).
     """
     path = request.key
-    lock = _lock(path, dirs_to_sync)
+    lock = None if locking.mode == "non_atomic" else _lock(path, dirs_to_sync, locking)
     try:
         current = _stat_value(path)
         if request.if_equal:
             generation = NO_VALUE if current is None else file_generation(current)
             if generation != request.if_equal:
                 outcomes[position] = TimestampedStorageGeneration(UNKNOWN, start)
-                lock.delete()
+                if lock is not None:
+                    lock.delete()
                 return None
         if request.value is None:
             if current is not None:
@@ -377,9 +400,12 @@ def _stage(
                 # As TensorStore: a directory is not a value to delete (nor "missing").
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
             outcomes[position] = TimestampedStorageGeneration(NO_VALUE, start)
-            lock.delete()
+            if lock is not None:
+                lock.delete()
             return None
-        if lock.stat.st_size:
+        if lock is None:
+            lock = _open_in_place(path, dirs_to_sync)
+        elif lock.stat.st_size:
             # A writer killed mid-write left its partial value here.
             os.ftruncate(lock.fd, 0)
         _write_all(lock.fd, request.value, sync)
@@ -390,7 +416,8 @@ def _stage(
         # The filesystem may store a coarser mtime than asked: the generation is what it stored.
         generation = file_generation(os.fstat(lock.fd))
     except BaseException:
-        lock.delete()
+        if lock is not None:
+            lock.delete()
         raise
     return position, request, lock, generation
 
@@ -410,7 +437,12 @@ def sync_directories(directories: set[bytes]) -> dict[bytes, OSError]:
     return errors
 
 
-def run_batch(operations: Sequence[BatchOperation], *, sync: bool) -> list[BatchOutcome]:
+def run_batch(
+    operations: Sequence[BatchOperation],
+    *,
+    sync: bool,
+    locking: FileIoLockingConfig = _OS_LOCKING,
+) -> list[BatchOutcome]:
     """Execute a batch on this thread; writes are acknowledged after their directories are synced.
 
     Operations apply in order: each run of writes goes through
@@ -429,7 +461,7 @@ def run_batch(operations: Sequence[BatchOperation], *, sync: bool) -> list[Batch
             writes.append((position, operation))
             continue
         if writes:
-            write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync)
+            write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync, locking=locking)
             writes = []
         if type(operation) is ReadGroup:
             outcomes[position] = read_group(operation, now)
@@ -437,7 +469,7 @@ def run_batch(operations: Sequence[BatchOperation], *, sync: bool) -> list[Batch
             assert isinstance(operation, ReadRequest)
             outcomes[position] = read_one(operation, now)
     if writes:
-        write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync)
+        write_batch(writes, outcomes, sync=sync, dirs_to_sync=dirs_to_sync, locking=locking)
     if dirs_to_sync:
         failures = sync_directories(dirs_to_sync)
         if failures:

@@ -14,20 +14,33 @@ remove it or rename it into place; after acquiring the lock we therefore
 
 OFD locks do not detect deadlock: a thread that holds several locks at once
 must take them in one global order (``file_io`` takes them sorted by path).
+
+That is ``file_io_locking`` mode ``"os"``, the default. The others, as in
+TensorStore: ``"lockfile"`` holds the lock by creating ``key.__lock`` with
+``O_CREAT | O_EXCL`` (for filesystems without working advisory locks),
+waiting up to ``acquire_timeout`` for another writer's to go; ``"none"``
+writes through ``key.__lock`` without a lock (writers in one process are
+still ordered by the kvstore actor, but other processes are not excluded);
+``"non_atomic"`` writes the value into ``key`` itself (``file_io``), so a
+crash can leave it torn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import struct
+import time
 
 import attrs
 
 __all__ = ["FileLock", "acquire_file_lock"]
 
 _OPEN_FLAGS = os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC
+#: Longest wait between two attempts to create a ``lockfile`` lock.
+_LOCKFILE_POLL = 0.05
 # struct flock on 64-bit Linux: short l_type, short l_whence, off_t l_start,
 # off_t l_len, pid_t l_pid, padded to 32 bytes. Zero length locks the whole file.
 _WHOLE_FILE_WRITE_LOCK = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
@@ -54,6 +67,8 @@ class FileLock:
     lock_path: bytes
     fd: int
     stat: os.stat_result
+    in_place: bool = False
+    """The file is the key's value itself (mode ``"non_atomic"``): nothing to rename or remove."""
 
     def delete(self) -> None:
         """Remove the lock file and release the lock (the write did not happen); idempotent.
@@ -63,8 +78,9 @@ class FileLock:
         """
         if self.fd < 0:
             return
-        with contextlib.suppress(OSError):
-            os.unlink(self.lock_path)
+        if not self.in_place:
+            with contextlib.suppress(OSError):
+                os.unlink(self.lock_path)
         self.release()
 
     def release(self) -> None:
@@ -74,8 +90,8 @@ class FileLock:
             os.close(fd)
 
 
-def acquire_file_lock(lock_path: bytes) -> FileLock:
-    """Block until this thread holds the write lock of ``lock_path``.
+def acquire_file_lock(lock_path: bytes, mode: str = "os", timeout: float = 60.0) -> FileLock:
+    """Block until this thread holds the write lock of ``lock_path`` (``mode``: see the module docstring).
 
     The returned ``stat`` is taken while holding the lock, so its size is
     what a writer killed mid-write left in the file.
@@ -83,8 +99,14 @@ def acquire_file_lock(lock_path: bytes) -> FileLock:
     Raises:
         OSError: if the lock file cannot be created or locked.
         IsADirectoryError: if ``lock_path`` exists and is not a regular file.
+        TimeoutError: mode ``"lockfile"``: another writer's lock file stayed
+            for ``timeout`` seconds.
     """
+    if mode == "lockfile":
+        return _create_lock_file(lock_path, timeout)
     fd = os.open(lock_path, _OPEN_FLAGS, 0o666)
+    if mode == "none":
+        return FileLock(lock_path, fd, os.fstat(fd))
     try:
         while True:
             _lock_fd(fd)
@@ -104,3 +126,23 @@ def acquire_file_lock(lock_path: bytes) -> FileLock:
         if fd >= 0:
             os.close(fd)
         raise
+
+
+def _create_lock_file(lock_path: bytes, timeout: float) -> FileLock:
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            fd = os.open(lock_path, _OPEN_FLAGS | os.O_EXCL, 0o666)
+        except FileExistsError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    errno.ETIMEDOUT,
+                    f"the lock file {os.fsdecode(lock_path)!r} of another writer stayed for "
+                    f"{timeout:g} s (file_io_locking.acquire_timeout)",
+                ) from None
+            time.sleep(min(pause, left))
+            pause = min(2 * pause, _LOCKFILE_POLL)
+            continue
+        return FileLock(lock_path, fd, os.fstat(fd))

@@ -66,6 +66,8 @@ class _ActorLease:
     actor: KvStoreActor
     runtime: Runtime | None = None
     """The runtime the actor runs in (None when a test runs it in its own nursery)."""
+    context: Context | None = None
+    """The context the store was opened in (its resources), for ``spec(retain_context=True)``."""
 
     def __attrs_post_init__(self) -> None:
         finalizer = weakref.finalize(self, _close_actor, self.actor, self.runtime)
@@ -196,12 +198,19 @@ class KvStore:
     def _driver(self) -> KvStoreDriver:
         return self._lease.actor.driver
 
-    def spec(self, *, unbind_context: bool = False) -> _Spec:
+    def spec(
+        self, *, retain_context: bool | None = None, unbind_context: bool | None = None
+    ) -> _Spec:
         """Spec that may be used to re-open the key-value store.
 
         With ``unbind_context=True`` the spec names the context resources the
-        store uses (as new resources of the same kind).
+        store uses (as new resources of the same kind); with
+        ``retain_context=True`` it also stays bound to those resources, so
+        that opening it reaches the same store (a memory store's data).
         """
+        if retain_context:
+            bound = _Spec.from_json(self._bound_json())
+            return _Spec.from_parts(bound.driver_spec, bound.path, bound.context, self._lease.context)
         if unbind_context:
             return _Spec.from_json(self._bound_json())
         return _Spec.from_parts(self._spec.driver_spec.strip_context(), self._path)
@@ -631,10 +640,12 @@ async def _open(
 ) -> KvStore:
     from ...schema.context import Context
 
-    parent = context if context is not None else Context()
-    bound = Context(spec.context, parent=parent) if spec.context else parent
+    bound = spec.bound_context
+    if bound is None:
+        parent = context if context is not None else Context()
+        bound = Context(spec.context, parent=parent) if spec.context else parent
     driver = await spec.driver_spec.open(bound)
     actor = KvStoreActor(driver=driver, name=f"kvstore {spec.driver}", mailbox_size=64)
     runtime = get_runtime()
     runtime.start_service(actor.serve, name=f"kvstore {spec.driver}")
-    return KvStore(_ActorLease(actor, runtime), spec, spec.path, transaction)
+    return KvStore(_ActorLease(actor, runtime, bound), spec, spec.path, transaction)

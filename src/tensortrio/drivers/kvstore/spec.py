@@ -54,22 +54,35 @@ class KvStoreSpec:
     """Path prefix within the base key-value store."""
     context: dict[str, Any] | None
     """The spec's own ``context`` member (resources augmenting the parent context)."""
+    bound_context: Any
+    """The context an opened store used (``KvStore.spec(retain_context=True)``), or None.
+
+    Opening a bound spec uses it, whatever context is passed, so that the
+    store gets the same resources (its memory store, its concurrency
+    limits); it is not part of the JSON and not pickled.
+    """
 
     def __init__(self, json: Any) -> None:
         parsed = KvStoreSpec.from_json(json)
         object.__setattr__(self, "driver_spec", parsed.driver_spec)
         object.__setattr__(self, "path", parsed.path)
         object.__setattr__(self, "context", parsed.context)
+        object.__setattr__(self, "bound_context", parsed.bound_context)
 
     @classmethod
     def from_parts(
-        cls, driver_spec: DriverSpec, path: str = "", context: dict[str, Any] | None = None
+        cls,
+        driver_spec: DriverSpec,
+        path: str = "",
+        context: dict[str, Any] | None = None,
+        bound_context: Any = None,
     ) -> KvStoreSpec:
         """Build from an already-parsed driver spec (``path`` is validated by the driver)."""
         self = object.__new__(cls)
         object.__setattr__(self, "driver_spec", driver_spec)
         object.__setattr__(self, "path", driver_spec.normalize_path(path))
         object.__setattr__(self, "context", context)
+        object.__setattr__(self, "bound_context", bound_context)
         return self
 
     @classmethod
@@ -129,7 +142,7 @@ class KvStoreSpec:
 
     def with_path(self, path: str) -> KvStoreSpec:
         """This spec with ``path`` replaced."""
-        return KvStoreSpec.from_parts(self.driver_spec, path, self.context)
+        return KvStoreSpec.from_parts(self.driver_spec, path, self.context, self.bound_context)
 
     def __add__(self, suffix: str | bytes) -> KvStoreSpec:
         """The spec with ``suffix`` appended to ``path`` without a separator."""
@@ -153,7 +166,7 @@ class KvStoreSpec:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KvStoreSpec):
             return NotImplemented
-        return self.to_json() == other.to_json()
+        return self.bound_context is other.bound_context and self.to_json() == other.to_json()
 
     def __hash__(self) -> int:
         return hash(repr(self))
