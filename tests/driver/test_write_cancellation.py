@@ -25,7 +25,8 @@ def test_a_cancelled_write_is_still_carried_out(library: str) -> None:
     lib: Any = pytest.importorskip(library)
     store = lib.open(_SPEC, create=True).result()
     write = store.write(np.arange(4, dtype=np.int32))
-    assert write.commit.cancel()
+    # tensorstore may have committed a memory write already (then cancel() is False).
+    assert write.commit.cancel() or (library == "tensorstore" and write.commit.done())
     assert write.copy.result() is None
     assert _wait_for(store, [0, 1, 2, 3]) == [0, 1, 2, 3]
 
