@@ -11,7 +11,8 @@ with`` block ends (even on an exception), and when it is garbage collected
 (TensorStore users deadlock awaiting a batched read whose batch they forgot
 to submit: tensorstore issue 249; dropping the batch releases them).
 Awaiting a batched read before its batch is submitted still waits for the
-submit. Operations added after the submit start at once.
+submit. Adding an operation to a submitted batch is refused, as in
+TensorStore (except ``ts.open``, which then simply opens).
 """
 
 from __future__ import annotations
@@ -95,26 +96,35 @@ class Batch:
                 self.submit()
 
 
-def check_batch(batch: Any, where: str) -> Batch | None:
-    """``batch`` itself, once checked to be a ``ts.Batch`` or None.
+def check_batch(batch: Any, where: str, *, submitted_ok: bool = False) -> Batch | None:
+    """``batch`` itself, once checked to be a ``ts.Batch`` (not submitted, unless ``submitted_ok``) or None.
 
     Raises:
       TypeError: naming ``where``.
+      ValueError: the batch was already submitted.
     """
     if batch is not None and not isinstance(batch, Batch):
         raise TypeError(f"{where}: batch must be a ts.Batch or None, got {type(batch).__name__}")
+    if batch is not None and batch.submitted and not submitted_ok:
+        raise ValueError("batch was already submitted")
     return batch
 
 
 def submit_in_batch(
-    batch: Any, async_fn: Callable[..., Awaitable[T]], *args: Any, name: str, where: str
+    batch: Any,
+    async_fn: Callable[..., Awaitable[T]],
+    *args: Any,
+    name: str,
+    where: str,
+    submitted_ok: bool = False,
 ) -> Future[T]:
     """Run ``async_fn(*args)`` now (``batch`` None) or when ``batch`` is submitted.
 
     Raises:
       TypeError: ``batch`` is neither None nor a ``ts.Batch`` (naming ``where``).
+      ValueError: the batch was already submitted (unless ``submitted_ok``).
     """
-    checked = check_batch(batch, where)
+    checked = check_batch(batch, where, submitted_ok=submitted_ok)
     if checked is None:
         return get_runtime().submit(async_fn, *args, name=name)
     return checked.defer(async_fn, *args, name=name)

@@ -82,14 +82,23 @@ async def test_open_and_resolve_in_a_batch() -> None:
     assert (await resolved).shape == (8, 8)
 
 
-async def test_operations_after_submit_start_at_once() -> None:
-    store = await _open()
-    batch = ts.Batch()
+@pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])
+def test_reads_are_refused_by_a_submitted_batch_and_writes_and_opens_proceed(lib: str) -> None:
+    module = pytest.importorskip(lib)
+    spec = {"driver": "zarr", "kvstore": "memory://"}
+    store = module.open(spec, create=True, dtype=module.int32, shape=[4]).result()
+    kv = module.KvStore.open("memory://").result()
+    batch = module.Batch()
     batch.submit()
     batch.submit()  # no effect
-    assert (await store[0, 1].read(batch=batch)) == 1
-    await store[0, 1].write(ts.array(np.array(5, store.dtype.numpy_dtype)), batch=batch)
-    assert (await store[0, 1].read()) == 5
+    for read in (lambda: store.read(batch=batch), lambda: kv.read("a", batch=batch)):
+        with pytest.raises(ValueError, match=r"^batch was already submitted$"):
+            read()
+    with pytest.raises(ValueError, match=r"^batch was already submitted$"):
+        store.resolve(batch=batch)
+    store[1:2].write(module.array(np.array([5], np.int32)), batch=batch).result()
+    assert store.read().result().tolist() == [0, 5, 0, 0]
+    assert module.open(spec, batch=batch, create=True, dtype=module.int32, shape=[1]).result().shape == (1,)
 
 
 @pytest.mark.parametrize("lib", ["tensortrio", "tensorstore"])

@@ -283,7 +283,9 @@ def open(
         # An opened store is used as it is (its context resources, e.g. a memory
         # store's contents), not re-opened from its spec.
         request = attrs.evolve(request, kvstore=kvstore)
-    return submit_in_batch(batch, _open, request, txn, name="open", where="ts.open")
+    return submit_in_batch(
+        batch, _open, request, txn, name="open", where="ts.open", submitted_ok=True
+    )
 
 
 async def _open(request: OpenRequest, transaction: Transaction | None = None) -> TensorStore:

@@ -513,8 +513,9 @@ class TensorStore(DimExpressionShortcuts):
                 the dimensions), or the store was opened without write access.
         """
         if batch is not None:
-            # Writes read nothing a batch could coalesce: they start at once.
-            check_batch(batch, "TensorStore.write")
+            # Writes read nothing a batch could coalesce: they start at once
+            # (even with a submitted batch, as in tensorstore).
+            check_batch(batch, "TensorStore.write", submitted_ok=True)
             if not isinstance(source, TensorStore):
                 raise InvalidArgumentError(
                     "Invalid batch: batch can only be specified when copying from a TensorStore source"
