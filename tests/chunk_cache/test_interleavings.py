@@ -371,3 +371,44 @@ def test_a_write_applied_at_once_rereads_and_reapplies_on_a_mismatch(
     expected[0] = 1
     stored = np.frombuffer(memory_kvstore.read("0.0").result().value, np.int32).reshape(4, 5)
     assert np.array_equal(stored, expected)
+
+
+async def test_a_read_rechecks_chunks_a_writeback_forgot_while_it_waited(
+    memory_kvstore: ts.KvStore,
+    cache_factory: Callable[..., ChunkCache],
+    gated: Any,
+    nursery: trio.Nursery,
+) -> None:
+    # With a zero pool limit, a writeback that encoded a writer's array cannot keep
+    # it and forgets the chunk. A read that found the chunk fresh, then waited
+    # for another chunk's writeback, must look again, never take "unknown" as
+    # missing (it returned the fill value for data written long before).
+    kv = gated(memory_kvstore)
+    cache = cache_factory(kv, (4, 5), limit=0)
+    cache.start(nursery)
+    t = domain(4, 10)
+    await write_chunked_async(cache, t, ones(4, 10, value=1))
+    second_chunk = Gate()
+
+    async def hold_second_chunk(key: str) -> None:
+        if key == "0.1":
+            await second_chunk(key)
+
+    kv.before_write = hold_second_chunk
+    results: list[Any] = []
+
+    async def read_now() -> None:
+        results.append(await read_chunked(cache, t, staleness_bound=time.time()))
+
+    async with trio.open_nursery() as ops:
+        ops.start_soon(write_chunked_async, cache, t[:, 5:10], ones(4, 5, value=2))
+        await second_chunk.reached.wait()
+        ops.start_soon(read_now)
+        await trio.testing.wait_all_tasks_blocked()  # chunk 0.0 read, waiting for 0.1
+        assert cache.entry((0, 0)).fresh(-math.inf)
+        await write_chunked_async(cache, t[:, 0:5], ones(4, 5, value=3))
+        assert not cache.entry((0, 0)).known  # forgotten: the pool keeps nothing
+        second_chunk.open.set()
+    [out] = results
+    assert out[:, 0:5].tolist() in (ones(4, 5, value=1).tolist(), ones(4, 5, value=3).tolist())
+    assert out[:, 5:10].tolist() == ones(4, 5, value=2).tolist()

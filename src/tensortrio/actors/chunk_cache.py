@@ -395,7 +395,9 @@ class ChunkCache:
                 for entry in stale:
                     if entry.busy:
                         await entry.wait_idle()
-            stale = [e for e in stale if not e.fresh(staleness_bound)]
+            # All of them again: one found fresh before may have been forgotten
+            # meanwhile (a writeback that stored a chunk the pool may not keep).
+            stale = [e for e in entries if not e.fresh(staleness_bound)]
 
     async def read_into(
         self,

@@ -328,7 +328,12 @@ class ShardCache(ChunkCache):
                 for entry, _ in todo:
                     if entry.busy:
                         await entry.wait_idle()
-            todo = [(e, n) for e, n in todo if not e.satisfies(n, staleness_bound)]
+            # All of them again: one satisfied before may have been forgotten meanwhile.
+            todo = [
+                (e, n)
+                for e, n in zip(shards, needs, strict=True)
+                if not e.satisfies(n, staleness_bound)
+            ]
 
     def _data_loss(self, entry: ChunkEntry, exc: Exception) -> DataLossError:
         error = DataLossError(f"{self.name}: cannot decode shard {entry.key!r}: {exc}")
