@@ -552,6 +552,10 @@ class ChunkCache:
         data = entry.data
         if data is not None:
             return data
+        if not entry.missing:
+            # Never the fill value for a chunk whose state is not known: that
+            # would be a silent wrong read (see ensure_fresh).
+            raise AssertionError(f"{self.name}: chunk {entry.key!r} was read before it was loaded")
         if not self.fill_missing_data_reads:
             raise self.missing_error(entry)
         fill = self._fill_chunk
