@@ -106,8 +106,17 @@ def decode_json_metadata(data: bytes, parse: Callable[[Any], MetadataT]) -> Meta
 
 
 def encode_json_metadata(json: dict[str, Any], *, sort_keys: bool = False) -> bytes:
-    """Compact JSON bytes, as TensorStore writes metadata (``sort_keys`` sorts nested objects too)."""
-    return _json.dumps(json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False).encode()
+    """Compact UTF-8 JSON, as TensorStore writes metadata (``sort_keys`` sorts nested objects too).
+
+    Text is written as it is (``"é"``, not ``"\\u00e9"``), as TensorStore writes it.
+    """
+    text = _json.dumps(
+        json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False, ensure_ascii=False
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8: keep it escaped
+        return _json.dumps(json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False).encode()
 
 
 def unknown_members(json: Mapping[str, Any], known: Container[str]) -> tuple[tuple[str, str], ...]:

@@ -319,6 +319,8 @@ def parse_zarr3_metadata(json: Any) -> Zarr3Metadata:
     chain = parse_member(json, "codecs", lambda v: _stored_codecs(v, data_type), "array")
     attributes = parse_member(json, "attributes", _attributes, None)
     names = parse_member(json, "dimension_names", _dimension_names(rank), None)
+    if names is not None and all(name is None for name in names):
+        names = None  # all null (what zarr-python writes for no names): none, as in TensorStore
     parse_member(json, "storage_transformers", _storage_transformers, None)
     parse_member(json, "attributes", lambda v: units_from_attributes(_attributes(v), rank), None)
     return Zarr3Metadata(
