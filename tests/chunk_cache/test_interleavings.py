@@ -401,14 +401,19 @@ async def test_a_read_rechecks_chunks_a_writeback_forgot_while_it_waited(
         results.append(await read_chunked(cache, t, staleness_bound=time.time()))
 
     async with trio.open_nursery() as ops:
-        ops.start_soon(write_chunked_async, cache, t[:, 5:10], ones(4, 5, value=2))
-        await second_chunk.reached.wait()
-        ops.start_soon(read_now)
-        await trio.testing.wait_all_tasks_blocked()  # chunk 0.0 read, waiting for 0.1
-        assert cache.entry((0, 0)).fresh(-math.inf)
-        await write_chunked_async(cache, t[:, 0:5], ones(4, 5, value=3))
-        assert not cache.entry((0, 0)).known  # forgotten: the pool keeps nothing
-        second_chunk.open.set()
+        try:
+            ops.start_soon(write_chunked_async, cache, t[:, 5:10], ones(4, 5, value=2))
+            await second_chunk.reached.wait()
+            ops.start_soon(read_now)
+            first = cache.entry((0, 0))
+            # Its read runs in the runtime's trio run, which this one cannot see blocked.
+            while not first.fresh(-math.inf) or first.busy:
+                await trio.sleep(0.001)
+            await trio.testing.wait_all_tasks_blocked()  # chunk 0.0 read, waiting for 0.1
+            await write_chunked_async(cache, t[:, 0:5], ones(4, 5, value=3))
+            assert not first.known  # forgotten: the pool keeps nothing
+        finally:
+            second_chunk.open.set()  # a failure must not leave the writeback held
     [out] = results
     assert out[:, 0:5].tolist() in (ones(4, 5, value=1).tolist(), ones(4, 5, value=3).tolist())
     assert out[:, 5:10].tolist() == ones(4, 5, value=2).tolist()
