@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import struct
 import time
@@ -52,7 +53,7 @@ from .read_result import ReadResult
 from .value_buffer import LARGE_VALUE, new_buffer
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from .driver import BatchOperation, BatchOutcome
     from .key_range import KeyRange
@@ -216,25 +217,30 @@ def _make_parents(path: bytes, dirs_to_sync: set[bytes]) -> None:
         dirs_to_sync.add(_parent(directory))
 
 
+def _opening(path: bytes, dirs_to_sync: set[bytes], open_file: Callable[[], FileLock]) -> FileLock:
+    """``open_file()`` (which creates ``path``), again after making its missing parent directories."""
+    try:
+        return open_file()
+    except FileNotFoundError:
+        _make_parents(path, dirs_to_sync)
+        return open_file()
+
+
 def _lock(path: bytes, dirs_to_sync: set[bytes], locking: FileIoLockingConfig) -> FileLock:
     lock_path = path + LOCK_SUFFIX
     timeout = seconds(locking.acquire_timeout)
-    try:
-        return acquire_file_lock(lock_path, locking.mode, timeout)
-    except FileNotFoundError:
-        _make_parents(lock_path, dirs_to_sync)
-        return acquire_file_lock(lock_path, locking.mode, timeout)
+    acquire = functools.partial(acquire_file_lock, lock_path, locking.mode, timeout)
+    return _opening(lock_path, dirs_to_sync, acquire)
 
 
 def _open_in_place(path: bytes, dirs_to_sync: set[bytes]) -> FileLock:
     """Open the value file ``path`` itself to write a new value (mode ``"non_atomic"``)."""
-    flags = os.O_CREAT | os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC
-    try:
-        fd = os.open(path, flags, 0o666)
-    except FileNotFoundError:
-        _make_parents(path, dirs_to_sync)
-        fd = os.open(path, flags, 0o666)
-    return FileLock(path, fd, os.fstat(fd), in_place=True)
+
+    def open_file() -> FileLock:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        return FileLock(path, fd, os.fstat(fd), in_place=True)
+
+    return _opening(path, dirs_to_sync, open_file)
 
 
 def _write_all(fd: int, value: bytes | memoryview, sync: bool) -> None:
