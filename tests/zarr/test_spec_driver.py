@@ -31,6 +31,24 @@ def test_spec_rejects_bad_zarr_members() -> None:
         tt.Spec({"driver": "zarr", "kvstore": {"driver": "memory"}, "metadata": {"order": "X"}})
 
 
+def test_opened_spec_keeps_metadata_key(tmp_path: Any) -> None:
+    """An array whose metadata is not ``.zarray`` is found again from its spec, as tensorstore's is."""
+    spec = {
+        "driver": "zarr",
+        "kvstore": {"driver": "file", "path": f"{tmp_path}/a/"},
+        "metadata_key": ".zarr2",
+        "metadata": {"dtype": "<u2", "shape": [3], "chunks": [2]},
+    }
+    ours = tt.open(spec, create=True).result()
+    theirs = ts.open({**spec, "kvstore": {"driver": "memory"}}, create=True).result()
+    for minimal in (False, True):
+        shown = ours.spec(minimal_spec=minimal).to_json()
+        assert shown["metadata_key"] == theirs.spec(minimal_spec=minimal).to_json()["metadata_key"]
+    ours[1:].write([5, 6]).result()
+    again = tt.open(ours.spec(minimal_spec=True)).result()
+    assert again.read().result().tolist() == [0, 5, 6]
+
+
 def test_spec_schema_from_zarr_metadata() -> None:
     spec = tt.Spec(
         {"driver": "zarr", "kvstore": {"driver": "memory"}, "metadata": {"dtype": "<u2", "shape": [3, 4]}}

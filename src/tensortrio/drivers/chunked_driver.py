@@ -334,6 +334,7 @@ class ChunkedDriver(Driver):
         out["dtype"] = dtype.name
         if not minimal:
             out["metadata"] = self.fmt.metadata_json(self.entry.metadata)
+        out.update(self.fmt.opened_members_json(self.members, self.entry.metadata))
         req = self.request
         if self.assume_metadata:
             out["assume_metadata"] = True

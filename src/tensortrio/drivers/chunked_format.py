@@ -94,6 +94,10 @@ class ChunkedFormat(Protocol[MetadataT, MembersT]):
         """The ``"metadata"`` spec member as ``TensorStore.spec()`` shows it."""
         ...
 
+    def opened_members_json(self, spec_members: MembersT, metadata: MetadataT) -> dict[str, Any]:
+        """The spec members other than ``"metadata"`` that ``spec()`` of an opened array shows."""
+        ...
+
     def chunk_codec(self, metadata: MetadataT) -> ChunkCodec:
         """The codec the chunk cache uses to name, decode and encode chunks."""
         ...

@@ -65,6 +65,10 @@ class N5Format:
         """Schema constraints implied by the spec members alone (for ``Spec.schema``)."""
         return spec_schema(spec_members)
 
+    def opened_members_json(self, spec_members: N5SpecMembers, metadata: N5Metadata) -> dict[str, Any]:
+        """None: ``"metadata"`` is the only member of this format."""
+        return {}
+
     def metadata_json(self, metadata: N5Metadata) -> dict[str, Any]:
         """The ``"metadata"`` member of ``spec()``: ``attributes.json`` as stored."""
         return metadata.to_json()

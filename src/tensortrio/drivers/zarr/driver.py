@@ -70,6 +70,14 @@ class ZarrFormat:
         """Schema constraints implied by the spec members alone (for ``Spec.schema``)."""
         return spec_schema(spec_members)
 
+    def opened_members_json(
+        self, spec_members: ZarrSpecMembers, metadata: ZarrMetadata
+    ) -> dict[str, Any]:
+        """``metadata_key``, if not the default: where the metadata is to be found again."""
+        if spec_members.metadata_key == DEFAULT_METADATA_KEY:
+            return {}
+        return {"metadata_key": spec_members.metadata_key}
+
     def metadata_json(self, metadata: ZarrMetadata) -> dict[str, Any]:
         """The ``"metadata"`` member of ``spec()``: ``.zarray`` without unknown members,
         ``dimension_separator`` always shown."""

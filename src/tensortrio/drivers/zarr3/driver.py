@@ -75,6 +75,10 @@ class Zarr3Format:
     def spec_schema(self, spec_members: Zarr3SpecMembers) -> Schema:
         return spec_schema(spec_members)
 
+    def opened_members_json(self, spec_members: Zarr3SpecMembers, metadata: Zarr3Metadata) -> dict[str, Any]:
+        """None: ``"metadata"`` is the only member of this format."""
+        return {}
+
     def metadata_json(self, metadata: Zarr3Metadata) -> dict[str, Any]:
         """``zarr.json`` as ``spec()`` shows it (sharding ``index_location`` always given)."""
         json = metadata.to_json()
