@@ -24,7 +24,7 @@ def _chunk(shape: tuple[int, ...], dtype: str = "<f4") -> np.ndarray:
 @pytest.mark.parametrize("cname", ["lz4", "zstd", "blosclz"])
 def test_frame_decodes_with_numcodecs(cname: str, shuffle: int) -> None:
     array = _chunk((256, 512))
-    frame = blosc_large.compress_array(array, cname=cname, clevel=5, shuffle=shuffle)
+    frame = blosc_large.compress_array(array, cname=cname, clevel=5, shuffle=shuffle, typesize=4)
     assert frame.readonly
     assert blosc_header_sizes(frame) == (array.nbytes, frame.nbytes)
     assert numcodecs.blosc.decompress(frame) == array.tobytes()
@@ -39,7 +39,7 @@ def test_same_frame_as_numcodecs_in_a_worker_thread() -> None:
     )
     thread.start()
     thread.join()
-    assert bytes(blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1)) == expected[0]
+    assert bytes(blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, typesize=4)) == expected[0]
 
 
 @pytest.mark.parametrize(
@@ -55,14 +55,14 @@ def test_same_frame_as_numcodecs_in_a_worker_thread() -> None:
 def test_strided_views_are_compressed_in_c_order(view: Any) -> None:
     source = _chunk((512, 600))
     part = view(source)
-    frame = blosc_large.compress_array(part, cname="lz4", clevel=5, shuffle=1)
+    frame = blosc_large.compress_array(part, cname="lz4", clevel=5, shuffle=1, typesize=4)
     assert numcodecs.blosc.decompress(frame) == np.ascontiguousarray(part).tobytes()
 
 
 def test_staging_reuse_leaves_earlier_frames_intact() -> None:
     source = _chunk((512, 600))
     frames = [
-        blosc_large.compress_array(source[:, i : i + 300], cname="lz4", clevel=5, shuffle=1)
+        blosc_large.compress_array(source[:, i : i + 300], cname="lz4", clevel=5, shuffle=1, typesize=4)
         for i in (0, 300, 0)
     ]
     for i, frame in zip((0, 300, 0), frames, strict=True):
@@ -72,20 +72,20 @@ def test_staging_reuse_leaves_earlier_frames_intact() -> None:
 @pytest.mark.usefixtures("empty_warm_pool")  # a full pool would not take the block back
 def test_a_transient_frame_is_the_same_frame_in_reused_memory() -> None:
     array = _chunk((1024, 512))  # 2 MiB: its buffer comes from the warm pool
-    kept = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1)
-    frame = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, transient=True)
+    kept = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, typesize=4)
+    frame = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, typesize=4, transient=True)
     assert frame.readonly
     assert bytes(frame) == bytes(kept)
     address = np.frombuffer(frame, np.uint8).ctypes.data
     del frame  # its buffer goes back to the pool...
-    again = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, transient=True)
+    again = blosc_large.compress_array(array, cname="lz4", clevel=5, shuffle=1, typesize=4, transient=True)
     assert np.frombuffer(again, np.uint8).ctypes.data == address  # ...and is reused
     assert numcodecs.blosc.decompress(again) == array.tobytes()
 
 
 def test_unknown_compressor_raises() -> None:
     with pytest.raises(RuntimeError, match=r"^blosc: cannot compress with cname 'nope' \(c-blosc returned -\d+\)$"):
-        blosc_large.compress_array(_chunk((128, 256)), cname="nope", clevel=5, shuffle=1)
+        blosc_large.compress_array(_chunk((128, 256)), cname="nope", clevel=5, shuffle=1, typesize=4)
 
 
 @pytest.mark.parametrize("order", ["C", "F"])

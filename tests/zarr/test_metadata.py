@@ -101,14 +101,45 @@ _MEMBER = r'Error parsing object member "{}": '
         ({"dtype": "<M8"}, _MEMBER.format("dtype") + r'Unsupported zarr dtype: "<M8"'),
         ({"dtype": 5}, _MEMBER.format("dtype") + r"Expected array, but received: 5"),
         (
-            {"dtype": [["x", "<u2"]]},
+            {"dtype": [["x", "<u2"], ["y", "<f4"]]},
             _MEMBER.format("dtype")
-            + r'structured zarr data types are not supported by tensortrio: \[\["x","<u2"\]\]',
+            + r"structured zarr data types of other than one field are not supported by "
+            + r'tensortrio: \[\["x","<u2"\],\["y","<f4"\]\]',
         ),
         (
-            {"dtype": "|V3"},
+            {"dtype": [["x", "<u2"], ["x", "<f4"]]},
+            _MEMBER.format("dtype") + r'Field name "x" occurs more than once',
+        ),
+        (
+            {"dtype": [["x"]]},
             _MEMBER.format("dtype")
-            + r'zarr dtype "\|V3": raw byte and string data types are not supported by tensortrio',
+            + r'Error parsing value at position 0: Expected array of size 2 or 3, but received: \["x"\]',
+        ),
+        (
+            {"dtype": [["", "<u2"]]},
+            _MEMBER.format("dtype")
+            + r"Error parsing value at position 0: Error parsing value at position 0: "
+            + r'Expected non-empty string, but received: ""',
+        ),
+        (
+            {"dtype": [["x", "<U2"]]},
+            _MEMBER.format("dtype")
+            + r'Error parsing value at position 0: Error parsing value at position 1: Unsupported zarr dtype: "<U2"',
+        ),
+        (
+            {"dtype": [["x", "<u2", [2, 0]]]},
+            _MEMBER.format("dtype")
+            + r"Error parsing value at position 0: Error parsing value at position 2: Error parsing "
+            + r"value at position 1: Expected integer in the range \[1, 4611686018427387903\], but received: 0",
+        ),
+        ({"dtype": "S4"}, _MEMBER.format("dtype") + r'Unsupported zarr dtype: "S4"'),
+        (
+            {"dtype": "|V0"},
+            _MEMBER.format("dtype") + r'zarr dtype "\|V0": elements of 0 bytes are not supported by tensortrio',
+        ),
+        (
+            {"dtype": "|S4", "fill_value": 3},
+            _MEMBER.format("fill_value") + r"Expected 4 base64-encoded bytes, but received: 3",
         ),
         ({"zarr_format": 3}, _MEMBER.format("zarr_format") + r"Expected integer in the range \[2, 2\], but received: 3"),
         ({"shape": ...}, _MEMBER.format("shape") + r"Expected array, but member is missing"),
@@ -293,10 +324,7 @@ def test_spec_members_normalise() -> None:
             {"key_encoding": "/", "metadata": {"dimension_separator": "."}},
             r'Error parsing object member "key_encoding": value \("/"\) does not match value in metadata \("\."\)',
         ),
-        (
-            {"field": "x"},
-            r'Error parsing object member "field": structured zarr data types are not supported by tensortrio, so "field" must be null, but received: "x"',
-        ),
+        ({"field": 5}, r'Error parsing object member "field": Expected string, but received: 5'),
         ({"bogus": 1}, r'Object includes extra members: "bogus"'),
     ],
 )

@@ -47,7 +47,8 @@ class ChunkCodec(Protocol):
       chunk_shape: the full chunk shape (zarr v2: edge chunks are stored full size).
       dtype: the in-memory dtype (native byte order) of decoded chunks.
       fill_value: a 0-d array of ``dtype``: the value of elements never written
-        (zeros if the format has no fill value).
+        (zeros if the format has no fill value); for a data type with inner
+        dimensions (zarr ``|S4``), the array of those last dimensions.
       stores_every_chunk: optional, default False: true when the array has no
         fill value (zarr v2's null), so that no chunk is dropped as equal to it
         (as TensorStore: every written chunk is stored).

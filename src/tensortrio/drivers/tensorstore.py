@@ -132,6 +132,8 @@ def convert_source(
         InvalidArgumentError: the source has more than ``rank`` dimensions.
     """
     objects = name in OBJECT_DTYPES
+    if dtype.itemsize == 1 and dtype.kind in "SV":
+        source = _split_raw_elements(source, dtype.kind)
     if rank is not None and (isinstance(source, np.ndarray) or not objects):
         # (Lists nested deeper than the rank are elements of an object array.)
         given = source if isinstance(source, np.ndarray) else np.asarray(source)
@@ -158,6 +160,19 @@ def convert_source(
             )
         return source.astype(dtype)
     return np.asarray(source, dtype=dtype)
+
+
+def _split_raw_elements(source: Any, kind: str) -> Any:
+    """``bytes`` or an array of ``n``-byte strings (``kind`` ``S``) or raw bytes (``V``) as one-byte
+    elements along a new last dimension: what a ``char``/``byte`` array with an inner dimension
+    of size ``n`` (zarr ``|S<n>``, ``|V<n>``) holds. Anything else is returned as it is.
+    """
+    if isinstance(source, bytes) and kind == "S":
+        source = np.asarray(source)
+    if isinstance(source, np.ndarray) and source.dtype.kind == kind and source.dtype.itemsize > 1:
+        contiguous = source if source.flags.c_contiguous else source.copy()
+        return contiguous.reshape((*source.shape, 1)).view(f"{kind}1")
+    return source
 
 
 @attrs.frozen(repr=False)

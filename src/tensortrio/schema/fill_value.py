@@ -81,14 +81,20 @@ def all_equal_fill(array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]) -> b
     flattening a strided view: one that differs stops at its first differing
     slab rather than after a full pass, and the comparison's temporary stays
     small.
+
+    A ``fill`` of rank ``k`` > 0 (a zarr element with inner dimensions, such
+    as ``|S4``) is the value of ``array``'s last ``k`` dimensions.
     """
     if array.size == 0:
         return True
     pairs = tuple(zip(_bit_parts(array), _bit_parts(fill), strict=True))
-    first = (0,) * array.ndim
-    if not all(part[first] == fill_part for part, fill_part in pairs):
+    first = (0,) * (array.ndim - fill.ndim)
+    if fill.ndim:
+        if not all(np.array_equal(part[first], fill_part) for part, fill_part in pairs):
+            return False
+    elif not all(part[first] == fill_part for part, fill_part in pairs):
         return False
-    if array.ndim == 0:
+    if array.ndim == fill.ndim:
         return True
     step = max(1, _SLAB_BYTES // max(1, array[0].nbytes))
     for start in range(0, array.shape[0], step):

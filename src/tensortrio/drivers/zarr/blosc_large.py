@@ -100,12 +100,15 @@ def compress_array(
     cname: str,
     clevel: int,
     shuffle: int,
+    typesize: int,
     blocksize: int = 0,
     transient: bool = False,
 ) -> memoryview:
     """The blosc frame of ``array``'s elements in C order, as a read-only byte view nobody else holds.
 
-    ``typesize`` is the array's item size; ``shuffle``: 0 none, 1 byte, 2 bit.
+    ``typesize``: the bytes of one element as the format counts them (zarr:
+    of one array element, inner dimensions included); ``shuffle``: 0 none,
+    1 byte, 2 bit.
     ``transient``: the caller drops the frame once it is written; it may then
     hold on to a buffer of ``array``'s size while it lives.
     Only when :data:`AVAILABLE`, for arrays of at most :data:`MAX_NBYTES` bytes.
@@ -119,10 +122,12 @@ def compress_array(
     if transient:
         buffer = new_buffer(capacity)
         dest = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
-        cbytes = _compress(source, dest, capacity, cname, clevel, shuffle, blocksize)
+        cbytes = _compress(source, dest, capacity, cname, clevel, shuffle, typesize, blocksize)
         return buffer[:cbytes].toreadonly()
     out = np.empty(capacity, np.uint8)
-    cbytes = _compress(source, out.ctypes.data, capacity, cname, clevel, shuffle, blocksize)
+    cbytes = _compress(
+        source, out.ctypes.data, capacity, cname, clevel, shuffle, typesize, blocksize
+    )
     # Nothing else references ``out``: shrinking it is a realloc in place, not a copy.
     out.resize(cbytes, refcheck=False)
     return out.data.toreadonly()
@@ -135,13 +140,14 @@ def _compress(
     cname: str,
     clevel: int,
     shuffle: int,
+    typesize: int,
     blocksize: int,
 ) -> int:
     """Compress the C-contiguous ``source`` into ``capacity`` bytes at address ``dest``; the frame's size."""
     cbytes: int = _compress_ctx(
         clevel,
         shuffle,
-        source.dtype.itemsize,
+        typesize,
         source.nbytes,
         source.ctypes.data,
         dest,

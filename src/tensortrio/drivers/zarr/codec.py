@@ -2,7 +2,12 @@
 
 A stored chunk is the full ``chunks`` shape (edge chunks too) in the
 metadata's ``order`` and byte order, passed through the ``filters`` and then
-the ``compressor``.  This is the hot path of every read and write, so decoding
+the ``compressor``.  A data type with inner dimensions (``|S4``, a field of
+shape ``[2, 3]``) adds them to the decoded chunk's shape after ``chunks``;
+each element's inner values are stored together in C order, whatever the
+``order``, and blosc's typesize is the bytes of one such element.
+
+This is the hot path of every read and write, so decoding
 decompresses blosc straight into the array it returns, swaps bytes in place,
 and makes at most one copy (for other compressors or an uncompressed chunk);
 Fortran-order chunks decode to transposed views, and encoding copies
@@ -11,6 +16,7 @@ only to reorder or byteswap.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -51,7 +57,11 @@ class ZarrChunkCodec:
     filters: tuple[Any, ...]
     stores_every_chunk: bool = False
     """The metadata's fill value is null: no chunk equals it (see ``ChunkCodec``)."""
+    inner_rank: int = 0
+    """How many of ``chunk_shape``'s last dimensions are the data type's inner dimensions."""
     _nbytes: int = attrs.field(init=False)
+    _typesize: int = attrs.field(init=False)
+    _order_axes: tuple[int, ...] = attrs.field(init=False)
     _swap: bool = attrs.field(init=False)
     _buffer_dtype: np.dtype[Any] = attrs.field(init=False)
 
@@ -62,14 +72,25 @@ class ZarrChunkCodec:
         object.__setattr__(self, "_nbytes", count * self.stored_dtype.itemsize)
         object.__setattr__(self, "_swap", self.stored_dtype != self.dtype)
         # Codecs see elements through the buffer protocol, which knows only
-        # NumPy's own types: ml_dtypes elements (bfloat16, float8) pass as
-        # unsigned integers of the same size (the size drives blosc's shuffle).
+        # NumPy's own numeric types: ml_dtypes elements (bfloat16, float8) and
+        # raw bytes pass as unsigned integers of the same size.
         stored = self.stored_dtype
-        plain = stored.type.__module__ == "numpy"
+        plain = stored.type.__module__ == "numpy" and stored.kind not in "SV"
         object.__setattr__(self, "_buffer_dtype", stored if plain else np.dtype(f"<u{stored.itemsize}"))
+        inner = self.chunk_shape[len(self.chunk_shape) - self.inner_rank :]
+        object.__setattr__(self, "_typesize", stored.itemsize * math.prod(inner))
+        # Fortran order reverses the element dimensions only; the perm is its own inverse.
+        outer = len(self.chunk_shape) - self.inner_rank
+        axes = (*range(outer - 1, -1, -1), *range(outer, len(self.chunk_shape)))
+        object.__setattr__(self, "_order_axes", axes)
 
     def chunk_key(self, cell: tuple[int, ...]) -> str:
-        """``"i.j.k"`` (or ``"i/j/k"``); ``"0"`` for a rank-0 array."""
+        """``"i.j.k"`` (or ``"i/j/k"``); ``"0"`` for a rank-0 array.
+
+        The cell's inner dimensions (always 0: one chunk spans them) are not named.
+        """
+        if self.inner_rank:
+            cell = cell[: len(cell) - self.inner_rank]
         if not cell:
             return "0"
         return self.separator.join(map(str, cell))
@@ -159,7 +180,8 @@ class ZarrChunkCodec:
             swapped = flat.byteswap(inplace=True) if flat.flags.writeable else flat.byteswap()
             flat = swapped.view(self.dtype)
         if self.order == "F":
-            return flat.reshape(self.chunk_shape[::-1]).T
+            axes = self._order_axes
+            return flat.reshape(tuple(self.chunk_shape[a] for a in axes)).transpose(axes)
         return flat.reshape(self.chunk_shape)
 
     def encode(self, chunk: np.ndarray) -> Value:
@@ -185,7 +207,7 @@ class ZarrChunkCodec:
             )
         # An array, not a NumPy scalar (a rank-0 chunk may be one): a scalar's
         # astype to a byte-swapped dtype keeps the native byte order.
-        array = np.asarray(chunk.T if self.order == "F" else chunk)
+        array = np.asarray(chunk.transpose(self._order_axes) if self.order == "F" else chunk)
         owned = False
         if self._swap or array.dtype != self.stored_dtype:
             array = array.astype(self.stored_dtype, order="C")
@@ -209,7 +231,7 @@ class ZarrChunkCodec:
     def _compress_blosc(self, buffer: np.ndarray, transient: bool) -> Value:
         """The blosc frame of ``buffer`` (any layout; elements in C order)."""
         blosc = self.compressor
-        typesize = buffer.dtype.itemsize
+        typesize = self._typesize
         shuffle = blosc.shuffle
         if shuffle == -1:  # numcodecs' AUTOSHUFFLE, as numcodecs resolves it
             shuffle = 2 if typesize == 1 else 1
@@ -219,6 +241,7 @@ class ZarrChunkCodec:
                 cname=blosc.cname,
                 clevel=blosc.clevel,
                 shuffle=shuffle,
+                typesize=typesize,
                 blocksize=blosc.blocksize,
                 transient=transient,
             )
@@ -244,12 +267,12 @@ def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:
     fill = (
         np.zeros((), dtype=dtype.native)
         if metadata.fill_value is None
-        else metadata.fill_value.astype(dtype.native).reshape(())
+        else metadata.fill_value.astype(dtype.native)
     )
     compressor = metadata.compressor
     fast = compressor is None or compressor.id == "blosc"
     return ZarrChunkCodec(
-        chunk_shape=metadata.chunks,
+        chunk_shape=metadata.chunk_shape,
         dtype=dtype.native,
         fill_value=fill,
         inline_codec_bytes=inline_codec_threshold(fast),
@@ -260,4 +283,5 @@ def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:
         compressor=None if compressor is None else compressor.numcodec(),
         filters=tuple(f.numcodec() for f in metadata.filters or ()),
         stores_every_chunk=metadata.fill_value is None,
+        inner_rank=len(dtype.field_shape),
     )

@@ -73,10 +73,14 @@ class ZarrFormat:
     def opened_members_json(
         self, spec_members: ZarrSpecMembers, metadata: ZarrMetadata
     ) -> dict[str, Any]:
-        """``metadata_key``, if not the default: where the metadata is to be found again."""
-        if spec_members.metadata_key == DEFAULT_METADATA_KEY:
-            return {}
-        return {"metadata_key": spec_members.metadata_key}
+        """``metadata_key`` if not the default, and the ``field`` of a structured data type."""
+        json: dict[str, Any] = {}
+        if spec_members.metadata_key != DEFAULT_METADATA_KEY:
+            json["metadata_key"] = spec_members.metadata_key
+        names = metadata.dtype.field_names
+        if names:
+            json["field"] = spec_members.field or names[0]
+        return json
 
     def metadata_json(self, metadata: ZarrMetadata) -> dict[str, Any]:
         """The ``"metadata"`` member of ``spec()``: ``.zarray`` without unknown members,
@@ -91,10 +95,15 @@ class ZarrFormat:
         return chunk_codec_for(metadata)
 
     def resize_metadata(self, metadata: ZarrMetadata, new_shape: Sequence[int]) -> ZarrMetadata:
+        """``new_shape`` counts the data type's inner dimensions, which cannot change."""
+        inner = metadata.dtype.field_shape
+        if inner and tuple(new_shape[metadata.rank :]) == inner:
+            new_shape = new_shape[: metadata.rank]
         return metadata.resize(new_shape)
 
     def chunk_grid(self, metadata: ZarrMetadata) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        return metadata.chunks, (0,) * metadata.rank
+        chunk_shape = metadata.chunk_shape
+        return chunk_shape, (0,) * len(chunk_shape)
 
 
 def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:

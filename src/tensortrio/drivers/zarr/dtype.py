@@ -1,17 +1,25 @@
-"""Zarr v2 data type strings (``"<u2"``, ``"|b1"``, ``"bfloat16"``) and their NumPy dtypes.
+"""Zarr v2 data types (``"<u2"``, ``"|b1"``, ``"|S8"``, ``[["x", "<f4", [3]]]``) and their NumPy dtypes.
 
 The rules are TensorStore's: a NumPy typestr of endianness (``<``, ``>``, ``|``),
 kind and size, where ``|`` is only allowed for one-byte types and one-byte types
 ignore the endianness; plus TensorStore's extensions ``"bfloat16"``, the
 ``float8_*`` / ``float4_e2m1fn`` names and ``"int2"`` / ``"int4"`` (one byte per
-element, little endian).  Datetime, unicode, raw-byte (``|S``/``|V``) and
-structured data types are rejected with a message saying so.
+element, little endian).
+
+A raw byte string (``|S<n>``, TensorStore's ``char``) or raw bytes
+(``|V<n>``, ``byte``) element is ``n`` one-byte elements: the array gains an
+inner dimension of size ``n``.  A structured type (a list of fields
+``[name, typestr]`` or ``[name, typestr, shape]``) of one field is that
+field's type, with ``shape`` as further inner dimensions.  Structured types of
+several fields (which TensorStore opens one ``"field"`` at a time), datetime
+and unicode types are rejected with a message saying so.
 """
 
 from __future__ import annotations
 
+import math
 import sys
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import attrs
 import numpy as np
@@ -19,6 +27,7 @@ import numpy as np
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
+from ...schema.json_member import json_integer_in
 
 __all__ = ["ZarrDType", "choose_zarr_dtype", "parse_zarr_dtype"]
 
@@ -42,33 +51,65 @@ _SIZES: Final[dict[str, tuple[str, ...]]] = {
     "c": ("8", "16"),
 }
 _NATIVE: Final = "<" if sys.byteorder == "little" else ">"
+_RAW: Final = {"S": (np.dtype("S1"), "char"), "V": (np.dtype("V1"), "byte")}
+_MAX_FIELD_DIM: Final = (1 << 62) - 1
+
+Field: TypeAlias = "tuple[str, str] | tuple[str, str, tuple[int, ...]]"
+"""One member of a structured type's field list: ``(name, typestr[, shape])``."""
 
 
 @attrs.frozen
 class ZarrDType:
-    """One scalar zarr data type.
+    """One zarr data type: a scalar, a raw byte string, or a structured type of one field.
 
-    ``encoded`` is the ``.zarray`` string; ``stored`` the NumPy dtype of the
-    bytes in a chunk (byte order included); ``native`` the in-memory NumPy
-    dtype (native byte order); ``name`` the TensorStore data type name.
+    ``encoded`` is the ``.zarray`` typestr, or the field list of a structured
+    type; ``stored`` the NumPy dtype of one stored element (byte order
+    included; ``S1``/``V1`` for raw bytes); ``native`` the in-memory NumPy
+    dtype (native byte order); ``name`` the TensorStore data type name;
+    ``field_shape`` the inner dimensions each array element adds (``|S4``:
+    ``(4,)``; a field ``["x", "<f4", [2, 3]]``: ``(2, 3)``).
     """
 
-    encoded: str
+    encoded: str | tuple[Field, ...]
     stored: np.dtype[Any]
     native: np.dtype[Any]
     name: str
+    field_shape: tuple[int, ...] = ()
 
     @property
     def kind(self) -> str:
-        """TensorStore's type indicator: ``b``, ``i``, ``u``, ``f`` or ``c``."""
-        if self.encoded.startswith(("float", "bfloat")):
+        """TensorStore's type indicator: ``b``, ``i``, ``u``, ``f``, ``c``, ``S`` or ``V``."""
+        typestr = self.typestr
+        if typestr.startswith(("float", "bfloat")):
             return "f"
-        if self.encoded in ("int2", "int4"):
+        if typestr in ("int2", "int4"):
             return "i"
-        return self.encoded[1]
+        return typestr[1]
 
-    def to_json(self) -> str:
-        return self.encoded
+    @property
+    def typestr(self) -> str:
+        """The scalar typestr (a structured type's field's)."""
+        return self.encoded if isinstance(self.encoded, str) else self.encoded[0][1]
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """The names of a structured type's fields; empty for a typestr."""
+        return () if isinstance(self.encoded, str) else tuple(f[0] for f in self.encoded)
+
+    @property
+    def raw_fill_value(self) -> bool:
+        """Whether the fill value is stored as the base64 of one element's bytes only."""
+        return not isinstance(self.encoded, str) or self.kind in "SV"
+
+    @property
+    def element_nbytes(self) -> int:
+        """Bytes one array element (all its inner elements) occupies in a chunk."""
+        return math.prod(self.field_shape) * self.stored.itemsize
+
+    def to_json(self) -> str | list[list[Any]]:
+        if isinstance(self.encoded, str):
+            return self.encoded
+        return [[f[0], f[1], list(f[2])] if len(f) == 3 else [f[0], f[1]] for f in self.encoded]
 
 
 def _unsupported(value: str) -> InvalidArgumentError:
@@ -88,11 +129,14 @@ def _parse_typestr(value: str) -> ZarrDType:
     endian, kind, size = value[0], value[1], value[2:]
     if endian not in "<>|":
         raise _unsupported(value)
-    if kind in "SV" and size.isdigit():
-        raise InvalidArgumentError(
-            f"zarr dtype {json_text(value)}: raw byte and string data types are not "
-            "supported by tensortrio"
-        )
+    if kind in _RAW and size.isdigit():
+        if int(size) == 0:
+            # tensorstore accepts these; nothing can be stored in them.
+            raise InvalidArgumentError(
+                f"zarr dtype {json_text(value)}: elements of 0 bytes are not supported by tensortrio"
+            )
+        element, name = _RAW[kind]
+        return ZarrDType(value, element, element, name, (int(size),))
     if kind == "b":
         if size != "1":
             raise _unsupported(value)
@@ -106,19 +150,71 @@ def _parse_typestr(value: str) -> ZarrDType:
     return _make(value, np.dtype(f"{endian}{kind}{size}"))
 
 
+def _at(position: int, exc: InvalidArgumentError) -> InvalidArgumentError:
+    return InvalidArgumentError(f"Error parsing value at position {position}: {exc}")
+
+
+def _parse_field(json: Any) -> tuple[Field, ZarrDType]:
+    if not isinstance(json, list) or len(json) not in (2, 3):
+        raise InvalidArgumentError(f"Expected array of size 2 or 3, but received: {json_text(json)}")
+    name = json[0]
+    if not isinstance(name, str) or not name:
+        raise _at(0, InvalidArgumentError(f"Expected non-empty string, but received: {json_text(name)}"))
+    if not isinstance(json[1], str):
+        raise _at(1, InvalidArgumentError(f"Expected string, but received: {json_text(json[1])}"))
+    try:
+        scalar = _parse_typestr(json[1])
+    except InvalidArgumentError as exc:
+        raise _at(1, exc) from None
+    shape: tuple[int, ...] = ()
+    if len(json) == 3:
+        if not isinstance(json[2], list):
+            raise _at(2, InvalidArgumentError(f"Expected array, but received: {json_text(json[2])}"))
+        dims = []
+        for i, n in enumerate(json[2]):
+            try:
+                dims.append(json_integer_in(1, _MAX_FIELD_DIM)(n))
+            except InvalidArgumentError as exc:
+                raise _at(2, _at(i, exc)) from None
+        shape = tuple(dims)
+    field: Field = (name, json[1], shape) if shape else (name, json[1])
+    return field, scalar
+
+
+def _parse_fields(json: list[Any]) -> ZarrDType:
+    fields: list[Field] = []
+    scalars: list[ZarrDType] = []
+    for i, item in enumerate(json):
+        try:
+            field, scalar = _parse_field(item)
+        except InvalidArgumentError as exc:
+            raise _at(i, exc) from None
+        if any(f[0] == field[0] for f in fields):
+            raise InvalidArgumentError(f"Field name {json_text(field[0])} occurs more than once")
+        fields.append(field)
+        scalars.append(scalar)
+    if len(fields) != 1:
+        raise InvalidArgumentError(
+            "structured zarr data types of other than one field are not supported by "
+            f"tensortrio: {json_text(json)}"
+        )
+    shape = fields[0][2] if len(fields[0]) == 3 else ()
+    scalar = scalars[0]
+    return attrs.evolve(scalar, encoded=tuple(fields), field_shape=shape + scalar.field_shape)
+
+
 def parse_zarr_dtype(json: Any) -> ZarrDType:
     """Parse the ``"dtype"`` member of ``.zarray`` metadata.
 
     Raises:
-        ValueError: not a string, an unsupported typestr, or a structured
-            (field list) data type, which tensortrio does not support.
+        ValueError: not a string or field list, an unsupported typestr, an
+            invalid field, or a structured type of several fields (which
+            tensortrio does not support).
     """
     if isinstance(json, str):
         return _parse_typestr(json)
     if isinstance(json, list):
-        raise InvalidArgumentError(
-            f"structured zarr data types are not supported by tensortrio: {json_text(json)}"
-        )
+        return _parse_fields(json)
     raise InvalidArgumentError(f"Expected array, but received: {json_text(json)}")
 
 

@@ -4,7 +4,11 @@ Encodings (TensorStore's, which follow the zarr v2 spec): ``null`` (no fill
 value: reads of unwritten data give zeros); booleans for ``|b1``; JSON
 integers (range-checked) for ints; numbers or ``"NaN"``, ``"Infinity"``,
 ``"-Infinity"`` (and numeric strings) for floats; ``[real, imag]`` for complex,
-which also accept the base64 encoding of the element's stored bytes.
+which also accept the base64 encoding of the element's stored bytes.  Raw byte
+(``|S``/``|V``) and structured types store only that base64 encoding; their
+fill value is an array of the type's ``field_shape``.  A ``|S<n>`` fill value
+may encode fewer than ``n`` bytes (zarr-python drops trailing zero bytes, as
+NumPy's ``bytes_`` does); the rest are zero.
 """
 
 from __future__ import annotations
@@ -50,18 +54,20 @@ def _encode_float(value: float) -> float | str:
 
 
 def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
-    size = dtype.stored.itemsize
+    size = dtype.element_nbytes
     raw: bytes | None = None
     if isinstance(json, str):
         try:
             raw = base64.b64decode(json, validate=True)
         except (binascii.Error, ValueError):
             raw = None
+    if raw is not None and len(raw) < size and isinstance(dtype.encoded, str) and dtype.kind == "S":
+        raw = raw.ljust(size, b"\0")
     if raw is None or len(raw) != size:
         raise InvalidArgumentError(
             f"Expected {size} base64-encoded bytes, but received: {json_text(json)}"
         )
-    return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(())
+    return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(dtype.field_shape)
 
 
 def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
@@ -72,6 +78,8 @@ def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     """
     if json is None:
         return None
+    if dtype.raw_fill_value:
+        return _decode_base64(json, dtype)
     kind = dtype.kind
     if kind == "f":
         return np.array(_decode_float(json), dtype=dtype.native)
@@ -100,6 +108,8 @@ def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
     """The JSON TensorStore writes for fill value ``value`` (``None`` is ``null``)."""
     if value is None:
         return None
+    if dtype.raw_fill_value:
+        return base64.b64encode(value.astype(dtype.stored).tobytes()).decode("ascii")
     kind = dtype.kind
     scalar = value.reshape(())[()]
     if kind == "f":
@@ -113,12 +123,24 @@ def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
 
 
 def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
-    """Convert a schema fill value to a 0-d array of ``dtype`` (as TensorStore's conversion does).
+    """Convert a schema fill value to an array of ``dtype.field_shape`` (as TensorStore's conversion does).
 
-    An array counts only if it holds one value once unbroadcast (see
-    ``scalar_fill_value``); anything else cannot be a zarr scalar fill value.
+    For a scalar type, an array counts only if it holds one value once
+    unbroadcast (see ``scalar_fill_value``); anything else cannot be a zarr
+    scalar fill value.  Otherwise it must broadcast to the inner dimensions.
 
     Raises:
-        ValueError: not broadcastable to a scalar, or not convertible to ``dtype``.
+        ValueError: not broadcastable, or not convertible to ``dtype``.
     """
-    return scalar_fill_value(value, dtype.native, dtype.name)
+    if not dtype.field_shape:
+        return scalar_fill_value(value, dtype.native, dtype.name)
+    array = np.asarray(value)
+    while array.ndim > len(dtype.field_shape) and array.shape[0] == 1:
+        array = array[0]
+    try:
+        return np.broadcast_to(array, dtype.field_shape).astype(dtype.native)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"Invalid fill_value: Cannot broadcast array of shape {list(array.shape)} to "
+            f"target shape {list(dtype.field_shape)}"
+        ) from None

@@ -111,12 +111,18 @@ class ZarrMetadata:
             raise InvalidArgumentError(
                 f"Product of chunk dimensions {{{', '.join(map(str, self.chunks))}}} is too large"
             )
-        if elements * self.dtype.native.itemsize > _MAX_INT64:
+        if elements * self.dtype.element_nbytes > _MAX_INT64:
             raise InvalidArgumentError("Total number of bytes per chunk is too large")
 
     @property
     def rank(self) -> int:
+        """The rank of the stored array of elements (``shape``), without ``dtype.field_shape``."""
         return len(self.shape)
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]:
+        """The shape of one decoded chunk: ``chunks`` and then the data type's inner dimensions."""
+        return self.chunks + self.dtype.field_shape
 
     @property
     def key_separator(self) -> Separator:

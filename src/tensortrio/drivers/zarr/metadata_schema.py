@@ -1,8 +1,10 @@
 """Zarr v2 metadata and ``ts.Schema``: creating metadata from constraints, checking it, describing it.
 
 TensorStore's mapping: the domain is ``[0, shape)`` with resizable (implicit)
-upper bounds; one chunk grid (read = write chunk) with origin 0; ``order`` is
-``inner_order`` (C: ``[0, 1, ...]``, F: reversed); the codec is
+upper bounds, then the data type's inner dimensions (``|S4``: ``[0, 4)``,
+explicit); one chunk grid (read = write chunk) with origin 0 whose chunks
+span the inner dimensions; ``order`` is ``inner_order`` (C: ``[0, 1, ...]``,
+F: the element dimensions reversed, inner dimensions last); the codec is
 ``{"driver": "zarr", "compressor": ..., "filters": ...}``; a ``null``
 fill value is no fill value; dimension units cannot be stored.
 
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from ...errors import InvalidArgumentError
-from ...index.interval import INF
+from ...errors import FailedPreconditionError, InvalidArgumentError
+from ...index.domain import IndexDomain
+from ...index.interval import INF, IndexInterval
 from ...schema.chunk_grid import GridConstraints, format_vector
+from ...schema.chunk_json import json_text
 from ...schema.chunk_layout import LayoutConstraints
 from ...schema.chunk_shape import choose_read_write_chunk_grid
 from ...schema.codec_spec import CodecSpec
@@ -44,14 +48,34 @@ __all__ = ["create_metadata", "metadata_schema", "validate_metadata"]
 _DEFAULT_COMPRESSOR: Final = {"id": "blosc"}
 
 
-def _inner_order(order: str, rank: int) -> tuple[int, ...]:
-    return tuple(range(rank)) if order == "C" else tuple(range(rank - 1, -1, -1))
+def _inner_order(order: str, rank: int, inner_rank: int = 0) -> tuple[int, ...]:
+    if order == "C":
+        return tuple(range(rank))
+    outer = rank - inner_rank
+    return (*range(outer - 1, -1, -1), *range(outer, rank))
+
+
+def _full_domain(rank: int, shape: tuple[int, ...] | None, dtype: ZarrDType | None) -> IndexDomain:
+    """``metadata_domain`` of the element dimensions, then ``dtype``'s explicit inner dimensions."""
+    domain = metadata_domain(rank, shape)
+    if dtype is None or not dtype.field_shape:
+        return domain
+    inner = (IndexInterval.make(0, n, False, False) for n in dtype.field_shape)
+    return IndexDomain.from_dims((*domain.dims, *inner))
 
 
 def _metadata_layout(
-    base: LayoutConstraints, rank: int, chunks: tuple[int, ...] | None, order: str | None
+    base: LayoutConstraints,
+    rank: int,
+    chunks: tuple[int, ...] | None,
+    order: str | None,
+    inner_rank: int = 0,
 ) -> LayoutConstraints:
-    """``base`` with the metadata's hard constraints: origin 0, ``chunks``, ``order``."""
+    """``base`` with the metadata's hard constraints: origin 0, ``chunks``, ``order``.
+
+    ``rank`` counts the ``inner_rank`` inner dimensions of the data type, which
+    ``chunks`` (then the full chunk shape) includes.
+    """
     out = base.with_rank(rank)
     try:
         out = out.with_grid_origin((0,) * rank, (True,) * rank)
@@ -68,7 +92,7 @@ def _metadata_layout(
     out = out.with_grid("write", grid).with_grid("read", grid)
     if order is not None:
         try:
-            out = out.with_inner_order(_inner_order(order, rank), True)
+            out = out.with_inner_order(_inner_order(order, rank, inner_rank), True)
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"Error setting inner_order: {exc}") from None
     return out
@@ -101,11 +125,11 @@ def _choose_compressor(
     return compressor, parse_filters(json.get("filters"))
 
 
-def _choose_order(layout: LayoutConstraints, rank: int) -> str:
+def _choose_order(layout: LayoutConstraints, rank: int, inner_rank: int) -> str:
     inner = layout.inner_order
     if inner is None or inner == _inner_order("C", rank):
         return "C"
-    if inner == _inner_order("F", rank):
+    if inner == _inner_order("F", rank, inner_rank):
         return "F"
     if layout.inner_order_hard:
         raise InvalidArgumentError(f'Invalid "inner_order" constraint: {format_vector(inner)}')
@@ -138,17 +162,22 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
         dtype = choose_zarr_dtype(constraints.dtype)
     else:
         raise InvalidArgumentError('"dtype" must be specified')
+    inner = dtype.field_shape
     rank = partial.rank
-    if rank is not None and constraints.rank is not None and rank != constraints.rank:
+    if rank is not None and constraints.rank is not None and rank + len(inner) != constraints.rank:
         raise InvalidArgumentError(
             f"Rank specified by schema ({constraints.rank}) is not compatible with metadata"
         )
-    if rank is None:
-        rank = constraints.rank
+    if rank is None and constraints.rank is not None:
+        rank = constraints.rank - len(inner)
+        if rank < 0:
+            raise InvalidArgumentError(
+                f"Rank specified by schema ({constraints.rank}) is not compatible with metadata"
+            )
     # A rank-0 domain has nothing to specify (TensorStore creates one from the rank alone).
     if rank is None or (partial.shape is None and constraints.domain is None and rank != 0):
         raise InvalidArgumentError("domain must be specified")
-    domain = metadata_domain(rank, partial.shape)
+    domain = _full_domain(rank, partial.shape, dtype)
     if constraints.domain is not None:
         try:
             domain = merge_domains(domain, constraints.domain)
@@ -156,19 +185,22 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
             raise InvalidArgumentError(f"Invalid domain: {exc}") from None
     if any(lo == -INF or hi == INF + 1 for lo, hi in zip(domain.inclusive_min, domain.exclusive_max, strict=True)):
         raise InvalidArgumentError("domain must be specified")
-    layout = _metadata_layout(constraints.chunk_layout, rank, partial.chunks, partial.order)
-    chunks = choose_read_write_chunk_grid(layout, domain).shape
+    full_rank = rank + len(inner)
+    chunks = (partial.chunks or (0,) * rank) + inner
+    layout = _metadata_layout(constraints.chunk_layout, full_rank, chunks, partial.order, len(inner))
+    chosen = choose_read_write_chunk_grid(layout, domain).shape
     compressor, filters = _choose_compressor(members, constraints.codec)
     metadata = ZarrMetadata(
-        shape=tuple(domain.shape),
-        chunks=chunks,
+        shape=tuple(domain.shape)[:rank],
+        chunks=tuple(chosen)[:rank],
         dtype=dtype,
         compressor=compressor,
         fill_value=_choose_fill_value(members, constraints, dtype),
-        order="C" if rank == 0 else _choose_order(layout, rank),  # type: ignore[arg-type]
+        order="C" if rank == 0 else _choose_order(layout, full_rank, len(inner)),  # type: ignore[arg-type]
         filters=filters,
         dimension_separator=partial.dimension_separator or ".",
     )
+    check_field(dtype, members.field)
     validate_metadata_schema(metadata, constraints)
     return metadata
 
@@ -180,7 +212,28 @@ def validate_metadata(metadata: ZarrMetadata, schema: Schema, members: ZarrSpecM
         ValueError: the first mismatch, naming the member and both values.
     """
     check_metadata_constraints(metadata, members.metadata)
+    check_field(metadata.dtype, members.field)
     validate_metadata_schema(metadata, schema.constraints)
+
+
+def check_field(dtype: ZarrDType, field: str | None) -> None:
+    """Check the spec's ``"field"`` against the data type, with TensorStore's messages.
+
+    Raises:
+        FailedPreconditionError: a field is named but the data type has no
+            named fields, or none of that name.
+    """
+    if field is None:
+        return
+    names = dtype.field_names
+    if not names:
+        raise FailedPreconditionError(
+            f"Requested field {json_text(field)} but dtype does not have named fields"
+        )
+    if field not in names:
+        raise FailedPreconditionError(
+            f"Requested field {json_text(field)} is not one of: {json_text(list(names))}"
+        )
 
 
 def validate_metadata_schema(metadata: ZarrMetadata, constraints: SchemaConstraints) -> None:
@@ -190,9 +243,13 @@ def validate_metadata_schema(metadata: ZarrMetadata, constraints: SchemaConstrai
         FailedPreconditionError: rank or dtype differ.
         ValueError: domain, codec, fill value, chunk layout or dimension units conflict.
     """
-    rank = metadata.rank
+    inner_rank = len(metadata.dtype.field_shape)
+    rank = metadata.rank + inner_rank
     check_schema_rank_dtype_domain(
-        constraints, rank, metadata.dtype.name, metadata_domain(rank, metadata.shape)
+        constraints,
+        rank,
+        metadata.dtype.name,
+        _full_domain(metadata.rank, metadata.shape, metadata.dtype),
     )
     if constraints.codec is not None:
         try:
@@ -203,7 +260,9 @@ def validate_metadata_schema(metadata: ZarrMetadata, constraints: SchemaConstrai
             ) from None
     _check_fill_value(metadata, constraints)
     if constraints.chunk_layout.rank is not None:
-        layout = _metadata_layout(constraints.chunk_layout, rank, metadata.chunks, metadata.order)
+        layout = _metadata_layout(
+            constraints.chunk_layout, rank, metadata.chunk_shape, metadata.order, inner_rank
+        )
         if any(layout.codec.shape_hard):
             raise InvalidArgumentError("codec_chunk_shape not supported")
     units = constraints.dimension_units
@@ -230,18 +289,21 @@ def _check_fill_value(metadata: ZarrMetadata, constraints: SchemaConstraints) ->
 
 def metadata_schema(metadata: ZarrMetadata) -> Schema:
     """The schema an existing array has (what ``TensorStore.schema`` shows)."""
-    rank = metadata.rank
-    layout = _metadata_layout(LayoutConstraints(), rank, metadata.chunks, metadata.order)
-    dtype = ts_dtype(metadata.dtype.name)
+    dtype = metadata.dtype
+    inner_rank = len(dtype.field_shape)
+    rank = metadata.rank + inner_rank
+    layout = _metadata_layout(
+        LayoutConstraints(), rank, metadata.chunk_shape, metadata.order, inner_rank
+    )
     fill_value = (
         None
         if metadata.fill_value is None
-        else metadata.fill_value.astype(dtype.numpy_dtype).reshape(())
+        else metadata.fill_value.astype(dtype.native).reshape(dtype.field_shape)
     )
     constraints = SchemaConstraints(
         rank=rank,
-        dtype=dtype,
-        domain=metadata_domain(rank, metadata.shape),
+        dtype=ts_dtype(dtype.name),
+        domain=_full_domain(metadata.rank, metadata.shape, dtype),
         chunk_layout=layout,
         codec=_codec_spec(metadata.compressor, metadata.filters),
         fill_value=fill_value,
@@ -266,18 +328,21 @@ def spec_schema(members: ZarrSpecMembers) -> Schema:
     constraints = SchemaConstraints(
         codec=CodecSpec({"driver": "zarr", **zarr_codec_members(codec_members)})
     )
-    if partial.dtype is not None:
-        constraints = constraints.with_dtype(ts_dtype(partial.dtype.name))
+    dtype = partial.dtype
+    if dtype is not None:
+        constraints = constraints.with_dtype(ts_dtype(dtype.name))
         if partial.fill_value is not None:
-            constraints = constraints.with_fill_value(
-                partial.fill_value.astype(ts_dtype(partial.dtype.name).numpy_dtype)
-            )
+            constraints = constraints.with_fill_value(partial.fill_value.astype(dtype.native))
     rank = partial.rank
-    if rank is not None and partial.dtype is not None:
-        constraints = constraints.with_rank(rank)
+    if rank is not None and dtype is not None:
+        inner = dtype.field_shape
+        constraints = constraints.with_rank(rank + len(inner))
         if partial.shape is not None:
-            constraints = constraints.with_domain(metadata_domain(rank, partial.shape))
+            constraints = constraints.with_domain(_full_domain(rank, partial.shape, dtype))
+        chunks = None if partial.chunks is None else partial.chunks + inner
         constraints = constraints.with_chunk_layout(
-            _metadata_layout(LayoutConstraints(), rank, partial.chunks, partial.order)
+            _metadata_layout(
+                LayoutConstraints(), rank + len(inner), chunks, partial.order, len(inner)
+            )
         )
     return Schema.from_constraints(constraints)

@@ -1,9 +1,10 @@
 """The zarr driver's own spec members: ``metadata``, ``key_encoding``, ``metadata_key``, ``field``.
 
 ``key_encoding`` is TensorStore's deprecated spelling of
-``metadata.dimension_separator`` and is folded into it.  ``field`` and
-``open_as_void`` select parts of structured data types, which tensortrio does
-not support: only their "off" values (``null`` / ``false``) are accepted.
+``metadata.dimension_separator`` and is folded into it.  ``field`` names the
+field of a structured data type to open; tensortrio supports structured types
+of one field, which may be named or left ``null``.  ``open_as_void`` (raw
+byte access) is not supported: only ``false`` is accepted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ZarrSpecMembers:
 
     metadata: ZarrPartialMetadata = attrs.field(factory=ZarrPartialMetadata)
     metadata_key: str = DEFAULT_METADATA_KEY
+    field: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The normalised members as ``Spec.to_json()`` shows them (unset ones omitted)."""
@@ -41,6 +43,8 @@ class ZarrSpecMembers:
             json["metadata"] = metadata
         if self.metadata_key != DEFAULT_METADATA_KEY:
             json["metadata_key"] = self.metadata_key
+        if self.field is not None:
+            json["field"] = self.field
         return json
 
 
@@ -78,16 +82,12 @@ def parse_zarr_spec_members(members: Mapping[str, Any]) -> ZarrSpecMembers:
     if not isinstance(metadata_key, str):
         raise member_error("metadata_key", f"Expected string, but received: {json_text(metadata_key)}")
     field = members.get("field")
-    if field is not None:
-        raise member_error(
-            "field",
-            "structured zarr data types are not supported by tensortrio, so \"field\" must "
-            f"be null, but received: {json_text(field)}",
-        )
+    if field is not None and not isinstance(field, str):
+        raise member_error("field", f"Expected string, but received: {json_text(field)}")
     if members.get("open_as_void", False) is not False:
         raise member_error(
             "open_as_void",
             "raw byte access is not supported by tensortrio, so \"open_as_void\" must be "
             f"false, but received: {json_text(members['open_as_void'])}",
         )
-    return ZarrSpecMembers(metadata=metadata, metadata_key=metadata_key)
+    return ZarrSpecMembers(metadata=metadata, metadata_key=metadata_key, field=field)
