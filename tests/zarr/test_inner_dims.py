@@ -201,3 +201,29 @@ def test_bytes_write_into_the_inner_dimension(tmp_path: Any) -> None:
         InvalidArgumentError, match=r"source dimension 0 \[0, 4\) mismatch with target dimension 0 \[0, 3\)"
     ):
         store[0, 0].write(b"wxyz").result()
+
+
+def test_bool_fill_bytes_are_stored_as_true(tmp_path: Any) -> None:
+    """A nonzero fill byte of a boolean field is true, and stored as 1 (tensorstore reads no other)."""
+    spec = _spec(f"{tmp_path}/a/", [["x", "|b1"]], fill_value="NQ==")
+    store = ts.open(spec, create=True).result()
+    assert json.loads(Path(f"{tmp_path}/a/.zarray").read_text())["fill_value"] == "AQ=="
+    store[1, 0:2].write(False).result()
+    assert _stored(f"{tmp_path}/a/")["0.0"][:6] == b"\x01\x01\x01\x00\x00\x01"
+    theirs = tensorstore.open({"driver": "zarr", "kvstore": {"driver": "file", "path": f"{tmp_path}/a/"}}).result()
+    np.testing.assert_array_equal(theirs.read().result(), store.read().result())
+
+
+@pytest.mark.parametrize(
+    ("field_shape", "shown"), [([1], ()), ([1, 2], (2,)), ([2, 1], (2, 1)), ([1, 1], ())]
+)
+def test_fill_value_shown_without_leading_unit_dimensions(
+    tmp_path: Any, field_shape: list[int], shown: tuple[int, ...]
+) -> None:
+    fill = base64.b64encode(np.arange(1, 1 + int(np.prod(field_shape)), dtype="<f4").tobytes()).decode()
+    spec = _spec(f"{tmp_path}/a/", [["x", "<f4", field_shape]], fill_value=fill)
+    store = ts.open(spec, create=True).result()
+    theirs = tensorstore.open({**spec, "kvstore": {"driver": "memory"}}, create=True).result()
+    assert store.fill_value.shape == shown == theirs.fill_value.shape
+    np.testing.assert_array_equal(store.fill_value, theirs.fill_value)
+    assert store.schema.to_json()["fill_value"] == theirs.schema.to_json()["fill_value"]

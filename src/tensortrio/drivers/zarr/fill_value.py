@@ -67,6 +67,10 @@ def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
         raise InvalidArgumentError(
             f"Expected {size} base64-encoded bytes, but received: {json_text(json)}"
         )
+    if dtype.kind == "b":
+        # Any nonzero byte is true, stored again as 1 (as TensorStore; it reads no other byte).
+        nonzero: np.ndarray = np.frombuffer(raw, dtype=np.uint8) != 0
+        return nonzero.reshape(dtype.field_shape)
     return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(dtype.field_shape)
 
 

@@ -295,11 +295,12 @@ def metadata_schema(metadata: ZarrMetadata) -> Schema:
     layout = _metadata_layout(
         LayoutConstraints(), rank, metadata.chunk_shape, metadata.order, inner_rank
     )
-    fill_value = (
-        None
-        if metadata.fill_value is None
-        else metadata.fill_value.astype(dtype.native).reshape(dtype.field_shape)
-    )
+    fill_value = None
+    if metadata.fill_value is not None:
+        fill_value = metadata.fill_value.astype(dtype.native).reshape(dtype.field_shape)
+        # As TensorStore shows it: leading dimensions of size 1 add nothing to a broadcast.
+        while fill_value.ndim and fill_value.shape[0] == 1:
+            fill_value = fill_value[0]
     constraints = SchemaConstraints(
         rank=rank,
         dtype=ts_dtype(dtype.name),
