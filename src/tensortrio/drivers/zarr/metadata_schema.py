@@ -55,10 +55,10 @@ def _inner_order(order: str, rank: int, inner_rank: int = 0) -> tuple[int, ...]:
     return (*range(outer - 1, -1, -1), *range(outer, rank))
 
 
-def _full_domain(rank: int, shape: tuple[int, ...] | None, dtype: ZarrDType | None) -> IndexDomain:
+def _full_domain(rank: int, shape: tuple[int, ...] | None, dtype: ZarrDType) -> IndexDomain:
     """``metadata_domain`` of the element dimensions, then ``dtype``'s explicit inner dimensions."""
     domain = metadata_domain(rank, shape)
-    if dtype is None or not dtype.field_shape:
+    if not dtype.field_shape:
         return domain
     inner = (IndexInterval.make(0, n, False, False) for n in dtype.field_shape)
     return IndexDomain.from_dims((*domain.dims, *inner))
@@ -164,16 +164,14 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
         raise InvalidArgumentError('"dtype" must be specified')
     inner = dtype.field_shape
     rank = partial.rank
-    if rank is not None and constraints.rank is not None and rank + len(inner) != constraints.rank:
-        raise InvalidArgumentError(
-            f"Rank specified by schema ({constraints.rank}) is not compatible with metadata"
-        )
-    if rank is None and constraints.rank is not None:
-        rank = constraints.rank - len(inner)
-        if rank < 0:
+    if constraints.rank is not None:
+        # The schema's rank counts the data type's inner dimensions; the metadata's does not.
+        implied = constraints.rank - len(inner)
+        if implied < 0 or rank not in (None, implied):
             raise InvalidArgumentError(
                 f"Rank specified by schema ({constraints.rank}) is not compatible with metadata"
             )
+        rank = implied
     # A rank-0 domain has nothing to specify (TensorStore creates one from the rank alone).
     if rank is None or (partial.shape is None and constraints.domain is None and rank != 0):
         raise InvalidArgumentError("domain must be specified")
