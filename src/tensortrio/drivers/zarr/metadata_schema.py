@@ -28,7 +28,7 @@ from ...schema.chunk_layout import LayoutConstraints
 from ...schema.chunk_shape import choose_read_write_chunk_grid
 from ...schema.codec_spec import CodecSpec
 from ...schema.dtype import dtype as ts_dtype
-from ...schema.fill_value import format_array
+from ...schema.fill_value import format_array, unbroadcast
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
 from .codec_spec import zarr_codec_members
@@ -295,10 +295,8 @@ def metadata_schema(metadata: ZarrMetadata) -> Schema:
     )
     fill_value = None
     if metadata.fill_value is not None:
-        fill_value = metadata.fill_value.astype(dtype.native).reshape(dtype.field_shape)
-        # As TensorStore shows it: leading dimensions of size 1 add nothing to a broadcast.
-        while fill_value.ndim and fill_value.shape[0] == 1:
-            fill_value = fill_value[0]
+        # As TensorStore shows it, without leading inner dimensions of size 1.
+        fill_value = unbroadcast(metadata.fill_value.astype(dtype.native).reshape(dtype.field_shape))
     constraints = SchemaConstraints(
         rank=rank,
         dtype=ts_dtype(dtype.name),
