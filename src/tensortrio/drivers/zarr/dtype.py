@@ -182,25 +182,24 @@ def _parse_field(json: Any) -> tuple[Field, ZarrDType]:
 
 
 def _parse_fields(json: list[Any]) -> ZarrDType:
-    fields: list[Field] = []
-    scalars: list[ZarrDType] = []
+    # Every field is checked (errors name its position) before several are refused.
+    fields: list[tuple[Field, ZarrDType]] = []
     for i, item in enumerate(json):
         try:
             field, scalar = _parse_field(item)
         except InvalidArgumentError as exc:
             raise _at(i, exc) from None
-        if any(f[0] == field[0] for f in fields):
+        if any(f[0] == field[0] for f, _ in fields):
             raise InvalidArgumentError(f"Field name {json_text(field[0])} occurs more than once")
-        fields.append(field)
-        scalars.append(scalar)
+        fields.append((field, scalar))
     if len(fields) != 1:
         raise InvalidArgumentError(
             "structured zarr data types of other than one field are not supported by "
             f"tensortrio: {json_text(json)}"
         )
-    shape = fields[0][2] if len(fields[0]) == 3 else ()
-    scalar = scalars[0]
-    return attrs.evolve(scalar, encoded=tuple(fields), field_shape=shape + scalar.field_shape)
+    [(field, scalar)] = fields
+    shape = field[2] if len(field) == 3 else ()
+    return attrs.evolve(scalar, encoded=(field,), field_shape=shape + scalar.field_shape)
 
 
 def parse_zarr_dtype(json: Any) -> ZarrDType:
