@@ -92,8 +92,8 @@ class FailedPreconditionError(TensorTrioError, ValueError):
     """The stored state does not allow the operation (e.g. a generation mismatch)."""
 
 
-class AbortedError(TensorTrioError, RuntimeError):
-    """An operation or transaction was aborted."""
+class AbortedError(TensorTrioError, RuntimeError, ValueError):
+    """An operation or transaction was aborted (a ValueError too, as TensorStore's ``ABORTED``)."""
 
 
 class DataLossError(TensorTrioError, ValueError):

@@ -173,7 +173,7 @@ async def test_atomic_on_a_non_atomic_memory_store_fails_at_the_second_chunk() -
     await store.with_transaction(txn)[0, 0].write(1)
     with pytest.raises(
         InvalidArgumentError,
-        match=r'^Cannot read/write memory key "0\.0" and read/write memory key "1\.1" as single '
+        match=r'^Cannot read/write "0\.0" and read/write "1\.1" as single '
         r"atomic transaction$",
     ):
         await store.with_transaction(txn)[5, 5].write(1)

@@ -80,6 +80,8 @@ def kvstore_target(kv: Any, key: str) -> StorageTarget:
     full = kv.path + key
     if driver_spec.id == "file":
         description = f'local file "{full}"'
+    elif driver_spec.id == "memory":
+        description = f'"{full}"'  # as TensorStore describes memory keys
     else:
         description = f'{driver_spec.id} key "{full}"'
     return StorageTarget(
