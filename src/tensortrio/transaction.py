@@ -36,15 +36,20 @@ class Transaction:
 
     Args:
       atomic: require that the commit is atomic (all or nothing).
-      repeatable_read: accepted for TensorStore compatibility; reads in a
-        transaction are not pinned to the generation first read.
+      repeatable_read: require that repeated reads return the same result:
+        a read through the transaction of a chunk (or ``KvStore`` key) that
+        changed since the transaction first read it fails (``AbortedError``,
+        a ValueError: ``Generation mismatch``), and so does the commit if
+        anything read changed before the commit wrote or checked it. In an
+        atomic transaction, what was read counts among the keys committed.
     """
 
     __module__ = "tensortrio"
 
     def __init__(self, atomic: bool = False, repeatable_read: bool = False) -> None:
-        self._state = TransactionState(atomic=bool(atomic))
-        self._repeatable_read = bool(repeatable_read)
+        self._state = TransactionState(
+            atomic=bool(atomic), repeatable_read=bool(repeatable_read)
+        )
         self._promise: Promise[None]
         self._future: Future[None]
         self._promise, self._future = Promise.new()

@@ -378,6 +378,7 @@ class ChunkCache:
         stale = [e for e in entries if not e.fresh(staleness_bound)]
         self._hits += len(entries) - len(stale)
         self._misses += len(stale)
+        fetched: set[int] = set()
         while stale:
             idle = [e for e in stale if not e.busy]
             if idle:
@@ -391,13 +392,21 @@ class ChunkCache:
                 for error in errors:
                     if error is not None:
                         raise error
+                fetched.update(map(id, idle))
             else:
                 for entry in stale:
                     if entry.busy:
                         await entry.wait_idle()
             # All of them again: one found fresh before may have been forgotten
             # meanwhile (a writeback that stored a chunk the pool may not keep).
-            stale = [e for e in entries if not e.fresh(staleness_bound)]
+            # One just read is current even if its source dates it before the
+            # bound (a virtual_chunked read_function's time): reading it again
+            # would give the same date, forever.
+            stale = [
+                e
+                for e in entries
+                if not e.fresh(staleness_bound) and not (id(e) in fetched and e.known)
+            ]
 
     async def read_into(
         self,
@@ -781,11 +790,47 @@ class ChunkCache:
             # Writes arrived during a read: they were waiting for this entry.
             self.schedule_writeback([entry])
 
-    async def _writeback(self, entries: list[ChunkEntry]) -> None:
-        """Write back ``entries`` (marked busy), then whatever coalesced meanwhile."""
+    async def write_back_expecting(
+        self,
+        entry: ChunkEntry,
+        pending: NDArray[Any],
+        mask: NDArray[np.bool_] | None,
+        expect: bytes,
+        ticket: WriteTicket,
+    ) -> None:
+        """Write ``pending`` (where ``mask``) back only over the stored generation ``expect``.
+
+        A repeatable-read transaction's commit of a chunk it read: once the
+        entry's read or writeback in flight ends, the writes go out as their
+        own writeback (writes pending for the entry follow in the next one),
+        conditional on ``expect``; if the chunk has another generation the
+        ticket fails with ``Generation mismatch`` and nothing is written. The
+        entry must be pinned (``use``) by the caller.
+        """
+        while entry.busy:
+            await entry.wait_idle()
+        entry.busy = True
+        ticket.add()
+        snapshot = WritebackSnapshot(entry, pending, mask, [ticket], expect=expect)
+        entry.writeback = snapshot
+        self.pool.update(entry)
+        self._tasks += 1
+        self._spawner()(self._writeback, [entry], [snapshot])
+
+    async def _writeback(
+        self, entries: list[ChunkEntry], first: list[WritebackSnapshot] | None = None
+    ) -> None:
+        """Write back ``entries`` (marked busy), then whatever coalesced meanwhile.
+
+        ``first``: the snapshots of the first round (one per entry), instead
+        of the entries' pending writes.
+        """
         with trio.CancelScope(shield=True):
             while entries:
-                snapshots = [entry.take_pending() for entry in entries]
+                if first is None:
+                    snapshots = [entry.take_pending() for entry in entries]
+                else:
+                    snapshots, first = first, None
                 try:
                     await self._write_snapshots(snapshots)
                 except BaseException as exc:
@@ -814,13 +859,17 @@ class ChunkCache:
         todo = snapshots
         while todo:
             unknown = [
-                s for s in todo if not self._overwrites(s) and not (s.entry.known and s.entry.generation)
+                s
+                for s in todo
+                if (not self._overwrites(s) and not (s.entry.known and s.entry.generation))
+                or _base_unexpected(s)
             ]
             if unknown:
                 errors = await self._fetch([s.entry for s in unknown], revalidate=False)
                 for snapshot, error in zip(unknown, errors, strict=True):
                     if error is not None:
                         snapshot.finish(error)
+                self._fail_unexpected(unknown)
                 todo = [s for s in todo if not s.finished]
             writes: list[_PendingWrite] = []
             retry: list[WritebackSnapshot] = []
@@ -877,7 +926,9 @@ class ChunkCache:
             snapshot.finish(self._encode_error(entry, outcome))
             return
         value, install = self._stored_value(entry, outcome)
-        condition = b"" if snapshot.full else entry.generation
+        condition = snapshot.expect
+        if condition is None:
+            condition = b"" if snapshot.full else entry.generation
         self._writebacks += 1
         kvstore = self.kvstore
         try:
@@ -936,12 +987,26 @@ class ChunkCache:
             snapshot.finish(stamp)
             return False
         if not stamp.generation:
-            self._retries += 1
             entry.forget_stored()
+            if snapshot.expect is not None:
+                snapshot.finish(self._mismatch(entry))
+                return False
+            self._retries += 1
             return True
         install(stamp)
         snapshot.finish(None)
         return False
+
+    def _mismatch(self, entry: ChunkEntry) -> Exception:
+        from ..drivers.transactional_io import generation_mismatch
+
+        return generation_mismatch("writing", self, entry.cell)
+
+    def _fail_unexpected(self, snapshots: Sequence[WritebackSnapshot]) -> None:
+        """Fail the snapshots that must merge over a generation the stored chunk no longer has."""
+        for snapshot in snapshots:
+            if not snapshot.finished and _base_unexpected(snapshot):
+                snapshot.finish(self._mismatch(snapshot.entry))
 
     def _merge_encode(
         self,
@@ -989,6 +1054,12 @@ class ChunkCache:
             bytes_held=sum(e.held_bytes() for e in self._entries.values()),
             encode_lanes=None if self._encode_lanes is None else self._encode_lanes.statistics(),
         )
+
+
+def _base_unexpected(snapshot: WritebackSnapshot) -> bool:
+    """Whether ``snapshot`` must merge over stored generation it expects, and the entry has another."""
+    expect = snapshot.expect
+    return expect is not None and not snapshot.full and snapshot.entry.generation != expect
 
 
 def _install_chunk(

@@ -110,6 +110,10 @@ class WritebackSnapshot:
     tickets: list[WriteTicket]
     borrowed: WriteTicket | None = None
     """The write whose source ``pending`` is a view of (released once encoded)."""
+    expect: bytes | None = None
+    """The generation the stored chunk must have (a repeatable-read transaction's
+    commit): the write is conditional on it, full or not, and fails rather than
+    re-applying if the chunk changed."""
     finished: bool = False
 
     @property

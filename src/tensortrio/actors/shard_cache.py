@@ -32,7 +32,7 @@ import numpy as np
 import trio
 
 from ..errors import DataLossError, InvalidArgumentError
-from .chunk_cache import _KEY_MEMO_SIZE, ChunkCache, _PendingWrite
+from .chunk_cache import _KEY_MEMO_SIZE, ChunkCache, _base_unexpected, _PendingWrite
 from .chunk_parts import COPY_INLINE_BYTES, covers_chunk
 from .shard_entry import ShardEntry
 from .worker_batch import run_jobs
@@ -557,7 +557,7 @@ class ShardCache(ChunkCache):
             unknown = [
                 s
                 for s in todo
-                if not s.full and not _has_shard(s.entry)
+                if (not s.full and not _has_shard(s.entry)) or _base_unexpected(s)
             ]
             if unknown:
                 futures = [(s, self.kvstore.read(s.entry.key)) for s in unknown]
@@ -581,6 +581,7 @@ class ShardCache(ChunkCache):
                             snapshot.finish(self._data_loss(entry, exc))
                     else:
                         entry.set_stored(None, result.stamp)
+                self._fail_unexpected(unknown)
                 todo = [s for s in todo if not s.finished]
             writes: list[_PendingWrite] = []
             retry: list[WritebackSnapshot] = []

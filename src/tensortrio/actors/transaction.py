@@ -25,6 +25,14 @@ is never written back early: that would break isolation (TensorStore holds a
 transaction's writes in memory without any bound, which is how its users run
 out of memory: tensorstore issues 223 and 235).
 
+Repeatable reads (``repeatable_read=True``): a read through the transaction
+records, per chunk it read, the storage generation it found
+(:attr:`TransactionState.read_generations`); a later read that finds another
+generation fails, and so does the commit, as TensorStore's do (``Generation
+mismatch``): every chunk read must still have that generation when the
+commit writes it or, if the transaction does not write it, when the commit
+checks it.
+
 Atomic transactions: every key written must belong to one kvstore that can
 commit several keys atomically (``memory``); a write that adds a second key
 on any other kvstore (``file``), or a key of a second kvstore, aborts the
@@ -40,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import trio
 
-from ..errors import InvalidArgumentError, ResourceExhaustedError
+from ..errors import AbortedError, InvalidArgumentError, ResourceExhaustedError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -80,14 +88,19 @@ class TransactionState:
     """What a transaction has staged and where it is in its life (see the module docstring)."""
 
     atomic: bool = False
+    repeatable_read: bool = False
     phase: str = "open"
     """``open``, ``committing``, ``committed``, ``failed`` or ``aborted``."""
     chunks: dict[Any, dict[tuple[int, ...], ChunkNode]] = attrs.field(factory=dict)
     """Per chunk cache: staged chunk nodes by grid cell."""
     keys: dict[Any, dict[bytes, bytes | None]] = attrs.field(factory=dict)
     """Per kvstore (by its actor): staged values by full key."""
+    read_generations: dict[Any, dict[tuple[int, ...], bytes]] = attrs.field(factory=dict)
+    """Per chunk cache (``repeatable_read``): the generation first read of each grid cell."""
     key_conditions: dict[Any, dict[bytes, bytes]] = attrs.field(factory=dict)
     """Per kvstore actor: the generation a staged key must still have at commit (by full key)."""
+    key_reads: dict[Any, dict[bytes, bytes]] = attrs.field(factory=dict)
+    """Per kvstore actor (``repeatable_read``): the generation first read of each key, by full key."""
     key_roots: dict[Any, Any] = attrs.field(factory=dict)
     """Per kvstore actor: a handle with an empty path, to write full keys with."""
     key_stagings: dict[Any, dict[bytes, int]] = attrs.field(factory=dict)
@@ -172,6 +185,8 @@ class TransactionState:
 
     def _drop(self) -> None:
         self.chunks.clear()
+        self.read_generations.clear()
+        self.key_reads.clear()
         self.keys.clear()
         self.key_conditions.clear()
         self.key_roots.clear()
@@ -246,6 +261,69 @@ class TransactionState:
         if nodes is None:
             nodes = self.chunks[cache] = {}
         return nodes
+
+    def record_reads(
+        self,
+        cache: Any,
+        generations: dict[tuple[int, ...], bytes],
+        targets: Callable[[tuple[int, ...]], StorageTarget],
+    ) -> tuple[int, ...] | None:
+        """Record the generations a read found (``repeatable_read``); the first cell that changed.
+
+        Cells read before keep their first generation; returns one whose
+        generation differs from it (nothing is recorded then), or None. In an
+        atomic transaction the chunks read join the keys it commits
+        (``targets``: where each cell is stored), since their check is part
+        of the commit.
+
+        Raises:
+          InvalidArgumentError: as :meth:`claim`.
+        """
+        with self.lock:
+            self.check_open()
+            recorded = self.read_generations.setdefault(cache, {})
+            for cell, generation in generations.items():
+                first = recorded.get(cell)
+                if first is not None and first != generation:
+                    return cell
+            if self.atomic:
+                self.claim([targets(cell) for cell in generations if cell not in recorded])
+            for cell, generation in generations.items():
+                recorded.setdefault(cell, generation)
+        return None
+
+    def record_key_read(
+        self, actor: Any, root: Any, key: bytes, generation: bytes, target: StorageTarget
+    ) -> bool:
+        """Record the generation a read of ``key`` found (``repeatable_read``); False if it changed.
+
+        ``root``: a handle on the store with an empty path, to check the key
+        with at commit; ``target``: where the key is (an atomic transaction
+        commits the keys it read). A key read before with another generation
+        aborts the transaction, which then fails its commit with the key named.
+
+        Raises:
+          InvalidArgumentError: as :meth:`claim`.
+        """
+        with self.lock:
+            self.check_open()
+            reads = self.key_reads.setdefault(actor, {})
+            first = reads.get(key)
+            if first is not None:
+                if first == generation:
+                    return True
+                self.phase = "aborted"
+                self._drop()
+                self.abort_error = AbortedError(
+                    f"Error reading {target.description}: Generation mismatch in "
+                    "repeatable_read transaction"
+                )
+                return False
+            if self.atomic:
+                self.claim([target])
+            reads[key] = generation
+            self.key_roots.setdefault(actor, root)
+        return True
 
     def key_nodes(self, store: Any) -> dict[bytes, bytes | None]:
         nodes = self.keys.get(store)

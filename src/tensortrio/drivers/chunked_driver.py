@@ -407,12 +407,18 @@ class ChunkedDriver(Driver):
         await self._current_metadata()
         return resolve_bounds(self.base_domain(), transform)
 
-    async def read(self, transform: IndexTransform) -> np.ndarray:
+    async def read(
+        self,
+        transform: IndexTransform,
+        *,
+        generations: dict[tuple[int, ...], bytes] | None = None,
+    ) -> np.ndarray:
+        """Read ``transform``'s region; ``generations`` as :func:`~.chunked_io.read_chunked` takes it."""
         from .chunked_io import read_chunked
 
         bound = self.request.recheck_cached_data.staleness_bound(self.open_time)
         result: np.ndarray = await read_chunked(
-            self.cache, transform, staleness_bound=_now_bound(bound)
+            self.cache, transform, staleness_bound=_now_bound(bound), generations=generations
         )
         return result
 

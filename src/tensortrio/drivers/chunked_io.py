@@ -84,6 +84,7 @@ async def read_chunked(
     *,
     staleness_bound: float,
     batch: object = None,
+    generations: dict[tuple[int, ...], bytes] | None = None,
 ) -> NDArray[Any]:
     """Read the region ``transform`` selects; return it as a new C-order array.
 
@@ -91,6 +92,8 @@ async def read_chunked(
     at or after it are used as they are; older ones are revalidated (``inf``:
     as of now, ``-inf``: any cached chunk will do).
     ``batch`` is accepted for the API and not used yet.
+    ``generations``: if given, receives the storage generation of each grid
+    cell read (a repeatable-read transaction checks them).
 
     Raises:
       NotFoundError: a chunk is missing and ``fill_missing_data_reads`` is false
@@ -101,7 +104,7 @@ async def read_chunked(
     staleness_bound = min(staleness_bound, time.time())
     box = _one_chunk_part(transform, cache.chunk_shape, cache.grid_origin, cache.dtype.itemsize)
     if box is not None:
-        return await _read_one_chunk(cache, box[0], box[1], staleness_bound)
+        return await _read_one_chunk(cache, box[0], box[1], staleness_bound, generations)
     partition = partition_index_transform(transform, cache.chunk_shape, cache.grid_origin)
     out = new_array(partition.input_shape, cache.dtype)
     window = max(1, min(cache.work_budget_bytes() // cache.chunk_nbytes, READ_WINDOW_CHUNKS))
@@ -112,6 +115,8 @@ async def read_chunked(
         try:
             to_copy = entries
             served = await cache.read_into(entries, staleness_bound, group, out)
+            if generations is not None:
+                generations.update((e.cell, e.generation) for e in entries)
             if any(served):
                 group = [sel for sel, done in zip(group, served, strict=True) if not done]
                 to_copy = [e for e, done in zip(entries, served, strict=True) if not done]
@@ -203,6 +208,7 @@ async def _read_one_chunk(
     cell: tuple[int, ...],
     selection: tuple[int | slice, ...],
     staleness_bound: float,
+    generations: dict[tuple[int, ...], bytes] | None,
 ) -> NDArray[Any]:
     """:func:`read_chunked` of a box inside chunk ``cell``: ``chunk[selection]``, copied."""
     entry = cache.entry(cell)
@@ -212,6 +218,8 @@ async def _read_one_chunk(
         array_selection = tuple(slice(0, t.stop - t.start) for t in selection if type(t) is slice)
         part = ChunkCellSelection(cell, selection, array_selection)
         await cache.ensure_fresh(entries, staleness_bound, [part])
+        if generations is not None:
+            generations[cell] = entry.generation
         return cache.chunk_or_fill(entry)[selection].copy()
     finally:
         cache.release(entries)

@@ -42,6 +42,7 @@ INLINE_STAGE_BYTES: Final = 1 << 20
 
 __all__ = [
     "chunk_cache_of",
+    "generation_mismatch",
     "kvstore_target",
     "multi_key_atomic",
     "read_in_transaction",
@@ -164,7 +165,10 @@ async def read_in_transaction(
     """Read ``transform``'s region as stored, with the transaction's staged writes laid over it."""
     state.check_open()
     cache = chunk_cache_of(driver, "read")
-    out: NDArray[Any] = await driver.read(transform)
+    if state.repeatable_read:
+        out = await _read_repeatable(state, driver, cache, transform)
+    else:
+        out = await driver.read(transform)
     nodes = state.chunks.get(cache)
     if not nodes:
         return out
@@ -184,6 +188,35 @@ async def read_in_transaction(
             np.copyto(merged, node.pending, where=node.mask)
             sel.read(merged, out)
     return out
+
+
+async def _read_repeatable(
+    state: TransactionState, driver: Driver, cache: ChunkCache, transform: IndexTransform
+) -> NDArray[Any]:
+    """Read as stored, checking each chunk's generation against the transaction's first read of it.
+
+    Raises:
+      AbortedError: a chunk changed since the transaction first read it.
+    """
+    from .chunked_driver import ChunkedDriver
+    from .virtual_chunked import VirtualChunkedDriver
+
+    assert isinstance(driver, ChunkedDriver | VirtualChunkedDriver), "a chunk cache's driver"
+    generations: dict[tuple[int, ...], bytes] = {}
+    out: NDArray[Any] = await driver.read(transform, generations=generations)
+    key = cache.codec.chunk_key
+    changed = state.record_reads(
+        cache, generations, lambda cell: kvstore_target(cache.kvstore, key(cell))
+    )
+    if changed is not None:
+        raise generation_mismatch("reading", cache, changed)
+    return out
+
+
+def generation_mismatch(doing: str, cache: ChunkCache, cell: tuple[int, ...]) -> AbortedError:
+    """The error of a repeatable-read transaction whose chunk ``cell`` changed (TensorStore's words)."""
+    target = kvstore_target(cache.kvstore, cache.codec.chunk_key(cell))
+    return AbortedError(f"Error {doing} {target.description}: Generation mismatch")
 
 
 def resolve_without_io(driver: Driver, transform: IndexTransform) -> IndexTransform | None:

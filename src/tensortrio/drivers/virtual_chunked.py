@@ -374,7 +374,13 @@ class VirtualChunkedDriver(Driver):
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
         return resolve_bounds(self.source.domain, transform)
 
-    async def read(self, transform: IndexTransform) -> np.ndarray:
+    async def read(
+        self,
+        transform: IndexTransform,
+        *,
+        generations: dict[tuple[int, ...], bytes] | None = None,
+    ) -> np.ndarray:
+        """Read ``transform``'s region; ``generations`` as :func:`~.chunked_io.read_chunked` takes it."""
         from .chunk_source import operation_scope
         from .chunked_io import read_chunked
 
@@ -383,7 +389,11 @@ class VirtualChunkedDriver(Driver):
         async with trio.open_nursery() as nursery:
             with operation_scope(nursery, bound):
                 result = await outcome.acapture(
-                    read_chunked, self.cache, transform, staleness_bound=bound
+                    read_chunked,
+                    self.cache,
+                    transform,
+                    staleness_bound=bound,
+                    generations=generations,
                 )
             if isinstance(result, outcome.Error):
                 nursery.cancel_scope.cancel()  # the callbacks of chunks no longer wanted

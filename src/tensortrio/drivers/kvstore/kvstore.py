@@ -374,12 +374,17 @@ class KvStore:
                 return Future(staged)
 
         async def run() -> _ReadResult:
-            return await plain.read(
+            result = await plain.read(
                 key,
                 if_not_equal=if_not_equal,
                 staleness_bound=staleness_bound,
                 byte_range=byte_range,
             )
+            if txn is not None and txn.state.repeatable_read:
+                from .transactional import record_read
+
+                record_read(txn.state, self, key, result.stamp.generation)
+            return result
 
         return submit_in_batch(batch, run, name="kvstore read", where="KvStore.read")
 
@@ -439,6 +444,12 @@ class KvStore:
         if self._transaction is not None or not actor.driver.inline:
             raise trio.WouldBlock  # before validating the key: ``write_owned`` does that
         return actor.write_nowait(WriteRequest(self._full_key(key), value, if_equal))
+
+    def read_full_key(self, full_key: bytes) -> Future[_ReadResult]:
+        """``read`` (current as of now) of a key already joined to its path and validated (internal, for commits)."""
+        future: Future[_ReadResult] = Future._pending()
+        self._lease.actor.submit(ReadOp(ReadRequest(full_key, FULL, b"", b"", time.time()), future))
+        return future
 
     def write_full_key(
         self, full_key: bytes, value: bytes | None, *, if_equal: bytes = b""

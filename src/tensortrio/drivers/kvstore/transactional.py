@@ -11,6 +11,13 @@ the transaction; other keys are read from the store. In an atomic
 transaction, a write to a second key of a store that cannot commit several
 keys atomically (``file``) fails and aborts the transaction, as TensorStore's
 does.
+
+In a ``repeatable_read`` transaction, the first read of a key that is not
+staged records the generation it found; a later read that finds another one
+fails with ``Generation mismatch in repeatable_read transaction`` and aborts
+the transaction, as TensorStore's does. The commit writes a key read so only
+over that generation, and checks that keys read and not written still have
+it (``actors/transaction_commit``).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ...errors import AbortedError
 from .byte_range import ByteRangeRequest
 from .generation import TimestampedStorageGeneration
 from .read_result import ReadResult
@@ -26,7 +34,7 @@ if TYPE_CHECKING:
     from ...actors.transaction import TransactionState
     from .kvstore import KvStore
 
-__all__ = ["read_in_transaction", "write_in_transaction"]
+__all__ = ["read_in_transaction", "record_read", "write_in_transaction"]
 
 _STAGED = b"\x04"
 """First byte of a staged value's generation (TensorStore's "dirty" marker)."""
@@ -114,3 +122,22 @@ def read_in_transaction(
         start, stop = ByteRangeRequest.from_slice(byte_range).resolve(len(value), full)
         value = value[start:stop]
     return ReadResult._make("value", value, stamp)
+
+
+def record_read(state: TransactionState, kv: KvStore, key: str | bytes, generation: bytes) -> None:
+    """Record the stored generation a read of ``key`` found (``repeatable_read``).
+
+    Raises:
+      AbortedError: the key had another generation when the transaction
+        first read it (the transaction is aborted).
+      InvalidArgumentError: the transaction is not open, or (atomic) the key
+        cannot be committed atomically with the keys already read or written.
+    """
+    from ..transactional_io import kvstore_target
+    from .kvstore import KvStore
+
+    full = kv._full_key(key)
+    root = KvStore(kv._lease, kv._spec, "")
+    target = kvstore_target(root, full.decode("utf-8", "surrogateescape"))
+    if not state.record_key_read(kv._lease.actor, root, full, generation, target):
+        raise AbortedError("Generation mismatch in repeatable_read transaction")
