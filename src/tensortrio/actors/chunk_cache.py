@@ -1057,7 +1057,7 @@ class ChunkCache:
 
 
 def _base_unexpected(snapshot: WritebackSnapshot) -> bool:
-    """Whether ``snapshot`` must merge over stored generation it expects, and the entry has another."""
+    """Whether ``snapshot`` must merge over the generation it expects, and its entry holds another."""
     expect = snapshot.expect
     return expect is not None and not snapshot.full and snapshot.entry.generation != expect
 
