@@ -194,3 +194,34 @@ def test_a_spec_bound_to_its_stores_context_shows_the_resources_it_uses(lib: Any
     stripped = store.spec(retain_context=True)
     stripped.update(strip_context=True)
     assert "context" not in stripped.to_json()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {
+            "cache_pool": {"total_bytes_limit": 1_000_000},
+            "context": {"data_copy_concurrency": {"limit": 3}},
+        },
+        {"cache_pool": "cache_pool#a", "context": {"cache_pool#a": {"total_bytes_limit": 5}}},
+        {"data_copy_concurrency": {"limit": 2}},
+        {
+            "kvstore": {"driver": "memory", "memory_key_value_store": "memory_key_value_store#m"},
+            "context": {"memory_key_value_store#m": {}},
+        },
+    ],
+    ids=["inline cache_pool", "named cache_pool", "inline data_copy_concurrency", "named memory store"],
+)
+def test_retain_context_shows_the_resource_members_as_tensorstore(spec: dict[str, Any]) -> None:
+    # Shown as with unbind_context (inline members included), and still sharing the store's resources.
+    outcomes = []
+    for lib in (ts, tensorstore):
+        store = lib.open(
+            {"driver": "zarr", "kvstore": "memory://", **spec}, create=True, dtype=lib.int32, shape=[4]
+        ).result()
+        retained = store.spec(retain_context=True)
+        store[1] = 5
+        shared = lib.open(retained).result().read().result().tolist()
+        outcomes.append((retained.to_json(), store.spec(unbind_context=True).to_json(), shared))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == outcomes[0][1]

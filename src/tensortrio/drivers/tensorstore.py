@@ -430,8 +430,10 @@ class TensorStore(DimExpressionShortcuts):
         if retain_context:
             # Bound to the store's own context: opening the spec shares the store's
             # resources, e.g. its memory store and caches.
-            spec = _Spec(self._json(minimal=bool(minimal_spec), unbind_context=False))
-            spec = spec.bound_to_store(self._driver.context, self._driver.context_json())
+            # Its JSON is the unbound one (resource members included, as TensorStore shows them).
+            members = self._json(minimal=bool(minimal_spec), unbind_context=True)
+            members.pop("context", None)
+            spec = _Spec(members).bound_to_store(self._driver.context, self._driver.context_json())
         else:
             spec = _Spec(
                 self._json(minimal=bool(minimal_spec), unbind_context=bool(unbind_context))
