@@ -76,8 +76,11 @@ class Transaction:
 
     @property
     def aborted(self) -> bool:
-        """Whether the transaction was aborted (by ``abort``, a failed commit or an atomicity error)."""
-        return self._state.phase in ("aborted", "failed")
+        """Whether the transaction was aborted (``abort``, an atomicity error); not after a failed commit.
+
+        As in TensorStore: a failed commit leaves it ``commit_started`` and not ``open``.
+        """
+        return self._state.phase == "aborted"
 
     @property
     def future(self) -> Future[None]:

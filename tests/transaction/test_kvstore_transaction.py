@@ -134,6 +134,20 @@ async def test_list_and_delete_range_see_and_stage_the_transactions_writes() -> 
     assert await kv.list() == [b"d"]
 
 
+async def test_delete_range_in_a_transaction_on_files(tmp_path: Path) -> None:
+    # The listed keys carry the store's path: staging them must not add it again.
+    kv = await ts.KvStore.open({"driver": "file", "path": f"{tmp_path}/d/"})
+    for key in ("a", "b", "c"):
+        await kv.write(key, b"1")
+    txn = ts.Transaction()
+    bound = kv.with_transaction(txn)
+    await bound.delete_range(ts.KvStore.KeyRange("a", "b0"))
+    assert await bound.list() == [b"c"]
+    assert (await bound.read("a")).state == "missing"
+    await txn.commit_async()
+    assert await kv.list() == [b"c"]
+
+
 async def test_a_conditional_write_in_a_transaction_is_checked_at_commit() -> None:
     kv = await ts.KvStore.open({"driver": "memory"})
     await kv.write("b", b"old")

@@ -201,6 +201,46 @@ def test_a_virtual_chunked_view_checks_the_generations_its_read_function_gives()
         txn.commit_sync()
 
 
+def test_a_chunk_overwritten_whole_is_not_read_from_storage(tmp_path: Path) -> None:
+    store = _open(ts, _spec(tmp_path))
+    txn = ts.Transaction(repeatable_read=True)
+    view = store.with_transaction(txn)
+    view[0:4] = 9
+    assert view[0:2].read().result().tolist() == [9, 9]  # the staged values, not storage
+    store[0] = 5
+    assert view[0:2].read().result().tolist() == [9, 9]
+    txn.commit_sync()
+    assert store.read().result().tolist() == [9, 9, 9, 9, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize("kvstore", ["memory", "file"])
+def test_an_atomic_transaction_that_only_read_commits(tmp_path: Path, kvstore: str) -> None:
+    spec = _spec(tmp_path) if kvstore == "file" else {"driver": "zarr", "kvstore": "memory://"}
+    store = _open(ts, spec)
+    txn = ts.Transaction(atomic=True, repeatable_read=True)
+    view = store.with_transaction(txn)
+    view[0].read().result()
+    if kvstore == "memory":
+        view[6].read().result()  # two chunks: only a memory store commits them together
+    txn.commit_sync()
+    txn = ts.Transaction(atomic=True, repeatable_read=True)
+    store.with_transaction(txn)[0].read().result()
+    store[1] = 10
+    with pytest.raises(AbortedError, match=r'^Error writing (local file ".*/0"|"0"): Generation mismatch$'):
+        txn.commit_sync()
+
+
+def test_a_kvstore_listing_is_refused_as_in_tensorstore() -> None:
+    kv = ts.KvStore.open("memory://").result()
+    txn = ts.Transaction(repeatable_read=True)
+    with pytest.raises(
+        NotImplementedError,
+        match=r"^repeatable_read mode not supported for transactional list operations$",
+    ):
+        kv.with_transaction(txn).list().result()
+    assert kv.with_transaction(ts.Transaction()).list().result() == []
+
+
 # --- the same scenarios on tensorstore
 
 _SCENARIOS = [

@@ -281,16 +281,19 @@ def test_async_with_in_asyncio() -> None:
     assert asyncio.run(main()) == (3, 3, True)
 
 
-async def test_commit_failure_is_reported_and_marks_the_transaction_aborted(tmp_path: Path) -> None:
+async def test_commit_failure_is_reported_and_leaves_the_commit_started(tmp_path: Path) -> None:
     store = await _open({"driver": "file", "path": str(tmp_path)})
     txn = ts.Transaction()
     await store.with_transaction(txn)[0, 0].write(1)
     (tmp_path / "0.0").mkdir()  # the chunk's file cannot be written
     with pytest.raises(IsADirectoryError, match=r"^\[Errno 21\] file: cannot write '.*0\.0': Is a directory$"):
         await txn.commit_async()
+    # As tensorstore's: started and not open, but not "aborted".
     assert txn.commit_started
-    assert txn.aborted
+    assert not txn.aborted
     assert not txn.open
+    with pytest.raises(ValueError, match=r"^Transaction not open \(commit already started\)$"):
+        await store.with_transaction(txn)[0, 0].read()
 
 
 async def test_driver_without_chunk_cache_rejects_transactions() -> None:

@@ -125,8 +125,9 @@ class TransactionState:
         """Raise unless new operations may use the transaction (TensorStore's messages)."""
         if self.phase == "open":
             return
-        if self.phase == "aborted" or self.phase == "failed":
+        if self.phase == "aborted":
             raise InvalidArgumentError("Transaction not open (aborted)")
+        # A failed commit too: it started (TensorStore does not call it aborted).
         raise InvalidArgumentError("Transaction not open (commit already started)")
 
     def check_not_aborted(self) -> None:
@@ -271,8 +272,10 @@ class TransactionState:
         """Record the generations a read found (``repeatable_read``); the first cell that changed.
 
         Cells read before keep their first generation; returns one whose
-        generation differs from it (nothing is recorded then), or None. In an
-        atomic transaction the chunks read join the keys it commits
+        generation differs from it (nothing is recorded then), or None. A
+        chunk the transaction overwrote whole was not read from storage (the
+        read gave the staged values): it is left out, as in TensorStore. In
+        an atomic transaction the chunks read join the keys it commits
         (``targets``: where each cell is stored), since their check is part
         of the commit.
 
@@ -281,6 +284,12 @@ class TransactionState:
         """
         with self.lock:
             self.check_open()
+            nodes = self.chunks.get(cache, {})
+            generations = {
+                cell: generation
+                for cell, generation in generations.items()
+                if (node := nodes.get(cell)) is None or node.mask is not None
+            }
             recorded = self.read_generations.setdefault(cache, {})
             for cell, generation in generations.items():
                 first = recorded.get(cell)

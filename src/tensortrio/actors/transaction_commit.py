@@ -335,8 +335,14 @@ async def _commit_atomic(state: TransactionState) -> None:
         root = root or KvStore(kv._lease, kv._spec, "")
     for actor in state.keys:
         root = root or state.key_roots[actor]
-    assert root is not None
     unwritten = _unwritten_reads(state)
+    if root is None:
+        # Only reads (repeatable_read): checking them is the whole commit.
+        for cache, read in unwritten:
+            await _check_reads(cache, read)
+        for actor in state.key_reads:
+            await _check_key_reads(state, actor)
+        return
     try:
         for _ in range(MAX_ATOMIC_ATTEMPTS):
             writes: list[tuple[bytes, bytes | memoryview | None, bytes | None]] = []

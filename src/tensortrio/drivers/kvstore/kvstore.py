@@ -23,7 +23,7 @@ import attrs
 import trio
 
 from ...actors.kvstore import KvStoreActor, ReadOp, TaskOp, WorkerReads, WriteOp
-from ...errors import InvalidArgumentError, KeyNotFoundError
+from ...errors import InvalidArgumentError, KeyNotFoundError, UnimplementedError
 from ...runtime import Future, Runtime, get_runtime
 from ...schema.json_pretty import pretty_repr
 from .byte_range import FULL, ByteRangeRequest
@@ -487,13 +487,14 @@ class KvStore:
         txn = self._transaction
         if txn is None:
             return self._task("delete_range", lambda: driver.delete_range(full))
-        root = KvStore(self._lease, self._spec, "")
+        prefix = len(self._prefix)
 
         async def stage() -> None:
             from .transactional import write_in_transaction
 
             for key in _with_staged(txn.state, self._lease.actor, full, await driver.list_keys(full)):
-                write_in_transaction(txn.state, root, key, None)
+                # Every key in ``full`` starts with this handle's prefix (a file path, say).
+                write_in_transaction(txn.state, self, key[prefix:], None)
 
         return self._task("delete_range", stage)
 
@@ -531,6 +532,13 @@ class KvStore:
             return _failed(exc)
 
         txn = self._transaction
+        if txn is not None and txn.state.repeatable_read:
+            # A listing cannot be pinned to generations (TensorStore refuses it too).
+            return _failed(
+                UnimplementedError(
+                    "repeatable_read mode not supported for transactional list operations"
+                )
+            )
 
         async def run() -> builtins.list[bytes]:
             keys = await driver.list_keys(full)
