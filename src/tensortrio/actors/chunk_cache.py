@@ -998,9 +998,9 @@ class ChunkCache:
         return False
 
     def _mismatch(self, entry: ChunkEntry) -> Exception:
-        from ..drivers.transactional_io import generation_mismatch
+        from ..drivers.transactional_io import chunk_target, generation_mismatch
 
-        return generation_mismatch("writing", self, entry.cell)
+        return generation_mismatch("writing", chunk_target(self, entry.cell))
 
     def _fail_unexpected(self, snapshots: Sequence[WritebackSnapshot]) -> None:
         """Fail the snapshots that must merge over a generation the stored chunk no longer has."""

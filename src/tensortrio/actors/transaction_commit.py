@@ -183,7 +183,7 @@ async def _check_reads(cache: ChunkCache, read: dict[tuple[int, ...], bytes]) ->
     Raises:
       AbortedError: one has another generation now (``Generation mismatch``).
     """
-    from ..drivers.transactional_io import generation_mismatch
+    from ..drivers.transactional_io import chunk_target, generation_mismatch
 
     if not read:
         return
@@ -193,7 +193,7 @@ async def _check_reads(cache: ChunkCache, read: dict[tuple[int, ...], bytes]) ->
         await cache.ensure_fresh(entries, time.time())
         for entry in entries:
             if entry.generation != read[entry.cell]:
-                raise generation_mismatch("writing", cache, entry.cell)
+                raise generation_mismatch("writing", chunk_target(cache, entry.cell))
     finally:
         cache.release(entries)
 
@@ -266,10 +266,9 @@ def _key_writes(state: TransactionState, actor: Any) -> list[tuple[bytes, bytes 
 
 
 def _key_mismatch(root: Any, key: bytes) -> AbortedError:
-    from ..drivers.transactional_io import kvstore_target
+    from ..drivers.transactional_io import generation_mismatch, kvstore_target
 
-    target = kvstore_target(root, key.decode("utf-8", "surrogateescape"))
-    return AbortedError(f"Error writing {target.description}: Generation mismatch")
+    return generation_mismatch("writing", kvstore_target(root, key.decode("utf-8", "surrogateescape")))
 
 
 async def _check_key_reads(state: TransactionState, actor: Any) -> None:
@@ -322,7 +321,7 @@ async def _failed_key_condition(state: TransactionState) -> Exception | None:
 async def _commit_atomic(state: TransactionState) -> None:
     from ..drivers.kvstore.generation import NO_VALUE
     from ..drivers.kvstore.kvstore import KvStore
-    from ..drivers.transactional_io import generation_mismatch
+    from ..drivers.transactional_io import chunk_target, generation_mismatch
 
     groups: list[tuple[ChunkCache, list[ChunkEntry], list[ChunkNode]]] = []
     root: KvStore | None = None
@@ -363,7 +362,7 @@ async def _commit_atomic(state: TransactionState) -> None:
                 for entry, node in zip(entries, group_nodes, strict=True):
                     expect = read.get(entry.cell)
                     if expect is not None and entry.generation != expect:
-                        raise generation_mismatch("writing", cache, entry.cell)
+                        raise generation_mismatch("writing", chunk_target(cache, entry.cell))
                     chunk, encoded = cache._merge_encode(
                         entry.cell, entry.data, node.pending, node.mask, False
                     )

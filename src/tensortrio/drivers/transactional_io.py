@@ -42,6 +42,7 @@ INLINE_STAGE_BYTES: Final = 1 << 20
 
 __all__ = [
     "chunk_cache_of",
+    "chunk_target",
     "generation_mismatch",
     "kvstore_target",
     "multi_key_atomic",
@@ -142,8 +143,7 @@ def write_in_transaction(
             if node is None:
                 extra += nbytes + (0 if full else mask_nbytes)
         if state.atomic:
-            key = cache.codec.chunk_key
-            state.claim([kvstore_target(cache.kvstore, key(sel.cell)) for sel in selections])
+            state.claim([chunk_target(cache, sel.cell) for sel in selections])
         state.reserve(extra, cache.pool.total_bytes_limit, cache.name)
         for sel, full in zip(selections, fulls, strict=True):
             node = nodes.get(sel.cell)
@@ -204,18 +204,19 @@ async def _read_repeatable(
     assert isinstance(driver, ChunkedDriver | VirtualChunkedDriver), "a chunk cache's driver"
     generations: dict[tuple[int, ...], bytes] = {}
     out: NDArray[Any] = await driver.read(transform, generations=generations)
-    key = cache.codec.chunk_key
-    changed = state.record_reads(
-        cache, generations, lambda cell: kvstore_target(cache.kvstore, key(cell))
-    )
+    changed = state.record_reads(cache, generations, functools.partial(chunk_target, cache))
     if changed is not None:
-        raise generation_mismatch("reading", cache, changed)
+        raise generation_mismatch("reading", chunk_target(cache, changed))
     return out
 
 
-def generation_mismatch(doing: str, cache: ChunkCache, cell: tuple[int, ...]) -> AbortedError:
-    """The error of a repeatable-read transaction whose chunk ``cell`` changed (TensorStore's words)."""
-    target = kvstore_target(cache.kvstore, cache.codec.chunk_key(cell))
+def chunk_target(cache: ChunkCache, cell: tuple[int, ...]) -> StorageTarget:
+    """Where chunk ``cell`` of ``cache`` is stored (as :func:`kvstore_target`)."""
+    return kvstore_target(cache.kvstore, cache.codec.chunk_key(cell))
+
+
+def generation_mismatch(doing: str, target: StorageTarget) -> AbortedError:
+    """The error of a repeatable-read transaction whose chunk or key changed (TensorStore's words)."""
     return AbortedError(f"Error {doing} {target.description}: Generation mismatch")
 
 
