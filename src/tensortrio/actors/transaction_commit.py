@@ -335,21 +335,16 @@ async def _commit_atomic(state: TransactionState) -> None:
     for actor in state.keys:
         root = root or state.key_roots[actor]
     unwritten = _unwritten_reads(state)
-    if root is None:
-        # Only reads (repeatable_read): checking them is the whole commit.
-        for cache, read in unwritten:
-            await _check_reads(cache, read)
-        for actor in state.key_reads:
-            await _check_key_reads(state, actor)
-        return
     try:
         for _ in range(MAX_ATOMIC_ATTEMPTS):
-            writes: list[tuple[bytes, bytes | memoryview | None, bytes | None]] = []
-            stored: list[tuple[ChunkCache, ChunkEntry, Any]] = []
             for cache, read in unwritten:
                 await _check_reads(cache, read)
             for actor in state.key_reads:
                 await _check_key_reads(state, actor)
+            if root is None:
+                return  # only reads (repeatable_read): checking them is the whole commit
+            writes: list[tuple[bytes, bytes | memoryview | None, bytes | None]] = []
+            stored: list[tuple[ChunkCache, ChunkEntry, Any]] = []
             for cache, entries, group_nodes in groups:
                 read = state.read_generations.get(cache, {})
                 partial = [
