@@ -749,12 +749,19 @@ class ChunkCache:
             return
         for entry in ready:
             entry.busy = True
+        self._spawn_writeback(ready)
+
+    def _spawn_writeback(
+        self, entries: list[ChunkEntry], first: list[WritebackSnapshot] | None = None
+    ) -> None:
+        """Start the writeback task of ``entries`` (marked busy); ``first`` as ``_writeback`` takes it."""
         self._tasks += 1
         try:
-            self._spawner()(self._writeback, ready)
+            self._spawner()(self._writeback, entries, first)
         except Exception as exc:  # e.g. the runtime is stopping: fail the writers, hang none
-            for entry in ready:
-                entry.take_pending().finish(exc)
+            snapshots = first if first is not None else [e.take_pending() for e in entries]
+            for entry, snapshot in zip(entries, snapshots, strict=True):
+                snapshot.finish(exc)
                 entry.end_busy()
                 self._settle(entry)
             raise
@@ -814,8 +821,7 @@ class ChunkCache:
         snapshot = WritebackSnapshot(entry, pending, mask, [ticket], expect=expect)
         entry.writeback = snapshot
         self.pool.update(entry)
-        self._tasks += 1
-        self._spawner()(self._writeback, [entry], [snapshot])
+        self._spawn_writeback([entry], [snapshot])
 
     async def _writeback(
         self, entries: list[ChunkEntry], first: list[WritebackSnapshot] | None = None
