@@ -19,7 +19,7 @@ import tensorstore
 
 import tensortrio as ts
 import zarr
-from tensortrio.errors import DataLossError, FailedPreconditionError, InvalidArgumentError
+from tensortrio.errors import FailedPreconditionError, InvalidArgumentError
 
 SHAPE = [5, 4]
 CHUNKS = [2, 3]
@@ -175,18 +175,6 @@ def test_field_member(tmp_path: Any) -> None:
         InvalidArgumentError, match=r'Requested field "y" but dtype does not have named fields$'
     ):
         ts.open({**_spec(f"{tmp_path}/c/", "<u2"), "field": "y"}, create=True).result()
-
-
-def test_several_fields_are_refused_by_name(tmp_path: Any) -> None:
-    """tensorstore opens one field at a time; tensortrio refuses such arrays, saying why."""
-    tensorstore.open(
-        {**_spec(f"{tmp_path}/a/", [["x", "<u2"], ["y", "<f4"]]), "field": "x"}, create=True
-    ).result()
-    with pytest.raises(
-        DataLossError,
-        match=r'structured zarr data types of other than one field are not supported by tensortrio: \[\["x","<u2"\],\["y","<f4"\]\]',
-    ):
-        ts.open({"driver": "zarr", "kvstore": {"driver": "file", "path": f"{tmp_path}/a/"}, "field": "x"}).result()
 
 
 def test_bytes_write_into_the_inner_dimension(tmp_path: Any) -> None:

@@ -101,12 +101,6 @@ _MEMBER = r'Error parsing object member "{}": '
         ({"dtype": "<M8"}, _MEMBER.format("dtype") + r'Unsupported zarr dtype: "<M8"'),
         ({"dtype": 5}, _MEMBER.format("dtype") + r"Expected array, but received: 5"),
         (
-            {"dtype": [["x", "<u2"], ["y", "<f4"]]},
-            _MEMBER.format("dtype")
-            + r"structured zarr data types of other than one field are not supported by "
-            + r'tensortrio: \[\["x","<u2"\],\["y","<f4"\]\]',
-        ),
-        (
             {"dtype": [["x", "<u2"], ["x", "<f4"]]},
             _MEMBER.format("dtype") + r'Field name "x" occurs more than once',
         ),

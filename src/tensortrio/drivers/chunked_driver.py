@@ -66,7 +66,13 @@ if TYPE_CHECKING:
     from .chunked_io import ReadOutcome
     from .kvstore import KvStore
 
-__all__ = ["ChunkedDriver", "open_chunked_driver", "register_chunked_driver"]
+__all__ = [
+    "ChunkedDriver",
+    "open_chunked_driver",
+    "register_chunked_driver",
+    "resized_transform",
+    "resolve_bounds",
+]
 
 _MAX_RESIZE_ATTEMPTS: Final = 64
 _DELETE_WINDOW: Final = 1024
@@ -487,7 +493,7 @@ class ChunkedDriver(Driver):
                 shrink_only=shrink_only,
             )
             self._stage_resize(new_shape, resize_metadata_only, transaction, condition)
-            return _resized_transform(transform, inclusive_min, exclusive_max)
+            return resized_transform(transform, inclusive_min, exclusive_max)
         for _attempt in range(_MAX_RESIZE_ATTEMPTS):
             metadata = await read_metadata_entry(self.fmt, self.kv, self.entry, math.inf)
             if metadata is None:
@@ -525,7 +531,7 @@ class ChunkedDriver(Driver):
             raise FailedPreconditionError(
                 f"{self.fmt.driver_id}: resize gave up after {_MAX_RESIZE_ATTEMPTS} concurrent metadata changes"
             )
-        return _resized_transform(transform, inclusive_min, exclusive_max)
+        return resized_transform(transform, inclusive_min, exclusive_max)
 
     async def _staging_condition(self, transaction: TransactionState) -> bytes | None:
         """Before staging new metadata: the generation the commit must still find stored.
@@ -759,11 +765,12 @@ def _single_output(transform: IndexTransform, input_dim: int) -> tuple[int, Any]
     return -1, None
 
 
-def _resized_transform(
+def resized_transform(
     transform: IndexTransform,
     inclusive_min: Sequence[int | None],
     exclusive_max: Sequence[int | None],
 ) -> IndexTransform:
+    """``transform`` with the new bounds a resize gave its input dimensions (None: unchanged)."""
     dims = []
     for i, d in enumerate(transform.domain):
         hi = exclusive_max[i]
@@ -915,24 +922,26 @@ async def open_chunked_driver(
         resources,
         identity,
     )
-    base = (
-        entry.schema.domain.identity_transform()
-        if hasattr(entry.schema.domain, "identity_transform")
-        else IndexTransform(entry.schema.domain)
-    )
+    opened: Driver = driver
+    field = fmt.record_field(entry.metadata, members)
+    if field is not None:
+        from .record_field import FieldDriver
+
+        opened = FieldDriver(driver, field)
+    base = opened.base_domain().identity_transform()
     if req.transform is None:
         # Labels asked for that the format does not store (zarr v2) label the view, as in
         # TensorStore; stored ones were checked against them.
         wanted = () if schema.domain is None else schema.domain.labels
         if any(wanted) and not any(base.domain.labels):
             base = base.label[wanted]
-        return OpenedDriver(driver, base)
+        return OpenedDriver(opened, base)
     if req.transform.output_rank != base.input_rank:
         raise FailedPreconditionError(
             f"{fmt.driver_id}: Rank is {base.input_rank}, but the spec's transform has output "
             f"rank {req.transform.output_rank}"
         )
-    return OpenedDriver(driver, compose(base, req.transform))
+    return OpenedDriver(opened, compose(base, req.transform))
 
 
 async def _open_or_create(

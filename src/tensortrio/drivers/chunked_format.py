@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from ..schema.schema import Schema
     from .chunk_codec import ChunkCodec
+    from .record_field import RecordField
 
 __all__ = [
     "ChunkedFormat",
@@ -108,6 +109,19 @@ class ChunkedFormat(Protocol[MetadataT, MembersT]):
 
     def chunk_grid(self, metadata: MetadataT) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """``(chunk_shape, grid_origin)`` of the regular chunk grid."""
+        ...
+
+    def record_field(self, metadata: MetadataT, spec_members: MembersT) -> RecordField | None:
+        """The field the spec opens, if the elements are records of several fields; else None.
+
+        The chunks then hold the records' raw bytes (``metadata_schema`` is
+        theirs) and the opened array is that field's view of them.
+        """
+        ...
+
+    def field_schema(self, metadata: MetadataT, spec_members: MembersT) -> Schema:
+        """The schema of the field :meth:`record_field` gives (its data type, inner dimensions
+        and fill value); only called when there is one."""
         ...
 
 

@@ -153,10 +153,15 @@ class Driver(abc.ABC):
     def staging_base(self) -> Driver:
         """The driver whose chunks a transaction stages this one's reads and writes in.
 
-        An adapter view that passes transforms through unchanged (``cast``)
-        names its base and converts with :meth:`to_staged`/:meth:`from_staged`.
+        An adapter view names its base and converts with :meth:`to_staged`/
+        :meth:`from_staged`, and its transforms with :meth:`to_staged_transform`
+        (``cast`` passes them through; a record field maps them to its bytes).
         """
         return self
+
+    def to_staged_transform(self, transform: IndexTransform) -> IndexTransform:
+        """``transform`` (resolved, to this driver's dimensions) to :attr:`staging_base`'s."""
+        return transform
 
     def to_staged(self, array: np.ndarray) -> np.ndarray:
         """``array`` (this driver's dtype) as :attr:`staging_base` holds it."""

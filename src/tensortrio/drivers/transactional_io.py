@@ -223,14 +223,16 @@ def generation_mismatch(doing: str, target: StorageTarget) -> AbortedError:
 def resolve_without_io(driver: Driver, transform: IndexTransform) -> IndexTransform | None:
     """``transform`` resolved against the cached metadata when that needs no kvstore read.
 
-    True for a chunked driver opened with ``assume_metadata`` or the default
-    ``recheck_cached_metadata="open"``; None otherwise (resolve on the runtime).
+    True for a chunked driver (or a view staged in one) opened with
+    ``assume_metadata`` or the default ``recheck_cached_metadata="open"``;
+    None otherwise (resolve on the runtime).
     """
     from .chunked_driver import ChunkedDriver, resolve_bounds
 
-    if not isinstance(driver, ChunkedDriver):
+    base = driver.staging_base
+    if not isinstance(base, ChunkedDriver):
         return None
-    if not driver.assume_metadata and driver.request.recheck_cached_metadata.bound != "open":
+    if not base.assume_metadata and base.request.recheck_cached_metadata.bound != "open":
         return None
     return resolve_bounds(driver.base_domain(), transform)
 
@@ -249,11 +251,13 @@ def stage_write_now(
     """
     if source.nbytes > INLINE_STAGE_BYTES:
         return False  # a large copy belongs in a worker thread, not the caller's loop
-    base = driver.in_transaction(state).staging_base
-    resolved = resolve_without_io(base, transform)
+    driver = driver.in_transaction(state)
+    base = driver.staging_base
+    resolved = resolve_without_io(driver, transform)
     if resolved is None:
         return False
-    write_in_transaction(state, chunk_cache_of(base, "write"), resolved, driver.to_staged(source))
+    staged = driver.to_staged_transform(resolved)
+    write_in_transaction(state, chunk_cache_of(base, "write"), staged, driver.to_staged(source))
     return True
 
 
@@ -262,7 +266,7 @@ async def read_in_transaction_op(
 ) -> NDArray[Any]:
     """``TensorStore.read`` of a transaction-bound view (a runtime operation)."""
     driver = driver.in_transaction(state)
-    resolved = await driver.resolve(transform)
+    resolved = driver.to_staged_transform(await driver.resolve(transform))
     array = driver.from_staged(await read_in_transaction(state, driver.staging_base, resolved))
     return in_read_order(array, order)
 
@@ -290,6 +294,7 @@ async def write_in_transaction_op(
         if isinstance(source, TensorStore):
             source = await read_aligned_source(source, driver.schema().dtype, transform.domain)
         source = driver.to_staged(source)
+        resolved = driver.to_staged_transform(resolved)
         if source.nbytes > INLINE_STAGE_BYTES:
             await trio.to_thread.run_sync(
                 functools.partial(

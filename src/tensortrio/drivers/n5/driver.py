@@ -82,6 +82,13 @@ class N5Format:
     def chunk_grid(self, metadata: N5Metadata) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return metadata.block_size, (0,) * metadata.rank
 
+    def record_field(self, metadata: N5Metadata, spec_members: Any) -> None:
+        """Never: elements are never records of several fields."""
+        return None
+
+    def field_schema(self, metadata: N5Metadata, spec_members: Any) -> Schema:
+        raise AssertionError("no record fields, so no field schema")
+
 
 def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
     return parse_n5_spec_members(members).to_json()

@@ -17,13 +17,20 @@ from ..chunked_format import register_chunked_format
 from ..format_metadata import decode_json_metadata, encode_json_metadata
 from .codec import ZarrChunkCodec, chunk_codec_for
 from .metadata import ZarrMetadata, parse_zarr_metadata
-from .metadata_schema import create_metadata, metadata_schema, spec_schema, validate_metadata
+from .metadata_schema import (
+    create_metadata,
+    field_metadata,
+    metadata_schema,
+    spec_schema,
+    validate_metadata,
+)
 from .spec_members import DEFAULT_METADATA_KEY, ZarrSpecMembers, parse_zarr_spec_members
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ...schema.schema import Schema, SchemaConstraints
+    from ..record_field import RecordField
 
 __all__ = ["ZARR_FORMAT", "ZarrFormat"]
 
@@ -104,6 +111,15 @@ class ZarrFormat:
     def chunk_grid(self, metadata: ZarrMetadata) -> tuple[tuple[int, ...], tuple[int, ...]]:
         chunk_shape = metadata.chunk_shape
         return chunk_shape, (0,) * len(chunk_shape)
+
+    def record_field(self, metadata: ZarrMetadata, spec_members: ZarrSpecMembers) -> RecordField | None:
+        """The ``"field"`` opened on a structured type of several fields (checked when opened)."""
+        if not metadata.dtype.fields or spec_members.field is None:
+            return None
+        return metadata.dtype.record_field(spec_members.field)
+
+    def field_schema(self, metadata: ZarrMetadata, spec_members: ZarrSpecMembers) -> Schema:
+        return metadata_schema(field_metadata(metadata, spec_members.field))
 
 
 def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:

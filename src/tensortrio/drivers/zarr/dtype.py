@@ -10,9 +10,11 @@ A raw byte string (``|S<n>``, TensorStore's ``char``) or raw bytes
 (``|V<n>``, ``byte``) element is ``n`` one-byte elements: the array gains an
 inner dimension of size ``n``.  A structured type (a list of fields
 ``[name, typestr]`` or ``[name, typestr, shape]``) of one field is that
-field's type, with ``shape`` as further inner dimensions.  Structured types of
-several fields (which TensorStore opens one ``"field"`` at a time), datetime
-and unicode types are rejected with a message saying so.
+field's type, with ``shape`` as further inner dimensions.  A structured type
+of several fields is stored as packed records: its chunks hold the records'
+raw bytes (as ``|V<record size>``), and each field is opened on its own
+(``"field"``, :mod:`..record_field`).  Datetime and unicode types are
+rejected with a message saying so.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.json_member import json_integer_in
+from ..record_field import RecordField
 
 __all__ = ["ZarrDType", "choose_zarr_dtype", "parse_zarr_dtype"]
 
@@ -60,7 +63,7 @@ Field: TypeAlias = "tuple[str, str] | tuple[str, str, tuple[int, ...]]"
 
 @attrs.frozen
 class ZarrDType:
-    """One zarr data type: a scalar, a raw byte string, or a structured type of one field.
+    """One zarr data type: a scalar, a raw byte string, or a structured type.
 
     ``encoded`` is the ``.zarray`` typestr, or the field list of a structured
     type; ``stored`` the NumPy dtype of one stored element (byte order
@@ -68,6 +71,10 @@ class ZarrDType:
     dtype (native byte order); ``name`` the TensorStore data type name;
     ``field_shape`` the inner dimensions each array element adds (``|S4``:
     ``(4,)``; a field ``["x", "<f4", [2, 3]]``: ``(2, 3)``).
+
+    A structured type of several fields is its records' raw bytes (``byte``
+    elements, ``field_shape`` the record size), and ``fields`` says where
+    each field lies in a record (:meth:`select` gives one field's type).
     """
 
     encoded: str | tuple[Field, ...]
@@ -75,10 +82,13 @@ class ZarrDType:
     native: np.dtype[Any]
     name: str
     field_shape: tuple[int, ...] = ()
+    fields: tuple[RecordField, ...] = ()
 
     @property
     def kind(self) -> str:
         """TensorStore's type indicator: ``b``, ``i``, ``u``, ``f``, ``c``, ``S`` or ``V``."""
+        if self.fields:
+            return "V"
         typestr = self.typestr
         if typestr.startswith(("float", "bfloat")):
             return "f"
@@ -105,6 +115,26 @@ class ZarrDType:
     def element_nbytes(self) -> int:
         """Bytes one array element (all its inner elements) occupies in a chunk."""
         return math.prod(self.field_shape) * self.stored.itemsize
+
+    def select(self, name: str) -> ZarrDType:
+        """Field ``name`` of a structured type of several fields, as a one-field type.
+
+        Raises:
+            KeyError: no field of that name.
+        """
+        [field] = [f for f in self.encoded if f[0] == name]
+        return _parse_fields([[field[0], field[1], list(field[2])] if len(field) == 3 else list(field)])
+
+    def record_field(self, name: str) -> RecordField:
+        """Where field ``name`` of a structured type of several fields lies in a record.
+
+        Raises:
+            KeyError: no field of that name.
+        """
+        for field in self.fields:
+            if field.name == name:
+                return field
+        raise KeyError(name)
 
     def to_json(self) -> str | list[list[Any]]:
         if isinstance(self.encoded, str):
@@ -192,12 +222,26 @@ def _parse_fields(json: list[Any]) -> ZarrDType:
         if any(f[0] == field[0] for f, _ in fields):
             raise InvalidArgumentError(f"Field name {json_text(field[0])} occurs more than once")
         fields.append((field, scalar))
-    if len(fields) != 1:
-        raise InvalidArgumentError(
-            "structured zarr data types of other than one field are not supported by "
-            f"tensortrio: {json_text(json)}"
+    if not fields:
+        raise InvalidArgumentError("Expected at least one field, but received: []")
+    views = [_field_view(field, scalar) for field, scalar in fields]
+    if len(views) == 1:
+        return views[0]
+    records: list[RecordField] = []
+    offset = 0
+    for (field, _), view in zip(fields, views, strict=True):
+        records.append(
+            RecordField(field[0], offset, view.stored, view.native, view.name, view.field_shape)
         )
-    [(field, scalar)] = fields
+        offset += view.element_nbytes
+    element, name = _RAW["V"]
+    return ZarrDType(
+        tuple(field for field, _ in fields), element, element, name, (offset,), tuple(records)
+    )
+
+
+def _field_view(field: Field, scalar: ZarrDType) -> ZarrDType:
+    """A field as a one-field structured type: its scalar type, its shape as inner dimensions."""
     shape = field[2] if len(field) == 3 else ()
     return attrs.evolve(scalar, encoded=(field,), field_shape=shape + scalar.field_shape)
 
@@ -206,9 +250,8 @@ def parse_zarr_dtype(json: Any) -> ZarrDType:
     """Parse the ``"dtype"`` member of ``.zarray`` metadata.
 
     Raises:
-        ValueError: not a string or field list, an unsupported typestr, an
-            invalid field, or a structured type of several fields (which
-            tensortrio does not support).
+        ValueError: not a string or field list, an unsupported typestr, or an
+            invalid field.
     """
     if isinstance(json, str):
         return _parse_typestr(json)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+import attrs
+
 from ...errors import FailedPreconditionError, InvalidArgumentError
 from ...index.domain import IndexDomain
 from ...index.interval import INF, IndexInterval
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from .dtype import ZarrDType
     from .spec_members import ZarrSpecMembers
 
-__all__ = ["create_metadata", "metadata_schema", "validate_metadata"]
+__all__ = ["create_metadata", "field_metadata", "metadata_schema", "validate_metadata"]
 
 _DEFAULT_COMPRESSOR: Final = {"id": "blosc"}
 
@@ -139,6 +141,12 @@ def _choose_order(layout: LayoutConstraints, rank: int, inner_rank: int) -> str:
 def _choose_fill_value(
     members: ZarrSpecMembers, constraints: SchemaConstraints, dtype: ZarrDType
 ) -> np.ndarray | None:
+    if dtype.fields and constraints.fill_value is not None:
+        # The schema's fill value is one field's; the metadata's is a whole record's.
+        raise InvalidArgumentError(
+            "Invalid fill_value: Cannot specify fill_value through schema for structured zarr "
+            f"data type {json_text(dtype.to_json())}"
+        )
     if members.metadata.fill_value_given:
         return members.metadata.fill_value
     if constraints.fill_value is None:
@@ -162,7 +170,10 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
         dtype = choose_zarr_dtype(constraints.dtype)
     else:
         raise InvalidArgumentError('"dtype" must be specified')
-    inner = dtype.field_shape
+    check_field(dtype, members.field)
+    # The schema constrains the view of the opened field (its type and inner dimensions).
+    view = dtype.select(members.field) if dtype.fields and members.field is not None else dtype
+    inner = view.field_shape
     rank = partial.rank
     if constraints.rank is not None:
         # The schema's rank counts the data type's inner dimensions; the metadata's does not.
@@ -175,7 +186,7 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
     # A rank-0 domain has nothing to specify (TensorStore creates one from the rank alone).
     if rank is None or (partial.shape is None and constraints.domain is None and rank != 0):
         raise InvalidArgumentError("domain must be specified")
-    domain = _full_domain(rank, partial.shape, dtype)
+    domain = _full_domain(rank, partial.shape, view)
     if constraints.domain is not None:
         try:
             domain = merge_domains(domain, constraints.domain)
@@ -198,8 +209,7 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
         filters=filters,
         dimension_separator=partial.dimension_separator or ".",
     )
-    check_field(dtype, members.field)
-    validate_metadata_schema(metadata, constraints)
+    validate_metadata_schema(field_metadata(metadata, members.field), constraints)
     return metadata
 
 
@@ -211,7 +221,26 @@ def validate_metadata(metadata: ZarrMetadata, schema: Schema, members: ZarrSpecM
     """
     check_metadata_constraints(metadata, members.metadata)
     check_field(metadata.dtype, members.field)
-    validate_metadata_schema(metadata, schema.constraints)
+    validate_metadata_schema(field_metadata(metadata, members.field), schema.constraints)
+
+
+def field_metadata(metadata: ZarrMetadata, field: str | None) -> ZarrMetadata:
+    """``metadata`` as the array of field ``field`` sees it, for a structured type of several
+    fields: that field's data type and fill value. Other metadata is returned as it is.
+
+    The result describes the field's view (its schema); chunks are still
+    stored as ``metadata`` says.
+    """
+    dtype = metadata.dtype
+    if not dtype.fields or field is None:
+        return metadata
+    record = dtype.record_field(field)
+    fill = metadata.fill_value
+    return attrs.evolve(
+        metadata,
+        dtype=dtype.select(field),
+        fill_value=None if fill is None else record.fill_value(fill),
+    )
 
 
 def check_field(dtype: ZarrDType, field: str | None) -> None:
@@ -219,11 +248,16 @@ def check_field(dtype: ZarrDType, field: str | None) -> None:
 
     Raises:
         FailedPreconditionError: a field is named but the data type has no
-            named fields, or none of that name.
+            named fields, or none of that name; or the data type has several
+            fields and none is named.
     """
-    if field is None:
-        return
     names = dtype.field_names
+    if field is None:
+        if dtype.fields:
+            raise FailedPreconditionError(
+                f'Must specify a "field" that is one of: {json_text(list(names))}'
+            )
+        return
     if not names:
         raise FailedPreconditionError(
             f"Requested field {json_text(field)} but dtype does not have named fields"
@@ -326,10 +360,20 @@ def spec_schema(members: ZarrSpecMembers) -> Schema:
         codec=CodecSpec({"driver": "zarr", **zarr_codec_members(codec_members)})
     )
     dtype = partial.dtype
+    fill_value = partial.fill_value
+    if dtype is not None and dtype.fields:
+        # Records of several fields: the view is the opened field's (unknown without one).
+        if members.field not in dtype.field_names:
+            dtype = None
+        else:
+            assert members.field is not None
+            if fill_value is not None:
+                fill_value = dtype.record_field(members.field).fill_value(fill_value)
+            dtype = dtype.select(members.field)
     if dtype is not None:
         constraints = constraints.with_dtype(ts_dtype(dtype.name))
-        if partial.fill_value is not None:
-            constraints = constraints.with_fill_value(partial.fill_value.astype(dtype.native))
+        if fill_value is not None:
+            constraints = constraints.with_fill_value(fill_value.astype(dtype.native))
     rank = partial.rank
     if rank is not None and dtype is not None:
         inner = dtype.field_shape

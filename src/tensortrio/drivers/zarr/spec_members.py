@@ -2,9 +2,9 @@
 
 ``key_encoding`` is TensorStore's deprecated spelling of
 ``metadata.dimension_separator`` and is folded into it.  ``field`` names the
-field of a structured data type to open; tensortrio supports structured types
-of one field, which may be named or left ``null``.  ``open_as_void`` (raw
-byte access) is not supported: only ``false`` is accepted.
+field of a structured data type to open: required when the type has several
+fields, optional for one.  ``open_as_void`` (raw byte access) is not
+supported: only ``false`` is accepted.
 """
 
 from __future__ import annotations

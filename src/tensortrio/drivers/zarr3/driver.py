@@ -94,6 +94,13 @@ class Zarr3Format:
     def chunk_grid(self, metadata: Zarr3Metadata) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return metadata.chunk_shape, (0,) * metadata.rank
 
+    def record_field(self, metadata: Zarr3Metadata, spec_members: Any) -> None:
+        """Never: elements are never records of several fields."""
+        return None
+
+    def field_schema(self, metadata: Zarr3Metadata, spec_members: Any) -> Schema:
+        raise AssertionError("no record fields, so no field schema")
+
 
 def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
     return parse_zarr3_spec_members(members).to_json()

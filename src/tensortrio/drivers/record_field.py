@@ -1,0 +1,318 @@
+"""One field of an array of packed records, viewed as an array of its own (zarr's ``"field"``).
+
+A zarr v2 array of a structured data type of several fields stores packed
+records; TensorStore opens it one field at a time. tensortrio keeps one
+chunk cache of the raw records (``byte`` elements with a last dimension of
+the record's size, as an ``|V<n>`` array), shared by every field opened on
+the array, so writes through several fields to one chunk coalesce into one
+writeback, and the cache's byte mask keeps each field's bytes apart: a
+writeback merges the fields written into the stored records (read first, as
+for any partial chunk write) and never overwrites the others.
+
+:class:`FieldDriver` is the view: its domain is the array's dimensions, then
+the field's own inner dimensions (a field ``["b", ">f4", [2]]`` adds one of
+size 2). Each operation maps the view's transform to the record bytes it
+covers (:func:`record_bytes_transform`) and converts the bytes to the
+field's native values and back (:class:`RecordField`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..index import IndexDomain, IndexTransform
+from ..index.compose import compose
+from ..index.interval import IndexInterval
+from ..index.output_map import OutputIndexMap
+from .driver import Driver
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+    from ..actors.transaction import TransactionState
+    from ..runtime import Promise
+    from ..schema.context import Context
+    from ..schema.schema import Schema
+    from .chunked_driver import ChunkedDriver
+    from .kvstore import KvStore
+
+__all__ = ["FieldDriver", "RecordField", "record_bytes_transform"]
+
+
+@attrs.frozen
+class RecordField:
+    """Where one field lies in a record and how its elements are stored.
+
+    ``stored`` is the dtype of one element in storage byte order (``S1`` /
+    ``V1`` for raw bytes), ``native`` the in-memory one, ``shape`` the field's
+    inner dimensions (a raw byte string's length included), ``offset`` its
+    first byte in the record.
+    """
+
+    name: str
+    offset: int
+    stored: np.dtype[Any]
+    native: np.dtype[Any]
+    dtype_name: str
+    shape: tuple[int, ...] = ()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the field occupies in each record."""
+        return math.prod(self.shape) * self.stored.itemsize
+
+    def values(self, record_bytes: NDArray[Any]) -> NDArray[Any]:
+        """The field's native values from an array of its bytes (last dimension: one element's bytes).
+
+        Booleans are true for any nonzero byte, as TensorStore reads them.
+        """
+        raw = np.ascontiguousarray(record_bytes)
+        if self.native.kind == "b":
+            out: NDArray[Any] = raw.view(np.uint8)[..., 0] != 0
+            return out
+        return raw.view(self.stored)[..., 0].astype(self.native)
+
+    def element_bytes(self, values: NDArray[Any]) -> NDArray[Any]:
+        """``values`` (this field's native dtype) as stored bytes: one more dimension, ``byte`` elements."""
+        # (Not ascontiguousarray, which makes a 0-d array 1-d.)
+        stored = np.asarray(values, dtype=self.stored)
+        if not stored.flags.c_contiguous:
+            stored = stored.copy()
+        return stored.reshape((*stored.shape, 1)).view(np.dtype("V1"))
+
+    def fill_value(self, record: NDArray[Any]) -> NDArray[Any]:
+        """The field's part of a record fill value (the record's bytes), in its inner shape."""
+        raw = np.ascontiguousarray(record).view(np.uint8).reshape(-1)
+        part = raw[self.offset : self.offset + self.nbytes].reshape(
+            (*self.shape, self.stored.itemsize)
+        )
+        return self.values(part.view(np.dtype("V1")))
+
+
+@functools.lru_cache(maxsize=64)
+def _field_to_record(field: RecordField, outer_rank: int) -> IndexTransform:
+    """From (the array's dimensions, the field's inner dimensions, an element's bytes) to the
+    array's dimensions and the record's bytes."""
+    itemsize = field.stored.itemsize
+    byte_map: OutputIndexMap
+    if not field.shape:
+        byte_map = OutputIndexMap(input_dimension=outer_rank, offset=field.offset)
+    else:
+        # Inner index (i_1..i_k) and element byte b lie at offset + flat(i) * itemsize + b.
+        flat = np.arange(math.prod(field.shape), dtype=np.int64).reshape(field.shape)
+        byte = field.offset + flat[..., None] * itemsize + np.arange(itemsize, dtype=np.int64)
+        byte_map = OutputIndexMap(index_array=byte.reshape((1,) * outer_rank + byte.shape))
+    dims = (
+        *IndexDomain(rank=outer_rank).dims,
+        *(IndexInterval.make(0, n) for n in field.shape),
+        IndexInterval.make(0, itemsize),
+    )
+    return IndexTransform(
+        domain=IndexDomain.from_dims(dims),
+        output=[*(OutputIndexMap(input_dimension=d) for d in range(outer_rank)), byte_map],
+    )
+
+
+def _append_input_dim(
+    transform: IndexTransform, interval: IndexInterval, extra_maps: Sequence[OutputIndexMap]
+) -> IndexTransform:
+    """``transform`` with a last input dimension over ``interval`` and further output maps."""
+    maps = [
+        m
+        if m.index_array is None
+        else OutputIndexMap(
+            index_array=m.index_array[..., None],
+            offset=m.offset,
+            stride=m.stride,
+            index_range=m.index_range,
+        )
+        for m in transform.maps
+    ]
+    return IndexTransform.make(
+        IndexDomain.from_dims((*transform.domain.dims, interval)), (*maps, *extra_maps)
+    )
+
+
+def record_bytes_transform(
+    transform: IndexTransform, field: RecordField, outer_rank: int
+) -> IndexTransform:
+    """``transform`` (to the field view's dimensions) as a transform to the record bytes it covers.
+
+    The result has one more input dimension, last, over one element's bytes;
+    its output space is the array's dimensions and then the record's bytes.
+    """
+    rank = transform.input_rank
+    extended = _append_input_dim(
+        transform,
+        IndexInterval.make(0, field.stored.itemsize),
+        (OutputIndexMap(input_dimension=rank),),
+    )
+    return compose(_field_to_record(field, outer_rank), extended)
+
+
+def _records_transform(transform: IndexTransform, record_size: int, outer_rank: int) -> IndexTransform:
+    """``transform`` seeing whole records: its maps of the array's dimensions, then every byte.
+
+    What a resize of the field view resizes (the field's inner dimensions
+    are fixed).
+    """
+    rank = transform.input_rank
+    return _append_input_dim(
+        IndexTransform.make(transform.domain, transform.maps[:outer_rank]),
+        IndexInterval.make(0, record_size),
+        (OutputIndexMap(input_dimension=rank),),
+    )
+
+
+@attrs.define(eq=False)
+class FieldDriver(Driver):
+    """One field of a chunked array of records (``base``, whose elements are the records' bytes)."""
+
+    base: ChunkedDriver
+    field: RecordField
+    _schema_of: tuple[Any, Schema] | None = attrs.field(default=None, init=False)
+
+    @property
+    def _outer_rank(self) -> int:
+        return self.base.base_domain().rank - 1
+
+    def _to_records(self, transform: IndexTransform) -> IndexTransform:
+        return record_bytes_transform(transform, self.field, self._outer_rank)
+
+    # --- what the view is
+
+    @property
+    def driver_id(self) -> str:
+        return self.base.driver_id
+
+    @property
+    def numpy_dtype(self) -> np.dtype[Any]:
+        return self.field.native
+
+    @property
+    def context(self) -> Context:
+        return self.base.context
+
+    def schema(self) -> Schema:
+        """The field's schema (data type, inner dimensions, fill value), per current metadata."""
+        metadata = self.base.entry.metadata
+        cached = self._schema_of
+        if cached is not None and cached[0] is metadata:
+            return cached[1]
+        schema = self.base.fmt.field_schema(metadata, self.base.members)
+        self._schema_of = (metadata, schema)
+        return schema
+
+    def base_domain(self) -> IndexDomain:
+        domain = self.schema().domain
+        assert domain is not None, "a field schema always has a domain"
+        return domain
+
+    def kvstore(self) -> KvStore:
+        return self.base.kvstore()
+
+    def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
+        members = self.base.spec_members(minimal=minimal, unbind_context=unbind_context)
+        members["dtype"] = self.field.dtype_name
+        return members
+
+    def context_json(self) -> dict[str, Any]:
+        return self.base.context_json()
+
+    def in_transaction(self, transaction: TransactionState) -> Driver:
+        base = self.base.in_transaction(transaction)
+        return self if base is self.base else FieldDriver(base, self.field)
+
+    @property
+    def metadata_transaction(self) -> Any:
+        return self.base.metadata_transaction
+
+    # --- transactions stage the records' bytes in the base's chunks
+
+    @property
+    def staging_base(self) -> Driver:
+        return self.base
+
+    def to_staged_transform(self, transform: IndexTransform) -> IndexTransform:
+        return self._to_records(transform)
+
+    def to_staged(self, array: np.ndarray) -> np.ndarray:
+        return self.field.element_bytes(array)
+
+    def from_staged(self, array: np.ndarray) -> np.ndarray:
+        return self.field.values(array)
+
+    # --- operations
+
+    async def resolve(self, transform: IndexTransform) -> IndexTransform:
+        from .chunked_driver import resolve_bounds
+
+        await self.base.resolve(self.base.base_domain().identity_transform())
+        return resolve_bounds(self.base_domain(), transform)
+
+    async def read(
+        self,
+        transform: IndexTransform,
+        *,
+        generations: dict[tuple[int, ...], bytes] | None = None,
+    ) -> np.ndarray:
+        data = await self.base.read(self._to_records(transform), generations=generations)
+        return self.field.values(data)
+
+    async def write(
+        self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
+    ) -> None:
+        try:
+            data = self.field.element_bytes(source)
+        except Exception as exc:
+            copied.set_exception(exc)
+            raise
+        await self.base.write(self._to_records(transform), data, copied)
+
+    async def stored_cells(
+        self, transform: IndexTransform, transaction: TransactionState | None = None
+    ) -> tuple[int, int]:
+        return await self.base.stored_cells(self._to_records(transform), transaction)
+
+    async def resize(
+        self,
+        transform: IndexTransform,
+        inclusive_min: Sequence[int | None],
+        exclusive_max: Sequence[int | None],
+        *,
+        resize_metadata_only: bool,
+        resize_tied_bounds: bool,
+        expand_only: bool,
+        shrink_only: bool,
+        transaction: TransactionState | None = None,
+    ) -> IndexTransform:
+        from .chunked_driver import resized_transform
+
+        outer = self._outer_rank
+        for j, m in enumerate(transform.maps[outer:], outer):
+            i = m.input_dimension
+            if i is not None and (inclusive_min[i] is not None or exclusive_max[i] is not None):
+                raise InvalidArgumentError(
+                    f"Output dimension {j} is an inner dimension of field "
+                    f"{self.field.name!r}, which cannot be resized"
+                )
+        record_size = self.base.base_domain().shape[-1]
+        await self.base.resize(
+            _records_transform(transform, record_size, outer),
+            [*inclusive_min, None],
+            [*exclusive_max, None],
+            resize_metadata_only=resize_metadata_only,
+            resize_tied_bounds=resize_tied_bounds,
+            expand_only=expand_only,
+            shrink_only=shrink_only,
+            transaction=transaction,
+        )
+        return resized_transform(transform, inclusive_min, exclusive_max)
