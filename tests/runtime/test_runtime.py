@@ -320,7 +320,7 @@ def test_service_failure_is_logged_and_contained() -> None:
     assert run_async(double, 1) == 2
 
 
-def test_callback_calling_sys_exit_on_runtime_thread_is_contained() -> None:
+def test_callback_calling_sys_exit_in_a_callback_thread_is_contained() -> None:
     logged_promise, logged = ts.Promise[str].new()
     handler = _SignalOnRecord(logged_promise)
     logger = logging.getLogger("tensortrio.runtime")
@@ -332,12 +332,42 @@ def test_callback_calling_sys_exit_on_runtime_thread_is_contained() -> None:
             await gate
 
         future = get_runtime().submit(op)
-        future.add_done_callback(lambda f: sys.exit(3))  # runs on the runtime thread
+        future.add_done_callback(lambda f: sys.exit(3))  # runs in a callback thread
         gate_promise.set_result(None)
         assert logged.result(timeout=WAIT).startswith("Exception in done callback")
     finally:
         logger.removeHandler(handler)
     assert run_async(double, 2) == 4
+
+
+def test_operation_callbacks_run_in_a_callback_thread_and_may_block() -> None:
+    """A done callback of an operation runs off the runtime thread, as tensorstore's do: it may
+    call tensortrio synchronously, and a slow one stalls no other operation."""
+    store = ts.open(
+        {"driver": "zarr", "kvstore": {"driver": "memory"}}, dtype=ts.uint8, shape=[4], create=True
+    ).result()
+    seen_promise, seen = ts.Promise[tuple[str, list[int]]].new()
+    release = threading.Event()
+    gate_promise, gate = ts.Promise[None].new()
+
+    async def op() -> None:
+        await gate
+
+    future = get_runtime().submit(op)
+    future.add_done_callback(
+        lambda f: seen_promise.set_result(
+            (threading.current_thread().name, store.read().result().tolist())
+        )
+    )
+    future.add_done_callback(lambda f: release.wait(WAIT))  # blocks its callback thread
+    gate_promise.set_result(None)
+    name, values = seen.result(timeout=WAIT)
+    assert name.startswith("tensortrio-callback")
+    assert values == [0, 0, 0, 0]
+    # The runtime is free while the second callback blocks.
+    store[1].write(7).result(timeout=WAIT)
+    assert store.read().result(timeout=WAIT).tolist() == [0, 7, 0, 0]
+    release.set()
 
 
 def test_service_nursery_only_on_runtime_thread() -> None:

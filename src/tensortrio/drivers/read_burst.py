@@ -122,7 +122,7 @@ class ReadBurst:
             first = get_runtime().submit(self._run, driver, transform, order, burst, name="read")
         else:
             first = batch.defer(self._run, driver, transform, order, burst, name="read")
-        first.add_done_callback(lambda done: self._strand_check(driver, burst, done))
+        first._on_done(lambda done: self._strand_check(driver, burst, done))
         return first
 
     def _take(self, burst: _Burst) -> list[_Joined] | None:
@@ -208,7 +208,7 @@ def _run_alone(driver: BurstDriver, joined: list[_Joined], batch: Batch | None =
         except Exception as exc:  # e.g. the runtime is stopping: fail the read, strand none
             item.future._set_exception(exc)
             continue
-        future.add_done_callback(lambda done, item=item: _forward(done, item))  # type: ignore[misc]
+        future._on_done(lambda done, item=item: _forward(done, item))  # type: ignore[misc]
 
 
 def _forward(done: Future[np.ndarray], item: _Joined) -> None:

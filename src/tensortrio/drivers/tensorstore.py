@@ -741,7 +741,7 @@ def _issue_write(
         else:
             commit._set_exception(error)
 
-    operation_future.add_done_callback(forward)
+    operation_future._on_done(forward)
     return WriteFutures(copy, commit)
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -56,6 +57,39 @@ _CANCELLED: Final = 3
 #: Every critical section is a few attribute reads and writes that call no
 #: other code, so one future's section never waits for another's.
 _state_lock = threading.Lock()
+
+#: Threads that run done callbacks of futures completed on the runtime thread.
+_CALLBACK_THREADS: Final = 4
+_callback_pool: tuple[int, ThreadPoolExecutor] | None = None
+_callback_pool_lock = threading.Lock()
+
+
+def _callback_executor() -> ThreadPoolExecutor:
+    """The process's done-callback threads (new in a forked child: the parent's are not there)."""
+    global _callback_pool
+    pool = _callback_pool
+    pid = os.getpid()
+    if pool is None or pool[0] != pid:
+        with _callback_pool_lock:
+            pool = _callback_pool
+            if pool is None or pool[0] != pid:
+                executor = ThreadPoolExecutor(
+                    _CALLBACK_THREADS, thread_name_prefix="tensortrio-callback"
+                )
+                pool = _callback_pool = (pid, executor)
+    return pool[1]
+
+
+class _Inline:
+    """An internal done callback: runs on the completing thread, even the runtime's."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Any], object]) -> None:
+        self.fn = fn
+
+    def __call__(self, future: Any) -> object:
+        return self.fn(future)
 
 
 def _reset_state_lock() -> None:
@@ -259,10 +293,13 @@ class Future(Generic[T]):
     def add_done_callback(self, callback: Callable[[Future[T]], object]) -> None:
         """Call ``callback(self)`` once done, at once if already done.
 
-        A pending future's callback may run on any thread (often the runtime
-        thread): it must not block, and an exception it raises is logged and
-        does not affect other callbacks. A done future's runs here, in the
-        caller's thread, and what it raises reaches the caller (as in tensorstore).
+        A pending future's callbacks run in the thread that completes it, or,
+        when that is the runtime's (every operation's), in one of tensortrio's
+        callback threads: never where they could stall other operations, so
+        they may block and make synchronous tensortrio calls. An exception one
+        raises is logged and does not affect other callbacks. A done future's
+        runs here, in the caller's thread, and what it raises reaches the
+        caller (as in tensorstore).
         """
         with _state_lock:
             if self._state == _PENDING:
@@ -272,6 +309,10 @@ class Future(Generic[T]):
                     self._callbacks.append(callback)
                 return
         callback(self)
+
+    def _on_done(self, callback: Callable[[Future[T]], object]) -> None:
+        """``add_done_callback`` for tensortrio's own, short callbacks: on the completing thread."""
+        self.add_done_callback(_Inline(callback))
 
     def remove_done_callback(self, callback: Callable[[Future[T]], object]) -> int:
         """Unregister every registration of ``callback``; return how many were removed."""
@@ -290,15 +331,19 @@ class Future(Generic[T]):
                     self._callbacks = kept + callbacks[count:]
                     return count - len(kept)
 
-    def _run_callback(self, callback: Callable[[Future[T]], object]) -> None:
-        try:
-            callback(self)
-        except BaseException as exc:
-            # Ctrl-C or sys.exit() in a callback stops its own thread, but never
-            # the runtime thread: that would stop every operation in the process.
-            if not isinstance(exc, Exception) and not in_runtime_thread():
-                raise
-            logger.exception("Exception in done callback %r of %r", callback, self)
+    def _run_callbacks(self, callbacks: list[Callable[[Future[T]], object]], contain: bool) -> None:
+        """Run ``callbacks`` in order; ``contain``: log even Ctrl-C or ``sys.exit()`` from one.
+
+        Those stop a user's own thread, but never the runtime thread (that
+        would stop every operation in the process) nor a callback thread.
+        """
+        for callback in callbacks:
+            try:
+                callback(self)
+            except BaseException as exc:
+                if not isinstance(exc, Exception) and not contain:
+                    raise
+                logger.exception("Exception in done callback %r of %r", callback, self)
 
     # --- cancellation
 
@@ -338,8 +383,14 @@ class Future(Generic[T]):
                 except Exception:  # a waiter in a broken state must not strand the others
                     logger.exception("Failed to wake a waiter of %r", self)
         if callbacks is not None:
-            for callback in callbacks:
-                self._run_callback(callback)
+            on_runtime = in_runtime_thread()
+            if on_runtime:
+                # User callbacks may block or call tensortrio synchronously: not here.
+                deferred = [cb for cb in callbacks if not isinstance(cb, _Inline)]
+                callbacks = [cb for cb in callbacks if isinstance(cb, _Inline)]
+                if deferred:
+                    _callback_executor().submit(self._run_callbacks, deferred, True)
+            self._run_callbacks(callbacks, on_runtime)
         return True
 
     def _set_result(self, value: T) -> bool:
