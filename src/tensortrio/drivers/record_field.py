@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .chunked_driver import ChunkedDriver
     from .kvstore import KvStore
 
-__all__ = ["FieldDriver", "RecordField", "record_bytes_transform"]
+__all__ = ["FieldDriver", "RecordField", "record_bytes_transform", "whole_field_transform"]
 
 
 @attrs.frozen
@@ -158,6 +158,53 @@ def record_bytes_transform(
     return compose(_field_to_record(field, outer_rank), extended)
 
 
+def whole_field_transform(
+    transform: IndexTransform, field: RecordField, outer_rank: int
+) -> IndexTransform | None:
+    """``transform`` as a transform to the field's bytes of each record, when that is exact.
+
+    When the view's last input dimensions select the field's inner
+    dimensions whole and in order (``b[1:3]``, ``b[..., :]``) and nothing else
+    depends on them, the field's bytes of a record are a contiguous range:
+    the result has those dimensions replaced by one over that range, so the
+    record bytes are read and written through slices rather than the index
+    array :func:`record_bytes_transform` needs. None otherwise.
+    """
+    k = len(field.shape)
+    rank = transform.input_rank
+    first = rank - k
+    if k == 0 or first < 0 or math.prod(field.shape) == 1:
+        return None
+    for j, n in enumerate(field.shape):
+        m = transform.maps[outer_rank + j]
+        dim = transform.domain[first + j]
+        if (
+            m.input_dimension != first + j
+            or m.stride != 1
+            or m.offset != 0
+            or dim.inclusive_min != 0
+            or dim.exclusive_max != n
+        ):
+            return None
+    maps: list[OutputIndexMap] = []
+    for m in transform.maps[:outer_rank]:
+        if m.index_array is not None:
+            if any(n != 1 for n in m.index_array.shape[first:]):
+                return None
+            m = OutputIndexMap(
+                index_array=m.index_array.reshape((*m.index_array.shape[:first], 1)),
+                offset=m.offset,
+                stride=m.stride,
+                index_range=m.index_range,
+            )
+        elif m.input_dimension is not None and m.input_dimension >= first:
+            return None
+        maps.append(m)
+    maps.append(OutputIndexMap(input_dimension=first, offset=field.offset))
+    dims = (*transform.domain.dims[:first], IndexInterval.make(0, field.nbytes))
+    return IndexTransform.make(IndexDomain.from_dims(dims), maps)
+
+
 def _records_transform(transform: IndexTransform, record_size: int, outer_rank: int) -> IndexTransform:
     """``transform`` seeing whole records: its maps of the array's dimensions, then every byte.
 
@@ -258,14 +305,21 @@ class FieldDriver(Driver):
         await self.base.resolve(self.base.base_domain().identity_transform())
         return resolve_bounds(self.base_domain(), transform)
 
+    def _to_field_bytes(self, transform: IndexTransform) -> IndexTransform:
+        """The record-bytes transform of a read or write: through slices when it can be."""
+        whole = whole_field_transform(transform, self.field, self._outer_rank)
+        return self._to_records(transform) if whole is None else whole
+
     async def read(
         self,
         transform: IndexTransform,
         *,
         generations: dict[tuple[int, ...], bytes] | None = None,
     ) -> np.ndarray:
-        data = await self.base.read(self._to_records(transform), generations=generations)
-        return self.field.values(data)
+        data = await self.base.read(self._to_field_bytes(transform), generations=generations)
+        # Either way the bytes are the view's elements in C order, one element's bytes last.
+        itemsize = self.field.stored.itemsize
+        return self.field.values(data.reshape((*transform.domain.shape, itemsize)))
 
     async def write(
         self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]
@@ -275,12 +329,13 @@ class FieldDriver(Driver):
         except Exception as exc:
             copied.set_exception(exc)
             raise
-        await self.base.write(self._to_records(transform), data, copied)
+        records = self._to_field_bytes(transform)
+        await self.base.write(records, data.reshape(records.domain.shape), copied)
 
     async def stored_cells(
         self, transform: IndexTransform, transaction: TransactionState | None = None
     ) -> tuple[int, int]:
-        return await self.base.stored_cells(self._to_records(transform), transaction)
+        return await self.base.stored_cells(self._to_field_bytes(transform), transaction)
 
     async def resize(
         self,
