@@ -389,7 +389,10 @@ class Future(Generic[T]):
                 deferred = [cb for cb in callbacks if not isinstance(cb, _Inline)]
                 callbacks = [cb for cb in callbacks if isinstance(cb, _Inline)]
                 if deferred:
-                    _callback_executor().submit(self._run_callbacks, deferred, True)
+                    try:
+                        _callback_executor().submit(self._run_callbacks, deferred, True)
+                    except RuntimeError:  # the interpreter is exiting: no new threads
+                        callbacks += deferred
             self._run_callbacks(callbacks, on_runtime)
         return True
 
