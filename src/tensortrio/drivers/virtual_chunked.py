@@ -12,7 +12,9 @@ under a limiter of its own (per store, :data:`CALLBACK_THREADS`), never under
 ``data_copy_concurrency``: a callback that blocks on another tensortrio
 operation cannot starve the pool that operation needs. No callback runs on the
 runtime thread, so callbacks may await or block on other stores freely.
-Cancelling a read cancels the callbacks' tasks.
+Cancelling a read cancels the coroutine callbacks' tasks on their loop; the
+calls of a plain function, running in threads or queued for one, still run
+(a thread cannot be interrupted), as tensorstore's do.
 """
 
 from __future__ import annotations
