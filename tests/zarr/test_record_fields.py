@@ -208,11 +208,22 @@ def test_open_errors_name_the_field(tmp_path: Any) -> None:
     with pytest.raises(FailedPreconditionError, match=r"Rank is 3, but schema specifies rank of 2"):
         ts.open({**path, "field": "b"}, rank=2).result()
     assert ts.open({**path, "field": "b"}, rank=3, dtype=ts.float32).result().shape == (5, 7, 2)
+    new = _spec(tmp_path / "new", "a")
+    del new["metadata"]["fill_value"]
     with pytest.raises(
         InvalidArgumentError,
         match=r"Invalid fill_value: Cannot specify fill_value through schema for structured zarr data type",
     ):
+        ts.open(new, create=True, fill_value=5).result()
+    with pytest.raises(
+        InvalidArgumentError, match=r"schema requires fill value of 5, but metadata specifies no fill value"
+    ):
         ts.open(_spec(tmp_path / "new", "a", fill_value=None), create=True, fill_value=5).result()
+    del new["metadata"]["dtype"]
+    with pytest.raises(
+        InvalidArgumentError, match=r'"dtype" must be specified in "metadata" if "field" is specified'
+    ):
+        ts.open(new, create=True, dtype=ts.int16).result()
     assert not (tmp_path / "new").exists()
 
 
@@ -236,15 +247,26 @@ def test_transaction_stages_fields_in_the_records(tmp_path: Any) -> None:
 
 
 def test_resize_through_a_field(tmp_path: Any) -> None:
-    """The array's dimensions resize through any field; the field's inner dimensions cannot."""
+    """As tensorstore: the array's dimensions resize through any field with ``resize_tied_bounds``
+    (every field changes); the field's inner dimensions never do."""
     b = ts.open(_spec(tmp_path, "b"), create=True).result()
     b.write(np.ones((5, 7, 2), np.float32)).result()
-    resized = b.resize(exclusive_max=[3, 9, None]).result()
+    for options in ({}, {"expand_only": True}):
+        with pytest.raises(
+            FailedPreconditionError,
+            match=r"^Resize operation would affect other fields but `resize_tied_bounds` was not specified$",
+        ):
+            b.resize(exclusive_max=[5, 9, None], **options).result()
+    resized = b.resize(exclusive_max=[3, 9, None], resize_tied_bounds=True).result()
     assert resized.shape == (3, 9, 2)
     theirs = tensorstore.open({"driver": "zarr", "kvstore": {"driver": "file", "path": f"{tmp_path}/"}, "field": "a"}).result()
     assert theirs.shape == (3, 9)
-    with pytest.raises(InvalidArgumentError, match=r"inner dimension of field 'b', which cannot be resized"):
-        b.resize(exclusive_max=[None, None, 3]).result()
+    for inner in (3, 2):
+        with pytest.raises(
+            InvalidArgumentError,
+            match=r"^Invalid resize request for input dimension 2: Cannot change explicit upper bound$",
+        ):
+            b.resize(exclusive_max=[None, None, inner], resize_tied_bounds=True).result()
 
 
 def test_pickled_field_view_reopens_the_field(tmp_path: Any) -> None:

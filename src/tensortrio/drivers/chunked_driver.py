@@ -70,6 +70,7 @@ __all__ = [
     "ChunkedDriver",
     "open_chunked_driver",
     "register_chunked_driver",
+    "resized_shape",
     "resized_transform",
     "resolve_bounds",
 ]
@@ -483,7 +484,7 @@ class ChunkedDriver(Driver):
             raise InvalidArgumentError(f"inclusive_min and exclusive_max must have rank {rank}")
         if transaction is not None:
             condition = await self._staging_condition(transaction)
-            new_shape = _resized_shape(
+            new_shape = resized_shape(
                 transform,
                 self.base_domain(),
                 inclusive_min,
@@ -500,7 +501,7 @@ class ChunkedDriver(Driver):
                 raise NotFoundError(f'Metadata at "{self.kv.path}{self.entry.key}" does not exist')
             domain = self.base_domain()
             old_shape = tuple(domain.shape)
-            new_shape = _resized_shape(
+            new_shape = resized_shape(
                 transform,
                 domain,
                 inclusive_min,
@@ -646,7 +647,7 @@ def _cells_outside(
     return out
 
 
-def _resized_shape(
+def resized_shape(
     transform: IndexTransform,
     domain: IndexDomain,
     inclusive_min: Sequence[int | None],
@@ -656,6 +657,13 @@ def _resized_shape(
     expand_only: bool,
     shrink_only: bool,
 ) -> tuple[int, ...]:
+    """The shape of ``domain`` once ``transform``'s input bounds change (None: unchanged).
+
+    Raises:
+        ValueError / FailedPreconditionError: an explicit bound would change, or
+            the request breaks ``resize_tied_bounds``, ``expand_only`` or
+            ``shrink_only`` (TensorStore's messages).
+    """
     shape = list(domain.shape)
     if all(v is None for v in (*inclusive_min, *exclusive_max)):
         return tuple(shape)  # nothing to change, so no view is too narrow (as TensorStore)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import FailedPreconditionError
 from ..index import IndexDomain, IndexTransform
 from ..index.compose import compose
 from ..index.interval import IndexInterval
@@ -349,16 +349,24 @@ class FieldDriver(Driver):
         shrink_only: bool,
         transaction: TransactionState | None = None,
     ) -> IndexTransform:
-        from .chunked_driver import resized_transform
+        from .chunked_driver import resized_shape, resized_transform
 
+        if not resize_tied_bounds:
+            raise FailedPreconditionError(
+                "Resize operation would affect other fields but `resize_tied_bounds` was not "
+                "specified"
+            )
+        # The field's inner dimensions have explicit bounds: this refuses changing them.
+        resized_shape(
+            transform,
+            self.base_domain(),
+            inclusive_min,
+            exclusive_max,
+            resize_tied_bounds=resize_tied_bounds,
+            expand_only=expand_only,
+            shrink_only=shrink_only,
+        )
         outer = self._outer_rank
-        for j, m in enumerate(transform.maps[outer:], outer):
-            i = m.input_dimension
-            if i is not None and (inclusive_min[i] is not None or exclusive_max[i] is not None):
-                raise InvalidArgumentError(
-                    f"Output dimension {j} is an inner dimension of field "
-                    f"{self.field.name!r}, which cannot be resized"
-                )
         record_size = self.base.base_domain().shape[-1]
         await self.base.resize(
             _records_transform(transform, record_size, outer),

@@ -141,16 +141,16 @@ def _choose_order(layout: LayoutConstraints, rank: int, inner_rank: int) -> str:
 def _choose_fill_value(
     members: ZarrSpecMembers, constraints: SchemaConstraints, dtype: ZarrDType
 ) -> np.ndarray | None:
-    if dtype.fields and constraints.fill_value is not None:
+    if members.metadata.fill_value_given:
+        return members.metadata.fill_value
+    if constraints.fill_value is None:
+        return None
+    if dtype.fields:
         # The schema's fill value is one field's; the metadata's is a whole record's.
         raise InvalidArgumentError(
             "Invalid fill_value: Cannot specify fill_value through schema for structured zarr "
             f"data type {json_text(dtype.to_json())}"
         )
-    if members.metadata.fill_value_given:
-        return members.metadata.fill_value
-    if constraints.fill_value is None:
-        return None
     return convert_fill_value(constraints.fill_value, dtype)
 
 
@@ -166,6 +166,8 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
     partial = members.metadata
     if partial.dtype is not None:
         dtype = partial.dtype
+    elif members.field is not None:
+        raise InvalidArgumentError('"dtype" must be specified in "metadata" if "field" is specified')
     elif constraints.dtype is not None:
         dtype = choose_zarr_dtype(constraints.dtype)
     else:
