@@ -116,6 +116,15 @@ def test_info_counts_stored_shards_and_chunks(
     assert '"name": "sharding_indexed"' in out
 
 
+def test_info_shows_a_char_fill_value_as_its_bytes(cli: Cli, tmp_path: Path) -> None:
+    """char data has no JSON form (``Schema.to_json`` refuses it): info shows its bytes."""
+    metadata = {"shape": [4], "chunks": [2], "dtype": "|S2", "compressor": None, "fill_value": "YWI="}
+    ts.open({"driver": "zarr", "kvstore": f"file://{tmp_path}/", "metadata": metadata}, create=True).result()
+    status, out, _ = cli("info", "--json", str(tmp_path))
+    assert status == 0
+    assert json.loads(out)["schema"]["fill_value"] == "b'ab'"
+
+
 def test_info_errors(cli: Cli, tmp_path: Path) -> None:
     status, out, err = cli("info", str(tmp_path))
     assert (status, out) == (1, "")

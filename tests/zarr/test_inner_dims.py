@@ -215,3 +215,17 @@ def test_fill_value_shown_without_leading_unit_dimensions(
     assert store.fill_value.shape == shown == theirs.fill_value.shape
     np.testing.assert_array_equal(store.fill_value, theirs.fill_value)
     assert store.schema.to_json()["fill_value"] == theirs.schema.to_json()["fill_value"]
+
+
+@pytest.mark.parametrize("zarr_dtype", ["|S2", "|V2"])
+def test_schema_json_of_raw_fill_values_is_refused_as_tensorstore(tmp_path: Any, zarr_dtype: str) -> None:
+    """char and byte data has no JSON form: ``schema.to_json()`` says so rather than return bytes."""
+    spec = _spec(f"{tmp_path}/a/", zarr_dtype, fill_value="YWI=")
+    for lib in (ts, tensorstore):
+        store = lib.open(spec, create=True, delete_existing=True).result()
+        name = "char" if zarr_dtype == "|S2" else "byte"
+        with pytest.raises(
+            ValueError,
+            match=rf'^Error converting object member "fill_value": Conversion from {name} to JSON is not implemented$',
+        ):
+            store.schema.to_json()

@@ -13,6 +13,8 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .target import Target
 
@@ -25,6 +27,16 @@ METADATA_KEYS = frozenset(
 
 def _json(value: Any) -> Any:
     return None if value is None else value.to_json()
+
+
+def _schema_json(schema: Any) -> dict[str, Any]:
+    """The schema's JSON; a char or byte fill value, which has none, as the repr of its bytes."""
+    try:
+        json: dict[str, Any] = schema.to_json()
+    except ValueError:
+        json = schema.constraints.to_json()
+        json["fill_value"] = repr(np.asarray(schema.fill_value).tobytes())
+    return json
 
 
 def _grid_cells(shape: tuple[int, ...], chunk: tuple[int | None, ...]) -> int:
@@ -41,7 +53,7 @@ async def info(target: Target) -> dict[str, Any]:
     read_chunk = tuple(layout.read_chunk.shape or write_chunk)
     report: dict[str, Any] = {
         "spec": store.spec().to_json(),
-        "schema": store.schema.to_json(),
+        "schema": _schema_json(store.schema),
         "chunk_layout": layout.to_json(),
         "codec": _json(store.codec),
         "dtype": str(store.dtype.name),

@@ -313,7 +313,7 @@ class CastDriver(Driver):
     def schema(self) -> Schema:
         from ..schema.schema import Schema as _Schema
 
-        json = self.base.schema().to_json()
+        json = self.base.schema().constraints.to_json()
         json["dtype"] = self.target.name
         fill = self.base.schema().fill_value
         json.pop("fill_value", None)

@@ -588,8 +588,20 @@ class Schema(ValueHandle[SchemaConstraints], TransformIndexable):
         return None if rank is None else (None,) * rank
 
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
-        """The ``Schema`` JSON representation."""
-        return self._value.to_json()
+        """The ``Schema`` JSON representation.
+
+        Raises:
+            ValueError: the fill value is ``char`` or ``byte`` data, which has no
+                JSON form (tensorstore's message).
+        """
+        json = self._value.to_json()
+        dtype = self._value.dtype
+        if "fill_value" in json and dtype is not None and dtype.name in ("char", "byte"):
+            raise InvalidArgumentError(
+                'Error converting object member "fill_value": Conversion from '
+                f"{dtype.name} to JSON is not implemented"
+            )
+        return json
 
     def _indexable(self) -> IndexTransform:
         """Indexing applies to the domain (unbounded dimensions without one)."""

@@ -58,7 +58,7 @@ def transform_schema(base: Schema, transform: IndexTransform) -> Schema:
     from .schema import Schema as _Schema
 
     constraints = base.constraints
-    base_json = base.to_json()
+    base_json = constraints.to_json()
     json = {k: v for k, v in base_json.items() if k in ("dtype", "codec")}
     json["rank"] = transform.input_rank
     if constraints.domain is not None:
