@@ -273,3 +273,19 @@ def test_chunks_too_large_to_count_are_refused_as_tensorstore_refuses_them(
     for lib in (tensortrio, ts):
         with pytest.raises(ValueError, match=f"{message}"):
             lib.open(spec).result()
+
+
+@pytest.mark.parametrize(("shape", "chunks"), [([4], [2]), ([], [])])
+def test_order_asked_for_is_kept_where_c_and_f_agree(tmp_path: Any, shape: list[int], chunks: list[int]) -> None:
+    """Rank 0 and 1: "F" means what "C" does, but the metadata keeps what was asked for
+    (tensorstore stores "C" and then fails its own check); tensorstore reads it back."""
+    spec = {
+        "driver": "zarr",
+        "kvstore": {"driver": "file", "path": f"{tmp_path}/"},
+        "metadata": {"shape": shape, "chunks": chunks, "dtype": "<i2", "order": "F"},
+    }
+    values = np.arange(4, dtype=np.int16) if shape else np.int16(3)
+    tensortrio.open(spec, create=True).result().write(values).result()
+    assert json.loads((tmp_path / ".zarray").read_text())["order"] == "F"
+    del spec["metadata"]
+    np.testing.assert_array_equal(ts.open(spec).result().read().result(), values)

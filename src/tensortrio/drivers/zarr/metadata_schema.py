@@ -207,7 +207,10 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
         dtype=dtype,
         compressor=compressor,
         fill_value=_choose_fill_value(members, constraints, dtype),
-        order="C" if rank == 0 else _choose_order(layout, full_rank, len(inner)),  # type: ignore[arg-type]
+        # An order the metadata asks for is kept even where both mean the same (rank 0 or 1:
+        # tensorstore stores "C" there, then fails its own check of the metadata).
+        order=partial.order  # type: ignore[arg-type]
+        or ("C" if rank == 0 else _choose_order(layout, full_rank, len(inner))),
         filters=filters,
         dimension_separator=partial.dimension_separator or ".",
     )
