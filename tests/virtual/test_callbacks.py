@@ -585,3 +585,25 @@ def test_callbacks_get_arrays_laid_out_in_the_inner_order(library: str) -> None:
     layout = module.ChunkLayout(inner_order=[2, 0, 1])
     module.virtual_chunked(read_cube, dtype="int32", shape=[2, 3, 4], chunk_layout=layout).read().result()
     assert strides == [(12, 4, 24)]  # dimension 2 outermost, then 0, then 1
+
+
+def test_blocking_on_the_loop_that_runs_the_callbacks_raises_instead_of_hanging() -> None:
+    """``result()`` in the asyncio loop that must run a view's coroutine callbacks could never
+    return (tensorstore hangs there); it says so, and ``await`` works."""
+
+    async def main() -> tuple[str, list[int], str]:
+        async def read(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+            array[...] = 7
+
+        async def write(domain: ts.IndexDomain, array: np.ndarray, params: Any) -> None:
+            return None
+
+        view = ts.virtual_chunked(read, write, dtype=ts.uint8, domain=ts.IndexDomain(shape=[4]))
+        with pytest.raises(RuntimeError, match=r"^Future\.result\(\) called in the thread running asyncio loop .* would deadlock"):
+            view.read().result()
+        with pytest.raises(RuntimeError, match=r"would deadlock: use 'await future'$"):
+            view.write(np.zeros(4, np.uint8)).result()
+        plain = ts.virtual_chunked(lambda domain, array, params: array.fill(1), dtype=ts.uint8, domain=ts.IndexDomain(shape=[2]))
+        return "ok", (await view.read()).tolist(), str(plain.read().result().tolist())
+
+    assert asyncio.run(main()) == ("ok", [7, 7, 7, 7], "[1, 1]")

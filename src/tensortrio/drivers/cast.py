@@ -370,6 +370,10 @@ class CastDriver(Driver):
         return self.base, self.base_rw
 
     @property
+    def callback_home(self) -> Any:
+        return self.base.callback_home
+
+    @property
     def staging_base(self) -> Driver:
         return self.base.staging_base
 

@@ -150,6 +150,15 @@ class Driver(abc.ABC):
         return None
 
     @property
+    def callback_home(self) -> Any:
+        """The event loop that runs this driver's coroutine callbacks, or None.
+
+        Blocking on an operation's future in that loop's thread would
+        deadlock (the callbacks could never run), so ``result()`` there raises.
+        """
+        return None
+
+    @property
     def staging_base(self) -> Driver:
         """The driver whose chunks a transaction stages this one's reads and writes in.
 

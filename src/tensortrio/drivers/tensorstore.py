@@ -485,6 +485,17 @@ class TensorStore(DimExpressionShortcuts):
             ValueError: the store was opened without read access.
             OutOfRangeError: the view reaches outside the stored array.
         """
+        return self._homed(self._read_future(order, batch))
+
+    def _homed(self, future: Future[Any]) -> Future[Any]:
+        """``future``, which blocking on in the thread of the loop that runs the driver's
+        coroutine callbacks would deadlock: ``result()`` there raises instead."""
+        home = self._driver.callback_home
+        if home is not None:
+            future._home = home
+        return future
+
+    def _read_future(self, order: str, batch: Any) -> Future[np.ndarray]:
         if order not in ("C", "F"):
             raise TypeError("`order` must be specified as 'C' or 'F'")
         if not self._rw.read:
@@ -529,6 +540,12 @@ class TensorStore(DimExpressionShortcuts):
             ValueError: the source shape does not broadcast to the domain (naming
                 the dimensions), or the store was opened without write access.
         """
+        futures = self._write_futures(source, batch)
+        self._homed(futures.copy)
+        self._homed(futures.commit)
+        return futures
+
+    def _write_futures(self, source: Any, batch: Any) -> WriteFutures:
         if batch is not None:
             # Writes read nothing a batch could coalesce: they start at once
             # (even with a submitted batch, as in tensorstore).

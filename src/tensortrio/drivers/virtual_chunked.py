@@ -344,6 +344,17 @@ class VirtualChunkedDriver(Driver):
         return "virtual_chunked"
 
     @property
+    def callback_home(self) -> CallbackLoop | None:
+        """The loop the coroutine callbacks run on (None when both are plain functions)."""
+        source = self.source
+        if any(
+            fn is not None and inspect.iscoroutinefunction(fn)
+            for fn in (source.read_function, source.write_function)
+        ):
+            return source.loop
+        return None
+
+    @property
     def numpy_dtype(self) -> np.dtype[Any]:
         return self.source.dtype
 
