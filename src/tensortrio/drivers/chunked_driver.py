@@ -387,7 +387,13 @@ class ChunkedDriver(Driver):
         out.update(self.kv._bound_json().get("context", {}))
         return dict(sorted(out.items()))
 
-    async def _current_metadata(self) -> Any:
+    async def current_metadata(self) -> Any:
+        """The metadata, revalidated as ``recheck_cached_metadata`` requires.
+
+        Raises:
+            NotFoundError: deleted since the array was opened.
+            FailedPreconditionError: changed incompatibly (chunking, data type, codec).
+        """
         if self.assume_metadata:
             return self.entry.metadata
         bound = self.request.recheck_cached_metadata
@@ -411,7 +417,7 @@ class ChunkedDriver(Driver):
         return metadata
 
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
-        await self._current_metadata()
+        await self.current_metadata()
         return resolve_bounds(self.base_domain(), transform)
 
     async def read(
@@ -437,7 +443,7 @@ class ChunkedDriver(Driver):
         """
         from .chunked_io import read_chunked_many
 
-        await self._current_metadata()
+        await self.current_metadata()
         base = self.base_domain()
         resolved: list[IndexTransform | Exception] = []
         for transform in transforms:

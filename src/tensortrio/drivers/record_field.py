@@ -121,19 +121,24 @@ def _field_to_record(field: RecordField, outer_rank: int) -> IndexTransform:
     )
 
 
+def _with_index_array_shape(m: OutputIndexMap, shape: tuple[int, ...]) -> OutputIndexMap:
+    """``m`` with its index array reshaped to ``shape`` (for a new input rank); others as they are."""
+    if m.index_array is None:
+        return m
+    return OutputIndexMap(
+        index_array=m.index_array.reshape(shape),
+        offset=m.offset,
+        stride=m.stride,
+        index_range=m.index_range,
+    )
+
+
 def _append_input_dim(
     transform: IndexTransform, interval: IndexInterval, extra_maps: Sequence[OutputIndexMap]
 ) -> IndexTransform:
     """``transform`` with a last input dimension over ``interval`` and further output maps."""
     maps = [
-        m
-        if m.index_array is None
-        else OutputIndexMap(
-            index_array=m.index_array[..., None],
-            offset=m.offset,
-            stride=m.stride,
-            index_range=m.index_range,
-        )
+        m if m.index_array is None else _with_index_array_shape(m, (*m.index_array.shape, 1))
         for m in transform.maps
     ]
     return IndexTransform.make(
@@ -173,7 +178,7 @@ def whole_field_transform(
     k = len(field.shape)
     rank = transform.input_rank
     first = rank - k
-    if k == 0 or first < 0 or math.prod(field.shape) == 1:
+    if k == 0 or first < 0:
         return None
     for j, n in enumerate(field.shape):
         m = transform.maps[outer_rank + j]
@@ -191,12 +196,7 @@ def whole_field_transform(
         if m.index_array is not None:
             if any(n != 1 for n in m.index_array.shape[first:]):
                 return None
-            m = OutputIndexMap(
-                index_array=m.index_array.reshape((*m.index_array.shape[:first], 1)),
-                offset=m.offset,
-                stride=m.stride,
-                index_range=m.index_range,
-            )
+            m = _with_index_array_shape(m, (*m.index_array.shape[:first], 1))
         elif m.input_dimension is not None and m.input_dimension >= first:
             return None
         maps.append(m)
@@ -302,7 +302,7 @@ class FieldDriver(Driver):
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
         from .chunked_driver import resolve_bounds
 
-        await self.base.resolve(self.base.base_domain().identity_transform())
+        await self.base.current_metadata()
         return resolve_bounds(self.base_domain(), transform)
 
     def _to_field_bytes(self, transform: IndexTransform) -> IndexTransform:

@@ -122,8 +122,10 @@ class ZarrDType:
         Raises:
             KeyError: no field of that name.
         """
+        record = self.record_field(name)
+        assert not isinstance(self.encoded, str), "only structured types have fields"
         [field] = [f for f in self.encoded if f[0] == name]
-        return _parse_fields([[field[0], field[1], list(field[2])] if len(field) == 3 else list(field)])
+        return ZarrDType((field,), record.stored, record.native, record.dtype_name, record.shape)
 
     def record_field(self, name: str) -> RecordField:
         """Where field ``name`` of a structured type of several fields lies in a record.
