@@ -240,9 +240,10 @@ def test_choose_native_dtype(name: str, encoded: str) -> None:
     assert choose_zarr_dtype(ts_dtype(name)).encoded == encoded
 
 
-def test_choose_dtype_rejects_strings() -> None:
-    with pytest.raises(InvalidArgumentError, match=r"^Data type not supported: string$"):
-        choose_zarr_dtype(ts_dtype("string"))
+def test_choose_dtype_rejects_json_and_takes_strings_as_objects() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^Data type not supported: json$"):
+        choose_zarr_dtype(ts_dtype("json"))
+    assert choose_zarr_dtype(ts_dtype("string")).encoded == "|O"
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,8 @@ def _bytes(value: Any) -> bytes:
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
+        if not value.isascii():
+            value.encode("utf-8")  # a lone surrogate has no UTF-8: refused now, not on commit
         return str(value)  # np.str_ too
     raise TypeError("bad argument type for built-in operation")
 

@@ -96,7 +96,7 @@ def all_equal_fill(array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]) -> b
         return False
     if array.ndim == fill.ndim:
         return True
-    step = max(1, _SLAB_BYTES // max(1, array[0].nbytes))
+    step = max(1, _SLAB_BYTES // max(1, array.nbytes // array.shape[0]))
     for start in range(0, array.shape[0], step):
         for part, fill_part in pairs:
             if not (part[start : start + step] == fill_part).all():

@@ -13,8 +13,14 @@ inner dimension of size ``n``.  A structured type (a list of fields
 field's type, with ``shape`` as further inner dimensions.  A structured type
 of several fields is stored as packed records: its chunks hold the records'
 raw bytes (as ``|V<record size>``), and each field is opened on its own
-(``"field"``, :mod:`..record_field`).  Datetime and unicode types are
-rejected with a message saying so.
+(``"field"``, :mod:`..record_field`).
+
+``"|O"`` is zarr-python's variable-length type: Python objects, which the
+first filter (the object codec) turns into bytes.  tensortrio reads and
+writes the two for text: ``vlen-utf8`` (``ustring``) and ``vlen-bytes``
+(``string``); until the filters are known an ``"|O"`` type is ``ustring``
+(:func:`with_object_codec` settles it).  tensorstore has no such types.
+Datetime and fixed-length unicode types are rejected with a message saying so.
 """
 
 from __future__ import annotations
@@ -32,7 +38,14 @@ from ...schema.dtype import dtype as ts_dtype
 from ...schema.json_member import json_integer_in
 from ..record_field import RecordField
 
-__all__ = ["ZarrDType", "choose_zarr_dtype", "parse_zarr_dtype"]
+__all__ = [
+    "OBJECT_CODECS",
+    "ZarrDType",
+    "choose_zarr_dtype",
+    "object_codec",
+    "parse_zarr_dtype",
+    "with_object_codec",
+]
 
 _EXTENSION_NAMES: Final = (
     "bfloat16",
@@ -55,6 +68,9 @@ _SIZES: Final[dict[str, tuple[str, ...]]] = {
 }
 _NATIVE: Final = "<" if sys.byteorder == "little" else ">"
 _RAW: Final = {"S": (np.dtype("S1"), "char"), "V": (np.dtype("V1"), "byte")}
+_OBJECT: Final = np.dtype("O")
+OBJECT_CODECS: Final = {"vlen-utf8": "ustring", "vlen-bytes": "string"}
+"""The object codecs of ``"|O"`` arrays that tensortrio knows, by the data type they hold."""
 _MAX_FIELD_DIM: Final = (1 << 62) - 1
 
 Field: TypeAlias = "tuple[str, str] | tuple[str, str, tuple[int, ...]]"
@@ -86,7 +102,7 @@ class ZarrDType:
 
     @property
     def kind(self) -> str:
-        """TensorStore's type indicator: ``b``, ``i``, ``u``, ``f``, ``c``, ``S`` or ``V``."""
+        """The type indicator: ``b``, ``i``, ``u``, ``f``, ``c``, ``S``, ``V`` or ``O`` (objects)."""
         if self.fields:
             return "V"
         typestr = self.typestr
@@ -156,6 +172,8 @@ def _make(encoded: str, numpy_dtype: np.dtype[Any]) -> ZarrDType:
 def _parse_typestr(value: str) -> ZarrDType:
     if value in _EXTENSION_NAMES:
         return _make(value, ts_dtype(value).numpy_dtype)
+    if value == "|O":
+        return ZarrDType(value, _OBJECT, _OBJECT, "ustring")
     if len(value) < 3:
         raise _unsupported(value)
     endian, kind, size = value[0], value[1], value[2:]
@@ -196,6 +214,8 @@ def _parse_field(json: Any) -> tuple[Field, ZarrDType]:
         raise _at(1, InvalidArgumentError(f"Expected string, but received: {json_text(json[1])}"))
     try:
         scalar = _parse_typestr(json[1])
+        if scalar.kind == "O":
+            raise _unsupported(json[1])
     except InvalidArgumentError as exc:
         raise _at(1, exc) from None
     shape: tuple[int, ...] = ()
@@ -265,9 +285,15 @@ def parse_zarr_dtype(json: Any) -> ZarrDType:
 def choose_zarr_dtype(dtype: ts_dtype) -> ZarrDType:
     """The zarr data type TensorStore writes for a new array of ``dtype`` (native endianness).
 
+    ``string`` and ``ustring`` are ``"|O"``, which zarr-python writes for
+    variable-length bytes and text (tensorstore cannot create them); their
+    object codec is the first filter (:func:`object_codec`).
+
     Raises:
-        ValueError: ``dtype`` has no zarr v2 encoding (string, ustring, json, char, byte).
+        ValueError: ``dtype`` has no zarr v2 encoding (json, char, byte).
     """
+    if dtype.name in OBJECT_CODECS.values():
+        return ZarrDType("|O", _OBJECT, _OBJECT, dtype.name)
     if dtype.name in _EXTENSION_NAMES:
         return _make(dtype.name, dtype.numpy_dtype)
     numpy_dtype = dtype.numpy_dtype
@@ -276,3 +302,29 @@ def choose_zarr_dtype(dtype: ts_dtype) -> ZarrDType:
     if numpy_dtype.itemsize == 1:
         return _make(f"|{numpy_dtype.kind}1", numpy_dtype)
     return _make(f"{_NATIVE}{numpy_dtype.kind}{numpy_dtype.itemsize}", numpy_dtype)
+
+
+def object_codec(dtype: ZarrDType) -> dict[str, Any]:
+    """The filter that encodes the elements of an ``"|O"`` type of ``dtype.name``."""
+    [codec_id] = [k for k, v in OBJECT_CODECS.items() if v == dtype.name]
+    return {"id": codec_id}
+
+
+def with_object_codec(dtype: ZarrDType, filter_ids: tuple[str, ...] | None) -> ZarrDType:
+    """``dtype``, whose elements an ``"|O"`` type takes from its first filter (the object codec).
+
+    Other types are returned as they are.
+
+    Raises:
+        ValueError: an ``"|O"`` type whose first filter is not ``vlen-utf8`` or ``vlen-bytes``.
+    """
+    if dtype.kind != "O":
+        return dtype
+    first = filter_ids[0] if filter_ids else None
+    if first not in OBJECT_CODECS:
+        raise InvalidArgumentError(
+            'zarr dtype "|O" needs an object codec as its first filter: "vlen-utf8" (text) or '
+            f'"vlen-bytes" (bytes); tensortrio supports no other, but the first filter is '
+            f"{json_text(first)}"
+        )
+    return attrs.evolve(dtype, name=OBJECT_CODECS[first])

@@ -8,7 +8,9 @@ which also accept the base64 encoding of the element's stored bytes.  Raw byte
 (``|S``/``|V``) and structured types store only that base64 encoding; their
 fill value is an array of the type's ``field_shape``.  A ``|S<n>`` fill value
 may encode fewer than ``n`` bytes (zarr-python drops trailing zero bytes, as
-NumPy's ``bytes_`` does); the rest are zero.
+NumPy's ``bytes_`` does); the rest are zero.  zarr-python's variable-length
+``"|O"`` types store text (``vlen-utf8``) as a JSON string and bytes
+(``vlen-bytes``) as their base64 encoding.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.fill_value import decode_fill_integer, scalar_fill_value
 from ...schema.json_member import c_double
+from ..object_source import object_source
 
 if TYPE_CHECKING:
     from .dtype import ZarrDType
@@ -74,6 +77,22 @@ def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(dtype.field_shape)
 
 
+def _decode_object(json: Any, dtype: ZarrDType) -> np.ndarray:
+    if not isinstance(json, str):
+        raise InvalidArgumentError(f"Expected string, but received: {json_text(json)}")
+    value: str | bytes = json
+    if dtype.name == "string":
+        try:
+            value = base64.b64decode(json, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidArgumentError(
+                f"Expected base64-encoded bytes, but received: {json_text(json)}"
+            ) from None
+    out = np.empty((), object)
+    out[()] = value
+    return out
+
+
 def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     """The fill value ``json`` denotes for ``dtype``: a 0-d native array, or None for ``null``.
 
@@ -85,6 +104,8 @@ def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     if dtype.raw_fill_value:
         return _decode_base64(json, dtype)
     kind = dtype.kind
+    if kind == "O":
+        return _decode_object(json, dtype)
     if kind == "f":
         return np.array(_decode_float(json), dtype=dtype.native)
     if kind in "iu":
@@ -116,6 +137,8 @@ def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
         return base64.b64encode(value.astype(dtype.stored).tobytes()).decode("ascii")
     kind = dtype.kind
     scalar = value.reshape(())[()]
+    if kind == "O":
+        return base64.b64encode(bytes(scalar)).decode("ascii") if dtype.name == "string" else scalar
     if kind == "f":
         return _encode_float(float(scalar))
     if kind == "c":
@@ -136,6 +159,11 @@ def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
     Raises:
         ValueError: not broadcastable, or not convertible to ``dtype``.
     """
+    if dtype.kind == "O":
+        try:
+            return object_source(scalar_fill_value(value, dtype.native, dtype.name), dtype.name, 0)
+        except TypeError as exc:
+            raise InvalidArgumentError(f"Invalid fill_value: {exc}") from None
     if not dtype.field_shape:
         return scalar_fill_value(value, dtype.native, dtype.name)
     array = np.asarray(value)

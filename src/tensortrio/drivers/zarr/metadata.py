@@ -27,7 +27,7 @@ from ...schema.json_member import (
 )
 from ..format_metadata import add_unknown_members, metadata_mismatch, resized_shape, unknown_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
-from .dtype import ZarrDType, parse_zarr_dtype
+from .dtype import ZarrDType, parse_zarr_dtype, with_object_codec
 from .fill_value import decode_fill_value, encode_fill_value
 
 if TYPE_CHECKING:
@@ -171,6 +171,9 @@ def parse_zarr_metadata(json: Any) -> ZarrMetadata:
     if "compressor" not in json:
         raise member_error("compressor", _missing("object"))
     compressor = parse_member(json, "compressor", parse_compressor, None)
+    if dtype.kind == "O":
+        # The object codec (the first filter) says what the elements are; the fill value needs it.
+        dtype = _resolve_object_dtype(dtype, parse_member(json, "filters", parse_filters, None))
     if "fill_value" not in json:
         raise member_error("fill_value", InvalidArgumentError("member is missing"))
     fill_value = parse_member(json, "fill_value", lambda v: decode_fill_value(v, dtype), None)
@@ -262,6 +265,8 @@ def parse_partial_metadata(json: Any) -> ZarrPartialMetadata:
     chunks = parse_member(json, "chunks", lambda v: _vector(v, 1, rank), None)
     dtype: ZarrDType | None = parse_member(json, "dtype", parse_zarr_dtype, None)
     compressor = parse_member(json, "compressor", parse_compressor, None)
+    if dtype is not None and dtype.kind == "O" and "filters" in json:
+        dtype = _resolve_object_dtype(dtype, parse_member(json, "filters", parse_filters, None))
     fill_value = None
     if "fill_value" in json:
         if dtype is None:
@@ -283,6 +288,15 @@ def parse_partial_metadata(json: Any) -> ZarrPartialMetadata:
         dimension_separator=parse_member(json, "dimension_separator", _separator, None),
         zarr_format=zarr_format,
     )
+
+
+def _resolve_object_dtype(
+    dtype: ZarrDType, filters: tuple[ZarrCodecConfig, ...] | None
+) -> ZarrDType:
+    try:
+        return with_object_codec(dtype, None if filters is None else tuple(f.id for f in filters))
+    except InvalidArgumentError as exc:
+        raise member_error("filters", exc) from None
 
 
 def check_metadata_constraints(metadata: ZarrMetadata, constraints: ZarrPartialMetadata) -> None:

@@ -35,7 +35,7 @@ from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
 from .codec_spec import zarr_codec_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
-from .dtype import choose_zarr_dtype
+from .dtype import OBJECT_CODECS, choose_zarr_dtype, object_codec, with_object_codec
 from .fill_value import convert_fill_value
 from .metadata import ZarrMetadata, check_metadata_constraints
 
@@ -201,6 +201,8 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
     layout = _metadata_layout(constraints.chunk_layout, full_rank, chunks, partial.order, len(inner))
     chosen = choose_read_write_chunk_grid(layout, domain).shape
     compressor, filters = _choose_compressor(members, constraints.codec)
+    if dtype.kind == "O":
+        dtype, filters = _object_filters(dtype, filters, constraints)
     metadata = ZarrMetadata(
         shape=tuple(domain.shape)[:rank],
         chunks=tuple(chosen)[:rank],
@@ -216,6 +218,25 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
     )
     validate_metadata_schema(field_metadata(metadata, members.field), constraints)
     return metadata
+
+
+def _object_filters(
+    dtype: ZarrDType,
+    filters: tuple[ZarrCodecConfig, ...] | None,
+    constraints: SchemaConstraints,
+) -> tuple[ZarrDType, tuple[ZarrCodecConfig, ...]]:
+    """An ``"|O"`` type and the filters that start with its object codec.
+
+    Filters that name an object codec say what the elements are; otherwise
+    the schema's ``string``/``ustring`` does (text if neither), and its codec
+    goes first.
+    """
+    ids = tuple(f.id for f in filters or ())
+    if ids and ids[0] in OBJECT_CODECS:
+        return with_object_codec(dtype, ids), filters or ()
+    if constraints.dtype is not None and constraints.dtype.name in OBJECT_CODECS.values():
+        dtype = attrs.evolve(dtype, name=constraints.dtype.name)
+    return dtype, (*(parse_filters([object_codec(dtype)]) or ()), *(filters or ()))
 
 
 def validate_metadata(metadata: ZarrMetadata, schema: Schema, members: ZarrSpecMembers) -> None:
@@ -366,6 +387,8 @@ def spec_schema(members: ZarrSpecMembers) -> Schema:
     )
     dtype = partial.dtype
     fill_value = partial.fill_value
+    if dtype is not None and dtype.kind == "O" and partial.filters is None:
+        dtype = None  # text or bytes: the filters say which
     if dtype is not None and dtype.fields:
         # Records of several fields: the view is the opened field's (unknown without one).
         if members.field not in dtype.field_names:
