@@ -27,6 +27,7 @@ from ..blosc_codec import SMALL, compress, decompress_checked
 from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
 from ..kvstore.value_buffer import array_value, new_array
+from ..vlen import empty_fill, vlen_values
 from . import blosc_large
 
 if TYPE_CHECKING:
@@ -156,21 +157,13 @@ class ZarrChunkCodec:
         except Exception as exc:  # codecs raise assorted types on corrupt input
             raise _corrupt("Error decoding filtered chunk", exc) from exc
         if self.stored_dtype.kind == "O":
-            return self._decoded_objects(buffer)
+            return vlen_values(buffer, (self._nbytes // self.stored_dtype.itemsize,))
         raw = np.ascontiguousarray(buffer).reshape(-1).view(np.uint8)
         if raw.nbytes != self._nbytes:
             raise _corrupt(
                 f"Uncompressed chunk is {raw.nbytes} bytes, but should be {self._nbytes} bytes"
             )
         return raw.view(self.stored_dtype).copy()
-
-    def _decoded_objects(self, buffer: Any) -> np.ndarray:
-        """The elements an object codec decoded (``"|O"``), checked against the chunk's size."""
-        values = np.asarray(buffer, dtype=object).reshape(-1)
-        count = self._nbytes // self.stored_dtype.itemsize
-        if values.size != count:
-            raise _corrupt(f"Chunk has {values.size} elements, but should have {count}")
-        return values
 
     def decode(self, data: Value) -> np.ndarray:
         """Decode a stored chunk into a native array of ``chunk_shape``.
@@ -277,8 +270,7 @@ def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:
     if metadata.fill_value is not None:
         fill = metadata.fill_value.astype(dtype.native)
     elif dtype.kind == "O":
-        fill = np.empty((), object)
-        fill[()] = "" if dtype.name == "ustring" else b""
+        fill = empty_fill(dtype.name)
     else:
         fill = np.zeros((), dtype=dtype.native)
     compressor = metadata.compressor

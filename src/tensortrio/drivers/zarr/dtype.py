@@ -37,9 +37,9 @@ from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.json_member import json_integer_in
 from ..record_field import RecordField
+from ..vlen import VLEN_CODECS
 
 __all__ = [
-    "OBJECT_CODECS",
     "ZarrDType",
     "choose_zarr_dtype",
     "object_codec",
@@ -69,8 +69,6 @@ _SIZES: Final[dict[str, tuple[str, ...]]] = {
 _NATIVE: Final = "<" if sys.byteorder == "little" else ">"
 _RAW: Final = {"S": (np.dtype("S1"), "char"), "V": (np.dtype("V1"), "byte")}
 _OBJECT: Final = np.dtype("O")
-OBJECT_CODECS: Final = {"vlen-utf8": "ustring", "vlen-bytes": "string"}
-"""The object codecs of ``"|O"`` arrays that tensortrio knows, by the data type they hold."""
 _MAX_FIELD_DIM: Final = (1 << 62) - 1
 
 Field: TypeAlias = "tuple[str, str] | tuple[str, str, tuple[int, ...]]"
@@ -292,7 +290,7 @@ def choose_zarr_dtype(dtype: ts_dtype) -> ZarrDType:
     Raises:
         ValueError: ``dtype`` has no zarr v2 encoding (json, char, byte).
     """
-    if dtype.name in OBJECT_CODECS.values():
+    if dtype.name in VLEN_CODECS.values():
         return ZarrDType("|O", _OBJECT, _OBJECT, dtype.name)
     if dtype.name in _EXTENSION_NAMES:
         return _make(dtype.name, dtype.numpy_dtype)
@@ -306,7 +304,7 @@ def choose_zarr_dtype(dtype: ts_dtype) -> ZarrDType:
 
 def object_codec(dtype: ZarrDType) -> dict[str, Any]:
     """The filter that encodes the elements of an ``"|O"`` type of ``dtype.name``."""
-    [codec_id] = [k for k, v in OBJECT_CODECS.items() if v == dtype.name]
+    [codec_id] = [k for k, v in VLEN_CODECS.items() if v == dtype.name]
     return {"id": codec_id}
 
 
@@ -321,10 +319,10 @@ def with_object_codec(dtype: ZarrDType, filter_ids: tuple[str, ...] | None) -> Z
     if dtype.kind != "O":
         return dtype
     first = filter_ids[0] if filter_ids else None
-    if first not in OBJECT_CODECS:
+    if first not in VLEN_CODECS:
         raise InvalidArgumentError(
             'zarr dtype "|O" needs an object codec as its first filter: "vlen-utf8" (text) or '
             f'"vlen-bytes" (bytes); tensortrio supports no other, but the first filter is '
             f"{json_text(first)}"
         )
-    return attrs.evolve(dtype, name=OBJECT_CODECS[first])
+    return attrs.evolve(dtype, name=VLEN_CODECS[first])

@@ -26,7 +26,7 @@ from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.fill_value import decode_fill_integer, scalar_fill_value
 from ...schema.json_member import c_double
-from ..object_source import object_source
+from ..vlen import convert_vlen_fill, decode_vlen_fill, encode_vlen_fill
 
 if TYPE_CHECKING:
     from .dtype import ZarrDType
@@ -77,22 +77,6 @@ def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(dtype.field_shape)
 
 
-def _decode_object(json: Any, dtype: ZarrDType) -> np.ndarray:
-    if not isinstance(json, str):
-        raise InvalidArgumentError(f"Expected string, but received: {json_text(json)}")
-    value: str | bytes = json
-    if dtype.name == "string":
-        try:
-            value = base64.b64decode(json, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidArgumentError(
-                f"Expected base64-encoded bytes, but received: {json_text(json)}"
-            ) from None
-    out = np.empty((), object)
-    out[()] = value
-    return out
-
-
 def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     """The fill value ``json`` denotes for ``dtype``: a 0-d native array, or None for ``null``.
 
@@ -105,7 +89,7 @@ def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
         return _decode_base64(json, dtype)
     kind = dtype.kind
     if kind == "O":
-        return _decode_object(json, dtype)
+        return decode_vlen_fill(json, dtype.name)
     if kind == "f":
         return np.array(_decode_float(json), dtype=dtype.native)
     if kind in "iu":
@@ -138,7 +122,7 @@ def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
     kind = dtype.kind
     scalar = value.reshape(())[()]
     if kind == "O":
-        return base64.b64encode(bytes(scalar)).decode("ascii") if dtype.name == "string" else scalar
+        return encode_vlen_fill(value, dtype.name)
     if kind == "f":
         return _encode_float(float(scalar))
     if kind == "c":
@@ -160,10 +144,7 @@ def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
         ValueError: not broadcastable, or not convertible to ``dtype``.
     """
     if dtype.kind == "O":
-        try:
-            return object_source(scalar_fill_value(value, dtype.native, dtype.name), dtype.name, 0)
-        except TypeError as exc:
-            raise InvalidArgumentError(f"Invalid fill_value: {exc}") from None
+        return convert_vlen_fill(value, dtype.name)
     if not dtype.field_shape:
         return scalar_fill_value(value, dtype.native, dtype.name)
     array = np.asarray(value)

@@ -30,12 +30,13 @@ from ...schema.chunk_layout import LayoutConstraints
 from ...schema.chunk_shape import choose_read_write_chunk_grid
 from ...schema.codec_spec import CodecSpec
 from ...schema.dtype import dtype as ts_dtype
-from ...schema.fill_value import format_array, unbroadcast
+from ...schema.fill_value import fill_values_identical, format_array, unbroadcast
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
+from ..vlen import VLEN_CODECS
 from .codec_spec import zarr_codec_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
-from .dtype import OBJECT_CODECS, choose_zarr_dtype, object_codec, with_object_codec
+from .dtype import choose_zarr_dtype, object_codec, with_object_codec
 from .fill_value import convert_fill_value
 from .metadata import ZarrMetadata, check_metadata_constraints
 
@@ -232,9 +233,9 @@ def _object_filters(
     goes first.
     """
     ids = tuple(f.id for f in filters or ())
-    if ids and ids[0] in OBJECT_CODECS:
+    if ids and ids[0] in VLEN_CODECS:
         return with_object_codec(dtype, ids), filters or ()
-    if constraints.dtype is not None and constraints.dtype.name in OBJECT_CODECS.values():
+    if constraints.dtype is not None and constraints.dtype.name in VLEN_CODECS.values():
         dtype = attrs.evolve(dtype, name=constraints.dtype.name)
     return dtype, (*(parse_filters([object_codec(dtype)]) or ()), *(filters or ()))
 
@@ -338,7 +339,7 @@ def _check_fill_value(metadata: ZarrMetadata, constraints: SchemaConstraints) ->
             "metadata specifies no fill value"
         )
     converted = convert_fill_value(wanted, metadata.dtype)
-    if converted.tobytes() != metadata.fill_value.tobytes():
+    if not fill_values_identical(converted, metadata.fill_value):
         raise InvalidArgumentError(
             f"Invalid fill_value: schema requires fill value of {format_array(converted)}, "
             f"but metadata specifies fill value of {format_array(metadata.fill_value)}"

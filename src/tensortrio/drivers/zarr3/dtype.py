@@ -3,6 +3,11 @@
 Zarr v3 names data types as TensorStore does (``"uint16"``, ``"float32"``,
 ``"bfloat16"``, ``"complex64"``...); the in-memory dtype is always native
 byte order (the ``bytes`` codec decides the stored byte order).
+
+zarr-python's variable-length types are also read and written (tensorstore
+has neither): ``"string"`` (text, TensorStore's ``ustring``) and
+``"variable_length_bytes"`` (bytes, ``string``), whose chunks the
+``vlen-utf8`` and ``vlen-bytes`` codecs encode.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
 
-__all__ = ["ZARR3_DATA_TYPES", "numpy_dtype", "parse_data_type"]
+__all__ = ["ZARR3_DATA_TYPES", "data_type_for", "numpy_dtype", "parse_data_type", "ts_name"]
 
 ZARR3_DATA_TYPES: Final = (
     "bool",
@@ -42,7 +47,28 @@ ZARR3_DATA_TYPES: Final = (
     "float64",
     "complex64",
     "complex128",
+    "string",
+    "variable_length_bytes",
 )
+_TS_NAMES: Final = {"string": "ustring", "variable_length_bytes": "string"}
+_DATA_TYPES: Final = {name: data_type for data_type, name in _TS_NAMES.items()}
+
+
+def ts_name(data_type: str) -> str:
+    """The TensorStore data type of zarr v3 ``data_type`` (``"string"`` is ``ustring``)."""
+    return _TS_NAMES.get(data_type, data_type)
+
+
+def data_type_for(name: str) -> str:
+    """The zarr v3 ``data_type`` of TensorStore data type ``name`` (``ustring`` is ``"string"``).
+
+    Raises:
+        ValueError: zarr v3 has no such type (``char``, ``byte``, ``json``, ``int2``).
+    """
+    data_type = _DATA_TYPES.get(name, name)
+    if data_type not in ZARR3_DATA_TYPES:
+        raise InvalidArgumentError(f"Data type not supported by zarr3: {name}")
+    return data_type
 
 
 def parse_data_type(json: Any) -> str:
@@ -60,4 +86,4 @@ def parse_data_type(json: Any) -> str:
 
 def numpy_dtype(name: str) -> np.dtype[Any]:
     """The native in-memory NumPy dtype of zarr v3 data type ``name``."""
-    return np.dtype(ts_dtype(name).numpy_dtype)
+    return np.dtype(ts_dtype(ts_name(name)).numpy_dtype)

@@ -5,7 +5,9 @@ Encodings (zarr v3 core spec, as TensorStore reads and writes them):
 for floating point a number, ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` or a
 hex string ``"0x7fc00001"`` giving the element's bits (big-endian digits);
 ``[real, imag]`` pairs of those for complex types.  A NaN other than the
-canonical one is written in hex so its payload survives.
+canonical one is written in hex so its payload survives.  zarr-python's
+``"string"`` fill value is the text, ``"variable_length_bytes"``'s the
+bytes' base64 encoding (:mod:`..vlen`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.fill_value import decode_fill_integer, scalar_fill_value
-from .dtype import numpy_dtype
+from ..vlen import convert_vlen_fill, decode_vlen_fill, empty_fill, encode_vlen_fill
+from .dtype import numpy_dtype, ts_name
 
 __all__ = ["convert_fill_value", "decode_fill_value", "default_fill_value", "encode_fill_value"]
 
@@ -26,6 +29,8 @@ _SPECIAL: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf
 
 
 def _kind(name: str) -> str:
+    if name in ("string", "variable_length_bytes"):
+        return "O"
     if name == "bool":
         return "b"
     if name.startswith("complex"):
@@ -77,6 +82,8 @@ def decode_fill_value(json: Any, name: str) -> np.ndarray:
     """
     dtype = numpy_dtype(name)
     kind = _kind(name)
+    if kind == "O":
+        return decode_vlen_fill(json, ts_name(name))
     if kind == "b":
         if not isinstance(json, bool):
             raise InvalidArgumentError(f"Expected boolean, but received: {json_text(json)}")
@@ -103,6 +110,8 @@ def encode_fill_value(value: np.ndarray, name: str) -> Any:
     """The JSON TensorStore writes for fill value ``value`` of data type ``name``."""
     kind = _kind(name)
     scalar = value.reshape(())
+    if kind == "O":
+        return encode_vlen_fill(scalar, ts_name(name))
     if kind == "b":
         return bool(scalar)
     if kind in "iu":
@@ -113,7 +122,9 @@ def encode_fill_value(value: np.ndarray, name: str) -> Any:
 
 
 def default_fill_value(name: str) -> np.ndarray:
-    """Zero (``false``) of data type ``name``: TensorStore's fill value when none is given."""
+    """Zero (``false``, empty text) of data type ``name``: TensorStore's fill value when none is given."""
+    if _kind(name) == "O":
+        return empty_fill(ts_name(name))
     return np.zeros((), dtype=numpy_dtype(name))
 
 
@@ -123,4 +134,6 @@ def convert_fill_value(value: Any, name: str) -> np.ndarray:
     Raises:
         ValueError: not a scalar, or not convertible.
     """
+    if _kind(name) == "O":
+        return convert_vlen_fill(value, ts_name(name))
     return scalar_fill_value(value, numpy_dtype(name), name)

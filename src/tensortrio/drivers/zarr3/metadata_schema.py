@@ -28,7 +28,7 @@ from ...schema.chunk_layout import LayoutConstraints
 from ...schema.chunk_shape import choose_read_write_chunk_shapes
 from ...schema.codec_spec import CodecSpec
 from ...schema.dtype import dtype as ts_dtype
-from ...schema.fill_value import format_array
+from ...schema.fill_value import fill_values_identical, format_array
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ..blosc_codec import check_cname_available
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
@@ -36,7 +36,7 @@ from .chunk_key_encoding import ChunkKeyEncoding
 from .codec_constraint import codecs_json_shown, merge_given_codecs
 from .codecs import BloscCodec, CodecChain, ShardingCodec, TransposeCodec, parse_codec_chain
 from .dimension_units import units_from_attributes, units_into_attributes
-from .dtype import ZARR3_DATA_TYPES
+from .dtype import data_type_for, ts_name
 from .fill_value import convert_fill_value, default_fill_value
 from .metadata import (
     Zarr3Metadata,
@@ -135,9 +135,7 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
     if partial.data_type is not None:
         data_type = partial.data_type
     elif constraints.dtype is not None:
-        data_type = constraints.dtype.name
-        if data_type not in ZARR3_DATA_TYPES:
-            raise InvalidArgumentError(f"Data type not supported by zarr3: {data_type}")
+        data_type = data_type_for(constraints.dtype.name)
     else:
         raise InvalidArgumentError('"dtype" must be specified')
     rank = partial.rank
@@ -289,7 +287,10 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
     """
     rank = metadata.rank
     check_schema_rank_dtype_domain(
-        constraints, rank, metadata.data_type, metadata_domain(rank, metadata.shape, metadata.dimension_names)
+        constraints,
+        rank,
+        ts_name(metadata.data_type),
+        metadata_domain(rank, metadata.shape, metadata.dimension_names),
     )
     wanted = _schema_codecs(constraints.codec)
     if wanted is not None and not _codecs_match(wanted, metadata):
@@ -299,7 +300,7 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
         )
     if constraints.fill_value is not None:
         converted = convert_fill_value(constraints.fill_value, metadata.data_type)
-        if converted.tobytes() != metadata.fill_value.tobytes():
+        if not fill_values_identical(converted, metadata.fill_value):
             raise InvalidArgumentError(
                 f"Invalid fill_value: schema requires fill value of {format_array(converted)}, "
                 f"but metadata specifies fill value of {format_array(metadata.fill_value)}"
@@ -367,7 +368,7 @@ def metadata_schema(metadata: Zarr3Metadata) -> Schema:
     )
     constraints = SchemaConstraints(
         rank=rank,
-        dtype=ts_dtype(metadata.data_type),
+        dtype=ts_dtype(ts_name(metadata.data_type)),
         domain=metadata_domain(rank, metadata.shape, metadata.dimension_names),
         chunk_layout=layout,
         codec=_codec_spec(metadata.codecs),
@@ -387,7 +388,7 @@ def spec_schema(members: Zarr3SpecMembers) -> Schema:
         codec=CodecSpec({"driver": "zarr3"}) if partial.codecs is None else _codec_spec(partial.codecs)
     )
     if partial.data_type is not None:
-        constraints = constraints.with_dtype(ts_dtype(partial.data_type))
+        constraints = constraints.with_dtype(ts_dtype(ts_name(partial.data_type)))
         if partial.fill_value is not None:
             fill: np.ndarray = partial.fill_value
             constraints = constraints.with_fill_value(fill)

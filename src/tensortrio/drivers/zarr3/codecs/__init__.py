@@ -1,4 +1,5 @@
-"""Zarr v3 codecs: the chain framework and every codec TensorStore's zarr3 driver supports."""
+"""Zarr v3 codecs: the chain framework and every codec TensorStore's zarr3 driver supports,
+plus zarr-python's ``vlen-utf8`` and ``vlen-bytes``."""
 
 from .base import ArrayInfo as ArrayInfo
 from .base import ArrayToArrayCodec as ArrayToArrayCodec
@@ -15,3 +16,4 @@ from .crc32c import Crc32cCodec as Crc32cCodec
 from .sharding import ShardingCodec as ShardingCodec
 from .sharding import ShardLayout as ShardLayout
 from .transpose import TransposeCodec as TransposeCodec
+from .vlen_codec import VLenCodec as VLenCodec

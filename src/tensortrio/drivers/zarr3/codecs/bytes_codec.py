@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import attrs
 import numpy as np
 
-from ....errors import DataLossError, OutOfRangeError
+from ....errors import DataLossError, InvalidArgumentError, OutOfRangeError
 from ....schema.chunk_json import json_text
 from .base import ArrayInfo, Buffer, check_config_members, config_member_error, register_codec
 
@@ -47,6 +47,11 @@ class BytesCodec:
             OutOfRangeError: a chunk's size in bytes does not fit in 64 bits
                 (tensorstore refuses such metadata with this message).
         """
+        if info.dtype.kind == "O":
+            raise InvalidArgumentError(
+                f'"bytes" codec does not support data type {json_text(info.data_type)} (variable-length '
+                'elements): use "vlen-utf8" or "vlen-bytes"'
+            )
         if math.prod(info.shape) * info.dtype.itemsize > _MAX_INT64:
             shape = ", ".join(map(str, info.shape))
             raise OutOfRangeError(

@@ -18,6 +18,7 @@ from ....schema.chunk_json import expect_object, json_text
 from ....schema.json_member import member_error
 from .base import ArrayInfo, codec_parser
 from .bytes_codec import BytesCodec
+from .vlen_codec import vlen_codec_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,7 +65,7 @@ class CodecChain:
             resolved, info = codec.resolve(info)
             a2a.append(resolved)
             infos.append(info)
-        a2b = (self.array_to_bytes or BytesCodec()).resolve(info)
+        a2b = (self.array_to_bytes or vlen_codec_for(info.data_type) or BytesCodec()).resolve(info)
         b2b = tuple(codec.resolve(info) for codec in self.bytes_to_bytes)
         return CodecChain(tuple(a2a), a2b, b2b, tuple(infos))
 

@@ -69,7 +69,8 @@ class BloscCodec:
         return {"configuration": config, "name": "blosc"}
 
     def resolve(self, info: ArrayInfo) -> BytesToBytesCodec:
-        itemsize = info.dtype.itemsize
+        # Variable-length elements reach blosc as bytes of no fixed size.
+        itemsize = 1 if info.dtype.kind == "O" else info.dtype.itemsize
         shuffle = self.shuffle or ("bitshuffle" if itemsize == 1 else "shuffle")
         # Without shuffling the type size means nothing: tensorstore drops a given one.
         typesize = None if shuffle == "noshuffle" else self.typesize or itemsize

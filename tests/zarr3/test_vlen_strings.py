@@ -1,0 +1,154 @@
+"""zarr v3 variable-length text (``"string"``) and bytes (``"variable_length_bytes"``).
+
+zarr-python writes ``"string"`` with the ``vlen-utf8`` codec for
+``dtype=str``; tensorstore has neither type, so the other library here is
+zarr-python, both ways, with and without sharding.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+from zarr.core.dtype import VariableLengthBytes
+
+import tensortrio as ts
+import zarr
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+TEXT = np.array([["a", "", "héllo"], ["x" * 300, "日本", "z"]], dtype=object)
+
+
+def _spec(path: Path, **metadata: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"driver": "zarr3", "kvstore": {"driver": "file", "path": f"{path}/"}}
+    if metadata:
+        spec["metadata"] = metadata
+    return spec
+
+
+def _zarr_json(path: Path) -> dict[str, Any]:
+    return json.loads((path / "zarr.json").read_text())
+
+
+def test_reads_and_writes_what_zarr_python_writes_for_str(tmp_path: Path) -> None:
+    theirs = zarr.create_array(tmp_path, shape=(4, 3), chunks=(2, 2), dtype=str, zarr_format=3)
+    theirs[:2] = TEXT
+    store = ts.open(_spec(tmp_path)).result()
+    assert store.dtype == ts.ustring
+    assert store.fill_value == ""
+    assert store.codec.to_json()["codecs"][0] == {"configuration": {}, "name": "vlen-utf8"}
+    expected = np.concatenate([TEXT, np.full((2, 3), "", dtype=object)])
+    np.testing.assert_array_equal(store.read().result(), expected)
+    store[3, 1:] = ["wrote", "ünïcode"]
+    expected[3, 1:] = ["wrote", "ünïcode"]
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], expected.astype(str))
+
+
+# zarr-python warns that its variable-length bytes type has no zarr v3 specification yet.
+@pytest.mark.filterwarnings("ignore::zarr.errors.UnstableSpecificationWarning")
+def test_reads_zarr_python_variable_length_bytes(tmp_path: Path) -> None:
+    theirs = zarr.create_array(
+        tmp_path, shape=(3,), chunks=(2,), dtype=VariableLengthBytes(), zarr_format=3,
+        fill_value=b"q\0",
+    )
+    theirs[:2] = np.array([b"ab", b"c\0d"], dtype=object)
+    store = ts.open(_spec(tmp_path)).result()
+    assert store.dtype == ts.string
+    assert _zarr_json(tmp_path)["fill_value"] == "cQA="
+    np.testing.assert_array_equal(
+        store.read().result(), np.array([b"ab", b"c\0d", b"q\0"], dtype=object)
+    )
+
+
+@pytest.mark.parametrize("inner_order", [None, [1, 0]])
+def test_created_text_is_read_by_zarr_python(tmp_path: Path, inner_order: list[int] | None) -> None:
+    store = ts.open(
+        _spec(tmp_path),
+        create=True,
+        dtype=ts.ustring,
+        shape=[5, 3],
+        chunk_layout=ts.ChunkLayout(chunk_shape=[2, 2], inner_order=inner_order),
+    ).result()
+    store[1:3] = TEXT
+    metadata = _zarr_json(tmp_path)
+    assert (metadata["data_type"], metadata["fill_value"]) == ("string", "")
+    assert metadata["codecs"][-1] == {"configuration": {}, "name": "vlen-utf8"}
+    expected = np.full((5, 3), "", dtype=object)
+    expected[1:3] = TEXT
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], expected.astype(str))
+    np.testing.assert_array_equal(ts.open(_spec(tmp_path)).result().read().result(), expected)
+
+
+def test_sharded_bytes_round_trip_and_fill_shards_deleted(tmp_path: Path) -> None:
+    store = ts.open(
+        _spec(tmp_path),
+        create=True,
+        dtype=ts.string,
+        shape=[6, 4],
+        fill_value=b"q",
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[2, 2], write_chunk_shape=[4, 4]),
+    ).result()
+    store[1:5, 1] = [b"a", b"bb", b"", b"\0"]
+    sharding = _zarr_json(tmp_path)["codecs"][0]
+    assert sharding["configuration"]["codecs"] == [{"configuration": {}, "name": "vlen-bytes"}]
+    assert _zarr_json(tmp_path)["data_type"] == "variable_length_bytes"
+    expected = np.full((6, 4), b"q", dtype=object)
+    expected[1:5, 1] = [b"a", b"bb", b"", b"\0"]
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], expected)
+    store[:4] = b"q"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
+        "c/1/0",
+        "zarr.json",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("codecs", "dtype", "message"),
+    [
+        (
+            [{"name": "bytes"}],
+            ts.ustring,
+            r'.*"bytes" codec does not support data type "string" \(variable-length elements\): '
+            r'use "vlen-utf8" or "vlen-bytes"$',
+        ),
+        (
+            [{"name": "vlen-utf8"}],
+            ts.string,
+            r'.*"vlen-utf8" codec does not support data type "variable_length_bytes", only "string"$',
+        ),
+        (
+            [{"name": "vlen-bytes", "configuration": {"x": 1}}],
+            ts.string,
+            r'.*Object includes extra members: "x"$',
+        ),
+    ],
+)
+def test_codecs_that_do_not_fit_are_refused(
+    tmp_path: Path, codecs: list[Any], dtype: ts.dtype, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        ts.open(_spec(tmp_path, codecs=codecs), create=True, dtype=dtype, shape=[2]).result()
+    assert not tmp_path.joinpath("zarr.json").exists()
+
+
+def test_bad_fill_value_names_the_member(tmp_path: Path) -> None:
+    metadata = {
+        "zarr_format": 3,
+        "node_type": "array",
+        "shape": [2],
+        "data_type": "variable_length_bytes",
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2]}},
+        "chunk_key_encoding": {"name": "default"},
+        "fill_value": "not base64!",
+        "codecs": [{"name": "vlen-bytes"}],
+    }
+    tmp_path.joinpath("zarr.json").write_text(json.dumps(metadata))
+    with pytest.raises(
+        ValueError,
+        match=r'.*"fill_value": Expected base64-encoded bytes, but received: "not base64!"$',
+    ):
+        ts.open(_spec(tmp_path)).result()
