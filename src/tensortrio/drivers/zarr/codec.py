@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
+from ...schema.chunk_json import json_text
 from ..blosc_codec import SMALL, compress, decompress_checked
 from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
@@ -179,7 +180,9 @@ class ZarrChunkCodec:
             DataLossError: the bytes do not decompress, or decompress to the wrong size.
         """
         flat = self._decompress(data)
-        if self._swap:
+        if self.stored_dtype.kind == "U":
+            flat = flat.astype(object)
+        elif self._swap:
             swapped = flat.byteswap(inplace=True) if flat.flags.writeable else flat.byteswap()
             flat = swapped.view(self.dtype)
         if self.order == "F":
@@ -212,7 +215,10 @@ class ZarrChunkCodec:
         # astype to a byte-swapped dtype keeps the native byte order.
         array = np.asarray(chunk.transpose(self._order_axes) if self.order == "F" else chunk)
         owned = False
-        if self._swap or array.dtype != self.stored_dtype:
+        if self.stored_dtype.kind == "U":
+            array = fixed_length_text(array, self.stored_dtype)
+            owned = True
+        elif self._swap or array.dtype != self.stored_dtype:
             array = array.astype(self.stored_dtype, order="C")
             owned = True
         if not self.filters and self.compressor is None:
@@ -258,6 +264,23 @@ class ZarrChunkCodec:
             typesize=typesize,
             blocksize=blosc.blocksize,
         )
+
+
+def fixed_length_text(array: np.ndarray, stored: np.dtype[Any]) -> np.ndarray:
+    """Text elements (an object array) as a C-order array of fixed-length text ``stored`` (``<U<n>``).
+
+    Raises:
+        ValueError: an element longer than ``n`` characters (NumPy would cut it short).
+    """
+    limit = stored.itemsize // 4
+    text = np.asarray(array, dtype=str)  # as wide as the longest element
+    if text.dtype.itemsize // 4 > limit:
+        long = next(v for v in array.reshape(-1) if len(v) > limit)
+        raise InvalidArgumentError(
+            f"Text {json_text(long)} has {len(long)} characters, but zarr dtype "
+            f"{json_text(stored.str)} holds at most {limit}"
+        )
+    return np.ascontiguousarray(text.astype(stored))
 
 
 def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:

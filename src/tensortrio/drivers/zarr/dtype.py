@@ -15,12 +15,15 @@ of several fields is stored as packed records: its chunks hold the records'
 raw bytes (as ``|V<record size>``), and each field is opened on its own
 (``"field"``, :mod:`..record_field`).
 
-``"|O"`` is zarr-python's variable-length type: Python objects, which the
-first filter (the object codec) turns into bytes.  tensortrio reads and
+``"<U<n>"`` (or ``">U<n>"``) is NumPy's fixed-length text of ``n`` UTF-32
+characters, which zarr-python writes for arrays of NumPy strings; it opens as
+``ustring``.  ``"|O"`` is zarr-python's variable-length type: Python
+objects, which the first filter (the object codec) turns into bytes.  tensortrio reads and
 writes the two for text: ``vlen-utf8`` (``ustring``) and ``vlen-bytes``
 (``string``); until the filters are known an ``"|O"`` type is ``ustring``
 (:func:`with_object_codec` settles it).  tensorstore has no such types.
-Datetime and fixed-length unicode types are rejected with a message saying so.
+Neither may be a field of a structured type.  Datetime types are rejected
+with a message saying so.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ class ZarrDType:
 
     @property
     def kind(self) -> str:
-        """The type indicator: ``b``, ``i``, ``u``, ``f``, ``c``, ``S``, ``V`` or ``O`` (objects)."""
+        """The type indicator: ``b``, ``i``, ``u``, ``f``, ``c``, ``S``, ``V``, ``U`` (text) or ``O`` (objects)."""
         if self.fields:
             return "V"
         typestr = self.typestr
@@ -172,6 +175,9 @@ def _parse_typestr(value: str) -> ZarrDType:
         return _make(value, ts_dtype(value).numpy_dtype)
     if value == "|O":
         return ZarrDType(value, _OBJECT, _OBJECT, "ustring")
+    if value[1:2] == "U" and value[0] in "<>" and value[2:].isdigit() and int(value[2:]) > 0:
+        # Fixed-length UTF-32 text (NumPy's): ``ustring`` values of at most n characters.
+        return ZarrDType(value, np.dtype(value), _OBJECT, "ustring")
     if len(value) < 3:
         raise _unsupported(value)
     endian, kind, size = value[0], value[1], value[2:]
@@ -212,7 +218,7 @@ def _parse_field(json: Any) -> tuple[Field, ZarrDType]:
         raise _at(1, InvalidArgumentError(f"Expected string, but received: {json_text(json[1])}"))
     try:
         scalar = _parse_typestr(json[1])
-        if scalar.kind == "O":
+        if scalar.kind in "OU":
             raise _unsupported(json[1])
     except InvalidArgumentError as exc:
         raise _at(1, exc) from None

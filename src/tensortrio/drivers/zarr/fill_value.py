@@ -10,7 +10,8 @@ fill value is an array of the type's ``field_shape``.  A ``|S<n>`` fill value
 may encode fewer than ``n`` bytes (zarr-python drops trailing zero bytes, as
 NumPy's ``bytes_`` does); the rest are zero.  zarr-python's variable-length
 ``"|O"`` types store text (``vlen-utf8``) as a JSON string and bytes
-(``vlen-bytes``) as their base64 encoding.
+(``vlen-bytes``) as their base64 encoding; fixed-length text (``"<U<n>"``)
+is a JSON string of at most ``n`` characters.
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(dtype.field_shape)
 
 
+def _fixed_text(value: np.ndarray, dtype: ZarrDType) -> np.ndarray:
+    """``value`` (0-d text), checked to fit fixed-length text ``dtype``."""
+    limit = dtype.stored.itemsize // 4
+    text = str(value[()])
+    if len(text) > limit:
+        raise InvalidArgumentError(
+            f"Text {json_text(text)} has {len(text)} characters, but zarr dtype "
+            f"{json_text(dtype.encoded)} holds at most {limit}"
+        )
+    return value
+
+
 def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     """The fill value ``json`` denotes for ``dtype``: a 0-d native array, or None for ``null``.
 
@@ -90,6 +103,8 @@ def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     kind = dtype.kind
     if kind == "O":
         return decode_vlen_fill(json, dtype.name)
+    if kind == "U":
+        return _fixed_text(decode_vlen_fill(json, dtype.name), dtype)
     if kind == "f":
         return np.array(_decode_float(json), dtype=dtype.native)
     if kind in "iu":
@@ -121,7 +136,7 @@ def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
         return base64.b64encode(value.astype(dtype.stored).tobytes()).decode("ascii")
     kind = dtype.kind
     scalar = value.reshape(())[()]
-    if kind == "O":
+    if kind in "OU":
         return encode_vlen_fill(value, dtype.name)
     if kind == "f":
         return _encode_float(float(scalar))
@@ -145,6 +160,8 @@ def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
     """
     if dtype.kind == "O":
         return convert_vlen_fill(value, dtype.name)
+    if dtype.kind == "U":
+        return _fixed_text(convert_vlen_fill(value, dtype.name), dtype)
     if not dtype.field_shape:
         return scalar_fill_value(value, dtype.native, dtype.name)
     array = np.asarray(value)

@@ -1,8 +1,8 @@
-"""zarr v2 variable-length text and bytes: dtype ``"|O"`` with the ``vlen-utf8`` or ``vlen-bytes`` filter.
+"""zarr v2 text and bytes: ``"|O"`` with the ``vlen-utf8`` or ``vlen-bytes`` filter, and ``"<U<n>"``.
 
-zarr-python writes these for ``dtype=str`` (and its variable-length bytes
-type); tensorstore has no such types, so the other library here is
-zarr-python, both ways.
+zarr-python writes ``"|O"`` for ``dtype=str`` (and its variable-length bytes
+type), and ``"<U<n>"`` for arrays of NumPy strings; tensorstore has none of
+these, so the other library here is zarr-python, both ways.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 import tensortrio as ts
 import zarr
-from tensortrio.errors import DataLossError
+from tensortrio.errors import DataLossError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -196,3 +196,34 @@ def test_corrupt_chunk_is_a_data_loss_error(tmp_path: Path) -> None:
     (tmp_path / "0").write_bytes(b"\x01\x00\x00\x00\x01\x00\x00\x00a")
     with pytest.raises(DataLossError, match=r"Chunk has 1 elements, but should have 2"):
         store.read().result()
+
+
+@pytest.mark.parametrize("typestr", ["<U3", ">U3"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_fixed_length_text_both_ways(tmp_path: Path, typestr: str, order: str) -> None:
+    data = np.array([["ab", "c"], ["déf", ""], ["x", "yz"]], dtype=typestr)
+    zarr.create_array(tmp_path, data=data, chunks=(2, 1), zarr_format=2, order=order)
+    store = ts.open(_spec(tmp_path)).result()
+    assert (store.dtype, store.fill_value) == (ts.ustring, "")
+    np.testing.assert_array_equal(store.read().result(), data.astype(object))
+    store[2] = ["new", ""]
+    data[2] = ["new", ""]
+    assert _zarray(tmp_path)["dtype"] == typestr
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], data)
+
+
+def test_fixed_length_text_longer_than_the_type_is_refused(tmp_path: Path) -> None:
+    store = ts.open(
+        _spec(tmp_path, dtype="<U2", fill_value="ab"), create=True, shape=[3]
+    ).result()
+    assert store.dtype == ts.ustring
+    store[0] = "é"
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r'^Text "long" has 4 characters, but zarr dtype "<U2" holds at most 2$',
+    ):
+        store[1:] = ["ok", "long"]
+    np.testing.assert_array_equal(store.read().result(), np.array(["é", "ab", "ab"], object))
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], np.array(["é", "ab", "ab"]))
+    with pytest.raises(InvalidArgumentError, match=r'.*Text "abc" has 3 characters'):
+        ts.open(_spec(tmp_path / "b", dtype="<U2", fill_value="abc"), create=True, shape=[3]).result()
