@@ -220,7 +220,7 @@ def test_fixed_length_text_longer_than_the_type_is_refused(tmp_path: Path) -> No
     store[0] = "é"
     with pytest.raises(
         InvalidArgumentError,
-        match=r'^Text "long" has 4 characters, but zarr dtype "<U2" holds at most 2$',
+        match=r'^Text "long" has 4 characters, but the data type holds at most 2$',
     ):
         store[1:] = ["ok", "long"]
     np.testing.assert_array_equal(store.read().result(), np.array(["é", "ab", "ab"], object))

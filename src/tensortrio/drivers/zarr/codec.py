@@ -23,12 +23,11 @@ import attrs
 import numpy as np
 
 from ...errors import DataLossError, InvalidArgumentError
-from ...schema.chunk_json import json_text
 from ..blosc_codec import SMALL, compress, decompress_checked
 from ..blosc_format import blosc_header_sizes
 from ..chunk_codec import inline_codec_threshold
 from ..kvstore.value_buffer import array_value, new_array
-from ..vlen import empty_fill, vlen_values
+from ..text_codec import empty_fill, fixed_length_text, vlen_values
 from . import blosc_large
 
 if TYPE_CHECKING:
@@ -264,23 +263,6 @@ class ZarrChunkCodec:
             typesize=typesize,
             blocksize=blosc.blocksize,
         )
-
-
-def fixed_length_text(array: np.ndarray, stored: np.dtype[Any]) -> np.ndarray:
-    """Text elements (an object array) as a C-order array of fixed-length text ``stored`` (``<U<n>``).
-
-    Raises:
-        ValueError: an element longer than ``n`` characters (NumPy would cut it short).
-    """
-    limit = stored.itemsize // 4
-    text = np.asarray(array, dtype=str)  # as wide as the longest element
-    if text.dtype.itemsize // 4 > limit:
-        long = next(v for v in array.reshape(-1) if len(v) > limit)
-        raise InvalidArgumentError(
-            f"Text {json_text(long)} has {len(long)} characters, but zarr dtype "
-            f"{json_text(stored.str)} holds at most {limit}"
-        )
-    return np.ascontiguousarray(text.astype(stored))
 
 
 def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:

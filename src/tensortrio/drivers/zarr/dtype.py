@@ -40,7 +40,7 @@ from ...schema.chunk_json import json_text
 from ...schema.dtype import dtype as ts_dtype
 from ...schema.json_member import json_integer_in
 from ..record_field import RecordField
-from ..vlen import VLEN_CODECS
+from ..text_codec import VLEN_CODECS
 
 __all__ = [
     "ZarrDType",

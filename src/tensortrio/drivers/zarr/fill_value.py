@@ -27,7 +27,12 @@ from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.fill_value import decode_fill_integer, scalar_fill_value
 from ...schema.json_member import c_double
-from ..vlen import convert_vlen_fill, decode_vlen_fill, encode_vlen_fill
+from ..text_codec import (
+    check_fixed_length_fill,
+    convert_vlen_fill,
+    decode_vlen_fill,
+    encode_vlen_fill,
+)
 
 if TYPE_CHECKING:
     from .dtype import ZarrDType
@@ -78,18 +83,6 @@ def _decode_base64(json: Any, dtype: ZarrDType) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype.stored).astype(dtype.native).reshape(dtype.field_shape)
 
 
-def _fixed_text(value: np.ndarray, dtype: ZarrDType) -> np.ndarray:
-    """``value`` (0-d text), checked to fit fixed-length text ``dtype``."""
-    limit = dtype.stored.itemsize // 4
-    text = str(value[()])
-    if len(text) > limit:
-        raise InvalidArgumentError(
-            f"Text {json_text(text)} has {len(text)} characters, but zarr dtype "
-            f"{json_text(dtype.encoded)} holds at most {limit}"
-        )
-    return value
-
-
 def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     """The fill value ``json`` denotes for ``dtype``: a 0-d native array, or None for ``null``.
 
@@ -104,7 +97,7 @@ def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
     if kind == "O":
         return decode_vlen_fill(json, dtype.name)
     if kind == "U":
-        return _fixed_text(decode_vlen_fill(json, dtype.name), dtype)
+        return check_fixed_length_fill(decode_vlen_fill(json, dtype.name), dtype.stored)
     if kind == "f":
         return np.array(_decode_float(json), dtype=dtype.native)
     if kind in "iu":
@@ -161,7 +154,7 @@ def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
     if dtype.kind == "O":
         return convert_vlen_fill(value, dtype.name)
     if dtype.kind == "U":
-        return _fixed_text(convert_vlen_fill(value, dtype.name), dtype)
+        return check_fixed_length_fill(convert_vlen_fill(value, dtype.name), dtype.stored)
     if not dtype.field_shape:
         return scalar_fill_value(value, dtype.native, dtype.name)
     array = np.asarray(value)

@@ -33,7 +33,7 @@ from ...schema.dtype import dtype as ts_dtype
 from ...schema.fill_value import fill_values_identical, format_array, unbroadcast
 from ...schema.schema import Schema, SchemaConstraints, merge_domains
 from ..format_metadata import check_schema_rank_dtype_domain, metadata_domain
-from ..vlen import VLEN_CODECS
+from ..text_codec import VLEN_CODECS
 from .codec_spec import zarr_codec_members
 from .compressor import ZarrCodecConfig, parse_compressor, parse_filters
 from .dtype import choose_zarr_dtype, object_codec, with_object_codec

@@ -7,7 +7,7 @@ hex string ``"0x7fc00001"`` giving the element's bits (big-endian digits);
 ``[real, imag]`` pairs of those for complex types.  A NaN other than the
 canonical one is written in hex so its payload survives.  zarr-python's
 ``"string"`` fill value is the text, ``"variable_length_bytes"``'s the
-bytes' base64 encoding (:mod:`..vlen`).
+bytes' base64 encoding (:mod:`..text_codec`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,14 @@ import numpy as np
 from ...errors import InvalidArgumentError
 from ...schema.chunk_json import json_text
 from ...schema.fill_value import decode_fill_integer, scalar_fill_value
-from ..vlen import convert_vlen_fill, decode_vlen_fill, empty_fill, encode_vlen_fill
-from .dtype import numpy_dtype, ts_name
+from ..text_codec import (
+    check_fixed_length_fill,
+    convert_vlen_fill,
+    decode_vlen_fill,
+    empty_fill,
+    encode_vlen_fill,
+)
+from .dtype import fixed_text_dtype, numpy_dtype, ts_name
 
 __all__ = ["convert_fill_value", "decode_fill_value", "default_fill_value", "encode_fill_value"]
 
@@ -31,6 +37,8 @@ _SPECIAL: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf
 def _kind(name: str) -> str:
     if name in ("string", "variable_length_bytes"):
         return "O"
+    if fixed_text_dtype(name) is not None:
+        return "U"
     if name == "bool":
         return "b"
     if name.startswith("complex"):
@@ -82,8 +90,10 @@ def decode_fill_value(json: Any, name: str) -> np.ndarray:
     """
     dtype = numpy_dtype(name)
     kind = _kind(name)
-    if kind == "O":
-        return decode_vlen_fill(json, ts_name(name))
+    if kind in "OU":
+        value = decode_vlen_fill(json, ts_name(name))
+        fixed = fixed_text_dtype(name)
+        return value if fixed is None else check_fixed_length_fill(value, fixed)
     if kind == "b":
         if not isinstance(json, bool):
             raise InvalidArgumentError(f"Expected boolean, but received: {json_text(json)}")
@@ -110,7 +120,7 @@ def encode_fill_value(value: np.ndarray, name: str) -> Any:
     """The JSON TensorStore writes for fill value ``value`` of data type ``name``."""
     kind = _kind(name)
     scalar = value.reshape(())
-    if kind == "O":
+    if kind in "OU":
         return encode_vlen_fill(scalar, ts_name(name))
     if kind == "b":
         return bool(scalar)
@@ -123,7 +133,7 @@ def encode_fill_value(value: np.ndarray, name: str) -> Any:
 
 def default_fill_value(name: str) -> np.ndarray:
     """Zero (``false``, empty text) of data type ``name``: TensorStore's fill value when none is given."""
-    if _kind(name) == "O":
+    if _kind(name) in "OU":
         return empty_fill(ts_name(name))
     return np.zeros((), dtype=numpy_dtype(name))
 
@@ -134,6 +144,8 @@ def convert_fill_value(value: Any, name: str) -> np.ndarray:
     Raises:
         ValueError: not a scalar, or not convertible.
     """
-    if _kind(name) == "O":
-        return convert_vlen_fill(value, ts_name(name))
+    if _kind(name) in "OU":
+        value = convert_vlen_fill(value, ts_name(name))
+        fixed = fixed_text_dtype(name)
+        return value if fixed is None else check_fixed_length_fill(value, fixed)
     return scalar_fill_value(value, numpy_dtype(name), name)

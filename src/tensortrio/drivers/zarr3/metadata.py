@@ -30,7 +30,7 @@ from .chunk_key_encoding import ChunkKeyEncoding, parse_chunk_key_encoding
 from .codec_constraint import codecs_json_shown, codecs_satisfy, given_codecs
 from .codecs import ArrayInfo, CodecChain, ShardingCodec, parse_codec_chain
 from .dimension_units import units_from_attributes
-from .dtype import numpy_dtype, parse_data_type
+from .dtype import data_type_json, numpy_dtype, parse_data_type
 from .fill_value import decode_fill_value, encode_fill_value
 from .stored_codecs import check_stored_codecs
 
@@ -215,7 +215,7 @@ class Zarr3Metadata:
             "chunk_grid": {"configuration": {"chunk_shape": list(self.chunk_shape)}, "name": "regular"},
             "chunk_key_encoding": self.chunk_key_encoding.to_json(),
             "codecs": self.codecs.to_json(),
-            "data_type": self.data_type,
+            "data_type": data_type_json(self.data_type),
             "fill_value": encode_fill_value(self.fill_value, self.data_type),
             "node_type": "array",
             "shape": list(self.shape),
@@ -379,7 +379,7 @@ class Zarr3PartialMetadata:
         if self.codecs_given is not None:
             json["codecs"] = _json.loads(self.codecs_given)
         if self.data_type is not None:
-            json["data_type"] = self.data_type
+            json["data_type"] = data_type_json(self.data_type)
             if self.fill_value is not None:
                 json["fill_value"] = encode_fill_value(self.fill_value, self.data_type)
         if self.dimension_names is not None:

@@ -17,6 +17,8 @@ import numpy as np
 
 from ....errors import DataLossError, InvalidArgumentError, OutOfRangeError
 from ....schema.chunk_json import json_text
+from ...text_codec import fixed_length_text
+from ..dtype import fixed_text_dtype
 from .base import ArrayInfo, Buffer, check_config_members, config_member_error, register_codec
 
 if TYPE_CHECKING:
@@ -47,7 +49,7 @@ class BytesCodec:
             OutOfRangeError: a chunk's size in bytes does not fit in 64 bits
                 (tensorstore refuses such metadata with this message).
         """
-        if info.dtype.kind == "O":
+        if info.dtype.kind == "O" and fixed_text_dtype(info.data_type) is None:
             raise InvalidArgumentError(
                 f'"bytes" codec does not support data type {json_text(info.data_type)} (variable-length '
                 'elements): use "vlen-utf8" or "vlen-bytes"'
@@ -64,7 +66,15 @@ class BytesCodec:
     def _swap(self, dtype: np.dtype[Any]) -> bool:
         return dtype.itemsize > 1 and self.endian is not None and self.endian != _NATIVE
 
+    def _text_dtype(self, info: ArrayInfo) -> np.dtype[Any] | None:
+        """The stored ``<U<n>``/``>U<n>`` of fixed-length text; None for other types."""
+        return fixed_text_dtype(info.data_type, ">" if self.endian == "big" else "<")
+
     def encode(self, array: np.ndarray, info: ArrayInfo) -> Buffer:
+        text = self._text_dtype(info)
+        if text is not None:
+            encoded: Any = fixed_length_text(array, text).reshape(-1).view(np.uint8)
+            return memoryview(encoded)
         if self._swap(array.dtype):
             array = np.ascontiguousarray(array).view(_swap_unit(array.dtype)).byteswap()
         elif not array.flags.c_contiguous:
@@ -74,7 +84,8 @@ class BytesCodec:
         return memoryview(flat)
 
     def decode(self, data: Buffer, info: ArrayInfo) -> np.ndarray:
-        dtype = info.dtype
+        text = self._text_dtype(info)
+        dtype = info.dtype if text is None else text
         count = 1
         for n in info.shape:
             count *= n
@@ -84,6 +95,8 @@ class BytesCodec:
                 f"{count * dtype.itemsize} bytes for shape {list(info.shape)}"
             )
         raw = np.frombuffer(data, dtype=np.uint8)
+        if text is not None:
+            return raw.view(text).astype(object).reshape(info.shape)
         if self._swap(dtype):
             flat = raw.view(_swap_unit(dtype)).byteswap().view(dtype)
         else:

@@ -1,7 +1,7 @@
 """The ``vlen-utf8`` and ``vlen-bytes`` array→bytes codecs of zarr-python's variable-length types.
 
 They encode a chunk of ``"string"`` (text) or ``"variable_length_bytes"``
-elements in C order as numcodecs does (:mod:`...vlen`), and take no
+elements in C order as numcodecs does (:mod:`...text_codec`), and take no
 configuration (zarr-python writes ``"configuration": {}``).
 """
 
@@ -13,7 +13,8 @@ import attrs
 
 from ....errors import InvalidArgumentError
 from ....schema.chunk_json import json_text
-from ...vlen import VLEN_CODECS, decode_vlen, encode_vlen
+from ...text_codec import VLEN_CODECS, decode_vlen, encode_vlen
+from ..dtype import data_type_json
 from .base import ArrayInfo, Buffer, check_config_members, register_codec
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class VLenCodec:
         if info.data_type != _DATA_TYPES[self.name]:
             raise InvalidArgumentError(
                 f"{json_text(self.name)} codec does not support data type "
-                f"{json_text(info.data_type)}, only {json_text(_DATA_TYPES[self.name])}"
+                f"{json_text(data_type_json(info.data_type))}, only {json_text(_DATA_TYPES[self.name])}"
             )
         return self
 

@@ -1,6 +1,10 @@
-"""Variable-length text and bytes in zarr arrays (zarr-python's ``str`` arrays).
+"""Text and bytes elements of zarr arrays (zarr-python's ``str`` arrays), encoded and checked.
 
-Both zarr formats store them alike: a chunk's elements, in order, through
+Fixed-length text is NumPy's UTF-32 (zarr v2 ``"<U<n>"``, zarr v3
+``fixed_length_utf32``): in memory it is ``ustring`` (``str`` objects), and
+a value longer than ``n`` characters is refused rather than cut short.
+
+Variable-length text and bytes are stored alike in both zarr formats: a chunk's elements, in order, through
 numcodecs' ``vlen-utf8`` (text, TensorStore's ``ustring``) or ``vlen-bytes``
 (bytes, ``string``) encoding; zarr v2 names it as the first filter of a
 ``"|O"`` array, zarr v3 as the array→bytes codec of a ``"string"`` or
@@ -24,12 +28,14 @@ from .object_source import object_source
 
 __all__ = [
     "VLEN_CODECS",
+    "check_fixed_length_fill",
     "convert_vlen_fill",
     "decode_vlen",
     "decode_vlen_fill",
     "empty_fill",
     "encode_vlen",
     "encode_vlen_fill",
+    "fixed_length_text",
     "vlen_values",
 ]
 
@@ -119,3 +125,30 @@ def vlen_values(values: Any, shape: tuple[int, ...]) -> np.ndarray:
         raise DataLossError(f"Chunk has {flat.size} elements, but should have {count}")
     return flat.reshape(shape)
 
+
+
+def fixed_length_text(array: np.ndarray, stored: np.dtype[Any]) -> np.ndarray:
+    """Text elements (an object array) as a C-order array of fixed-length text ``stored`` (``<U<n>``).
+
+    Raises:
+        ValueError: an element longer than ``n`` characters (NumPy would cut it short).
+    """
+    limit = stored.itemsize // 4
+    text = np.asarray(array, dtype=str)  # as wide as the longest element
+    if text.dtype.itemsize // 4 > limit:
+        long = next(v for v in array.reshape(-1) if len(v) > limit)
+        raise InvalidArgumentError(
+            f"Text {json_text(long)} has {len(long)} characters, but the data type "
+            f"holds at most {limit}"
+        )
+    return np.ascontiguousarray(text.astype(stored))
+
+
+def check_fixed_length_fill(value: np.ndarray, stored: np.dtype[Any]) -> np.ndarray:
+    """``value`` (0-d text), checked to fit fixed-length text ``stored`` (``<U<n>``).
+
+    Raises:
+        ValueError: longer than ``n`` characters.
+    """
+    fixed_length_text(value, stored)
+    return value

@@ -1,7 +1,8 @@
-"""zarr v3 variable-length text (``"string"``) and bytes (``"variable_length_bytes"``).
+"""zarr v3 text and bytes: ``"string"``, ``"variable_length_bytes"`` and ``fixed_length_utf32``.
 
 zarr-python writes ``"string"`` with the ``vlen-utf8`` codec for
-``dtype=str``; tensorstore has neither type, so the other library here is
+``dtype=str``, and ``fixed_length_utf32`` for arrays of NumPy strings;
+tensorstore has none of these types, so the other library here is
 zarr-python, both ways, with and without sharding.
 """
 
@@ -19,6 +20,9 @@ import zarr
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+# zarr-python warns that these types have no zarr v3 specification yet.
+pytestmark = pytest.mark.filterwarnings("ignore::zarr.errors.UnstableSpecificationWarning")
 
 TEXT = np.array([["a", "", "héllo"], ["x" * 300, "日本", "z"]], dtype=object)
 
@@ -48,8 +52,6 @@ def test_reads_and_writes_what_zarr_python_writes_for_str(tmp_path: Path) -> Non
     np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], expected.astype(str))
 
 
-# zarr-python warns that its variable-length bytes type has no zarr v3 specification yet.
-@pytest.mark.filterwarnings("ignore::zarr.errors.UnstableSpecificationWarning")
 def test_reads_zarr_python_variable_length_bytes(tmp_path: Path) -> None:
     theirs = zarr.create_array(
         tmp_path, shape=(3,), chunks=(2,), dtype=VariableLengthBytes(), zarr_format=3,
@@ -152,3 +154,55 @@ def test_bad_fill_value_names_the_member(tmp_path: Path) -> None:
         match=r'.*"fill_value": Expected base64-encoded bytes, but received: "not base64!"$',
     ):
         ts.open(_spec(tmp_path)).result()
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_fixed_length_text_both_ways(tmp_path: Path, endian: str) -> None:
+    data = np.array(["ab", "c", "déf"], dtype=f"{endian}U3")
+    zarr.create_array(tmp_path, data=data, chunks=(2,), zarr_format=3, fill_value="zz")
+    assert _zarr_json(tmp_path)["data_type"] == {
+        "name": "fixed_length_utf32",
+        "configuration": {"length_bytes": 12},
+    }
+    store = ts.open(_spec(tmp_path)).result()
+    assert (store.dtype, store.fill_value) == (ts.ustring, "zz")
+    assert store.spec().to_json()["metadata"]["data_type"] == {
+        "configuration": {"length_bytes": 12},
+        "name": "fixed_length_utf32",
+    }
+    np.testing.assert_array_equal(store.read().result(), data.astype(object))
+    store[2] = "xyz"
+    with pytest.raises(ValueError, match=r'^Text "long" has 4 characters, but the data type holds at most 3$'):
+        store[1] = "long"
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], np.array(["ab", "c", "xyz"]))
+
+
+def test_creates_sharded_big_endian_fixed_length_text(tmp_path: Path) -> None:
+    codecs = [
+        {
+            "name": "sharding_indexed",
+            "configuration": {
+                "chunk_shape": [2],
+                "codecs": [{"name": "bytes", "configuration": {"endian": "big"}}],
+            },
+        }
+    ]
+    data_type = {"name": "fixed_length_utf32", "configuration": {"length_bytes": 8}}
+    store = ts.open(
+        _spec(tmp_path, data_type=data_type, fill_value="hi", codecs=codecs), create=True, shape=[4]
+    ).result()
+    store[1:3] = ["é", "ab"]
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], np.array(["hi", "é", "ab", "hi"]))
+
+
+@pytest.mark.parametrize(
+    "data_type",
+    [
+        {"name": "fixed_length_utf32", "configuration": {"length_bytes": 6}},
+        {"name": "fixed_length_utf32"},
+        {"name": "numpy.datetime64", "configuration": {"unit": "s", "scale_factor": 1}},
+    ],
+)
+def test_unsupported_data_type_objects_are_named(tmp_path: Path, data_type: Any) -> None:
+    with pytest.raises(ValueError, match=r'.*"data_type": Unsupported zarr v3 data type: \{"name":'):
+        ts.open(_spec(tmp_path, data_type=data_type), create=True, shape=[4]).result()
