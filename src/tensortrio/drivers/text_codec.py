@@ -4,11 +4,11 @@ Fixed-length text is NumPy's UTF-32 (zarr v2 ``"<U<n>"``, zarr v3
 ``fixed_length_utf32``): in memory it is ``ustring`` (``str`` objects), and
 a value longer than ``n`` characters is refused rather than cut short.
 
-Variable-length text and bytes are stored alike in both zarr formats: a chunk's elements, in order, through
-numcodecs' ``vlen-utf8`` (text, TensorStore's ``ustring``) or ``vlen-bytes``
-(bytes, ``string``) encoding; zarr v2 names it as the first filter of a
-``"|O"`` array, zarr v3 as the array→bytes codec of a ``"string"`` or
-``"variable_length_bytes"`` array.  The fill value is a JSON string: the text
+Variable-length text and bytes are stored alike in both zarr formats: a
+chunk's elements, in order, through numcodecs' ``vlen-utf8`` (text,
+TensorStore's ``ustring``) or ``vlen-bytes`` (bytes, ``string``) encoding;
+zarr v2 names it as the first filter of a ``"|O"`` array, zarr v3 as the
+array→bytes codec of a ``"string"`` or ``"variable_length_bytes"`` array.  The fill value is a JSON string: the text
 itself, or the bytes' base64 encoding.  tensorstore has none of these.
 """
 
@@ -29,12 +29,12 @@ from .object_source import object_source
 __all__ = [
     "VLEN_CODECS",
     "check_fixed_length_fill",
-    "convert_vlen_fill",
+    "convert_text_fill",
+    "decode_text_fill",
     "decode_vlen",
-    "decode_vlen_fill",
     "empty_fill",
+    "encode_text_fill",
     "encode_vlen",
-    "encode_vlen_fill",
     "fixed_length_text",
     "vlen_values",
 ]
@@ -56,7 +56,7 @@ def empty_fill(name: str) -> np.ndarray:
     return _object_scalar("" if name == "ustring" else b"")
 
 
-def decode_vlen_fill(json: Any, name: str) -> np.ndarray:
+def decode_text_fill(json: Any, name: str) -> np.ndarray:
     """The fill value ``json`` denotes for data type ``name`` (``ustring``/``string``), 0-d.
 
     Raises:
@@ -74,7 +74,7 @@ def decode_vlen_fill(json: Any, name: str) -> np.ndarray:
         ) from None
 
 
-def convert_vlen_fill(value: Any, name: str) -> np.ndarray:
+def convert_text_fill(value: Any, name: str) -> np.ndarray:
     """A schema fill value as the 0-d fill value of data type ``name`` (``ustring``/``string``).
 
     Raises:
@@ -86,7 +86,7 @@ def convert_vlen_fill(value: Any, name: str) -> np.ndarray:
         raise InvalidArgumentError(f"Invalid fill_value: {exc}") from None
 
 
-def encode_vlen_fill(value: np.ndarray, name: str) -> str:
+def encode_text_fill(value: np.ndarray, name: str) -> str:
     """The JSON of fill value ``value`` of data type ``name`` (``ustring``/``string``)."""
     scalar = value.reshape(())[()]
     return str(scalar) if name == "ustring" else base64.b64encode(bytes(scalar)).decode("ascii")
@@ -124,7 +124,6 @@ def vlen_values(values: Any, shape: tuple[int, ...]) -> np.ndarray:
     if flat.size != count:
         raise DataLossError(f"Chunk has {flat.size} elements, but should have {count}")
     return flat.reshape(shape)
-
 
 
 def fixed_length_text(array: np.ndarray, stored: np.dtype[Any]) -> np.ndarray:

@@ -16,14 +16,14 @@ raw bytes (as ``|V<record size>``), and each field is opened on its own
 (``"field"``, :mod:`..record_field`).
 
 ``"<U<n>"`` (or ``">U<n>"``) is NumPy's fixed-length text of ``n`` UTF-32
-characters, which zarr-python writes for arrays of NumPy strings; it opens as
-``ustring``.  ``"|O"`` is zarr-python's variable-length type: Python
-objects, which the first filter (the object codec) turns into bytes.  tensortrio reads and
-writes the two for text: ``vlen-utf8`` (``ustring``) and ``vlen-bytes``
-(``string``); until the filters are known an ``"|O"`` type is ``ustring``
-(:func:`with_object_codec` settles it).  tensorstore has no such types.
-Neither may be a field of a structured type.  Datetime types are rejected
-with a message saying so.
+characters, which zarr-python writes for arrays of NumPy strings; it opens
+as ``ustring``.  ``"|O"`` is zarr-python's variable-length type: Python
+objects, which the first filter (the object codec) turns into bytes.
+tensortrio knows two object codecs: ``vlen-utf8`` (``ustring``) and
+``vlen-bytes`` (``string``); until the filters are known an ``"|O"`` type
+is ``ustring`` (:func:`with_object_codec` settles it).  tensorstore has
+none of these types.  Neither may be a field of a structured type.
+Datetime types are rejected with a message saying so.
 """
 
 from __future__ import annotations

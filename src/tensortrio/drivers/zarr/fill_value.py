@@ -29,9 +29,9 @@ from ...schema.fill_value import decode_fill_integer, scalar_fill_value
 from ...schema.json_member import c_double
 from ..text_codec import (
     check_fixed_length_fill,
-    convert_vlen_fill,
-    decode_vlen_fill,
-    encode_vlen_fill,
+    convert_text_fill,
+    decode_text_fill,
+    encode_text_fill,
 )
 
 if TYPE_CHECKING:
@@ -95,9 +95,9 @@ def decode_fill_value(json: Any, dtype: ZarrDType) -> np.ndarray | None:
         return _decode_base64(json, dtype)
     kind = dtype.kind
     if kind == "O":
-        return decode_vlen_fill(json, dtype.name)
+        return decode_text_fill(json, dtype.name)
     if kind == "U":
-        return check_fixed_length_fill(decode_vlen_fill(json, dtype.name), dtype.stored)
+        return check_fixed_length_fill(decode_text_fill(json, dtype.name), dtype.stored)
     if kind == "f":
         return np.array(_decode_float(json), dtype=dtype.native)
     if kind in "iu":
@@ -130,7 +130,7 @@ def encode_fill_value(value: np.ndarray | None, dtype: ZarrDType) -> Any:
     kind = dtype.kind
     scalar = value.reshape(())[()]
     if kind in "OU":
-        return encode_vlen_fill(value, dtype.name)
+        return encode_text_fill(value, dtype.name)
     if kind == "f":
         return _encode_float(float(scalar))
     if kind == "c":
@@ -152,9 +152,9 @@ def convert_fill_value(value: Any, dtype: ZarrDType) -> np.ndarray:
         ValueError: not broadcastable, or not convertible to ``dtype``.
     """
     if dtype.kind == "O":
-        return convert_vlen_fill(value, dtype.name)
+        return convert_text_fill(value, dtype.name)
     if dtype.kind == "U":
-        return check_fixed_length_fill(convert_vlen_fill(value, dtype.name), dtype.stored)
+        return check_fixed_length_fill(convert_text_fill(value, dtype.name), dtype.stored)
     if not dtype.field_shape:
         return scalar_fill_value(value, dtype.native, dtype.name)
     array = np.asarray(value)

@@ -22,10 +22,10 @@ from ...schema.chunk_json import json_text
 from ...schema.fill_value import decode_fill_integer, scalar_fill_value
 from ..text_codec import (
     check_fixed_length_fill,
-    convert_vlen_fill,
-    decode_vlen_fill,
+    convert_text_fill,
+    decode_text_fill,
     empty_fill,
-    encode_vlen_fill,
+    encode_text_fill,
 )
 from .dtype import fixed_text_dtype, numpy_dtype, ts_name
 
@@ -91,7 +91,7 @@ def decode_fill_value(json: Any, name: str) -> np.ndarray:
     dtype = numpy_dtype(name)
     kind = _kind(name)
     if kind in "OU":
-        value = decode_vlen_fill(json, ts_name(name))
+        value = decode_text_fill(json, ts_name(name))
         fixed = fixed_text_dtype(name)
         return value if fixed is None else check_fixed_length_fill(value, fixed)
     if kind == "b":
@@ -121,7 +121,7 @@ def encode_fill_value(value: np.ndarray, name: str) -> Any:
     kind = _kind(name)
     scalar = value.reshape(())
     if kind in "OU":
-        return encode_vlen_fill(scalar, ts_name(name))
+        return encode_text_fill(scalar, ts_name(name))
     if kind == "b":
         return bool(scalar)
     if kind in "iu":
@@ -145,7 +145,7 @@ def convert_fill_value(value: Any, name: str) -> np.ndarray:
         ValueError: not a scalar, or not convertible.
     """
     if _kind(name) in "OU":
-        value = convert_vlen_fill(value, ts_name(name))
+        value = convert_text_fill(value, ts_name(name))
         fixed = fixed_text_dtype(name)
         return value if fixed is None else check_fixed_length_fill(value, fixed)
     return scalar_fill_value(value, numpy_dtype(name), name)
