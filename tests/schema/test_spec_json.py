@@ -188,6 +188,32 @@ def test_update_schema_keywords() -> None:
     assert spec.dtype == ts.uint8
 
 
+@pytest.mark.parametrize(
+    "updates",
+    [
+        [{"create": True}, {"open": True}],
+        [{"open": True}, {"create": True}],
+        [{"create": True, "open": True}, {"delete_existing": True}],
+        [{"create": True, "delete_existing": True}, {"open": True}],
+        [{"create": True, "delete_existing": True}, {"open_mode": "create"}],
+        [{"open": True}, {"assume_metadata": True}],
+        [{"create": True}, {"delete_existing": True, "open_mode": "open"}],
+    ],
+)
+def test_update_open_mode_replaces_as_tensorstore_does(updates: list[dict[str, Any]]) -> None:
+    # A mode with open or create replaces the spec's; modifiers alone are added to it.
+    zarr = {"driver": "zarr", "kvstore": "memory://"}
+    ours, theirs = ts.Spec(zarr), tensorstore.Spec(zarr)
+    for update in updates:
+        mode = update.pop("open_mode", None)
+        ours.update(**update, **({} if mode is None else {"open_mode": ts.OpenMode(**{mode: True})}))
+        theirs.update(
+            **update, **({} if mode is None else {"open_mode": tensorstore.OpenMode(**{mode: True})})
+        )
+    assert repr(ours.open_mode) == repr(theirs.open_mode)
+    assert ours.to_json() == theirs.to_json()
+
+
 def test_update_open_mode_only_sets_flags() -> None:
     spec = Spec(BASE)
     spec.update(open_mode=ts.OpenMode(open=True, create=True))

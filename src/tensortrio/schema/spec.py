@@ -436,7 +436,13 @@ def _spec_value(json: Any) -> SpecValue:
 
 
 def _open_mode_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
-    mode = OpenMode(**dict.fromkeys(value.open_mode, True))
+    """``value`` with the open mode this ``update`` call gives, as TensorStore applies it.
+
+    A mode that says ``open`` or ``create`` replaces the spec's mode (so an
+    earlier ``delete_existing`` does not survive ``open_mode=OpenMode(open=True)``);
+    modifiers alone (``delete_existing``, ``assume_metadata``, ...) are added to it.
+    """
+    mode = OpenMode()
     given = kwargs.get("open_mode")
     if given is not None:
         if not isinstance(given, OpenMode):
@@ -445,6 +451,8 @@ def _open_mode_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
     for flag in OPEN_MODE_FLAGS:
         if kwargs.get(flag):
             setattr(mode, flag, True)
+    if not (mode.open or mode.create):
+        mode = mode | OpenMode(**dict.fromkeys(value.open_mode, True))
     flags = tuple(mode.flags())
     if flags != value.open_mode and not value.driver.uses_kvstore:
         given_flags = {k: kwargs[k] for k in ("open_mode", *OPEN_MODE_FLAGS) if kwargs.get(k)}
