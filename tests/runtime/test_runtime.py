@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -368,6 +369,33 @@ def test_operation_callbacks_run_in_a_callback_thread_and_may_block() -> None:
     store[1].write(7).result(timeout=WAIT)
     assert store.read().result(timeout=WAIT).tolist() == [0, 7, 0, 0]
     release.set()
+
+
+async def test_awaiting_an_operation_returns_after_its_callbacks_ran() -> None:
+    """As in tensorstore, whose waiters are callbacks registered after the user's."""
+    gate_promise, gate = ts.Promise[None].new()
+    order: list[str] = []
+
+    async def op() -> None:
+        await gate
+
+    future = get_runtime().submit(op)
+
+    def slow_callback(f: ts.Future[None]) -> None:
+        time.sleep(0.05)  # the awaiter would run meanwhile if it were woken first
+        order.append("callback")
+
+    future.add_done_callback(slow_callback)
+
+    async def awaiter() -> None:
+        await future
+        order.append("awaiter")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(awaiter)
+        await trio.testing.wait_all_tasks_blocked()
+        gate_promise.set_result(None)
+    assert order == ["callback", "awaiter"]
 
 
 def test_service_nursery_only_on_runtime_thread() -> None:

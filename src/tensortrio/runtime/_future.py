@@ -296,7 +296,9 @@ class Future(Generic[T]):
         A pending future's callbacks run in the thread that completes it, or,
         when that is the runtime's (every operation's), in one of tensortrio's
         callback threads: never where they could stall other operations, so
-        they may block and make synchronous tensortrio calls. An exception one
+        they may block and make synchronous tensortrio calls. As in
+        tensorstore, ``result()`` and ``await`` waiting for the future return
+        once its callbacks have run. An exception one
         raises is logged and does not affect other callbacks. A done future's
         runs here, in the caller's thread, and what it raises reaches the
         caller (as in tensorstore).
@@ -376,12 +378,7 @@ class Future(Generic[T]):
             self._wakers = self._callbacks = self._canceller = None
         if canceller is not None and state == _CANCELLED:
             canceller()
-        if wakers is not None:
-            for wake in wakers:
-                try:
-                    wake()
-                except Exception:  # a waiter in a broken state must not strand the others
-                    logger.exception("Failed to wake a waiter of %r", self)
+        on_runtime = False
         if callbacks is not None:
             on_runtime = in_runtime_thread()
             if on_runtime:
@@ -390,11 +387,32 @@ class Future(Generic[T]):
                 callbacks = [cb for cb in callbacks if isinstance(cb, _Inline)]
                 if deferred:
                     try:
-                        _callback_executor().submit(self._run_callbacks, deferred, True)
+                        # Those waiting for the result wake once the callbacks have run,
+                        # as in tensorstore (its waiters are callbacks registered later).
+                        _callback_executor().submit(self._run_deferred, deferred, wakers)
+                        wakers = None
                     except RuntimeError:  # the interpreter is exiting: no new threads
                         callbacks += deferred
+        self._wake(wakers)
+        if callbacks is not None:
             self._run_callbacks(callbacks, on_runtime)
         return True
+
+    def _wake(self, wakers: list[Callable[[], object]] | None) -> None:
+        for wake in wakers or ():
+            try:
+                wake()
+            except Exception:  # a waiter in a broken state must not strand the others
+                logger.exception("Failed to wake a waiter of %r", self)
+
+    def _run_deferred(
+        self, callbacks: list[Callable[[Future[T]], object]], wakers: list[Callable[[], object]] | None
+    ) -> None:
+        """In a callback thread: ``callbacks``, then wake ``wakers``."""
+        try:
+            self._run_callbacks(callbacks, True)
+        finally:
+            self._wake(wakers)
 
     def _set_result(self, value: T) -> bool:
         return self._finish(_RESULT, value)
