@@ -220,3 +220,26 @@ def test_an_array_store_has_no_url(lib: str) -> None:
     module = pytest.importorskip(lib)
     with pytest.raises(NotImplementedError):
         module.array(np.arange(3)).url
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda a, ts_: a,
+        lambda a, ts_: a[1],
+        lambda a, ts_: a[1:3, ::2],
+        lambda a, ts_: a[ts_.d[0].translate_by[5]][6:8],
+        lambda a, ts_: a[ts_.d[:].label["x", "y"]][:, 2],
+        lambda a, ts_: a.vindex[[0, 2], [1, 3]],
+        lambda a, ts_: a.T,
+        lambda a, ts_: a[..., np.newaxis],
+        lambda a, ts_: a[ts_.d[0].mark_bounds_implicit[True]],
+    ],
+)
+def test_a_views_spec_holds_the_views_data_as_tensorstores_does(view: Any) -> None:
+    data = np.arange(12, dtype=np.int32).reshape(3, 4)
+    ours = view(ts.array(data), ts)
+    theirs = view(tensorstore.array(data), tensorstore)
+    assert ours.spec().to_json() == theirs.spec().to_json()
+    assert repr(ours) == repr(theirs)
+    np.testing.assert_array_equal(ts.open(ours.spec()).result().read().result(), ours.read().result())

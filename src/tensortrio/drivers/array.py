@@ -20,7 +20,8 @@ import numpy as np
 from ..errors import InvalidArgumentError, OutOfRangeError, UnimplementedError
 from ..index import IndexDomain
 from ..index.apply import output_indices, transform_array
-from ..index.output_map import OutputIndexMethod
+from ..index.output_map import OutputIndexMap, OutputIndexMethod
+from ..index.transform import IndexTransform
 from ..schema.chunk_grid import format_vector
 from ..schema.chunk_json import json_text
 from ..schema.fill_value import json_array_shape
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..actors.transaction import TransactionState
-    from ..index import IndexTransform
     from ..runtime import Promise
     from ..schema.context import Context
     from ..schema.dtype import dtype as DType
@@ -107,6 +107,27 @@ class ArrayDriver(Driver):
             "dtype": self.element_dtype.name,
         }
 
+    def spec_view(
+        self, transform: IndexTransform, members: dict[str, Any]
+    ) -> tuple[dict[str, Any], IndexTransform]:
+        """The view's own data, as TensorStore's array spec shows it.
+
+        The array holds the elements the view selects, one dimension per
+        input dimension an output map uses (a new axis of size 1 adds none);
+        the transform maps the view's domain onto it (its origin moved to 0).
+        """
+        try:
+            _check_constant_maps(transform, self.data.shape)
+            data = transform_array(transform, self.data)
+        except (InvalidArgumentError, IndexError):
+            return members, transform  # a view outside the array: shown as it is
+        used = _used_input_dims(transform)
+        data = data[tuple(slice(None) if d in used else 0 for d in range(transform.input_rank))]
+        origin = transform.domain.inclusive_min
+        output = [OutputIndexMap(input_dimension=d, offset=-origin[d]) for d in sorted(used)]
+        view = {**members, "array": array_json(np.ascontiguousarray(data))}
+        return view, IndexTransform(transform.domain, output=output)
+
     def context_json(self) -> dict[str, Any]:
         return {"data_copy_concurrency": self.data_copy_concurrency.to_json()}
 
@@ -155,6 +176,25 @@ class ArrayDriver(Driver):
         raise UnimplementedError(
             "array: Resize not supported (an in-memory array has a fixed shape)"
         )
+
+
+def _used_input_dims(transform: IndexTransform) -> set[int]:
+    """The input dimensions some output map depends on (all of them when one is empty)."""
+    if transform.domain.size == 0:
+        return set(range(transform.input_rank))
+    used: set[int] = set()
+    for output_map in transform.output:
+        if output_map.method == OutputIndexMethod.single_input_dimension:
+            assert output_map.input_dimension is not None
+            used.add(output_map.input_dimension)
+        elif output_map.method == OutputIndexMethod.array:
+            index_array = np.asarray(output_map.index_array)
+            used.update(
+                d
+                for d in range(index_array.ndim)
+                if index_array.shape[d] > 1 and index_array.strides[d] != 0
+            )
+    return used
 
 
 def _check_constant_maps(transform: IndexTransform, shape: tuple[int, ...]) -> None:

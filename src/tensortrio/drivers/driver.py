@@ -132,6 +132,15 @@ class Driver(abc.ABC):
         what can be read back from stored metadata.
         """
 
+    def spec_view(
+        self, transform: IndexTransform, members: dict[str, Any]
+    ) -> tuple[dict[str, Any], IndexTransform]:
+        """The members and transform a spec of the view ``transform`` shows (as they are, here).
+
+        A driver whose spec holds its data (``array``) gives the view's data instead.
+        """
+        return members, transform
+
     @abc.abstractmethod
     def context_json(self) -> dict[str, Any]:
         """The context resources the driver uses, as a ``"context"`` member."""

@@ -380,8 +380,9 @@ class TensorStore(DimExpressionShortcuts):
     # --- spec and repr
 
     def _json(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
-        out = self._driver.spec_members(minimal=minimal, unbind_context=unbind_context)
-        out["transform"] = self._spec_transform().to_json()
+        members = self._driver.spec_members(minimal=minimal, unbind_context=unbind_context)
+        out, transform = self._driver.spec_view(self._spec_transform(), members)
+        out["transform"] = transform.to_json()
         if unbind_context:
             out["context"] = self._driver.context_json()
         return dict(sorted(out.items()))
