@@ -227,3 +227,67 @@ def test_fixed_length_text_longer_than_the_type_is_refused(tmp_path: Path) -> No
     np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], np.array(["é", "ab", "ab"]))
     with pytest.raises(InvalidArgumentError, match=r'.*Text "abc" has 3 characters'):
         ts.open(_spec(tmp_path / "b", dtype="<U2", fill_value="abc"), create=True, shape=[3]).result()
+
+
+@pytest.mark.parametrize(("dtype", "value"), [(ts.ustring, "x"), (ts.string, b"x")])
+def test_a_scalar_fills_a_one_element_chunk(tmp_path: Path, dtype: ts.dtype, value: Any) -> None:
+    store = ts.open(
+        _spec(tmp_path), create=True, dtype=dtype, shape=[2], chunk_layout=ts.ChunkLayout(chunk_shape=[1])
+    ).result()
+    store[0] = value
+    store[1:2] = value  # a broadcast (read-only) source
+    assert store.read().result().tolist() == [value, value]
+    rank0 = ts.open(_spec(tmp_path / "r0"), create=True, dtype=dtype, shape=[]).result()
+    rank0[...] = value
+    assert rank0.read().result() == value
+
+
+def test_one_character_text_and_the_null_fill_value(tmp_path: Path) -> None:
+    zarr.create_array(tmp_path / "a", shape=(2,), dtype="<U1", zarr_format=2)
+    store = ts.open(_spec(tmp_path / "a")).result()
+    store[0] = "é"
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "a")[:], np.array(["é", ""]))
+    # No fill value (null): unwritten text reads as "", as zarr-python reads it.
+    created = ts.open(_spec(tmp_path / "b", dtype="<U3"), create=True, dtype=ts.ustring, shape=[2]).result()
+    assert _zarray(tmp_path / "b")["fill_value"] is None
+    assert created.read().result().tolist() == ["", ""]
+
+
+def test_too_long_text_is_refused_before_any_chunk_changes(tmp_path: Path) -> None:
+    store = ts.open(
+        _spec(tmp_path, dtype="<U2"), create=True, shape=[4], fill_value="",
+        chunk_layout=ts.ChunkLayout(chunk_shape=[2]),
+    ).result()
+    with pytest.raises(InvalidArgumentError, match=r'^Text "toolong" has 7 characters'):
+        store.write(["ok", "ok", "ok", "toolong"])
+    assert store.read().result().tolist() == ["", "", "", ""]
+    assert _chunks(tmp_path) == []
+
+
+@pytest.mark.parametrize("fill", ["a\0", "\0"])
+def test_fill_values_ending_in_nul_are_recognised(tmp_path: Path, fill: str) -> None:
+    store = ts.open(
+        _spec(tmp_path), create=True, dtype=ts.ustring, shape=[4], fill_value=fill,
+        chunk_layout=ts.ChunkLayout(chunk_shape=[2]),
+    ).result()
+    store[1] = "x"
+    assert _chunks(tmp_path) == ["0"]
+    store[...] = fill
+    assert _chunks(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({"filters": [{"id": "vlen-utf8"}]}, r'.*filter "vlen-utf8" encodes the objects of zarr dtype "\|O", not "<i4"$'),
+        (
+            {"dtype": "|O", "filters": [{"id": "vlen-bytes"}, {"id": "vlen-utf8"}]},
+            r'.*zarr dtype "\|O" takes one object codec, but the filters have 2: \["vlen-bytes","vlen-utf8"\]$',
+        ),
+    ],
+)
+def test_object_codecs_only_for_one_object_type(tmp_path: Path, metadata: dict[str, Any], message: str) -> None:
+    dtype = ts.string if "dtype" in metadata else ts.int32
+    with pytest.raises(InvalidArgumentError, match=message):
+        ts.open(_spec(tmp_path, **metadata), create=True, dtype=dtype, shape=[2]).result()
+    assert not (tmp_path / ".zarray").exists()

@@ -206,3 +206,43 @@ def test_creates_sharded_big_endian_fixed_length_text(tmp_path: Path) -> None:
 def test_unsupported_data_type_objects_are_named(tmp_path: Path, data_type: Any) -> None:
     with pytest.raises(ValueError, match=r'.*"data_type": Unsupported zarr v3 data type: \{"name":'):
         ts.open(_spec(tmp_path, data_type=data_type), create=True, shape=[4]).result()
+
+
+@pytest.mark.parametrize("inner", [[], [{"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": 4, "blocksize": 0}}]])
+def test_sharded_fixed_length_text(tmp_path: Path, inner: list[Any]) -> None:
+    little = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    codecs = [
+        {
+            "name": "sharding_indexed",
+            "configuration": {"chunk_shape": [1], "codecs": little + inner, "index_codecs": little},
+        }
+    ]
+    data_type = {"name": "fixed_length_utf32", "configuration": {"length_bytes": 8}}
+    store = ts.open(_spec(tmp_path, data_type=data_type, codecs=codecs), create=True, shape=[4]).result()
+    for value in (["a", "b", "c", "d"], "z", np.array(["q", "r", "s", "t"])):
+        store[...] = value
+        expected = np.broadcast_to(np.asarray(value), (4,))
+        np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], expected)
+        np.testing.assert_array_equal(store[1:3].read().result(), expected[1:3].astype(object))
+    with pytest.raises(ValueError, match=r'^Text "toolong" has 7 characters, but the data type holds at most 2$'):
+        store[...] = ["ok", "ok", "ok", "toolong"]
+    np.testing.assert_array_equal(zarr.open_array(tmp_path)[:], np.array(["q", "r", "s", "t"]))
+
+
+def test_one_character_fixed_text_and_sharded_text_fill_deletion(tmp_path: Path) -> None:
+    zarr.create_array(tmp_path / "a", shape=(2,), dtype="<U1", zarr_format=3)
+    store = ts.open(_spec(tmp_path / "a")).result()
+    store[0] = "é"
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "a")[:], np.array(["é", ""]))
+    sharded = ts.open(
+        _spec(tmp_path / "b"),
+        create=True,
+        dtype=ts.string,
+        shape=[4],
+        fill_value=b"\0",
+        chunk_layout=ts.ChunkLayout(read_chunk_shape=[2], write_chunk_shape=[4]),
+    ).result()
+    sharded[1] = b"x"
+    assert (tmp_path / "b" / "c" / "0").exists()
+    sharded[...] = b"\0"
+    assert not (tmp_path / "b" / "c" / "0").exists()

@@ -81,7 +81,11 @@ def source_view(
     copying it into a chunk buffer first would copy it twice. None when only a
     copy gives it the chunk's shape (the caller then copies).
     """
-    part = source[selection.array_selection]
+    picked: Any = source[selection.array_selection]
+    # Every index an integer, into an object array, picks the element itself: take a 0-d view.
+    part: NDArray[Any] = (
+        picked if isinstance(picked, np.ndarray) else source[(*selection.array_selection, Ellipsis)]
+    )
     if selection.chunk_axes is not None:
         part = np.transpose(part, np.argsort(selection.chunk_axes))
     if part.shape == chunk_shape:

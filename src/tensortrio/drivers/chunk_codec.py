@@ -52,6 +52,9 @@ class ChunkCodec(Protocol):
       stores_every_chunk: optional, default False: true when the array has no
         fill value (zarr v2's null), so that no chunk is dropped as equal to it
         (as TensorStore: every written chunk is stored).
+      check_values: optional: ``check_values(array)`` raises ValueError for values
+        the stored data type cannot hold (fixed-length text too long), so that
+        a write is refused before any chunk changes.
       inline_codec_bytes: codec work for chunks whose decoded size is below this
         many bytes runs inline on the runtime thread (a thread hop costs about
         100 µs, more than decoding a small chunk); larger chunks are decoded and

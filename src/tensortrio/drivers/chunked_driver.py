@@ -305,6 +305,12 @@ class ChunkedDriver(Driver):
     def numpy_dtype(self) -> np.dtype[Any]:
         return self.codec.dtype
 
+    def check_source(self, source: np.ndarray) -> None:
+        """The codec's ``check_values``, if it has one (fixed-length text: the lengths)."""
+        check = getattr(self.codec, "check_values", None)
+        if check is not None:
+            check(source)
+
     @property
     def codec(self) -> ChunkCodec:
         """The chunk codec of the current metadata."""

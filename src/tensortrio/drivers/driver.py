@@ -132,6 +132,16 @@ class Driver(abc.ABC):
         what can be read back from stored metadata.
         """
 
+    def check_source(self, source: np.ndarray) -> None:
+        """Refuse values the stored data type cannot hold, before anything is written.
+
+        The default refuses none (the data type's conversion already did).
+
+        Raises:
+            ValueError: a value the stored type cannot hold (fixed-length text too long).
+        """
+        del source  # nothing to refuse here
+
     def spec_view(
         self, transform: IndexTransform, members: dict[str, Any]
     ) -> tuple[dict[str, Any], IndexTransform]:

@@ -584,6 +584,7 @@ class TensorStore(DimExpressionShortcuts):
             numpy_dtype = self._driver.numpy_dtype
             name = self.dtype.name if numpy_dtype.kind == "O" else None
             array = convert_source(source, numpy_dtype, self._transform.input_rank, name)
+            self._driver.check_source(array)
         except BaseException:
             if self._transaction is not None:
                 self._transaction.state.end_op()

@@ -95,6 +95,8 @@ def encode_text_fill(value: np.ndarray, name: str) -> str:
 def encode_vlen(array: np.ndarray, name: str) -> bytes:
     """The elements of ``array`` (an object array of ``name`` values), in C order, encoded."""
     flat = np.ascontiguousarray(array).reshape(-1)
+    if not flat.flags.writeable:
+        flat = flat.copy()  # numcodecs' encoders take only writable buffers (a broadcast is not)
     return bytes(_NUMCODECS[name].encode(flat))
 
 
@@ -133,13 +135,16 @@ def fixed_length_text(array: np.ndarray, stored: np.dtype[Any]) -> np.ndarray:
         ValueError: an element longer than ``n`` characters (NumPy would cut it short).
     """
     limit = stored.itemsize // 4
-    text = np.asarray(array, dtype=str)  # as wide as the longest element
+    text = np.asarray(array, dtype=str)  # at least as wide as the longest element
     if text.dtype.itemsize // 4 > limit:
-        long = next(v for v in array.reshape(-1) if len(v) > limit)
-        raise InvalidArgumentError(
-            f"Text {json_text(long)} has {len(long)} characters, but the data type "
-            f"holds at most {limit}"
-        )
+        lengths = np.char.str_len(text)
+        longest = int(lengths.argmax())
+        if lengths.reshape(-1)[longest] > limit:
+            long = str(text.reshape(-1)[longest])
+            raise InvalidArgumentError(
+                f"Text {json_text(long)} has {len(long)} characters, but the data type "
+                f"holds at most {limit}"
+            )
     return np.ascontiguousarray(text.astype(stored))
 
 

@@ -85,6 +85,11 @@ class ZarrChunkCodec:
         axes = (*range(outer - 1, -1, -1), *range(outer, len(self.chunk_shape)))
         object.__setattr__(self, "_order_axes", axes)
 
+    def check_values(self, values: np.ndarray) -> None:
+        """Refuse text longer than a fixed-length text type (``<U<n>``) holds (see ``ChunkCodec``)."""
+        if self.stored_dtype.kind == "U":
+            fixed_length_text(values, self.stored_dtype)
+
     def chunk_key(self, cell: tuple[int, ...]) -> str:
         """``"i.j.k"`` (or ``"i/j/k"``); ``"0"`` for a rank-0 array.
 
@@ -224,8 +229,9 @@ class ZarrChunkCodec:
             return array_value(array, owned=owned)  # one copy at most, from any layout
         if self.compressor_id == "blosc" and not self.filters:
             return self._compress_blosc(array.view(self._buffer_dtype), transient)
-        if not array.flags.c_contiguous:
-            array = np.ascontiguousarray(array)
+        if not array.flags.c_contiguous or (self.filters and not array.flags.writeable):
+            # (numcodecs' vlen filters take only writable buffers; a broadcast source is not.)
+            array = np.array(array, order="C")
         buffer: Any = array.view(self._buffer_dtype)
         for codec in self.filters:
             buffer = codec.encode(buffer)
@@ -274,7 +280,7 @@ def chunk_codec_for(metadata: ZarrMetadata) -> ZarrChunkCodec:
     dtype = metadata.dtype
     if metadata.fill_value is not None:
         fill = metadata.fill_value.astype(dtype.native)
-    elif dtype.kind == "O":
+    elif dtype.native.kind == "O":  # text or bytes: empty
         fill = empty_fill(dtype.name)
     else:
         fill = np.zeros((), dtype=dtype.native)

@@ -317,14 +317,27 @@ def object_codec(dtype: ZarrDType) -> dict[str, Any]:
 def with_object_codec(dtype: ZarrDType, filter_ids: tuple[str, ...] | None) -> ZarrDType:
     """``dtype``, whose elements an ``"|O"`` type takes from its first filter (the object codec).
 
-    Other types are returned as they are.
+    Other types are returned as they are, and must have no object codec.
 
     Raises:
-        ValueError: an ``"|O"`` type whose first filter is not ``vlen-utf8`` or ``vlen-bytes``.
+        ValueError: an ``"|O"`` type whose first filter is not ``vlen-utf8`` or
+            ``vlen-bytes``, or that has a second object codec; an object codec
+            for another type.
     """
+    codecs = [f for f in filter_ids or () if f in VLEN_CODECS]
     if dtype.kind != "O":
+        if codecs:
+            raise InvalidArgumentError(
+                f'filter {json_text(codecs[0])} encodes the objects of zarr dtype "|O", not '
+                f"{json_text(dtype.to_json())}"
+            )
         return dtype
     first = filter_ids[0] if filter_ids else None
+    if len(codecs) > 1:
+        raise InvalidArgumentError(
+            f'zarr dtype "|O" takes one object codec, but the filters have {len(codecs)}: '
+            f"{json_text(codecs)}"
+        )
     if first not in VLEN_CODECS:
         raise InvalidArgumentError(
             'zarr dtype "|O" needs an object codec as its first filter: "vlen-utf8" (text) or '

@@ -181,6 +181,8 @@ def parse_zarr_metadata(json: Any) -> ZarrMetadata:
     if "filters" not in json:
         raise member_error("filters", _missing("null or array"))
     filters = parse_member(json, "filters", parse_filters, None)
+    if dtype.kind != "O":
+        _resolve_object_dtype(dtype, filters)  # no object codec for other types
     separator = parse_member(json, "dimension_separator", _separator, None)
     return ZarrMetadata(
         shape=shape,

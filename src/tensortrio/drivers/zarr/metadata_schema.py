@@ -204,6 +204,8 @@ def create_metadata(schema: Schema, members: ZarrSpecMembers) -> ZarrMetadata:
     compressor, filters = _choose_compressor(members, constraints.codec)
     if dtype.kind == "O":
         dtype, filters = _object_filters(dtype, filters, constraints)
+    else:
+        with_object_codec(dtype, tuple(f.id for f in filters or ()))  # refuses object codecs
     metadata = ZarrMetadata(
         shape=tuple(domain.shape)[:rank],
         chunks=tuple(chosen)[:rank],

@@ -16,7 +16,9 @@ import attrs
 from ...errors import InvalidArgumentError
 from ..chunk_codec import inline_codec_threshold
 from ..kvstore.value_buffer import join_values
+from ..text_codec import fixed_length_text
 from .codecs import BytesCodec, ShardingCodec
+from .dtype import fixed_text_dtype
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,6 +40,12 @@ class Zarr3ChunkCodec:
     inline_codec_bytes: int
     codecs: CodecChain
     key_encoding: ChunkKeyEncoding
+
+    def check_values(self, values: np.ndarray) -> None:
+        """Refuse text longer than ``fixed_length_utf32`` holds (see ``ChunkCodec``)."""
+        text = fixed_text_dtype(self.codecs.infos[0].data_type)
+        if text is not None:
+            fixed_length_text(values, text)
 
     def chunk_key(self, cell: tuple[int, ...]) -> str:
         """``"c/i/j"`` (default encoding) or ``"i.j"`` (v2), per ``chunk_key_encoding``."""

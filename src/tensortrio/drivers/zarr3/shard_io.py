@@ -700,7 +700,8 @@ def _inner_blosc(layout: ShardLayout) -> BloscCodec | None:
     inner = layout.inner
     codec = inner.array_to_bytes
     if (
-        inner.array_to_array
+        layout.info.dtype.kind == "O"  # text: its bytes are a conversion, not the elements'
+        or inner.array_to_array
         or len(inner.bytes_to_bytes) != 1
         or not isinstance(codec, BytesCodec)
         or (codec.endian is not None and codec.endian != sys.byteorder)

@@ -357,11 +357,15 @@ def encode_shard(layout: ShardLayout, array: np.ndarray) -> Value:
 
 
 def raw_inner_chunks(layout: ShardLayout) -> bool:
-    """Whether inner chunks are stored as plain native-order element bytes (the fast path)."""
+    """Whether inner chunks are stored as plain native-order element bytes (the fast path).
+
+    Never for elements held as Python objects (text), whose bytes are a conversion.
+    """
     inner = layout.inner
     codec = inner.array_to_bytes
     return (
-        not inner.array_to_array
+        layout.info.dtype.kind != "O"
+        and not inner.array_to_array
         and not inner.bytes_to_bytes
         and isinstance(codec, BytesCodec)
         and (codec.endian is None or codec.endian == sys.byteorder)
