@@ -291,3 +291,13 @@ def test_object_codecs_only_for_one_object_type(tmp_path: Path, metadata: dict[s
     with pytest.raises(InvalidArgumentError, match=message):
         ts.open(_spec(tmp_path, **metadata), create=True, dtype=dtype, shape=[2]).result()
     assert not (tmp_path / ".zarray").exists()
+
+
+@pytest.mark.parametrize("fill", ["", "f"])
+def test_rank_0_text(tmp_path: Path, fill: str) -> None:
+    store = ts.open(_spec(tmp_path), create=True, dtype=ts.ustring, shape=[], fill_value=fill).result()
+    store[...] = "x"
+    assert _chunks(tmp_path) == ["0"]
+    store[...] = fill
+    assert _chunks(tmp_path) == []
+    assert store.read().result() == fill

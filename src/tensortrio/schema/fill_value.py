@@ -90,7 +90,7 @@ def all_equal_fill(array: np.ndarray[Any, Any], fill: np.ndarray[Any, Any]) -> b
     if array.dtype.kind == "O":
         # Python objects (text, bytes), compared as objects: against a bare ``str``,
         # NumPy would compare NumPy strings, which drop trailing NULs.
-        return bool(np.equal(array, fill, dtype=object).all())
+        return bool(np.all(np.equal(array, fill, dtype=object)))
     pairs = tuple(zip(_bit_parts(array), _bit_parts(fill), strict=True))
     first = (0,) * (array.ndim - fill.ndim)
     if fill.ndim:
@@ -118,7 +118,7 @@ def all_equal_fill_along(
     comparison array.
     """
     if array.dtype.kind == "O":
-        return np.asarray(np.equal(array, fill, dtype=object).all(axis=axis), np.bool_)
+        return np.asarray(np.all(np.equal(array, fill, dtype=object), axis=axis), np.bool_)
     equal: Any = True
     for part, fill_part in zip(_bit_parts(array), _bit_parts(fill), strict=True):
         if not fill_part.any():
