@@ -79,9 +79,43 @@ def test_spec_is_a_value() -> None:
     assert spec == ts.KvStore.Spec({"driver": "memory", "path": "a/"})
     assert spec != ts.KvStore.Spec("memory://b/")
     assert pickle.loads(pickle.dumps(spec)) == spec
-    assert spec.copy() is spec
+    assert spec.copy() == spec
+    assert spec.copy() is not spec
     assert spec.base is None
     assert type(spec).__qualname__ == "KvStore.Spec"
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_path_is_settable_and_copies_are_apart(library: str) -> None:
+    lib: Any = ts if library == "tensortrio" else tensorstore
+    spec = lib.KvStore.Spec({"driver": "file", "path": "/tmp/data/"})
+    spec.path = "/tmp/data/abc/"
+    other = spec.copy()
+    other.path = "/tmp/other/"
+    assert (spec.path, other.path) == ("/tmp/data/abc/", "/tmp/other/")
+    with pytest.raises(TypeError, match=r"unhashable"):
+        hash(spec)
+    outer = lib.Spec({"driver": "zarr", "kvstore": {"driver": "memory", "path": "a/"}})
+    taken = outer.kvstore
+    taken.path = "b/"
+    assert outer.kvstore.path == "a/"
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_update_strip_context_and_context_binding(library: str) -> None:
+    lib: Any = ts if library == "tensortrio" else tensorstore
+    spec = lib.KvStore.Spec(
+        {"driver": "file", "path": "/tmp/x/", "context": {"file_io_concurrency": {"limit": 3}}}
+    )
+    spec.update(strip_context=True)
+    assert spec.to_json() == {"driver": "file", "path": "/tmp/x/"}
+    memory = lib.KvStore.Spec({"driver": "memory", "path": "a/"})
+    memory.update(context=lib.Context())
+    # Bound to one context: every open of it reaches the same memory store.
+    lib.KvStore.open(memory).result().write(b"k", b"v").result()
+    assert lib.KvStore.open(memory).result().read(b"k").result().value == b"v"
+    memory.update(strip_context=True)
+    assert lib.KvStore.open(memory).result().read(b"k").result().state == "missing"
 
 
 BAD_SPECS = [

@@ -745,7 +745,7 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         if kvstore is None:
             base = self.base
             return None if base is None else base.kvstore
-        return kvstore
+        return kvstore.copy()  # the caller may change it; this spec does not
 
     @property
     def open_mode(self) -> OpenMode:

@@ -38,7 +38,7 @@ def _as_path_text(value: object, what: str) -> str:
     raise TypeError(f"{what} must be str or bytes, got {type(value).__name__}: {value!r}")
 
 
-@attrs.frozen(init=False, repr=False, eq=False)
+@attrs.define(init=False, repr=False, eq=False, on_setattr=attrs.setters.NO_OP)
 class KvStoreSpec:
     """Parsed representation of a JSON key-value store specification.
 
@@ -87,9 +87,9 @@ class KvStoreSpec:
 
     @classmethod
     def from_json(cls, json: Any) -> KvStoreSpec:
-        """Parse a spec from its JSON object, a URL string, or return a ``KvStoreSpec`` as is."""
+        """Parse a spec from its JSON object or a URL string, or copy a ``KvStoreSpec``."""
         if isinstance(json, KvStoreSpec):
-            return json
+            return json.copy()  # the caller may change the one it holds
         if isinstance(json, str):
             return parse_url(json)
         if not isinstance(json, dict):
@@ -153,23 +153,64 @@ class KvStoreSpec:
         text = _as_path_text(component, "KvStore.Spec / component")
         return self.with_path(join_path_component(self.path, text))
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # As in TensorStore, ``path`` may be set; nothing else.
+        if name != "path":
+            raise attrs.exceptions.FrozenInstanceError
+        text = _as_path_text(value, "KvStore.Spec.path")
+        object.__setattr__(self, "path", self.driver_spec.normalize_path(text))
+
+    def update(
+        self,
+        *,
+        context: Any = None,
+        unbind_context: bool | None = None,
+        strip_context: bool | None = None,
+    ) -> None:
+        """Modify this spec's context binding in place, as ``KvStore.Spec.update`` does.
+
+        ``strip_context`` drops the ``context`` member and any binding (default
+        resources then); ``unbind_context`` leaves the binding's resources as
+        JSON (:meth:`KvStore.spec` with ``unbind_context`` shows them);
+        ``context`` binds the spec to that ``ts.Context`` unless it is bound
+        already: opening it then uses that context's resources (shared memory
+        stores, concurrency limits).
+
+        Raises:
+            TypeError: ``context`` is not a ``ts.Context``.
+        """
+        from ...schema.context import Context
+
+        if context is not None and not isinstance(context, Context):
+            raise TypeError(f"context must be a ts.Context, got {context!r}")
+        if strip_context:
+            object.__setattr__(self, "driver_spec", self.driver_spec.strip_context())
+            object.__setattr__(self, "context", None)
+            object.__setattr__(self, "bound_context", None)
+            return
+        if unbind_context:
+            object.__setattr__(self, "bound_context", None)
+        if context is not None and self.bound_context is None:
+            object.__setattr__(self, "bound_context", context)
+
     def copy(self) -> KvStoreSpec:
-        """Returns a copy (specs are immutable: this is ``self``)."""
-        return self
+        """Returns a copy, which changes apart from this spec."""
+        return KvStoreSpec.from_parts(
+            self.driver_spec, self.path, copy.deepcopy(self.context), self.bound_context
+        )
 
     def __copy__(self) -> KvStoreSpec:
-        return self
+        return self.copy()
 
     def __deepcopy__(self, memo: object) -> KvStoreSpec:
-        return self
+        return self.copy()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KvStoreSpec):
             return NotImplemented
         return self.bound_context is other.bound_context and self.to_json() == other.to_json()
 
-    def __hash__(self) -> int:
-        return hash(repr(self))
+    __hash__ = None  # type: ignore[assignment]  # it changes (``path``, ``update``), as TensorStore's
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (KvStoreSpec, (self.to_json(),))
