@@ -6,10 +6,12 @@ import threading
 from typing import Any
 
 import attrs
+import numpy as np
 import pytest
 import trio
 
 from tensortrio.actors.cache_pool import CachePool
+from tensortrio.actors.chunk_entry import _held_nbytes
 from tensortrio.actors.worker_batch import PARALLEL_JOB_BYTES, STREAM_BYTES, run_jobs, run_map
 from tensortrio.runtime import WorkerLanes
 
@@ -236,3 +238,14 @@ async def test_small_jobs_share_one_hop_and_large_ones_split_over_the_tokens() -
 
     out = await run_jobs([large, large], [PARALLEL_JOB_BYTES] * 2, limiter=limiter, inline_bytes=0)
     assert len(set(out)) == 2
+
+
+def test_text_chunks_count_their_strings() -> None:
+    # The cache pool's limit bounds memory only if a chunk of text counts its strings,
+    # not just the 8-byte references NumPy's nbytes gives.
+    long_text = np.full(1000, "x" * 10_000, dtype=object)
+    assert _held_nbytes(long_text) >= 1000 * 10_000
+    assert _held_nbytes(long_text[::7]) >= long_text[::7].size * 10_000
+    numbers = np.zeros(1000, np.int64)
+    assert _held_nbytes(numbers) == numbers.nbytes
+    assert _held_nbytes(np.empty(0, object)) == 0

@@ -22,7 +22,8 @@ State:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
@@ -39,6 +40,22 @@ if TYPE_CHECKING:
     from ..index.partition import ChunkCellSelection
 
 __all__ = ["ChunkEntry", "WriteTicket", "WritebackSnapshot"]
+
+_OBJECT_SAMPLES: Final = 64
+
+
+def _held_nbytes(array: NDArray[Any]) -> int:
+    """The memory ``array`` holds: its buffer, and for Python objects (text) the objects too.
+
+    Objects are sized from an even sample of at most 64 of them, so that the
+    cache pool's accounting of a chunk of text costs no pass over it.
+    """
+    nbytes = array.nbytes
+    if array.dtype.kind != "O" or array.size == 0:
+        return nbytes
+    step = max(1, array.size // _OBJECT_SAMPLES)
+    sample = array.flat[np.arange(0, array.size, step)[:_OBJECT_SAMPLES]]
+    return nbytes + sum(map(sys.getsizeof, sample)) * array.size // len(sample)
 
 
 @attrs.define(eq=False)
@@ -128,7 +145,7 @@ class WritebackSnapshot:
             borrowed.release()
 
     def nbytes(self) -> int:
-        return self.pending.nbytes + (0 if self.mask is None else self.mask.nbytes)
+        return _held_nbytes(self.pending) + (0 if self.mask is None else self.mask.nbytes)
 
     def finish(self, error: BaseException | None) -> None:
         """The writeback of these writes ended (``error``: it failed); tell their writers."""
@@ -317,14 +334,14 @@ class ChunkEntry:
     # --- pool hooks
 
     def held_bytes(self) -> int:
-        held = 0 if self.data is None else self.data.nbytes
+        held = 0 if self.data is None else _held_nbytes(self.data)
         if self.pending is not None:
-            held += self.pending.nbytes
+            held += _held_nbytes(self.pending)
             if self.mask is not None:
                 held += self.mask.nbytes
         writeback = self.writeback
         if writeback is not None:
-            held += writeback.pending.nbytes
+            held += _held_nbytes(writeback.pending)
             if writeback.mask is not None:
                 held += writeback.mask.nbytes
         if held or self.missing or self.busy or self.users:
