@@ -366,7 +366,9 @@ def _check_rectangular(json: Any) -> None:
     visit(json, ())
 
 
-def _members_schema(members: dict[str, Any]) -> SchemaConstraints:
+def _members_schema(
+    members: dict[str, Any], shape: tuple[int, ...] | None = None
+) -> SchemaConstraints:
     from ..schema.schema import Schema as _Schema
 
     shape = json_array_shape(members["array"])

@@ -500,7 +500,9 @@ async def _open(request: OpenRequest) -> OpenedDriver:
     return OpenedDriver(driver, compose(view._transform, request.transform))
 
 
-def _members_schema(members: dict[str, Any]) -> SchemaConstraints:
+def _members_schema(
+    members: dict[str, Any], shape: tuple[int, ...] | None = None
+) -> SchemaConstraints:
     """What the base implies (its domain, chunk layout, codec, units; its fill value,
     converted to the cast's dtype once merged), but not its dtype."""
     from ..schema.spec import Spec as _Spec

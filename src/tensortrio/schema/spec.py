@@ -156,8 +156,8 @@ class SpecValue:
             # as the spec's own (a shape's upper bounds implicit).
             if dtype is None and implied.dtype is not None:
                 dtype = implied.dtype.name
-            if transform is None and implied.domain is not None:
-                transform = IndexTransform(implied.domain)
+            if transform is None:
+                transform = _implied_transform(self, implied)
         if transform is not None:
             json["transform"] = transform.to_json()
         if dtype is not None:
@@ -347,7 +347,8 @@ def _driver_schema(value: SpecValue) -> SchemaConstraints | None:
     if hook is None:
         return None
     driver_members = {k: v for k, v in value.members.items() if k not in _RESOURCE_MEMBERS}
-    return hook(driver_members)
+    domain = value.schema.domain
+    return hook(driver_members, None if domain is None else tuple(domain.shape))
 
 
 def _check_driver_schema(value: SpecValue) -> None:
@@ -362,6 +363,26 @@ def _check_driver_schema(value: SpecValue) -> None:
             ) from None
 
 
+def _implied_transform(value: SpecValue, implied: SchemaConstraints | None) -> IndexTransform | None:
+    """The identity over the domain the driver implies (a zarr ``metadata.shape``, an array's
+    shape, a chunked driver's resizable ``[0, n*)`` from the schema's shape), labelled as the
+    spec's schema labels its dimensions; None if it implies none.
+    """
+    if implied is None or implied.domain is None:
+        return None
+    domain = implied.domain
+    given = value.schema.domain
+    if given is not None and given.rank == domain.rank and not any(domain.labels):
+        domain = IndexDomain(
+            inclusive_min=domain.inclusive_min,
+            exclusive_max=domain.exclusive_max,
+            implicit_lower_bounds=domain.implicit_lower_bounds,
+            implicit_upper_bounds=domain.implicit_upper_bounds,
+            labels=given.labels,
+        )
+    return IndexTransform(domain)
+
+
 def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> SchemaConstraints:
     """The effective schema: the spec's constraints, the driver's, then the transform's domain.
 
@@ -371,6 +392,8 @@ def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> Schem
     """
     base = value.schema if implied is None else value.schema.with_schema(implied)
     transform = value.transform
+    if transform is None:
+        transform = _implied_transform(value, implied)
     if transform is None:
         return base
     if base.rank != transform.output_rank:
@@ -719,10 +742,7 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         base = self.base
         if base is not None:
             return base.transform
-        implied = _driver_schema(value)
-        if implied is None or implied.domain is None:
-            return None
-        return IndexTransform(implied.domain)
+        return _implied_transform(value, _driver_schema(value))
 
     @property
     def base(self) -> Spec | None:

@@ -308,11 +308,13 @@ def metadata_schema(metadata: N5Metadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: N5SpecMembers) -> Schema:
+def spec_schema(members: N5SpecMembers, shape: tuple[int, ...] | None = None) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
     The codec always; rank and chunk layout once a vector member fixes the
-    rank; the domain once ``dimensions`` or ``axes`` is given.
+    rank; the domain once ``dimensions`` or ``axes`` is given.  ``shape``, the
+    spec schema's, stands in for ``dimensions`` not given (``[0, n*)``, as
+    TensorStore shows it).
     """
     partial = members.metadata
     constraints = SchemaConstraints(codec=codec_spec(partial.compression))
@@ -331,4 +333,6 @@ def spec_schema(members: N5SpecMembers) -> Schema:
         units = _metadata_units(rank, partial.units, partial.resolution)
         if units is not None:
             constraints = constraints.with_dimension_units(units)
+    if partial.shape is None and partial.axes is None and shape is not None and rank in (None, len(shape)):
+        constraints = constraints.with_domain(metadata_domain(len(shape), shape, None))
     return Schema.from_constraints(constraints)

@@ -371,11 +371,13 @@ def metadata_schema(metadata: ZarrMetadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: ZarrSpecMembers) -> Schema:
+def spec_schema(members: ZarrSpecMembers, shape: tuple[int, ...] | None = None) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
     Domain, chunk layout and rank appear only when the chunked rank is known
-    (``shape`` or ``chunks`` given); the codec always does.
+    (``shape`` or ``chunks`` given); the codec always does.  ``shape``, the
+    spec schema's, stands in for a metadata ``shape`` not given: the domain
+    is then ``[0, n*)`` (resizable) in those dimensions, as TensorStore shows it.
     """
     partial = members.metadata
     codec_members: dict[str, Any] = {}
@@ -417,4 +419,11 @@ def spec_schema(members: ZarrSpecMembers) -> Schema:
                 LayoutConstraints(), rank + len(inner), chunks, partial.order, len(inner)
             )
         )
+    inner_rank = 0 if dtype is None else len(dtype.field_shape)
+    if shape is not None and rank in (None, len(shape) - inner_rank) and (dtype is None or partial.shape is None):
+        # (Without a dtype, as tensorstore, only beside the schema's shape does the
+        # metadata's imply a domain.)
+        outer = partial.shape or shape[: len(shape) - inner_rank]
+        domain = metadata_domain(len(outer), outer) if dtype is None else _full_domain(len(outer), outer, dtype)
+        constraints = constraints.with_domain(domain)
     return Schema.from_constraints(constraints)

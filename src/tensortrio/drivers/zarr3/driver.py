@@ -106,8 +106,10 @@ def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
     return parse_zarr3_spec_members(members).to_json()
 
 
-def _spec_members_schema(members: dict[str, Any]) -> SchemaConstraints:
-    return spec_schema(parse_zarr3_spec_members(members)).constraints
+def _spec_members_schema(
+    members: dict[str, Any], shape: tuple[int, ...] | None = None
+) -> SchemaConstraints:
+    return spec_schema(parse_zarr3_spec_members(members), shape).constraints
 
 
 ZARR3_FORMAT: Final = Zarr3Format()

@@ -380,8 +380,12 @@ def metadata_schema(metadata: Zarr3Metadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: Zarr3SpecMembers) -> Schema:
-    """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``)."""
+def spec_schema(members: Zarr3SpecMembers, shape: tuple[int, ...] | None = None) -> Schema:
+    """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
+
+    ``shape``, the spec schema's, stands in for a metadata ``shape`` not given
+    (``[0, n*)``, as TensorStore shows it).
+    """
     partial = members.metadata
     # The codec always (no codecs: just the driver), as TensorStore reports it.
     constraints = SchemaConstraints(
@@ -393,11 +397,13 @@ def spec_schema(members: Zarr3SpecMembers) -> Schema:
             fill: np.ndarray = partial.fill_value
             constraints = constraints.with_fill_value(fill)
     rank = partial.rank
+    if rank is None and shape is not None:
+        constraints = constraints.with_domain(metadata_domain(len(shape), shape, None))
     if rank is not None:
         constraints = constraints.with_rank(rank)
-        if partial.shape is not None:
+        if partial.shape is not None or (shape is not None and len(shape) == rank):
             constraints = constraints.with_domain(
-                metadata_domain(rank, partial.shape, partial.dimension_names)
+                metadata_domain(rank, partial.shape or shape, partial.dimension_names)
             )
         # Codecs given fix the read chunk (a sharding's inner chunk) and the inner order.
         codecs = partial.codecs
