@@ -227,6 +227,7 @@ def test_an_array_store_has_no_url(lib: str) -> None:
     [
         lambda a, ts_: a,
         lambda a, ts_: a[1],
+        lambda a, ts_: a[1, 2],
         lambda a, ts_: a[1:3, ::2],
         lambda a, ts_: a[ts_.d[0].translate_by[5]][6:8],
         lambda a, ts_: a[ts_.d[:].label["x", "y"]][:, 2],

@@ -125,7 +125,7 @@ class ArrayDriver(Driver):
         data = data[tuple(slice(None) if d in used else 0 for d in range(transform.input_rank))]
         origin = transform.domain.inclusive_min
         output = [OutputIndexMap(input_dimension=d, offset=-origin[d]) for d in sorted(used)]
-        view = {**members, "array": array_json(np.ascontiguousarray(data))}
+        view = {**members, "array": array_json(np.array(data, order="C"))}  # (rank 0 stays 0-d)
         return view, IndexTransform(transform.domain, output=output)
 
     def context_json(self) -> dict[str, Any]:
