@@ -195,3 +195,29 @@ def test_a_schema_shape_gives_a_chunked_spec_its_resizable_transform(
         spec.update(**kwargs)
         results.append((spec.to_json(), repr(spec.domain), spec[1:].to_json() if spec.rank else None))
     assert results[1] == results[0]
+
+
+@pytest.mark.parametrize(
+    "json",
+    [
+        # Chunk-layout constraints stay beside a shape the metadata gives.
+        {"driver": "zarr", "metadata": {"shape": [100, 100], "dtype": "<f4"}, "schema": {"chunk_layout": {"chunk": {"elements": 100}}}},
+        # A schema origin beside an explicit transform is the base's own business until open.
+        {"driver": "zarr", "schema": {"domain": {"shape": [3], "inclusive_min": [2]}}, "transform": {"input_shape": [3]}},
+        # An array's own shape: the schema's labels do not label its transform.
+        {"driver": "array", "array": [1, 2, 3], "dtype": "int32", "schema": {"domain": {"labels": ["t"]}}},
+    ],
+)
+def test_implied_transforms_leave_the_rest_of_the_spec_as_it_was(json: dict[str, Any]) -> None:
+    members = json if json["driver"] == "array" else {**json, **_MEMORY}
+    ours, theirs = tt.Spec(members), tensorstore.Spec(members)
+    assert ours.to_json() == theirs.to_json()
+    if "metadata" in json:
+        assert ours.chunk_layout.to_json() == theirs.chunk_layout.to_json()
+
+
+def test_a_labels_only_schema_domain_still_makes_a_spec() -> None:
+    spec = tt.Spec({"driver": "n5", "kvstore": "memory://", "schema": {"domain": {"labels": ["t"]}}})
+    assert spec.rank == 1
+    assert spec.domain is not None
+    assert spec.domain.labels == ("t",)

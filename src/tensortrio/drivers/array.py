@@ -367,7 +367,7 @@ def _check_rectangular(json: Any) -> None:
 
 
 def _members_schema(
-    members: dict[str, Any], shape: tuple[int, ...] | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None
 ) -> SchemaConstraints:
     from ..schema.schema import Schema as _Schema
 

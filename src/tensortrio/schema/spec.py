@@ -27,6 +27,7 @@ import attrs
 
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..index.domain import IndexDomain
+from ..index.interval import INF
 from ..index.json import json_value
 from ..index.shortcut import TransformIndexable
 from ..index.transform import IndexTransform
@@ -157,7 +158,7 @@ class SpecValue:
             if dtype is None and implied.dtype is not None:
                 dtype = implied.dtype.name
             if transform is None:
-                transform = _implied_transform(self, implied)
+                transform = _implied_transform(implied)
         if transform is not None:
             json["transform"] = transform.to_json()
         if dtype is not None:
@@ -348,7 +349,13 @@ def _driver_schema(value: SpecValue) -> SchemaConstraints | None:
         return None
     driver_members = {k: v for k, v in value.members.items() if k not in _RESOURCE_MEMBERS}
     domain = value.schema.domain
-    return hook(driver_members, None if domain is None else tuple(domain.shape))
+    if value.transform is not None or domain is None or not _bounded(domain):
+        domain = None  # (a transform, or unbounded dimensions: the domain implies no shape)
+    return hook(driver_members, domain)
+
+
+def _bounded(domain: IndexDomain) -> bool:
+    return all(lo != -INF and hi != INF + 1 for lo, hi in zip(domain.inclusive_min, domain.exclusive_max, strict=True))
 
 
 def _check_driver_schema(value: SpecValue) -> None:
@@ -363,24 +370,13 @@ def _check_driver_schema(value: SpecValue) -> None:
             ) from None
 
 
-def _implied_transform(value: SpecValue, implied: SchemaConstraints | None) -> IndexTransform | None:
+def _implied_transform(implied: SchemaConstraints | None) -> IndexTransform | None:
     """The identity over the domain the driver implies (a zarr ``metadata.shape``, an array's
-    shape, a chunked driver's resizable ``[0, n*)`` from the schema's shape), labelled as the
-    spec's schema labels its dimensions; None if it implies none.
+    shape, a chunked driver's resizable ``[0, n*)`` from the schema's domain); None if none.
     """
     if implied is None or implied.domain is None:
         return None
-    domain = implied.domain
-    given = value.schema.domain
-    if given is not None and given.rank == domain.rank and not any(domain.labels):
-        domain = IndexDomain(
-            inclusive_min=domain.inclusive_min,
-            exclusive_max=domain.exclusive_max,
-            implicit_lower_bounds=domain.implicit_lower_bounds,
-            implicit_upper_bounds=domain.implicit_upper_bounds,
-            labels=given.labels,
-        )
-    return IndexTransform(domain)
+    return IndexTransform(implied.domain)
 
 
 def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> SchemaConstraints:
@@ -393,8 +389,10 @@ def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> Schem
     base = value.schema if implied is None else value.schema.with_schema(implied)
     transform = value.transform
     if transform is None:
-        transform = _implied_transform(value, implied)
-    if transform is None:
+        implied_transform = _implied_transform(implied)
+        if implied_transform is not None:
+            # The identity over what the driver implies: its domain (resizable bounds) only.
+            return attrs.evolve(base, domain=implied_transform.domain)
         return base
     if base.rank != transform.output_rank:
         out = SchemaConstraints(dtype=base.dtype, codec=base.codec).with_rank(transform.input_rank)
@@ -742,7 +740,7 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         base = self.base
         if base is not None:
             return base.transform
-        return _implied_transform(value, _driver_schema(value))
+        return _implied_transform(_driver_schema(value))
 
     @property
     def base(self) -> Spec | None:

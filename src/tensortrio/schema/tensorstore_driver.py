@@ -27,6 +27,7 @@ from .chunk_json import json_text
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from ..index.domain import IndexDomain
     from .schema import SchemaConstraints
 
 __all__ = [
@@ -45,11 +46,12 @@ class TensorStoreDriver:
     ``parse_members(members)`` gets the driver-specific members (a fresh dict)
     and returns them validated and normalised; it raises ``ValueError`` naming
     the member (``Error parsing object member "metadata": ...``).
-    ``schema(members, shape)``, if given, returns the constraints those members
-    imply (e.g. zarr's ``metadata.dtype``), which ``Spec.schema``/``dtype``/``rank``
-    report and which must agree with the spec's own constraints; ``shape``
-    (the spec schema's domain's, or None) stands in for a shape the members
-    do not give, so a chunked driver implies its resizable domain from it.
+    ``schema(members, domain)``, if given, returns the constraints those
+    members imply (e.g. zarr's ``metadata.dtype``), which ``Spec.schema``/``dtype``/``rank``
+    report and which must agree with the spec's own constraints; ``domain``
+    (the spec schema's, when bounded and the spec has no transform; else
+    None) stands in for a shape the members do not give, so a chunked driver
+    implies its resizable domain from it.
     ``uses_kvstore``: the driver is backed by a key-value store (``kvstore`` and
     the chunked-storage members are valid).  ``url_scheme``: the driver's
     component in a TensorStore URL (``"zarr2"`` in ``"file:///a/|zarr2:"``).
@@ -63,7 +65,7 @@ class TensorStoreDriver:
     parse_members: Callable[[dict[str, Any]], dict[str, Any]]
     url_scheme: str | None = None
     uses_kvstore: bool = True
-    schema: Callable[[dict[str, Any], tuple[int, ...] | None], SchemaConstraints] | None = None
+    schema: Callable[[dict[str, Any], IndexDomain | None], SchemaConstraints] | None = None
     adapter_url: (
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None
@@ -114,7 +116,7 @@ def register_tensorstore_driver(
     *,
     url_scheme: str | None = None,
     uses_kvstore: bool = True,
-    schema: Callable[[dict[str, Any], tuple[int, ...] | None], SchemaConstraints] | None = None,
+    schema: Callable[[dict[str, Any], IndexDomain | None], SchemaConstraints] | None = None,
     adapter_url: (
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None,

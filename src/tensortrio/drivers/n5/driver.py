@@ -23,6 +23,7 @@ from .spec_members import METADATA_KEY, N5SpecMembers, parse_n5_spec_members
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from ...index.domain import IndexDomain
     from ...schema.schema import Schema, SchemaConstraints
 
 __all__ = ["N5_FORMAT", "N5Format"]
@@ -95,9 +96,9 @@ def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spec_members_schema(
-    members: dict[str, Any], shape: tuple[int, ...] | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None
 ) -> SchemaConstraints:
-    return spec_schema(parse_n5_spec_members(members), shape).constraints
+    return spec_schema(parse_n5_spec_members(members), domain).constraints
 
 
 N5_FORMAT: Final = N5Format()

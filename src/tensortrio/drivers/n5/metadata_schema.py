@@ -308,11 +308,11 @@ def metadata_schema(metadata: N5Metadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: N5SpecMembers, shape: tuple[int, ...] | None = None) -> Schema:
+def spec_schema(members: N5SpecMembers, domain: IndexDomain | None = None) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
     The codec always; rank and chunk layout once a vector member fixes the
-    rank; the domain once ``dimensions`` or ``axes`` is given.  ``shape``, the
+    rank; the domain once ``dimensions`` or ``axes`` is given.  ``domain``, the
     spec schema's, stands in for ``dimensions`` not given (``[0, n*)``, as
     TensorStore shows it).
     """
@@ -333,6 +333,8 @@ def spec_schema(members: N5SpecMembers, shape: tuple[int, ...] | None = None) ->
         units = _metadata_units(rank, partial.units, partial.resolution)
         if units is not None:
             constraints = constraints.with_dimension_units(units)
-    if partial.shape is None and partial.axes is None and shape is not None and rank in (None, len(shape)):
-        constraints = constraints.with_domain(metadata_domain(len(shape), shape, None))
+    if partial.shape is None and partial.axes is None and domain is not None and rank in (None, domain.rank):
+        constraints = constraints.with_domain(
+            metadata_domain(domain.rank, tuple(domain.shape), domain.labels)
+        )
     return Schema.from_constraints(constraints)

@@ -29,6 +29,7 @@ from .spec_members import DEFAULT_METADATA_KEY, ZarrSpecMembers, parse_zarr_spec
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from ...index.domain import IndexDomain
     from ...schema.schema import Schema, SchemaConstraints
     from ..record_field import RecordField
 
@@ -127,9 +128,9 @@ def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spec_members_schema(
-    members: dict[str, Any], shape: tuple[int, ...] | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None
 ) -> SchemaConstraints:
-    return spec_schema(parse_zarr_spec_members(members), shape).constraints
+    return spec_schema(parse_zarr_spec_members(members), domain).constraints
 
 
 ZARR_FORMAT: Final = ZarrFormat()

@@ -58,10 +58,15 @@ def _inner_order(order: str, rank: int, inner_rank: int = 0) -> tuple[int, ...]:
     return (*range(outer - 1, -1, -1), *range(outer, rank))
 
 
-def _full_domain(rank: int, shape: tuple[int, ...] | None, dtype: ZarrDType) -> IndexDomain:
+def _full_domain(
+    rank: int,
+    shape: tuple[int, ...] | None,
+    dtype: ZarrDType | None,
+    labels: tuple[str, ...] | None = None,
+) -> IndexDomain:
     """``metadata_domain`` of the element dimensions, then ``dtype``'s explicit inner dimensions."""
-    domain = metadata_domain(rank, shape)
-    if not dtype.field_shape:
+    domain = metadata_domain(rank, shape, labels)
+    if dtype is None or not dtype.field_shape:
         return domain
     inner = (IndexInterval.make(0, n, False, False) for n in dtype.field_shape)
     return IndexDomain.from_dims((*domain.dims, *inner))
@@ -371,11 +376,11 @@ def metadata_schema(metadata: ZarrMetadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: ZarrSpecMembers, shape: tuple[int, ...] | None = None) -> Schema:
+def spec_schema(members: ZarrSpecMembers, domain: IndexDomain | None = None) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
     Domain, chunk layout and rank appear only when the chunked rank is known
-    (``shape`` or ``chunks`` given); the codec always does.  ``shape``, the
+    (``shape`` or ``chunks`` given); the codec always does.  ``domain``, the
     spec schema's, stands in for a metadata ``shape`` not given: the domain
     is then ``[0, n*)`` (resizable) in those dimensions, as TensorStore shows it.
     """
@@ -420,10 +425,11 @@ def spec_schema(members: ZarrSpecMembers, shape: tuple[int, ...] | None = None) 
             )
         )
     inner_rank = 0 if dtype is None else len(dtype.field_shape)
-    if shape is not None and rank in (None, len(shape) - inner_rank) and (dtype is None or partial.shape is None):
+    if domain is not None and rank in (None, domain.rank - inner_rank) and (dtype is None or partial.shape is None):
         # (Without a dtype, as tensorstore, only beside the schema's shape does the
         # metadata's imply a domain.)
-        outer = partial.shape or shape[: len(shape) - inner_rank]
-        domain = metadata_domain(len(outer), outer) if dtype is None else _full_domain(len(outer), outer, dtype)
-        constraints = constraints.with_domain(domain)
+        outer_rank = domain.rank - inner_rank
+        outer = partial.shape or tuple(domain.shape)[:outer_rank]
+        implied = _full_domain(outer_rank, outer, dtype, domain.labels[:outer_rank])
+        constraints = constraints.with_domain(implied)
     return Schema.from_constraints(constraints)

@@ -32,6 +32,7 @@ from .spec_members import METADATA_KEY, Zarr3SpecMembers, parse_zarr3_spec_membe
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from ...index.domain import IndexDomain
     from ...schema.schema import Schema, SchemaConstraints
 
 __all__ = ["ZARR3_FORMAT", "Zarr3Format"]
@@ -107,9 +108,9 @@ def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spec_members_schema(
-    members: dict[str, Any], shape: tuple[int, ...] | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None
 ) -> SchemaConstraints:
-    return spec_schema(parse_zarr3_spec_members(members), shape).constraints
+    return spec_schema(parse_zarr3_spec_members(members), domain).constraints
 
 
 ZARR3_FORMAT: Final = Zarr3Format()

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from ...index.domain import IndexDomain
     from .spec_members import Zarr3SpecMembers
 
 __all__ = ["create_metadata", "metadata_schema", "spec_schema", "validate_metadata"]
@@ -380,10 +381,10 @@ def metadata_schema(metadata: Zarr3Metadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: Zarr3SpecMembers, shape: tuple[int, ...] | None = None) -> Schema:
+def spec_schema(members: Zarr3SpecMembers, domain: IndexDomain | None = None) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
-    ``shape``, the spec schema's, stands in for a metadata ``shape`` not given
+    ``domain``, the spec schema's, stands in for a metadata ``shape`` not given
     (``[0, n*)``, as TensorStore shows it).
     """
     partial = members.metadata
@@ -397,14 +398,19 @@ def spec_schema(members: Zarr3SpecMembers, shape: tuple[int, ...] | None = None)
             fill: np.ndarray = partial.fill_value
             constraints = constraints.with_fill_value(fill)
     rank = partial.rank
-    if rank is None and shape is not None:
-        constraints = constraints.with_domain(metadata_domain(len(shape), shape, None))
+    if rank is None and domain is not None:
+        constraints = constraints.with_domain(
+            metadata_domain(domain.rank, tuple(domain.shape), domain.labels)
+        )
     if rank is not None:
         constraints = constraints.with_rank(rank)
-        if partial.shape is not None or (shape is not None and len(shape) == rank):
+        if partial.shape is not None:
             constraints = constraints.with_domain(
-                metadata_domain(rank, partial.shape or shape, partial.dimension_names)
+                metadata_domain(rank, partial.shape, partial.dimension_names)
             )
+        elif domain is not None and domain.rank == rank:
+            labels = partial.dimension_names or domain.labels
+            constraints = constraints.with_domain(metadata_domain(rank, tuple(domain.shape), labels))
         # Codecs given fix the read chunk (a sharding's inner chunk) and the inner order.
         codecs = partial.codecs
         read: tuple[int, ...] | None = None
