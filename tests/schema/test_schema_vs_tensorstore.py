@@ -221,3 +221,15 @@ def test_a_labels_only_schema_domain_still_makes_a_spec() -> None:
     assert spec.rank == 1
     assert spec.domain is not None
     assert spec.domain.labels == ("t",)
+
+
+@pytest.mark.parametrize("view", [lambda s: s[1], lambda s: s[:, 1], lambda s: s[..., None]])
+def test_a_rank_changing_view_of_a_spec_opens(view: Any) -> None:
+    # The spec's schema constrains the base (the transform's output), not the view.
+    shown = []
+    for lib in (tensorstore, tt):
+        spec = lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "uint8"})
+        spec.update(shape=[3, 5])
+        store = lib.open(view(spec), create=True).result()
+        shown.append((repr(store.domain), store.spec().to_json()["transform"]))
+    assert shown[1] == shown[0]

@@ -130,7 +130,12 @@ def parse_open_request(
             transform = IndexTransform(json=json["transform"])
         except (InvalidArgumentError, ValueError, TypeError) as exc:
             raise member_error("transform", str(exc)) from None
-        if schema.rank is not None and schema.rank != transform.input_rank:
+        # The schema constrains the base, the transform's output (its input when a
+        # top-level "rank" was folded in: the spec checked that against the input).
+        if schema.rank is not None and schema.rank not in (
+            transform.output_rank,
+            transform.input_rank,
+        ):
             raise member_error(
                 "transform",
                 f"Rank of transform ({transform.input_rank}) does not match rank constraint "
