@@ -233,3 +233,24 @@ def test_a_rank_changing_view_of_a_spec_opens(view: Any) -> None:
         store = lib.open(view(spec), create=True).result()
         shown.append((repr(store.domain), store.spec().to_json()["transform"]))
     assert shown[1] == shown[0]
+
+
+@pytest.mark.parametrize(
+    "json",
+    [
+        {"driver": "zarr", "kvstore": "memory://a/", "metadata": {"shape": [3], "dtype": "<u2"}},
+        {"driver": "zarr3", "kvstore": "memory://a/", "metadata": {"shape": [3], "data_type": "uint16", "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [3]}}}},
+        {"driver": "n5", "kvstore": "memory://a/", "metadata": {"dimensions": [3], "dataType": "uint16", "blockSize": [3], "compression": {"type": "raw"}}},
+        {"driver": "zarr", "kvstore": "memory://a/"},
+    ],
+)
+def test_update_minimal_spec_drops_the_metadata_keeping_what_it_implied(json: dict[str, Any]) -> None:
+    specs = [lib.Spec(json) for lib in (tensorstore, tt)]
+    for spec in specs:
+        spec.update(minimal_spec=True)
+    assert specs[1].to_json() == specs[0].to_json()
+
+
+def test_an_array_spec_has_no_open_mode() -> None:
+    json = {"driver": "array", "array": [1], "dtype": "int32"}
+    assert repr(tt.Spec(json).open_mode) == repr(tensorstore.Spec(json).open_mode) == "OpenMode()"

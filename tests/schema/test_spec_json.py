@@ -259,9 +259,12 @@ def test_update_errors() -> None:
 
 
 def test_update_kvstore_and_context() -> None:
-    spec = Spec(BASE)
+    spec = Spec({"driver": "spec_toy"})
     spec.update(kvstore=ts.KvStore.Spec("file:///tmp/x"))
     assert spec.url == "file:///tmp/x/|spec_toy2:"
+    for lib in (ts, tensorstore):  # as tensorstore: one kvstore, not replaced
+        with pytest.raises(ValueError, match=r'"kvstore" is already specified$'):
+            lib.Spec({"driver": "zarr", "kvstore": "memory://"}).update(kvstore=lib.KvStore.Spec("memory://b/"))
     context = ts.Context()
     spec.update(context=context)
     assert spec.value.context is context

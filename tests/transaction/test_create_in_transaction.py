@@ -112,7 +112,7 @@ async def test_a_creation_outside_before_the_commit_fails_the_commit(tmp_path: P
 
 async def test_atomic_memory_transaction_creates_metadata_and_chunks_in_one_write() -> None:
     kv = await ts.KvStore.open({"driver": "memory"})
-    spec = {"driver": "zarr", "kvstore": kv.spec().to_json()}
+    spec: dict[str, Any] = {"driver": "zarr"}  # the kvstore is the opened one (kvstore=kv)
     txn = ts.Transaction(atomic=True)
     store = await _create(spec, txn, kvstore=kv)
     await store[0:8, 0:8].write(np.arange(64, dtype=np.uint16).reshape(8, 8))
@@ -125,7 +125,7 @@ async def test_atomic_memory_transaction_creates_metadata_and_chunks_in_one_writ
 
 async def test_atomic_commit_fails_whole_when_the_array_was_created_meanwhile() -> None:
     kv = await ts.KvStore.open({"driver": "memory"})
-    spec = {"driver": "zarr", "kvstore": kv.spec().to_json()}
+    spec: dict[str, Any] = {"driver": "zarr"}  # the kvstore is the opened one (kvstore=kv)
     txn = ts.Transaction(atomic=True)
     store = await _create(spec, txn, kvstore=kv)
     await store[0, 0].write(1)

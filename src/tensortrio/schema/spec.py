@@ -82,6 +82,7 @@ _RECHECK_DEFAULTS: Final = {
 }
 
 SPEC_UPDATE_KEYWORDS: Final = (
+    "minimal_spec",
     "open_mode",
     *OPEN_MODE_FLAGS,
     "unbind_context",
@@ -546,6 +547,8 @@ def _kvstore_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
         raise InvalidArgumentError(
             f'kvstore: the "{value.driver_id}" driver does not use a key-value store'
         )
+    if value.kvstore is not None:
+        raise InvalidArgumentError('"kvstore" is already specified')
     kvstore = _kvstore_spec(given)
     return attrs.evolve(value, kvstore=kvstore.with_path(_directory_path(kvstore.path)))
 
@@ -609,7 +612,33 @@ def apply_spec_keywords(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
     value = _recheck_update(value, kwargs)
     value = _schema_update(value, kwargs)
     _check_driver_schema(value)
+    if kwargs.get("minimal_spec"):
+        value = _minimal(value)
     return value
+
+
+def _minimal(value: SpecValue, *, base: bool = False) -> SpecValue:
+    """``value`` without the stored metadata a driver can read back (``minimal_spec``).
+
+    As TensorStore: what the metadata implied stays as the spec's own dtype
+    and transform; an adapter (``cast``) makes its base minimal, whose
+    transform the adapter already shows.
+    """
+    if not value.driver.uses_kvstore:
+        base_json = value.members.get("base")
+        if not isinstance(base_json, dict):
+            return value  # (the array driver's data is not metadata)
+        minimal = _minimal(_spec_value(base_json), base=True)
+        return attrs.evolve(value, members={**value.members, "base": minimal.to_json()})
+    if "metadata" not in value.members:
+        return value
+    implied = _driver_schema(value)
+    schema = value.schema
+    if schema.dtype is None and implied is not None and implied.dtype is not None:
+        schema = schema.with_dtype(implied.dtype)
+    members = {k: v for k, v in value.members.items() if k != "metadata"}
+    transform = value.transform if base else value.transform or _implied_transform(implied)
+    return attrs.evolve(value, members=members, schema=schema, transform=transform)
 
 
 class Spec(ValueHandle[SpecValue], TransformIndexable):
@@ -767,8 +796,15 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
 
     @property
     def open_mode(self) -> OpenMode:
-        """The effective open mode (``open`` when neither ``open`` nor ``create`` is set)."""
-        return effective_open_mode(OpenMode(**dict.fromkeys(self._value.open_mode, True)))
+        """The effective open mode (``open`` when neither ``open`` nor ``create`` is set).
+
+        An ``array`` spec has none to open or create: ``OpenMode()``, as in TensorStore.
+        """
+        value = self._value
+        mode = OpenMode(**dict.fromkeys(value.open_mode, True))
+        if not value.driver.uses_kvstore and "base" not in value.members:
+            return mode
+        return effective_open_mode(mode)
 
     @property
     def url(self) -> str:
