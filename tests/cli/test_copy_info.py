@@ -125,6 +125,17 @@ def test_info_shows_a_char_fill_value_as_its_bytes(cli: Cli, tmp_path: Path) -> 
     assert json.loads(out)["schema"]["fill_value"] == "b'ab'"
 
 
+def test_info_of_a_text_array_and_its_copy(cli: Cli, tmp_path: Path) -> None:
+    zarr.create_array(tmp_path / "a", shape=(3,), chunks=(2,), dtype=str, zarr_format=3)[:] = ["x", "yé", ""]
+    status, out, _ = cli("info", str(tmp_path / "a"))
+    assert status == 0
+    assert "dtype:       ustring\n" in out
+    assert "shape:       [3]  (variable-length elements)\n" in out
+    status, _, _ = cli("copy", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert status == 0
+    assert zarr.open_array(tmp_path / "b")[:].tolist() == ["x", "yé", ""]
+
+
 def test_info_errors(cli: Cli, tmp_path: Path) -> None:
     status, out, err = cli("info", str(tmp_path))
     assert (status, out) == (1, "")

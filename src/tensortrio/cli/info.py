@@ -58,7 +58,10 @@ async def info(target: Target) -> dict[str, Any]:
         "codec": _json(store.codec),
         "dtype": str(store.dtype.name),
         "shape": list(store.shape),
-        "nbytes": store.size * store.dtype.numpy_dtype.itemsize,
+        # Text and other object elements have no fixed size: None (shown as variable).
+        "nbytes": None
+        if store.dtype.numpy_dtype.kind == "O"
+        else store.size * store.dtype.numpy_dtype.itemsize,
         "read_chunk_shape": list(read_chunk),
         "write_chunk_shape": list(write_chunk),
         "grid_cells": _grid_cells(tuple(store.shape), write_chunk),
@@ -73,6 +76,10 @@ async def info(target: Target) -> dict[str, Any]:
     return report
 
 
+def _size_text(nbytes: int | None) -> str:
+    return "variable-length elements" if nbytes is None else f"{nbytes / 1e6:.1f} MB"
+
+
 def describe(report: dict[str, Any]) -> str:
     """The text ``info`` prints for ``report``."""
     sharded = report["read_chunk_shape"] != report["write_chunk_shape"]
@@ -81,7 +88,7 @@ def describe(report: dict[str, Any]) -> str:
         f"driver:      {report['spec'].get('driver')}",
         f"kvstore:     {report.get('kvstore', '(none)')}",
         f"dtype:       {report['dtype']}",
-        f"shape:       {report['shape']}  ({report['nbytes'] / 1e6:.1f} MB)",
+        f"shape:       {report['shape']}  ({_size_text(report['nbytes'])})",
         f"chunk:       {report['read_chunk_shape']}"
         + (f"  in shards of {report['write_chunk_shape']}" if sharded else ""),
     ]
