@@ -15,6 +15,7 @@ import trio.testing
 
 import tensortrio as ts
 from tensortrio.runtime import get_runtime, in_runtime_thread, run_async
+from tensortrio.runtime._future import _CALLBACK_THREADS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -396,6 +397,40 @@ async def test_awaiting_an_operation_returns_after_its_callbacks_ran() -> None:
         await trio.testing.wait_all_tasks_blocked()
         gate_promise.set_result(None)
     assert order == ["callback", "awaiter"]
+
+
+def test_callbacks_blocking_on_a_future_with_callbacks_do_not_deadlock() -> None:
+    """Every callback thread blocked on B, and B has a callback (queued for those threads):
+    B's waiters in callback threads wake at once, before B's callbacks run."""
+    gate_a_promise, gate_a = ts.Promise[None].new()
+    gate_b_promise, gate_b = ts.Promise[None].new()
+
+    async def wait_a() -> None:
+        await gate_a
+
+    async def wait_b() -> None:
+        await gate_b
+
+    b = get_runtime().submit(wait_b)
+    b.add_done_callback(lambda f: None)
+    started = threading.Semaphore(0)
+    finished: list[None] = []
+    all_finished = threading.Event()
+
+    def blocking(f: ts.Future[None]) -> None:
+        started.release()
+        finished.append(b.result())
+        if len(finished) == _CALLBACK_THREADS:
+            all_finished.set()
+
+    for future in [get_runtime().submit(wait_a) for _ in range(_CALLBACK_THREADS)]:
+        future.add_done_callback(blocking)
+    gate_a_promise.set_result(None)
+    for _ in range(_CALLBACK_THREADS):
+        assert started.acquire(timeout=WAIT)
+    gate_b_promise.set_result(None)
+    assert all_finished.wait(WAIT)
+    b.result(timeout=WAIT)
 
 
 def test_service_nursery_only_on_runtime_thread() -> None:

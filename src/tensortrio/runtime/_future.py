@@ -62,6 +62,11 @@ _state_lock = threading.Lock()
 _CALLBACK_THREADS: Final = 4
 _callback_pool: tuple[int, ThreadPoolExecutor] | None = None
 _callback_pool_lock = threading.Lock()
+_callback_thread = threading.local()
+
+
+def _mark_callback_thread() -> None:
+    _callback_thread.active = True
 
 
 def _callback_executor() -> ThreadPoolExecutor:
@@ -74,7 +79,9 @@ def _callback_executor() -> ThreadPoolExecutor:
             pool = _callback_pool
             if pool is None or pool[0] != pid:
                 executor = ThreadPoolExecutor(
-                    _CALLBACK_THREADS, thread_name_prefix="tensortrio-callback"
+                    _CALLBACK_THREADS,
+                    thread_name_prefix="tensortrio-callback",
+                    initializer=_mark_callback_thread,
                 )
                 pool = _callback_pool = (pid, executor)
     return pool[1]
@@ -90,6 +97,19 @@ class _Inline:
 
     def __call__(self, future: Any) -> object:
         return self.fn(future)
+
+
+class _Urgent:
+    """A waker of a waiter in a callback thread: woken when the future completes, before its
+    callbacks run, which may need that very thread (all of them blocked so would deadlock)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.fn = fn
+
+    def __call__(self) -> object:
+        return self.fn()
 
 
 def _reset_state_lock() -> None:
@@ -271,7 +291,9 @@ class Future(Generic[T]):
             )
         gate = threading.Lock()
         gate.acquire()
-        release = gate.release
+        release: Callable[[], object] = gate.release
+        if getattr(_callback_thread, "active", False):
+            release = _Urgent(release)
         if not self._add_waker(release):
             return
         try:
@@ -298,7 +320,8 @@ class Future(Generic[T]):
         callback threads: never where they could stall other operations, so
         they may block and make synchronous tensortrio calls. As in
         tensorstore, ``result()`` and ``await`` waiting for the future return
-        once its callbacks have run. An exception one
+        once its callbacks have run; a ``result()`` in a callback returns at
+        once, since those callbacks may need its thread. An exception one
         raises is logged and does not affect other callbacks. A done future's
         runs here, in the caller's thread, and what it raises reaches the
         caller (as in tensorstore).
@@ -388,9 +411,11 @@ class Future(Generic[T]):
                 if deferred:
                     try:
                         # Those waiting for the result wake once the callbacks have run,
-                        # as in tensorstore (its waiters are callbacks registered later).
-                        _callback_executor().submit(self._run_deferred, deferred, wakers)
-                        wakers = None
+                        # as in tensorstore (its waiters are callbacks registered later);
+                        # those in callback threads at once (see ``_Urgent``).
+                        later = [w for w in wakers or () if not isinstance(w, _Urgent)]
+                        _callback_executor().submit(self._run_deferred, deferred, later)
+                        wakers = [w for w in wakers or () if isinstance(w, _Urgent)]
                     except RuntimeError:  # the interpreter is exiting: no new threads
                         callbacks += deferred
         self._wake(wakers)
