@@ -216,6 +216,18 @@ def test_implied_transforms_leave_the_rest_of_the_spec_as_it_was(json: dict[str,
         assert ours.chunk_layout.to_json() == theirs.chunk_layout.to_json()
 
 
+def test_a_metadata_shape_takes_the_schemas_labels() -> None:
+    json = {
+        "driver": "zarr3",
+        "kvstore": {"driver": "memory"},
+        "metadata": {"shape": [1, 5], "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1, 3]}}},
+        "schema": {"rank": 2, "domain": {"labels": ["z", "y"]}},
+    }
+    ours, theirs = tt.Spec(json), tensorstore.Spec(json)
+    assert ours.to_json() == theirs.to_json()
+    assert repr(ours[1].domain) == repr(theirs[1].domain) == '{ "y": [0, 5*) }'
+
+
 def test_a_labels_only_schema_domain_still_makes_a_spec() -> None:
     spec = tt.Spec({"driver": "n5", "kvstore": "memory://", "schema": {"domain": {"labels": ["t"]}}})
     assert spec.rank == 1

@@ -159,7 +159,7 @@ class SpecValue:
             if dtype is None and implied.dtype is not None:
                 dtype = implied.dtype.name
             if transform is None:
-                transform = _implied_transform(implied)
+                transform = _implied_transform(self, implied)
         if transform is not None:
             json["transform"] = transform.to_json()
         if dtype is not None:
@@ -371,13 +371,26 @@ def _check_driver_schema(value: SpecValue) -> None:
             ) from None
 
 
-def _implied_transform(implied: SchemaConstraints | None) -> IndexTransform | None:
+def _implied_transform(value: SpecValue, implied: SchemaConstraints | None) -> IndexTransform | None:
     """The identity over the domain the driver implies (a zarr ``metadata.shape``, an array's
     shape, a chunked driver's resizable ``[0, n*)`` from the schema's domain); None if none.
+
+    A chunked driver's dimensions take the labels the schema's domain gives them.
     """
     if implied is None or implied.domain is None:
         return None
-    return IndexTransform(implied.domain)
+    domain = implied.domain
+    given = value.schema.domain
+    if value.driver.uses_kvstore and given is not None and given.rank == domain.rank and any(given.labels):
+        labels = [ours or theirs for ours, theirs in zip(domain.labels, given.labels, strict=True)]
+        domain = IndexDomain(
+            inclusive_min=domain.inclusive_min,
+            exclusive_max=domain.exclusive_max,
+            implicit_lower_bounds=domain.implicit_lower_bounds,
+            implicit_upper_bounds=domain.implicit_upper_bounds,
+            labels=labels,
+        )
+    return IndexTransform(domain)
 
 
 def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> SchemaConstraints:
@@ -390,7 +403,7 @@ def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> Schem
     base = value.schema if implied is None else value.schema.with_schema(implied)
     transform = value.transform
     if transform is None:
-        implied_transform = _implied_transform(implied)
+        implied_transform = _implied_transform(value, implied)
         if implied_transform is not None:
             # The identity over what the driver implies: its domain (resizable bounds) only.
             return attrs.evolve(base, domain=implied_transform.domain)
@@ -637,7 +650,7 @@ def _minimal(value: SpecValue, *, base: bool = False) -> SpecValue:
     if schema.dtype is None and implied is not None and implied.dtype is not None:
         schema = schema.with_dtype(implied.dtype)
     members = {k: v for k, v in value.members.items() if k != "metadata"}
-    transform = value.transform if base else value.transform or _implied_transform(implied)
+    transform = value.transform if base else value.transform or _implied_transform(value, implied)
     return attrs.evolve(value, members=members, schema=schema, transform=transform)
 
 
@@ -769,7 +782,7 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         base = self.base
         if base is not None:
             return base.transform
-        return _implied_transform(_driver_schema(value))
+        return _implied_transform(value, _driver_schema(value))
 
     @property
     def base(self) -> Spec | None:
