@@ -228,6 +228,18 @@ def test_a_metadata_shape_takes_the_schemas_labels() -> None:
     assert repr(ours[1].domain) == repr(theirs[1].domain) == '{ "y": [0, 5*) }'
 
 
+def test_a_metadata_rank_takes_the_schemas_bounds() -> None:
+    json = {
+        "driver": "n5",
+        "kvstore": {"driver": "memory"},
+        "metadata": {"axes": ["t"]},
+        "schema": {"domain": {"inclusive_min": [0], "exclusive_max": [[5]]}},
+    }
+    ours, theirs = tt.Spec(json), tensorstore.Spec(json)
+    assert ours.to_json() == theirs.to_json()
+    assert repr(ours.domain) == repr(theirs.domain) == '{ "t": [0, 5*) }'
+
+
 def test_a_labels_only_schema_domain_still_makes_a_spec() -> None:
     spec = tt.Spec({"driver": "n5", "kvstore": "memory://", "schema": {"domain": {"labels": ["t"]}}})
     assert spec.rank == 1

@@ -375,20 +375,24 @@ def _implied_transform(value: SpecValue, implied: SchemaConstraints | None) -> I
     """The identity over the domain the driver implies (a zarr ``metadata.shape``, an array's
     shape, a chunked driver's resizable ``[0, n*)`` from the schema's domain); None if none.
 
-    A chunked driver's dimensions take the labels the schema's domain gives them.
+    A chunked driver's domain is merged with the schema's (its bounds where the
+    driver's are unknown, its labels), keeping the driver's implicit flags.
     """
     if implied is None or implied.domain is None:
         return None
     domain = implied.domain
     given = value.schema.domain
-    if value.driver.uses_kvstore and given is not None and given.rank == domain.rank and any(given.labels):
-        labels = [ours or theirs for ours, theirs in zip(domain.labels, given.labels, strict=True)]
+    if value.driver.uses_kvstore and given is not None and given.rank == domain.rank:
+        try:
+            merged = merge_domains(domain, given)
+        except InvalidArgumentError:
+            merged = domain  # (the conflict is reported where the spec is checked)
         domain = IndexDomain(
-            inclusive_min=domain.inclusive_min,
-            exclusive_max=domain.exclusive_max,
+            inclusive_min=merged.inclusive_min,
+            exclusive_max=merged.exclusive_max,
             implicit_lower_bounds=domain.implicit_lower_bounds,
             implicit_upper_bounds=domain.implicit_upper_bounds,
-            labels=labels,
+            labels=merged.labels,
         )
     return IndexTransform(domain)
 
