@@ -29,6 +29,8 @@ COMPRESSORS: list[Any] = [
     {"id": "bz2"},
     {"id": "zstd", "level": 3},
     {"id": "lzma"},
+    {"id": "lz4"},
+    {"id": "lz4", "acceleration": 8},
 ]
 DTYPES = ["|b1", "|u1", "|i1", "<u2", ">i2", "<f2", ">f4", "<u4", ">i8", "<f8", ">c8", "<c16", "bfloat16"]
 

@@ -3,9 +3,10 @@
 Compressors are TensorStore's (``blosc``, ``zlib``, ``gzip``, ``bz2``,
 ``zstd``), validated and normalised with TensorStore's defaults and messages
 (``{"id": "zlib"}`` becomes ``{"id": "zlib", "level": 1}``).  Beyond
-TensorStore, tensortrio also reads and writes ``lzma``, the ``checksum`` member
-of ``zstd`` that zarr-python writes, and non-empty ``filters`` (any numcodecs
-codec); TensorStore itself refuses to open arrays using those.
+TensorStore, tensortrio also reads and writes ``lzma`` and ``lz4``, the
+``checksum`` member of ``zstd`` that zarr-python writes, and non-empty
+``filters`` (any numcodecs codec); TensorStore itself refuses to open arrays
+using those.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ _COMPRESSORS: Final[dict[str, dict[str, _Member]]] = {
         "preset": (_optional_int, None),
         "filters": (_anything, None),
     },
+    # numcodecs' LZ4 block format (a 4-byte size header, then one LZ4 block).
+    "lz4": {"acceleration": (json_integer_in(-(2**31), 2**31 - 1), 1)},
 }
 
 
