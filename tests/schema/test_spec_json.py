@@ -31,7 +31,9 @@ def _toy_members(members: dict[str, Any]) -> dict[str, Any]:
     return members
 
 
-def _toy_schema(members: dict[str, Any], shape: tuple[int, ...] | None = None) -> SchemaConstraints:
+def _toy_schema(
+    members: dict[str, Any], domain: Any = None, rank: int | None = None
+) -> SchemaConstraints:
     metadata = members.get("metadata", {})
     out = SchemaConstraints()
     if "shape" in metadata:

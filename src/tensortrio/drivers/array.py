@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from ..actors.transaction import TransactionState
     from ..runtime import Promise
+    from ..schema.chunk_layout import ChunkLayout
     from ..schema.context import Context
     from ..schema.dtype import dtype as DType
     from ..schema.schema import Schema, SchemaConstraints
@@ -367,12 +368,37 @@ def _check_rectangular(json: Any) -> None:
 
 
 def _members_schema(
-    members: dict[str, Any], domain: IndexDomain | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None, rank: int | None = None
 ) -> SchemaConstraints:
     from ..schema.schema import Schema as _Schema
 
     shape = json_array_shape(members["array"])
-    return _Schema(domain=IndexDomain(shape=shape)).constraints
+    return _Schema(domain=IndexDomain(shape=shape), chunk_layout=_own_layout(len(shape))).constraints
+
+
+def _own_layout(rank: int) -> ChunkLayout:
+    """An array's chunk layout as a spec shows it: origin 0, C order (a copy in C order is
+    what the array driver holds)."""
+    from ..schema.chunk_layout import ChunkLayout as _ChunkLayout
+
+    return _ChunkLayout(rank=rank, grid_origin=[0] * rank, inner_order=list(range(rank)))
+
+
+def _check_chunk_layout(given: ChunkLayout, rank: int) -> None:
+    """Refuse hard chunk layout constraints an array cannot meet, as TensorStore does.
+
+    Raises:
+        InvalidArgumentError: a chunk shape ("chunking not supported"), or a
+            grid origin or inner order that differs from the array's.
+    """
+    constraints = given.constraints
+    for usage in ("write", "read", "codec"):
+        if any(constraints.grid(usage).shape_hard):
+            raise InvalidArgumentError(
+                f"array: chunking not supported (schema chunk_layout {usage}_chunk shape "
+                f"{format_vector(constraints.grid(usage).shape)})"
+            )
+    _own_layout(rank).constraints.with_layout(constraints)
 
 
 def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
@@ -421,6 +447,7 @@ async def _open(request: OpenRequest) -> OpenedDriver:
     copy_resource = request.context.get_resource(
         "data_copy_concurrency", request.resource_members.get("data_copy_concurrency")
     )
+    _check_chunk_layout(request.schema.chunk_layout, data.ndim)
     driver = ArrayDriver(data, request.context, copy_resource, dtype)
     base = driver.base_domain().identity_transform()
     if request.transform is None:

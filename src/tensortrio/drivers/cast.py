@@ -501,7 +501,7 @@ async def _open(request: OpenRequest) -> OpenedDriver:
 
 
 def _members_schema(
-    members: dict[str, Any], domain: IndexDomain | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None, rank: int | None = None
 ) -> SchemaConstraints:
     """What the base implies (its domain, chunk layout, codec, units; its fill value,
     converted to the cast's dtype once merged), but not its dtype."""

@@ -24,6 +24,8 @@ from ..index.output_map import OutputIndexMethod
 from .fill_value import unbroadcast
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import NDArray
 
     from ..index import IndexTransform, OutputIndexMap
@@ -127,12 +129,16 @@ def _unit_stride_sources(transform: IndexTransform) -> list[tuple[int, int, int]
     return sources
 
 
+_GRIDS = ("read_chunk", "write_chunk", "codec_chunk")
+_HARD_AND_SOFT = ("", "_soft_constraint")
+
+
 def _output_layout(
     sources: list[tuple[int, int, int] | None], layout: dict[str, Any]
 ) -> dict[str, Any]:
     """Chunk layout JSON of the input space, carried to the output dimensions ``sources`` name."""
     out: dict[str, Any] = {}
-    for member in ("read_chunk", "write_chunk", "codec_chunk"):
+    for member in _GRIDS:
         grid = layout.get(member)
         if grid is None:
             continue
@@ -143,21 +149,22 @@ def _output_layout(
             else:  # elements: the same count of elements
                 mapped[name] = value
         out[member] = mapped
-    origin = layout.get("grid_origin")
-    if origin is not None:
-        # A cell boundary b of an input dimension is at offset + b, or, reversed, offset - b + 1.
-        out["grid_origin"] = [
-            None if f is None or origin[f[0]] is None
-            else f[1] + origin[f[0]] if f[2] == 1 else f[1] - origin[f[0]] + 1
-            for f in sources
-        ]
-    inner = layout.get("inner_order")
-    driven = [f[0] for f in sources if f is not None]
-    if inner is not None and len(set(driven)) == len(driven):
-        position = {i: k for k, i in enumerate(inner)}
-        undriven = [j for j, f in enumerate(sources) if f is None]
-        by_input = sorted((position[f[0]], j) for j, f in enumerate(sources) if f is not None)
-        out["inner_order"] = undriven + [j for _, j in by_input]
+    for suffix in _HARD_AND_SOFT:
+        origin = layout.get("grid_origin" + suffix)
+        if origin is not None:
+            # A cell boundary b of an input dimension is at offset + b, or, reversed, offset - b + 1.
+            out["grid_origin" + suffix] = [
+                None if f is None or origin[f[0]] is None
+                else f[1] + origin[f[0]] if f[2] == 1 else f[1] - origin[f[0]] + 1
+                for f in sources
+            ]
+        inner = layout.get("inner_order" + suffix)
+        driven = [f[0] for f in sources if f is not None]
+        if inner is not None and len(set(driven)) == len(driven):
+            position = {i: k for k, i in enumerate(inner)}
+            undriven = [j for j, f in enumerate(sources) if f is None]
+            by_input = sorted((position[f[0]], j) for j, f in enumerate(sources) if f is not None)
+            out["inner_order" + suffix] = undriven + [j for _, j in by_input]
     return out
 
 
@@ -216,9 +223,11 @@ def _input_layout(transform: IndexTransform, layout: dict[str, Any]) -> dict[str
     """The chunk layout JSON of the stored array, seen through ``transform``'s input space.
 
     Input dimensions driven alone by a single output dimension with stride
-    ``s`` get that dimension's chunk size divided by ``|s|`` (None if it does
-    not divide) and the grid origin where a cell boundary falls; other input
-    dimensions are unconstrained. The inner order keeps the output order.
+    ``s`` get that dimension's chunk size divided by ``|s|`` (the period after
+    which cell boundaries repeat), its aspect ratio divided by ``|s|`` and the
+    grid origin where a cell boundary falls; other input dimensions are
+    unconstrained. Element counts carry over, and the inner order keeps the
+    output order; soft constraints map as the hard ones do, as TensorStore's.
     """
     rank = transform.input_rank
     source: list[tuple[int, int, int] | None] = [None] * rank
@@ -230,34 +239,39 @@ def _input_layout(transform: IndexTransform, layout: dict[str, Any]) -> dict[str
         i = m.input_dimension
         # A dimension that drives two outputs (a diagonal) has no single grid.
         source[i] = None if source[i] is not None else (j, m.offset, m.stride)
-    origins = layout.get("grid_origin")
-    out: dict[str, Any] = {}
-    if origins is not None:
-        out["grid_origin"] = [None] * rank
-    for member in ("read_chunk", "write_chunk", "codec_chunk"):
-        shape = layout.get(member, {}).get("shape")
-        if shape is not None:
-            out[member] = {"shape": [None] * rank}
-    for i, found in enumerate(source):
-        if found is None:
-            continue
-        j, offset, stride = found
-        for member in ("read_chunk", "write_chunk", "codec_chunk"):
-            if member in out:
-                size = layout[member]["shape"][j]
-                if size is not None:
-                    # Input indices per period after which cell boundaries repeat.
-                    out[member]["shape"][i] = size // math.gcd(size, stride)
-        if origins is not None and origins[j] is not None:
-            out["grid_origin"][i] = _input_grid_origin(origins[j], offset, stride)
-    inner = layout.get("inner_order")
-    if inner is not None:
-        position = {j: k for k, j in enumerate(inner)}
-        mapped = [(position[f[0]], i) for i, f in enumerate(source) if f is not None]
-        others = [i for i, f in enumerate(source) if f is None]
-        out["inner_order"] = [i for _, i in sorted(mapped)] + others
-    return out
 
+    def per_input_dimension(values: list[Any], convert: Callable[[Any, int, int], Any]) -> list[Any]:
+        mapped: list[Any] = [None] * rank
+        for i, found in enumerate(source):
+            if found is not None and values[found[0]] is not None:
+                j, offset, stride = found
+                mapped[i] = convert(values[j], offset, stride)
+        return mapped
+
+    out: dict[str, Any] = {}
+    for member in _GRIDS:
+        grid = layout.get(member)
+        if grid is None:
+            continue
+        out[member] = {}
+        for name, value in grid.items():
+            if not isinstance(value, list):  # elements: the same count of elements
+                out[member][name] = value
+            elif name.startswith("shape"):
+                out[member][name] = per_input_dimension(value, lambda size, _, s: size // math.gcd(size, s))
+            else:  # aspect ratio: one input step spans |s| output steps
+                out[member][name] = per_input_dimension(value, lambda ratio, _, s: ratio / abs(s))
+    for suffix in _HARD_AND_SOFT:
+        origins = layout.get("grid_origin" + suffix)
+        if origins is not None:
+            out["grid_origin" + suffix] = per_input_dimension(origins, _input_grid_origin)
+        inner = layout.get("inner_order" + suffix)
+        if inner is not None:
+            position = {j: k for k, j in enumerate(inner)}
+            mapped = [(position[f[0]], i) for i, f in enumerate(source) if f is not None]
+            others = [i for i, f in enumerate(source) if f is None]
+            out["inner_order" + suffix] = [i for _, i in sorted(mapped)] + others
+    return out
 
 def _transform_fill_value(
     fill: NDArray[Any], transform: IndexTransform, domain: IndexDomain | None

@@ -37,6 +37,7 @@ from .cache_revalidation import (
     CacheRevalidationBound,
 )
 from .chunk_json import json_text
+from .chunk_layout import LayoutConstraints
 from .context_spec import ContextSpec, parse_resource_spec
 from .json_member import member_error
 from .open_mode import OPEN_MODE_FLAGS, OpenMode, effective_open_mode, open_mode_from_json_members
@@ -352,7 +353,11 @@ def _driver_schema(value: SpecValue) -> SchemaConstraints | None:
     domain = value.schema.domain
     if value.transform is not None or domain is None or not _bounded(domain):
         domain = None  # (a transform, or unbounded dimensions: the domain implies no shape)
-    return hook(driver_members, domain)
+    # The driver's rank as known apart from its members: the schema's, else the transform's output.
+    rank = value.schema.rank
+    if rank is None and value.transform is not None:
+        rank = value.transform.output_rank
+    return hook(driver_members, domain, rank)
 
 
 def _bounded(domain: IndexDomain) -> bool:
@@ -360,9 +365,15 @@ def _bounded(domain: IndexDomain) -> bool:
 
 
 def _check_driver_schema(value: SpecValue) -> None:
-    """The driver's implied constraints must agree with the spec's own."""
+    """The driver's implied constraints must agree with the spec's own.
+
+    Its chunk layout is left to the properties that show it (``chunk_layout``,
+    ``schema``) and to open: TensorStore accepts a spec whose chunk layout
+    conflicts with its driver's and raises only there.
+    """
     implied = _driver_schema(value)
     if implied is not None:
+        implied = attrs.evolve(implied, chunk_layout=LayoutConstraints().with_rank(implied.chunk_layout.rank))
         try:
             _merged_schema(value, implied)
         except InvalidArgumentError as exc:

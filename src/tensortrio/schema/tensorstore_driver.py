@@ -65,7 +65,7 @@ class TensorStoreDriver:
     parse_members: Callable[[dict[str, Any]], dict[str, Any]]
     url_scheme: str | None = None
     uses_kvstore: bool = True
-    schema: Callable[[dict[str, Any], IndexDomain | None], SchemaConstraints] | None = None
+    schema: Callable[[dict[str, Any], IndexDomain | None, int | None], SchemaConstraints] | None = None
     adapter_url: (
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None
@@ -116,7 +116,7 @@ def register_tensorstore_driver(
     *,
     url_scheme: str | None = None,
     uses_kvstore: bool = True,
-    schema: Callable[[dict[str, Any], IndexDomain | None], SchemaConstraints] | None = None,
+    schema: Callable[[dict[str, Any], IndexDomain | None, int | None], SchemaConstraints] | None = None,
     adapter_url: (
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None,

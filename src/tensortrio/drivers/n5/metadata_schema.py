@@ -308,19 +308,21 @@ def metadata_schema(metadata: N5Metadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: N5SpecMembers, domain: IndexDomain | None = None) -> Schema:
+def spec_schema(
+    members: N5SpecMembers, domain: IndexDomain | None = None, known_rank: int | None = None
+) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
-    The codec always; rank and chunk layout once a vector member fixes the
-    rank; the domain once ``dimensions`` or ``axes`` is given.  ``domain``, the
-    spec schema's, stands in for ``dimensions`` not given (``[0, n*)``, as
-    TensorStore shows it).
+    The codec always; rank and chunk layout once a vector member or
+    ``known_rank`` (the spec's own) fixes the rank; the domain once
+    ``dimensions`` or ``axes`` is given.  ``domain``, the spec schema's,
+    stands in for ``dimensions`` not given (``[0, n*)``, as TensorStore shows it).
     """
     partial = members.metadata
     constraints = SchemaConstraints(codec=codec_spec(partial.compression))
     if partial.data_type is not None:
         constraints = constraints.with_dtype(ts_dtype(partial.data_type))
-    rank = partial.rank
+    rank = partial.rank if partial.rank is not None else known_rank
     if rank is not None:
         constraints = constraints.with_rank(rank)
         constraints = constraints.with_chunk_layout(

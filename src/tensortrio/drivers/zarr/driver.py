@@ -128,9 +128,9 @@ def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spec_members_schema(
-    members: dict[str, Any], domain: IndexDomain | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None, rank: int | None = None
 ) -> SchemaConstraints:
-    return spec_schema(parse_zarr_spec_members(members), domain).constraints
+    return spec_schema(parse_zarr_spec_members(members), domain, rank).constraints
 
 
 ZARR_FORMAT: Final = ZarrFormat()

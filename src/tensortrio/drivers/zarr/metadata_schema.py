@@ -376,13 +376,17 @@ def metadata_schema(metadata: ZarrMetadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: ZarrSpecMembers, domain: IndexDomain | None = None) -> Schema:
+def spec_schema(
+    members: ZarrSpecMembers, domain: IndexDomain | None = None, known_rank: int | None = None
+) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
-    Domain, chunk layout and rank appear only when the chunked rank is known
-    (``shape`` or ``chunks`` given); the codec always does.  ``domain``, the
-    spec schema's, stands in for a metadata ``shape`` not given: the domain
-    is then ``[0, n*)`` (resizable) in those dimensions, as TensorStore shows it.
+    The codec always; the chunk layout (origin 0, ``chunks``, ``order``) once
+    the rank is known: from ``shape`` or ``chunks`` with the dtype, else as
+    ``known_rank`` (the spec's own); the domain once ``shape`` and the dtype
+    are.  ``domain``, the spec schema's, stands in for a metadata ``shape``
+    not given: the domain is then ``[0, n*)`` (resizable) in those
+    dimensions, as TensorStore shows it.
     """
     partial = members.metadata
     codec_members: dict[str, Any] = {}
@@ -413,18 +417,24 @@ def spec_schema(members: ZarrSpecMembers, domain: IndexDomain | None = None) -> 
         if fill_value is not None:
             constraints = constraints.with_fill_value(fill_value.astype(dtype.native))
     rank = partial.rank
-    if rank is not None and dtype is not None:
-        inner = dtype.field_shape
-        constraints = constraints.with_rank(rank + len(inner))
-        if partial.shape is not None:
-            constraints = constraints.with_domain(_full_domain(rank, partial.shape, dtype))
-        chunks = None if partial.chunks is None else partial.chunks + inner
-        constraints = constraints.with_chunk_layout(
-            _metadata_layout(
-                LayoutConstraints(), rank + len(inner), chunks, partial.order, len(inner)
-            )
+    inner = () if dtype is None else dtype.field_shape
+    if rank is not None and dtype is not None and partial.shape is not None:
+        constraints = constraints.with_domain(_full_domain(rank, partial.shape, dtype))
+    # Without a dtype (whose inner dimensions count), as in tensorstore, only the spec's
+    # own rank is known, and an "F" order says where dimensions go only beside ``chunks``
+    # of that rank (no inner dimensions).
+    full_rank = known_rank if rank is None or dtype is None else rank + len(inner)
+    if full_rank is not None:
+        chunks = partial.chunks
+        if chunks is not None and len(chunks) + len(inner) == full_rank:
+            chunks += inner
+        else:
+            chunks = None  # (a rank that differs is refused where the ranks merge)
+        order = None if dtype is None and chunks is None and partial.order == "F" else partial.order
+        constraints = constraints.with_rank(full_rank).with_chunk_layout(
+            _metadata_layout(LayoutConstraints(), full_rank, chunks, order, len(inner))
         )
-    inner_rank = 0 if dtype is None else len(dtype.field_shape)
+    inner_rank = len(inner)
     if domain is not None and rank in (None, domain.rank - inner_rank) and (dtype is None or partial.shape is None):
         # (Without a dtype, as tensorstore, only beside the schema's shape does the
         # metadata's imply a domain.)

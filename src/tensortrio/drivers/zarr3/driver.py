@@ -108,9 +108,9 @@ def _spec_members_json(members: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spec_members_schema(
-    members: dict[str, Any], domain: IndexDomain | None = None
+    members: dict[str, Any], domain: IndexDomain | None = None, rank: int | None = None
 ) -> SchemaConstraints:
-    return spec_schema(parse_zarr3_spec_members(members), domain).constraints
+    return spec_schema(parse_zarr3_spec_members(members), domain, rank).constraints
 
 
 ZARR3_FORMAT: Final = Zarr3Format()

@@ -381,11 +381,14 @@ def metadata_schema(metadata: Zarr3Metadata) -> Schema:
     return Schema.from_constraints(constraints)
 
 
-def spec_schema(members: Zarr3SpecMembers, domain: IndexDomain | None = None) -> Schema:
+def spec_schema(
+    members: Zarr3SpecMembers, domain: IndexDomain | None = None, known_rank: int | None = None
+) -> Schema:
     """The schema constraints the spec's ``"metadata"`` member implies (for ``Spec.schema``).
 
     ``domain``, the spec schema's, stands in for a metadata ``shape`` not given
-    (``[0, n*)``, as TensorStore shows it).
+    (``[0, n*)``, as TensorStore shows it); ``known_rank``, the spec's own, for
+    a rank the metadata does not fix (the chunk layout then has origin 0).
     """
     partial = members.metadata
     # The codec always (no codecs: just the driver), as TensorStore reports it.
@@ -402,6 +405,8 @@ def spec_schema(members: Zarr3SpecMembers, domain: IndexDomain | None = None) ->
         constraints = constraints.with_domain(
             metadata_domain(domain.rank, tuple(domain.shape), domain.labels)
         )
+    if rank is None:
+        rank = known_rank
     if rank is not None:
         constraints = constraints.with_rank(rank)
         if partial.shape is not None:
