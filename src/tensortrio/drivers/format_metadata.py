@@ -7,6 +7,7 @@ steps whose logic and TensorStore messages are the same for all of them.
 from __future__ import annotations
 
 import json as _json
+import math
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import DataLossError, FailedPreconditionError, InvalidArgumentError
@@ -16,7 +17,7 @@ from ..schema.chunk_json import json_text
 from ..schema.schema import SchemaConstraints, merge_domains
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Container, Mapping, Sequence
+    from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 
 
 __all__ = [
@@ -109,14 +110,40 @@ def encode_json_metadata(json: dict[str, Any], *, sort_keys: bool = False) -> by
     """Compact UTF-8 JSON, as TensorStore writes metadata (``sort_keys`` sorts nested objects too).
 
     Text is written as it is (``"é"``, not ``"\\u00e9"``), as TensorStore writes it.
+
+    Raises:
+        InvalidArgumentError: a NaN or infinite number (JSON has none), named by its member.
     """
-    text = _json.dumps(
-        json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False, ensure_ascii=False
-    )
+    try:
+        text = _json.dumps(
+            json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False, ensure_ascii=False
+        )
+    except ValueError:
+        path = _non_finite_path(json) or ["?", float("nan")]
+        member = ".".join(map(str, path[:-1]))
+        raise InvalidArgumentError(
+            f'Error writing metadata: "{member}" is {path[-1]}, which JSON cannot hold'
+        ) from None
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate has no UTF-8: keep it escaped
         return _json.dumps(json, separators=(",", ":"), sort_keys=sort_keys, allow_nan=False).encode()
+
+
+def _non_finite_path(json: Any) -> list[Any] | None:
+    """Where in ``json`` a NaN or infinity is: member names and array positions, then the value."""
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(json, dict):
+        items = json.items()
+    elif isinstance(json, list | tuple):
+        items = enumerate(json)
+    elif isinstance(json, float) and not math.isfinite(json):
+        return [json]
+    for key, value in items:
+        found = _non_finite_path(value)
+        if found is not None:
+            return [key, *found]
+    return None
 
 
 def unknown_members(json: Mapping[str, Any], known: Container[str]) -> tuple[tuple[str, str], ...]:

@@ -52,7 +52,7 @@ def parse_chunk_key_encoding(json: Any) -> ChunkKeyEncoding:
         json = {"name": json}
     json = expect_object(json, ("name", "configuration"))
     name = json.get("name")
-    if name not in _DEFAULT_SEPARATOR:
+    if not isinstance(name, str) or name not in _DEFAULT_SEPARATOR:
         raise InvalidArgumentError(
             f'Error parsing object member "name": Expected one of "default", "v2", but '
             f"received: {json_text(name)}"

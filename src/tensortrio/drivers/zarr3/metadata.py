@@ -240,6 +240,15 @@ class Zarr3Metadata:
         return attrs.evolve(self, shape=shape)
 
 
+def check_sub_chunk_rank(inner: tuple[int, ...], rank: int) -> None:
+    """Refuse a ``sharding_indexed`` inner chunk shape of another rank (tensorstore's message)."""
+    if len(inner) != rank:
+        raise InvalidArgumentError(
+            f"sharding_indexed sub-chunk shape of {{{', '.join(map(str, inner))}}} is not "
+            f"compatible with array of rank {rank}"
+        )
+
+
 def chain_read_chunk_shape(
     chain: CodecChain, chunk_shape: tuple[int, ...] | None, rank: int
 ) -> tuple[int, ...] | None:
@@ -251,6 +260,7 @@ def chain_read_chunk_shape(
         inner = chain.array_to_bytes.chunk_shape
         if inner is None:
             return None  # a codec spec leaving it to the layout
+        check_sub_chunk_rank(inner, rank)
         shape = tuple(inner[perm.index(i)] for i in range(rank))
         chain = chain.array_to_bytes.codecs
     return shape

@@ -43,6 +43,7 @@ from .metadata import (
     chain_inner_order,
     chain_read_chunk_shape,
     check_metadata_constraints,
+    check_sub_chunk_rank,
     given_codecs_match,
     resolve_codecs,
 )
@@ -184,6 +185,8 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         fill_value = default_fill_value(data_type)
     chain = _choose_codecs(members, constraints.codec)
     sharding = chain.array_to_bytes if isinstance(chain.array_to_bytes, ShardingCodec) else None
+    if sharding is not None and sharding.chunk_shape is not None:
+        check_sub_chunk_rank(sharding.chunk_shape, rank)
     layout = _layout(
         constraints.chunk_layout,
         rank,

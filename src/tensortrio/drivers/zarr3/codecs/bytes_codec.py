@@ -112,8 +112,9 @@ def _swap_unit(dtype: np.dtype[Any]) -> np.dtype[Any]:
 
 def _parse(config: dict[str, Any]) -> BytesCodec:
     check_config_members(config, ("endian",))
+    # An explicit null is no endianness (as in tensorstore): only leaving it out is.
     endian = config.get("endian")
-    if endian is not None and endian not in ("little", "big"):
+    if "endian" in config and endian not in ("little", "big"):
         raise config_member_error(
             "endian", f'Expected one of "little", "big", but received: {json_text(endian)}'
         )

@@ -101,7 +101,7 @@ def _parse_blosc(config: dict[str, Any]) -> BloscCodec:
             f"{json_text(cname)}",
         )
     shuffle = config.get("shuffle")
-    if shuffle is not None and shuffle not in BLOSC_SHUFFLES:
+    if "shuffle" in config and (not isinstance(shuffle, str) or shuffle not in BLOSC_SHUFFLES):
         raise config_member_error(
             "shuffle",
             'Expected one of "noshuffle", "shuffle", "bitshuffle", but received: '

@@ -453,8 +453,8 @@ def _decode_raw(
 def _parse(config: dict[str, Any]) -> ShardingCodec:
     check_config_members(config, ("chunk_shape", "codecs", "index_codecs", "index_location"))
     shape = config.get("chunk_shape")
-    # A codec spec may leave it out: creation takes the chunk layout's read chunk shape.
-    if shape is not None and (
+    # A codec spec may leave it out (not null): creation takes the chunk layout's read chunk shape.
+    if "chunk_shape" in config and (
         not isinstance(shape, list)
         or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
     ):
@@ -473,7 +473,7 @@ def _parse(config: dict[str, Any]) -> ShardingCodec:
         except InvalidArgumentError as exc:
             raise config_member_error("index_codecs", str(exc)) from None
     location = config.get("index_location")
-    if location is not None and location not in ("start", "end"):
+    if "index_location" in config and location not in ("start", "end"):
         raise config_member_error(
             "index_location", f'Expected one of "start", "end", but received: {json_text(location)}'
         )
