@@ -95,6 +95,30 @@ async def test_delete_existing_replaces_array() -> None:
 
 
 @pytest.mark.parametrize(
+    ("driver", "members", "message"),
+    [
+        ("zarr", {"metadata": {"chunks": [2], "dtype": "<i4"}}, "domain must be specified"),
+        ("n5", {"metadata": {"dimensions": [4], "blockSize": [2]}}, "dtype must be specified"),
+        ("zarr3", {"metadata": {"shape": [4], "data_type": "int32", "attributes": {"k": float("inf")}}},
+         '"attributes.k" is inf'),
+    ],
+)
+async def test_delete_existing_leaves_the_array_when_new_metadata_cannot_be_made(
+    driver: str, members: dict[str, object], message: str
+) -> None:
+    context = ts.Context()
+    spec = {"driver": driver, "kvstore": "memory://a/"}
+    old = await ts.open(spec, context=context, create=True, dtype=ts.int32, shape=[4])
+    await old.write(np.arange(4, dtype=np.int32))
+    keys = await old.kvstore.list()
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+        await ts.open({**spec, **members}, context=context, create=True, delete_existing=True)
+    assert await old.kvstore.list() == keys
+    reopened = await ts.open(spec, context=context)
+    np.testing.assert_array_equal(await reopened.read(), np.arange(4))
+
+
+@pytest.mark.parametrize(
     ("flags", "message"),
     [
         ({"delete_existing": True}, "`delete_existing` without `create`"),
@@ -284,6 +308,11 @@ def test_bad_argument_types() -> None:
         ts.open(MEMORY, context={})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^ts\.open: read must be a bool or None, got 1$"):
         ts.open(MEMORY, read=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^Invalid create: expected a bool, got 'yes'$"):
+        ts.open(MEMORY, create="yes", dtype=ts.int32, shape=[4])  # type: ignore[arg-type]
+    for shape in ([1.5], [[1]], 5):
+        with pytest.raises(TypeError, match=r"^shape must be a sequence of integers, got "):
+            ts.open(MEMORY, create=True, dtype=ts.int32, shape=shape)  # type: ignore[arg-type]
 
 
 async def test_chunk_cache_shared_in_context_and_after_resize() -> None:

@@ -996,7 +996,11 @@ async def _open_or_create(
             fmt.validate_metadata(staged.metadata, schema, members)
             return staged
 
+    encoded: bytes | None = None
     if mode.delete_existing:
+        # New metadata that cannot be made is refused before anything is deleted.
+        metadata = _create(fmt, create_schema, members)
+        encoded = fmt.encode_metadata(metadata)
         await kv.delete_range(KvStore.KeyRange())
         entry.set(fmt, None, NO_VALUE, time.time())
     elif mode.open or transaction is not None:
@@ -1011,14 +1015,16 @@ async def _open_or_create(
             raise _not_found(fmt, metadata_key)
     if transaction is not None:
         return _stage_new_metadata(fmt, kv, entry, create_schema, members, transaction)
-    try:
-        metadata = _create(fmt, create_schema, members)
-    except InvalidArgumentError:
-        # As TensorStore: that the array exists is the error, not what new metadata would lack.
-        if not mode.open and (await kv.read(entry.key)).state == "value":
-            raise _already_exists(fmt, metadata_key) from None
-        raise
-    stamp = await kv.write(entry.key, fmt.encode_metadata(metadata), if_equal=NO_VALUE)
+    if encoded is None:
+        try:
+            metadata = _create(fmt, create_schema, members)
+            encoded = fmt.encode_metadata(metadata)
+        except InvalidArgumentError:
+            # As TensorStore: that the array exists is the error, not what new metadata would lack.
+            if not mode.open and (await kv.read(entry.key)).state == "value":
+                raise _already_exists(fmt, metadata_key) from None
+            raise
+    stamp = await kv.write(entry.key, encoded, if_equal=NO_VALUE)
     if stamp.generation:
         entry.set(fmt, metadata, stamp.generation, stamp.time)
         return entry

@@ -410,9 +410,12 @@ def _kw_domain(out: SchemaConstraints, value: Any) -> SchemaConstraints:
 
 
 def _kw_shape(out: SchemaConstraints, value: Any) -> SchemaConstraints:
-    if isinstance(value, str | bytes):
-        raise TypeError(f"shape must be a sequence of integers, got {value!r}")
-    shape = [operator.index(v) for v in value]
+    try:
+        if isinstance(value, str | bytes):
+            raise TypeError
+        shape = [operator.index(v) for v in value]
+    except TypeError:
+        raise TypeError(f"shape must be a sequence of integers, got {value!r}") from None
     return out.with_domain(IndexDomain(shape=shape), "shape")
 
 

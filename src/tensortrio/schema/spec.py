@@ -499,7 +499,11 @@ def _open_mode_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
             raise TypeError(f"open_mode must be a ts.OpenMode, got {given!r}")
         mode = mode | given
     for flag in OPEN_MODE_FLAGS:
-        if kwargs.get(flag):
+        given_flag = kwargs.get(flag)
+        # A bool, or what converts to one as tensorstore's keywords take it (not a string).
+        if given_flag is not None and not isinstance(given_flag, int) and type(given_flag).__name__ != "bool":
+            raise TypeError(f"Invalid {flag}: expected a bool, got {given_flag!r}")
+        if given_flag:
             setattr(mode, flag, True)
     if not (mode.open or mode.create):
         mode = mode | OpenMode(**dict.fromkeys(value.open_mode, True))
