@@ -168,3 +168,16 @@ def test_an_array_refuses_a_chunk_layout_it_does_not_have(
     soft = {"write_chunk": {"shape_soft_constraint": [1, 1], "elements": 4}, "inner_order_soft_constraint": [1, 0]}
     store = lib.open({**spec, "schema": {"chunk_layout": soft}}).result()
     assert store.chunk_layout.to_json() == {"grid_origin": [0, 0], "inner_order": [0, 1]}
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("inner_order", "orders"),
+    [([0, 2, 1], [(0, 1), (1, 0), (0, 1)]), ([2, 0, 1], [(1, 0), (0, 1), (0, 1)]), ([1, 2, 0], [(0, 1), (0, 1), (1, 0)])],
+)
+def test_a_diagonal_takes_the_place_of_its_outermost_dimension_in_the_inner_order(
+    lib: Any, inner_order: list[int], orders: list[tuple[int, ...]]
+) -> None:
+    schema = lib.Schema(rank=3, chunk_layout=lib.ChunkLayout(inner_order=inner_order))
+    diagonals = [schema[lib.d[0, 1].diagonal], schema[lib.d[1, 2].diagonal], schema[lib.d[0, 2].diagonal]]
+    assert [d.chunk_layout.inner_order for d in diagonals] == orders

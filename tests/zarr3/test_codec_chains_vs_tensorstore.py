@@ -174,3 +174,56 @@ def test_a_bytes_endian_constrains_nothing_for_a_one_byte_type(lib: Any, endian:
         codec=lib.CodecSpec({"driver": "zarr3", "codecs": codecs}),
         context=context,
     ).result(timeout=30)
+
+
+_T = {"name": "transpose", "configuration": {"order": [1, 0]}}
+_B = {"name": "bytes", "configuration": {"endian": "little"}}
+_S = {"name": "sharding_indexed", "configuration": {"chunk_shape": [2, 2]}}
+_G5 = {"name": "gzip", "configuration": {"level": 5}}
+
+
+@pytest.mark.parametrize("lib", [tt, tensorstore], ids=["tensortrio", "tensorstore"])
+@pytest.mark.parametrize(
+    ("a", "b", "merged"),
+    [
+        ([_T], [_B], [_T, _B]),
+        ([_B], [_T], [_T, _B]),
+        ([_T, _B], [], [_T, _B]),
+        ([_T, _B], [_S], [{"name": "sharding_indexed",
+                           "configuration": {"chunk_shape": [2, 2], "codecs": [_T, _B]}}]),
+        ([_S, {"name": "gzip"}], [_S, _G5], [_S, _G5]),
+        ([_B, _G5], [_B], None),  # another number of bytes -> bytes codecs
+        ([_B, _G5], [_B, {"name": "gzip", "configuration": {"level": 1}}], None),
+        ([_T, _T], [], None),  # only one transpose more
+    ],
+)
+def test_codec_specs_merge_as_tensorstore_merges_them(
+    lib: Any, a: list[Any], b: list[Any], merged: list[Any] | None
+) -> None:
+    schema = lib.Schema(codec=lib.CodecSpec({"driver": "zarr3", "codecs": a}))
+    if merged is None:
+        with pytest.raises(ValueError, match=r"Cannot merge"):
+            schema.update(codec=lib.CodecSpec({"driver": "zarr3", "codecs": b}))
+        return
+    schema.update(codec=lib.CodecSpec({"driver": "zarr3", "codecs": b}))
+    assert schema.codec.to_json()["codecs"] == merged
+
+
+@pytest.mark.parametrize("lib", [tt, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_schema_codec_fills_in_the_inner_codecs_of_the_metadatas_sharding(lib: Any) -> None:
+    spec = {"driver": "zarr3", "kvstore": "memory://", "metadata": {"codecs": [_S]}}
+    assert lib.Spec(spec).codec.to_json() == {"driver": "zarr3", "codecs": [_S]}
+    store = lib.open(
+        spec, create=True, dtype="uint16", shape=[8, 8],
+        codec=lib.CodecSpec({"driver": "zarr3", "codecs": [_T, {"name": "bytes"}, {"name": "zstd"}]}),
+    ).result()
+    inner = store.spec().to_json()["metadata"]["codecs"][0]["configuration"]["codecs"]
+    assert [codec["name"] for codec in inner] == ["transpose", "bytes", "zstd"]
+    # The metadata's codecs bind what is made: a schema codec cannot shard them.
+    with pytest.raises(ValueError, match=r'"codecs"'):
+        lib.open(
+            {"driver": "zarr3", "kvstore": "memory://",
+             "metadata": {"codecs": [{"name": "bytes"}, {"name": "gzip"}]}},
+            create=True, dtype="uint16", shape=[8, 8],
+            codec=lib.CodecSpec({"driver": "zarr3", "codecs": [_S]}),
+        ).result()

@@ -267,10 +267,15 @@ def _input_layout(transform: IndexTransform, layout: dict[str, Any]) -> dict[str
             out["grid_origin" + suffix] = per_input_dimension(origins, _input_grid_origin)
         inner = layout.get("inner_order" + suffix)
         if inner is not None:
+            # Each input dimension goes where the outermost output it drives is.
             position = {j: k for k, j in enumerate(inner)}
-            mapped = [(position[f[0]], i) for i, f in enumerate(source) if f is not None]
-            others = [i for i, f in enumerate(source) if f is None]
-            out["inner_order" + suffix] = [i for _, i in sorted(mapped)] + others
+            first: dict[int, int] = {}
+            for j, m in enumerate(transform.maps):
+                if m.method is OutputIndexMethod.single_input_dimension:
+                    assert m.input_dimension is not None
+                    first[m.input_dimension] = min(first.get(m.input_dimension, rank), position[j])
+            others = [i for i in range(rank) if i not in first]
+            out["inner_order" + suffix] = [i for _, i in sorted((p, i) for i, p in first.items())] + others
     return out
 
 def _transform_fill_value(

@@ -104,41 +104,105 @@ def codecs_satisfy(given: list[dict[str, Any]], stored: list[dict[str, Any]]) ->
 
 
 def merge_given_codecs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One constraint that says what ``a`` and ``b`` both say (their members together).
+    """One constraint that says what ``a`` and ``b`` both say, merged as TensorStore merges codec specs.
+
+    Codec by codec, members given on one side only are taken; one side may
+    leave out the array -> bytes codec, or have one more ``transpose`` at the
+    end of its array -> array codecs; a chain that is only a sharding codec
+    takes a chain of fewer sharding levels as its inner chunks' codecs.
 
     Raises:
-        InvalidArgumentError: they name other codecs, or give a member different values.
+        InvalidArgumentError: they name other codecs, another number of
+            bytes -> bytes codecs, or give a member different values.
     """
-    merged = _merge(a, b)
-    if merged is None:
+    try:
+        return _merge(a, b)
+    except InvalidArgumentError as exc:
         raise InvalidArgumentError(
-            f"Cannot merge zarr3 codec constraints {json_text(a)} and {json_text(b)}"
+            f"Cannot merge zarr3 codec constraints {json_text(a)} and {json_text(b)}: {exc}"
+        ) from None
+
+
+def _split(
+    chain: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[dict[str, Any]]]:
+    """``chain``'s array -> array codecs, array -> bytes codec (None: left out), bytes -> bytes codecs."""
+    parsed = parse_codec_chain(chain)
+    at = len(parsed.array_to_array)
+    if parsed.array_to_bytes is None:
+        return chain[:at], None, chain[at:]
+    return chain[:at], chain[at], chain[at + 1 :]
+
+
+def _sharding_height(chain: list[dict[str, Any]] | None) -> int:
+    if chain is None:
+        return 0
+    codec = _split(chain)[1]
+    if codec is None or codec["name"] != "sharding_indexed":
+        return 0
+    return 1 + _sharding_height(codec.get("configuration", {}).get("codecs"))
+
+
+def _merge(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    a_arrays, a_codec, a_bytes = _split(a)
+    b_arrays, b_codec, b_bytes = _split(b)
+    a_height, b_height = _sharding_height(a), _sharding_height(b)
+    if a_height > b_height and not a_arrays and not a_bytes:
+        assert a_codec is not None
+        return [_with_inner_codecs(a_codec, b)]
+    if a_height < b_height and not b_arrays and not b_bytes:
+        assert b_codec is not None
+        return [_with_inner_codecs(b_codec, a)]
+    arrays = _merge_array_codecs(a_arrays, b_arrays)
+    if a_codec is None or b_codec is None:
+        codec = a_codec or b_codec
+    else:
+        codec = _merge_codec(a_codec, b_codec)
+    if len(a_bytes) != len(b_bytes):
+        raise InvalidArgumentError(
+            f"Mismatch in number of bytes -> bytes codecs ({len(a_bytes)} vs {len(b_bytes)})"
         )
-    return merged
+    return [
+        *arrays,
+        *([] if codec is None else [codec]),
+        *(_merge_codec(x, y) for x, y in zip(a_bytes, b_bytes, strict=True)),
+    ]
 
 
-def _merge(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+def _merge_array_codecs(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Array -> array codecs pairwise; either side may have one more ``transpose`` at the end."""
+    if len(b) == len(a) + 1 and b[-1]["name"] == "transpose":
+        return [*_merge_array_codecs(a, b[:-1]), b[-1]]
+    if len(a) == len(b) + 1 and a[-1]["name"] == "transpose":
+        return [*_merge_array_codecs(a[:-1], b), a[-1]]
     if len(a) != len(b):
-        a, b = _complete(a), _complete(b)
-        if len(a) != len(b):
-            return None
-    out: list[dict[str, Any]] = []
-    for x, y in zip(a, b, strict=True):
-        if x["name"] != y["name"]:
-            return None
-        config = dict(x.get("configuration", {}))
-        for key, value in y.get("configuration", {}).items():
-            if key not in config:
-                config[key] = value
-            elif x["name"] == "sharding_indexed" and key in _NESTED:
-                nested = _merge(config[key], value)
-                if nested is None:
-                    return None
-                config[key] = nested
-            elif config[key] != value:
-                return None
-        codec: dict[str, Any] = {"name": x["name"]}
-        if config or "configuration" in x or "configuration" in y:
-            codec["configuration"] = config
-        out.append(codec)
-    return out
+        raise InvalidArgumentError(
+            f"Mismatch in number of array -> array codecs ({len(a)} vs {len(b)})"
+        )
+    return [_merge_codec(x, y) for x, y in zip(a, b, strict=True)]
+
+
+def _with_inner_codecs(sharding: dict[str, Any], inner: list[dict[str, Any]]) -> dict[str, Any]:
+    """``sharding`` with ``inner`` merged into (or as) the codecs of its inner chunks."""
+    config = dict(sharding.get("configuration", {}))
+    config["codecs"] = inner if "codecs" not in config else _merge(config["codecs"], inner)
+    return {"name": sharding["name"], "configuration": config}
+
+
+def _merge_codec(x: dict[str, Any], y: dict[str, Any]) -> dict[str, Any]:
+    if x["name"] != y["name"]:
+        raise InvalidArgumentError(f"Cannot merge {json_text(x)} with {json_text(y)}")
+    config = dict(x.get("configuration", {}))
+    for key, value in y.get("configuration", {}).items():
+        if key not in config:
+            config[key] = value
+        elif x["name"] == "sharding_indexed" and key in _NESTED:
+            config[key] = _merge(config[key], value)
+        elif config[key] != value:
+            raise InvalidArgumentError(
+                f"Incompatible {json_text(key)}: {json_text(config[key])} vs {json_text(value)}"
+            )
+    codec: dict[str, Any] = {"name": x["name"]}
+    if config or "configuration" in x or "configuration" in y:
+        codec["configuration"] = config
+    return codec

@@ -217,6 +217,8 @@ def create_metadata(schema: Schema, members: Zarr3SpecMembers) -> Zarr3Metadata:
         dimension_names=names,
         extensions=partial.extensions,
     )
+    # What the metadata member says holds for what was made (a schema codec merged in may not).
+    check_metadata_constraints(metadata, partial)
     validate_metadata_schema(metadata, constraints)
     _check_available(metadata.codecs)
     return metadata
@@ -394,9 +396,10 @@ def spec_schema(
     a rank the metadata does not fix (the chunk layout then has origin 0).
     """
     partial = members.metadata
-    # The codec always (no codecs: just the driver), as TensorStore reports it.
+    # The codec always (no codecs: just the driver), as given, as TensorStore reports it.
+    given = partial.given_codecs
     constraints = SchemaConstraints(
-        codec=CodecSpec({"driver": "zarr3"}) if partial.codecs is None else _codec_spec(partial.codecs)
+        codec=CodecSpec({"driver": "zarr3", **({} if given is None else {"codecs": given})})
     )
     if partial.data_type is not None:
         constraints = constraints.with_dtype(ts_dtype(ts_name(partial.data_type)))
