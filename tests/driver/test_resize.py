@@ -165,3 +165,26 @@ def test_a_handle_made_before_a_resize_writes_the_new_bounds(library: str) -> No
     assert store.read().result().tolist() == [[5] * 4] * 3
     with pytest.raises(ValueError, match="Error aligning dimensions"):
         store.write(np.zeros((5, 5), np.int32)).result()
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+@pytest.mark.parametrize("in_transaction", [False, True], ids=["direct", "transaction"])
+def test_a_stale_handle_resized_returns_the_stored_extent_of_other_dimensions(
+    library: str, in_transaction: bool, tmp_path: Any
+) -> None:
+    # Another process's handle grew dimension 1; growing dimension 0 through this one keeps that.
+    lib: Any = pytest.importorskip(library)
+    spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    stale = lib.open(spec, create=True, dtype="int32", shape=[4, 4]).result()
+    other = lib.open(spec, context=lib.Context()).result()
+    assert other.resize(exclusive_max=[None, 8]).result().shape == (4, 8)
+    txn = lib.Transaction() if in_transaction else None
+    handle = stale if txn is None else stale.with_transaction(txn)
+    grown = handle.resize(exclusive_max=[6, None]).result()
+    assert grown.shape == (6, 8)
+    grown[5, 7] = 1
+    if txn is not None:
+        txn.commit_sync()
+    again = lib.open(spec, context=lib.Context()).result()
+    assert again.shape == (6, 8)
+    assert again[5, 7].read().result() == 1

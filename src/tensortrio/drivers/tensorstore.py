@@ -831,10 +831,15 @@ async def _resize(
             shrink_only=shrink_only,
             transaction=state,
         )
+        # Implicit bounds come from the resized array (as TensorStore resolves them):
+        # another handle may have changed a dimension this view still had at its old extent.
+        if state is not None:
+            driver = store._driver.in_transaction(state)  # (the resize may have staged new metadata)
+        resolved = _keep_implicit(await driver.resolve(transform), transform)
     finally:
         if state is not None:
             state.end_op()
-    return store._view(transform)
+    return store._view(resolved)
 
 
 async def _resolve(store: TensorStore, fix_resizable_bounds: bool) -> TensorStore:
