@@ -61,3 +61,28 @@ def test_other_values_are_refused_and_nothing_is_written(
     with pytest.raises(TypeError, match=message):
         store.write(source).result()
     assert store.read().result().tolist() == before
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("array", "dtype", "message"),
+    [
+        ([True, 2], "int32", r"at position \{0\}: Expected "),
+        ([[1, 2], [3, 5000]], "int8", r"at position \{1, 1\}: Expected integer in the range \[-128, 127\], but received: 5000"),
+        ([[1.5, None]], "float32", r"at position \{0, 1\}: Expected "),
+    ],
+)
+def test_an_array_spec_element_of_the_wrong_type_is_named_by_its_position(
+    lib: Any, array: Any, dtype: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=r'^Error parsing object member "array": Error parsing array element ' + message):
+        lib.open({"driver": "array", "array": array, "dtype": dtype}).result()
+
+
+@BOTH
+def test_a_unit_multiplier_beyond_six_digits_is_stored_as_text_and_accepted(lib: Any) -> None:
+    store = lib.open(
+        {"driver": "zarr3", "kvstore": "memory://"}, create=True, dtype="int32", shape=[2],
+        dimension_units=[[2**63, "nm"]],
+    ).result()
+    assert store.spec().to_json()["metadata"]["attributes"] == {"dimension_units": ["9.22337e+18 nm"]}

@@ -415,9 +415,15 @@ def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
         out = np.empty(shape, numpy_dtype)
         flat = out.reshape(-1)
         for i, element in enumerate(raw.reshape(-1)):
-            if isinstance(element, list) or element is None:
+            # The position as TensorStore gives it: the element's index vector.
+            where = f"Error parsing array element at position {{{', '.join(map(str, np.unravel_index(i, shape)))}}}"
+            if (
+                isinstance(element, list)
+                or element is None
+                or (isinstance(element, bool) and numpy_dtype.kind != "b")
+            ):
                 raise ValueError(
-                    f"Expected a {numpy_dtype} element, but received: {json_text(element)}"
+                    f"{where}: Expected a {numpy_dtype} element, but received: {json_text(element)}"
                 )
             if numpy_dtype.kind in "iu":
                 info = np.iinfo(numpy_dtype)
@@ -425,8 +431,8 @@ def _array_from_json(value: Any, numpy_dtype: np.dtype[Any]) -> np.ndarray:
                     info.min <= int(element) <= info.max
                 ):
                     raise ValueError(
-                        f"Error parsing array element at position {i}: Expected integer in the "
-                        f"range [{info.min}, {info.max}], but received: {json_text(element)}"
+                        f"{where}: Expected integer in the range [{info.min}, {info.max}], "
+                        f"but received: {json_text(element)}"
                     )
             flat[i] = element
     except (ValueError, TypeError, OverflowError) as exc:

@@ -330,7 +330,8 @@ def validate_metadata_schema(metadata: Zarr3Metadata, constraints: SchemaConstra
     # An array that stores no units takes any asked for without them (as TensorStore).
     if units is not None and metadata.dimension_units is not None:
         for i, (want, have) in enumerate(zip(units, metadata.dimension_units, strict=True)):
-            if want is not None and want != have:
+            # Compared as stored: the text keeps 6 significant digits of a multiplier.
+            if want is not None and (have is None or str(want) != str(have)):
                 raise InvalidArgumentError(
                     f"dimension_units from metadata ({have}) does not match dimension_units "
                     f"in schema ({want}) for dimension {i}"
