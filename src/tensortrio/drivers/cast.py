@@ -527,5 +527,6 @@ register_tensorstore_driver(
     uses_kvstore=False,
     schema=_members_schema,
     adapter_url=(_members_from_url, _url_component),
+    shares_base_transform=True,
 )
 register_driver("cast", _open)

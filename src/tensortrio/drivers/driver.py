@@ -91,6 +91,8 @@ class OpenRequest:
     """``CacheRevalidationBound`` values."""
     fill_missing_data_reads: bool = True
     store_data_equal_to_fill_value: bool = False
+    write_requested: bool = False
+    """Whether ``write=True`` was asked for (not only the default of reading and writing)."""
 
 
 class Driver(abc.ABC):
@@ -168,6 +170,15 @@ class Driver(abc.ABC):
         """
         return None
 
+    def base_view(self, transform: IndexTransform) -> tuple[Driver, IndexTransform, ReadWriteMode] | None:
+        """What ``TensorStore.base`` is for this driver's view ``transform``: a driver, its
+        transform and access; None if the driver adapts no other.
+
+        By default :attr:`adapted`'s base through the same transform.
+        """
+        adapted = self.adapted
+        return None if adapted is None else (adapted[0], transform, adapted[1])
+
     @property
     def callback_home(self) -> Any:
         """The event loop that runs this driver's coroutine callbacks, or None.
@@ -198,6 +209,21 @@ class Driver(abc.ABC):
     def from_staged(self, array: np.ndarray) -> np.ndarray:
         """``array`` as :attr:`staging_base` holds it, in this driver's dtype."""
         return array
+
+    async def read_in_transaction(
+        self, transaction: TransactionState, transform: IndexTransform
+    ) -> np.ndarray:
+        """Read the resolved ``transform`` as ``transaction`` sees it (its staged writes laid over).
+
+        By default through the chunks of :attr:`staging_base`.
+
+        Raises:
+            UnimplementedError: the driver has no chunks a transaction stages (``array``).
+        """
+        from .transactional_io import read_in_transaction
+
+        staged = await read_in_transaction(transaction, self.staging_base, self.to_staged_transform(transform))
+        return self.from_staged(staged)
 
     @property
     def metadata_transaction(self) -> Any:
@@ -262,10 +288,15 @@ class Driver(abc.ABC):
 
 @attrs.frozen
 class OpenedDriver:
-    """What an opener returns: the driver and the transform of the opened view."""
+    """What an opener returns: the driver and the transform of the opened view.
+
+    ``rw``: the access the view allows, where the driver narrows what was asked
+    (a read-only view); None keeps what was asked.
+    """
 
     driver: Driver
     transform: IndexTransform
+    rw: ReadWriteMode | None = None
 
 
 _OPENERS: Final[dict[str, Callable[[OpenRequest], Awaitable[OpenedDriver]]]] = {}

@@ -284,6 +284,8 @@ def open(
         rw=rw,
         schema=_Schema.from_constraints(parsed.value.schema),
     )
+    if write:
+        request = attrs.evolve(request, write_requested=True)
     if isinstance(kvstore, KvStore):
         # An opened store is used as it is (its context resources, e.g. a memory
         # store's contents), not re-opened from its spec.
@@ -307,4 +309,4 @@ async def _open(request: OpenRequest, transaction: Transaction | None = None) ->
                 f"({', '.join(registered_driver_ids())})"
             )
         opened = await opener(request)
-    return TensorStore(opened.driver, opened.transform, request.rw, transaction)
+    return TensorStore(opened.driver, opened.transform, opened.rw or request.rw, transaction)

@@ -370,12 +370,12 @@ class TensorStore(DimExpressionShortcuts):
 
     @property
     def base(self) -> TensorStore | None:
-        """The TensorStore an adapter (``ts.cast``) views, through this view's transform; else None."""
-        adapted = self._driver.adapted
-        if adapted is None:
+        """The TensorStore an adapter (``ts.cast``, ``ts.downsample``) views; else None."""
+        view = self._driver.base_view(self._transform)
+        if view is None:
             return None
-        driver, rw = adapted
-        return TensorStore(driver, self._transform, rw, self._transaction)
+        driver, transform, rw = view
+        return TensorStore(driver, transform, rw, self._transaction)
 
     # --- spec and repr
 

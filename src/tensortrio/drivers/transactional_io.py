@@ -266,8 +266,7 @@ async def read_in_transaction_op(
 ) -> NDArray[Any]:
     """``TensorStore.read`` of a transaction-bound view (a runtime operation)."""
     driver = driver.in_transaction(state)
-    resolved = driver.to_staged_transform(await driver.resolve(transform))
-    array = driver.from_staged(await read_in_transaction(state, driver.staging_base, resolved))
+    array = await driver.read_in_transaction(state, await driver.resolve(transform))
     return in_read_order(array, order)
 
 

@@ -799,13 +799,14 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         if value.transform is not None:
             return value.transform
         base = self.base
-        if base is not None:
+        if base is not None and value.driver.shares_base_transform:
             return base.transform
         return _implied_transform(value, _driver_schema(value))
 
     @property
     def base(self) -> Spec | None:
-        """The spec of the TensorStore an adapter (``cast``) views, seen through this spec's transform.
+        """The spec of the TensorStore an adapter (``cast``, ``downsample``) views (a ``cast``'s
+        seen through this spec's transform).
 
         ``None`` for a driver that is not an adapter of a single TensorStore.
         """
@@ -813,7 +814,7 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         if not isinstance(base_json, dict):
             return None
         base = Spec(base_json)
-        if self._value.transform is None:
+        if self._value.transform is None or not self._value.driver.shares_base_transform:
             return base
         return Spec.from_value(attrs.evolve(base._value, transform=self._value.transform))
 

@@ -58,7 +58,9 @@ class TensorStoreDriver:
     ``adapter_url``, for an adapter of one base TensorStore (``cast``): its URL
     component follows the base's URL (``"memory://|zarr3:|cast:int32"``); the
     pair maps ``(base JSON, component text)`` to the spec JSON's members, and
-    the ``ts.Spec`` back to the text.
+    the ``ts.Spec`` back to the text.  ``shares_base_transform``: an adapter
+    whose ``base`` has its index space (``cast``), so a spec without a
+    transform shows the base's; another (``downsample``) has its own.
     """
 
     driver_id: str
@@ -69,6 +71,7 @@ class TensorStoreDriver:
     adapter_url: (
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None
+    shares_base_transform: bool = False
 
 
 _DRIVERS: Final[dict[str, TensorStoreDriver]] = {}
@@ -120,6 +123,7 @@ def register_tensorstore_driver(
     adapter_url: (
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None,
+    shares_base_transform: bool = False,
 ) -> TensorStoreDriver:
     """Make ``driver_id`` usable as a ``ts.Spec`` ``"driver"`` (idempotent for equal registrations).
 
@@ -127,7 +131,7 @@ def register_tensorstore_driver(
         ValueError: a different registration exists for the id or the URL scheme.
     """
     driver = TensorStoreDriver(
-        driver_id, member_parser, url_scheme, uses_kvstore, schema, adapter_url
+        driver_id, member_parser, url_scheme, uses_kvstore, schema, adapter_url, shares_base_transform
     )
     existing = _DRIVERS.get(driver_id)
     if existing is not None and existing != driver:

@@ -1,0 +1,351 @@
+"""Downsampling an array by whole blocks, as TensorStore's ``downsample`` driver defines it.
+
+Pure NumPy, no I/O. Blocks are aligned to index 0 in every dimension: with a
+factor ``f``, output position ``p`` covers base indices ``[p * f, (p + 1) * f)``,
+and only the base indices that exist count (a block at the edge of the base
+domain is partial). ``stride`` instead takes the element at ``p * f``.
+
+The methods, as TensorStore's documentation gives them:
+
+- ``mean``: the arithmetic mean; integers exactly, rounded to the nearest and
+  ties to even; ``bool`` takes the mode. Floating-point sums are accumulated
+  in the element type in C order of the block, as TensorStore accumulates them.
+- ``min``, ``max``: non-complex numbers and ``bool`` (a NaN is skipped).
+- ``median``: the lower median, always a value present in the block.
+- ``mode``: the most frequent value; ties go to the lowest (for text, the
+  lexicographically first).
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..index.domain import IndexDomain
+from ..index.interval import INF, IndexInterval
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..schema.dtype import dtype as DType
+
+__all__ = [
+    "METHODS",
+    "DownsampleMethod",
+    "check_method_supports",
+    "downsample_block",
+    "downsampled_domain",
+    "parse_method",
+]
+
+DownsampleMethod = Literal["stride", "mean", "min", "max", "median", "mode"]
+METHODS: Final[tuple[DownsampleMethod, ...]] = ("stride", "mean", "min", "max", "median", "mode")
+
+_TEXT: Final = frozenset({"string", "ustring", "json"})
+
+
+def parse_method(value: Any) -> DownsampleMethod:
+    """A ``downsample_method`` value.
+
+    Raises:
+        InvalidArgumentError: not one of :data:`METHODS` (TensorStore's message).
+    """
+    for method in METHODS:
+        if value == method and isinstance(value, str):
+            return method
+    options = ", ".join(f'"{m}"' for m in METHODS)
+    raise InvalidArgumentError(
+        f"Expected one of {options}, but received: {_json.dumps(value)}"
+    )
+
+
+def check_method_supports(method: DownsampleMethod, dtype: DType) -> None:
+    """Refuse a data type ``method`` cannot downsample.
+
+    ``stride`` and ``mode`` take every type; ``mean`` numbers and ``bool``;
+    ``min``, ``max`` and ``median`` non-complex numbers and ``bool``.
+
+    Raises:
+        InvalidArgumentError: ``Downsample method "median" does not support data type "complex128"``.
+    """
+    if method in ("stride", "mode"):
+        return
+    kind = dtype.numpy_dtype.kind
+    numeric = (dtype.name not in _TEXT and kind in "biufc") or dtype.name in ("bfloat16", "float8_e4m3fn")
+    if not numeric or (kind == "c" and method != "mean") or dtype.name in ("char", "byte"):
+        raise InvalidArgumentError(
+            f'Downsample method "{method}" does not support data type "{dtype.name}"'
+        )
+
+
+def downsampled_domain(
+    domain: IndexDomain, factors: Sequence[int], method: DownsampleMethod
+) -> IndexDomain:
+    """The domain a ``downsample`` view of ``domain`` has (labels and implicit flags kept).
+
+    Each interval ``[lo, hi)`` becomes the blocks it meets, ``[floor(lo / f),
+    ceil(hi / f))``, or for ``stride`` the positions whose ``p * f`` it holds,
+    ``[ceil(lo / f), floor((hi - 1) / f) + 1)``. Infinite bounds stay infinite.
+    """
+    dims = []
+    for dim, f in zip(domain.dims, factors, strict=True):
+        lo, hi = dim.inclusive_min, dim.exclusive_max
+        if method == "stride":
+            new_lo = lo if lo == -INF else -(-lo // f)
+            new_hi = hi if hi == INF + 1 else (hi - 1) // f + 1
+        else:
+            new_lo = lo if lo == -INF else lo // f
+            new_hi = hi if hi == INF + 1 else -(-hi // f)
+        new_hi = max(new_hi, new_lo)
+        dims.append(IndexInterval.make(new_lo, new_hi, dim.implicit_lower, dim.implicit_upper, dim.label))
+    return IndexDomain.from_dims(dims)
+
+
+def downsample_block(
+    data: np.ndarray,
+    origin: Sequence[int],
+    factors: Sequence[int],
+    method: DownsampleMethod,
+    text: bool = False,
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Downsample ``data``, the base region starting at ``origin``; the result and its origin.
+
+    The result covers every block (every stride position) the region meets;
+    a block is only as full as the region, so the region must hold all of the
+    base domain that the blocks it meets hold. ``text``: the elements are
+    Python objects compared as values (``string``, ``ustring``, ``json``).
+    """
+    if method == "stride":
+        starts = [-(-o // f) for o, f in zip(origin, factors, strict=True)]
+        picks = tuple(
+            slice(s * f - o, None, f) for s, o, f in zip(starts, origin, factors, strict=True)
+        )
+        return np.array(data[picks]), tuple(starts)
+    lows = [o // f for o, f in zip(origin, factors, strict=True)]
+    counts = [
+        -(-(o + n) // f) - lo
+        for o, n, f, lo in zip(origin, data.shape, factors, lows, strict=True)
+    ]
+    if data.size == 0:
+        empty = [0 if n == 0 else c for n, c in zip(data.shape, counts, strict=True)]
+        return np.empty(empty, data.dtype), tuple(lows)
+    before = [o - lo * f for o, lo, f in zip(origin, lows, factors, strict=True)]
+    if text:
+        return _object_blocks(data, before, counts, factors, method), tuple(lows)
+    valid = _valid_counts(data.shape, before, counts, factors)
+    padded = _padded(data, before, counts, factors, _padding(data.dtype, method))
+    # One strided view per offset within a block, in the block's C order: each is ``counts``-shaped.
+    views = [
+        padded[tuple(slice(o, None, f) for o, f in zip(offset, factors, strict=True))]
+        for offset in np.ndindex(*factors)
+    ]
+    return _reduce(views, valid, method, data.dtype), tuple(lows)
+
+
+def _valid_counts(
+    shape: Sequence[int], before: Sequence[int], counts: Sequence[int], factors: Sequence[int]
+) -> np.ndarray:
+    """Per block, how many of its elements the region holds (an outer product of per-dimension counts)."""
+    total = np.ones((), dtype=np.int64)
+    for n, b, c, f in zip(shape, before, counts, factors, strict=True):
+        starts = np.arange(c, dtype=np.int64) * f - b
+        per_dim = np.minimum(starts + f, n) - np.maximum(starts, 0)
+        total = np.multiply.outer(total, per_dim)
+    return total
+
+
+def _padding(dtype: np.dtype[Any], method: DownsampleMethod) -> Any:
+    """A value that pads partial blocks without changing ``method``'s result.
+
+    ``median`` and ``mode`` read only each block's valid elements once sorted
+    or counted, so padding sorts last; ``min`` ignores the largest value,
+    ``max`` the smallest, ``mean`` adds zeros.
+    """
+    if method == "mean":
+        return 0
+    kind = dtype.kind
+    low = method == "max"
+    if kind == "b":
+        return not low
+    if kind in "iu":
+        info = np.iinfo(dtype)
+        return info.min if low else info.max
+    return -np.inf if low else np.inf
+
+
+def _padded(
+    data: np.ndarray, before: Sequence[int], counts: Sequence[int], factors: Sequence[int], fill: Any
+) -> np.ndarray:
+    shape = [c * f for c, f in zip(counts, factors, strict=True)]
+    if list(shape) == list(data.shape):
+        return data
+    out = np.full(shape, fill, dtype=data.dtype)
+    out[tuple(slice(b, b + n) for b, n in zip(before, data.shape, strict=True))] = data
+    return out
+
+
+def _reduce(
+    views: list[np.ndarray], valid: np.ndarray, method: DownsampleMethod, dtype: np.dtype[Any]
+) -> np.ndarray:
+    if method in ("min", "max"):
+        # fmin/fmax skip a NaN, as TensorStore's comparisons do.
+        combine: Any
+        if dtype.kind in "fc":
+            combine = np.fmin if method == "min" else np.fmax
+        else:
+            combine = np.minimum if method == "min" else np.maximum
+        out = np.array(views[0])
+        for view in views[1:]:
+            combine(out, view, out=out)
+        return out
+    if method == "mean":
+        return _mean(views, valid, dtype)
+    ordered = _sorted(views, dtype)  # each block's valid values first, then its padding
+    if method == "median":
+        return _pick(ordered, (valid - 1) // 2)
+    return _mode(ordered, valid)
+
+
+#: Blocks of at most this many elements sort by compare-exchange of whole views.
+_NETWORK_WIDTH: Final = 16
+
+
+def _sorted(views: list[np.ndarray], dtype: np.dtype[Any]) -> list[np.ndarray]:
+    """The views rearranged so that, block by block, their values ascend.
+
+    Small blocks go through an odd-even transposition network of
+    ``minimum``/``maximum`` over whole views (NumPy sorts rows of a few
+    elements slowly); larger ones, or floats with a NaN, through ``np.sort``.
+    """
+    width = len(views)
+    has_nan = dtype.kind in "fc" and any(np.isnan(v).any() for v in views)
+    if width > _NETWORK_WIDTH or has_nan or dtype.kind == "c":
+        stacked = np.sort(np.stack(views, axis=-1), axis=-1)
+        return [stacked[..., k] for k in range(width)]
+    out = [np.array(v) for v in views]
+    for step in range(width):
+        for k in range(step % 2, width - 1, 2):
+            low = np.minimum(out[k], out[k + 1])
+            np.maximum(out[k], out[k + 1], out=out[k + 1])
+            out[k] = low
+    return out
+
+
+def _pick(ordered: list[np.ndarray], index: np.ndarray) -> np.ndarray:
+    """Block by block, the ``index``-th of the ``ordered`` views."""
+    out = np.array(ordered[0])
+    for k in range(1, len(ordered)):
+        np.copyto(out, ordered[k], where=index == k)
+    return out
+
+
+def _mean(views: list[np.ndarray], valid: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    if dtype.kind == "b":
+        # As TensorStore: the mean of booleans is their mode (a tie is False).
+        trues = np.zeros(valid.shape, dtype=np.int64)
+        for view in views:
+            trues += view
+        return np.asarray(2 * trues > valid)
+    if dtype.kind in "iu":
+        return _integer_mean(views, valid, dtype)
+    # Floating point: summed in order in the element type (float16 and the like in float32).
+    accumulate = np.result_type(dtype, np.float32)
+    total = np.zeros(valid.shape, dtype=accumulate)
+    for view in views:
+        total += view
+    count = valid.astype(total.real.dtype)
+    if dtype.kind == "c":  # each part divided by the count (not a complex division)
+        out = np.empty_like(total)
+        out.real = total.real / count
+        out.imag = total.imag / count
+        return out.astype(dtype)
+    return np.asarray(total / count).astype(dtype)
+
+
+def _integer_mean(views: list[np.ndarray], valid: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """The exact mean, rounded to the nearest and ties to even."""
+    info = np.iinfo(dtype)
+    largest = max(abs(int(info.min)), int(info.max))
+    if largest * len(views) < 2**62:
+        sums: np.ndarray = np.zeros(valid.shape, dtype=np.int64)
+        for view in views:
+            sums += view
+    else:  # 64-bit values whose sums could overflow: exactly, as Python integers
+        sums = np.zeros(valid.shape, dtype=object)
+        for view in views:
+            sums += view.astype(object)
+    if sums.dtype == object:
+        quotient = sums // valid
+        twice = sums - quotient * valid
+    else:
+        quotient, twice = np.divmod(sums, valid)
+    twice *= 2  # (in place: these arrays are as large as the result)
+    up = twice > valid
+    tie = twice == valid
+    tie &= (quotient % 2).astype(bool)
+    up |= tie
+    quotient += up
+    return np.asarray(quotient).astype(dtype)
+
+
+def _mode(ordered: list[np.ndarray], valid: np.ndarray) -> np.ndarray:
+    """The most frequent of each block's valid values (sorted, first ``valid``); ties go to the lowest."""
+    width = len(ordered)
+    if width <= _NETWORK_WIDTH:
+        # Count each value's equals among the valid ones (width**2 comparisons); the
+        # first of the most frequent, in ascending order, is the lowest.
+        best_count = np.full(valid.shape, -1, dtype=np.int64)
+        best = np.array(ordered[0])
+        for k, value in enumerate(ordered):
+            count = np.zeros(valid.shape, dtype=np.int64)
+            for j, other in enumerate(ordered):
+                count += (other == value) & (j < valid)
+            better = (count > best_count) & (k < valid)
+            best_count[better] = count[better]
+            np.copyto(best, value, where=better)
+        return best
+    rows = np.stack(ordered, axis=-1).reshape(-1, width)
+    counts = valid.reshape(-1)
+    starts = np.ones(rows.shape, dtype=bool)
+    starts[:, 1:] = rows[:, 1:] != rows[:, :-1]
+    run = np.cumsum(starts, axis=1) - 1
+    inside = np.arange(width)[None, :] < counts[:, None]
+    flat = (np.arange(len(rows))[:, None] * width + run).reshape(-1)
+    lengths = np.bincount(flat, weights=inside.reshape(-1), minlength=rows.size).reshape(rows.shape)
+    best_run = np.argmax(lengths, axis=1)  # the first longest run: the lowest value
+    first = np.argmax(run == best_run[:, None], axis=1)
+    return np.asarray(rows[np.arange(len(rows)), first]).reshape(valid.shape)
+
+
+def _object_blocks(
+    data: np.ndarray,
+    before: Sequence[int],
+    counts: Sequence[int],
+    factors: Sequence[int],
+    method: DownsampleMethod,
+) -> np.ndarray:
+    """``mode`` of Python values block by block (text: ties to the first in order)."""
+    assert method == "mode"  # (check_method_supports allows nothing else for text)
+    out = np.empty(counts, dtype=object)
+    for position in np.ndindex(*counts):
+        window = tuple(
+            slice(max(p * f - b, 0), max((p + 1) * f - b, 0))
+            for p, b, f in zip(position, before, factors, strict=True)
+        )
+        values = data[window].reshape(-1).tolist()
+        tally = Counter(_key(v) for v in values)
+        top = max(tally.values())
+        chosen = min(k for k, n in tally.items() if n == top)
+        out[position] = next(v for v in values if _key(v) == chosen)
+    return out
+
+
+def _key(value: Any) -> Any:
+    """A sortable, hashable key: text and bytes as they are, JSON values as canonical text."""
+    if isinstance(value, str | bytes):
+        return (0, value) if isinstance(value, str) else (1, value)
+    return (2, _json.dumps(value, sort_keys=True))
