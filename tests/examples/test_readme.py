@@ -35,7 +35,7 @@ def test_the_two_setup_commands_come_first() -> None:
     assert "python -m pytest" in ci
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(5))
 def test_tour_block_runs(index: int, tmp_path: Path) -> None:
     block = _blocks("python")[index]
     done = subprocess.run(
@@ -47,7 +47,11 @@ def test_tour_block_runs(index: int, tmp_path: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stderr) == (0, "")
-    expected = {0: "(8, 256, 256)", 1: "[0.0, 16.0, 32.0, 48.0]", 2: "[ 0  3  6  9 12 15 18 21]"}[
-        index
-    ]
+    expected = {
+        0: "(8, 256, 256)",
+        1: "[0.0, 16.0, 32.0, 48.0]",
+        2: "[ 0  3  6  9 12 15 18 21]",
+        3: "['grace', 'édouard']",
+        4: "[0, 2, 4, 6]",
+    }[index]
     assert expected in done.stdout
