@@ -181,3 +181,21 @@ def test_a_diagonal_takes_the_place_of_its_outermost_dimension_in_the_inner_orde
     schema = lib.Schema(rank=3, chunk_layout=lib.ChunkLayout(inner_order=inner_order))
     diagonals = [schema[lib.d[0, 1].diagonal], schema[lib.d[1, 2].diagonal], schema[lib.d[0, 2].diagonal]]
     assert [d.chunk_layout.inner_order for d in diagonals] == orders
+
+
+@BOTH
+def test_an_empty_vector_keyword_is_not_given_but_empty_json_is_rank_zero(lib: Any) -> None:
+    assert lib.ChunkLayout(rank=1, write_chunk_aspect_ratio=[]).to_json() == {"rank": 1}
+    assert lib.ChunkLayout(grid_origin=[]).rank == -1
+    assert lib.ChunkLayout(write_chunk_shape=[]).rank == -1
+    assert lib.ChunkLayout.Grid(shape=[]).rank is None
+    grid = lib.ChunkLayout.Grid(shape=[])
+    assert grid == lib.ChunkLayout.Grid(grid.to_json())
+    with pytest.raises(ValueError, match=r"^Invalid finalize: rank must be specified$"):
+        lib.ChunkLayout(grid_origin=[], finalize=True)
+    assert lib.ChunkLayout({"grid_origin": []}).rank == 0
+    layout = lib.ChunkLayout(rank=0)
+    assert layout.read_chunk.shape is None
+    assert layout.inner_order_soft_constraint == ()
+    assert layout.inner_order is None
+    assert layout.grid_origin == ()

@@ -149,6 +149,16 @@ def to_float(value: object, what: str) -> float:
     return float(value)
 
 
+def empty_vector(value: object) -> bool:
+    """Whether a keyword argument is an empty vector, which TensorStore's keywords take as not given."""
+    if isinstance(value, str | bytes):
+        return False
+    try:
+        return len(value) == 0  # type: ignore[arg-type]
+    except TypeError:
+        return False
+
+
 def int_vector(values: object, what: str, none_as: int | None) -> tuple[Any, ...]:
     """Convert a sequence of ``int | None`` (``None`` becomes ``none_as``)."""
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
@@ -376,7 +386,7 @@ class Grid(ValueHandle[GridConstraints]):
             ),
         ]
         for name, arg, step in steps:
-            if arg is None:
+            if arg is None or empty_vector(arg):
                 continue
             try:
                 value = step(value, arg)

@@ -31,6 +31,7 @@ from .chunk_grid import (
     MAX_FINITE_INDEX,
     MAX_RANK,
     GridConstraints,
+    empty_vector,
     expect_grid,
     float_vector,
     format_vector,
@@ -381,7 +382,7 @@ def _apply_kwargs(value: LayoutConstraints, kwargs: dict[str, Any]) -> LayoutCon
         raise TypeError(f"ChunkLayout got unexpected keyword arguments: {', '.join(unknown)}")
     for name in _KWARG_ORDER:
         arg = kwargs.get(name)
-        if arg is None:
+        if arg is None or empty_vector(arg):
             continue
         try:
             value = _apply_kwarg(value, name, arg)
@@ -514,6 +515,8 @@ class ChunkLayout(ValueHandle[LayoutConstraints]):
     def inner_order_soft_constraint(self) -> tuple[int, ...] | None:
         """Soft constraint on the element storage order, else ``None``."""
         v = self._value
+        if v.rank == 0:
+            return ()  # (as TensorStore: the one order of no dimensions, never a hard one)
         return None if v.inner_order_hard else v.inner_order
 
     def _origin(self, want_hard: bool) -> tuple[int | None, ...] | None:
@@ -535,20 +538,24 @@ class ChunkLayout(ValueHandle[LayoutConstraints]):
         """Soft constraints on the grid origin."""
         return self._origin(False)
 
+    def _grid(self, grid: GridConstraints) -> _Grid:
+        # As TensorStore: a rank-0 layout's grids have no per-dimension vectors, so no rank.
+        return _Grid._wrap(attrs.evolve(grid, rank=None) if grid.rank == 0 else grid)
+
     @property
     def write_chunk(self) -> _Grid:
         """Chunk grid for efficient writes (a copy)."""
-        return _Grid._wrap(self._value.write)
+        return self._grid(self._value.write)
 
     @property
     def read_chunk(self) -> _Grid:
         """Chunk grid for efficient reads (a copy)."""
-        return _Grid._wrap(self._value.read)
+        return self._grid(self._value.read)
 
     @property
     def codec_chunk(self) -> _Grid:
         """Chunk grid used by the codec (a copy)."""
-        return _Grid._wrap(self._value.codec)
+        return self._grid(self._value.codec)
 
     def _template(self, usage: Usage) -> IndexDomain:
         from ..index.domain import IndexDomain
