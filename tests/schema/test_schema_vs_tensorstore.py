@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import tensortrio as tt
@@ -278,3 +279,24 @@ def test_update_minimal_spec_drops_the_metadata_keeping_what_it_implied(json: di
 def test_an_array_spec_has_no_open_mode() -> None:
     json = {"driver": "array", "array": [1], "dtype": "int32"}
     assert repr(tt.Spec(json).open_mode) == repr(tensorstore.Spec(json).open_mode) == "OpenMode()"
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("value", "dtype", "expected"),
+    [
+        (np.float64(0.1), "float32", np.float32(0.1)),
+        (np.int64(3), "int32", 3),
+        (np.float32(2.5), "int8", 2),
+        (np.int64(300), "uint8", 44),  # as NumPy's astype
+        (np.complex128(1 + 2j), "complex64", 1 + 2j),
+        (np.float64(2.0), "bool", True),
+    ],
+)
+def test_a_numpy_scalar_fill_value_converts_as_astype_does(lib: Any, value: Any, dtype: str, expected: Any) -> None:
+    assert lib.Schema(dtype=dtype, fill_value=value).fill_value == np.asarray(expected).astype(dtype)
+    store = lib.open({"driver": "zarr", "kvstore": "memory://"}, create=True, dtype=dtype, shape=[2], fill_value=value).result()
+    assert store.fill_value == np.asarray(expected).astype(dtype)
+    # An array (even 0-d) still converts only where the cast is safe.
+    with pytest.raises(TypeError, match=r"according to the rule 'safe'"):
+        lib.Schema(dtype="float32", fill_value=np.array(0.1))

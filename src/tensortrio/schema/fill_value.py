@@ -186,7 +186,7 @@ def fill_value_from_python(value: Any, dtype: DType | None) -> np.ndarray[Any, A
     """Convert the ``fill_value`` argument (array-like) to an array of ``dtype``.
 
     Raises:
-        TypeError: a NumPy array or scalar that does not cast safely, or an element of
+        TypeError: a NumPy array that does not cast safely, or an element of
             the wrong type for ``string``/``ustring``.
         ValueError, OverflowError: NumPy cannot convert the value (prefixed
             ``Invalid fill_value: ``).
@@ -198,7 +198,14 @@ def fill_value_from_python(value: Any, dtype: DType | None) -> np.ndarray[Any, A
         return array
     name = dtype.name
     target = dtype.numpy_dtype
-    if isinstance(value, np.ndarray | np.generic) and target.kind != "O":
+    if isinstance(value, np.generic) and target.kind != "O":
+        # As TensorStore: a NumPy scalar converts as NumPy's astype does (with its warnings);
+        # an array only where the cast is safe.
+        try:
+            return np.asarray(value).astype(target)
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise type(exc)(f"Invalid fill_value: {exc}") from None
+    if isinstance(value, np.ndarray) and target.kind != "O":
         source = np.asarray(value)
         if not np.can_cast(source.dtype, target, "safe"):
             raise _cast_error(source.dtype, target, source.ndim == 0)
