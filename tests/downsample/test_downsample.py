@@ -274,3 +274,51 @@ def test_a_read_in_many_slabs_equals_one_read(monkeypatch: pytest.MonkeyPatch, m
     view = tt.downsample(base, [3, 2], method)
     np.testing.assert_array_equal(view.read().result(), whole)
     np.testing.assert_array_equal(view[2:9:3, 1:].read().result(), whole[2 - view.origin[0] : 9 - view.origin[0] : 3, 1:])
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("chunk", "factors", "expected"),
+    [([4, 4], [2, 3], [2, 4]), ([8, 9], [2, 3], [4, 3]), ([6, 6], [4, 4], [3, 3]), ([12, 12], [8, 9], [3, 4])],
+)
+def test_a_chunk_repeats_every_chunk_over_gcd_positions(
+    lib: Any, chunk: list[int], factors: list[int], expected: list[int]
+) -> None:
+    store = lib.open(
+        {"driver": "zarr3", "kvstore": "memory://"}, create=True, dtype="uint8", shape=[24, 24],
+        chunk_layout=lib.ChunkLayout(chunk_shape=chunk),
+    ).result()
+    layout = lib.downsample(store, factors, "mean").chunk_layout
+    assert layout.read_chunk.shape == tuple(expected)
+    assert layout.write_chunk.shape == tuple(expected)
+
+
+@BOTH
+def test_edge_cases_of_extent_and_rank(lib: Any) -> None:
+    empty = lib.downsample(lib.array(np.zeros((0, 3), np.int32))[lib.d[0].translate_to[1]], [2, 1], "mean")
+    assert empty.domain == lib.IndexDomain(inclusive_min=[0, 0], exclusive_max=[0, 3])
+    assert empty.read().result().shape == (0, 3)
+    assert lib.downsample(lib.array(np.array(2**63 - 1, np.int64)), [], "mean").read().result() == 2**63 - 1
+    with pytest.raises(TypeError):
+        lib.downsample(lib.array(np.arange(10)), [2.5], "mean")
+
+
+def test_a_factor_beyond_the_extent_reduces_all_of_it() -> None:
+    # (tensorstore 0.1.86 does not return from this read.)
+    assert tt.downsample(tt.array(np.arange(10)), [2**40], "mean").read().result().tolist() == [4]
+    assert tt.downsample(tt.array(np.arange(10))[3:], [2**62], "max").read().result().tolist() == [9]
+
+
+def test_text_mode_of_rank_zero() -> None:
+    text = tt.array(np.array("ab", dtype=object), dtype=tt.ustring)
+    assert tt.downsample(text, [], "mode").read().result() == "ab"
+
+
+@BOTH
+def test_a_schema_domain_that_the_view_does_not_have_is_refused_at_open(lib: Any, tmp_path: Any) -> None:
+    base = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    lib.open(base, create=True, dtype="uint8", shape=[6, 7]).result()
+    spec = {"driver": "downsample", "base": base, "downsample_factors": [2, 2], "downsample_method": "mean"}
+    assert lib.open({**spec, "schema": {"domain": {"shape": [3, 4]}}}).result().shape == (3, 4)
+    with pytest.raises(ValueError, match=r"downsampled domain does not match domain in schema"):
+        lib.open({**spec, "schema": {"domain": {"shape": [7, 7]}}}).result()

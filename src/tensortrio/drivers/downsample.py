@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -26,6 +27,7 @@ from ..index.apply import transform_array
 from ..index.interval import IndexInterval
 from ..index.output_map import OutputIndexMethod
 from ..schema.json_member import member_error
+from ..schema.schema import merge_domains
 from ..schema.tensorstore_driver import register_tensorstore_driver
 from .downsample_array import (
     DownsampleMethod,
@@ -86,24 +88,29 @@ class DownsampleDriver(Driver):
         return TensorStore(self.base, self.base_transform, self.base_rw)
 
     def schema(self) -> Schema:
-        """The base view's schema, downsampled: its domain and units scaled, one element per chunk."""
+        """The base view's schema, downsampled: its domain, units and chunk shapes scaled."""
         from ..schema.schema import Schema as _Schema
 
         base = self._base_store().schema
         rank = len(self.factors)
+        layout: dict[str, Any] = {"grid_origin": [0] * rank}
         json: dict[str, Any] = {
             "rank": rank,
             "dtype": self.element_dtype.name,
             "domain": self.base_domain().to_json(),
-            "chunk_layout": {
-                "grid_origin": [0] * rank,
-                "read_chunk": {"shape": [1] * rank},
-                "write_chunk": {"shape": [1] * rank},
-            },
+            "chunk_layout": layout,
         }
-        inner_order = base.chunk_layout.inner_order
-        if inner_order is not None:
-            json["chunk_layout"]["inner_order"] = list(inner_order)
+        base_layout = base.chunk_layout
+        for name, grid in (("read_chunk", base_layout.read_chunk), ("write_chunk", base_layout.write_chunk)):
+            # A base chunk of c elements repeats every c / gcd(c, f) downsampled positions.
+            shape = [
+                None if c is None else c // math.gcd(c, f)
+                for c, f in zip(grid.shape or [None] * rank, self.factors, strict=True)
+            ]
+            if any(c is not None for c in shape):
+                layout[name] = {"shape": shape}
+        if base_layout.inner_order is not None:
+            layout["inner_order"] = list(base_layout.inner_order)
         if base.codec is not None:
             json["codec"] = base.codec.to_json()
         if base.dimension_units is not None:
@@ -299,7 +306,9 @@ def _check_factors(factors: Any, rank: int | None) -> tuple[int, ...]:
         InvalidArgumentError: not all positive, or not one per dimension.
     """
     try:
-        out = tuple(int(f) for f in factors)
+        if isinstance(factors, str | bytes):
+            raise TypeError
+        out = tuple(operator.index(f) for f in factors)
     except TypeError:
         raise TypeError(f"downsample_factors must be a sequence of integers, got {factors!r}") from None
     if rank is not None and len(out) != rank:
@@ -337,6 +346,13 @@ def downsample(base: TensorStore | Spec, downsample_factors: Any, method: Any) -
             "downsample_factors": list(factors),
             "downsample_method": chosen,
         }
+        # As TensorStore shows it: the dtype, and the view's domain (or just its rank).
+        if base.dtype is not None:
+            json["dtype"] = base.dtype.name
+        if base.domain is not None:
+            json["transform"] = downsampled_domain(base.domain, factors, chosen).identity_transform().to_json()
+        else:
+            json["rank"] = len(factors)
         return _Spec(json)
     if not isinstance(base, TensorStore):
         raise TypeError(f"ts.downsample: base must be a TensorStore or Spec, got {type(base).__name__}")
@@ -361,13 +377,17 @@ def _unpickle(
 def _factors_member(value: Any) -> list[int]:
     if not isinstance(value, list):
         raise InvalidArgumentError(f"Expected array, but received: {_json_text(value)}")
+    out = []
     for i, f in enumerate(value):
-        if not isinstance(f, int) or isinstance(f, bool) or not 1 <= f < 2**63:
+        # (JSON's 2.0 is the integer 2, as TensorStore reads it.)
+        number = int(f) if isinstance(f, float) and f.is_integer() else f
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number < 2**63:
             raise InvalidArgumentError(
                 f"Error parsing value at position {i}: Expected integer in the range "
                 f"[1, 9223372036854775807], but received: {_json_text(f)}"
             )
-    return list(value)
+        out.append(number)
+    return out
 
 
 def _json_text(value: Any) -> str:
@@ -445,6 +465,14 @@ async def _open(request: OpenRequest) -> OpenedDriver:
         raise InvalidArgumentError(
             f"downsample: dtype {request.schema.dtype.name} does not match the base's {view.dtype.name}"
         )
+    wanted = request.schema.domain
+    if wanted is not None and request.transform is None:
+        try:
+            merge_domains(wanted, view.domain)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(
+                f"downsample: downsampled domain does not match domain in schema: {exc}"
+            ) from None
     transform = view._transform if request.transform is None else compose(view._transform, request.transform)
     return OpenedDriver(view._driver, transform, _READ_ONLY)
 

@@ -100,6 +100,8 @@ def downsampled_domain(
         else:
             new_lo = lo if lo == -INF else lo // f
             new_hi = hi if hi == INF + 1 else -(-hi // f)
+        if lo == hi:
+            new_hi = new_lo  # an empty interval stays empty
         new_hi = max(new_hi, new_lo)
         dims.append(IndexInterval.make(new_lo, new_hi, dim.implicit_lower, dim.implicit_upper, dim.label))
     return IndexDomain.from_dims(dims)
@@ -134,6 +136,10 @@ def downsample_block(
         empty = [0 if n == 0 else c for n, c in zip(data.shape, counts, strict=True)]
         return np.empty(empty, data.dtype), tuple(lows)
     before = [o - lo * f for o, lo, f in zip(origin, lows, factors, strict=True)]
+    # A dimension whose region lies in one block reduces over the region itself (however
+    # large the factor): nothing to pad, one offset per element.
+    factors = [n if c == 1 else f for n, c, f in zip(data.shape, counts, factors, strict=True)]
+    before = [0 if c == 1 else b for c, b in zip(counts, before, strict=True)]
     if text:
         return _object_blocks(data, before, counts, factors, method), tuple(lows)
     valid = _valid_counts(data.shape, before, counts, factors)
@@ -270,19 +276,17 @@ def _integer_mean(views: list[np.ndarray], valid: np.ndarray, dtype: np.dtype[An
     """The exact mean, rounded to the nearest and ties to even."""
     info = np.iinfo(dtype)
     largest = max(abs(int(info.min)), int(info.max))
+    if dtype.itemsize == 8:  # the values at hand decide whether 64-bit sums are safe
+        largest = max(max(abs(int(v.min())), abs(int(v.max()))) for v in views)
     if largest * len(views) < 2**62:
         sums: np.ndarray = np.zeros(valid.shape, dtype=np.int64)
         for view in views:
-            sums += view
+            sums += view.astype(np.int64) if dtype == np.uint64 else view
     else:  # 64-bit values whose sums could overflow: exactly, as Python integers
-        sums = np.zeros(valid.shape, dtype=object)
-        for view in views:
-            sums += view.astype(object)
-    if sums.dtype == object:
-        quotient = sums // valid
-        twice = sums - quotient * valid
-    else:
-        quotient, twice = np.divmod(sums, valid)
+        totals = [sum(int(v) for v in values) for values in zip(*(view.reshape(-1) for view in views), strict=True)]
+        means = [_round_half_even(t, int(n)) for t, n in zip(totals, valid.reshape(-1), strict=True)]
+        return np.array(means, dtype=dtype).reshape(valid.shape)
+    quotient, twice = np.divmod(sums, valid)
     twice *= 2  # (in place: these arrays are as large as the result)
     up = twice > valid
     tie = twice == valid
@@ -290,6 +294,11 @@ def _integer_mean(views: list[np.ndarray], valid: np.ndarray, dtype: np.dtype[An
     up |= tie
     quotient += up
     return np.asarray(quotient).astype(dtype)
+
+
+def _round_half_even(total: int, count: int) -> int:
+    quotient, remainder = divmod(total, count)
+    return quotient + (2 * remainder > count or (2 * remainder == count and quotient % 2 == 1))
 
 
 def _mode(ordered: list[np.ndarray], valid: np.ndarray) -> np.ndarray:
@@ -336,7 +345,7 @@ def _object_blocks(
             slice(max(p * f - b, 0), max((p + 1) * f - b, 0))
             for p, b, f in zip(position, before, factors, strict=True)
         )
-        values = data[window].reshape(-1).tolist()
+        values = np.asarray(data[window]).reshape(-1).tolist()
         tally = Counter(_key(v) for v in values)
         top = max(tally.values())
         chosen = min(k for k, n in tally.items() if n == top)
