@@ -278,19 +278,27 @@ def _integer_mean(views: list[np.ndarray], valid: np.ndarray, dtype: np.dtype[An
     largest = max(abs(int(info.min)), int(info.max))
     if dtype.itemsize == 8:  # the values at hand decide whether 64-bit sums are safe
         largest = max(max(abs(int(v.min())), abs(int(v.max()))) for v in views)
-    if largest * len(views) < 2**62:
-        sums: np.ndarray = np.zeros(valid.shape, dtype=np.int64)
-        for view in views:
-            sums += view.astype(np.int64) if dtype == np.uint64 else view
-    else:  # 64-bit values whose sums could overflow: exactly, as Python integers
+    if largest * len(views) >= 2**62:  # sums that could overflow: exactly, as Python integers
         totals = [sum(int(v) for v in values) for values in zip(*(view.reshape(-1) for view in views), strict=True)]
         means = [_round_half_even(t, int(n)) for t, n in zip(totals, valid.reshape(-1), strict=True)]
         return np.array(means, dtype=dtype).reshape(valid.shape)
-    quotient, twice = np.divmod(sums, valid)
-    twice *= 2  # (in place: these arrays are as large as the result)
-    up = twice > valid
-    tie = twice == valid
-    tie &= (quotient % 2).astype(bool)
+    # The narrowest exact accumulator (less memory to stream through).
+    accumulate = np.int32 if largest * len(views) < 2**31 else np.int64
+    sums: np.ndarray = np.zeros(valid.shape, dtype=accumulate)
+    for view in views:
+        np.add(sums, view.astype(np.int64) if dtype == np.uint64 else view, out=sums, casting="unsafe")
+    count: Any = valid
+    if valid.size and valid.min() == valid.max():  # every block full (or as full): one divisor
+        count = int(valid.reshape(-1)[0])
+    if isinstance(count, int) and count & (count - 1) == 0:
+        quotient = sums >> (count.bit_length() - 1)
+        twice = sums & (count - 1)
+    else:
+        quotient, twice = np.divmod(sums, count)
+    twice <<= 1  # (in place: these arrays are as large as the result)
+    up = twice > count
+    tie = twice == count
+    tie &= (quotient & 1).astype(bool)
     up |= tie
     quotient += up
     return np.asarray(quotient).astype(dtype)
