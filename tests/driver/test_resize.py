@@ -188,3 +188,20 @@ def test_a_stale_handle_resized_returns_the_stored_extent_of_other_dimensions(
     again = lib.open(spec, context=lib.Context()).result()
     assert again.shape == (6, 8)
     assert again[5, 7].read().result() == 1
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_a_stale_view_reaching_outside_the_array_is_refused_before_anything_changes(
+    library: str, tmp_path: Any
+) -> None:
+    lib: Any = pytest.importorskip(library)
+    spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    shrinker = lib.open(spec, create=True, dtype="int32", shape=[4, 6]).result()
+    stale = lib.open(spec, context=lib.Context()).result()
+    shrinker.resize(exclusive_max=[None, 2]).result()
+    with pytest.raises(
+        ValueError,
+        match=r"Resize operation would also affect output dimension 1 over the out-of-bounds interval \[2, 6\)",
+    ):
+        stale[:, 0:6].resize(exclusive_max=[8, None]).result()
+    assert lib.open(spec, context=lib.Context()).result().shape == (4, 2)

@@ -690,6 +690,7 @@ def resized_shape(
                     f"Invalid resize request for input dimension {i}: Cannot change explicit "
                     f"{bound} bound"
                 )
+    _check_within(transform, domain)
     if not resize_tied_bounds:
         _check_untied(transform, domain)
     for i in range(transform.input_rank):
@@ -731,6 +732,42 @@ def resized_shape(
     return tuple(shape)
 
 
+def _seen_interval(transform: IndexTransform, m: Any) -> tuple[int | None, int | None]:
+    """The output interval a constant or stride ±1 map sees within the view's explicit bounds (None: implicit)."""
+    if m.method is OutputIndexMethod.constant:
+        return m.offset, m.offset + 1
+    d = transform.domain[m.input_dimension]
+    lo = None if d.implicit_lower else d.inclusive_min
+    hi = None if d.implicit_upper else d.exclusive_max
+    if m.stride == 1:
+        return None if lo is None else lo + m.offset, None if hi is None else hi + m.offset
+    return None if hi is None else m.offset - hi + 1, None if lo is None else m.offset - lo + 1
+
+
+def _check_within(transform: IndexTransform, domain: IndexDomain) -> None:
+    """Refuse to resize through a view that reaches outside the stored array (a stale view), as
+    TensorStore does, before anything is written.
+
+    Raises:
+        FailedPreconditionError: naming the output dimension and the interval outside it.
+    """
+    for j, m in enumerate(transform.maps):
+        if m.method is OutputIndexMethod.array or m.stride not in (1, -1, None):
+            continue
+        low, high = _seen_interval(transform, m)
+        out = domain[j]
+        if low is not None and low < out.inclusive_min:
+            outside = f"[{low}, {out.inclusive_min})"
+        elif high is not None and high > out.exclusive_max:
+            outside = f"[{out.exclusive_max}, {high})"
+        else:
+            continue
+        raise FailedPreconditionError(
+            f"Resize operation would also affect output dimension {j} over the out-of-bounds "
+            f"interval {outside}"
+        )
+
+
 def _check_untied(transform: IndexTransform, domain: IndexDomain) -> None:
     """Check a resize changes the stored array only where the view sees it (as TensorStore).
 
@@ -749,7 +786,7 @@ def _check_untied(transform: IndexTransform, domain: IndexDomain) -> None:
                 f"Output dimension {j} has index array map but `resize_tied_bounds` was not specified"
             )
         if m.method is OutputIndexMethod.constant:
-            seen: tuple[int | None, int | None] = (m.offset, m.offset + 1)
+            seen = _seen_interval(transform, m)
         else:
             assert m.input_dimension is not None
             assert m.stride is not None
@@ -759,13 +796,7 @@ def _check_untied(transform: IndexTransform, domain: IndexDomain) -> None:
                     f"Output dimension {j} depends on input dimension {i} with non-unit stride of "
                     f"{m.stride} but `resize_tied_bounds` was not specified"
                 )
-            d = transform.domain[i]
-            lo = None if d.implicit_lower else d.inclusive_min
-            hi = None if d.implicit_upper else d.exclusive_max
-            if m.stride == 1:
-                seen = (None if lo is None else lo + m.offset, None if hi is None else hi + m.offset)
-            else:
-                seen = (None if hi is None else m.offset - hi + 1, None if lo is None else m.offset - lo + 1)
+            seen = _seen_interval(transform, m)
         if seen[0] is not None and seen[0] > out.inclusive_min:
             affected = f"[{out.inclusive_min}, {seen[0]})"
         elif seen[1] is not None and seen[1] < out.exclusive_max:
