@@ -199,3 +199,17 @@ def test_an_empty_vector_keyword_is_not_given_but_empty_json_is_rank_zero(lib: A
     assert layout.inner_order_soft_constraint == ()
     assert layout.inner_order is None
     assert layout.grid_origin == ()
+
+
+@BOTH
+def test_a_chunk_layout_conflict_leaves_the_other_properties_working(lib: Any) -> None:
+    spec = lib.Spec({**Z, "metadata": {"shape": [5, 7], "dtype": "<f4"}, "schema": {"chunk_layout": {"grid_origin": [1, 1]}}})
+    assert spec.rank == 2
+    assert spec.dtype == lib.float32
+    assert spec.T.domain.shape == (7, 5)
+    assert lib.cast(spec, "int32").dtype == lib.int32
+    assert spec.url == "memory://|zarr2:"
+    with pytest.raises(ValueError, match=r"^Error setting grid_origin: "):
+        _ = spec.chunk_layout
+    array = lib.Spec({"driver": "array", "array": [[1, 2], [3, 4]], "dtype": "int32", "schema": {"chunk_layout": {"inner_order": [1, 0]}}})
+    assert array[None].domain.shape == (1, 2, 2)

@@ -373,13 +373,17 @@ def _check_driver_schema(value: SpecValue) -> None:
     """
     implied = _driver_schema(value)
     if implied is not None:
-        implied = attrs.evolve(implied, chunk_layout=LayoutConstraints().with_rank(implied.chunk_layout.rank))
+        implied = _without_layout(implied)
         try:
             _merged_schema(value, implied)
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(
                 f'"{value.driver_id}" driver members conflict with the spec\'s constraints: {exc}'
             ) from None
+
+
+def _without_layout(implied: SchemaConstraints) -> SchemaConstraints:
+    return attrs.evolve(implied, chunk_layout=LayoutConstraints().with_rank(implied.chunk_layout.rank))
 
 
 def _implied_transform(value: SpecValue, implied: SchemaConstraints | None) -> IndexTransform | None:
@@ -731,15 +735,31 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
         """Effective schema: the spec's constraints with those its transform and driver members imply."""
         return Schema.from_constraints(_merged_schema(self._value, _driver_schema(self._value)))
 
+    def _property_schema(self) -> Schema:
+        """The effective schema as every property but ``schema`` and ``chunk_layout`` sees it.
+
+        A chunk layout that conflicts with the driver's is reported only by those
+        two and at open, as TensorStore reports it: ``rank``, ``domain``, indexing
+        and the rest still work.
+        """
+        value = self._value
+        implied = _driver_schema(value)
+        try:
+            return Schema.from_constraints(_merged_schema(value, implied))
+        except InvalidArgumentError:
+            if implied is None:
+                raise
+            return Schema.from_constraints(_merged_schema(value, _without_layout(implied)))
+
     @property
     def dtype(self) -> DType | None:
         """Data type, or ``None`` if unspecified."""
-        return self.schema.dtype
+        return self._property_schema().dtype
 
     @property
     def rank(self) -> int | None:
         """Rank, or ``None`` if unspecified."""
-        return self.schema.rank
+        return self._property_schema().rank
 
     @property
     def ndim(self) -> int | None:
@@ -749,22 +769,22 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
     @property
     def domain(self) -> IndexDomain | None:
         """Effective domain, or ``None`` if unknown."""
-        return self.schema.domain
+        return self._property_schema().domain
 
     @property
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the domain, or ``None``."""
-        return self.schema.shape
+        return self._property_schema().shape
 
     @property
     def origin(self) -> tuple[int, ...] | None:
         """Inclusive lower bounds of the domain, or ``None``."""
-        return self.schema.origin
+        return self._property_schema().origin
 
     @property
     def size(self) -> int | None:
         """Number of elements in the domain, or ``None``."""
-        return self.schema.size
+        return self._property_schema().size
 
     @property
     def chunk_layout(self) -> ChunkLayout:
@@ -774,17 +794,17 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
     @property
     def codec(self) -> CodecSpec | None:
         """Effective codec constraints, or ``None``."""
-        return self.schema.codec
+        return self._property_schema().codec
 
     @property
     def fill_value(self) -> np.ndarray[Any, Any] | None:
         """Fill value, or ``None``."""
-        return self.schema.fill_value
+        return self._property_schema().fill_value
 
     @property
     def dimension_units(self) -> tuple[Unit | None, ...] | None:
         """Physical units of each dimension, or ``None`` if the rank is unknown."""
-        return self.schema.dimension_units
+        return self._property_schema().dimension_units
 
     @property
     def transform(self) -> IndexTransform | None:
@@ -869,7 +889,7 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
             return value.transform
         from .schema_transform import indexing_transform
 
-        schema = self.schema
+        schema = self._property_schema()
         return indexing_transform(schema.domain, schema.rank, "Spec")
 
     def _with_transform(self, transform: IndexTransform) -> Spec:
