@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -36,6 +37,10 @@ def test_chunks_equal_the_fill_value_bit_for_bit_as_in_tensorstore() -> None:
     # A NaN of another bit pattern is another value.
     other_nan = np.array([0x7FC00001], np.uint32).view(np.float32)
     assert not all_equal_fill(other_nan, fill(np.nan, "float32"))
+    # bfloat16 and float8 (NumPy "V" kinds from ml_dtypes) too.
+    for name in ("bfloat16", "float8_e4m3fn"):
+        dtype = np.dtype(getattr(ml_dtypes, name))
+        assert not all_equal_fill(np.full(3, -0.0).astype(dtype), np.asarray(0.0).astype(dtype))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "complex64"])

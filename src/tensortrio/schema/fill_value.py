@@ -54,7 +54,9 @@ def _bit_parts(array: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], ...]:
     NaN (``==`` would say otherwise for both).
     """
     kind, size = array.dtype.kind, array.dtype.itemsize
-    if kind == "f" and size in (2, 4, 8):
+    ml_type = kind == "V" and array.dtype.type.__module__.startswith("ml_dtypes")
+    if (kind == "f" or ml_type) and size in (1, 2, 4, 8):
+        # (bfloat16 and most float8 types are NumPy "V" kinds from ml_dtypes.)
         return (array.view(f"u{size}"),)
     if kind == "c" and size in (8, 16):
         half = f"u{size // 2}"
