@@ -25,8 +25,11 @@ async def test_staged_keys_are_isolated_until_commit() -> None:
     assert (bound / "sub").transaction is txn
     assert bound.copy().transaction is txn
     stamp = await bound.write("a", b"123456")
-    assert stamp.generation == b""
-    assert stamp.time == math.inf
+    # As tensorstore's: the staged ("dirty") generation reads report, stamped now.
+    assert stamp.generation == b"\x04\x01" + bytes(7)
+    assert stamp.time < math.inf
+    assert (await bound.read("a")).stamp.generation == stamp.generation
+    assert (await bound.write("a", b"123456")).generation == b"\x04\x02" + bytes(7)
     await bound.write("gone", None)
     result = await bound.read("a")
     assert (result.state, result.value) == ("value", b"123456")

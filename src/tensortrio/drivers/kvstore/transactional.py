@@ -23,6 +23,7 @@ it (``actors/transaction_commit``).
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING
 
 from ...errors import AbortedError
@@ -38,6 +39,10 @@ __all__ = ["read_in_transaction", "record_read", "write_in_transaction"]
 
 _STAGED = b"\x04"
 """First byte of a staged value's generation (TensorStore's "dirty" marker)."""
+
+
+def _staged_generation(count: int) -> bytes:
+    return _STAGED + count.to_bytes(8, "little")
 
 
 def write_in_transaction(
@@ -84,9 +89,11 @@ def write_in_transaction(
         nodes[full] = value
         stagings = state.key_stagings.setdefault(actor, {})
         stagings[full] = stagings.get(full, 0) + (value is not None)
+        count = stagings[full] if value is not None else 0
         if if_equal_at_commit is not None:
             state.key_conditions.setdefault(actor, {}).setdefault(full, if_equal_at_commit)
-    return TimestampedStorageGeneration(b"", math.inf)
+    # The staged generation reads in the transaction report, stamped now (as TensorStore's).
+    return TimestampedStorageGeneration(_staged_generation(count), time.time())
 
 
 def read_in_transaction(
@@ -113,7 +120,7 @@ def read_in_transaction(
             return None
         value = nodes[full]
         count = state.key_stagings[actor][full] if value is not None else 0
-    stamp = TimestampedStorageGeneration(_STAGED + count.to_bytes(8, "little"), math.inf)
+    stamp = TimestampedStorageGeneration(_staged_generation(count), math.inf)
     if if_not_equal and if_not_equal == stamp.generation:
         return ReadResult._make("unspecified", b"", stamp)
     if value is None:
