@@ -286,8 +286,10 @@ def test_url_forms() -> None:
         match=r'^Parsing spec from url: "memory://a\|zz:": unsupported URL scheme: "zz"$',
     ):
         Spec("memory://a|zz:")
-    with pytest.raises(ValueError, match=r'^Parsing spec from url: "memory://a": a TensorStore URL'):
-        Spec("memory://a")
+    # A bare KvStore URL is the array there, its format detected when opened ("auto").
+    assert Spec("memory://a").to_json() == {"driver": "auto", "kvstore": {"driver": "memory", "path": "a"}}
+    with pytest.raises(ValueError, match=r'^Parsing spec from url: "spec_toy2:\|memory://a": a TensorStore URL'):
+        Spec("spec_toy2:|memory://a")
     with pytest.raises(ValueError, match=r'^url: the "spec_array" driver has no URL representation$'):
         _ = Spec({"driver": "spec_array"}).url
 

@@ -118,7 +118,7 @@ def parse_open_request(
     # Format drivers register themselves on import; loading them only here
     # keeps `import tensortrio` free of them until something is opened.
     load_driver_module(driver_id)
-    if chunked_format(driver_id) is None and driver_opener(driver_id) is None:
+    if chunked_format(driver_id) is None and driver_opener(driver_id) is None and driver_id != "auto":
         raise member_error("driver", f'"{driver_id}" is not a registered TensorStore driver')
     parent = context if context is not None else _Context()
     bound_context = _Context(json["context"], parent=parent) if "context" in json else parent
@@ -298,6 +298,11 @@ def open(
 async def _open(request: OpenRequest, transaction: Transaction | None = None) -> TensorStore:
     from .chunked_driver import open_chunked_driver
 
+    if request.driver_id == "auto":
+        from .auto import detect_format
+
+        request = attrs.evolve(request, driver_id=await detect_format(request))
+        load_driver_module(request.driver_id)
     fmt = chunked_format(request.driver_id)
     if fmt is not None:
         opened = await open_chunked_driver(fmt, request, transaction)

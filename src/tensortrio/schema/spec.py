@@ -19,6 +19,7 @@ transform to the stored array's space (see ``input_space_constraints``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json as _json
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -445,6 +446,13 @@ def _parse_url(url: str) -> SpecValue:
         if driver_for_url_scheme(scheme) is not None:
             driver_index = i
             break
+    if driver_index is None:
+        # A bare KvStore URL: the array there, its format detected (TensorStore's "auto").
+        with contextlib.suppress(InvalidArgumentError):
+            kvstore = _kvstore_spec(url)
+            auto = driver_for_url_scheme("auto")
+            assert auto is not None
+            return SpecValue(auto, members={}, kvstore=kvstore)
     if driver_index is None or driver_index != len(components) - 1 or driver_index == 0:
         last = components[-1].split(":", 1)[0]
         if driver_index is None and len(components) > 1:

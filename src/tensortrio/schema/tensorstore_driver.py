@@ -83,11 +83,13 @@ _DRIVER_MODULES: Final[dict[str, str]] = {
     "zarr": "tensortrio.drivers.zarr",
     "zarr3": "tensortrio.drivers.zarr3",
     "n5": "tensortrio.drivers.n5",
+    "auto": "tensortrio.drivers.auto",
 }
 _URL_SCHEME_MODULES: Final[dict[str, str]] = {
     "zarr2": "tensortrio.drivers.zarr",
     "zarr3": "tensortrio.drivers.zarr3",
     "n5": "tensortrio.drivers.n5",
+    "auto": "tensortrio.drivers.auto",
 }
 
 
