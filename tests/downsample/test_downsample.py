@@ -322,3 +322,12 @@ def test_a_schema_domain_that_the_view_does_not_have_is_refused_at_open(lib: Any
     assert lib.open({**spec, "schema": {"domain": {"shape": [3, 4]}}}).result().shape == (3, 4)
     with pytest.raises(ValueError, match=r"downsampled domain does not match domain in schema"):
         lib.open({**spec, "schema": {"domain": {"shape": [7, 7]}}}).result()
+
+
+@BOTH
+def test_a_kvstore_base_opens_the_array_there(lib: Any, tmp_path: Any) -> None:
+    store = lib.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}, create=True, dtype="uint8", shape=[4]).result()
+    store[...] = [1, 2, 3, 4]
+    spec = {"driver": "downsample", "base": {"driver": "file", "path": str(tmp_path) + "/"}, "downsample_factors": [2], "downsample_method": "mean"}
+    assert lib.Spec(spec).to_json()["base"]["driver"] == "auto"
+    np.testing.assert_array_equal(lib.open(spec).result().read().result(), [2, 4])

@@ -37,6 +37,7 @@ from .downsample_array import (
     parse_method,
 )
 from .driver import Driver, OpenedDriver, ReadWriteMode, register_driver
+from .kvstore.registry import registered_drivers
 from .tensorstore import TensorStore
 
 if TYPE_CHECKING:
@@ -410,8 +411,12 @@ def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
         raise InvalidArgumentError(
             "Object includes extra members: " + ",".join(f'"{k}"' for k in extra)
         )
+    base_json = members["base"]
+    if isinstance(base_json, dict) and base_json.get("driver") in registered_drivers():
+        # A KvStore: the array there, its format detected (TensorStore's "auto").
+        base_json = {"driver": "auto", "kvstore": base_json}
     try:
-        base = _Spec(members["base"])
+        base = _Spec(base_json)
     except (InvalidArgumentError, TypeError) as exc:
         raise member_error("base", exc) from None
     try:
