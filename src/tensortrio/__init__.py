@@ -89,12 +89,15 @@ from .schema.unit import Unit as Unit
 from .drivers.open import open as open
 from .drivers.tensorstore import TensorStore as TensorStore
 
-# --- virtual_chunked, array, cast, downsample
+# --- virtual_chunked, array, cast, downsample, stack
 # isort: split
 from .drivers.array import array as array
 from .drivers.cast import cast as cast
 from .drivers.downsample import downsample as downsample
 from .drivers.downsample_array import DownsampleMethod as DownsampleMethod
+from .drivers.stack import concat as concat
+from .drivers.stack import overlay as overlay
+from .drivers.stack import stack as stack
 from .drivers.virtual_chunked import VirtualChunkedReadParameters as VirtualChunkedReadParameters
 from .drivers.virtual_chunked import VirtualChunkedWriteParameters as VirtualChunkedWriteParameters
 from .drivers.virtual_chunked import virtual_chunked as virtual_chunked

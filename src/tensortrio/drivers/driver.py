@@ -225,6 +225,28 @@ class Driver(abc.ABC):
         staged = await read_in_transaction(transaction, self.staging_base, self.to_staged_transform(transform))
         return self.from_staged(staged)
 
+    def check_stages_writes(self) -> None:
+        """Refuse at once a transactional write this driver cannot stage.
+
+        Raises:
+            UnimplementedError: the driver has no chunks a transaction stages (``array``).
+        """
+        from .transactional_io import chunk_cache_of
+
+        chunk_cache_of(self.staging_base, "write")
+
+    async def stage_write(
+        self, transaction: TransactionState, transform: IndexTransform, source: np.ndarray
+    ) -> None:
+        """Stage ``source`` (this driver's dtype, aligned) through the resolved ``transform`` in
+        ``transaction``, where its reads see it at once; the commit writes it.
+
+        By default in the chunks of :attr:`staging_base`.
+        """
+        from .transactional_io import stage_write_in_chunks
+
+        await stage_write_in_chunks(transaction, self, transform, source)
+
     @property
     def metadata_transaction(self) -> Any:
         """The state of the open transaction that staged this array's metadata, or None.

@@ -49,6 +49,7 @@ __all__ = [
     "read_in_transaction",
     "read_in_transaction_op",
     "resolve_without_io",
+    "stage_write_in_chunks",
     "stage_write_now",
     "write_in_transaction",
     "write_in_transaction_op",
@@ -261,6 +262,26 @@ def stage_write_now(
     return True
 
 
+async def stage_write_in_chunks(
+    state: TransactionState, driver: Driver, transform: IndexTransform, source: NDArray[Any]
+) -> None:
+    """Stage ``source`` through the resolved ``transform`` in the chunks of ``driver.staging_base``.
+
+    The write's operation is registered with ``state`` (``registered``). A large
+    source is copied into the transaction's nodes in a worker thread.
+    """
+    cache = chunk_cache_of(driver.staging_base, "write")
+    source = driver.to_staged(source)
+    resolved = driver.to_staged_transform(transform)
+    if source.nbytes > INLINE_STAGE_BYTES:
+        await trio.to_thread.run_sync(
+            functools.partial(write_in_transaction, state, cache, resolved, source, registered=True),
+            limiter=cache.limiter,
+        )
+    else:
+        write_in_transaction(state, cache, resolved, source, registered=True)
+
+
 async def read_in_transaction_op(
     state: TransactionState, driver: Driver, transform: IndexTransform, order: str
 ) -> NDArray[Any]:
@@ -288,21 +309,11 @@ async def write_in_transaction_op(
 
     try:
         driver = driver.in_transaction(state)
-        cache = chunk_cache_of(driver.staging_base, "write")
+        driver.check_stages_writes()
         resolved = await driver.resolve(transform)
         if isinstance(source, TensorStore):
             source = await read_aligned_source(source, driver.schema().dtype, transform.domain)
-        source = driver.to_staged(source)
-        resolved = driver.to_staged_transform(resolved)
-        if source.nbytes > INLINE_STAGE_BYTES:
-            await trio.to_thread.run_sync(
-                functools.partial(
-                    write_in_transaction, state, cache, resolved, source, registered=True
-                ),
-                limiter=cache.limiter,
-            )
-        else:
-            write_in_transaction(state, cache, resolved, source, registered=True)
+        await driver.stage_write(state, resolved, source)
     except BaseException as exc:
         copied.set_exception(exc if isinstance(exc, Exception) else AbortedError("write cancelled"))
         raise

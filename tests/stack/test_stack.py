@@ -1,0 +1,117 @@
+"""ts.overlay, ts.stack, ts.concat and the "stack" driver, against tensorstore."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tensortrio as tt
+
+tensorstore = pytest.importorskip("tensorstore")
+
+BOTH = pytest.mark.parametrize("lib", [tt, tensorstore], ids=["tensortrio", "tensorstore"])
+
+
+def _arrays(lib: Any) -> tuple[Any, Any]:
+    return lib.array(np.array([1, 2, 3, 4], np.int32)), lib.array(np.array([5, 6, 7, 8], np.int32))
+
+
+@BOTH
+def test_the_documentation_examples(lib: Any) -> None:
+    a, b = _arrays(lib)
+    np.testing.assert_array_equal(lib.stack([a, b]).read().result(), [[1, 2, 3, 4], [5, 6, 7, 8]])
+    np.testing.assert_array_equal(lib.concat([a, b], axis=0).read().result(), [1, 2, 3, 4, 5, 6, 7, 8])
+    overlaid = lib.overlay([a, b.translate_to[3]])
+    np.testing.assert_array_equal(overlaid.read().result(), [1, 2, 3, 5, 6, 7, 8])
+    json = lib.stack([a, b]).spec().to_json()
+    assert json["driver"] == "stack"
+    assert json["schema"] == {"domain": {"exclusive_max": [2, 4], "inclusive_min": [0, 0]}}
+    assert [layer["transform"]["input_inclusive_min"] for layer in json["layers"]] == [[0, 0], [1, 0]]
+
+
+@BOTH
+def test_a_position_no_layer_backs_is_an_error(lib: Any) -> None:
+    a, b = _arrays(lib)
+    gappy = lib.overlay([a, b.translate_to[6]])
+    assert gappy.domain == lib.IndexDomain(shape=[10])
+    with pytest.raises(ValueError, match=r'^Cell with origin=\{4\} missing layer mapping in "stack" driver$'):
+        gappy.read().result()
+    np.testing.assert_array_equal(gappy[0:4].read().result(), [1, 2, 3, 4])
+    np.testing.assert_array_equal(gappy.vindex[[0, 7]].read().result(), [1, 6])
+    with pytest.raises(ValueError, match=r'^Cell with origin=\{4\} missing layer mapping in "stack" driver$'):
+        gappy.write(1).result()
+    if lib is tt:  # (tensorstore writes the backed positions, then fails)
+        np.testing.assert_array_equal(a.read().result(), [1, 2, 3, 4])
+
+
+@BOTH
+def test_each_position_is_written_to_its_backing_layer_only(lib: Any) -> None:
+    a, b = _arrays(lib)
+    overlaid = lib.overlay([a, b.translate_to[2]])
+    overlaid.write(np.arange(6, dtype=np.int32) + 10).result()
+    np.testing.assert_array_equal(a.read().result(), [10, 11, 3, 4])
+    np.testing.assert_array_equal(b.read().result(), [12, 13, 14, 15])
+    stacked = lib.stack([a, b], axis=1)
+    np.testing.assert_array_equal(stacked.read().result(), [[10, 12], [11, 13], [3, 14], [4, 15]])
+    stacked.vindex[[2, 0], [0, 1]].write([70, 80]).result()  # one position in each layer
+    np.testing.assert_array_equal(a.read().result(), [10, 11, 70, 4])
+    np.testing.assert_array_equal(b.read().result(), [80, 13, 14, 15])
+
+
+@BOTH
+def test_layers_of_other_dtypes_ranks_or_none_are_refused(lib: Any) -> None:
+    a, _ = _arrays(lib)
+    with pytest.raises(ValueError, match=r"^Layer 1: Layer dtype of int64 does not match existing dtype of int32$"):
+        lib.stack([a, lib.array(np.zeros(4, np.int64))])
+    with pytest.raises(ValueError, match=r"^At least one layer must be specified for stack$"):
+        lib.stack([])
+    assert lib.stack([a, lib.array(np.zeros(5, np.int32))]).domain == lib.IndexDomain(shape=[2, 5])
+    assert lib.concat([lib.array(np.zeros((2, 3), np.int32)), lib.array(np.ones((3, 4), np.int32))], axis=1).domain == lib.IndexDomain(shape=[3, 7])
+
+
+@BOTH
+def test_concatenating_stored_arrays_reads_writes_reopens_and_pickles(lib: Any, tmp_path: Any) -> None:
+    parts = []
+    for i in range(3):
+        part = lib.open(
+            {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path / str(i))}},
+            create=True, dtype="uint16", shape=[2, 5],
+        ).result()
+        part[...] = np.full((2, 5), i, np.uint16)
+        parts.append(part)
+    series = lib.concat(parts, axis=0)
+    assert series.shape == (6, 5)
+    np.testing.assert_array_equal(series[:, 0].read().result(), [0, 0, 1, 1, 2, 2])
+    series[1:5, 2].write(np.array([9, 9, 9, 9], np.uint16)).result()
+    np.testing.assert_array_equal(parts[1][:, 2].read().result(), [9, 9])
+    reopened = lib.open(series.spec()).result()
+    np.testing.assert_array_equal(reopened.read().result(), series.read().result())
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(series)).read().result(), series.read().result())
+
+
+@BOTH
+def test_spec_layers_open_when_needed(lib: Any, tmp_path: Any) -> None:
+    specs = []
+    for i in range(2):
+        spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": str(tmp_path / str(i))}}
+        lib.open(spec, create=True, dtype="int16", shape=[3]).result().write(np.int16(i + 1)).result()
+        specs.append(lib.Spec({**spec, "dtype": "int16", "schema": {"domain": {"shape": [3]}}}))
+    stacked = lib.stack(specs)
+    assert stacked.domain == lib.IndexDomain(shape=[2, 3])
+    np.testing.assert_array_equal(stacked.read().result(), [[1, 1, 1], [2, 2, 2]])
+
+
+@BOTH
+def test_a_transaction_stages_writes_in_each_layer(lib: Any) -> None:
+    a = lib.open({"driver": "zarr", "kvstore": "memory://a/"}, create=True, dtype="int32", shape=[2]).result()
+    b = lib.open({"driver": "zarr", "kvstore": "memory://b/"}, create=True, dtype="int32", shape=[2]).result()
+    txn = lib.Transaction()
+    joined = lib.concat([a, b], axis=0).with_transaction(txn)
+    joined.write(np.array([1, 2, 3, 4], np.int32)).result()
+    np.testing.assert_array_equal(joined.read().result(), [1, 2, 3, 4])
+    np.testing.assert_array_equal(a.read().result(), [0, 0])
+    txn.commit_sync()
+    np.testing.assert_array_equal(b.read().result(), [3, 4])
