@@ -213,3 +213,19 @@ def test_a_chunk_layout_conflict_leaves_the_other_properties_working(lib: Any) -
         _ = spec.chunk_layout
     array = lib.Spec({"driver": "array", "array": [[1, 2], [3, 4]], "dtype": "int32", "schema": {"chunk_layout": {"inner_order": [1, 0]}}})
     assert array[None].domain.shape == (1, 2, 2)
+
+
+@BOTH
+@pytest.mark.parametrize("kwargs", [{"write_chunk": {}}, {"grid_origin": {}}, {"write_chunk_shape": {}}, {"chunk": []}])
+def test_an_empty_mapping_or_grid_keyword_is_refused(lib: Any, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(TypeError):
+        lib.ChunkLayout(**kwargs)
+
+
+@BOTH
+def test_a_cast_of_a_spec_with_a_layout_conflict_reports_it_where_the_base_does(lib: Any) -> None:
+    spec = lib.Spec({**Z, "metadata": {"shape": [5, 7], "dtype": "<f4"}, "schema": {"chunk_layout": {"grid_origin": [1, 1]}}})
+    cast = lib.cast(spec, "int32")
+    assert cast.dtype == lib.int32
+    with pytest.raises(ValueError, match=r"^Error setting grid_origin: "):
+        _ = cast.chunk_layout

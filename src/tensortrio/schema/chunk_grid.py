@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 
 import attrs
+import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..index.domain import MAX_RANK, check_rank_in_range
@@ -150,24 +151,20 @@ def to_float(value: object, what: str) -> float:
 
 
 def empty_vector(value: object) -> bool:
-    """Whether a keyword argument is an empty vector, which TensorStore's keywords take as not given."""
-    if isinstance(value, str | bytes):
-        return False
-    try:
-        return len(value) == 0  # type: ignore[arg-type]
-    except TypeError:
-        return False
+    """Whether a vector keyword argument is empty (a list, tuple or array), which TensorStore's
+    keywords take as not given."""
+    return isinstance(value, list | tuple | np.ndarray) and len(value) == 0
 
 
 def int_vector(values: object, what: str, none_as: int | None) -> tuple[Any, ...]:
     """Convert a sequence of ``int | None`` (``None`` becomes ``none_as``)."""
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+    if isinstance(values, str | bytes | dict | set) or not isinstance(values, Iterable):
         raise TypeError(f"{what} must be a sequence, got {values!r}")
     return tuple(none_as if v is None else to_int(v, f"{what}[{i}]") for i, v in enumerate(values))
 
 
 def float_vector(values: object, what: str) -> tuple[float, ...]:
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+    if isinstance(values, str | bytes | dict | set) or not isinstance(values, Iterable):
         raise TypeError(f"{what} must be a sequence, got {values!r}")
     return tuple(0.0 if v is None else to_float(v, f"{what}[{i}]") for i, v in enumerate(values))
 
@@ -386,7 +383,7 @@ class Grid(ValueHandle[GridConstraints]):
             ),
         ]
         for name, arg, step in steps:
-            if arg is None or empty_vector(arg):
+            if arg is None or (name not in ("grid", "grid_soft_constraint") and empty_vector(arg)):
                 continue
             try:
                 value = step(value, arg)

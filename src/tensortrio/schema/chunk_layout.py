@@ -382,7 +382,7 @@ def _apply_kwargs(value: LayoutConstraints, kwargs: dict[str, Any]) -> LayoutCon
         raise TypeError(f"ChunkLayout got unexpected keyword arguments: {', '.join(unknown)}")
     for name in _KWARG_ORDER:
         arg = kwargs.get(name)
-        if arg is None or empty_vector(arg):
+        if arg is None or (name not in _GRID_USAGE_KWARGS and empty_vector(arg)):
             continue
         try:
             value = _apply_kwarg(value, name, arg)

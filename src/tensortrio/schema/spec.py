@@ -741,6 +741,9 @@ class Spec(ValueHandle[SpecValue], TransformIndexable):
     @property
     def schema(self) -> Schema:
         """Effective schema: the spec's constraints with those its transform and driver members imply."""
+        base = self.base
+        if base is not None and self._value.driver.shares_base_transform:
+            _ = base.schema  # (a base's chunk layout conflict shows here too, as in TensorStore)
         return Schema.from_constraints(_merged_schema(self._value, _driver_schema(self._value)))
 
     def _property_schema(self) -> Schema:
