@@ -184,3 +184,15 @@ def test_a_cast_views_its_base_through_its_transform(lib: Any) -> None:
     assert lib.cast(cast, lib.int32).base.dtype == lib.float64
     cast.base[0, 0].write(7).result()
     assert cast[0, 0].read().result() == 7.0
+
+
+@pytest.mark.parametrize("library", ["tensortrio", "tensorstore"])
+def test_open_of_a_cast_spec_creates_its_base_with_the_shape_given(library: str) -> None:
+    lib: Any = pytest.importorskip(library)
+    spec = lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32"})
+    store = lib.open(lib.cast(spec, "float32"), create=True, shape=[3], chunk_layout=lib.ChunkLayout(chunk_shape=[2])).result()
+    assert store.dtype == lib.float32
+    assert store.domain.shape == (3,)
+    assert store.base.spec().to_json()["metadata"]["chunks"] == [2]
+    assert lib.Schema(dimension_units=[]).rank is None
+    assert lib.Schema({"dimension_units": []}).rank is None

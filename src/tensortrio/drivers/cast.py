@@ -491,13 +491,32 @@ async def _open(request: OpenRequest) -> OpenedDriver:
         raise InvalidArgumentError('cast: "dtype" must be specified')
     rw = request.rw
     opened: TensorStore = await _open_spec(
-        members["base"], context=request.context, read=rw.read, write=rw.write
+        members["base"], context=request.context, read=rw.read, write=rw.write, **_base_constraints(request.schema)
     )
     view = cast(opened, target)
     driver: CastDriver = view._driver
     if request.transform is None:
         return OpenedDriver(driver, view._transform)
     return OpenedDriver(driver, compose(view._transform, request.transform))
+
+
+def _base_constraints(schema: Schema) -> dict[str, Any]:
+    """The cast's schema constraints that bind its base, as ``ts.open`` keywords (all but the dtype
+    and fill value, which are the cast's own): a shape given to ``open(cast(spec), create=True,
+    shape=...)`` creates the base, as in TensorStore."""
+    out: dict[str, Any] = {}
+    if schema.domain is not None:
+        out["domain"] = schema.domain
+    elif schema.rank is not None:
+        out["rank"] = schema.rank
+    if schema.chunk_layout.to_json():
+        out["chunk_layout"] = schema.chunk_layout
+    if schema.codec is not None:
+        out["codec"] = schema.codec
+    units = schema.dimension_units
+    if units is not None and any(u is not None for u in units):
+        out["dimension_units"] = units
+    return out
 
 
 def _members_schema(

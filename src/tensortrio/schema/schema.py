@@ -378,6 +378,8 @@ def _json_fill_value(out: SchemaConstraints, json: Any) -> SchemaConstraints:
 
 
 def _json_units(out: SchemaConstraints, json: Any) -> SchemaConstraints:
+    if json == []:
+        return out  # (as TensorStore reads it: no units, not a rank of 0)
     return out.with_dimension_units(dimension_units_from_json(json))
 
 
@@ -436,6 +438,8 @@ def _kw_fill_value(out: SchemaConstraints, value: Any) -> SchemaConstraints:
 
 
 def _kw_units(out: SchemaConstraints, value: Any) -> SchemaConstraints:
+    if isinstance(value, list | tuple) and not value:
+        return out  # (as TensorStore's keyword: an empty vector is not given)
     try:
         units = normalize_dimension_units(value)
     except TypeError:
