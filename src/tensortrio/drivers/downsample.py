@@ -23,9 +23,8 @@ import trio
 
 from ..errors import InvalidArgumentError
 from ..index import IndexDomain
-from ..index.apply import transform_array
+from ..index.apply import output_bounds, transform_array
 from ..index.interval import IndexInterval
-from ..index.output_map import OutputIndexMethod
 from ..schema.json_member import member_error
 from ..schema.schema import merge_domains
 from ..schema.tensorstore_driver import register_tensorstore_driver
@@ -221,7 +220,7 @@ class DownsampleDriver(Driver):
     def _base_region(self, base: IndexTransform, transform: IndexTransform) -> IndexTransform | None:
         """``base`` (resolved) restricted to the elements the blocks ``transform`` reads hold."""
         dims = []
-        for (low, high), f, dim in zip(_output_box(transform), self.factors, base.domain.dims, strict=True):
+        for (low, high), f, dim in zip(output_bounds(transform), self.factors, base.domain.dims, strict=True):
             if self.method == "stride":
                 start, stop = low * f, high * f + 1
             else:
@@ -278,26 +277,6 @@ class DownsampleDriver(Driver):
         transaction: TransactionState | None = None,
     ) -> IndexTransform:
         raise InvalidArgumentError("downsample: a downsampled view cannot be resized; resize its base")
-
-
-def _output_box(transform: IndexTransform) -> list[tuple[int, int]]:
-    """Per output dimension, the lowest and highest index ``transform`` (finite, non-empty) maps to."""
-    box = []
-    for m in transform.maps:
-        if m.method is OutputIndexMethod.constant:
-            box.append((m.offset, m.offset))
-            continue
-        assert m.stride is not None
-        if m.method is OutputIndexMethod.single_input_dimension:
-            assert m.input_dimension is not None
-            dim = transform.domain[m.input_dimension]
-            ends = (m.offset + m.stride * dim.inclusive_min, m.offset + m.stride * dim.inclusive_max)
-        else:
-            assert m.index_array is not None
-            values = m.offset + m.stride * np.asarray(m.index_array, dtype=np.int64)
-            ends = (int(values.min()), int(values.max()))
-        box.append((min(ends), max(ends)))
-    return box
 
 
 def _check_factors(factors: Any, rank: int | None) -> tuple[int, ...]:

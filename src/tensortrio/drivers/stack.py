@@ -21,7 +21,7 @@ import trio
 
 from ..errors import FailedPreconditionError, InvalidArgumentError, UnimplementedError
 from ..index import IndexDomain
-from ..index.apply import output_indices, transform_array
+from ..index.apply import output_bounds, output_indices, transform_array
 from ..index.compose import compose
 from ..index.interval import IndexInterval
 from ..index.output_map import OutputIndexMap, OutputIndexMethod
@@ -157,7 +157,7 @@ class StackDriver(Driver):
     async def _read(self, transform: IndexTransform) -> np.ndarray:
         if transform.domain.size == 0:
             return np.empty(transform.domain.shape, dtype=self.numpy_dtype)
-        box = _output_box(transform)
+        box = output_bounds(transform)
         origin = tuple(lo for lo, _ in box)
         shape = tuple(hi - lo + 1 for lo, hi in box)
         buffer = np.zeros(shape, dtype=self.numpy_dtype)
@@ -278,7 +278,7 @@ class StackDriver(Driver):
     ) -> tuple[int, int]:
         if transform.domain.size == 0:
             return 0, 0
-        box = _output_box(transform)
+        box = output_bounds(transform)
         origin = tuple(lo for lo, _ in box)
         shape = tuple(hi - lo + 1 for lo, hi in box)
         stored = total = 0
@@ -307,13 +307,6 @@ class StackDriver(Driver):
         transaction: TransactionState | None = None,
     ) -> IndexTransform:
         raise UnimplementedError("stack: a stack cannot be resized; resize its layers")
-
-
-def _output_box(transform: IndexTransform) -> list[tuple[int, int]]:
-    """Per output dimension, the lowest and highest index ``transform`` (finite, non-empty) maps to."""
-    from .downsample import _output_box as box
-
-    return box(transform)
 
 
 def _positions(transform: IndexTransform) -> list[np.ndarray]:

@@ -16,7 +16,28 @@ if TYPE_CHECKING:
 
     from .transform import IndexTransform
 
-__all__ = ["check_index_arrays", "output_indices", "transform_array"]
+__all__ = ["check_index_arrays", "output_bounds", "output_indices", "transform_array"]
+
+
+def output_bounds(transform: IndexTransform) -> list[tuple[int, int]]:
+    """Per output dimension, the lowest and highest index ``transform`` maps its (finite,
+    non-empty) domain to: the box a read or write through it reaches."""
+    box = []
+    for m in transform.maps:
+        if m.method is OutputIndexMethod.constant:
+            box.append((m.offset, m.offset))
+            continue
+        assert m.stride is not None
+        if m.method is OutputIndexMethod.single_input_dimension:
+            assert m.input_dimension is not None
+            dim = transform.domain[m.input_dimension]
+            ends = (m.offset + m.stride * dim.inclusive_min, m.offset + m.stride * dim.inclusive_max)
+        else:
+            assert m.index_array is not None
+            values = m.offset + m.stride * np.asarray(m.index_array, dtype=np.int64)
+            ends = (int(values.min()), int(values.max()))
+        box.append((min(ends), max(ends)))
+    return box
 
 
 def output_indices(
