@@ -131,7 +131,9 @@ class DownsampleDriver(Driver):
 
     def spec_members(self, *, minimal: bool, unbind_context: bool) -> dict[str, Any]:
         base = self._base_store()._json(minimal=minimal, unbind_context=False)
-        base.pop("dtype", None)  # (shown once, on the downsample spec, as TensorStore shows it)
+        # The dtype goes on the downsample spec, as TensorStore shows it (a base whose metadata
+        # names one still shows it: the base spec is normalised when the JSON is parsed).
+        base.pop("dtype", None)
         return {
             "driver": "downsample",
             "base": base,
