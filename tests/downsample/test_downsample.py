@@ -331,3 +331,13 @@ def test_a_kvstore_base_opens_the_array_there(lib: Any, tmp_path: Any) -> None:
     spec = {"driver": "downsample", "base": {"driver": "file", "path": str(tmp_path) + "/"}, "downsample_factors": [2], "downsample_method": "mean"}
     assert lib.Spec(spec).to_json()["base"]["driver"] == "auto"
     np.testing.assert_array_equal(lib.open(spec).result().read().result(), [2, 4])
+
+
+@BOTH
+def test_the_base_of_a_strided_view_is_the_base_strided(lib: Any) -> None:
+    base = lib.array(np.arange(12, dtype=np.int32).reshape(3, 4))
+    view = lib.downsample(base, [2, 2], "stride")
+    assert view.base.domain == lib.IndexDomain(shape=[2, 2])
+    assert view.base.read().result().tolist() == [[0, 2], [8, 10]]
+    assert view[1:].base.read().result().tolist() == [[8, 10]]
+    assert lib.downsample(base, [2, 2], "mean").base.domain == lib.IndexDomain(shape=[3, 4])

@@ -12,6 +12,7 @@ TensorStore.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import operator
@@ -25,6 +26,8 @@ from ..errors import InvalidArgumentError
 from ..index import IndexDomain
 from ..index.apply import output_bounds, transform_array
 from ..index.interval import IndexInterval
+from ..index.output_map import OutputIndexMap
+from ..index.transform import IndexTransform
 from ..schema.json_member import member_error
 from ..schema.schema import merge_domains
 from ..schema.tensorstore_driver import register_tensorstore_driver
@@ -43,7 +46,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from ..actors.transaction import TransactionState
-    from ..index import IndexTransform
     from ..runtime import Promise
     from ..schema.context import Context
     from ..schema.dtype import dtype as DType
@@ -254,8 +256,17 @@ class DownsampleDriver(Driver):
         return self if base is self.base else attrs.evolve(self, base=base)
 
     def base_view(self, transform: IndexTransform) -> tuple[Driver, IndexTransform, ReadWriteMode]:
-        """The base view cut to the elements the view's blocks hold (as TensorStore gives it)."""
+        """The base view cut to the elements the view's blocks hold (as TensorStore gives it);
+        for ``stride``, the elements the view reads (the base strided by the factors)."""
         base = self._base_store()._spec_transform()
+        if self.method == "stride":
+            from ..index.compose import compose
+
+            strided = IndexTransform.make(
+                self.base_domain(), [OutputIndexMap.single(i, 0, f) for i, f in enumerate(self.factors)]
+            )
+            with contextlib.suppress(InvalidArgumentError, IndexError):
+                return self.base, compose(base, compose(strided, transform)), self.base_rw
         try:
             region = self._base_region(base, transform)
         except (InvalidArgumentError, IndexError):  # (an unbounded view: the whole base)
