@@ -69,3 +69,11 @@ def test_the_schema_given_still_binds(lib: Any, tmp_path: Path) -> None:
     assert lib.open({"driver": "auto", "kvstore": url}, open=True).result().shape == (3,)
     with pytest.raises(ValueError, match=r"uint8.*int32|int32.*uint8"):
         lib.open({"driver": "auto", "kvstore": url}, dtype="int32").result()
+
+
+@BOTH
+@pytest.mark.parametrize("flags", [{"open": True, "assume_metadata": True}, {"open": True, "delete_existing": True}])
+def test_open_beside_other_flags_opens_the_array_as_it_is(lib: Any, flags: dict[str, bool], tmp_path: Path) -> None:
+    url = f"file://{tmp_path}/"
+    lib.open({"driver": "n5", "kvstore": url}, create=True, dtype="uint8", shape=[3]).result().write(np.arange(3, dtype=np.uint8)).result()
+    np.testing.assert_array_equal(lib.open(url, **flags).result().read().result(), [0, 1, 2])

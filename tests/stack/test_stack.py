@@ -115,3 +115,46 @@ def test_a_transaction_stages_writes_in_each_layer(lib: Any) -> None:
     np.testing.assert_array_equal(a.read().result(), [0, 0])
     txn.commit_sync()
     np.testing.assert_array_equal(b.read().result(), [3, 4])
+
+
+@BOTH
+def test_a_read_only_layer_is_not_written_through_the_stack(lib: Any, tmp_path: Any) -> None:
+    spec = {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    lib.open(spec, create=True, dtype="uint8", shape=[3]).result()
+    read_only = lib.open(spec, read=True).result()
+    with pytest.raises(ValueError, match=r"Destination does not support writing\."):
+        lib.stack([read_only]).write(np.full((1, 3), 5, np.uint8)).result()
+    np.testing.assert_array_equal(lib.open(spec).result().read().result(), [0, 0, 0])
+
+
+@BOTH
+def test_a_transactional_write_a_layer_refuses_stages_nothing(lib: Any) -> None:
+    stored = lib.open({"driver": "zarr3", "kvstore": "memory://"}, create=True, dtype="uint8", shape=[3]).result()
+    txn = lib.Transaction()
+    joined = lib.stack([lib.array(np.zeros(3, np.uint8)), stored]).with_transaction(txn)
+    with pytest.raises(NotImplementedError if lib is tensorstore else ValueError, match=r"transactions"):
+        joined.write(np.full((2, 3), 7, np.uint8)).result()
+    txn.commit_sync()
+    np.testing.assert_array_equal(stored.read().result(), [0, 0, 0])
+
+
+@BOTH
+def test_labels_merge_across_layers(lib: Any) -> None:
+    a, b = _arrays(lib)
+    assert lib.overlay([a, b[lib.d[0].label["x"]]]).domain == lib.IndexDomain(labels=["x"], shape=[4])
+    assert lib.concat([a, b[lib.d[0].label["x"]]], "x").domain == lib.IndexDomain(labels=["x"], shape=[8])
+    with pytest.raises(ValueError, match=r"^Layer 1: Cannot hull index domain .* Dimension labels do not match$"):
+        lib.overlay([a[lib.d[0].label["y"]], b[lib.d[0].label["x"]]])
+    with pytest.raises(ValueError, match=r"^Layer 1: Rank of 2 does not match existing rank of 1"):
+        lib.open({"driver": "stack", "layers": [
+            {"driver": "array", "array": [1, 2], "dtype": "int32"},
+            {"driver": "array", "array": [[1, 2]], "dtype": "int32"},
+        ]}).result()
+
+
+@BOTH
+def test_dimension_units_given_to_a_stack_are_its_own(lib: Any) -> None:
+    a, b = _arrays(lib)
+    stacked = lib.stack([a, b], dimension_units=["nm", None])
+    assert stacked.dimension_units == (lib.Unit(1, "nm"), None)
+    assert stacked.spec().to_json()["schema"]["dimension_units"] == [[1.0, "nm"], None]

@@ -37,15 +37,18 @@ def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
 async def detect_format(request: OpenRequest) -> str:
     """The driver id of the array under ``request``'s kvstore and path.
 
+    Without ``create`` (or with ``open`` beside it) the array is opened, any other
+    open-mode flag ignored, as TensorStore ignores them.
+
     Raises:
-        InvalidArgumentError: the open mode asks to create (or replace) an array.
+        InvalidArgumentError: the open mode asks to create (or replace) an array, not open one.
         FailedPreconditionError: no format's metadata is there, or several are.
     """
     from .chunked_driver import _array_path
     from .kvstore import KvStore
     from .transactional_io import kvstore_target
 
-    if request.open_mode.create or request.open_mode.delete_existing:
+    if request.open_mode.create and not request.open_mode.open:
         raise InvalidArgumentError("auto: create mode not compatible with format auto-detection")
     if request.kvstore is None:
         raise InvalidArgumentError('auto: "kvstore" must be specified')

@@ -22,7 +22,7 @@ from ..schema.cache_revalidation import (
 )
 from ..schema.chunk_json import json_text
 from ..schema.json_member import member_error
-from ..schema.open_mode import open_mode_from_json_members
+from ..schema.open_mode import OpenMode, open_mode_from_json_members
 from ..schema.tensorstore_driver import load_driver_module
 from .chunked_format import chunked_format
 from .driver import OpenRequest, ReadWriteMode, driver_opener, registered_driver_ids
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from ..schema.chunk_layout import ChunkLayout
     from ..schema.codec_spec import CodecSpec
     from ..schema.context import Context
-    from ..schema.open_mode import OpenMode
     from ..schema.schema import Schema
     from ..schema.spec import Spec
     from ..transaction import Transaction
@@ -302,6 +301,8 @@ async def _open(request: OpenRequest, transaction: Transaction | None = None) ->
         from .auto import detect_format
 
         request = attrs.evolve(request, driver_id=await detect_format(request))
+        # The array exists: creating, replacing or assuming its metadata is moot.
+        request = attrs.evolve(request, open_mode=OpenMode(open=True))
         load_driver_module(request.driver_id)
     fmt = chunked_format(request.driver_id)
     if fmt is not None:

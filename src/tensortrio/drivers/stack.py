@@ -12,6 +12,7 @@ specs are opened when first needed.
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +34,14 @@ from .driver import Driver, OpenedDriver, ReadWriteMode, register_driver
 from .tensorstore import TensorStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
 
     from ..actors.transaction import TransactionState
     from ..schema.context import Context
     from ..schema.dtype import dtype as DType
     from ..schema.schema import Schema, SchemaConstraints
     from ..schema.spec import Spec
+    from ..schema.unit import Unit
     from .driver import OpenRequest
     from .kvstore import KvStore
 
@@ -92,6 +94,8 @@ class StackDriver(Driver):
     _context: Context
     rw: ReadWriteMode
     transaction: TransactionState | None = None
+    units: tuple[Unit | None, ...] | None = None
+    """``dimension_units`` given to the stack (its layers' are their own)."""
 
     @property
     def driver_id(self) -> str:
@@ -108,7 +112,7 @@ class StackDriver(Driver):
     def schema(self) -> Schema:
         from ..schema.schema import Schema as _Schema
 
-        return _Schema(rank=self.domain.rank, dtype=self.element_dtype, domain=self.domain)
+        return _Schema(rank=self.domain.rank, dtype=self.element_dtype, domain=self.domain, dimension_units=self.units)
 
     def base_domain(self) -> IndexDomain:
         return self.domain
@@ -121,7 +125,7 @@ class StackDriver(Driver):
             "driver": "stack",
             "dtype": self.element_dtype.name,
             "layers": [layer.to_json() for layer in self.layers],
-            "schema": {"domain": self.domain.to_json()},
+            "schema": {k: v for k, v in self.schema().to_json().items() if k in ("domain", "dimension_units")},
         }
 
     def context_json(self) -> dict[str, Any]:
@@ -136,9 +140,18 @@ class StackDriver(Driver):
 
         return resolve_bounds(self.domain, transform)
 
-    async def _layer(self, layer: _Layer) -> tuple[Driver, IndexTransform]:
-        """The layer's driver (in the transaction, if any) and the transform of its view."""
+    async def _layer(self, layer: _Layer, *, write: bool = False) -> tuple[Driver, IndexTransform]:
+        """The layer's driver (in the transaction, if any) and the transform of its view.
+
+        Raises:
+            InvalidArgumentError: ``write`` and the layer was opened read-only (or
+                ``read`` and it was opened write-only), as TensorStore says it.
+        """
         store = await layer.opened(self._context, self.rw)
+        if write and not store._rw.write:
+            raise InvalidArgumentError("Destination does not support writing.")
+        if not write and not store._rw.read:
+            raise InvalidArgumentError("Source does not support reading.")
         driver = store._driver
         if self.transaction is not None:
             driver = driver.in_transaction(self.transaction)
@@ -173,11 +186,12 @@ class StackDriver(Driver):
                 data = await driver.read(resolved)
             parts[i] = (region, data)
 
-        async with trio.open_nursery() as nursery:
-            for i, layer in enumerate(self.layers):
-                region = _intersect(layer.domain, origin, shape)
-                if region is not None:
-                    nursery.start_soon(read_layer, i, region)
+        calls = []
+        for i, layer in enumerate(self.layers):
+            region = _intersect(layer.domain, origin, shape)
+            if region is not None:
+                calls.append(functools.partial(read_layer, i, region))
+        await _all(calls)
         for i, part in enumerate(parts):  # later layers over earlier ones
             if part is None:
                 continue
@@ -203,20 +217,28 @@ class StackDriver(Driver):
             copied.set_exception(exc)
             raise
 
-        async def write_piece(i: int, piece: IndexTransform, part: np.ndarray) -> None:
-            driver, view = await self._layer(self.layers[i])
-            resolved = await driver.resolve(compose(view, piece))
+        async def write_piece(driver: Driver, piece: IndexTransform, part: np.ndarray) -> None:
             done: Promise[None] = Promise.new()[0]  # (this write's copy: the whole write's resolves at the end)
-            await driver.write(resolved, part, done)
+            await driver.write(await driver.resolve(piece), part, done)
 
         try:
-            async with trio.open_nursery() as nursery:
-                for i, piece, part in pieces:
-                    nursery.start_soon(write_piece, i, piece, part)
+            # Every layer written is open and writable before any is written.
+            targets = await self._targets(pieces)
+            await _all([functools.partial(write_piece, *target) for target in targets])
         except BaseException as exc:
             copied.set_exception(exc if isinstance(exc, Exception) else InvalidArgumentError(str(exc)))
             raise
         copied.set_result(None)
+
+    async def _targets(
+        self, pieces: list[tuple[int, IndexTransform, np.ndarray]]
+    ) -> list[tuple[Driver, IndexTransform, np.ndarray]]:
+        """Each piece's layer driver (opened, writable), its transform into the layer and its part."""
+        out = []
+        for i, piece, part in pieces:
+            driver, view = await self._layer(self.layers[i], write=True)
+            out.append((driver, compose(view, piece), part))
+        return out
 
     def _write_pieces(
         self, transform: IndexTransform, source: np.ndarray
@@ -262,16 +284,18 @@ class StackDriver(Driver):
         self, transaction: TransactionState, transform: IndexTransform, source: np.ndarray
     ) -> None:
         pieces = self._write_pieces(transform, source)
-        driver = attrs.evolve(self, transaction=transaction)
-
-        async def stage_piece(i: int, piece: IndexTransform, part: np.ndarray) -> None:
-            layer, view = await driver._layer(self.layers[i])
+        # Every layer can stage its part before any is staged: a refused write leaves the
+        # transaction as it was.
+        targets = await attrs.evolve(self, transaction=transaction)._targets(pieces)
+        resolved = []
+        for layer, piece, part in targets:
             layer.check_stages_writes()
-            await layer.stage_write(transaction, await layer.resolve(compose(view, piece)), part)
+            resolved.append((layer, await layer.resolve(piece), part))
 
-        async with trio.open_nursery() as nursery:
-            for i, piece, part in pieces:
-                nursery.start_soon(stage_piece, i, piece, part)
+        async def stage_piece(layer: Driver, piece: IndexTransform, part: np.ndarray) -> None:
+            await layer.stage_write(transaction, piece, part)
+
+        await _all([functools.partial(stage_piece, *target) for target in resolved])
 
     async def stored_cells(
         self, transform: IndexTransform, transaction: TransactionState | None = None
@@ -307,6 +331,24 @@ class StackDriver(Driver):
         transaction: TransactionState | None = None,
     ) -> IndexTransform:
         raise UnimplementedError("stack: a stack cannot be resized; resize its layers")
+
+
+async def _all(calls: Sequence[Callable[[], Awaitable[None]]]) -> None:
+    """Run ``calls`` concurrently; raise the first one's error (in order), not a group of them."""
+    errors: list[Exception | None] = [None] * len(calls)
+
+    async def run(i: int) -> None:
+        try:
+            await calls[i]()
+        except Exception as exc:
+            errors[i] = exc
+
+    async with trio.open_nursery() as nursery:
+        for i in range(len(calls)):
+            nursery.start_soon(run, i)
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def _positions(transform: IndexTransform) -> list[np.ndarray]:
@@ -357,13 +399,31 @@ def _mask_box(mask: np.ndarray) -> list[tuple[int, int]] | None:
 
 
 def _hull(domains: Iterable[IndexDomain]) -> IndexDomain:
-    domains = list(domains)
-    dims = []
-    for parts in zip(*(d.dims for d in domains), strict=True):
-        lo = min(p.inclusive_min for p in parts)
-        hi = max(p.exclusive_max for p in parts)
-        dims.append(IndexInterval.make(lo, hi, label=parts[0].label))
-    return IndexDomain.from_dims(dims)
+    """The smallest domain holding every layer's (labels merged), with TensorStore's messages.
+
+    Raises:
+        InvalidArgumentError: a layer of another rank, or a dimension labelled two ways.
+    """
+    hull: IndexDomain | None = None
+    for i, domain in enumerate(domains):
+        if hull is None:
+            hull = domain
+            continue
+        if domain.rank != hull.rank:
+            raise InvalidArgumentError(f"Layer {i}: Rank of {domain.rank} does not match existing rank of {hull.rank}")
+        dims = []
+        for k, (a, b) in enumerate(zip(hull.dims, domain.dims, strict=True)):
+            if a.label and b.label and a.label != b.label:
+                raise InvalidArgumentError(
+                    f"Layer {i}: Cannot hull index domain {hull} with index domain {domain}: "
+                    f"Mismatch in dimension {k}: Dimension labels do not match"
+                )
+            dims.append(IndexInterval.make(
+                min(a.inclusive_min, b.inclusive_min), max(a.exclusive_max, b.exclusive_max), label=a.label or b.label
+            ))
+        hull = IndexDomain.from_dims(dims)
+    assert hull is not None
+    return hull
 
 
 def _layer_of(value: Any, index: int) -> tuple[_Layer, DType | None, Context | None]:
@@ -397,13 +457,8 @@ def _make(
     if not layers:
         raise InvalidArgumentError("At least one layer must be specified for stack")
     chosen = None if dtype is None else ts_dtype(dtype)
-    rank = layers[0].domain.rank
-    for i, (layer, found) in enumerate(zip(layers, dtypes, strict=True)):
-        if layer.domain.rank != rank:
-            raise InvalidArgumentError(
-                f"Layer {i}: Layer domain {layer.domain} of rank {layer.domain.rank} does not match "
-                f"layer 0 rank of {rank}"
-            )
+    domain = _hull(layer.domain for layer in layers)
+    for i, found in enumerate(dtypes):
         if found is None:
             continue
         if chosen is not None and found != chosen:
@@ -413,7 +468,7 @@ def _make(
         chosen = found
     if chosen is None:
         raise InvalidArgumentError("stack: dtype must be specified")
-    return StackDriver(layers, chosen, _hull(layer.domain for layer in layers), context or _Context(), rw)
+    return StackDriver(layers, chosen, domain, context or _Context(), rw)
 
 
 def _insert_dim(transform: IndexTransform, axis: int, position: int) -> IndexTransform:
@@ -499,21 +554,22 @@ def _build(layers: list[TensorStore | Spec], kwargs: dict[str, Any]) -> TensorSt
     if context is None:
         context = next((c for _, _, c in built if c is not None), None)
     driver = _make([b[0] for b in built], [b[1] for b in built], context=context, rw=rw, dtype=dtype)
-    _check_schema(driver, kwargs)
+    driver = _check_schema(driver, kwargs)
     from ..transaction import check_transaction
 
     txn = check_transaction(transaction, "ts.stack")
     return TensorStore(driver, driver.domain.identity_transform(), rw, txn)
 
 
-def _check_schema(driver: StackDriver, kwargs: dict[str, Any]) -> None:
-    """Schema keywords (``rank``, ``domain``, ``shape``, ``dimension_units``, ``schema``) must agree."""
+def _check_schema(driver: StackDriver, kwargs: dict[str, Any]) -> StackDriver:
+    """``driver`` with the schema keywords (``rank``, ``domain``, ``shape``, ``dimension_units``,
+    ``schema``), which must agree with its layers; units are the stack's own."""
     from ..schema.schema import Schema as _Schema
     from ..schema.schema import merge_domains
 
     given = {k: v for k, v in kwargs.items() if v is not None}
     if not given:
-        return
+        return driver
     schema = _Schema(**given)
     if schema.rank is not None and schema.rank != driver.domain.rank:
         raise InvalidArgumentError(f"stack: rank {schema.rank} does not match the layers' rank {driver.domain.rank}")
@@ -523,6 +579,7 @@ def _check_schema(driver: StackDriver, kwargs: dict[str, Any]) -> None:
         )
     if schema.domain is not None:
         merge_domains(schema.domain, driver.domain)
+    return attrs.evolve(driver, units=schema.dimension_units)
 
 
 def overlay(layers: Iterable[Any], **kwargs: Any) -> TensorStore:
@@ -560,7 +617,8 @@ def concat(layers: Iterable[Any], axis: Any, **kwargs: Any) -> TensorStore:
     if not views:
         raise InvalidArgumentError("At least one layer must be specified for stack")
     first = _view_transform(views[0], 0)
-    index = _axis(axis, first.input_rank, first.domain.labels)
+    labels = _hull(_view_transform(view, i).domain for i, view in enumerate(views)).labels
+    index = _axis(axis, first.input_rank, labels)
     placed = []
     start = first.domain[index].inclusive_min
     for i, view in enumerate(views):
@@ -634,6 +692,8 @@ async def _open(request: OpenRequest) -> OpenedDriver:
         rw=request.rw,
         dtype=request.schema.dtype,
     )
+    if request.schema.dimension_units is not None:
+        driver = attrs.evolve(driver, units=request.schema.dimension_units)
     transform = driver.domain.identity_transform()
     if request.transform is not None:
         transform = compose(transform, request.transform)
