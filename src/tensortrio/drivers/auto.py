@@ -10,11 +10,11 @@ array's format must be named.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Final
 
-import trio
-
 from ..errors import FailedPreconditionError, InvalidArgumentError
+from ..runtime import concurrently
 from ..schema.tensorstore_driver import register_tensorstore_driver
 
 if TYPE_CHECKING:
@@ -61,9 +61,7 @@ async def detect_format(request: OpenRequest) -> str:
         if (await kv.read(key)).state == "value":
             found.append((driver_id, name))
 
-    async with trio.open_nursery() as nursery:
-        for key, driver_id, name in _MARKERS:
-            nursery.start_soon(look, key, driver_id, name)
+    await concurrently([functools.partial(look, *marker) for marker in _MARKERS])
     where = kvstore_target(kv, "").description
     if not found:
         raise FailedPreconditionError(f"auto: Failed to detect format for {where}")

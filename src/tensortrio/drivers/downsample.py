@@ -28,6 +28,7 @@ from ..index.apply import output_bounds, transform_array
 from ..index.interval import IndexInterval
 from ..index.output_map import OutputIndexMap
 from ..index.transform import IndexTransform
+from ..runtime import concurrently
 from ..schema.json_member import member_error
 from ..schema.schema import merge_domains
 from ..schema.tensorstore_driver import register_tensorstore_driver
@@ -198,9 +199,7 @@ class DownsampleDriver(Driver):
                     functools.partial(reduce, data, origin), limiter=limiter
                 )
 
-        async with trio.open_nursery() as nursery:
-            for i, slab in enumerate(slabs):
-                nursery.start_soon(one, i, slab)
+        await concurrently([functools.partial(one, i, slab) for i, slab in enumerate(slabs)])
         block_origin = parts[0][1]
         block = parts[0][0] if len(parts) == 1 else np.concatenate([p for p, _ in parts], axis=0)
         return np.array(transform_array(transform, block, block_origin), order="C")

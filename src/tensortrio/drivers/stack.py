@@ -27,14 +27,14 @@ from ..index.compose import compose
 from ..index.interval import IndexInterval
 from ..index.output_map import OutputIndexMap, OutputIndexMethod
 from ..index.transform import IndexTransform
-from ..runtime import Promise
+from ..runtime import Promise, concurrently
 from ..schema.json_member import member_error
 from ..schema.tensorstore_driver import register_tensorstore_driver
 from .driver import Driver, OpenedDriver, ReadWriteMode, register_driver
 from .tensorstore import TensorStore
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
 
     from ..actors.transaction import TransactionState
     from ..schema.context import Context
@@ -191,7 +191,7 @@ class StackDriver(Driver):
             region = _intersect(layer.domain, origin, shape)
             if region is not None:
                 calls.append(functools.partial(read_layer, i, region))
-        await _all(calls)
+        await concurrently(calls)
         for i, part in enumerate(parts):  # later layers over earlier ones
             if part is None:
                 continue
@@ -224,7 +224,7 @@ class StackDriver(Driver):
         try:
             # Every layer written is open and writable before any is written.
             targets = await self._targets(pieces)
-            await _all([functools.partial(write_piece, *target) for target in targets])
+            await concurrently([functools.partial(write_piece, *target) for target in targets])
         except BaseException as exc:
             copied.set_exception(exc if isinstance(exc, Exception) else InvalidArgumentError(str(exc)))
             raise
@@ -295,7 +295,7 @@ class StackDriver(Driver):
         async def stage_piece(layer: Driver, piece: IndexTransform, part: np.ndarray) -> None:
             await layer.stage_write(transaction, piece, part)
 
-        await _all([functools.partial(stage_piece, *target) for target in resolved])
+        await concurrently([functools.partial(stage_piece, *target) for target in resolved])
 
     async def stored_cells(
         self, transform: IndexTransform, transaction: TransactionState | None = None
@@ -331,24 +331,6 @@ class StackDriver(Driver):
         transaction: TransactionState | None = None,
     ) -> IndexTransform:
         raise UnimplementedError("stack: a stack cannot be resized; resize its layers")
-
-
-async def _all(calls: Sequence[Callable[[], Awaitable[None]]]) -> None:
-    """Run ``calls`` concurrently; raise the first one's error (in order), not a group of them."""
-    errors: list[Exception | None] = [None] * len(calls)
-
-    async def run(i: int) -> None:
-        try:
-            await calls[i]()
-        except Exception as exc:
-            errors[i] = exc
-
-    async with trio.open_nursery() as nursery:
-        for i in range(len(calls)):
-            nursery.start_soon(run, i)
-    for error in errors:
-        if error is not None:
-            raise error
 
 
 def _positions(transform: IndexTransform) -> list[np.ndarray]:

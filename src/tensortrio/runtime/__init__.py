@@ -1,5 +1,6 @@
 """Where code runs: the loop host, futures, and crossing loops and threads."""
 
+from ._concurrently import concurrently as concurrently
 from ._dispatch import AsyncioLoop as AsyncioLoop
 from ._dispatch import CallbackLoop as CallbackLoop
 from ._dispatch import TrioRun as TrioRun
