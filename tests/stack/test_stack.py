@@ -158,3 +158,15 @@ def test_dimension_units_given_to_a_stack_are_its_own(lib: Any) -> None:
     stacked = lib.stack([a, b], dimension_units=["nm", None])
     assert stacked.dimension_units == (lib.Unit(1, "nm"), None)
     assert stacked.spec().to_json()["schema"]["dimension_units"] == [[1.0, "nm"], None]
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("schema", "option"),
+    [({"fill_value": 3}, "fill value"), ({"chunk_layout": {"grid_origin": [0]}}, "chunk layout"), ({"codec": {"driver": "zarr"}}, "codec")],
+)
+def test_options_a_stack_cannot_honour_are_refused(lib: Any, schema: dict[str, Any], option: str) -> None:
+    layers = [{"driver": "array", "array": [7, 8], "dtype": "int32"}]
+    with pytest.raises(ValueError, match=rf'{option} option not supported by "stack" driver'):
+        lib.open({"driver": "stack", "layers": layers, "schema": schema}).result()
+    np.testing.assert_array_equal(lib.open({"driver": "stack", "layers": layers}).result().read().result(), [7, 8])

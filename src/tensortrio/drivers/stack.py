@@ -526,7 +526,28 @@ def _axis(axis: Any, rank: int, labels: Sequence[str]) -> int:
     return index % rank
 
 
+_KEYWORDS = ("read", "write", "context", "transaction", "rank", "dtype", "domain", "shape", "dimension_units", "schema")
+
+
+def _unsupported(schema: Schema) -> None:
+    """Refuse schema options a stack cannot honour (its layers have their own), as TensorStore does.
+
+    Raises:
+        InvalidArgumentError: a fill value, chunk layout or codec.
+    """
+    for option, given in (
+        ("fill value", schema.fill_value is not None),
+        ("chunk layout", bool(schema.chunk_layout.to_json())),
+        ("codec", schema.codec is not None),
+    ):
+        if given:
+            raise InvalidArgumentError(f'{option} option not supported by "stack" driver')
+
+
 def _build(layers: list[TensorStore | Spec], kwargs: dict[str, Any]) -> TensorStore:
+    unknown = sorted(set(kwargs) - set(_KEYWORDS))
+    if unknown:
+        raise TypeError(f"stack(): unexpected keyword argument {unknown[0]!r}")
     read, write = kwargs.pop("read", None), kwargs.pop("write", None)
     context = kwargs.pop("context", None)
     transaction = kwargs.pop("transaction", None)
@@ -553,6 +574,7 @@ def _check_schema(driver: StackDriver, kwargs: dict[str, Any]) -> StackDriver:
     if not given:
         return driver
     schema = _Schema(**given)
+    _unsupported(schema)
     if schema.rank is not None and schema.rank != driver.domain.rank:
         raise InvalidArgumentError(f"stack: rank {schema.rank} does not match the layers' rank {driver.domain.rank}")
     if schema.dtype is not None and schema.dtype != driver.element_dtype:
@@ -666,6 +688,7 @@ async def _open(request: OpenRequest) -> OpenedDriver:
     from ..schema.spec import Spec as _Spec
 
     members = _parse_members(request.members)
+    _unsupported(request.schema)
     layers = [_layer_of(_Spec(layer), i) for i, layer in enumerate(members["layers"])]
     driver = _make(
         [layer for layer, _, _ in layers],
