@@ -33,6 +33,7 @@ from ..schema.json_member import member_error
 from ..schema.schema import merge_domains
 from ..schema.tensorstore_driver import register_tensorstore_driver
 from .downsample_array import (
+    TEXT_DTYPES,
     DownsampleMethod,
     check_method_supports,
     downsample_block,
@@ -61,7 +62,6 @@ _READ_ONLY = ReadWriteMode(read=True, write=False)
 
 #: Bytes of base data read and reduced at a time.
 SLAB_BYTES: Final = 8 << 20
-_TEXT = ("string", "ustring", "json")
 
 
 @attrs.define(eq=False)
@@ -180,7 +180,7 @@ class DownsampleDriver(Driver):
             downsample_block,
             factors=self.factors,
             method=self.method,
-            text=self.element_dtype.name in _TEXT,
+            text=self.element_dtype.name in TEXT_DTYPES,
         )
         # Slabs of whole blocks along the first dimension, a few at a time: memory follows
         # the slabs in flight, not the request; each is reduced in a worker thread.

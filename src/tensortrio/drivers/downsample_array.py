@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METHODS",
+    "TEXT_DTYPES",
     "DownsampleMethod",
     "check_method_supports",
     "downsample_block",
@@ -45,7 +46,8 @@ __all__ = [
 DownsampleMethod = Literal["stride", "mean", "min", "max", "median", "mode"]
 METHODS: Final[tuple[DownsampleMethod, ...]] = ("stride", "mean", "min", "max", "median", "mode")
 
-_TEXT: Final = frozenset({"string", "ustring", "json"})
+#: Data types whose elements are Python objects, compared as values.
+TEXT_DTYPES: Final = frozenset({"string", "ustring", "json"})
 
 
 def parse_method(value: Any) -> DownsampleMethod:
@@ -75,7 +77,7 @@ def check_method_supports(method: DownsampleMethod, dtype: DType) -> None:
     if method in ("stride", "mode"):
         return
     kind = dtype.numpy_dtype.kind
-    numeric = (dtype.name not in _TEXT and kind in "biufc") or dtype.name in ("bfloat16", "float8_e4m3fn")
+    numeric = (dtype.name not in TEXT_DTYPES and kind in "biufc") or dtype.name in ("bfloat16", "float8_e4m3fn")
     if not numeric or (kind == "c" and method != "mean") or dtype.name in ("char", "byte"):
         raise InvalidArgumentError(
             f'Downsample method "{method}" does not support data type "{dtype.name}"'
