@@ -170,3 +170,35 @@ def test_options_a_stack_cannot_honour_are_refused(lib: Any, schema: dict[str, A
     with pytest.raises(ValueError, match=rf'{option} option not supported by "stack" driver'):
         lib.open({"driver": "stack", "layers": layers, "schema": schema}).result()
     np.testing.assert_array_equal(lib.open({"driver": "stack", "layers": layers}).result().read().result(), [7, 8])
+
+
+@BOTH
+def test_minimal_spec_drops_the_layers_metadata(lib: Any) -> None:
+    # tensorstore passes minimal_spec on to each layer, as it does the open mode and recheck options.
+    ctx = lib.Context()
+    a = lib.open(
+        {"driver": "zarr", "kvstore": "memory://a/"}, create=True, dtype=lib.int32, shape=[4], context=ctx
+    ).result()
+    b = lib.open(
+        {"driver": "zarr3", "kvstore": "memory://b/"}, create=True, dtype=lib.int32, shape=[4], context=ctx
+    ).result()
+    for view in (lib.stack([a, b]), lib.concat([a, b], axis=0)):
+        assert all("metadata" in layer for layer in view.spec().to_json()["layers"])
+        minimal = view.spec(minimal_spec=True).to_json()
+        assert [sorted(layer) for layer in minimal["layers"]] == [["driver", "dtype", "kvstore", "transform"]] * 2
+
+
+@BOTH
+def test_spec_update_passes_minimal_spec_open_mode_and_recheck_to_the_layers(lib: Any) -> None:
+    zarr = {"driver": "zarr", "kvstore": "memory://", "metadata": {"shape": [4], "chunks": [2], "dtype": "<i4"}}
+    array = {"driver": "array", "array": [1, 2, 3, 4], "dtype": "int32"}
+    spec = lib.Spec({"driver": "stack", "layers": [zarr, array]})
+    spec.update(create=True, delete_existing=True, recheck_cached_data=False)
+    layer = spec.to_json()["layers"][0]
+    assert (layer["create"], layer["delete_existing"], layer["recheck_cached_data"]) == (True, True, False)
+    spec.update(minimal_spec=True)
+    assert "metadata" not in spec.to_json()["layers"][0]
+    assert spec.to_json()["layers"][1] == {
+        **array,
+        "transform": {"input_exclusive_max": [4], "input_inclusive_min": [0]},
+    }

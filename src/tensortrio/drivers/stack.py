@@ -75,12 +75,17 @@ class _Layer:
                 self.store = store
         return self.store
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, minimal: bool = False) -> dict[str, Any]:
+        """The layer's spec JSON; ``minimal`` leaves out the metadata its store reads back."""
         if self.store is not None:
-            json = self.store._json(minimal=False, unbind_context=False)
+            json = self.store._json(minimal=minimal, unbind_context=False)
             json.pop("context", None)
             return json
         assert self.spec is not None
+        if minimal:
+            spec = self.spec.copy()
+            spec.update(minimal_spec=True)
+            return spec.to_json()
         return self.spec.to_json()
 
 
@@ -124,7 +129,7 @@ class StackDriver(Driver):
         return {
             "driver": "stack",
             "dtype": self.element_dtype.name,
-            "layers": [layer.to_json() for layer in self.layers],
+            "layers": [layer.to_json(minimal=minimal) for layer in self.layers],
             "schema": {k: v for k, v in self.schema().to_json().items() if k in ("domain", "dimension_units")},
         }
 

@@ -532,12 +532,24 @@ def _update_base(value: SpecValue, updates: dict[str, Any]) -> SpecValue:
     An adapter (``cast``) passes them to its base; another driver (``array``)
     has nothing they apply to and ignores them.
     """
+    def update(json: dict[str, Any]) -> dict[str, Any]:
+        spec = Spec(json)
+        spec.update(**updates)
+        return spec.to_json()
+
+    return _map_inner_specs(value, update)
+
+
+def _map_inner_specs(value: SpecValue, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> SpecValue:
+    """``value`` with ``fn`` applied to the JSON of the specs it wraps: an adapter's
+    ``base``, a stack's ``layers`` (``value`` itself for another driver)."""
     base_json = value.members.get("base")
-    if not isinstance(base_json, dict):
-        return value
-    base = Spec(base_json)
-    base.update(**updates)
-    return attrs.evolve(value, members={**value.members, "base": base.to_json()})
+    if isinstance(base_json, dict):
+        return attrs.evolve(value, members={**value.members, "base": fn(base_json)})
+    layers = value.members.get("layers")
+    if isinstance(layers, list) and value.driver_id == "stack":
+        return attrs.evolve(value, members={**value.members, "layers": [fn(layer) for layer in layers]})
+    return value
 
 
 def _recheck_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
@@ -669,11 +681,11 @@ def _minimal(value: SpecValue, *, base: bool = False) -> SpecValue:
     transform the adapter already shows.
     """
     if not value.driver.uses_kvstore:
-        base_json = value.members.get("base")
-        if not isinstance(base_json, dict):
-            return value  # (the array driver's data is not metadata)
-        minimal = _minimal(_spec_value(base_json), base=True)
-        return attrs.evolve(value, members={**value.members, "base": minimal.to_json()})
+        # An adapter's base, a stack's layers (as TensorStore passes minimal_spec on to
+        # them); the array driver's data is not metadata.
+        if "base" in value.members:
+            return _map_inner_specs(value, lambda json: _minimal(_spec_value(json), base=True).to_json())
+        return _map_inner_specs(value, lambda json: _minimal(_spec_value(json)).to_json())
     if "metadata" not in value.members:
         return value
     implied = _driver_schema(value)
