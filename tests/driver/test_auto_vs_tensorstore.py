@@ -77,3 +77,28 @@ def test_open_beside_other_flags_opens_the_array_as_it_is(lib: Any, flags: dict[
     url = f"file://{tmp_path}/"
     lib.open({"driver": "n5", "kvstore": url}, create=True, dtype="uint8", shape=[3]).result().write(np.arange(3, dtype=np.uint8)).result()
     np.testing.assert_array_equal(lib.open(url, **flags).result().read().result(), [0, 1, 2])
+
+
+@BOTH
+def test_a_domain_given_to_auto_is_its_transform_as_given(lib: Any, tmp_path: Path) -> None:
+    # tensorstore's "auto" spec derives its transform from the schema's domain: the bounds
+    # given are explicit, where the format's own are resizable (implicit upper bounds).
+    url = f"file://{tmp_path}/"
+    lib.open({"driver": "zarr", "kvstore": url}, create=True, dtype="int32", shape=[4]).result()
+    assert str(lib.open(url).result().domain) == "{ [0, 4*) }"
+    assert str(lib.open(url, shape=[4]).result().domain) == "{ [0, 4) }"
+    assert lib.open(url, shape=[4]).result().spec().to_json()["transform"] == {
+        "input_exclusive_max": [4],
+        "input_inclusive_min": [0],
+    }
+    assert str(lib.open({"driver": "zarr", "kvstore": url}, shape=[4]).result().domain) == "{ [0, 4*) }"
+    spec = lib.Spec("memory://x/")
+    spec.update(domain=lib.IndexDomain(labels=["x"]))
+    assert spec.to_json() == {
+        "driver": "auto",
+        "kvstore": {"driver": "memory", "path": "x/"},
+        "schema": {"domain": {"labels": ["x"]}},
+        "transform": {"input_labels": ["x"]},
+    }
+    with pytest.raises(ValueError, match=r'^(Error opening "auto" driver: Error opening "zarr" driver: )?domain from metadata does not match domain in schema: Cannot merge index domain \{ \[0, 4\*\) \} with index domain \{ \[0, 5\) \}: Mismatch in dimension 0: Upper bounds do not match( \[tensorstore_spec=.*\])?$'):
+        lib.open(url, shape=[5]).result()

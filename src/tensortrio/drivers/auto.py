@@ -18,6 +18,8 @@ from ..runtime import concurrently
 from ..schema.tensorstore_driver import register_tensorstore_driver
 
 if TYPE_CHECKING:
+    from ..index.domain import IndexDomain
+    from ..schema.schema import SchemaConstraints
     from .driver import OpenRequest
 
 __all__ = ["detect_format"]
@@ -71,4 +73,16 @@ async def detect_format(request: OpenRequest) -> str:
     return found[0][0]
 
 
-register_tensorstore_driver("auto", _parse_members, url_scheme="auto")
+def _members_schema(
+    members: dict[str, Any], domain: IndexDomain | None = None, rank: int | None = None
+) -> SchemaConstraints:
+    """The schema's domain, as it is: TensorStore's "auto" spec derives its transform from it
+    (``ts.open(url, shape=[6])`` has the explicit domain ``[0, 6)``, not the format's ``[0, 6*)``)."""
+    from ..schema.schema import SchemaConstraints as _SchemaConstraints
+
+    return _SchemaConstraints() if domain is None else _SchemaConstraints(domain=domain)
+
+
+register_tensorstore_driver(
+    "auto", _parse_members, url_scheme="auto", schema=_members_schema, schema_domain_as_is=True
+)

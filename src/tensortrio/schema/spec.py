@@ -352,7 +352,7 @@ def _driver_schema(value: SpecValue) -> SchemaConstraints | None:
         return None
     driver_members = {k: v for k, v in value.members.items() if k not in _RESOURCE_MEMBERS}
     domain = value.schema.domain
-    if value.transform is not None or domain is None or not _bounded(domain):
+    if value.transform is not None or domain is None or not (_bounded(domain) or value.driver.schema_domain_as_is):
         domain = None  # (a transform, or unbounded dimensions: the domain implies no shape)
     # The driver's rank as known apart from its members: the schema's, else the transform's output.
     rank = value.schema.rank

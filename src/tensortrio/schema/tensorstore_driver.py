@@ -61,6 +61,8 @@ class TensorStoreDriver:
     the ``ts.Spec`` back to the text.  ``shares_base_transform``: an adapter
     whose ``base`` has its index space (``cast``), so a spec without a
     transform shows the base's; another (``downsample``) has its own.
+    ``schema_domain_as_is``: ``schema`` gets the spec schema's domain even
+    when it is unbounded (the ``auto`` driver's domain is that domain as given).
     """
 
     driver_id: str
@@ -72,6 +74,7 @@ class TensorStoreDriver:
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None
     shares_base_transform: bool = False
+    schema_domain_as_is: bool = False
 
 
 _DRIVERS: Final[dict[str, TensorStoreDriver]] = {}
@@ -126,6 +129,7 @@ def register_tensorstore_driver(
         tuple[Callable[[dict[str, Any], str], dict[str, Any]], Callable[[Any], str]] | None
     ) = None,
     shares_base_transform: bool = False,
+    schema_domain_as_is: bool = False,
 ) -> TensorStoreDriver:
     """Make ``driver_id`` usable as a ``ts.Spec`` ``"driver"`` (idempotent for equal registrations).
 
@@ -133,7 +137,14 @@ def register_tensorstore_driver(
         ValueError: a different registration exists for the id or the URL scheme.
     """
     driver = TensorStoreDriver(
-        driver_id, member_parser, url_scheme, uses_kvstore, schema, adapter_url, shares_base_transform
+        driver_id,
+        member_parser,
+        url_scheme,
+        uses_kvstore,
+        schema,
+        adapter_url,
+        shares_base_transform,
+        schema_domain_as_is,
     )
     existing = _DRIVERS.get(driver_id)
     if existing is not None and existing != driver:
