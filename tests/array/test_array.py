@@ -244,3 +244,25 @@ def test_a_views_spec_holds_the_views_data_as_tensorstores_does(view: Any) -> No
     assert ours.spec().to_json() == theirs.spec().to_json()
     assert repr(ours) == repr(theirs)
     np.testing.assert_array_equal(ts.open(ours.spec()).result().read().result(), ours.read().result())
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ({"inner_order": [1, 0]}, r"Error setting inner_order: New hard constraint \(\{1, 0\}\) does not match existing hard constraint \(\{0, 1\}\)"),
+        ({"grid_origin": [1, 1]}, r"Error setting grid_origin: New hard constraint \(1\) for dimension 0 does not match existing hard constraint \(0\)"),
+        ({"write_chunk": {"shape": [2, 2]}}, r"(array: )?chunking not supported"),
+    ],
+)
+def test_a_spec_shows_the_arrays_own_chunk_layout_whatever_its_schema_says(
+    lib: Any, layout: dict[str, Any], message: str
+) -> None:
+    # As tensorstore's array spec: the schema's chunk layout is checked only at open.
+    spec = lib.Spec({"driver": "array", "array": [[1, 2], [3, 4]], "dtype": "int32", "schema": {"chunk_layout": layout}})
+    assert spec.chunk_layout.to_json() == {"grid_origin": [0, 0], "inner_order": [0, 1]}
+    assert spec.schema.chunk_layout == spec.chunk_layout
+    assert spec.T.chunk_layout.to_json() == {"grid_origin": [0, 0], "inner_order": [1, 0]}
+    assert spec.to_json()["schema"] == {"chunk_layout": layout}
+    with pytest.raises(ValueError, match=rf"^(Error opening \"array\" driver: )?{message}( \(schema .*\))?( \[tensorstore_spec=.*\])?$"):
+        lib.open(spec).result()

@@ -466,5 +466,7 @@ async def _open(request: OpenRequest) -> OpenedDriver:
     return OpenedDriver(driver, compose(base, request.transform))
 
 
-register_tensorstore_driver("array", _parse_members, uses_kvstore=False, schema=_members_schema)
+register_tensorstore_driver(
+    "array", _parse_members, uses_kvstore=False, schema=_members_schema, layout_from_members=True
+)
 register_driver("array", _open)

@@ -420,7 +420,11 @@ def _merged_schema(value: SpecValue, implied: SchemaConstraints | None) -> Schem
     transform the domain and rank are the transform's input space, and the
     space-dependent constraints survive only when the transform keeps the rank.
     """
-    base = value.schema if implied is None else value.schema.with_schema(implied)
+    schema = value.schema
+    if implied is not None and value.driver.layout_from_members:
+        # (As TensorStore's array spec: the array's own layout, whatever the schema's says.)
+        schema = attrs.evolve(schema, chunk_layout=LayoutConstraints().with_rank(schema.chunk_layout.rank))
+    base = schema if implied is None else schema.with_schema(implied)
     transform = value.transform
     if transform is None:
         implied_transform = _implied_transform(value, implied)

@@ -63,6 +63,9 @@ class TensorStoreDriver:
     transform shows the base's; another (``downsample``) has its own.
     ``schema_domain_as_is``: ``schema`` gets the spec schema's domain even
     when it is unbounded (the ``auto`` driver's domain is that domain as given).
+    ``layout_from_members``: the chunk layout ``schema`` implies is the
+    spec's whole chunk layout; a schema chunk layout is checked only at open
+    (the ``array`` driver's layout is its array's).
     """
 
     driver_id: str
@@ -75,6 +78,7 @@ class TensorStoreDriver:
     ) = None
     shares_base_transform: bool = False
     schema_domain_as_is: bool = False
+    layout_from_members: bool = False
 
 
 _DRIVERS: Final[dict[str, TensorStoreDriver]] = {}
@@ -130,6 +134,7 @@ def register_tensorstore_driver(
     ) = None,
     shares_base_transform: bool = False,
     schema_domain_as_is: bool = False,
+    layout_from_members: bool = False,
 ) -> TensorStoreDriver:
     """Make ``driver_id`` usable as a ``ts.Spec`` ``"driver"`` (idempotent for equal registrations).
 
@@ -145,6 +150,7 @@ def register_tensorstore_driver(
         adapter_url,
         shares_base_transform,
         schema_domain_as_is,
+        layout_from_members,
     )
     existing = _DRIVERS.get(driver_id)
     if existing is not None and existing != driver:
