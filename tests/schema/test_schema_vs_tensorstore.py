@@ -300,3 +300,58 @@ def test_a_numpy_scalar_fill_value_converts_as_astype_does(lib: Any, value: Any,
     # An array (even 0-d) still converts only where the cast is safe.
     with pytest.raises(TypeError, match=r"according to the rule 'safe'"):
         lib.Schema(dtype="float32", fill_value=np.array(0.1))
+
+
+def _indexed_spec(lib: Any, index: str) -> Any:
+    spec = lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32", "schema": {"domain": {"shape": [10, 4]}}})
+    return {"::2": spec[::2], "[1]": spec[1], "1:": spec[1:], "T": spec.T, "newaxis": spec[..., lib.newaxis]}[index]
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("index", "updates", "message"),
+    [
+        ("::2", {"fill_value": 3}, r"Error transforming fill_value: Cannot transform input array through non-unit-stride output index map"),
+        ("[1]", {"fill_value": 3}, r"Error transforming fill_value: Cannot transform input array through constant output index map"),
+        ("newaxis", {"fill_value": np.ones((1, 1, 3))}, r"Error transforming fill_value: Cannot transform input array; dimension 0 cannot be mapped"),
+        ("[1]", {"rank": 2}, r"Cannot inverse transform schema of rank 2 by index transform of rank 1 -> 2"),
+        ("[1]", {"dimension_units": ["nm", "m"]}, r"Cannot inverse transform schema of rank 2 by index transform of rank 1 -> 2"),
+        ("::2", {"shape": [5, 4]}, r"Error transforming domain: Cannot specify finite domain through a transform with non-unit-stride output index map"),
+        ("1:", {"shape": [5, 4]}, r"Cannot merge index domain \{ \[0, 10\), \[0, 4\) \} with index domain \{ \[0, 5\), \[0, 4\) \}: Mismatch in dimension 0: Upper bounds do not match"),
+        ("newaxis", {"chunk_layout": {"grid_origin": [0, 0, 5]}}, r"Error transforming grid_origin: No output dimension corresponds to input dimension 2"),
+        ("newaxis", {"chunk_layout": {"write_chunk": {"shape": [1, 2, 3]}}}, r"Error transforming write_chunk: Error transforming shape: No output dimension corresponds to input dimension 2"),
+        ("newaxis", {"dimension_units": ["nm", None, "s"]}, r"Error transforming dimension_units: No output dimension corresponds to input dimension 2 with unit s"),
+    ],
+)
+def test_schema_updates_a_view_spec_cannot_carry_are_refused(
+    lib: Any, index: str, updates: dict[str, Any], message: str
+) -> None:
+    # tensorstore carries constraints given to a spec with a transform back through it
+    # (TransformInputSpaceSchema); what does not go through is refused, and the spec is unchanged.
+    spec = _indexed_spec(lib, index)
+    before = spec.to_json()
+    if "chunk_layout" in updates:
+        updates = {"chunk_layout": lib.ChunkLayout(updates["chunk_layout"])}
+    with pytest.raises(ValueError, match=rf"^{message}$"):
+        spec.update(**updates)
+    assert spec.to_json() == before
+
+
+@BOTH
+def test_schema_updates_a_view_spec_carries_to_the_stored_arrays_space(lib: Any) -> None:
+    spec = _indexed_spec(lib, "::2")
+    spec.update(dimension_units=["nm", "m"], chunk_layout=lib.ChunkLayout(inner_order=[1, 0], write_chunk_shape=[2, 3]))
+    assert spec.to_json()["schema"] == {
+        "chunk_layout": {"inner_order": [1, 0], "write_chunk": {"shape": [4, 3]}},
+        "dimension_units": [[0.5, "nm"], [1.0, "m"]],
+        "domain": {"exclusive_max": [10, 4], "inclusive_min": [0, 0]},
+    }
+    transposed = _indexed_spec(lib, "T")
+    transposed.update(fill_value=np.array([1, 2, 3, 4], np.int32)[:, np.newaxis])
+    transposed.update(domain=lib.IndexDomain(labels=["y", "x"]))
+    json = transposed.to_json()["schema"]
+    assert (json["fill_value"], json["domain"]["labels"]) == ([1, 2, 3, 4], ["x", "y"])
+    assert transposed.transform == _indexed_spec(lib, "T").transform  # the transform stays as it is
+    with_new_axis = _indexed_spec(lib, "newaxis")
+    with_new_axis.update(chunk_layout=lib.ChunkLayout(write_chunk_shape_soft_constraint=[1, 2, 3]))
+    assert with_new_axis.to_json()["schema"]["chunk_layout"] == {"write_chunk": {"shape_soft_constraint": [1, 2]}}

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ..index import IndexTransform, OutputIndexMap
     from .schema import Schema, SchemaConstraints
+    from .unit import Unit
 
 __all__ = ["indexing_transform", "input_space_constraints", "transform_schema"]
 
@@ -83,88 +84,248 @@ def input_space_constraints(given: SchemaConstraints, transform: IndexTransform)
     """Constraints on ``transform``'s output space for ``given``, constraints on its input space.
 
     What ``Spec.update`` and ``ts.open`` keywords mean for a spec with a
-    transform (a view's spec): the chunk layout and dimension units follow
-    each output dimension back to the input dimension that drives it with
-    stride 1 or -1 (other output dimensions are left unconstrained); dtype,
-    codec and a scalar fill value carry over.
+    transform (a view's spec), as TensorStore's ``TransformInputSpaceSchema``
+    carries them: the chunk layout and dimension units follow each
+    single-input-dimension map (scaled by its stride), the domain and the fill
+    value only maps of stride 1 or -1 from distinct input dimensions; dtype and
+    codec carry over.
 
     Raises:
-      InvalidArgumentError: a fill value that varies along dimensions (only a
-        scalar one can be given through a transform here).
+      InvalidArgumentError: ``given``'s rank is not the transform's input rank,
+        or a constraint cannot be carried (TensorStore's messages: ``Error
+        transforming fill_value: Cannot transform input array through
+        non-unit-stride output index map``, ...).
     """
     from .schema import SchemaConstraints as _SchemaConstraints
 
+    if given.rank is not None and given.rank != transform.input_rank:
+        raise InvalidArgumentError(
+            f"Cannot inverse transform schema of rank {given.rank} by index transform of rank "
+            f"{transform.input_rank} -> {transform.output_rank}"
+        )
     given_json = given.to_json()
     json = {k: v for k, v in given_json.items() if k in ("dtype", "codec")}
     json["rank"] = transform.output_rank
-    sources = _unit_stride_sources(transform)
     layout = given_json.get("chunk_layout")
     if layout is not None:
-        json["chunk_layout"] = _output_layout(sources, layout)
-    units = given_json.get("dimension_units")
-    if units is not None:
-        json["dimension_units"] = [None if f is None else units[f[0]] for f in sources]
-    out = _SchemaConstraints.from_json(json)
+        json["chunk_layout"] = _output_layout(transform, layout)
+    if given.domain is not None:
+        try:
+            json["domain"] = _output_domain(transform, given.domain).to_json()
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Error transforming domain: {exc}") from None
     fill = given.fill_value
-    if fill is None:
-        return out
-    if fill.ndim and fill.size > 1:
-        raise InvalidArgumentError(
-            "fill_value: only a scalar fill value can be given through a spec's transform, "
-            f"got one of shape {list(fill.shape)}"
-        )
-    return attrs.evolve(out, fill_value=fill.reshape(()))
+    if fill is not None:
+        try:
+            fill = _output_fill_value(transform, fill)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Error transforming fill_value: {exc}") from None
+    units = given.dimension_units
+    if units is not None and any(u is not None for u in units):
+        try:
+            json["dimension_units"] = _output_units(transform, units)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"Error transforming dimension_units: {exc}") from None
+    out = _SchemaConstraints.from_json(json)
+    return out if fill is None else attrs.evolve(out, fill_value=fill)
 
 
-def _unit_stride_sources(transform: IndexTransform) -> list[tuple[int, int, int] | None]:
-    """Per output dimension: (input dimension, offset, stride) of a stride ±1 map, else None."""
-    sources: list[tuple[int, int, int] | None] = []
-    for m in transform.maps:
-        if m.method is OutputIndexMethod.single_input_dimension and m.stride in (1, -1):
-            assert m.input_dimension is not None
-            assert m.stride is not None
-            sources.append((m.input_dimension, m.offset, m.stride))
-        else:
-            sources.append(None)
-    return sources
+def _single_input(m: OutputIndexMap) -> tuple[int, int, int] | None:
+    """(input dimension, offset, stride) of a single-input-dimension map, else None."""
+    if m.method is not OutputIndexMethod.single_input_dimension:
+        return None
+    assert m.input_dimension is not None
+    assert m.stride is not None
+    return m.input_dimension, m.offset, m.stride
 
 
-_GRIDS = ("read_chunk", "write_chunk", "codec_chunk")
+_GRIDS = ("write_chunk", "read_chunk", "codec_chunk")
 _HARD_AND_SOFT = ("", "_soft_constraint")
 
 
-def _output_layout(
-    sources: list[tuple[int, int, int] | None], layout: dict[str, Any]
-) -> dict[str, Any]:
-    """Chunk layout JSON of the input space, carried to the output dimensions ``sources`` name."""
-    out: dict[str, Any] = {}
-    for member in _GRIDS:
-        grid = layout.get(member)
-        if grid is None:
+def _output_vector(
+    transform: IndexTransform,
+    values: list[Any],
+    hard: bool,
+    convert: Callable[[Any, int, int], Any],
+) -> list[Any]:
+    """A per-input-dimension layout vector carried to the output dimensions (TensorStore's
+    ``TransformInputVector``): each output dimension a nonzero-stride single-input map drives
+    takes its input dimension's value, converted; a hard value no output takes is an error."""
+    out: list[Any] = [None] * transform.output_rank
+    taken = set()
+    for j, m in enumerate(transform.maps):
+        found = _single_input(m)
+        if found is None or found[2] == 0:
             continue
-        mapped = {}
-        for name, value in grid.items():
-            if isinstance(value, list):  # a per-dimension vector
-                mapped[name] = [None if f is None else value[f[0]] for f in sources]
-            else:  # elements: the same count of elements
-                mapped[name] = value
-        out[member] = mapped
+        i, offset, stride = found
+        taken.add(i)
+        if values[i] is not None:
+            out[j] = convert(values[i], offset, stride)
+    for i, value in enumerate(values):
+        if hard and value is not None and i not in taken:
+            raise InvalidArgumentError(f"No output dimension corresponds to input dimension {i}")
+    return out
+
+
+def _output_origin(value: int, offset: int, stride: int) -> int:
+    return stride * (value - 1 if stride < 0 else value) + offset
+
+
+def _output_layout(transform: IndexTransform, layout: dict[str, Any]) -> dict[str, Any]:
+    """Chunk layout JSON of the input space, carried to the output space (TensorStore's
+    ``ApplyInverseIndexTransform``): the inner order sorts output dimensions by where their
+    input dimension is (others last), origins map through the offset and stride, chunk shapes
+    and aspect ratios scale by ``|stride|``, element counts carry over.
+
+    Raises:
+      InvalidArgumentError: a hard constraint on an input dimension no output dimension takes.
+    """
+    out: dict[str, Any] = {}
+    for suffix in _HARD_AND_SOFT:
+        inner = layout.get("inner_order" + suffix)
+        if inner is not None:
+            out["inner_order" + suffix] = _output_order(transform, inner)
     for suffix in _HARD_AND_SOFT:
         origin = layout.get("grid_origin" + suffix)
         if origin is not None:
-            # A cell boundary b of an input dimension is at offset + b, or, reversed, offset - b + 1.
-            out["grid_origin" + suffix] = [
-                None if f is None or origin[f[0]] is None
-                else f[1] + origin[f[0]] if f[2] == 1 else f[1] - origin[f[0]] + 1
-                for f in sources
-            ]
-        inner = layout.get("inner_order" + suffix)
-        driven = [f[0] for f in sources if f is not None]
-        if inner is not None and len(set(driven)) == len(driven):
-            position = {i: k for k, i in enumerate(inner)}
-            undriven = [j for j, f in enumerate(sources) if f is None]
-            by_input = sorted((position[f[0]], j) for j, f in enumerate(sources) if f is not None)
-            out["inner_order" + suffix] = undriven + [j for _, j in by_input]
+            try:
+                out["grid_origin" + suffix] = _output_vector(transform, origin, not suffix, _output_origin)
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(f"Error transforming grid_origin: {exc}") from None
+    for usage in _GRIDS:
+        grid = layout.get(usage)
+        if grid is None:
+            continue
+        mapped: dict[str, Any] = {}
+        for name, value in grid.items():
+            if not isinstance(value, list):  # elements: the same count of elements
+                mapped[name] = value
+                continue
+            member = "shape" if name.startswith("shape") else "aspect_ratio"
+            try:
+                mapped[name] = _output_vector(
+                    transform, value, not name.endswith("_soft_constraint"), _scaled(member)
+                )
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(
+                    f"Error transforming {usage}: Error transforming {member}: {exc}"
+                ) from None
+        out[usage] = mapped
+    return out
+
+
+def _output_order(transform: IndexTransform, inner: list[int]) -> list[int]:
+    """Output dimensions by where the input dimension that drives them is in ``inner``
+    (those no single input dimension drives last), as TensorStore's ``TransformInputDimensionOrder``."""
+    position = {i: k for k, i in enumerate(inner)}
+    last = transform.input_rank + 1
+
+    def ordinal(j: int) -> tuple[int, int]:
+        found = _single_input(transform.maps[j])
+        return (last if found is None else position[found[0]], j)
+
+    return sorted(range(transform.output_rank), key=ordinal)
+
+
+def _scaled(member: str) -> Callable[[Any, int, int], Any]:
+    if member == "shape":
+        # (-1, "the full extent", stays what it is.)
+        return lambda size, _, stride: size * abs(stride) if size > 0 else size
+    return lambda ratio, _, stride: ratio * abs(stride)
+
+
+def _output_domain(transform: IndexTransform, domain: IndexDomain) -> IndexDomain:
+    """``domain`` (of the input space) carried to the output space (TensorStore's ``TransformInputDomain``)."""
+    seen: set[int] = set()
+    dims = []
+    for m in transform.maps:
+        found = _single_input(m)
+        if found is None:
+            raise InvalidArgumentError(
+                f"Cannot specify domain through a transform with a {m.method.name} output index map"
+            )
+        i, offset, stride = found
+        if i in seen:
+            raise InvalidArgumentError(
+                "Cannot specify domain through a transform with multiple output dimensions "
+                "mapping to the same input dimension"
+            )
+        seen.add(i)
+        dim = domain[i]
+        unbounded = (dim.inclusive_min, dim.exclusive_max) == (-INF, INF + 1)
+        if not unbounded and abs(stride) != 1:
+            raise InvalidArgumentError(
+                "Cannot specify finite domain through a transform with non-unit-stride output index map"
+            )
+        low, high = dim.inclusive_min, dim.inclusive_max
+        implicit_low, implicit_high = dim.implicit_lower, dim.implicit_upper
+        if stride < 0:
+            low, high = high, low
+            implicit_low, implicit_high = implicit_high, implicit_low
+
+        first, last = (-INF, INF) if unbounded else (_image(low, offset, stride), _image(high, offset, stride))
+        dims.append(IndexInterval.make(first, last + 1, implicit_low, implicit_high, dim.label))
+    return IndexDomain.from_dims(dims)
+
+
+def _image(x: int, offset: int, stride: int) -> int:
+    if abs(x) >= INF:  # (an infinite bound stays infinite, on the side the stride takes it)
+        return x if stride > 0 else -x
+    return offset + stride * x
+
+
+def _output_fill_value(transform: IndexTransform, fill: NDArray[Any]) -> NDArray[Any]:
+    """``fill`` (broadcast over the input space) carried to the output space, unbroadcast
+    (TensorStore's ``TransformInputBroadcastableArray``)."""
+    array = unbroadcast(fill)
+    in_rank = transform.input_rank
+    seen: set[int] = set()
+    sources: list[tuple[int, int] | None] = []  # per output dimension: (array axis, stride)
+    for m in transform.maps:
+        found = _single_input(m)
+        if found is None:
+            raise InvalidArgumentError(f"Cannot transform input array through {m.method.name} output index map")
+        i, _, stride = found
+        if i in seen:
+            raise InvalidArgumentError(
+                "Cannot transform input array with multiple output dimensions mapping to the same input dimension"
+            )
+        if abs(stride) != 1:
+            raise InvalidArgumentError("Cannot transform input array through non-unit-stride output index map")
+        seen.add(i)
+        axis = array.ndim - in_rank + i
+        sources.append(None if axis < 0 else (axis, stride))
+    for axis in range(array.ndim):
+        if array.shape[axis] != 1 and in_rank - array.ndim + axis not in seen:
+            raise InvalidArgumentError(f"Cannot transform input array; dimension {axis} cannot be mapped")
+    mapped = sorted(found[0] for found in sources if found is not None)
+    squeezed = array.reshape([array.shape[axis] for axis in mapped])
+    order = [mapped.index(found[0]) for found in sources if found is not None]
+    moved = np.transpose(squeezed, order) if order else squeezed
+    shape = [1 if found is None else array.shape[found[0]] for found in sources]
+    index = [slice(None, None, -1 if found is not None and found[1] < 0 else 1) for found in sources]
+    return unbroadcast(np.ascontiguousarray(moved.reshape(shape)[tuple(index)]))
+
+
+def _output_units(transform: IndexTransform, units: tuple[Unit | None, ...]) -> list[Any]:
+    """Units of the input dimensions carried to the output dimensions: one output step is
+    ``1/|stride|`` input steps (TensorStore's ``TransformInputDimensionUnits``)."""
+    out: list[Any] = [None] * transform.output_rank
+    seen: set[int] = set()
+    for j, m in enumerate(transform.maps):
+        found = _single_input(m)
+        if found is None or found[2] == 0:
+            continue
+        i, _, stride = found
+        unit = units[i]
+        if unit is None:
+            continue
+        seen.add(i)
+        out[j] = [unit.multiplier / abs(stride), unit.base_unit]
+    for i, unit in enumerate(units):
+        if unit is not None and i not in seen:
+            raise InvalidArgumentError(f"No output dimension corresponds to input dimension {i} with unit {unit}")
     return out
 
 

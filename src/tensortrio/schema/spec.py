@@ -616,39 +616,14 @@ def _kvstore_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
 def _schema_update(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
     schema_kwargs = {k: v for k, v in kwargs.items() if k in _SCHEMA_KEYWORDS and v is not None}
     transform = value.transform
-    if transform is not None:
-        # Rank and domain constrain the transform's input space.
-        domains: list[tuple[str, IndexDomain]] = []
-        if "rank" in schema_kwargs:
-            rank = schema_kwargs.pop("rank")
-            try:
-                _check_transform_rank(value, int(rank), "rank")
-            except InvalidArgumentError as exc:
-                raise InvalidArgumentError(f"Invalid rank: {exc}") from None
-        if "domain" in schema_kwargs:
-            domain = schema_kwargs.pop("domain")
-            if not isinstance(domain, IndexDomain):
-                raise TypeError(f"domain must be an IndexDomain, got {domain!r}")
-            domains.append(("domain", domain))
-        if "shape" in schema_kwargs:
-            domains.append(("shape", IndexDomain(shape=list(schema_kwargs.pop("shape")))))
-        for what, domain in domains:
-            try:
-                _check_transform_rank(value, domain.rank, f"rank of {what}")
-                merged = merge_domains(transform.domain, domain)
-            except InvalidArgumentError as exc:
-                raise InvalidArgumentError(f"Invalid {what}: {exc}") from None
-            transform = transform[merged]
-        value = attrs.evolve(value, transform=transform)
-        if schema_kwargs:
-            # The other constraints are on the view too: carried to the stored array's space.
-            from .schema_transform import input_space_constraints
+    if transform is not None and schema_kwargs:
+        # As TensorStore: the constraints are on the view, carried through the transform
+        # to the stored array's space (the transform itself is left as it is).
+        from .schema_transform import input_space_constraints
 
-            given = apply_schema_keywords(SchemaConstraints(), schema_kwargs)
-            if given.rank is not None:
-                _check_transform_rank(value, given.rank, "rank of the schema")
-            output = input_space_constraints(given, transform)
-            return attrs.evolve(value, schema=value.schema.with_schema(output))
+        given = apply_schema_keywords(SchemaConstraints(), schema_kwargs)
+        output = input_space_constraints(given, transform)
+        return attrs.evolve(value, schema=value.schema.with_schema(output))
     schema = apply_schema_keywords(value.schema, schema_kwargs)
     return attrs.evolve(value, schema=schema)
 
