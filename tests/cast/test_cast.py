@@ -196,3 +196,58 @@ def test_open_of_a_cast_spec_creates_its_base_with_the_shape_given(library: str)
     assert store.base.spec().to_json()["metadata"]["chunks"] == [2]
     assert lib.Schema(dimension_units=[]).rank is None
     assert lib.Schema({"dimension_units": []}).rank is None
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_cast_specs_schema_constraints_are_its_bases(lib: Any) -> None:
+    # tensorstore's cast spec keeps only its dtype and rank; the base's transform becomes its own.
+    base = lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32"})
+    base.update(shape=[4, 5], dimension_units=["nm", None])
+    cast = lib.cast(base, lib.float32)
+    assert cast.to_json() == {
+        "base": {
+            "driver": "zarr",
+            "dtype": "int32",
+            "kvstore": {"driver": "memory"},
+            "schema": {"dimension_units": [[1.0, "nm"], None], "domain": {"exclusive_max": [4, 5], "inclusive_min": [0, 0]}},
+        },
+        "driver": "cast",
+        "dtype": "float32",
+        "transform": {"input_exclusive_max": [[4], [5]], "input_inclusive_min": [0, 0]},
+    }
+    ranked = lib.cast(lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32", "rank": 2}), lib.float32)
+    assert ranked.to_json() == {
+        "base": {"driver": "zarr", "dtype": "int32", "kvstore": {"driver": "memory"}},
+        "driver": "cast",
+        "dtype": "float32",
+        "rank": 2,
+    }
+    unshaped = lib.cast(lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32"}), lib.float32)
+    unshaped.update(shape=[5], chunk_layout=lib.ChunkLayout(chunk_shape=[2]), codec=lib.CodecSpec({"driver": "zarr", "compressor": None}))
+    json = unshaped.to_json()
+    assert sorted(json) == ["base", "driver", "dtype", "transform"]
+    assert json["base"]["schema"] == {
+        "chunk_layout": {"read_chunk": {"shape": [2]}, "write_chunk": {"shape": [2]}},
+        "codec": {"compressor": None, "driver": "zarr", "filters": None},
+        "domain": {"exclusive_max": [5], "inclusive_min": [0]},
+    }
+    parsed = lib.Spec({"driver": "cast", "dtype": "float32", "base": {"driver": "zarr", "kvstore": "memory://", "dtype": "int32"}, "schema": {"domain": {"shape": [3]}}})
+    assert "schema" not in parsed.to_json()
+    assert parsed.to_json()["base"]["schema"] == {"domain": {"exclusive_max": [3], "inclusive_min": [0]}}
+    with pytest.raises(ValueError, match=r"^Cannot convert int32 <-> char$"):
+        lib.cast(base, lib.char)
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_cast_specs_fill_value_is_its_bases_converted_as_elements_are(lib: Any) -> None:
+    # The base's fill value wraps into the cast's dtype as elements do; cast never refuses it.
+    base = lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "float64"})
+    base.update(fill_value=300.7)
+    cast = lib.cast(base, lib.int8)
+    assert cast.fill_value == np.int8(44)
+    assert cast.fill_value.dtype == np.int8
+    assert cast.schema.fill_value == np.int8(44)
+    wide = lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32", "schema": {"domain": {"shape": [6]}}})
+    wide.update(fill_value=np.int32(70000))
+    assert lib.cast(wide, lib.uint16).fill_value == np.uint16(70000 % 65536)
+    assert lib.cast(wide[::2], lib.uint16).fill_value == np.uint16(70000 % 65536)

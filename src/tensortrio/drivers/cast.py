@@ -20,6 +20,7 @@ TensorStore's data type conversion table (checked against tensorstore 0.1.86, ``
 from __future__ import annotations
 
 import re
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -444,7 +445,7 @@ def cast(base: TensorStore | Spec, dtype: Any) -> Any:
 
     target = ts_dtype(dtype)
     if isinstance(base, _Spec):
-        return _Spec({"driver": "cast", "base": base.to_json(), "dtype": target.name})
+        return _cast_spec(base, target)
     if not isinstance(base, TensorStore):
         raise TypeError(f"ts.cast: base must be a TensorStore or Spec, got {type(base).__name__}")
     driver, transform, rw = base._driver, base._transform, base._rw
@@ -452,6 +453,35 @@ def cast(base: TensorStore | Spec, dtype: Any) -> Any:
     mode = _cast_mode(source, target, rw)
     # The view reads and writes in the base's transaction, if it is bound to one.
     return TensorStore(CastDriver(driver, rw, target), transform, mode, base.transaction)
+
+
+def _cast_spec(base: Spec, target: DType) -> Spec:
+    """The spec of ``base`` seen with ``target`` elements, as TensorStore makes it: the base's
+    transform becomes the cast's (its rank the cast's, without one); the base keeps the rest.
+
+    Raises:
+      InvalidArgumentError: ``Cannot convert int32 <-> char``, for a base of known dtype.
+    """
+    from ..schema.schema import SchemaConstraints as _SchemaConstraints
+    from ..schema.spec import Spec as _Spec
+    from ..schema.spec import SpecValue
+    from ..schema.tensorstore_driver import tensorstore_driver
+
+    source = base.dtype
+    if source is not None and not (can_convert(source, target) or can_convert(target, source)):
+        raise InvalidArgumentError(f"Cannot convert {source.name} <-> {target.name}")
+    transform = base.transform
+    base_json = base.to_json()
+    base_json.pop("transform", None)
+    rank = base.rank
+    if transform is None and rank is not None:
+        base_json.pop("rank", None)  # (the cast's own, as TensorStore shows it)
+    schema = _SchemaConstraints(dtype=target)
+    cast_rank = transform.output_rank if transform is not None else rank
+    if cast_rank is not None:
+        schema = schema.with_rank(cast_rank)
+    members = {"base": dict(sorted(base_json.items()))}
+    return _Spec.from_value(SpecValue(tensorstore_driver("cast"), members=members, transform=transform, schema=schema))
 
 
 def _unpickle(base: TensorStore, dtype: str, rw: ReadWriteMode) -> TensorStore:
@@ -469,7 +499,7 @@ def _parse_members(members: dict[str, Any]) -> dict[str, Any]:
         raise InvalidArgumentError(
             'Error parsing object member "base": Expected object, but member is missing'
         )
-    extra = sorted(k for k in members if k != "base")
+    extra = sorted(k for k in members if k not in ("base", "dtype"))
     if extra:
         raise InvalidArgumentError(
             "Object includes extra members: " + ",".join(f'"{k}"' for k in extra)
@@ -524,10 +554,29 @@ def _members_schema(
 ) -> SchemaConstraints:
     """What the base implies (its domain, chunk layout, codec, units; its fill value,
     converted to the cast's dtype once merged), but not its dtype."""
+    from ..schema.dtype import dtype as ts_dtype
     from ..schema.spec import Spec as _Spec
 
     # (A base whose chunk layout conflicts with its driver's still gives the rest.)
-    return attrs.evolve(_Spec(members["base"])._property_schema().constraints, dtype=None)
+    base = _Spec(members["base"])._property_schema().constraints
+    fill = base.fill_value
+    target = members.get("dtype")
+    if fill is not None and base.dtype is not None:
+        # As TensorStore: the base's fill value converted to the cast's dtype as elements are
+        # (integers wrap); none where the base's dtype does not convert to it.
+        fill = _converted_fill_value(fill, base.dtype, ts_dtype(target)) if target is not None else None
+    return attrs.evolve(base, dtype=None, fill_value=fill)
+
+
+def _converted_fill_value(fill: np.ndarray, source: DType, target: DType) -> np.ndarray | None:
+    if not can_convert(source, target):
+        return None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # (NumPy's "invalid value encountered in cast")
+        try:
+            return convert_array(fill, source, target)
+        except (InvalidArgumentError, OverflowError, TypeError, ValueError):
+            return None
 
 
 def _members_from_url(base: dict[str, Any], dtype: str) -> dict[str, Any]:

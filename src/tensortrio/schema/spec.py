@@ -282,8 +282,29 @@ def _parse_json(json: dict[str, Any]) -> SpecValue:
         value = _parse_kvstore_members(value, rest)
     members = driver.parse_members(rest)
     value = attrs.evolve(value, members={**value.members, **members})
+    value = _schema_to_base(value)
     _check_driver_schema(value)
     return value
+
+
+def _schema_to_base(value: SpecValue) -> SpecValue:
+    """An adapter that shares its base's index space (``cast``) keeps only its dtype, rank and
+    fill value: its other schema constraints (domain, chunk layout, codec, units) are its
+    base's, as TensorStore's cast spec passes them on (through the base's own transform).
+
+    Where this differs from TensorStore: it passes the fill value on too, unconverted; a
+    tensortrio spec holds its fill value in its own dtype, which the base's may not hold.
+    """
+    schema = value.schema
+    if not value.driver.shares_base_transform or "base" not in value.members:
+        return value
+    moved = attrs.evolve(schema, dtype=None, rank=None, fill_value=None)
+    if moved == SchemaConstraints():
+        return value
+    kept = SchemaConstraints(dtype=schema.dtype, fill_value=schema.fill_value)
+    if schema.rank is not None:
+        kept = kept.with_rank(schema.rank)
+    return _update_base(attrs.evolve(value, schema=kept), {"schema": Schema.from_constraints(moved)})
 
 
 def _json_schema(value: SpecValue, json: Any) -> SpecValue:
@@ -351,6 +372,8 @@ def _driver_schema(value: SpecValue) -> SchemaConstraints | None:
     if hook is None:
         return None
     driver_members = {k: v for k, v in value.members.items() if k not in _RESOURCE_MEMBERS}
+    if value.driver.shares_base_transform and value.schema.dtype is not None:
+        driver_members["dtype"] = value.schema.dtype.name  # (what a cast converts its base's fill value to)
     domain = value.schema.domain
     if value.transform is not None or domain is None or not (_bounded(domain) or value.driver.schema_domain_as_is):
         domain = None  # (a transform, or unbounded dimensions: the domain implies no shape)
@@ -645,7 +668,7 @@ def apply_spec_keywords(value: SpecValue, kwargs: dict[str, Any]) -> SpecValue:
     value = _open_mode_update(value, kwargs)
     value = _kvstore_update(value, kwargs)
     value = _recheck_update(value, kwargs)
-    value = _schema_update(value, kwargs)
+    value = _schema_to_base(_schema_update(value, kwargs))
     _check_driver_schema(value)
     if kwargs.get("minimal_spec"):
         value = _minimal(value)
