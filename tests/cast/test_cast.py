@@ -251,3 +251,11 @@ def test_a_cast_specs_fill_value_is_its_bases_converted_as_elements_are(lib: Any
     wide.update(fill_value=np.int32(70000))
     assert lib.cast(wide, lib.uint16).fill_value == np.uint16(70000 % 65536)
     assert lib.cast(wide[::2], lib.uint16).fill_value == np.uint16(70000 % 65536)
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_cast_of_a_ranked_spec_keeps_its_bases_chunk_layout(lib: Any) -> None:
+    cast = lib.cast(lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "uint8", "rank": 2}), lib.float32)
+    assert "rank" not in cast.to_json()["base"]
+    assert cast.chunk_layout.to_json() == {"grid_origin": [0, 0]}
+    assert cast.T.chunk_layout.to_json() == {"grid_origin": [0, 0]}

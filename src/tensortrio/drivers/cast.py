@@ -557,8 +557,11 @@ def _members_schema(
     from ..schema.dtype import dtype as ts_dtype
     from ..schema.spec import Spec as _Spec
 
+    spec = _Spec(members["base"])
+    if rank is not None and spec.rank is None:
+        spec.update(rank=rank)  # (the cast's rank is its base's: TensorStore shows it on the cast alone)
     # (A base whose chunk layout conflicts with its driver's still gives the rest.)
-    base = _Spec(members["base"])._property_schema().constraints
+    base = spec._property_schema().constraints
     fill = base.fill_value
     target = members.get("dtype")
     if fill is not None and base.dtype is not None:
