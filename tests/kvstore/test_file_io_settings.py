@@ -202,6 +202,37 @@ def test_transient_errors_are_retried_as_file_io_retries_allows(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k"]
 
 
+@pytest.mark.parametrize(("retries", "code", "listed"), [(2, errno.EIO, True), (1, errno.EIO, False), (2, errno.EACCES, False)])
+def test_listing_and_delete_range_are_retried_as_file_io_retries_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, retries: int, code: int, listed: bool
+) -> None:
+    spec = {"driver": "file", "path": f"{tmp_path}/", "file_io_retries": {"max_retries": retries, "initial_delay": "1ms"}}
+    kv = tt.KvStore.open(spec).result(timeout=30)
+    kv["d/a"] = b"1"
+    kv["d/b"] = b"2"
+    real = file_io.os.scandir
+    failures = {"left": 2}
+
+    def scandir(path: Any) -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OSError(code, os.strerror(code))
+        return real(path)
+
+    monkeypatch.setattr(file_io.os, "scandir", scandir)
+    if listed:
+        assert kv.list().result(timeout=30) == [b"d/a", b"d/b"]
+        failures["left"] = 2
+        kv.delete_range(tt.KvStore.KeyRange("d/", "d0")).result(timeout=30)
+        assert kv.list().result(timeout=30) == []
+    else:
+        with pytest.raises(OSError, match=rf"^\[Errno {code}\] file: cannot list '.*': ") as caught:
+            kv.list().result(timeout=30)
+        assert caught.value.errno == code
+        monkeypatch.undo()
+        assert kv.list().result(timeout=30) == [b"d/a", b"d/b"]
+
+
 def test_a_failed_write_overtaken_in_its_batch_is_not_retried() -> None:
     ops = [WriteRequest(b"/k", b"1"), WriteRequest(b"/j", b"2"), WriteRequest(b"/k", b"3")]
     runs: list[list[bytes]] = []

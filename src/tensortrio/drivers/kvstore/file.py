@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
@@ -23,7 +24,7 @@ from . import file_io
 from .context_members import check_no_extra_members, resource_member, resource_member_json
 from .driver import DriverSpec, KvStoreDriver
 from .file_key import validate_file_key, validate_file_path, validate_range_directory
-from .file_retry import run_with_retries
+from .file_retry import call_with_retries, run_with_retries
 from .registry import register_driver, register_root_url_scheme
 from .url import decode_url_path, encode_url_path, split_component
 
@@ -201,12 +202,15 @@ class FileDriver(KvStoreDriver):
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         self.validate_range(range_)
-        entries = await trio.to_thread.run_sync(file_io.list_keys, range_, limiter=self._limiter)
+        entries = await trio.to_thread.run_sync(
+            call_with_retries, partial(file_io.list_keys, range_), self.retries, limiter=self._limiter
+        )
         return [path for path, _ in entries]
 
     async def delete_range(self, range_: KeyRange) -> None:
         self.validate_range(range_)
-        await trio.to_thread.run_sync(_delete_range, range_, self.sync, limiter=self._limiter)
+        delete = partial(file_io.delete_range, range_, sync=self.sync)
+        await trio.to_thread.run_sync(call_with_retries, delete, self.retries, limiter=self._limiter)
 
     def validate_range(self, range_: KeyRange) -> None:
         # Only the directory part of the range's common prefix is ever opened.
@@ -219,10 +223,6 @@ class FileDriver(KvStoreDriver):
 def _read_each(requests: Sequence[BatchOperation]) -> list[BatchOutcome]:
     now = time.time()
     return [file_io.read_one(cast("ReadRequest", r), now) for r in requests]
-
-
-def _delete_range(range_: KeyRange, sync: bool) -> None:
-    file_io.delete_range(range_, sync=sync)
 
 
 def _parse_file_url(url: str) -> KvStoreSpec:

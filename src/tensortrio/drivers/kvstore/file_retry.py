@@ -11,24 +11,28 @@ that is still running does.
 
 Operations of a batch apply in order, so an operation is not run again when
 a later write of the same key in its batch already ran: its error stands.
+A listing or a ``delete_range`` (which only ever removes what is there) is
+run again whole.
 """
 
 from __future__ import annotations
 
 import errno
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from ...schema.duration import seconds
 from .operations import WriteRequest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from ...schema.file_io_resources import FileIoRetriesConfig
     from .driver import BatchOperation, BatchOutcome
 
-__all__ = ["TRANSIENT_ERRNOS", "run_with_retries"]
+__all__ = ["TRANSIENT_ERRNOS", "call_with_retries", "run_with_retries"]
+
+_T = TypeVar("_T")
 
 #: The errors worth another attempt: the device or the filesystem may recover.
 TRANSIENT_ERRNOS: Final = frozenset(
@@ -57,6 +61,27 @@ def _retriable(operations: Sequence[BatchOperation], outcomes: list[BatchOutcome
     return out
 
 
+def _delays(policy: FileIoRetriesConfig) -> Iterator[float]:
+    """The waits before each of ``policy.max_retries`` further attempts, in seconds."""
+    delay = max(0.0, seconds(policy.initial_delay))
+    longest = max(0.0, seconds(policy.max_delay))
+    for _ in range(policy.max_retries):
+        yield min(delay, longest)
+        delay *= 2
+
+
+def call_with_retries(call: Callable[[], _T], policy: FileIoRetriesConfig) -> _T:
+    """``call()``, called again after a transient ``OSError`` as ``policy`` allows (worker threads only)."""
+    for delay in _delays(policy):
+        try:
+            return call()
+        except OSError as exc:
+            if not _transient(exc):
+                raise
+        time.sleep(delay)
+    return call()
+
+
 def run_with_retries(
     operations: Sequence[BatchOperation],
     run: Callable[[Sequence[BatchOperation]], list[BatchOutcome]],
@@ -64,15 +89,12 @@ def run_with_retries(
 ) -> list[BatchOutcome]:
     """``run(operations)``, then ``run`` again on its transient failures as ``policy`` allows."""
     outcomes = run(operations)
-    delay = max(0.0, seconds(policy.initial_delay))
-    longest = max(0.0, seconds(policy.max_delay))
-    for _ in range(policy.max_retries):
+    for delay in _delays(policy):
         again = _retriable(operations, outcomes)
         if not again:
             break
-        time.sleep(min(delay, longest))
+        time.sleep(delay)
         retried = run([operations[i] for i in again])
         for position, outcome in zip(again, retried, strict=True):
             outcomes[position] = outcome
-        delay *= 2
     return outcomes
