@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LIMIT = 60.0  # a subprocess that hangs fails the test via TimeoutExpired
 
@@ -136,6 +140,37 @@ def test_fork_before_first_use() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_waits_for_an_import_the_runtime_thread_has_under_way(tmp_path: Path) -> None:
+    # The runtime thread imports a module lazily; the parent forks halfway
+    # through that import. The child must get the whole module, not the half
+    # one (or a module lock owned by a thread it does not have).
+    (tmp_path / "slow_module.py").write_text("import time\ntime.sleep(0.5)\nDONE = True\n")
+    out = run_python(
+        f"""
+        import os, sys, time
+        sys.path.insert(0, {str(tmp_path)!r})
+        from tensortrio.runtime import get_runtime
+
+        async def import_slowly():
+            import slow_module
+            return slow_module.DONE
+
+        future = get_runtime().submit(import_slowly)
+        while "slow_module" not in sys.modules:
+            time.sleep(0.001)
+        child = os.fork()
+        if child == 0:
+            import slow_module
+            os._exit(0 if getattr(slow_module, "DONE", False) else 3)
+        _, status = os.waitpid(child, 0)
+        print(os.waitstatus_to_exitcode(status), future.result(timeout=30))
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "True"]
 
 
 def test_exit_with_operations_and_services_in_flight() -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, TypeVarTuple
 import attrs
 import trio
 
+from ._fork_imports import settle_imports
 from ._future import Future
 from ._runtime_thread import in_runtime_thread, mark_runtime_thread, unmark_runtime_thread
 
@@ -331,4 +332,4 @@ def _after_fork_in_child() -> None:
     parent._pending.clear()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=settle_imports, after_in_child=_after_fork_in_child)
