@@ -21,13 +21,13 @@ from ..errors import InvalidArgumentError, OutOfRangeError, UnimplementedError
 from ..index import IndexDomain
 from ..index.apply import output_indices, transform_array
 from ..index.output_map import OutputIndexMap, OutputIndexMethod
+from ..index.resolve import resolve_bounds
 from ..index.transform import IndexTransform
 from ..schema.chunk_grid import format_vector
 from ..schema.chunk_json import json_text
 from ..schema.fill_value import json_array_shape
 from ..schema.json_member import member_error
 from ..schema.tensorstore_driver import register_tensorstore_driver
-from .chunked_driver import resolve_bounds
 from .driver import Driver, OpenedDriver, OpenRequest, ReadWriteMode, register_driver
 from .tensorstore import TensorStore, convert_source
 

@@ -156,7 +156,7 @@ class DownsampleDriver(Driver):
         return await self.base.resolve(self.base_transform)
 
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
-        from .chunked_driver import resolve_bounds
+        from ..index.resolve import resolve_bounds
 
         base = await self._resolved_base()
         return resolve_bounds(downsampled_domain(base.domain, self.factors, self.method), transform)

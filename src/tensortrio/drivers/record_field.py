@@ -300,7 +300,7 @@ class FieldDriver(Driver):
     # --- operations
 
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
-        from .chunked_driver import resolve_bounds
+        from ..index.resolve import resolve_bounds
 
         await self.base.current_metadata()
         return resolve_bounds(self.base_domain(), transform)
@@ -349,7 +349,7 @@ class FieldDriver(Driver):
         shrink_only: bool,
         transaction: TransactionState | None = None,
     ) -> IndexTransform:
-        from .chunked_driver import resized_shape, resized_transform
+        from .resize_plan import resized_shape, resized_transform
 
         if not resize_tied_bounds:
             raise FailedPreconditionError(

@@ -141,7 +141,7 @@ class StackDriver(Driver):
         return out
 
     async def resolve(self, transform: IndexTransform) -> IndexTransform:
-        from .chunked_driver import resolve_bounds
+        from ..index.resolve import resolve_bounds
 
         return resolve_bounds(self.domain, transform)
 

@@ -394,7 +394,7 @@ class TensorStore(DimExpressionShortcuts):
         follows the stored shape. No I/O; a view the metadata no longer
         contains keeps its own bounds.
         """
-        from .chunked_driver import resolve_bounds
+        from ..index.resolve import resolve_bounds
 
         try:
             resolved = resolve_bounds(self._driver.base_domain(), self._transform)

@@ -228,7 +228,8 @@ def resolve_without_io(driver: Driver, transform: IndexTransform) -> IndexTransf
     ``assume_metadata`` or the default ``recheck_cached_metadata="open"``;
     None otherwise (resolve on the runtime).
     """
-    from .chunked_driver import ChunkedDriver, resolve_bounds
+    from ..index.resolve import resolve_bounds
+    from .chunked_driver import ChunkedDriver
 
     base = driver.staging_base
     if not isinstance(base, ChunkedDriver):

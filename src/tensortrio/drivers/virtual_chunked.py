@@ -33,6 +33,7 @@ import trio
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..index import IndexDomain
 from ..index.interval import INF
+from ..index.resolve import resolve_bounds
 from ..runtime import Future
 from ..runtime._dispatch import call_in_worker_thread, call_on_loop, capture_callback_loop
 from .chunk_source import (
@@ -42,7 +43,6 @@ from .chunk_source import (
     ChunkSourceCodec,
     ChunkSourceKvStore,
 )
-from .chunked_driver import resolve_bounds
 from .driver import Driver, ReadWriteMode
 from .kvstore.generation import TimestampedStorageGeneration
 from .tensorstore import TensorStore

@@ -7,18 +7,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tensortrio as ts
-from tensortrio.drivers import chunked_driver
-from tensortrio.drivers.chunked_driver import resolve_bounds
 from tensortrio.errors import OutOfRangeError
+from tensortrio.index import resolve as resolve_module
+from tensortrio.index.resolve import resolve_bounds
 
 
 def _general(domain: ts.IndexDomain, t: ts.IndexTransform) -> ts.IndexTransform:
-    saved = chunked_driver._already_resolved
-    chunked_driver._already_resolved = lambda *args: False  # type: ignore[assignment]
+    saved = resolve_module._already_resolved
+    resolve_module._already_resolved = lambda *args: False  # type: ignore[assignment]
     try:
         return resolve_bounds(domain, t)
     finally:
-        chunked_driver._already_resolved = saved
+        resolve_module._already_resolved = saved
 
 
 @st.composite
