@@ -23,6 +23,7 @@ __all__ = [
     "KeyNotFoundError",
     "NotFoundError",
     "OutOfRangeError",
+    "PermissionDeniedError",
     "ResourceExhaustedError",
     "StorageIsADirectoryError",
     "StorageNotADirectoryError",
@@ -30,7 +31,9 @@ __all__ = [
     "StoragePermissionError",
     "StorageTimeoutError",
     "TensorTrioError",
+    "UnavailableError",
     "UnimplementedError",
+    "UnknownError",
     "storage_os_error",
 ]
 
@@ -118,6 +121,22 @@ class CancelledError(TensorTrioError, ValueError):
 
 class ResourceExhaustedError(TensorTrioError, ValueError):
     """A bounded resource would be exceeded, e.g. a transaction staging more than its memory limit."""
+
+
+class PermissionDeniedError(TensorTrioError, PermissionError, ValueError):
+    """A server refused access (HTTP 401, 403): TensorStore's ``PERMISSION_DENIED``."""
+
+
+class UnavailableError(TensorTrioError, ConnectionError, ValueError):
+    """A server or the network failed in a way that may pass (HTTP 503, a refused connection).
+
+    TensorStore's ``UNAVAILABLE``: the ``http`` kvstore tries such requests
+    again (``http_request_retries``) before giving up with ``AbortedError``.
+    """
+
+
+class UnknownError(TensorTrioError, ValueError):
+    """A failure with no better category, e.g. an unexpected HTTP status: TensorStore's ``UNKNOWN``."""
 
 
 class StorageOSError(TensorTrioError, OSError, ValueError):

@@ -144,7 +144,9 @@ class Context:
     @overload
     def get_resource(
         self,
-        provider: Literal["data_copy_concurrency", "file_io_concurrency"],
+        provider: Literal[
+            "data_copy_concurrency", "file_io_concurrency", "http_request_concurrency"
+        ],
         spec: Any = None,
     ) -> ConcurrencyResource: ...
     @overload

@@ -11,6 +11,8 @@ live resources from it:
 - ``file_io_sync``: ``true`` (default) or ``false``: whether file writes are fsync-ed
 - ``file_io_locking``, ``file_io_mode``, ``file_io_retries``: the ``file``
   kvstore's other settings (``file_io_resources``)
+- ``http_request_concurrency``: as ``file_io_concurrency``, "shared" meaning 32
+- ``http_request_retries``: the ``http`` kvstore's retries (``http_resources``)
 
 A live resource is what drivers receive from ``Context.get_resource``; the
 same object is the ``Context.Resource`` handle Python users see.
@@ -32,6 +34,7 @@ import trio
 
 from ..errors import InvalidArgumentError
 from .file_io_resources import FileIoLockingConfig, FileIoModeConfig, FileIoRetriesConfig
+from .http_resources import HttpRequestRetriesConfig
 from .json_member import member_error
 from .json_pretty import pretty_repr
 
@@ -47,6 +50,7 @@ __all__ = [
     "FileIoSettingResource",
     "FileIoSyncConfig",
     "FileIoSyncResource",
+    "HttpRequestRetriesResource",
     "MemoryKeyValueStoreConfig",
     "MemoryKeyValueStoreResource",
     "ResourceConfig",
@@ -231,6 +235,7 @@ def _cpu_count() -> int:
 _SHARED_LIMITS: dict[str, Callable[[], int]] = {
     "data_copy_concurrency": _cpu_count,
     "file_io_concurrency": lambda: max(4, _cpu_count()),
+    "http_request_concurrency": lambda: 32,  # as TensorStore's
 }
 _shared_limiters: dict[str, trio.CapacityLimiter] = {}
 _limiter_lock = threading.Lock()
@@ -251,7 +256,7 @@ os.register_at_fork(after_in_child=_forget_limiters_in_child)
 
 @attrs.define(eq=False, repr=False)
 class ConcurrencyResource(ContextResource):
-    """A bound on concurrent work: ``data_copy_concurrency`` or ``file_io_concurrency``.
+    """A bound on concurrent work: ``data_copy_concurrency``, ``file_io_concurrency`` or ``http_request_concurrency``.
 
     ``limiter`` is a ``trio.CapacityLimiter`` created on first access; use it
     from the runtime thread only. All "shared" resources of one provider share
@@ -360,6 +365,17 @@ class FileIoSettingResource(ContextResource):
         return self.config
 
 
+@attrs.define(eq=False, repr=False)
+class HttpRequestRetriesResource(ContextResource):
+    """How the ``http`` kvstore retries requests failing with transient errors."""
+
+    _PROVIDER: ClassVar[str] = "http_request_retries"
+    config: HttpRequestRetriesConfig = attrs.field(factory=HttpRequestRetriesConfig)
+
+    def _config(self) -> ResourceConfig:
+        return self.config
+
+
 @attrs.frozen
 class ResourceProvider:
     """One resource type: how to parse its JSON and make a live resource."""
@@ -383,6 +399,7 @@ def _provider(
         | MemoryKeyValueStoreConfig
         | FileIoSyncConfig
         | _FileIoSetting
+        | HttpRequestRetriesConfig
     ],
     create: Callable[[Any], ContextResource],
     expected: str = "object",
@@ -404,6 +421,12 @@ _PROVIDERS: dict[str, ResourceProvider] = {
             ConcurrencyConfig,
             lambda config: ConcurrencyResource("file_io_concurrency", config),
         ),
+        _provider(
+            "http_request_concurrency",
+            ConcurrencyConfig,
+            lambda config: ConcurrencyResource("http_request_concurrency", config),
+        ),
+        _provider("http_request_retries", HttpRequestRetriesConfig, HttpRequestRetriesResource),
         _provider("memory_key_value_store", MemoryKeyValueStoreConfig, MemoryKeyValueStoreResource),
         _provider("file_io_sync", FileIoSyncConfig, FileIoSyncResource, "boolean"),
         *(
