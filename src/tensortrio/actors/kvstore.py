@@ -53,7 +53,7 @@ from ..drivers.kvstore.generation import TimestampedStorageGeneration
 from ..drivers.kvstore.key_range import as_key
 from ..drivers.kvstore.operations import ReadRequest
 from ..drivers.kvstore.read_result import ReadResult
-from ..errors import ActorClosedError
+from ..errors import ActorClosedError, CancelledError
 from ..runtime import LanesStatistics, WorkerLanes
 from .actor import Actor, ActorStatistics
 
@@ -290,6 +290,8 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                     self._lanes.close()  # the nursery closes once the last batch ends
         finally:
             self._fail_waiting(ActorClosedError(f"actor {self.name!r} is closed"))
+            with trio.CancelScope(shield=True):
+                await self.driver.aclose()  # its connections, once no batch can use them
 
     def _fail_waiting(self, error: Exception) -> None:
         while self._intake:
@@ -688,7 +690,10 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             # A write batch that started is finished and reported, even if the
             # actor is being cancelled: its futures must say what happened.
             with trio.CancelScope(shield=writes):
-                outcomes = await self.driver.run_batch(operations)
+                if not writes and self.driver.cancellable_reads:
+                    outcomes = await self._run_reads_cancellably(operations, ops)
+                else:
+                    outcomes = await self.driver.run_batch(operations)
         except Exception as exc:
             outcomes = [exc] * len(ops)
         except BaseException:
@@ -697,6 +702,46 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
         self._complete(ops, outcomes)
         with contextlib.suppress(ActorClosedError):
             await self.send(BatchDone(writes, keys))
+
+    async def _run_reads_cancellably(
+        self, operations: list[BatchOperation], ops: list[_Member]
+    ) -> list[BatchOutcome]:
+        """Each read of a batch in a task of its own, cancelled once every future waiting for it is."""
+        cancelled = CancelledError("kvstore read was cancelled")
+        outcomes: list[BatchOutcome] = [cancelled] * len(ops)
+
+        async def run(index: int) -> None:
+            member = ops[index]
+            with trio.CancelScope() as scope:
+                self._cancel_when_abandoned(scope, member if type(member) is list else [member])
+                outcomes[index] = (await self.driver.run_batch([operations[index]]))[0]
+
+        async with trio.open_nursery() as nursery:
+            for index in range(len(ops)):
+                nursery.start_soon(run, index)
+        return outcomes
+
+    def _cancel_when_abandoned(self, scope: trio.CancelScope, ops: Sequence[_Member]) -> None:
+        """Cancel ``scope`` once the future of every op in ``ops`` is done (cancelled)."""
+        futures = [op.future for op in ops if not isinstance(op, list)]
+
+        def check() -> None:
+            if all(future.done() for future in futures):
+                scope.cancel()
+
+        def cancel() -> None:
+            # Future.cancel runs this on the caller's thread.
+            if threading.get_ident() == self._thread:
+                check()
+            else:
+                with contextlib.suppress(trio.RunFinishedError):
+                    self._token.run_sync_soon(check)
+
+        pending = 0
+        for future in futures:
+            pending += future._set_canceller(cancel)
+        if pending < len(futures):
+            check()  # one was cancelled already (between the batch's forming and now)
 
     def _lane_done(
         self,

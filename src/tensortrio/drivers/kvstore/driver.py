@@ -83,6 +83,15 @@ class DriverSpec(abc.ABC):
         """Validate and normalise the spec's ``path``; raise InvalidArgumentError if invalid."""
         return path
 
+    def normalize(self, path: str) -> tuple[DriverSpec, str]:
+        """The spec and ``path`` as parsed from JSON or a URL, where a member may move into the path.
+
+        (The ``http`` driver moves the path of its ``base_url`` into ``path``.)
+        Called once when a spec is parsed; ``normalize_path`` runs on every
+        new path.
+        """
+        return self, path
+
     def to_url(self, path: str) -> str:
         """The URL of this spec with ``path``.
 
@@ -115,6 +124,10 @@ class KvStoreDriver(abc.ABC):
     threaded: ClassVar[bool] = False
     worker_reads: ClassVar[bool] = False
     keeps_written_values: ClassVar[bool] = False
+    cancellable_reads: ClassVar[bool] = False
+    """The actor runs each read of a batch (``run_batch`` of one operation) in a
+    task of its own, cancelled once every future waiting for it is (``http``:
+    a cancelled read aborts its request)."""
 
     @property
     @abc.abstractmethod
@@ -178,6 +191,10 @@ class KvStoreDriver(abc.ABC):
                 except Exception as exc:
                     outcomes.append(exc)
         return outcomes
+
+    async def aclose(self) -> None:
+        """Release what the driver holds (connections); the actor calls it once, when it stops."""
+        return None
 
     @abc.abstractmethod
     async def list_keys(self, range_: KeyRange) -> list[bytes]:

@@ -1,6 +1,6 @@
 """Which kvstore drivers and URL schemes exist: the registry drivers add themselves to.
 
-Root drivers (``memory``, ``file``, later ``http``, ``s3``) register a URL
+Root drivers (``memory``, ``file``, ``http``, later ``s3``) register a URL
 scheme whose component has the form ``scheme://...``; adapters (``zip``,
 ``ocdbt``, ...) register one whose component ``scheme:...`` follows a ``|``
 and wraps the spec on its left.
@@ -57,9 +57,10 @@ def register_adapter_url_scheme(
 def _ensure_builtin_drivers() -> None:
     # The built-in drivers register themselves on import.
     from . import file as _file
+    from . import http as _http
     from . import memory as _memory
 
-    del _file, _memory
+    del _file, _http, _memory
 
 
 def registered_drivers() -> list[str]:

@@ -110,7 +110,7 @@ class KvStoreSpec:
             raise InvalidArgumentError(
                 f"{driver}: 'context' must be a JSON object, got {context!r}"
             )
-        driver_spec = driver_spec_class(driver).from_json(members)
+        driver_spec, path = driver_spec_class(driver).from_json(members).normalize(path)
         return cls.from_parts(driver_spec, path, copy.deepcopy(context) or None)
 
     @property

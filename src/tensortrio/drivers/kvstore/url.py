@@ -2,7 +2,8 @@
 
 The first component names a root kvstore (``scheme://...``); each further
 component names an adapter (``scheme:...``) over the spec on its left. Query
-strings and fragments are not part of any kvstore URL.
+strings and fragments are not part of any kvstore URL but ``http``'s, whose
+query string is sent with every request.
 """
 
 from __future__ import annotations
@@ -65,16 +66,22 @@ def parse_url(url: str) -> KvStoreSpec:
         raise InvalidArgumentError("kvstore URL must be non-empty")
     components = url.split("|")
     try:
-        first = split_component(components[0])
-        root = root_url_parser(first.scheme)
+        match = _SCHEME.match(components[0])
+        if match is None:
+            raise InvalidArgumentError(
+                f"kvstore URL {components[0]!r}: the URL scheme must be specified"
+            )
+        # The root driver's parser judges the rest (http URLs may have a query string).
+        scheme = match.group(1)
+        root = root_url_parser(scheme)
         if root is None:
-            if adapter_url_parser(first.scheme) is not None:
+            if adapter_url_parser(scheme) is not None:
                 raise InvalidArgumentError(
-                    f"kvstore URL {components[0]!r}: {first.scheme!r} is an adapter, "
+                    f"kvstore URL {components[0]!r}: {scheme!r} is an adapter, "
                     "it cannot come first in a URL pipeline"
                 )
             raise InvalidArgumentError(
-                f"kvstore URL {components[0]!r}: unsupported URL scheme {first.scheme!r}"
+                f"kvstore URL {components[0]!r}: unsupported URL scheme {scheme!r}"
             )
         spec = root(components[0])
         for text in components[1:]:
