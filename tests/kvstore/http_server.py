@@ -51,6 +51,8 @@ class ServedDirectory:
     """The ``Date`` header sent with every response (by default the current time)."""
     ignore_range: bool = False
     """Answer every ``GET`` with the whole value (200), as servers that ignore ``Range`` do."""
+    ignore_conditions: bool = False
+    """Answer as if ``If-Match`` and ``If-None-Match`` were not there (servers without them)."""
     fail_status: int = 503
     _failures: int = 0
     _hold: threading.Event | None = None
@@ -195,11 +197,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         data = file.read_bytes()
         etag = served.etag_of(data)
         tag = {} if etag is None else {"ETag": etag}
-        if_match = headers.get("if-match")
+        if_match = None if served.ignore_conditions else headers.get("if-match")
         if if_match is not None and not _matches(if_match, etag):
             self._send(412, {}, b"", body)
             return
-        if_none_match = headers.get("if-none-match")
+        if_none_match = None if served.ignore_conditions else headers.get("if-none-match")
         if if_none_match is not None and _matches(if_none_match, etag):
             self._send(304, tag, b"", False)
             return
@@ -240,6 +242,9 @@ def serve(served: ServedDirectory) -> tuple[_Server, threading.Thread]:
     server = _Server(("127.0.0.1", 0), _Handler)
     server.served = served
     served.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="test http server", daemon=True)
+    # A short poll: shutdown() waits for the loop to notice (0.5 s by default).
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.01,), name="test http server", daemon=True
+    )
     thread.start()
     return server, thread

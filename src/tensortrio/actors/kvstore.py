@@ -273,7 +273,9 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                 # threads only contend for the GIL (measured: context-switch
                 # storms), so reads go in few, large batches. Writes wait on
                 # fsync with the GIL released and gain from every allowed thread.
-                self._read_batch_limit = max(1, concurrency // 4)
+                self._read_batch_limit = (
+                    concurrency if self.driver.remote else max(1, concurrency // 4)
+                )
                 self._write_batch_limit = concurrency
                 if self.driver.threaded:
                     self._lanes = WorkerLanes(
@@ -690,7 +692,7 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
             # A write batch that started is finished and reported, even if the
             # actor is being cancelled: its futures must say what happened.
             with trio.CancelScope(shield=writes):
-                if not writes and self.driver.cancellable_reads:
+                if not writes and self.driver.remote:
                     outcomes = await self._run_reads_cancellably(operations, ops)
                 else:
                     outcomes = await self.driver.run_batch(operations)

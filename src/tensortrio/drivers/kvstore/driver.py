@@ -124,10 +124,12 @@ class KvStoreDriver(abc.ABC):
     threaded: ClassVar[bool] = False
     worker_reads: ClassVar[bool] = False
     keeps_written_values: ClassVar[bool] = False
-    cancellable_reads: ClassVar[bool] = False
-    """The actor runs each read of a batch (``run_batch`` of one operation) in a
-    task of its own, cancelled once every future waiting for it is (``http``:
-    a cancelled read aborts its request)."""
+    remote: ClassVar[bool] = False
+    """Reads are network requests (``http``): the actor runs each read of a
+    batch (``run_batch`` of one operation) in a task of its own, cancelled once
+    every future waiting for it is (which aborts the request), and allows as
+    many read batches in flight as ``concurrency`` (a request waits on the
+    network, not the GIL)."""
 
     @property
     @abc.abstractmethod

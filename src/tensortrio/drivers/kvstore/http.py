@@ -113,7 +113,7 @@ class HttpDriverSpec(DriverSpec):
 class HttpDriver(KvStoreDriver):
     """An opened ``http`` kvstore: each read is a request sent from a task of the runtime."""
 
-    cancellable_reads: ClassVar[bool] = True
+    remote: ClassVar[bool] = True
 
     _spec: HttpDriverSpec
     concurrency_resource: Any
