@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import tensorstore
 
 import tensortrio as ts
 from tensortrio.errors import (
@@ -383,3 +384,22 @@ def test_store_repr_spec_and_pickle(served: ServedDirectory) -> None:
     copy = pickle.loads(pickle.dumps(kv))
     assert copy.read("k").result().value == b"v"
     assert copy.spec() == kv.spec()
+
+
+def test_tensorstore_reads_the_same(served: ServedDirectory) -> None:
+    kv = open_store(served)
+    theirs = tensorstore.KvStore.open({"driver": "http", "base_url": served.url, "path": "/"}).result()
+    for byte_range in (None, slice(5, 10), slice(5, None), slice(-5, None), slice(3, 3)):
+        ours_read = kv.read("a", byte_range=byte_range).result()
+        their_read = theirs.read("a", byte_range=byte_range).result()
+        assert (ours_read.state, ours_read.value, ours_read.stamp.generation) == (
+            their_read.state,
+            their_read.value,
+            their_read.stamp.generation,
+        )
+    assert kv.read("b").result().state == theirs.read("b").result().state == "missing"
+    generation = kv.read("a").result().stamp.generation
+    assert kv.read("a", if_not_equal=generation).result().state == "unspecified"
+    assert theirs.read("a", if_not_equal=generation).result().state == "unspecified"
+    served.etag = "weak"
+    assert kv.read("a").result().stamp.generation == theirs.read("a").result().stamp.generation
