@@ -141,7 +141,7 @@ BAD_SPECS = [
     ({"driver": "memory", "extra": 1}, r"^memory: unknown member\(s\) 'extra' in kvstore spec$"),
     (
         {"driver": "nope"},
-        r"^kvstore: 'driver' 'nope' is not a registered KvStore driver \(known: 'file', 'memory'.*\)$",
+        r"^kvstore: 'driver' 'nope' is not a registered KvStore driver \(known: 'file', 'http', 'memory'.*\)$",
     ),
     ({"path": "x"}, r"^kvstore: spec member 'driver' is missing$"),
     ({"driver": 3}, r"^kvstore: 'driver' must be a string, got 3$"),
