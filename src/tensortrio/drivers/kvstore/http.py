@@ -170,9 +170,10 @@ class HttpDriver(KvStoreDriver):
             await pool.release()
 
     async def run_batch(self, operations: Sequence[BatchOperation]) -> list[BatchOutcome]:
+        # One error per write: futures raising one exception object would share its traceback.
         outcomes: list[BatchOutcome] = [
-            UnimplementedError("http: KeyValueStore does not support writing")
-        ] * len(operations)
+            UnimplementedError("http: KeyValueStore does not support writing") for _ in operations
+        ]
 
         async def run(index: int, operation: ReadRequest | ReadGroup) -> None:
             if isinstance(operation, ReadRequest):
