@@ -27,9 +27,10 @@ import numpy as np
 from ..errors import InvalidArgumentError
 from ..index.domain import IndexDomain
 from ..index.interval import INF, IndexInterval
+from .downsample_full import NETWORK_WIDTH, reduce_full, sorted_views
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from ..schema.dtype import dtype as DType
 
@@ -115,6 +116,7 @@ def downsample_block(
     factors: Sequence[int],
     method: DownsampleMethod,
     text: bool = False,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[int, ...]]:
     """Downsample ``data``, the base region starting at ``origin``; the result and its origin.
 
@@ -122,13 +124,17 @@ def downsample_block(
     a block is only as full as the region, so the region must hold all of the
     base domain that the blocks it meets hold. ``text``: the elements are
     Python objects compared as values (``string``, ``ustring``, ``json``).
+    ``out``: where to put the result (of the result's shape), else a new array.
     """
     if method == "stride":
         starts = [-(-o // f) for o, f in zip(origin, factors, strict=True)]
         picks = tuple(
             slice(s * f - o, None, f) for s, o, f in zip(starts, origin, factors, strict=True)
         )
-        return np.array(data[picks]), tuple(starts)
+        if out is None:
+            return np.array(data[picks]), tuple(starts)
+        np.copyto(out, data[picks])
+        return out, tuple(starts)
     lows = [o // f for o, f in zip(origin, factors, strict=True)]
     counts = [
         -(-(o + n) // f) - lo
@@ -136,22 +142,79 @@ def downsample_block(
     ]
     if data.size == 0:
         empty = [0 if n == 0 else c for n, c in zip(data.shape, counts, strict=True)]
-        return np.empty(empty, data.dtype), tuple(lows)
+        return (np.empty(empty, data.dtype) if out is None else out), tuple(lows)
     before = [o - lo * f for o, lo, f in zip(origin, lows, factors, strict=True)]
     # A dimension whose region lies in one block reduces over the region itself (however
     # large the factor): nothing to pad, one offset per element.
     factors = [n if c == 1 else f for n, c, f in zip(data.shape, counts, factors, strict=True)]
     before = [0 if c == 1 else b for c, b in zip(counts, before, strict=True)]
     if text:
-        return _object_blocks(data, before, counts, factors, method), tuple(lows)
-    valid = _valid_counts(data.shape, before, counts, factors)
-    padded = _padded(data, before, counts, factors, _padding(data.dtype, method))
+        result = _object_blocks(data, before, counts, factors, method)
+        if out is None:
+            return result, tuple(lows)
+        out[...] = result
+        return out, tuple(lows)
+    # Whether a NaN makes median and mode sort with np.sort: decided for the whole region.
+    has_nan = method in ("median", "mode") and data.dtype.kind in "fc" and bool(np.isnan(data).any())
+    if out is None:
+        out = np.empty(counts, dtype=data.dtype)
+    # The blocks the region holds whole (all but a partial first or last one per dimension)
+    # take the fast path; the shell of partial blocks around them the general one.
+    inner = [
+        (1 if b else 0, c if b + n == c * f else c - 1)
+        for b, n, c, f in zip(before, data.shape, counts, factors, strict=True)
+    ]
+    if all(lo < hi for lo, hi in inner):
+        window = tuple(
+            slice(lo * f - b, hi * f - b) for (lo, hi), f, b in zip(inner, factors, before, strict=True)
+        )
+        target = tuple(slice(lo, hi) for lo, hi in inner)
+        if reduce_full(data[window], factors, method, out[target] if target else out, has_nan):
+            for box in _shell(inner, counts):
+                _general(data, box, before, factors, method, has_nan, out)
+            return out, tuple(lows)
+    _general(data, [(0, c) for c in counts], before, factors, method, has_nan, out)
+    return out, tuple(lows)
+
+
+def _shell(inner: Sequence[tuple[int, int]], counts: Sequence[int]) -> Iterator[list[tuple[int, int]]]:
+    """Boxes of block positions that, with the box ``inner``, tile ``[0, counts)``: per
+    dimension, those before and after ``inner`` (inside it along the dimensions before)."""
+    for d, ((lo, hi), c) in enumerate(zip(inner, counts, strict=True)):
+        head = [*inner[:d]]
+        tail = [(0, n) for n in counts[d + 1 :]]
+        if lo > 0:
+            yield [*head, (0, lo), *tail]
+        if hi < c:
+            yield [*head, (hi, c), *tail]
+
+
+def _general(
+    data: np.ndarray,
+    box: Sequence[tuple[int, int]],
+    before: Sequence[int],
+    factors: Sequence[int],
+    method: DownsampleMethod,
+    has_nan: bool,
+    out: np.ndarray,
+) -> None:
+    """The blocks at positions ``box`` (full or partial) into ``out[box]``, by padding the
+    partial ones with a value ``method`` ignores and reducing strided views."""
+    window = tuple(
+        slice(max(lo * f - b, 0), min(hi * f - b, n))
+        for (lo, hi), f, b, n in zip(box, factors, before, data.shape, strict=True)
+    )
+    part = data[window]
+    part_before = [b if lo == 0 else 0 for (lo, _), b in zip(box, before, strict=True)]
+    part_counts = [hi - lo for lo, hi in box]
+    valid = _valid_counts(part.shape, part_before, part_counts, factors)
+    padded = _padded(part, part_before, part_counts, factors, _padding(data.dtype, method))
     # One strided view per offset within a block, in the block's C order: each is ``counts``-shaped.
     views = [
         padded[tuple(slice(o, None, f) for o, f in zip(offset, factors, strict=True))]
         for offset in np.ndindex(*factors)
     ]
-    return _reduce(views, valid, method, data.dtype), tuple(lows)
+    out[tuple(slice(lo, hi) for lo, hi in box)] = _reduce(views, valid, method, data.dtype, has_nan)
 
 
 def _valid_counts(
@@ -197,7 +260,7 @@ def _padded(
 
 
 def _reduce(
-    views: list[np.ndarray], valid: np.ndarray, method: DownsampleMethod, dtype: np.dtype[Any]
+    views: list[np.ndarray], valid: np.ndarray, method: DownsampleMethod, dtype: np.dtype[Any], has_nan: bool
 ) -> np.ndarray:
     if method in ("min", "max"):
         # fmin/fmax skip a NaN, as TensorStore's comparisons do.
@@ -212,35 +275,10 @@ def _reduce(
         return out
     if method == "mean":
         return _mean(views, valid, dtype)
-    ordered = _sorted(views, dtype)  # each block's valid values first, then its padding
+    ordered = sorted_views(views, has_nan)  # each block's valid values first, then its padding
     if method == "median":
         return _pick(ordered, (valid - 1) // 2)
     return _mode(ordered, valid)
-
-
-#: Blocks of at most this many elements sort by compare-exchange of whole views.
-_NETWORK_WIDTH: Final = 16
-
-
-def _sorted(views: list[np.ndarray], dtype: np.dtype[Any]) -> list[np.ndarray]:
-    """The views rearranged so that, block by block, their values ascend.
-
-    Small blocks go through an odd-even transposition network of
-    ``minimum``/``maximum`` over whole views (NumPy sorts rows of a few
-    elements slowly); larger ones, or floats with a NaN, through ``np.sort``.
-    """
-    width = len(views)
-    has_nan = dtype.kind in "fc" and any(np.isnan(v).any() for v in views)
-    if width > _NETWORK_WIDTH or has_nan or dtype.kind == "c":
-        stacked = np.sort(np.stack(views, axis=-1), axis=-1)
-        return [stacked[..., k] for k in range(width)]
-    out = [np.array(v) for v in views]
-    for step in range(width):
-        for k in range(step % 2, width - 1, 2):
-            low = np.minimum(out[k], out[k + 1])
-            np.maximum(out[k], out[k + 1], out=out[k + 1])
-            out[k] = low
-    return out
 
 
 def _pick(ordered: list[np.ndarray], index: np.ndarray) -> np.ndarray:
@@ -314,7 +352,7 @@ def _round_half_even(total: int, count: int) -> int:
 def _mode(ordered: list[np.ndarray], valid: np.ndarray) -> np.ndarray:
     """The most frequent of each block's valid values (sorted, first ``valid``); ties go to the lowest."""
     width = len(ordered)
-    if width <= _NETWORK_WIDTH:
+    if width <= NETWORK_WIDTH:
         # Count each value's equals among the valid ones (width**2 comparisons); the
         # first of the most frequent, in ascending order, is the lowest.
         best_count = np.full(valid.shape, -1, dtype=np.int64)
