@@ -24,7 +24,7 @@ import trio
 
 from ..errors import InvalidArgumentError
 from ..index import IndexDomain
-from ..index.apply import output_bounds, transform_array
+from ..index.apply import output_bounds, strided_view, transform_array
 from ..index.interval import IndexInterval
 from ..index.output_map import OutputIndexMap
 from ..index.transform import IndexTransform
@@ -182,27 +182,37 @@ class DownsampleDriver(Driver):
             method=self.method,
             text=self.element_dtype.name in TEXT_DTYPES,
         )
+        # The result, filled in place: each slab's blocks are a run of its first dimension.
+        covered = downsampled_domain(region.domain, self.factors, self.method)
+        block = np.empty(covered.shape, dtype=self.numpy_dtype)
+        block_origin = tuple(covered.inclusive_min)
         # Slabs of whole blocks along the first dimension, a few at a time: memory follows
         # the slabs in flight, not the request; each is reduced in a worker thread.
         slabs = list(self._slabs(region))
-        parts: list[tuple[np.ndarray, tuple[int, ...]]] = [(np.empty(0), ())] * len(slabs)
         in_flight = trio.CapacityLimiter(max(limiter.total_tokens, 2))
 
-        async def one(i: int, slab: IndexTransform) -> None:
+        async def one(slab: IndexTransform) -> None:
             async with in_flight:
                 if transaction is None:
                     data = await self.base.read(slab)
                 else:
                     data = await self.base.read_in_transaction(transaction, slab)
                 origin = tuple(slab.domain.inclusive_min)
-                parts[i] = await trio.to_thread.run_sync(
-                    functools.partial(reduce, data, origin), limiter=limiter
+                target = block
+                if block.ndim:
+                    rows = downsampled_domain(slab.domain, self.factors, self.method)[0]
+                    target = block[rows.inclusive_min - block_origin[0] : rows.exclusive_max - block_origin[0]]
+                await trio.to_thread.run_sync(
+                    functools.partial(reduce, data, origin, out=target), limiter=limiter
                 )
 
-        await concurrently([functools.partial(one, i, slab) for i, slab in enumerate(slabs)])
-        block_origin = parts[0][1]
-        block = parts[0][0] if len(parts) == 1 else np.concatenate([p for p, _ in parts], axis=0)
-        return np.array(transform_array(transform, block, block_origin), order="C")
+        await concurrently([functools.partial(one, slab) for slab in slabs])
+        view = strided_view(transform, block, block_origin)
+        if view is None:
+            view = transform_array(transform, block, block_origin)
+        elif view.flags.c_contiguous and view.size == block.size:
+            return view  # (the whole result as it is: no copy)
+        return np.array(view, order="C")
 
     def _slabs(self, region: IndexTransform) -> Iterator[IndexTransform]:
         """``region`` cut along its first dimension at block boundaries, about :data:`SLAB_BYTES` each."""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from .transform import IndexTransform
 
-__all__ = ["check_index_arrays", "output_bounds", "output_indices", "transform_array"]
+__all__ = ["check_index_arrays", "output_bounds", "output_indices", "strided_view", "transform_array"]
 
 
 def output_bounds(transform: IndexTransform) -> list[tuple[int, int]]:
@@ -124,3 +124,45 @@ def transform_array(
         return np.broadcast_to(base, input_shape)
     gathered = base[tuple(positions)]
     return np.broadcast_to(gathered, input_shape)
+
+
+def strided_view(
+    transform: IndexTransform, array: npt.NDArray[Any], origin: Sequence[int] | None = None
+) -> npt.NDArray[Any] | None:
+    """``transform_array``'s result as a view of ``array`` (slices and a transpose), or None.
+
+    None when the transform needs a gather or a broadcast (an index array, an
+    input dimension used twice, by no map, or with stride 0), its domain is
+    empty or unbounded, or an index falls outside ``array``: then
+    ``transform_array`` gives the result, or the error.
+    """
+    base = np.asarray(array)
+    start = (0,) * base.ndim if origin is None else tuple(origin)
+    if transform.output_rank != base.ndim or transform.domain.size == 0:
+        return None
+    index: list[int | slice] = []
+    order: list[int] = []  # the input dimension of each axis the slices keep
+    for j, m in enumerate(transform.maps):
+        extent = base.shape[j]
+        if m.method is OutputIndexMethod.constant:
+            position = m.offset - start[j]
+            if not 0 <= position < extent:
+                return None
+            index.append(position)
+            continue
+        if m.method is not OutputIndexMethod.single_input_dimension or not m.stride:
+            return None
+        assert m.input_dimension is not None
+        dim = transform.domain[m.input_dimension]
+        if m.input_dimension in order or not dim.finite:
+            return None
+        first = m.offset + m.stride * dim.inclusive_min - start[j]
+        last = first + m.stride * (dim.size - 1)
+        if not (0 <= first < extent and 0 <= last < extent):
+            return None
+        stop = last + (1 if m.stride > 0 else -1)
+        index.append(slice(first, None if stop < 0 else stop, m.stride))
+        order.append(m.input_dimension)
+    if len(order) != transform.input_rank:
+        return None
+    return base[(*index, Ellipsis)].transpose([order.index(i) for i in range(len(order))])
