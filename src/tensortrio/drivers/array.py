@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, OutOfRangeError, UnimplementedError
 from ..index import IndexDomain
-from ..index.apply import output_indices, transform_array
+from ..index.apply import output_indices, strided_view, transform_array
 from ..index.output_map import OutputIndexMap, OutputIndexMethod
 from ..index.resolve import resolve_bounds
 from ..index.transform import IndexTransform
@@ -141,7 +141,8 @@ class ArrayDriver(Driver):
 
     async def read(self, transform: IndexTransform) -> np.ndarray:
         _check_constant_maps(transform, self.data.shape)
-        return np.array(transform_array(transform, self.data), order="C")
+        view = strided_view(transform, self.data)  # (slices where they do: no gather)
+        return np.array(transform_array(transform, self.data) if view is None else view, order="C")
 
     async def write(
         self, transform: IndexTransform, source: np.ndarray, copied: Promise[None]

@@ -172,9 +172,16 @@ class DownsampleDriver(Driver):
     async def _read(self, transform: IndexTransform, transaction: TransactionState | None) -> np.ndarray:
         if transform.domain.size == 0:
             return np.empty(transform.domain.shape, dtype=self.numpy_dtype)
-        region = self._base_region(await self._resolved_base(), transform)
+        base = await self._resolved_base()
+        region = self._base_region(base, transform)
         if region is None:  # (no base element: the base domain is empty)
             return np.empty(transform.domain.shape, dtype=self.numpy_dtype)
+        if self.method == "stride":
+            strided = self._strided(base, transform)
+            if strided is not None:  # just the elements the view takes
+                if transaction is None:
+                    return await self.base.read(strided)
+                return await self.base.read_in_transaction(transaction, strided)
         limiter = self.context.get_resource("data_copy_concurrency", None).limiter
         reduce = functools.partial(
             downsample_block,
@@ -213,6 +220,20 @@ class DownsampleDriver(Driver):
         elif view.flags.c_contiguous and view.size == block.size:
             return view  # (the whole result as it is: no copy)
         return np.array(view, order="C")
+
+    def _strided(self, base: IndexTransform, transform: IndexTransform) -> IndexTransform | None:
+        """``transform`` of a ``stride`` view as a view of the base (``base``: the base view), or
+        None if they do not compose."""
+        from ..index.compose import compose
+
+        strided = IndexTransform.make(
+            downsampled_domain(base.domain, self.factors, "stride"),
+            [OutputIndexMap.single(i, 0, f) for i, f in enumerate(self.factors)],
+        )
+        try:
+            return compose(base, compose(strided, transform))
+        except (InvalidArgumentError, IndexError):
+            return None
 
     def _slabs(self, region: IndexTransform) -> Iterator[IndexTransform]:
         """``region`` cut along its first dimension at block boundaries, about :data:`SLAB_BYTES` each."""
