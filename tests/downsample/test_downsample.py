@@ -341,3 +341,111 @@ def test_the_base_of_a_strided_view_is_the_base_strided(lib: Any) -> None:
     assert view.base.read().result().tolist() == [[0, 2], [8, 10]]
     assert view[1:].base.read().result().tolist() == [[8, 10]]
     assert lib.downsample(base, [2, 2], "mean").base.domain == lib.IndexDomain(shape=[3, 4])
+
+
+@BOTH
+@pytest.mark.parametrize(
+    ("data", "factors", "expected"),
+    [
+        # Floats are summed from zero in each block's C order, in the element type (float16
+        # in float32): 1e8 + 1 rounds back to 1e8 in float32, so the order shows.
+        (np.array([[1e8, 1], [-1e8, 1]], np.float32), [2, 2], [[0.25]]),
+        (np.array([[1e8, -1e8], [1, 1]], np.float32), [2, 2], [[0.5]]),
+        (np.array([1e8, *[1] * 14, -1e8], np.float32), [16], [0.0]),
+    ],
+)
+def test_a_float_mean_sums_each_block_in_order(
+    lib: Any, data: np.ndarray, factors: list[int], expected: Any
+) -> None:
+    got = lib.downsample(lib.array(data), factors, "mean").read().result()
+    np.testing.assert_array_equal(got, np.array(expected, dtype=data.dtype))
+
+
+def _block_reference(values: np.ndarray, origin: list[int], factors: list[int], method: str) -> np.ndarray:
+    """Every block reduced on its own by :func:`_reference` (blocks from index 0, partial at the edges)."""
+    lows = [o // f for o, f in zip(origin, factors, strict=True)]
+    highs = [-(-(o + n) // f) for o, n, f in zip(origin, values.shape, factors, strict=True)]
+    out = np.empty([h - lo for lo, h in zip(lows, highs, strict=True)], dtype=values.dtype)
+    for position in itertools.product(*(range(lo, h) for lo, h in zip(lows, highs, strict=True))):
+        window = tuple(
+            slice(max(p * f - o, 0), min((p + 1) * f - o, n))
+            for p, f, o, n in zip(position, factors, origin, values.shape, strict=True)
+        )
+        members = values[window].reshape(-1).tolist()
+        out[tuple(p - lo for p, lo in zip(position, lows, strict=True))] = _reference(members, method, values.dtype)
+    return out
+
+
+@pytest.mark.parametrize("method", ["mean", "min", "max", "median", "mode"])
+@pytest.mark.parametrize(
+    ("dtype", "low", "high"),
+    [
+        ("uint8", 0, 255), ("int8", -128, 127), ("uint16", 0, 65535), ("int32", -(2**31), 2**31 - 1),
+        ("int64", -(2**62), 2**62), ("uint64", 2**64 - 9, 2**64 - 1), ("bool", 0, 1), ("float64", -4, 4),
+    ],
+)
+@pytest.mark.parametrize(
+    ("shape", "origin", "factors"),
+    [
+        ([23, 17, 11], [-3, 5, 1], [2, 3, 4]),  # partial blocks on both sides of every dimension
+        ([12, 10], [0, 0], [3, 2]),  # whole blocks only (6 a block: ties of an even, not power-of-2 count)
+        ([9, 8, 8], [0, 1, 0], [3, 3, 1]),  # 9 a block: no ties
+        ([16, 16], [0, 0], [4, 4]),  # 16 a block
+        ([5, 4, 4, 6], [1, 0, 0, 0], [5, 2, 2, 1]),  # 20 a block, rank 4
+    ],
+)
+def test_whole_and_partial_blocks_in_many_pieces_are_each_their_block_reduced(
+    monkeypatch: pytest.MonkeyPatch, method: str, dtype: str, low: int, high: int,
+    shape: list[int], origin: list[int], factors: list[int],
+) -> None:
+    from tensortrio.drivers import downsample_full
+
+    monkeypatch.setattr(downsample_full, "PIECE_BYTES", 64)  # many pieces, some of one block
+    rng = np.random.default_rng(len(shape) * 100 + sum(factors))
+    if dtype == "bool":
+        values = rng.random(shape) < 0.5
+    elif dtype == "float64":
+        values = rng.integers(low, high, shape, endpoint=True) / 2  # ties and repeats
+    else:
+        # Extremes and their neighbours (sums near the accumulator's limits), and repeats.
+        candidates = np.array([low, low + 1, high - 1, high, (low + high) // 2], dtype=dtype)
+        values = rng.choice(candidates, shape)
+    base = tt.array(values)[tt.d[:].translate_by[origin]]
+    got = tt.downsample(base, factors, method).read().result()
+    want = _block_reference(values, origin, factors, method)
+    if dtype == "float64" and method == "mean":
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("method", ["mean", "min", "max", "median", "mode"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex64", "bfloat16"])
+def test_whole_blocks_reduce_bit_for_bit_as_partial_ones(method: str, dtype: str) -> None:
+    # The general path (padding, per-block counts) is the reference for the fast one, signs of
+    # zeros included; float min/max only up to the sign of a zero (NumPy's fmin/fmax pick
+    # either zero depending on the memory layout, so neither path fixes it).
+    from tensortrio.drivers import downsample_array
+
+    if dtype == "complex64" and method != "mean":
+        return
+    rng = np.random.default_rng(7)
+    pool = np.array([0.0, -0.0, 1.0, -1.0, 0.5, 3.0, np.nan, 1e30 if dtype != "float16" else 6e4])
+    values = rng.choice(pool, (24, 18))
+    if dtype == "complex64":
+        values = values + 1j * rng.choice(pool, (24, 18))
+    values = values.astype(tt.dtype(dtype).numpy_dtype)
+    factors = [4, 3]
+    with np.errstate(invalid="ignore"):  # (ml_dtypes warns of a NaN in minimum/maximum)
+        fast, _ = downsample_array.downsample_block(values, [0, 0], factors, method)
+        general = np.empty_like(fast)
+        has_nan = method in ("median", "mode") and values.dtype.kind in "fc" and bool(np.isnan(values).any())
+        downsample_array._general(values, [(0, 6), (0, 6)], [0, 0], factors, method, has_nan, general)
+    same = (fast == general) | (np.isnan(fast.astype(np.complex128)) & np.isnan(general.astype(np.complex128)))
+    assert same.all()
+    if method not in ("min", "max"):
+        as_real = np.float32 if dtype in ("float16", "bfloat16") else None
+        a = fast.astype(as_real) if as_real else fast
+        b = general.astype(as_real) if as_real else general
+        a, b = (a.view(a.real.dtype), b.view(b.real.dtype)) if a.dtype.kind == "c" else (a, b)
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import tensortrio as ts
 from tensortrio.errors import InvalidArgumentError, OutOfRangeError
-from tensortrio.index.apply import transform_array
+from tensortrio.index.apply import strided_view, transform_array
 from tensortrio.index.indexing import IndexingMode, apply_index_terms
 
 T = ts.IndexTransform(input_inclusive_min=[0, 2], input_shape=[10, 5], input_labels=["x", "y"])
@@ -188,6 +188,36 @@ def test_basic_indexing_matches_numpy(data: st.DataObject) -> None:
     result = t[tuple(key)]
     np.testing.assert_array_equal(transform_array(result, array), array[tuple(key)])
     np.testing.assert_array_equal(transform_array(ts.IndexTransform(json=result.to_json()), array), array[tuple(key)])
+    view = strided_view(result, array)  # (None for a new axis, or an empty result)
+    if view is not None:
+        np.testing.assert_array_equal(view, array[tuple(key)])
+        assert view.base is not None  # a view, not a copy
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_strided_view_is_the_gathered_array(data: st.DataObject) -> None:
+    shape = data.draw(shapes())
+    array = np.arange(int(np.prod(shape))).reshape(shape)
+    key = tuple(data.draw(basic_term(n)) for n in shape)
+    t = ts.IndexTransform(input_shape=shape)[key]
+    # The array placed at ``origin``: every output index moved by it.
+    origin = [data.draw(st.integers(-3, 3)) for _ in shape]
+    json = t.to_json()
+    json.setdefault("output", [{"input_dimension": i} for i in range(t.input_rank)])  # (an identity omits it)
+    for m, o in zip(json["output"], origin, strict=True):
+        m["offset"] = m.get("offset", 0) + o
+    t = ts.IndexTransform(json=json)
+    order = data.draw(st.permutations(range(t.input_rank)))
+    t = t[ts.d[list(order)].transpose[:]] if t.input_rank else t
+    t = t[ts.d[:].translate_by[data.draw(st.integers(-4, 4))]] if t.input_rank else t
+    view = strided_view(t, array, origin)
+    if t.domain.size == 0:
+        assert view is None
+        return
+    assert view is not None
+    np.testing.assert_array_equal(view, transform_array(t, array, origin))
+    np.testing.assert_array_equal(view, np.transpose(array[key], order) if t.input_rank else array[key])
 
 
 @settings(max_examples=150, deadline=None)
