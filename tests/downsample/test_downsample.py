@@ -39,6 +39,8 @@ BOTH = pytest.mark.parametrize("lib", [tt, tensorstore], ids=["tensortrio", "ten
         (np.array([5, -1, 7, 2], np.int16), [3], "min", [-1, 2]),
         (np.arange(12, dtype=np.uint16).reshape(3, 4), [2, 3], "stride", [[0, 3], [8, 11]]),
         (np.array([1 + 2j, 3 - 4j, 5j], np.complex64), [2], "mean", [2 - 1j, 5j]),
+        # A partial block's mode counts only its elements, whatever they sort after.
+        (np.array([1, 2, 3, 4, complex(np.inf, 1), complex(np.inf, 1), 1], np.complex64), [4], "mode", [1, complex(np.inf, 1)]),
         (np.array([1, 2, 3, 4], np.float16), [4], "mean", [2.5]),
     ],
 )

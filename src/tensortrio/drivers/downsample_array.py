@@ -233,12 +233,16 @@ def _padding(dtype: np.dtype[Any], method: DownsampleMethod) -> Any:
     """A value that pads partial blocks without changing ``method``'s result.
 
     ``median`` and ``mode`` read only each block's valid elements once sorted
-    or counted, so padding sorts last; ``min`` ignores the largest value,
-    ``max`` the smallest, ``mean`` adds zeros.
+    or counted, so padding sorts last (for complex numbers, which sort by
+    real part then imaginary part, NaN + NaN j: an infinity would sort before
+    inf + 1j); ``min`` ignores the largest value, ``max`` the smallest,
+    ``mean`` adds zeros.
     """
     if method == "mean":
         return 0
     kind = dtype.kind
+    if kind == "c":  # (only mode takes complex numbers)
+        return complex(np.nan, np.nan)
     low = method == "max"
     if kind == "b":
         return not low
