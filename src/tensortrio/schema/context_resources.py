@@ -13,6 +13,10 @@ live resources from it:
   kvstore's other settings (``file_io_resources``)
 - ``http_request_concurrency``: as ``file_io_concurrency``, "shared" meaning 32
 - ``http_request_retries``: the ``http`` kvstore's retries (``http_resources``)
+- ``s3_request_concurrency``: as ``file_io_concurrency``, "shared" meaning
+  ``TENSORSTORE_S3_REQUEST_CONCURRENCY`` or 32
+- ``s3_request_retries``: the ``s3`` kvstore's retries, as ``http_request_retries``
+- ``aws_credentials``: where the ``s3`` kvstore finds credentials (``s3_resources``)
 
 A live resource is what drivers receive from ``Context.get_resource``; the
 same object is the ``Context.Resource`` handle Python users see.
@@ -37,11 +41,13 @@ from .file_io_resources import FileIoLockingConfig, FileIoModeConfig, FileIoRetr
 from .http_resources import HttpRequestRetriesConfig
 from .json_member import member_error
 from .json_pretty import pretty_repr
+from .s3_resources import AwsCredentialsConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "AwsCredentialsResource",
     "CachePoolConfig",
     "CachePoolResource",
     "ConcurrencyConfig",
@@ -55,6 +61,7 @@ __all__ = [
     "MemoryKeyValueStoreResource",
     "ResourceConfig",
     "ResourceProvider",
+    "S3RequestRetriesResource",
     "get_provider",
     "json_text",
     "provider_names",
@@ -236,7 +243,19 @@ _SHARED_LIMITS: dict[str, Callable[[], int]] = {
     "data_copy_concurrency": _cpu_count,
     "file_io_concurrency": lambda: max(4, _cpu_count()),
     "http_request_concurrency": lambda: 32,  # as TensorStore's
+    "s3_request_concurrency": lambda: _env_limit("TENSORSTORE_S3_REQUEST_CONCURRENCY", 32),
 }
+
+
+def _env_limit(variable: str, default: int) -> int:
+    # As TensorStore: a positive integer in the environment replaces the default.
+    try:
+        value = int(os.environ.get(variable, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 _shared_limiters: dict[str, trio.CapacityLimiter] = {}
 _limiter_lock = threading.Lock()
 _resources_with_limiters: weakref.WeakSet[ConcurrencyResource] = weakref.WeakSet()
@@ -376,6 +395,24 @@ class HttpRequestRetriesResource(ContextResource):
         return self.config
 
 
+@attrs.define(eq=False, repr=False)
+class S3RequestRetriesResource(HttpRequestRetriesResource):
+    """How the ``s3`` kvstore retries requests failing with transient errors."""
+
+    _PROVIDER: ClassVar[str] = "s3_request_retries"
+
+
+@attrs.define(eq=False, repr=False)
+class AwsCredentialsResource(ContextResource):
+    """Where the ``s3`` kvstore gets its credentials (``config.type``)."""
+
+    _PROVIDER: ClassVar[str] = "aws_credentials"
+    config: AwsCredentialsConfig = attrs.field(factory=AwsCredentialsConfig)
+
+    def _config(self) -> ResourceConfig:
+        return self.config
+
+
 @attrs.frozen
 class ResourceProvider:
     """One resource type: how to parse its JSON and make a live resource."""
@@ -400,6 +437,7 @@ def _provider(
         | FileIoSyncConfig
         | _FileIoSetting
         | HttpRequestRetriesConfig
+        | AwsCredentialsConfig
     ],
     create: Callable[[Any], ContextResource],
     expected: str = "object",
@@ -427,6 +465,13 @@ _PROVIDERS: dict[str, ResourceProvider] = {
             lambda config: ConcurrencyResource("http_request_concurrency", config),
         ),
         _provider("http_request_retries", HttpRequestRetriesConfig, HttpRequestRetriesResource),
+        _provider(
+            "s3_request_concurrency",
+            ConcurrencyConfig,
+            lambda config: ConcurrencyResource("s3_request_concurrency", config),
+        ),
+        _provider("s3_request_retries", HttpRequestRetriesConfig, S3RequestRetriesResource),
+        _provider("aws_credentials", AwsCredentialsConfig, AwsCredentialsResource),
         _provider("memory_key_value_store", MemoryKeyValueStoreConfig, MemoryKeyValueStoreResource),
         _provider("file_io_sync", FileIoSyncConfig, FileIoSyncResource, "boolean"),
         *(

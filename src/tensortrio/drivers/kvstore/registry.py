@@ -1,6 +1,6 @@
 """Which kvstore drivers and URL schemes exist: the registry drivers add themselves to.
 
-Root drivers (``memory``, ``file``, ``http``, later ``s3``) register a URL
+Root drivers (``memory``, ``file``, ``http``, ``s3``) register a URL
 scheme whose component has the form ``scheme://...``; adapters (``zip``,
 ``ocdbt``, ...) register one whose component ``scheme:...`` follows a ``|``
 and wraps the spec on its left.
@@ -59,8 +59,9 @@ def _ensure_builtin_drivers() -> None:
     from . import file as _file
     from . import http as _http
     from . import memory as _memory
+    from . import s3 as _s3
 
-    del _file, _http, _memory
+    del _file, _http, _memory, _s3
 
 
 def registered_drivers() -> list[str]:
