@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from ...errors import DataLossError
 from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from .s3_request import S3Response
 
 __all__ = ["delete", "list_keys", "read", "write"]
+
+_TOTAL: Final = re.compile(r"/(\d+)$")
 
 
 def _condition(generation: bytes) -> str | None:
@@ -76,9 +79,16 @@ async def read(client: S3Client, key: str, request: ReadRequest, *, merged: bool
     elif method == "GET":
         headers["x-amz-checksum-mode"] = "ENABLED"
     start = time.time()
-    response = await client.send(method, key, headers=headers, accept=(204, 304, 404, 412))
+    accept = (204, 304, 404, 412, 416)
+    response = await client.send(method, key, headers=headers, accept=accept)
     where = client.where(key)
     status = response.status
+    if status == 416:
+        # S3 refuses a range starting at the end: the value's size says whether it is empty or bad.
+        del headers["range"]
+        response = await client.send("HEAD", key, headers=headers, accept=accept)
+        status = response.status
+        method = "HEAD"
     if status in (204, 404):
         return Observation("missing", TimestampedStorageGeneration._make(NO_VALUE, start))
     if status == 412:
@@ -87,10 +97,18 @@ async def read(client: S3Client, key: str, request: ReadRequest, *, merged: bool
         return Observation("unspecified", TimestampedStorageGeneration(request.if_not_equal, start))
     stamp = TimestampedStorageGeneration(generation_of(method, where, response), start)
     if method == "HEAD":
+        if wanted is not None:  # after a 416: the range must resolve within the size
+            size = int(response.headers.get("content-length", "0"))
+            lo, _ = request.byte_range.resolve(size, request.key)
+            return Observation("value", stamp, b"", lo, size)
         return Observation("value", stamp, b"", max(0, request.byte_range.inclusive_min))
     if wanted is None:
         _check_checksum(where, response)
     content_range = response.headers.get("content-range")
+    total = _TOTAL.search(content_range or "")
+    if total is not None and not merged:
+        # S3 answers a range ending past the value with what there is: refuse it as other stores do.
+        request.byte_range.resolve(int(total.group(1)), request.key)
     first, size = check_content_range(
         where,
         status,
