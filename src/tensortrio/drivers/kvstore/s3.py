@@ -68,6 +68,13 @@ def _check_resource(name: str, value: Any) -> None:
             raise member_error(name, exc) from exc
 
 
+def _with_defaults(name: str, value: dict[str, Any]) -> Any:
+    from ...schema.context_resources import get_provider
+
+    provider = get_provider(name)
+    return value if provider is None else provider.parse(value).to_json(include_defaults=True)
+
+
 @register_driver
 @attrs.frozen
 class S3DriverSpec(DriverSpec):
@@ -118,7 +125,9 @@ class S3DriverSpec(DriverSpec):
         return cls(bucket, requester_pays, endpoint, host_header, region, conditional, *resources)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"bucket": self.bucket}
+        out: dict[str, Any] = {}
+        if self.bucket or include_defaults:
+            out["bucket"] = self.bucket
         if self.requester_pays or include_defaults:
             out["requester_pays"] = self.requester_pays
         for name in ("endpoint", "host_header", "use_conditional_write"):
@@ -127,9 +136,10 @@ class S3DriverSpec(DriverSpec):
         if self.aws_region or include_defaults:
             out["aws_region"] = self.aws_region
         for name in _RESOURCES:
-            out.update(
-                resource_member_json(name, getattr(self, name), include_defaults=include_defaults)
-            )
+            value = getattr(self, name)
+            if include_defaults and isinstance(value, dict):
+                value = _with_defaults(name, value)
+            out.update(resource_member_json(name, value, include_defaults=include_defaults))
         return out
 
     def strip_context(self) -> S3DriverSpec:

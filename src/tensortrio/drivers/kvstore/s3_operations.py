@@ -98,9 +98,9 @@ async def read(client: S3Client, key: str, request: ReadRequest, *, merged: bool
     stamp = TimestampedStorageGeneration(generation_of(method, where, response), start)
     if method == "HEAD":
         if wanted is not None:  # after a 416: the range must resolve within the size
-            size = int(response.headers.get("content-length", "0"))
-            lo, _ = request.byte_range.resolve(size, request.key)
-            return Observation("value", stamp, b"", lo, size)
+            length = int(response.headers.get("content-length", "0"))
+            lo, _ = request.byte_range.resolve(length, request.key)
+            return Observation("value", stamp, b"", lo, length)
         return Observation("value", stamp, b"", max(0, request.byte_range.inclusive_min))
     if wanted is None:
         _check_checksum(where, response)
