@@ -211,3 +211,18 @@ def test_we_read_what_tensorstore_writes(moto_s3: MotoS3, bucket: str) -> None:
     # The same object, the same generation in both libraries.
     assert result.stamp.generation == kv.read("x").result().stamp.generation
     assert ours.list().result() == kv.list().result()
+
+
+def test_values_beyond_the_put_limit_are_refused(
+    moto_s3: MotoS3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tensortrio.drivers.kvstore import s3_operations
+
+    monkeypatch.setattr(s3_operations, "MAX_PUT_BYTES", 4)  # 5 GiB in S3
+    store = ts.KvStore.open(moto_s3.spec(bucket)).result()
+    with pytest.raises(
+        ts.errors.InvalidArgumentError,
+        match=rf"^s3: PUT {bucket}/k: Object size 5 exceeds S3 limit of 4$",
+    ):
+        store["k"] = b"12345"
+    assert moto_s3.get(bucket, "k") is None

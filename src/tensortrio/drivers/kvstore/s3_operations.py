@@ -27,7 +27,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Final
 
-from ...errors import DataLossError
+from ...errors import DataLossError, InvalidArgumentError
 from .generation import NO_VALUE, UNKNOWN, TimestampedStorageGeneration
 from .http_read import Observation
 from .http_request import is_empty, range_header
@@ -41,7 +41,10 @@ if TYPE_CHECKING:
     from .s3_client import S3Client
     from .s3_request import S3Response
 
-__all__ = ["delete", "list_keys", "read", "write"]
+__all__ = ["MAX_PUT_BYTES", "delete", "list_keys", "read", "write"]
+
+#: The largest value one PUT may store (5 GiB).
+MAX_PUT_BYTES: Final = 5 * 1024**3
 
 _TOTAL: Final = re.compile(r"/(\d+)$")
 
@@ -141,6 +144,10 @@ async def write(
     use_conditional_write: bool | None,
 ) -> TimestampedStorageGeneration:
     """``PUT`` ``value`` under ``key`` if ``if_equal`` holds (generation ``b""`` if it does not)."""
+    if len(value) > MAX_PUT_BYTES:  # S3 takes larger values only in multipart uploads
+        raise InvalidArgumentError(
+            f"s3: PUT {client.where(key)}: Object size {len(value)} exceeds S3 limit of {MAX_PUT_BYTES}"
+        )
     start = time.time()
     if if_equal and _condition(if_equal) is None:
         return TimestampedStorageGeneration(UNKNOWN, start)
