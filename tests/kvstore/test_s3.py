@@ -226,3 +226,22 @@ def test_values_beyond_the_put_limit_are_refused(
     ):
         store["k"] = b"12345"
     assert moto_s3.get(bucket, "k") is None
+
+
+def test_the_command_ingests_into_s3_and_describes_the_array(
+    moto_s3: MotoS3, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from tensortrio.cli.main import main
+
+    spec = moto_s3.spec(bucket, path="frames/")
+    text = json.dumps(spec)
+    assert main(["ingest", "synthetic:6", text, "--frame-shape", "8,8", "--dtype", "uint16"]) == 0
+    capsys.readouterr()
+    assert main(["info", text]) == 0
+    out = capsys.readouterr().out
+    # No s3:// URL names a store with an endpoint: the kvstore is shown as its spec.
+    assert f'kvstore:     {{"bucket": "{bucket}", "driver": "s3", "endpoint": "{moto_s3.url}"' in out
+    assert "shape:       [6, 8, 8]" in out
+    assert ts.open({"driver": "zarr3", "kvstore": spec}).result().shape == (6, 8, 8)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from ..drivers.kvstore import KvStore
     from .target import Target
 
 __all__ = ["METADATA_KEYS", "describe", "info"]
@@ -70,10 +71,18 @@ async def info(target: Target) -> dict[str, Any]:
     if kvstore is not None:
         keys = [key.decode("utf-8", "replace") for key in await kvstore.list()]
         chunk_keys = [key for key in keys if key.rsplit("/", 1)[-1] not in METADATA_KEYS]
-        report["kvstore"] = kvstore.url
+        report["kvstore"] = _kvstore_name(kvstore)
         report["stored_chunks"] = len(chunk_keys)
         report["chunk_key_examples"] = chunk_keys[:3]
     return report
+
+
+def _kvstore_name(kvstore: KvStore) -> str:
+    """The kvstore's URL, or its spec JSON where it has none (an s3 store with an ``endpoint``)."""
+    try:
+        return kvstore.url
+    except ValueError:
+        return json.dumps(kvstore.spec().to_json(), sort_keys=True)
 
 
 def _size_text(nbytes: int | None) -> str:
