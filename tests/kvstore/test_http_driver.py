@@ -143,10 +143,9 @@ async def test_one_pool_per_concurrency_resource(served: ServedDirectory) -> Non
     assert pools[0] is not pools[2]
     assert pools[2] is not None
     assert pools[2].limiter.total_tokens == 3
-    clients = [pool.client for pool in pools if pool is not None]
     for driver in drivers:
         await driver.aclose()
-    assert all(client.is_closed for client in clients)
+    assert all(pool is not None and pool.closed for pool in pools)
     token = trio.lowlevel.current_trio_token()
     assert not [key for key in _pools if key[0] is token]
 

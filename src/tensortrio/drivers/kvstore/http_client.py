@@ -1,47 +1,111 @@
-"""The ``http`` kvstore's connections: one ``httpx.AsyncClient`` per concurrency resource, and retries.
+"""The ``http`` kvstore's connections: a keep-alive pool per concurrency resource, and retries.
 
 Stores opened with one ``http_request_concurrency`` resource share one
-connection pool (all stores using the "shared" limit share one per trio
-run), and at most ``limit`` of their requests are in flight at once (the
-resource's ``trio.CapacityLimiter``). The pool closes when the last store
-using it closes. Everything here runs in the trio run of the runtime
-thread (httpx picks trio through sniffio); cancelling the task of a request
-cancels the request and closes its connection.
+``HttpPool`` (all stores using the "shared" limit share one per trio run),
+and at most ``limit`` of their requests are in flight at once (the
+resource's ``trio.CapacityLimiter``), so a pool never holds more than
+``limit`` connections to an origin. Connections (``http_connection``) are
+kept per (scheme, host, port) and reused, the most recently used first;
+the pool closes them when the last store using it closes. Everything here
+runs in the trio run of the runtime thread; cancelling the task of a
+request cancels the request and closes its connection.
 
 ``send`` holds a request's concurrency token only while the request is in
-flight, not while it waits to be tried again.
+flight, not while it waits to be tried again. A kept connection that the
+server closed while it was idle (the request sent, nothing came back) is
+not a failed attempt: the request goes again, once, on a new connection.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import ssl
+import urllib.parse
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import trio
 
 from ...errors import AbortedError, InvalidArgumentError, TensorTrioError, UnavailableError
+from .http_connection import HttpConnection, HttpProtocolError, connect
 from .http_response import RETRIABLE, status_error
+from .http_url import parse_url
 
 if TYPE_CHECKING:
-    import httpx
+    from collections.abc import Sequence
 
     from ...schema.context_resources import ConcurrencyResource
     from ...schema.http_resources import HttpRequestRetriesConfig
+    from .http_connection import HttpResponse
 
-__all__ = ["HttpPool", "acquire_pool", "send"]
+__all__ = ["HttpPool", "Origin", "acquire_pool", "send"]
 
 _SHARED: Final = "shared"
+#: As TensorStore's curl transport: a connection has 300 s to open, and a
+#: response fails once no byte has arrived for 120 s.
+CONNECT_TIMEOUT: Final = 300.0
+READ_TIMEOUT: Final = 120.0
+
+
+@attrs.frozen
+class Origin:
+    """Where a URL's requests go, and what they send as their target."""
+
+    scheme: str
+    host: str
+    port: int
+    host_header: bytes
+    target: str
+    authorization: str | None = None
+    """``Basic ...`` from the URL's ``user:password@``, if any."""
+
+
+def origin_of(url: str) -> Origin:
+    """Split an ``http``/``https`` URL (as ``http_url.join_url`` makes them).
+
+    Raises:
+        InvalidArgumentError: not an http(s) URL with a host, or a bad port.
+    """
+    parsed = parse_url(url)
+    scheme = parsed.scheme.lower()
+    authority, slash, path = parsed.authority_and_path.partition("/")
+    userinfo, at, hostport = authority.rpartition("@")
+    if scheme not in ("http", "https") or not hostport:
+        raise InvalidArgumentError(f"http: {url}: not an http or https URL with a host")
+    if hostport.startswith("["):  # an IPv6 literal
+        host, _, port_text = hostport[1:].partition("]")
+        port_text = port_text.removeprefix(":")
+    else:
+        host, _, port_text = hostport.partition(":")
+    default = 443 if scheme == "https" else 80
+    if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
+        raise InvalidArgumentError(f"http: {url}: invalid port {port_text!r}")
+    port = int(port_text) if port_text else default
+    target = slash + path if slash else "/"
+    if parsed.query:
+        target += "?" + parsed.query
+    authorization = None
+    if at:
+        credentials = base64.b64encode(urllib.parse.unquote(userinfo).encode("utf-8")).decode("ascii")
+        authorization = f"Basic {credentials}"
+    shown = f"[{host}]" if ":" in host else host
+    host_header = (shown if port == default else f"{shown}:{port}").encode("idna")
+    return Origin(scheme, host, port, host_header, target, authorization)
 
 
 @attrs.define(eq=False)
 class HttpPool:
-    """One connection pool and the limiter bounding its requests in flight."""
+    """Kept-alive connections per origin, and the limiter bounding requests in flight."""
 
-    client: httpx.AsyncClient
     limiter: trio.CapacityLimiter
     _key: tuple[Any, object]
     users: int = 0
+    connections_opened: int = 0
+    """Connections this pool opened so far (a kept-alive one counts once)."""
+    _idle: dict[tuple[str, str, int], list[HttpConnection]] = attrs.field(init=False, factory=dict)
+    _ssl: ssl.SSLContext | None = attrs.field(init=False, default=None)
+    closed: bool = attrs.field(init=False, default=False)
 
     async def release(self) -> None:
         """One store stopped using the pool; the last one closes its connections."""
@@ -49,8 +113,72 @@ class HttpPool:
         if self.users == 0:
             if _pools.get(self._key) is self:
                 del _pools[self._key]
-            with trio.CancelScope(shield=True):
-                await self.client.aclose()
+            self.closed = True
+            for kept in self._idle.values():
+                for connection in kept:
+                    connection.close()
+            self._idle.clear()
+
+    def _take(self, origin: Origin) -> HttpConnection | None:
+        kept = self._idle.get((origin.scheme, origin.host, origin.port))
+        return kept.pop() if kept else None
+
+    def _give_back(self, origin: Origin, connection: HttpConnection) -> None:
+        if not connection.reusable or self.closed:
+            connection.close()
+            return
+        kept = self._idle.setdefault((origin.scheme, origin.host, origin.port), [])
+        if len(kept) >= self.limiter.total_tokens:
+            connection.close()
+        else:
+            kept.append(connection)
+
+    async def _open(self, origin: Origin) -> HttpConnection:
+        context = None
+        if origin.scheme == "https":
+            context = self._ssl
+            if context is None:
+                # The system's certificate authorities; servers' certificates are checked.
+                context = self._ssl = ssl.create_default_context()
+        with trio.fail_after(CONNECT_TIMEOUT):
+            connection = await connect(
+                origin.scheme, origin.host, origin.port, origin.host_header, context, READ_TIMEOUT
+            )
+        self.connections_opened += 1
+        return connection
+
+    async def request(
+        self, origin: Origin, method: str, headers: Sequence[tuple[str, str | bytes]]
+    ) -> HttpResponse:
+        """One exchange on a kept connection (or a new one); the caller holds a limiter token.
+
+        A kept connection that fails before any byte of the response came
+        back (the server had closed it while idle) is closed and the request
+        sent once more on a new connection.
+        """
+        connection = self._take(origin)
+        if connection is not None:
+            try:
+                response = await connection.request(method, origin.target, headers)
+            except (HttpProtocolError, trio.BrokenResourceError, OSError):
+                connection.close()
+                if connection.received:
+                    raise
+                # Nothing came back: the server had closed the kept connection. Send again.
+            except BaseException:
+                connection.close()
+                raise
+            else:
+                self._give_back(origin, connection)
+                return response
+        connection = await self._open(origin)
+        try:
+            response = await connection.request(method, origin.target, headers)
+        except BaseException:
+            connection.close()
+            raise
+        self._give_back(origin, connection)
+        return response
 
 
 _pools: dict[tuple[Any, object], HttpPool] = {}
@@ -69,30 +197,17 @@ def acquire_pool(resource: ConcurrencyResource) -> HttpPool:
     key = (trio.lowlevel.current_trio_token(), _SHARED if resource.shared else resource)
     pool = _pools.get(key)
     if pool is None:
-        import httpx  # not at import: it takes 0.1 s, and most processes never use http
-
-        keepalive = min(resource.limit, 100)
-        client = httpx.AsyncClient(
-            # As TensorStore's curl transport: a connection has 300 s to open and
-            # fails once no byte has arrived for 120 s; requests wait for a slot
-            # in the concurrency limiter, never in httpx's own pool.
-            timeout=httpx.Timeout(connect=300.0, read=120.0, write=120.0, pool=None),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=keepalive),
-            follow_redirects=False,  # as TensorStore: a redirect is an error (FAILED_PRECONDITION)
-        )
-        pool = _pools[key] = HttpPool(client, resource.limiter, key)
+        pool = _pools[key] = HttpPool(resource.limiter, key)
     pool.users += 1
     return pool
 
 
-def _transport_error(method: str, url: str, exc: httpx.HTTPError) -> TensorTrioError:
-    """A request that got no response: retriable (UNAVAILABLE) unless the request itself is bad."""
-    import httpx
-
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.InvalidURL):
-        return InvalidArgumentError(f"http: {method} {url}: {detail}")
-    return UnavailableError(f"http: {method} {url}: {detail}")
+def _detail(exc: BaseException) -> str:
+    if isinstance(exc, trio.TooSlowError):
+        return f"no connection within {CONNECT_TIMEOUT:g} s"
+    if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # the OSError or ssl.SSLError underneath
+    return str(exc) or type(exc).__name__
 
 
 async def send(
@@ -101,7 +216,7 @@ async def send(
     url: str,
     headers: dict[str, Any],
     retries: HttpRequestRetriesConfig,
-) -> httpx.Response:
+) -> HttpResponse:
     """Send a request, trying again after transient failures as ``retries`` allows.
 
     Returns the response to a request with a status that is not retriable
@@ -111,23 +226,25 @@ async def send(
         AbortedError: every attempt failed with a transient error (the last is its cause).
         TensorTrioError: a request that cannot succeed (malformed URL, unsupported scheme).
     """
-    import httpx
-
+    origin = origin_of(url)
+    sent = list(headers.items())
+    if origin.authorization is not None and "authorization" not in headers:
+        sent.append(("authorization", origin.authorization))
     attempt = 0
     while True:
         async with pool.limiter:
             try:
-                response = await pool.client.request(method, url, headers=headers)
-            except httpx.HTTPError as exc:
-                error = _transport_error(method, url, exc)
-                if not isinstance(error, UnavailableError):
-                    raise error from exc
-                failure: TensorTrioError = error
+                response = await pool.request(origin, method, sent)
+            except (HttpProtocolError, trio.BrokenResourceError, trio.TooSlowError, OSError) as exc:
+                failure: TensorTrioError = UnavailableError(f"http: {method} {url}: {_detail(exc)}")
+                failure.__cause__ = exc
+                if isinstance(exc.__cause__, ssl.SSLCertVerificationError):
+                    raise failure from exc  # another attempt meets the same certificate
             else:
                 if response.status_code not in RETRIABLE:
                     return response
                 failure = status_error(
-                    method, url, response.status_code, response.reason_phrase, response.content
+                    method, url, response.status_code, response.reason_phrase, bytes(response.content)
                 )
         if attempt >= retries.max_retries:
             raise AbortedError(

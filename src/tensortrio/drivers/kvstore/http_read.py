@@ -10,7 +10,7 @@ and of no bytes (``HEAD``) go alone.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -48,7 +48,7 @@ class Observation:
     state: str
     """``"value"``, ``"missing"``, or ``"unspecified"`` (a condition sent to the server failed)."""
     stamp: TimestampedStorageGeneration
-    data: bytes = b""
+    data: bytes | memoryview = b""
     start: int = 0
     size: int | None = None
 
@@ -88,13 +88,6 @@ def plan_reads(requests: Sequence[ReadRequest]) -> list[tuple[ReadRequest, list[
     return plan
 
 
-def _header(response: Any, name: bytes) -> bytes | None:
-    for key, value in response.headers.raw:
-        if key.lower() == name:
-            return bytes(value)
-    return None
-
-
 async def fetch(
     pool: HttpPool,
     retries: HttpRequestRetriesConfig,
@@ -127,7 +120,10 @@ async def fetch(
     start_time = time.time()
     response = await send(pool, method, url, sent, retries)
     status = response.status_code
-    when = stamp_time(response.headers.get("date"), start_time, request.staleness_bound)
+    date = response.header(b"date")
+    when = stamp_time(
+        None if date is None else date.decode("latin-1"), start_time, request.staleness_bound
+    )
     if status in (204, 404):
         return Observation("missing", TimestampedStorageGeneration._make(NO_VALUE, when))
     if status == 304:
@@ -135,12 +131,12 @@ async def fetch(
     if status == 412:
         return Observation("unspecified", TimestampedStorageGeneration(b"", when))
     if status >= 300:
-        raise status_error(method, url, status, response.reason_phrase, response.content)
-    stamp = TimestampedStorageGeneration(generation_from_etag(_header(response, b"etag")), when)
+        raise status_error(method, url, status, response.reason_phrase, bytes(response.content))
+    stamp = TimestampedStorageGeneration(generation_from_etag(response.header(b"etag")), when)
     if method == "HEAD":
         return Observation("value", stamp, b"", max(0, request.byte_range.inclusive_min))
     data = response.content
-    content_range = _header(response, b"content-range")
+    content_range = response.header(b"content-range")
     start, size = check_content_range(
         url, status, content_range, request.byte_range, len(data), to_end_ok=merged
     )
