@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 if TYPE_CHECKING:
+    import ssl
     from pathlib import Path
 
 __all__ = ["ReceivedRequest", "ServedDirectory"]
@@ -54,6 +55,15 @@ class ServedDirectory:
     ignore_conditions: bool = False
     """Answer as if ``If-Match`` and ``If-None-Match`` were not there (servers without them)."""
     fail_status: int = 503
+    close_after_response: bool = False
+    """Close each connection after one response, without saying so (no ``Connection: close``),
+    as servers dropping idle kept-alive connections do."""
+    chunked: bool = False
+    """Send bodies with ``Transfer-Encoding: chunked`` (in chunks of 7 bytes, with a trailer)."""
+    truncate_at: int | None = None
+    """Send only this many bytes of each body (announcing all of them), then close."""
+    connections: int = 0
+    """Connections accepted so far."""
     _failures: int = 0
     _hold: threading.Event | None = None
     _held: threading.Event = attrs.field(factory=threading.Event)
@@ -143,6 +153,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     timeout = 30  # an idle kept-alive connection's thread ends after this
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.served._lock:
+            self.server.served.connections += 1
+
     def date_time_string(self, timestamp: float | None = None) -> str:
         date = self.server.served.date
         return super().date_time_string(timestamp) if date is None else date
@@ -163,13 +178,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.served._finished()
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, send_body: bool) -> None:
+        served = self.server.served
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        if served.chunked and send_body:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 7):
+                part = body[i : i + 7]
+                self.wfile.write(b"%x;ext=1\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\nx-trailer: t\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body if served.truncate_at is None else body[: served.truncate_at])
+        if served.truncate_at is not None or served.close_after_response:
+            self.close_connection = True
 
     def _answer(self, body: bool) -> None:
         served = self.server.served
@@ -237,11 +263,17 @@ class _Server(http.server.ThreadingHTTPServer):
     served: ServedDirectory
 
 
-def serve(served: ServedDirectory) -> tuple[_Server, threading.Thread]:
-    """Start serving ``served`` on an ephemeral port of 127.0.0.1, in a thread."""
+def serve(
+    served: ServedDirectory, tls: ssl.SSLContext | None = None
+) -> tuple[_Server, threading.Thread]:
+    """Start serving ``served`` on an ephemeral port of 127.0.0.1, in a thread (https with ``tls``)."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.served = served
-    served.url = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    served.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     # A short poll: shutdown() waits for the loop to notice (0.5 s by default).
     thread = threading.Thread(
         target=server.serve_forever, args=(0.01,), name="test http server", daemon=True
