@@ -181,6 +181,11 @@ class HttpDriver(KvStoreDriver):
             else:
                 outcomes[index] = await self._read_group(list(operation.requests))
 
+        if len(operations) == 1:
+            # The actor sends each read of a batch alone (to cancel it alone): no nursery.
+            if isinstance(operations[0], ReadRequest | ReadGroup):
+                await run(0, operations[0])
+            return outcomes
         async with trio.open_nursery() as nursery:
             for index, operation in enumerate(operations):
                 if isinstance(operation, ReadRequest | ReadGroup):

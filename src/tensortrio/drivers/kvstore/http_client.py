@@ -230,9 +230,16 @@ async def send(
     sent = list(headers.items())
     if origin.authorization is not None and "authorization" not in headers:
         sent.append(("authorization", origin.authorization))
+    limiter = pool.limiter
     attempt = 0
     while True:
-        async with pool.limiter:
+        try:
+            # Not ``async with limiter``: its acquire yields to the scheduler even
+            # when a token is free, a whole scheduling round per request.
+            limiter.acquire_nowait()
+        except trio.WouldBlock:
+            await limiter.acquire()
+        try:
             try:
                 response = await pool.request(origin, method, sent)
             except (HttpProtocolError, trio.BrokenResourceError, trio.TooSlowError, OSError) as exc:
@@ -246,6 +253,8 @@ async def send(
                 failure = status_error(
                     method, url, response.status_code, response.reason_phrase, bytes(response.content)
                 )
+        finally:
+            limiter.release()
         if attempt >= retries.max_retries:
             raise AbortedError(
                 f"http: {method} {url}: All {retries.max_retries} retry attempts failed: "
