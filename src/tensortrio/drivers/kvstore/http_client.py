@@ -19,6 +19,7 @@ not a failed attempt: the request goes again, once, on a new connection.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import ssl
 import urllib.parse
@@ -30,7 +31,6 @@ import trio
 from ...errors import AbortedError, InvalidArgumentError, TensorTrioError, UnavailableError
 from .http_connection import HttpConnection, HttpProtocolError, connect
 from .http_response import RETRIABLE, status_error
-from .http_url import parse_url
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -67,12 +67,28 @@ def origin_of(url: str) -> Origin:
     Raises:
         InvalidArgumentError: not an http(s) URL with a host, or a bad port.
     """
-    parsed = parse_url(url)
-    scheme = parsed.scheme.lower()
-    authority, slash, path = parsed.authority_and_path.partition("/")
+    scheme, sep, rest = url.partition("://")
+    rest = rest.partition("#")[0]
+    authority, slash, target = rest.partition("/")
+    authority, question, query = authority.partition("?")
+    if question:  # "http://host?q": no path
+        target, slash = "?" + query, ""
+    target = "/" + target if slash else (target or "/")
+    if not sep:
+        raise InvalidArgumentError(f"http: {url}: not an http or https URL with a host")
+    try:
+        origin = _origin(scheme.lower(), authority)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"http: {url}: {exc}") from None
+    return attrs.evolve(origin, target=target)
+
+
+@functools.lru_cache(maxsize=64)
+def _origin(scheme: str, authority: str) -> Origin:
+    # Cached: every key of a store has the same scheme and authority.
     userinfo, at, hostport = authority.rpartition("@")
     if scheme not in ("http", "https") or not hostport:
-        raise InvalidArgumentError(f"http: {url}: not an http or https URL with a host")
+        raise ValueError("not an http or https URL with a host")
     if hostport.startswith("["):  # an IPv6 literal
         host, _, port_text = hostport[1:].partition("]")
         port_text = port_text.removeprefix(":")
@@ -80,18 +96,15 @@ def origin_of(url: str) -> Origin:
         host, _, port_text = hostport.partition(":")
     default = 443 if scheme == "https" else 80
     if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
-        raise InvalidArgumentError(f"http: {url}: invalid port {port_text!r}")
+        raise ValueError(f"invalid port {port_text!r}")
     port = int(port_text) if port_text else default
-    target = slash + path if slash else "/"
-    if parsed.query:
-        target += "?" + parsed.query
     authorization = None
     if at:
         credentials = base64.b64encode(urllib.parse.unquote(userinfo).encode("utf-8")).decode("ascii")
         authorization = f"Basic {credentials}"
     shown = f"[{host}]" if ":" in host else host
     host_header = (shown if port == default else f"{shown}:{port}").encode("idna")
-    return Origin(scheme, host, port, host_header, target, authorization)
+    return Origin(scheme, host, port, host_header, "/", authorization)
 
 
 @attrs.define(eq=False)

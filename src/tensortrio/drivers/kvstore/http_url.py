@@ -11,6 +11,7 @@ encoded ``path + key``, then the query string: ``{"base_url":
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 
@@ -138,7 +139,14 @@ def join_url(base_url: str, path: str) -> str:
     """The URL of ``path`` (a spec's path plus a key) under ``base_url`` (TensorStore's ``GetUrl``)."""
     if not path:
         return base_url
-    parsed = parse_url(base_url)
+    prefix, query = _join_parts(base_url)
     encoded = urllib.parse.quote(path.removeprefix("/"), safe=_PATH_SAFE, errors="surrogateescape")
+    return f"{prefix}{encoded}{query}"
+
+
+@functools.lru_cache(maxsize=64)
+def _join_parts(base_url: str) -> tuple[str, str]:
+    # Cached: a store joins every key to the same base URL.
+    parsed = parse_url(base_url)
     query = "?" + parsed.query if parsed.query else ""
-    return f"{parsed.scheme}://{parsed.authority_and_path.removesuffix('/')}/{encoded}{query}"
+    return f"{parsed.scheme}://{parsed.authority_and_path.removesuffix('/')}/", query
