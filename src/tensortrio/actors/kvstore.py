@@ -718,6 +718,9 @@ class KvStoreActor(Actor["Drain | BatchDone"]):
                 self._cancel_when_abandoned(scope, member if type(member) is list else [member])
                 outcomes[index] = (await self.driver.run_batch([operations[index]]))[0]
 
+        if len(ops) == 1:
+            await run(0)  # a read alone (sequential reads): no nursery, no task
+            return outcomes
         async with trio.open_nursery() as nursery:
             for index in range(len(ops)):
                 nursery.start_soon(run, index)
