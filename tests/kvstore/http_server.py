@@ -18,6 +18,7 @@ import re
 import select
 import threading
 import urllib.parse
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -60,6 +61,8 @@ class ServedDirectory:
     as servers dropping idle kept-alive connections do."""
     chunked: bool = False
     """Send bodies with ``Transfer-Encoding: chunked`` (in chunks of 7 bytes, with a trailer)."""
+    content_encoding: str | None = None
+    """``"gzip"`` or ``"deflate"``: compress whole values for clients accepting it."""
     truncate_at: int | None = None
     """Send only this many bytes of each body (announcing all of them), then close."""
     connections: int = 0
@@ -233,6 +236,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         requested = headers.get("range")
         if requested is None or served.ignore_range:
+            coding = served.content_encoding
+            if coding is not None and coding in headers.get("accept-encoding", ""):
+                packer = zlib.compressobj(wbits=31 if coding == "gzip" else 15)
+                compressed = packer.compress(data) + packer.flush()
+                self._send(200, {**tag, "Content-Encoding": coding}, compressed, body)
+                return
             self._send(200, tag, data, body)
             return
         span = _resolve_range(requested, len(data))

@@ -88,6 +88,17 @@ def test_cancelled_request_connection_is_not_reused(served: ServedDirectory) -> 
     assert served.connections == 2
 
 
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_compressed_whole_values_are_decoded(served: ServedDirectory, coding: str) -> None:
+    kv = open_store(served)
+    served.content_encoding = coding
+    assert kv.read("a").result().value == VALUE
+    assert kv.read("a", byte_range=slice(1, 4)).result().value == VALUE[1:4]
+    whole, ranged = served.requests
+    assert whole.headers["accept-encoding"] == "gzip, deflate"
+    assert ranged.headers["accept-encoding"] == "identity"
+
+
 def test_truncated_body_is_an_error_naming_the_url(served: ServedDirectory) -> None:
     kv = open_store(served, retries=0)
     served.truncate_at = 50

@@ -10,11 +10,12 @@ and of no bytes (``HEAD``) go alone.
 from __future__ import annotations
 
 import time
+import zlib
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from ...errors import OutOfRangeError
+from ...errors import OutOfRangeError, UnavailableError
 from .byte_range import FULL, ByteRangeRequest
 from .generation import NO_VALUE, TimestampedStorageGeneration
 from .http_client import send
@@ -34,8 +35,12 @@ if TYPE_CHECKING:
 
     from ...schema.http_resources import HttpRequestRetriesConfig
     from .http_client import HttpPool
+    from .http_connection import HttpResponse
 
 __all__ = ["MAX_EXTRA_READ_BYTES", "Observation", "answer", "fetch", "plan_reads"]
+
+#: zlib's ``wbits`` for each Content-Encoding read (deflate: zlib-wrapped, else raw).
+_WBITS: Final = {b"gzip": 31, b"x-gzip": 31, b"deflate": 47}
 
 #: Bytes between two ranges read anyway to save a request (TensorStore's remote-storage default).
 MAX_EXTRA_READ_BYTES: Final = 4095
@@ -113,6 +118,8 @@ async def fetch(
         sent["range"] = wanted
         # A compressed response to a range request is of the compressed bytes.
         sent["accept-encoding"] = "identity"
+    elif method == "GET":
+        sent.setdefault("accept-encoding", "gzip, deflate")  # as TensorStore's (curl's) reads
     control = cache_control(request.staleness_bound)
     if control is not None:
         sent["cache-control"] = control
@@ -135,12 +142,37 @@ async def fetch(
     stamp = TimestampedStorageGeneration(generation_from_etag(response.header(b"etag")), when)
     if method == "HEAD":
         return Observation("value", stamp, b"", max(0, request.byte_range.inclusive_min))
-    data = response.content
+    data = decoded_content(url, response)
     content_range = response.header(b"content-range")
     start, size = check_content_range(
         url, status, content_range, request.byte_range, len(data), to_end_ok=merged
     )
     return Observation("value", stamp, data, start, size)
+
+
+def decoded_content(url: str, response: HttpResponse) -> bytes | memoryview:
+    """The body of ``response`` without its ``Content-Encoding`` (gzip or deflate).
+
+    Raises:
+        UnavailableError: a body that does not decompress, or an encoding not asked for.
+    """
+    encoding = response.header(b"content-encoding")
+    if encoding is None or encoding.lower() == b"identity":
+        return response.content
+    kind = encoding.lower()
+    if kind not in _WBITS:
+        raise UnavailableError(
+            f"http: GET {url}: unsupported Content-Encoding {encoding.decode('latin-1')!r}"
+        )
+    try:
+        try:
+            return zlib.decompress(response.content, _WBITS[kind])
+        except zlib.error:
+            if kind != b"deflate":
+                raise
+            return zlib.decompress(response.content, -15)  # raw deflate, as some servers send
+    except zlib.error as exc:
+        raise UnavailableError(f"http: GET {url}: corrupt {kind.decode()} body: {exc}") from None
 
 
 def answer(request: ReadRequest, seen: Observation, url: str) -> ReadResult | Exception:
