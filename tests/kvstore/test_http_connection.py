@@ -180,6 +180,19 @@ def served_tls(tmp_path: Path) -> Iterator[ServedDirectory]:
     thread.join()
 
 
+def test_https_with_the_certificate_in_tensorstore_ca_bundle(
+    served_tls: ServedDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TENSORSTORE_CA_BUNDLE", str(served_tls.root.parent / "cert.pem"))
+    (served_tls.root / "a").write_bytes(VALUE)
+    # A pool of its own: the shared pool may have made its TLS context already.
+    spec = {"driver": "http", "base_url": served_tls.url, "http_request_concurrency": {"limit": 2}}
+    kv = ts.KvStore.open(spec).result()
+    for _ in range(3):
+        assert kv.read("a").result().value == VALUE
+    assert served_tls.connections == 1
+
+
 def test_https_self_signed_certificate_is_refused(served_tls: ServedDirectory) -> None:
     # Refused at once: another attempt would meet the same certificate.
     kv = open_store(served_tls, retries=5)

@@ -107,6 +107,17 @@ def _origin(scheme: str, authority: str) -> Origin:
     return Origin(scheme, host, port, host_header, "/", authorization)
 
 
+def tls_context() -> ssl.SSLContext:
+    """Checking servers' certificates against the system's certificate authorities.
+
+    As TensorStore: ``TENSORSTORE_CA_BUNDLE`` (a PEM file) or
+    ``TENSORSTORE_CA_PATH`` (a ``c_rehash``-ed directory) replace them.
+    """
+    cafile = os.environ.get("TENSORSTORE_CA_BUNDLE") or None
+    capath = os.environ.get("TENSORSTORE_CA_PATH") or None
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
 @attrs.define(eq=False)
 class HttpPool:
     """Kept-alive connections per origin, and the limiter bounding requests in flight."""
@@ -151,8 +162,7 @@ class HttpPool:
         if origin.scheme == "https":
             context = self._ssl
             if context is None:
-                # The system's certificate authorities; servers' certificates are checked.
-                context = self._ssl = ssl.create_default_context()
+                context = self._ssl = tls_context()
         with trio.fail_after(CONNECT_TIMEOUT):
             connection = await connect(
                 origin.scheme, origin.host, origin.port, origin.host_header, context, READ_TIMEOUT
