@@ -21,6 +21,7 @@ from tensortrio.drivers.kvstore.http_client import origin_of
 from tensortrio.drivers.kvstore.http_connection import (
     HttpProtocolError,
     IncompleteResponse,
+    ResponseTimeout,
     connect,
 )
 from tensortrio.errors import AbortedError, UnavailableError
@@ -64,6 +65,14 @@ def test_connection_closed_by_server_between_requests_is_sent_again(
         assert kv.read("a").result().value == VALUE
     assert len(served.requests) == 5
     assert served.connections == 5
+
+
+def test_spec_host_header_replaces_the_url_host(served: ServedDirectory) -> None:
+    (served.root / "a").write_bytes(VALUE)
+    spec = {"driver": "http", "base_url": served.url, "headers": ["Host: example.org"]}
+    assert ts.KvStore.open(spec).result().read("a").result().value == VALUE
+    (request,) = served.requests
+    assert request.headers["host"] == "example.org"
 
 
 def test_chunked_responses(served: ServedDirectory) -> None:
@@ -335,3 +344,47 @@ def test_origin_of(url: str, expected: tuple[object, ...]) -> None:
         origin.authorization,
     ) == expected
 
+
+
+async def drip(stream: trio.SocketStream, response: bytes, pause: float) -> None:
+    """After the request's head, send ``response`` a byte at a time, ``pause`` seconds apart."""
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        buffer += await stream.receive_some(65536)
+    for i in range(len(response)):
+        await trio.sleep(pause)
+        await stream.send_all(response[i : i + 1])
+    await trio.sleep_forever()
+
+
+async def dripped(response: bytes, pause: float, read_timeout: float) -> Any:
+    async with trio.open_nursery() as nursery:
+        handler = functools.partial(drip, response=response, pause=pause)
+        (listener,) = await nursery.start(
+            functools.partial(trio.serve_tcp, handler, 0, host="127.0.0.1")
+        )
+        port = listener.socket.getsockname()[1]
+        connection = await connect("http", "127.0.0.1", port, b"h", None, read_timeout)
+        try:
+            outcome: Any = await connection.request("GET", "/k", [])
+        except HttpProtocolError as exc:
+            outcome = exc
+        connection.close()
+        nursery.cancel_scope.cancel()
+    return outcome
+
+
+async def test_read_timeout_counts_from_the_last_byte(autojump_clock: trio.abc.Clock) -> None:
+    # Every byte 100 s after the one before: over an hour in all, never 120 s without one.
+    start = trio.current_time()
+    response = await dripped(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nabcdefgh", 100.0, 120.0)
+    assert bytes(response.content) == b"abcdefgh"
+    assert trio.current_time() - start >= 100.0 * 40
+
+
+async def test_read_timeout_without_bytes(autojump_clock: trio.abc.Clock) -> None:
+    start = trio.current_time()
+    outcome = await dripped(b"HTTP/1.1 200 OK\r\n\r\n", 1000.0, 120.0)
+    assert 120.0 <= trio.current_time() - start < 121.0
+    with pytest.raises(ResponseTimeout, match=r"^no response byte arrived for 120 s$"):
+        raise outcome

@@ -29,7 +29,7 @@ import attrs
 import trio
 
 from ...errors import AbortedError, InvalidArgumentError, TensorTrioError, UnavailableError
-from .http_connection import HttpConnection, HttpProtocolError, connect
+from .http_connection import HttpConnection, HttpProtocolError, ResponseTimeout, connect
 from .http_response import RETRIABLE, status_error
 
 if TYPE_CHECKING:
@@ -183,9 +183,9 @@ class HttpPool:
         if connection is not None:
             try:
                 response = await connection.request(method, origin.target, headers)
-            except (HttpProtocolError, trio.BrokenResourceError, OSError):
+            except (HttpProtocolError, trio.BrokenResourceError, OSError) as exc:
                 connection.close()
-                if connection.received:
+                if connection.received or isinstance(exc, ResponseTimeout):
                     raise
                 # Nothing came back: the server had closed the kept connection. Send again.
             except BaseException:
@@ -250,7 +250,10 @@ async def send(
         TensorTrioError: a request that cannot succeed (malformed URL, unsupported scheme).
     """
     origin = origin_of(url)
-    sent = list(headers.items())
+    sent = [(name, value) for name, value in headers.items() if name != "host"]
+    if "host" in headers:  # the spec's own Host header replaces the URL's
+        host = headers["host"]
+        origin = attrs.evolve(origin, host_header=host if isinstance(host, bytes) else host.encode("latin-1"))
     if origin.authorization is not None and "authorization" not in headers:
         sent.append(("authorization", origin.authorization))
     limiter = pool.limiter

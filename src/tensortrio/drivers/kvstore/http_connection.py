@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Sequence
 
-__all__ = ["HttpConnection", "HttpProtocolError", "HttpResponse", "IncompleteResponse", "connect"]
+__all__ = [
+    "HttpConnection",
+    "HttpProtocolError",
+    "HttpResponse",
+    "IncompleteResponse",
+    "ResponseTimeout",
+    "connect",
+]
 
 _MAX_HEAD: Final = 64 * 1024
 _RECEIVE: Final = 64 * 1024  # less than malloc's mmap threshold: a recv's buffer is cheap
@@ -50,6 +57,10 @@ class HttpProtocolError(Exception):
 
 class IncompleteResponse(HttpProtocolError):
     """The connection closed before the response was complete."""
+
+
+class ResponseTimeout(HttpProtocolError):
+    """No byte of the response arrived for ``read_timeout`` seconds."""
 
 
 @attrs.frozen
@@ -124,7 +135,7 @@ class HttpConnection:
             await self._send_all(b"".join(parts))
             response, keep = await self._read_response(method == "HEAD")
         if scope.cancelled_caught:
-            raise HttpProtocolError(f"no response byte arrived for {self.read_timeout:g} s")
+            raise ResponseTimeout(f"no response byte arrived for {self.read_timeout:g} s")
         self.requests += 1
         self.reusable = keep
         return response
