@@ -12,7 +12,7 @@ import tensortrio as ts
 from tensortrio.drivers.kvstore.byte_range import FULL, ByteRangeRequest
 from tensortrio.drivers.kvstore.driver import ReadGroup
 from tensortrio.drivers.kvstore.http import HttpDriver, HttpDriverSpec
-from tensortrio.drivers.kvstore.http_client import _pools
+from tensortrio.drivers.kvstore.http_client import HttpPoolStatistics, _pools
 from tensortrio.drivers.kvstore.http_read import plan_reads
 from tensortrio.drivers.kvstore.http_request import cache_control, range_header
 from tensortrio.drivers.kvstore.http_response import check_content_range
@@ -143,6 +143,9 @@ async def test_one_pool_per_concurrency_resource(served: ServedDirectory) -> Non
     assert pools[0] is not pools[2]
     assert pools[2] is not None
     assert pools[2].limiter.total_tokens == 3
+    assert pools[2].statistics() == HttpPoolStatistics(
+        connections_opened=1, idle_connections=1, requests_in_flight=0
+    )
     for driver in drivers:
         await driver.aclose()
     assert all(pool is not None and pool.closed for pool in pools)

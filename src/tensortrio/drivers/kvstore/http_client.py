@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ...schema.http_resources import HttpRequestRetriesConfig
     from .http_connection import HttpResponse
 
-__all__ = ["HttpPool", "Origin", "acquire_pool", "send"]
+__all__ = ["HttpPool", "HttpPoolStatistics", "Origin", "acquire_pool", "origin_of", "send", "tls_context"]
 
 _SHARED: Final = "shared"
 #: As TensorStore's curl transport: a connection has 300 s to open, and a
@@ -118,6 +118,15 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
+@attrs.frozen
+class HttpPoolStatistics:
+    """What a pool holds: connections opened so far, kept idle now, and requests in flight."""
+
+    connections_opened: int
+    idle_connections: int
+    requests_in_flight: int
+
+
 @attrs.define(eq=False)
 class HttpPool:
     """Kept-alive connections per origin, and the limiter bounding requests in flight."""
@@ -142,6 +151,13 @@ class HttpPool:
                 for connection in kept:
                     connection.close()
             self._idle.clear()
+
+    def statistics(self) -> HttpPoolStatistics:
+        return HttpPoolStatistics(
+            self.connections_opened,
+            sum(len(kept) for kept in self._idle.values()),
+            int(self.limiter.borrowed_tokens),
+        )
 
     def _take(self, origin: Origin) -> HttpConnection | None:
         kept = self._idle.get((origin.scheme, origin.host, origin.port))
