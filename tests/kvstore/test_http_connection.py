@@ -388,3 +388,33 @@ async def test_read_timeout_without_bytes(autojump_clock: trio.abc.Clock) -> Non
     assert 120.0 <= trio.current_time() - start < 121.0
     with pytest.raises(ResponseTimeout, match=r"^no response byte arrived for 120 s$"):
         raise outcome
+
+
+@pytest.mark.parametrize("size", [10, 300_000])
+async def test_request_body_is_sent_with_its_length(size: int) -> None:
+    body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    received: list[bytes] = []
+
+    async def handler(stream: trio.SocketStream) -> None:
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            buffer += await stream.receive_some(65536)
+        head, _, buffer = buffer.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(buffer) < length:
+            buffer += await stream.receive_some(65536)
+        received.append(buffer)
+        await stream.send_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        (listener,) = await nursery.start(
+            functools.partial(trio.serve_tcp, handler, 0, host="127.0.0.1")
+        )
+        port = listener.socket.getsockname()[1]
+        connection = await connect("http", "127.0.0.1", port, b"h", None, 10.0)
+        response = await connection.request("PUT", "/k", [], memoryview(body))
+        connection.close()
+        nursery.cancel_scope.cancel()
+    assert response.status_code == 204
+    assert received == [body]

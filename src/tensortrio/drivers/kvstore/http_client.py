@@ -39,7 +39,18 @@ if TYPE_CHECKING:
     from ...schema.http_resources import HttpRequestRetriesConfig
     from .http_connection import HttpResponse
 
-__all__ = ["HttpPool", "HttpPoolStatistics", "Origin", "acquire_pool", "origin_of", "send", "tls_context"]
+__all__ = [
+    "TRANSPORT_ERRORS",
+    "HttpPool",
+    "HttpPoolStatistics",
+    "Origin",
+    "acquire_pool",
+    "exchange",
+    "origin_of",
+    "send",
+    "tls_context",
+    "transport_detail",
+]
 
 _SHARED: Final = "shared"
 #: As TensorStore's curl transport: a connection has 300 s to open, and a
@@ -187,7 +198,11 @@ class HttpPool:
         return connection
 
     async def request(
-        self, origin: Origin, method: str, headers: Sequence[tuple[str, str | bytes]]
+        self,
+        origin: Origin,
+        method: str,
+        headers: Sequence[tuple[str, str | bytes]],
+        body: bytes | memoryview | None = None,
     ) -> HttpResponse:
         """One exchange on a kept connection (or a new one); the caller holds a limiter token.
 
@@ -198,7 +213,7 @@ class HttpPool:
         connection = self._take(origin)
         if connection is not None:
             try:
-                response = await connection.request(method, origin.target, headers)
+                response = await connection.request(method, origin.target, headers, body)
             except (HttpProtocolError, trio.BrokenResourceError, OSError) as exc:
                 connection.close()
                 if connection.received or isinstance(exc, ResponseTimeout):
@@ -212,7 +227,7 @@ class HttpPool:
                 return response
         connection = await self._open(origin)
         try:
-            response = await connection.request(method, origin.target, headers)
+            response = await connection.request(method, origin.target, headers, body)
         except BaseException:
             connection.close()
             raise
@@ -233,12 +248,48 @@ os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 def acquire_pool(resource: ConcurrencyResource) -> HttpPool:
     """The pool of ``resource`` in the current trio run, counting one more user (release it)."""
-    key = (trio.lowlevel.current_trio_token(), _SHARED if resource.shared else resource)
+    # The "shared" resources of http and of s3 are different resources.
+    key = (
+        trio.lowlevel.current_trio_token(),
+        (resource.kind, _SHARED) if resource.shared else resource,
+    )
     pool = _pools.get(key)
     if pool is None:
         pool = _pools[key] = HttpPool(resource.limiter, key)
     pool.users += 1
     return pool
+
+
+#: What a request that got no (whole) response raises: a retriable network failure.
+TRANSPORT_ERRORS: Final = (HttpProtocolError, trio.BrokenResourceError, trio.TooSlowError, OSError)
+
+
+async def exchange(
+    pool: HttpPool,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | memoryview | None = None,
+) -> HttpResponse:
+    """One request as given, no retries and no concurrency slot (the caller's); a ``host`` header replaces the URL's.
+
+    Raises:
+        InvalidArgumentError: a URL that is not http(s) with a host.
+        TRANSPORT_ERRORS: no response (see ``transport_detail``).
+    """
+    origin = origin_of(url)
+    sent: list[tuple[str, str | bytes]] = []
+    for name, value in headers.items():
+        if name == "host":
+            origin = attrs.evolve(origin, host_header=value.encode("latin-1"))
+        else:
+            sent.append((name, value))
+    return await pool.request(origin, method, sent, body)
+
+
+def transport_detail(exc: BaseException) -> str:
+    """What went wrong with a request that raised one of ``TRANSPORT_ERRORS``."""
+    return _detail(exc)
 
 
 def _detail(exc: BaseException) -> str:
@@ -284,7 +335,7 @@ async def send(
         try:
             try:
                 response = await pool.request(origin, method, sent)
-            except (HttpProtocolError, trio.BrokenResourceError, trio.TooSlowError, OSError) as exc:
+            except TRANSPORT_ERRORS as exc:
                 failure: TensorTrioError = UnavailableError(f"http: {method} {url}: {_detail(exc)}")
                 failure.__cause__ = exc
                 if isinstance(exc.__cause__, ssl.SSLCertVerificationError):

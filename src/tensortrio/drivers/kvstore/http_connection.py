@@ -112,9 +112,15 @@ class HttpConnection:
             transport.transport_stream.socket.close()
 
     async def request(
-        self, method: str, target: str, headers: Sequence[tuple[str, str | bytes]]
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str | bytes]],
+        body: bytes | memoryview | None = None,
     ) -> HttpResponse:
         """Send ``method target`` with ``headers`` (``Host`` added) and read the whole response.
+
+        ``body`` is sent with a ``Content-Length`` (added unless ``headers`` has one).
 
         On any exception (cancellation included) the connection is no longer
         ``reusable``.
@@ -126,13 +132,22 @@ class HttpConnection:
         self.reusable = False  # until the response is read whole
         self.received = 0
         parts = [f"{method} {target} HTTP/1.1\r\nhost: ".encode("latin-1"), self.host_header]
+        length_sent = False
         for name, value in headers:
             parts.append(b"\r\n" + name.encode("latin-1") + b": ")
             parts.append(value if isinstance(value, bytes) else value.encode("latin-1"))
+            length_sent = length_sent or name == "content-length"
+        if body is not None and not length_sent:
+            parts.append(b"\r\ncontent-length: %d" % len(body))
         parts.append(b"\r\n\r\n")
+        small = body is not None and len(body) <= _RECEIVE
+        if small:
+            parts.append(body)  # type: ignore[arg-type]  # bytes or a byte memoryview
         with trio.CancelScope(deadline=trio.current_time() + self.read_timeout) as scope:
             self._scope = scope
             await self._send_all(b"".join(parts))
+            if body is not None and not small:
+                await self._send_all(body)  # not copied into one buffer with the head
             response, keep = await self._read_response(method == "HEAD")
         if scope.cancelled_caught:
             raise ResponseTimeout(f"no response byte arrived for {self.read_timeout:g} s")
@@ -140,14 +155,14 @@ class HttpConnection:
         self.reusable = keep
         return response
 
-    async def _send_all(self, data: bytes) -> None:
+    async def _send_all(self, data: bytes | memoryview) -> None:
         transport = self.transport
         if not isinstance(transport, socket.socket):
             await transport.send_all(data)
             return
-        view = memoryview(data)
+        view = memoryview(data).cast("B")
         sent = 0
-        while sent < len(data):
+        while sent < len(view):
             try:
                 sent += transport.send(view[sent:])
             except BlockingIOError:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ...errors import InvalidArgumentError, TensorTrioError, UnavailableError
+from ...errors import InvalidArgumentError, UnavailableError
+from .http_client import TRANSPORT_ERRORS, exchange, transport_detail
 
 if TYPE_CHECKING:
     from .http_client import HttpPool
@@ -48,25 +49,15 @@ async def s3_request(
         UnavailableError: no response (connection refused or lost, timeout): retriable.
         InvalidArgumentError: the request cannot be sent (malformed URL).
     """
-    import httpx
-
-    content = None if body is None else bytes(body) if type(body) is memoryview else body
     try:
-        response = await pool.client.request(method, url, headers=headers, content=content)
-    except httpx.HTTPError as exc:
-        raise _transport_error(method, url, exc) from exc
+        response = await exchange(pool, method, url, headers, body)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"s3: {method} {url}: {exc}") from exc
+    except TRANSPORT_ERRORS as exc:
+        raise UnavailableError(f"s3: {method} {url}: {transport_detail(exc)}") from exc
     return S3Response(
         response.status_code,
         response.reason_phrase,
-        {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw},
-        response.content,
+        {k.decode("latin-1"): v.decode("latin-1") for k, v in response.headers},
+        bytes(response.content),
     )
-
-
-def _transport_error(method: str, url: str, exc: Exception) -> TensorTrioError:
-    import httpx
-
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError | httpx.InvalidURL):
-        return InvalidArgumentError(f"s3: {method} {url}: {detail}")
-    return UnavailableError(f"s3: {method} {url}: {detail}")
