@@ -10,7 +10,7 @@ again after transient failures as ``http_request_retries`` says.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import trio
@@ -21,7 +21,7 @@ from ...schema.json_member import member_error
 from .context_members import check_no_extra_members, resource_member, resource_member_json
 from .driver import DriverSpec, KvStoreDriver, ReadGroup
 from .http_client import HttpPool, acquire_pool
-from .http_read import answer, fetch, plan_reads
+from .http_read import fetch, read_group
 from .http_request import parse_header, parse_headers
 from .http_url import join_url, normalize_base_url, validate_base_url
 from .operations import ReadRequest
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ...schema.http_resources import HttpRequestRetriesConfig
     from .driver import BatchOperation, BatchOutcome
+    from .http_read import Observation
     from .key_range import KeyRange
     from .read_result import ReadResult
     from .spec import KvStoreSpec
@@ -195,28 +196,11 @@ class HttpDriver(KvStoreDriver):
     async def _read_group(self, requests: list[ReadRequest]) -> list[ReadResult | Exception]:
         url = self.url_of(requests[0].key)
         pool = self._connections()
-        results: list[ReadResult | Exception | None] = [None] * len(requests)
 
-        async def run(sent: ReadRequest, members: list[int]) -> None:
-            try:
-                seen = await fetch(
-                    pool, self.retries, self._headers, url, sent, merged=len(members) > 1
-                )
-            except Exception as exc:
-                for index in members:
-                    results[index] = exc
-                return
-            for index in members:
-                results[index] = answer(requests[index], seen, url)
+        async def fetch_one(sent: ReadRequest, merged: bool) -> Observation:
+            return await fetch(pool, self.retries, self._headers, url, sent, merged=merged)
 
-        plan = plan_reads(requests)
-        if len(plan) == 1:
-            await run(*plan[0])
-        else:
-            async with trio.open_nursery() as nursery:
-                for sent, members in plan:
-                    nursery.start_soon(run, sent, members)
-        return cast("list[ReadResult | Exception]", results)  # every read was answered
+        return await read_group(requests, fetch_one, url)
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         raise UnimplementedError("http: KeyValueStore does not support listing")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 import zlib
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 import attrs
+import trio
 
 from ...errors import OutOfRangeError, UnavailableError
 from .byte_range import FULL, ByteRangeRequest
@@ -31,13 +32,13 @@ from .operations import ReadRequest
 from .read_result import ReadResult
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
     from ...schema.http_resources import HttpRequestRetriesConfig
     from .http_client import HttpPool
     from .http_connection import HttpResponse
 
-__all__ = ["MAX_EXTRA_READ_BYTES", "Observation", "answer", "fetch", "plan_reads"]
+__all__ = ["MAX_EXTRA_READ_BYTES", "Observation", "answer", "fetch", "plan_reads", "read_group"]
 
 #: zlib's ``wbits`` for each Content-Encoding read (deflate: zlib-wrapped, else raw).
 _WBITS: Final = {b"gzip": 31, b"x-gzip": 31, b"deflate": 47}
@@ -91,6 +92,39 @@ def plan_reads(requests: Sequence[ReadRequest]) -> list[tuple[ReadRequest, list[
                 (ReadRequest(first.key, span, first.if_not_equal, first.if_equal, bound), joined)
             )
     return plan
+
+
+async def read_group(
+    requests: Sequence[ReadRequest],
+    fetch_one: Callable[[ReadRequest, bool], Awaitable[Observation]],
+    where: str,
+) -> list[ReadResult | Exception]:
+    """Answer reads of one key with the requests ``plan_reads`` merges them into, sent at once.
+
+    ``fetch_one(sent, merged)`` sends one planned request (``merged``: it
+    answers several reads); its error is the answer of every read it covers.
+    ``where`` names the value in errors (a URL, a bucket and key).
+    """
+    results: list[ReadResult | Exception | None] = [None] * len(requests)
+
+    async def run(sent: ReadRequest, members: list[int]) -> None:
+        try:
+            seen = await fetch_one(sent, len(members) > 1)
+        except Exception as exc:
+            for index in members:
+                results[index] = exc
+            return
+        for index in members:
+            results[index] = answer(requests[index], seen, where)
+
+    plan = plan_reads(requests)
+    if len(plan) == 1:
+        await run(*plan[0])
+    else:
+        async with trio.open_nursery() as nursery:
+            for sent, members in plan:
+                nursery.start_soon(run, sent, members)
+    return cast("list[ReadResult | Exception]", results)  # every read was answered
 
 
 async def fetch(

@@ -16,7 +16,7 @@ import trio
 from ...errors import InvalidArgumentError
 from .driver import KvStoreDriver, ReadGroup
 from .http_client import acquire_pool
-from .http_read import answer, plan_reads
+from .http_read import read_group
 from .operations import ReadRequest
 from .s3_credentials import check_supported
 from .s3_endpoint import fixed_endpoint
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .driver import BatchOperation, BatchOutcome
+    from .http_read import Observation
     from .key_range import KeyRange
     from .operations import WriteRequest
     from .read_result import ReadResult
@@ -158,27 +159,11 @@ class S3Driver(KvStoreDriver):
 
     async def _read_group(self, requests: list[ReadRequest]) -> list[ReadResult | Exception]:
         key = requests[0].key.decode("utf-8")
-        where = self.client.where(key)
-        results: list[ReadResult | Exception | None] = [None] * len(requests)
 
-        async def run(sent: ReadRequest, members: list[int]) -> None:
-            try:
-                seen = await read(self.client, key, sent, merged=len(members) > 1)
-            except Exception as exc:
-                for index in members:
-                    results[index] = exc
-                return
-            for index in members:
-                results[index] = answer(requests[index], seen, where)
+        async def fetch_one(sent: ReadRequest, merged: bool) -> Observation:
+            return await read(self.client, key, sent, merged=merged)
 
-        plan = plan_reads(requests)
-        if len(plan) == 1:
-            await run(*plan[0])
-        else:
-            async with trio.open_nursery() as nursery:
-                for sent, members in plan:
-                    nursery.start_soon(run, sent, members)
-        return cast("list[ReadResult | Exception]", results)  # every read was answered
+        return await read_group(requests, fetch_one, self.client.where(key))
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         return await list_keys(self.client, range_)
