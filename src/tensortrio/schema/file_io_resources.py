@@ -20,8 +20,9 @@ from typing import Any, ClassVar, Final
 import attrs
 
 from .chunk_json import expect_object, json_text
-from .duration import Duration, format_duration, parse_duration
-from .json_member import json_integer_in, member_error, parse_member
+from .duration import Duration, format_duration
+from .json_member import member_error
+from .retries_config import RetriesConfig, duration_member
 
 __all__ = [
     "FileIoLockingConfig",
@@ -29,7 +30,6 @@ __all__ = [
     "FileIoRetriesConfig",
 ]
 
-_INT64_MAX: Final = 2**63 - 1
 _SECOND: Final = 10**9
 
 
@@ -41,20 +41,6 @@ def _enum(json: dict[str, Any], name: str, choices: tuple[str, ...]) -> str | No
         allowed = ", ".join(f'"{c}"' for c in choices)
         raise member_error(name, f"Expected one of {allowed}, but received: {json_text(value)}")
     return value
-
-
-def _duration(json: dict[str, Any], name: str, default: Duration) -> Duration:
-    if name not in json:
-        return default
-    value = json[name]
-    parsed = parse_duration(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise member_error(
-            name,
-            'Expected Duration formatted as a string using time units "ns", "us" "ms", "s", '
-            f'"m", or "h"., but received: {json_text(value)}',
-        )
-    return parsed
 
 
 @attrs.frozen
@@ -69,7 +55,7 @@ class FileIoLockingConfig:
     def from_json(cls, json: Any) -> FileIoLockingConfig:
         members = expect_object(json, ("mode", "acquire_timeout"))
         mode = _enum(members, "mode", cls.MODES) or "os"
-        return cls(mode, _duration(members, "acquire_timeout", 60 * _SECOND))
+        return cls(mode, duration_member(members, "acquire_timeout", 60 * _SECOND))
 
     def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
         # As TensorStore's: defaults are left out even when asked for.
@@ -98,30 +84,7 @@ class FileIoModeConfig:
 
 
 @attrs.frozen
-class FileIoRetriesConfig:
-    """Parsed ``file_io_retries`` JSON (delays in nanoseconds)."""
+class FileIoRetriesConfig(RetriesConfig):
+    """Parsed ``file_io_retries`` JSON (delays in nanoseconds); no retries unless asked for."""
 
-    max_retries: int = 0
-    initial_delay: Duration = _SECOND
-    max_delay: Duration = 32 * _SECOND
-
-    @classmethod
-    def from_json(cls, json: Any) -> FileIoRetriesConfig:
-        members = expect_object(json, ("max_retries", "initial_delay", "max_delay"))
-        count = parse_member(members, "max_retries", json_integer_in(0, _INT64_MAX), None)
-        return cls(
-            count or 0,
-            _duration(members, "initial_delay", _SECOND),
-            _duration(members, "max_delay", 32 * _SECOND),
-        )
-
-    def to_json(self, include_defaults: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if include_defaults or self.initial_delay != _SECOND:
-            out["initial_delay"] = format_duration(self.initial_delay)
-        if include_defaults or self.max_delay != 32 * _SECOND:
-            out["max_delay"] = format_duration(self.max_delay)
-        if include_defaults or self.max_retries:
-            out["max_retries"] = self.max_retries
-        return out
-
+    DEFAULT_MAX_RETRIES: ClassVar[int] = 0
