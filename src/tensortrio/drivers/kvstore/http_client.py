@@ -289,10 +289,6 @@ async def exchange(
 
 def transport_detail(exc: BaseException) -> str:
     """What went wrong with a request that raised one of ``TRANSPORT_ERRORS``."""
-    return _detail(exc)
-
-
-def _detail(exc: BaseException) -> str:
     if isinstance(exc, trio.TooSlowError):
         return f"no connection within {CONNECT_TIMEOUT:g} s"
     if isinstance(exc, trio.BrokenResourceError) and exc.__cause__ is not None:
@@ -336,7 +332,7 @@ async def send(
             try:
                 response = await pool.request(origin, method, sent)
             except TRANSPORT_ERRORS as exc:
-                failure: TensorTrioError = UnavailableError(f"http: {method} {url}: {_detail(exc)}")
+                failure: TensorTrioError = UnavailableError(f"http: {method} {url}: {transport_detail(exc)}")
                 failure.__cause__ = exc
                 if isinstance(exc.__cause__, ssl.SSLCertVerificationError):
                     raise failure from exc  # another attempt meets the same certificate
