@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import InvalidArgumentError
 
-__all__ = ["check_no_extra_members", "resource_member", "resource_member_json"]
+__all__ = ["check_inline_resource", "check_no_extra_members", "resource_member", "resource_member_json"]
 
 
 def resource_member(
@@ -40,6 +40,23 @@ def resource_member(
     raise InvalidArgumentError(
         f"{driver}: {provider!r} must be a resource reference string or object, got {value!r}"
     )
+
+
+def check_inline_resource(provider: str, value: Any) -> None:
+    """Parse an inline resource spec (an object) now, so that a bad one fails with the kvstore spec.
+
+    Raises:
+        InvalidArgumentError: naming the member ``provider``.
+    """
+    from ...schema.context_resources import get_provider
+    from ...schema.json_member import member_error
+
+    parser = get_provider(provider)
+    if isinstance(value, dict) and parser is not None:
+        try:
+            parser.parse(value)
+        except InvalidArgumentError as exc:
+            raise member_error(provider, exc) from exc
 
 
 def resource_member_json(provider: str, value: Any, *, include_defaults: bool) -> dict[str, Any]:

@@ -17,11 +17,14 @@ import attrs
 import trio
 
 from ...errors import InvalidArgumentError
-from ...schema.context_resources import get_provider
 from ...schema.file_io_resources import FileIoLockingConfig, FileIoModeConfig, FileIoRetriesConfig
-from ...schema.json_member import member_error
 from . import file_io
-from .context_members import check_no_extra_members, resource_member, resource_member_json
+from .context_members import (
+    check_inline_resource,
+    check_no_extra_members,
+    resource_member,
+    resource_member_json,
+)
 from .driver import DriverSpec, KvStoreDriver
 from .file_key import validate_file_key, validate_file_path, validate_range_directory
 from .file_retry import call_with_retries, run_with_retries
@@ -40,16 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["FileDriver", "FileDriverSpec"]
 
 _SETTINGS = ("file_io_locking", "file_io_mode", "file_io_retries")
-
-
-def _check_inline(member: str, value: Any) -> None:
-    """Parse an inline resource spec now, so that a bad one fails with the spec."""
-    provider = get_provider(member)
-    if isinstance(value, dict) and provider is not None:
-        try:
-            provider.parse(value)
-        except InvalidArgumentError as exc:
-            raise member_error(member, exc) from exc
 
 
 @register_driver
@@ -79,7 +72,7 @@ class FileDriverSpec(DriverSpec):
         retries = resource_member("file", members, "file_io_retries")
         check_no_extra_members("file", members)
         for member, value in zip(_SETTINGS, (locking, mode, retries), strict=True):
-            _check_inline(member, value)
+            check_inline_resource(member, value)
         return cls(concurrency, sync, locking, mode, retries)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:

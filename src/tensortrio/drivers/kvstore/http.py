@@ -16,9 +16,13 @@ import attrs
 import trio
 
 from ...errors import InvalidArgumentError, UnimplementedError
-from ...schema.context_resources import get_provider
 from ...schema.json_member import member_error
-from .context_members import check_no_extra_members, resource_member, resource_member_json
+from .context_members import (
+    check_inline_resource,
+    check_no_extra_members,
+    resource_member,
+    resource_member_json,
+)
 from .driver import DriverSpec, KvStoreDriver, ReadGroup
 from .http_client import HttpPool, acquire_pool
 from .http_read import fetch, read_group
@@ -38,15 +42,6 @@ if TYPE_CHECKING:
     from .spec import KvStoreSpec
 
 __all__ = ["HttpDriver", "HttpDriverSpec"]
-
-
-def _check_inline_retries(value: Any) -> None:
-    provider = get_provider("http_request_retries")
-    if isinstance(value, dict) and provider is not None:
-        try:
-            provider.parse(value)
-        except InvalidArgumentError as exc:
-            raise member_error("http_request_retries", exc) from exc
 
 
 @register_driver
@@ -82,7 +77,7 @@ class HttpDriverSpec(DriverSpec):
         concurrency = resource_member("http", members, "http_request_concurrency")
         retries = resource_member("http", members, "http_request_retries")
         check_no_extra_members("http", members)
-        _check_inline_retries(retries)
+        check_inline_resource("http_request_retries", retries)
         return cls(base_url, headers, concurrency, retries)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:

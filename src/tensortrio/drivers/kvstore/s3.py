@@ -19,7 +19,12 @@ import attrs
 
 from ...errors import InvalidArgumentError
 from ...schema.json_member import member_error
-from .context_members import check_no_extra_members, resource_member, resource_member_json
+from .context_members import (
+    check_inline_resource,
+    check_no_extra_members,
+    resource_member,
+    resource_member_json,
+)
 from .driver import DriverSpec
 from .registry import register_driver, register_root_url_scheme
 from .s3_endpoint import BucketName, classify_bucket, validate_endpoint
@@ -55,17 +60,6 @@ def _boolean(members: dict[str, Any], name: str) -> bool | None:
     if not isinstance(value, bool):
         raise member_error(name, f"Expected boolean, but received: {value!r}")
     return value
-
-
-def _check_resource(name: str, value: Any) -> None:
-    from ...schema.context_resources import get_provider
-
-    provider = get_provider(name)
-    if isinstance(value, dict) and provider is not None:
-        try:
-            provider.parse(value)
-        except InvalidArgumentError as exc:
-            raise member_error(name, exc) from exc
 
 
 def _with_defaults(name: str, value: dict[str, Any]) -> Any:
@@ -121,7 +115,7 @@ class S3DriverSpec(DriverSpec):
         resources = [resource_member("s3", members, name) for name in _RESOURCES]
         check_no_extra_members("s3", members)
         for name, value in zip(_RESOURCES, resources, strict=True):
-            _check_resource(name, value)
+            check_inline_resource(name, value)
         return cls(bucket, requester_pays, endpoint, host_header, region, conditional, *resources)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:
