@@ -17,6 +17,7 @@ import pytest
 import trio
 
 import tensortrio as ts
+from tensortrio.drivers.kvstore import http_connection
 from tensortrio.drivers.kvstore.http_client import origin_of
 from tensortrio.drivers.kvstore.http_connection import (
     HttpProtocolError,
@@ -309,6 +310,20 @@ async def test_connection_close_header_ends_reuse() -> None:
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
             r"^chunk data not followed by CRLF$",
         ),
+        # Python's int(_, 16) takes these; a chunk size is hex digits only.
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nab\r\n0\r\n\r\n",
+            r"^malformed chunk size line b'0x2'$",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1_0\r\n",
+            r"^malformed chunk size line b'1_0'$",
+        ),
+        # A transfer coding is not a content coding: gzip here would come back undecoded.
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            r"^unsupported Transfer-Encoding b'gzip, chunked'$",
+        ),
     ],
 )
 async def test_malformed_responses(response: bytes, message: str) -> None:
@@ -316,6 +331,47 @@ async def test_malformed_responses(response: bytes, message: str) -> None:
     assert isinstance(outcome, HttpProtocolError)
     with pytest.raises(HttpProtocolError, match=message):
         raise outcome
+
+
+async def test_a_huge_content_length_is_not_allocated_before_the_body_arrives() -> None:
+    # 2**60 bytes cannot be allocated: the body is collected as it arrives instead.
+    (outcome,), _ = await exchange(
+        [b"HTTP/1.1 200 OK\r\nContent-Length: 1152921504606846976\r\n\r\nonly this"], close=True
+    )
+    with pytest.raises(IncompleteResponse, match=r"^connection closed after 9 of 1152921504606846976 body bytes$"):
+        raise outcome
+
+
+async def test_a_body_longer_than_the_preallocation_limit_is_read_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http_connection, "_PREALLOCATE", 4)
+    body = bytes(range(256)) * 1000
+    responses = [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body] * 2
+    outcomes, _ = await exchange(responses)
+    assert [bytes(r.content) for r in outcomes] == [body, body]  # and the connection was kept
+
+
+@pytest.mark.parametrize(
+    "header", [("x-a", b"1\r\nx-b: 2"), ("x-a", "1\n"), ("x-a\r\nx-b", "2")]
+)
+async def test_a_header_with_a_line_break_is_refused_before_sending(
+    header: tuple[str, str | bytes],
+) -> None:
+    async def silent(stream: trio.SocketStream) -> None:
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        (listener,) = await nursery.start(
+            functools.partial(trio.serve_tcp, silent, 0, host="127.0.0.1")
+        )
+        port = listener.socket.getsockname()[1]
+        connection = await connect("http", "127.0.0.1", port, b"h", None, 10.0)
+        with pytest.raises(ts.errors.InvalidArgumentError, match=r"^http: header .* holds a line break$"):
+            await connection.request("GET", "/k", [header])
+        assert not connection.reusable
+        connection.close()
+        nursery.cancel_scope.cancel()
 
 
 async def test_incomplete_head() -> None:

@@ -124,6 +124,15 @@ def test_include_defaults() -> None:
             r"^Error parsing object member \"headers\": Error parsing value at position 0: Invalid HTTP header field value: ' x\\ny'$",
         ),
         (
+            # A final newline (where a regex's "$" still matches) would end the request's headers.
+            {"driver": "http", "base_url": "https://e.com", "headers": ["a: b\n"]},
+            r"^Error parsing object member \"headers\": Error parsing value at position 0: Invalid HTTP header field value: ' b\\n'$",
+        ),
+        (
+            {"driver": "http", "base_url": "https://e.com", "headers": ["a\n: b"]},
+            r"^Error parsing object member \"headers\": Error parsing value at position 0: Invalid HTTP char '\\n' in header field name: \"a\n\"$",
+        ),
+        (
             {"driver": "http", "base_url": "https://e.com", "headers": [5]},
             r'^Error parsing object member "headers": Error parsing value at position 0: Expected string, but received: 5$',
         ),

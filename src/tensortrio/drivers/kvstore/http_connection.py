@@ -8,8 +8,10 @@ It speaks HTTP/1.1 as RFC 9112 says a client must, strictly:
 
 - the response body is framed, as for any client, by: no body after ``HEAD``
   and for 1xx/204/304; ``Transfer-Encoding`` ending in ``chunked`` (trailers
-  read and dropped); ``Content-Length`` (read into one preallocated buffer);
-  otherwise everything until the server closes the connection;
+  read and dropped; other transfer codings, such as gzip, are refused);
+  ``Content-Length`` (read into one preallocated buffer up to 64 MiB, beyond
+  that as the bytes arrive); otherwise everything until the server closes
+  the connection;
 - interim 1xx responses are skipped; a malformed status line, header, chunk
   size or ``Content-Length``, or a head over 64 KiB, is a
   :class:`HttpProtocolError`, and the connection is not used again;
@@ -27,11 +29,14 @@ fixed total time.
 from __future__ import annotations
 
 import math
+import re
 import socket
 from typing import TYPE_CHECKING, Final
 
 import attrs
 import trio
+
+from ...errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     import ssl
@@ -49,6 +54,10 @@ __all__ = [
 _MAX_HEAD: Final = 64 * 1024
 _RECEIVE: Final = 64 * 1024  # less than malloc's mmap threshold: a recv's buffer is cheap
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
+#: A body of a declared length up to this is read into one buffer allocated at once; a longer
+#: one grows as it arrives, so memory follows the bytes received, not the header's claim.
+_PREALLOCATE: Final = 64 << 20
+_CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]+")
 
 
 class HttpProtocolError(Exception):
@@ -131,11 +140,16 @@ class HttpConnection:
         """
         self.reusable = False  # until the response is read whole
         self.received = 0
+        if b"\n" in self.host_header or b"\r" in self.host_header:
+            raise InvalidArgumentError(f"http: Host header {self.host_header!r} holds a line break")
         parts = [f"{method} {target} HTTP/1.1\r\nhost: ".encode("latin-1"), self.host_header]
         length_sent = False
         for name, value in headers:
-            parts.append(b"\r\n" + name.encode("latin-1") + b": ")
-            parts.append(value if isinstance(value, bytes) else value.encode("latin-1"))
+            raw = value if isinstance(value, bytes) else value.encode("latin-1")
+            if b"\n" in raw or b"\r" in raw or "\n" in name or "\r" in name:
+                # (A line break would end the head early: the rest a request of its own.)
+                raise InvalidArgumentError(f"http: header {name!r} holds a line break")
+            parts.append(b"\r\n" + name.encode("latin-1") + b": " + raw)
             length_sent = length_sent or name == "content-length"
         if body is not None and not length_sent:
             parts.append(b"\r\ncontent-length: %d" % len(body))
@@ -238,7 +252,11 @@ class HttpConnection:
         if head_request or status in _NO_BODY_STATUSES:
             body: bytes | memoryview = b""
         elif transfer is not None:
-            if transfer.lower().rsplit(b",", 1)[-1].strip() == b"chunked":
+            codings = [c.strip() for c in transfer.lower().split(b",")]
+            if any(c not in (b"chunked", b"identity") for c in codings):
+                # (Only Content-Encoding is decoded; a transfer coding such as gzip is not.)
+                raise HttpProtocolError(f"unsupported Transfer-Encoding {transfer[:100]!r}")
+            if codings[-1] == b"chunked":
                 body = await self._read_chunked()
             else:
                 body, keep = await self._read_to_close(), False
@@ -256,6 +274,8 @@ class HttpConnection:
             head = bytes(buffer[:size])
             del buffer[:size]
             return head
+        if size > _PREALLOCATE:
+            return await self._read_growing(size)
         view = memoryview(bytearray(size))
         filled = len(buffer)
         view[:filled] = buffer
@@ -283,6 +303,21 @@ class HttpConnection:
                 buffer += data[take:]
         return view.toreadonly()
 
+    async def _read_growing(self, size: int) -> memoryview:
+        """A body of ``size`` bytes collected as it arrives (a size too large to allocate up front)."""
+        buffer = self._buffer
+        body = bytearray(buffer)
+        buffer.clear()
+        while len(body) < size:
+            data = await self._receive()
+            if not data:
+                raise IncompleteResponse(f"connection closed after {len(body)} of {size} body bytes")
+            take = min(len(data), size - len(body))
+            body += data[:take]
+            if take < len(data):
+                buffer += data[take:]
+        return memoryview(body).toreadonly()
+
     async def _read_line(self) -> bytes:
         buffer = self._buffer
         while (end := buffer.find(b"\r\n")) < 0:
@@ -301,12 +336,9 @@ class HttpConnection:
         while True:
             line = await self._read_line()
             size_text = line.partition(b";")[0].strip()  # chunk extensions are ignored
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                size = -1
-            if size < 0 or not size_text or size_text[:1] in b"+-":
+            if _CHUNK_SIZE.fullmatch(size_text) is None:  # (int() would take "0x14", "1_4")
                 raise HttpProtocolError(f"malformed chunk size line {line[:100]!r}")
+            size = int(size_text, 16)
             if size == 0:
                 while await self._read_line():
                     pass  # trailer fields, up to the empty line

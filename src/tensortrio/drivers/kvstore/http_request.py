@@ -31,8 +31,10 @@ __all__ = [
     "range_header",
 ]
 
-_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
-_FIELD_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")
+# (Matched whole with ``fullmatch``: ``$`` would also match before a final newline,
+# and a header ending in one would end the request's headers early.)
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
 def parse_header(header: str) -> tuple[str, str]:
@@ -47,10 +49,10 @@ def parse_header(header: str) -> tuple[str, str]:
         raise InvalidArgumentError(f'Invalid HTTP header: "{header}"')
     if not name:
         raise InvalidArgumentError("Empty HTTP header field name")
-    if _TOKEN.match(name) is None:
-        bad = next(c for c in name if _TOKEN.match(c) is None)
+    if _TOKEN.fullmatch(name) is None:
+        bad = next(c for c in name if _TOKEN.fullmatch(c) is None)
         raise InvalidArgumentError(f'Invalid HTTP char {bad!r} in header field name: "{name}"')
-    if _FIELD_VALUE.match(value) is None:
+    if _FIELD_VALUE.fullmatch(value) is None:
         raise InvalidArgumentError(f"Invalid HTTP header field value: {value!r}")
     return name.lower(), value.strip(" \t")
 
