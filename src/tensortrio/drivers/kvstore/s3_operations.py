@@ -204,15 +204,14 @@ async def list_keys(client: S3Client, range_: KeyRange) -> list[bytes]:
     keys: list[bytes] = []
     token: str | None = None
     while True:
-        query = [("list-type", "2")]
+        query = [("encoding-type", "url"), ("list-type", "2")]
         if prefix:
             query.append(("prefix", prefix))
         if token is not None:
             query.append(("continuation-token", token))
         response = await client.send("GET", None, query=query)
         page, token = parse_list(response.body)
-        for text in page:
-            key = text.encode("utf-8", "surrogateescape")
+        for key in page:
             if key < range_.inclusive_min:
                 continue
             if range_.exclusive_max and key >= range_.exclusive_max:

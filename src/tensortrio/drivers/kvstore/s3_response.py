@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 import xml.etree.ElementTree as ElementTree
 from typing import TYPE_CHECKING, Final
 
@@ -99,8 +100,12 @@ def generation_of(method: str, where: str, response: S3Response) -> bytes:
     return b"\x00" + etag.encode("latin-1")
 
 
-def parse_list(body: bytes) -> tuple[list[str], str | None]:
+def parse_list(body: bytes) -> tuple[list[bytes], str | None]:
     """The keys of a ``ListBucketResult`` page and its ``NextContinuationToken`` (None: last page).
+
+    The page was asked for with ``encoding-type=url``: XML 1.0 cannot hold a
+    key with control characters, so keys come percent-encoded (a space as
+    ``+``, as S3 encodes it) and are decoded here.
 
     Raises:
         InvalidArgumentError: the page is not a well-formed ``ListBucketResult``.
@@ -111,14 +116,14 @@ def parse_list(body: bytes) -> tuple[list[str], str | None]:
         raise InvalidArgumentError(f"s3: Malformed List response: {exc}") from None
     if _local(root.tag) != "ListBucketResult":
         raise InvalidArgumentError("s3: Malformed List response: missing <ListBucketResult>")
-    keys: list[str] = []
+    keys: list[bytes] = []
     for node in root:
         if _local(node.tag) != "Contents":
             continue
         key = _child_text(node, "Key")
         if key is None:
             raise InvalidArgumentError("s3: Malformed List response: missing <Key> in <Contents>")
-        keys.append(key)
+        keys.append(urllib.parse.unquote_to_bytes(key.replace("+", " ")))
     if _child_text(root, "IsTruncated") != "true":
         return keys, None
     token = _child_text(root, "NextContinuationToken")
