@@ -191,3 +191,39 @@ def test_adapter_url_schemes_extend_the_pipeline() -> None:
     ):
         ts.KvStore.Spec("testprefix:x")
     assert "memory" in registered_drivers()
+
+
+_LIMIT = r'Error parsing object member "limit": Expected integer in the range \[1, 18446744073709551615\], but received: -1'
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"driver": "http", "base_url": "http://h/", "http_request_concurrency": {"limit": -1}},
+            rf'^Error parsing object member "http_request_concurrency": {_LIMIT}$',
+        ),
+        (
+            {"driver": "http", "base_url": "http://h/", "http_request_concurrency": {"limit": 1, "x": 2}},
+            r'^Error parsing object member "http_request_concurrency": Object includes extra members: "x"$',
+        ),
+        (
+            {"driver": "file", "path": "/tmp/x/", "file_io_concurrency": {"limit": -1}},
+            rf'^Error parsing object member "file_io_concurrency": {_LIMIT}$',
+        ),
+        (
+            {"driver": "file", "path": "/tmp/x/", "context": {"file_io_concurrency": {"limit": -1}}},
+            rf'^Error parsing object member "context": Error parsing object member "file_io_concurrency": {_LIMIT}$',
+        ),
+        (
+            {"driver": "memory", "context": {"memory_key_value_store": {"x": 1}}},
+            r'^Error parsing object member "context": Error parsing object member "memory_key_value_store": Object includes extra members: "x"$',
+        ),
+    ],
+)
+def test_resources_are_checked_when_the_spec_is_parsed(spec: Any, message: str) -> None:
+    # As in tensorstore: a bad resource fails the spec, not the later open.
+    with pytest.raises(ValueError, match=r'^Error parsing object member "(context|\w+)"'):
+        tensorstore.KvStore.Spec(spec)
+    with pytest.raises(ts.errors.InvalidArgumentError, match=message):
+        ts.KvStore.Spec(spec)

@@ -21,10 +21,15 @@ def resource_member(
 
     Raises:
         InvalidArgumentError: naming the member when it is not a reference to
-            ``provider``, an object, or one of ``value_types``.
+            ``provider``, an object, or one of ``value_types``, or when an
+            inline value is not a valid ``provider`` resource (checked now, as
+            TensorStore checks it when the spec is parsed).
     """
     value = members.pop(provider, None)
-    if value is None or isinstance(value, (dict, *value_types)):
+    if value is None:
+        return None
+    if isinstance(value, (dict, *value_types)):
+        check_inline_resource(provider, value)
         return value
     if isinstance(value, str):
         if value == provider:
@@ -43,7 +48,8 @@ def resource_member(
 
 
 def check_inline_resource(provider: str, value: Any) -> None:
-    """Parse an inline resource spec (an object) now, so that a bad one fails with the kvstore spec.
+    """Parse an inline resource spec (an object, or a value such as ``true``) now, so that a bad
+    one fails with the kvstore spec.
 
     Raises:
         InvalidArgumentError: naming the member ``provider``.
@@ -52,7 +58,7 @@ def check_inline_resource(provider: str, value: Any) -> None:
     from ...schema.json_member import member_error
 
     parser = get_provider(provider)
-    if isinstance(value, dict) and parser is not None:
+    if parser is not None:
         try:
             parser.parse(value)
         except InvalidArgumentError as exc:

@@ -20,7 +20,6 @@ from ...errors import InvalidArgumentError
 from ...schema.file_io_resources import FileIoLockingConfig, FileIoModeConfig, FileIoRetriesConfig
 from . import file_io
 from .context_members import (
-    check_inline_resource,
     check_no_extra_members,
     resource_member,
     resource_member_json,
@@ -71,8 +70,6 @@ class FileDriverSpec(DriverSpec):
         mode = resource_member("file", members, "file_io_mode")
         retries = resource_member("file", members, "file_io_retries")
         check_no_extra_members("file", members)
-        for member, value in zip(_SETTINGS, (locking, mode, retries), strict=True):
-            check_inline_resource(member, value)
         return cls(concurrency, sync, locking, mode, retries)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:

@@ -18,7 +18,6 @@ import trio
 from ...errors import InvalidArgumentError, UnimplementedError
 from ...schema.json_member import member_error
 from .context_members import (
-    check_inline_resource,
     check_no_extra_members,
     resource_member,
     resource_member_json,
@@ -77,7 +76,6 @@ class HttpDriverSpec(DriverSpec):
         concurrency = resource_member("http", members, "http_request_concurrency")
         retries = resource_member("http", members, "http_request_retries")
         check_no_extra_members("http", members)
-        check_inline_resource("http_request_retries", retries)
         return cls(base_url, headers, concurrency, retries)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:

@@ -20,7 +20,6 @@ import attrs
 from ...errors import InvalidArgumentError
 from ...schema.json_member import member_error
 from .context_members import (
-    check_inline_resource,
     check_no_extra_members,
     resource_member,
     resource_member_json,
@@ -114,8 +113,6 @@ class S3DriverSpec(DriverSpec):
         conditional = _boolean(members, "use_conditional_write")
         resources = [resource_member("s3", members, name) for name in _RESOURCES]
         check_no_extra_members("s3", members)
-        for name, value in zip(_RESOURCES, resources, strict=True):
-            check_inline_resource(name, value)
         return cls(bucket, requester_pays, endpoint, host_header, region, conditional, *resources)
 
     def to_json(self, *, include_defaults: bool) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import attrs
 
 from ...errors import InvalidArgumentError
 from ...index.json import json_value
+from ...schema.json_member import member_error
 from ...schema.json_pretty import pretty_repr
 from .registry import driver_spec_class
 from .url import parse_url
@@ -110,6 +111,13 @@ class KvStoreSpec:
             raise InvalidArgumentError(
                 f"{driver}: 'context' must be a JSON object, got {context!r}"
             )
+        if context:
+            from ...schema.context_spec import ContextSpec
+
+            try:
+                ContextSpec(context)  # its resources checked now, as TensorStore checks them
+            except InvalidArgumentError as exc:
+                raise member_error("context", exc) from None
         driver_spec, path = driver_spec_class(driver).from_json(members).normalize(path)
         return cls.from_parts(driver_spec, path, copy.deepcopy(context) or None)
 
