@@ -223,11 +223,11 @@ def test_cache_control(bound: float, header: str | None) -> None:
 )
 def test_bad_content_range(content_range: bytes | None, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
-        check_content_range("u", 206, content_range, ByteRangeRequest(2, 6), 5)
+        check_content_range("http: u", 206, content_range, ByteRangeRequest(2, 6), 5)
 
 
 def test_content_range_of_unknown_total() -> None:
-    assert check_content_range("u", 206, b"bytes 2-5/*", ByteRangeRequest(2, 6), 4) == (2, None)
+    assert check_content_range("http: u", 206, b"bytes 2-5/*", ByteRangeRequest(2, 6), 4) == (2, None)
 
 
 def test_backoff_doubles_with_bounded_jitter() -> None:

@@ -261,3 +261,10 @@ def test_keys_with_control_characters_spaces_and_escapes_are_listed(
     store.delete_range(ts.KvStore.KeyRange(b"a", b"b")).result()
     assert store.read(b"a\x01b").result().state == "missing"
     assert store.list().result() == sorted(keys[1:])
+
+
+def test_a_range_error_names_the_s3_object(moto_s3: MotoS3, bucket: str) -> None:
+    store = ts.KvStore.open(moto_s3.spec(bucket)).result()
+    store["empty"] = b""
+    with pytest.raises(ts.errors.OutOfRangeError, match=rf"^s3: {bucket}/empty: Requested byte range \[-1, \?\) is not valid for value of size 0$"):
+        store.read("empty", byte_range=slice(-1, None)).result()

@@ -193,7 +193,7 @@ class HttpDriver(KvStoreDriver):
         async def fetch_one(sent: ReadRequest, merged: bool) -> Observation:
             return await fetch(pool, self.retries, self._headers, url, sent, merged=merged)
 
-        return await read_group(requests, fetch_one, url)
+        return await read_group(requests, fetch_one, f"http: {url}")
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         raise UnimplementedError("http: KeyValueStore does not support listing")

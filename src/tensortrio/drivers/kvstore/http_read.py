@@ -103,7 +103,7 @@ async def read_group(
 
     ``fetch_one(sent, merged)`` sends one planned request (``merged``: it
     answers several reads); its error is the answer of every read it covers.
-    ``where`` names the value in errors (a URL, a bucket and key).
+    ``where`` names the value in errors, its driver first (``"s3: <bucket>/<key>"``).
     """
     results: list[ReadResult | Exception | None] = [None] * len(requests)
 
@@ -179,7 +179,7 @@ async def fetch(
     data = decoded_content(url, response)
     content_range = response.header(b"content-range")
     start, size = check_content_range(
-        url, status, content_range, request.byte_range, len(data), to_end_ok=merged
+        f"http: {url}", status, content_range, request.byte_range, len(data), to_end_ok=merged
     )
     return Observation("value", stamp, data, start, size)
 
@@ -209,8 +209,11 @@ def decoded_content(url: str, response: HttpResponse) -> bytes | memoryview:
         raise UnavailableError(f"http: GET {url}: corrupt {kind.decode()} body: {exc}") from None
 
 
-def answer(request: ReadRequest, seen: Observation, url: str) -> ReadResult | Exception:
-    """The result of ``request`` from a response to a request covering it."""
+def answer(request: ReadRequest, seen: Observation, subject: str) -> ReadResult | Exception:
+    """The result of ``request`` from a response to a request covering it.
+
+    ``subject`` names the value in errors, its driver first (``"http: <url>"``).
+    """
     stamp = seen.stamp
     if seen.state == "missing":
         if request.if_equal and request.if_equal != NO_VALUE:
@@ -231,7 +234,7 @@ def answer(request: ReadRequest, seen: Observation, url: str) -> ReadResult | Ex
     end = stop if hi is None else hi
     if lo < seen.start or lo > end or end > stop or (hi is None and seen.size not in (None, stop)):
         return OutOfRangeError(
-            f"http: {url}: Requested byte range {format_byte_range(request.byte_range)} was not "
+            f"{subject}: Requested byte range {format_byte_range(request.byte_range)} was not "
             f"satisfied by response with byte range [{seen.start}, {stop}) and total size "
             f"{-1 if seen.size is None else seen.size}"
         )

@@ -113,7 +113,7 @@ def stamp_time(date: str | None, start: float, staleness_bound: float) -> float:
 
 
 def check_content_range(
-    url: str,
+    subject: str,
     status: int,
     content_range: bytes | None,
     requested: ByteRangeRequest,
@@ -140,17 +140,17 @@ def check_content_range(
         stop = size if hi is None else hi
         if start < 0 or start > stop or stop > size:
             raise OutOfRangeError(
-                f"http: {url}: Requested byte range {format_byte_range(requested)} is not valid "
+                f"{subject}: Requested byte range {format_byte_range(requested)} is not valid "
                 f"for value of size {size}"
             )
         if stop - start != length:
             raise FailedPreconditionError(
-                f"http: {url}: Requested byte range {format_byte_range(requested)} was ignored by server"
+                f"{subject}: Requested byte range {format_byte_range(requested)} was ignored by server"
             )
         return 0, size
     if content_range is None:
         raise FailedPreconditionError(
-            f"http: {url}: Expected Content-Range header with HTTP 206 response"
+            f"{subject}: Expected Content-Range header with HTTP 206 response"
         )
     match = _CONTENT_RANGE.fullmatch(content_range)
     first = last = total = -1
@@ -159,7 +159,7 @@ def check_content_range(
         total = -1 if match.group(3) is None else int(match.group(3))
     if match is None or first > last or (total >= 0 and last >= total):
         raise FailedPreconditionError(
-            f"http: {url}: Unexpected Content-Range header received: {content_range.decode('latin-1')!r}"
+            f"{subject}: Unexpected Content-Range header received: {content_range.decode('latin-1')!r}"
         )
     stop = last + 1
     size = -lo if lo < 0 and hi is None else (hi - lo if hi is not None else -1)
@@ -172,7 +172,7 @@ def check_content_range(
         or length != stop - first
     ):
         raise OutOfRangeError(
-            f"http: {url}: Requested byte range {format_byte_range(requested)} was not satisfied "
+            f"{subject}: Requested byte range {format_byte_range(requested)} was not satisfied "
             f"by response with byte range [{first}, {stop}) and total size {total}"
         )
     return first, None if total < 0 else total

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from ...errors import InvalidArgumentError
+from ...errors import InvalidArgumentError, UnimplementedError
 from ...schema.json_member import member_error
 from .context_members import (
     check_no_extra_members,
@@ -144,7 +144,8 @@ class S3DriverSpec(DriverSpec):
 
     def to_url(self, path: str) -> str:
         if self.endpoint is not None or not self.bucket:
-            raise InvalidArgumentError("s3: S3 URL syntax not supported with explicit endpoint")
+            # (A NotImplementedError, as tensorstore's.)
+            raise UnimplementedError("s3: S3 URL syntax not supported with explicit endpoint")
         return f"s3://{self.bucket}/{encode_url_path(path)}"
 
     async def open(self, context: Any) -> S3Driver:

@@ -163,7 +163,7 @@ class S3Driver(KvStoreDriver):
         async def fetch_one(sent: ReadRequest, merged: bool) -> Observation:
             return await read(self.client, key, sent, merged=merged)
 
-        return await read_group(requests, fetch_one, self.client.where(key))
+        return await read_group(requests, fetch_one, f"s3: {self.client.where(key)}")
 
     async def list_keys(self, range_: KeyRange) -> list[bytes]:
         return await list_keys(self.client, range_)

@@ -113,7 +113,7 @@ async def read(client: S3Client, key: str, request: ReadRequest, *, merged: bool
         # S3 answers a range ending past the value with what there is: refuse it as other stores do.
         request.byte_range.resolve(int(total.group(1)), request.key)
     first, size = check_content_range(
-        where,
+        f"s3: {where}",
         status,
         None if content_range is None else content_range.encode("latin-1"),
         request.byte_range,
