@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 import tensorstore
 
 import tensortrio as ts
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NAMES = [
     "bool", "char", "byte", "int4", "int8", "uint8", "int16", "uint16", "int32", "uint32",
@@ -204,17 +207,21 @@ def test_a_cast_specs_schema_constraints_are_its_bases(lib: Any) -> None:
     base = lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32"})
     base.update(shape=[4, 5], dimension_units=["nm", None])
     cast = lib.cast(base, lib.float32)
-    assert cast.to_json() == {
-        "base": {
-            "driver": "zarr",
-            "dtype": "int32",
-            "kvstore": {"driver": "memory"},
-            "schema": {"dimension_units": [[1.0, "nm"], None], "domain": {"exclusive_max": [4, 5], "inclusive_min": [0, 0]}},
-        },
-        "driver": "cast",
-        "dtype": "float32",
-        "transform": {"input_exclusive_max": [[4], [5]], "input_inclusive_min": [0, 0]},
+    base_json = {
+        "driver": "zarr",
+        "dtype": "int32",
+        "kvstore": {"driver": "memory"},
+        "schema": {"dimension_units": [[1.0, "nm"], None], "domain": {"exclusive_max": [4, 5], "inclusive_min": [0, 0]}},
     }
+    transform = {"input_exclusive_max": [[4], [5]], "input_inclusive_min": [0, 0]}
+    if lib is tensorstore:
+        expected = {"base": base_json, "driver": "cast", "dtype": "float32", "transform": transform}
+    else:
+        # Where it differs: a base with a schema domain keeps its transform (the domain is in
+        # the space the transform maps to); the view is the same.
+        expected = {"base": {**base_json, "transform": transform}, "driver": "cast", "dtype": "float32", "transform": transform}
+    assert cast.to_json() == expected
+    assert cast.domain.shape == (4, 5)
     ranked = lib.cast(lib.Spec({"driver": "zarr", "kvstore": "memory://", "dtype": "int32", "rank": 2}), lib.float32)
     assert ranked.to_json() == {
         "base": {"driver": "zarr", "dtype": "int32", "kvstore": {"driver": "memory"}},
@@ -251,6 +258,27 @@ def test_a_cast_specs_fill_value_is_its_bases_converted_as_elements_are(lib: Any
     wide.update(fill_value=np.int32(70000))
     assert lib.cast(wide, lib.uint16).fill_value == np.uint16(70000 % 65536)
     assert lib.cast(wide[::2], lib.uint16).fill_value == np.uint16(70000 % 65536)
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_cast_of_a_cast_spec_with_a_transform_applies_it_once(lib: Any, tmp_path: Path) -> None:
+    base = {"driver": "zarr3", "kvstore": f"file://{tmp_path}/", "metadata": {"shape": [10], "data_type": "int32"}}
+    lib.open(base, create=True).result().write(np.arange(10, dtype=np.int32)).result()
+    shifted = {**base, "transform": {"input_rank": 1, "output": [{"input_dimension": 0, "offset": 1}]}}
+    cast = lib.cast(lib.Spec({"driver": "cast", "dtype": "float32", "base": shifted}), lib.int32)
+    store = lib.open(cast).result()
+    assert store.domain == lib.IndexDomain(inclusive_min=[-1], exclusive_max=[9], implicit_upper_bounds=[True])
+    np.testing.assert_array_equal(store[0:3].read().result(), [1, 2, 3])
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_cast_of_a_spec_with_a_schema_domain_and_a_transform(lib: Any) -> None:
+    spec = lib.Spec({
+        "driver": "zarr3", "kvstore": "memory://", "dtype": "int32",
+        "schema": {"domain": {"inclusive_min": [1], "exclusive_max": [4]}},
+        "transform": {"input_inclusive_min": [0], "input_exclusive_max": [3], "output": [{"input_dimension": 0, "offset": 1}]},
+    })
+    assert lib.cast(spec, "uint8").domain == lib.IndexDomain(shape=[3])
 
 
 @pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])

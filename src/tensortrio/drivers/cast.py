@@ -462,6 +462,7 @@ def _cast_spec(base: Spec, target: DType) -> Spec:
     Raises:
       InvalidArgumentError: ``Cannot convert int32 <-> char``, for a base of known dtype.
     """
+    from ..index import IndexTransform
     from ..schema.schema import SchemaConstraints as _SchemaConstraints
     from ..schema.spec import Spec as _Spec
     from ..schema.spec import SpecValue
@@ -470,9 +471,12 @@ def _cast_spec(base: Spec, target: DType) -> Spec:
     source = base.dtype
     if source is not None and not (can_convert(source, target) or can_convert(target, source)):
         raise InvalidArgumentError(f"Cannot convert {source.name} <-> {target.name}")
-    transform = base.transform
     base_json = base.to_json()
-    base_json.pop("transform", None)
+    # The transform moves to the cast only from the top of the base's JSON, where it is the
+    # base's own (an adapter's lives in its base, and would be applied twice), and only when
+    # the base has no schema domain (that one is in the space the transform maps to).
+    moves = "transform" in base_json and "domain" not in base_json.get("schema", {})
+    transform = IndexTransform(json=base_json.pop("transform")) if moves else None
     rank = base.rank
     if transform is None and rank is not None:
         base_json.pop("rank", None)  # (the cast's own, as TensorStore shows it)
