@@ -287,3 +287,14 @@ def test_a_cast_of_a_ranked_spec_keeps_its_bases_chunk_layout(lib: Any) -> None:
     assert "rank" not in cast.to_json()["base"]
     assert cast.chunk_layout.to_json() == {"grid_origin": [0, 0]}
     assert cast.T.chunk_layout.to_json() == {"grid_origin": [0, 0]}
+
+
+def test_a_base_fill_value_of_unknown_dtype_does_not_break_the_cast_spec() -> None:
+    # tensorstore raises from .fill_value alone; every other accessor works in both.
+    spec = ts.Spec({
+        "driver": "zarr", "kvstore": "memory://", "metadata": {"shape": [5, 3]}, "schema": {"fill_value": 0},
+        "transform": {"input_inclusive_min": [0, 0], "input_exclusive_max": [5, 3]},
+    })
+    cast = ts.cast(spec, "bool")
+    assert (cast.rank, cast.domain.shape, cast.dtype, cast.fill_value) == (2, (5, 3), ts.bool, None)
+    assert ts.cast(cast, "int32").dtype == ts.int32

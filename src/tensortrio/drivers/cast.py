@@ -572,6 +572,10 @@ def _members_schema(
         # As TensorStore: the base's fill value converted to the cast's dtype as elements are
         # (integers wrap); none where the base's dtype does not convert to it.
         fill = _converted_fill_value(fill, base.dtype, ts_dtype(target)) if target is not None else None
+    elif fill is not None:
+        # A fill value of a base whose dtype is unknown cannot be converted yet: the cast has
+        # none (tensorstore's raises from .fill_value; nothing else of the spec may fail on it).
+        fill = None
     return attrs.evolve(base, dtype=None, fill_value=fill)
 
 
