@@ -298,3 +298,12 @@ def test_a_base_fill_value_of_unknown_dtype_does_not_break_the_cast_spec() -> No
     cast = ts.cast(spec, "bool")
     assert (cast.rank, cast.domain.shape, cast.dtype, cast.fill_value) == (2, (5, 3), ts.bool, None)
     assert ts.cast(cast, "int32").dtype == ts.int32
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_rank_only_implied_by_the_base_is_not_stated_on_the_cast(lib: Any) -> None:
+    metadata = {"chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [4, 5]}}}
+    base = lib.Spec({"driver": "zarr3", "kvstore": "memory://", "metadata": metadata, "dtype": "bool"})
+    json = lib.cast(base, "int16").to_json()
+    assert "rank" not in json
+    assert "rank" not in json["base"]

@@ -477,11 +477,11 @@ def _cast_spec(base: Spec, target: DType) -> Spec:
     # the base has no schema domain (that one is in the space the transform maps to).
     moves = "transform" in base_json and "domain" not in base_json.get("schema", {})
     transform = IndexTransform(json=base_json.pop("transform")) if moves else None
-    rank = base.rank
-    if transform is None and rank is not None:
-        base_json.pop("rank", None)  # (the cast's own, as TensorStore shows it)
+    # A rank the base's JSON states becomes the cast's, as TensorStore shows it; one only
+    # implied by the base's metadata is not stated anywhere (a JSON round trip keeps it so).
+    stated = base_json.pop("rank", None) if transform is None else None
     schema = _SchemaConstraints(dtype=target)
-    cast_rank = transform.output_rank if transform is not None else rank
+    cast_rank = transform.output_rank if transform is not None else stated
     if cast_rank is not None:
         schema = schema.with_rank(cast_rank)
     members = {"base": dict(sorted(base_json.items()))}
