@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 import tensortrio as tt
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 tensorstore = pytest.importorskip("tensorstore")
 
@@ -202,3 +205,13 @@ def test_spec_update_passes_minimal_spec_open_mode_and_recheck_to_the_layers(lib
         **array,
         "transform": {"input_exclusive_max": [4], "input_inclusive_min": [0]},
     }
+
+
+def test_an_unpickled_stack_reads_its_unopened_layers_stored_metadata(tmp_path: Path) -> None:
+    # Unpickling opens with assume_cached_metadata; a layer given as a spec without metadata
+    # must still read the stored metadata (tensorstore 0.1.86 invents it: fill value 0 here).
+    url = f"file://{tmp_path}/"
+    tt.open({"driver": "zarr3", "kvstore": url}, create=True, dtype="int32", shape=[4], fill_value=5).result()
+    layer = tt.Spec({"driver": "zarr3", "kvstore": url, "dtype": "int32", "schema": {"domain": {"shape": [4]}}})
+    stack = tt.stack([layer])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(stack)).read().result(), [[5, 5, 5, 5]])

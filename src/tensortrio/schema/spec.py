@@ -560,11 +560,29 @@ def _update_base(value: SpecValue, updates: dict[str, Any]) -> SpecValue:
     has nothing they apply to and ignores them.
     """
     def update(json: dict[str, Any]) -> dict[str, Any]:
+        given = updates
+        if not _carries_metadata(json):
+            # Where it differs from TensorStore: an inner spec without metadata (a stack's layer
+            # never opened) is not told to assume cached metadata, which it would invent from
+            # its schema, defaults included (an unpickled stack read its layers' fill values
+            # wrong): it reads the stored metadata instead.
+            given = {k: _without_assumed_cache(v) for k, v in updates.items() if k != "assume_cached_metadata"}
         spec = Spec(json)
-        spec.update(**updates)
+        spec.update(**given)
         return spec.to_json()
 
     return _map_inner_specs(value, update)
+
+
+def _carries_metadata(json: dict[str, Any]) -> bool:
+    base = json.get("base")
+    return "metadata" in json or (isinstance(base, dict) and _carries_metadata(base))
+
+
+def _without_assumed_cache(value: Any) -> Any:
+    if isinstance(value, OpenMode) and value.assume_cached_metadata:
+        return OpenMode(**{flag: True for flag in value.flags() if flag != "assume_cached_metadata"})
+    return value
 
 
 def _map_inner_specs(value: SpecValue, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> SpecValue:
