@@ -307,3 +307,11 @@ def test_a_rank_only_implied_by_the_base_is_not_stated_on_the_cast(lib: Any) -> 
     json = lib.cast(base, "int16").to_json()
     assert "rank" not in json
     assert "rank" not in json["base"]
+
+
+@pytest.mark.parametrize("lib", [ts, tensorstore], ids=["tensortrio", "tensorstore"])
+def test_a_base_fill_value_of_unknown_dtype_is_read_as_the_casts_dtype(lib: Any) -> None:
+    cast = lib.cast(lib.Spec({"driver": "zarr", "kvstore": "memory://", "schema": {"fill_value": 7}}), "float64")
+    assert cast.fill_value == 7.0
+    with pytest.raises(ValueError, match=r"Specified fill_value \(\d\) does not match existing value in schema \(\d\)$"):
+        cast.update(fill_value=3)

@@ -573,10 +573,20 @@ def _members_schema(
         # (integers wrap); none where the base's dtype does not convert to it.
         fill = _converted_fill_value(fill, base.dtype, ts_dtype(target)) if target is not None else None
     elif fill is not None:
-        # A fill value of a base whose dtype is unknown cannot be converted yet: the cast has
-        # none (tensorstore's raises from .fill_value; nothing else of the spec may fail on it).
-        fill = None
+        # A base whose dtype is unknown holds its fill value as given (JSON): the cast's is that
+        # value read as the cast's dtype (7 -> 7.0), or none where it cannot be (0 as a bool:
+        # tensorstore's .fill_value raises; nothing else of the spec may fail on it).
+        fill = _fill_value_as(fill, ts_dtype(target)) if target is not None else None
     return attrs.evolve(base, dtype=None, fill_value=fill)
+
+
+def _fill_value_as(fill: np.ndarray, target: DType) -> np.ndarray | None:
+    from ..schema.schema import SchemaConstraints as _SchemaConstraints
+
+    try:
+        return _SchemaConstraints(dtype=target).with_schema(_SchemaConstraints(fill_value=fill)).fill_value
+    except InvalidArgumentError:
+        return None
 
 
 def _converted_fill_value(fill: np.ndarray, source: DType, target: DType) -> np.ndarray | None:
